@@ -1,0 +1,282 @@
+//! Reader for brat standoff annotation (`.txt` + `.ann`).
+//!
+//! Offsets are Unicode character offsets into the `.txt` (as brat, a Python
+//! program, counts them), end exclusive. The `.txt` is taken verbatim except
+//! for a leading UTF-8 byte order mark, which is removed before counting;
+//! a `\r` of a CRLF line ending is a character like any other, so offsets
+//! written by brat on CRLF files stay valid. Text-bound (`T`) lines become
+//! [`Entity`] values, checked against the text; every other line kind
+//! (`R`, `E`, `A`/`M`, `N`, `#`, `*`) is syntax-checked and counted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::document::Entity;
+use crate::text::{decode_utf8, line_col, Text};
+
+#[derive(Debug, Error)]
+pub enum BratError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}:{line}:{column}: invalid UTF-8 (byte {byte}); brat files must be UTF-8", path.display())]
+    Encoding { path: PathBuf, line: usize, column: usize, byte: usize },
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Syntax { path: PathBuf, line: usize, column: usize, message: String },
+    #[error("{}:{line}: {id} has span {start}-{end}, outside {} ({len} characters)", path.display(), txt.display())]
+    OutOfRange { path: PathBuf, line: usize, id: String, start: usize, end: usize, txt: PathBuf, len: usize },
+    #[error("{}:{line}: {id} has reversed or empty span {start}-{end}", path.display())]
+    Reversed { path: PathBuf, line: usize, id: String, start: usize, end: usize },
+    #[error("{}:{line}: {id} says {expected:?} but {} has {found:?} at {spans}", path.display(), txt.display())]
+    SurfaceMismatch { path: PathBuf, line: usize, id: String, expected: String, txt: PathBuf, found: String, spans: String },
+    #[error("{}:{line}: annotation id {id} already used on line {first}", path.display())]
+    DuplicateId { path: PathBuf, line: usize, id: String, first: usize },
+}
+
+/// One brat document: its text and what its `.ann` holds.
+#[derive(Debug, Clone)]
+pub struct Standoff {
+    pub id: String,
+    pub text: Text,
+    pub entities: Vec<Entity>,
+    /// Lines per annotation kind (`T`, `R`, `E`, `A`, `M`, `N`, `#`, `*`).
+    pub annotation_lines: BTreeMap<String, usize>,
+}
+
+/// Read `stem.txt` and `stem.ann`; the document id is the file stem.
+pub fn read(txt_path: &Path, ann_path: &Path) -> Result<Standoff, BratError> {
+    let text = Text::new(read_utf8(txt_path)?);
+    let ann = read_utf8(ann_path)?;
+    let (entities, annotation_lines) = parse_ann(&ann, &text, ann_path, txt_path)?;
+    let id = txt_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Standoff { id, text, entities, annotation_lines })
+}
+
+fn read_utf8(path: &Path) -> Result<String, BratError> {
+    let bytes = std::fs::read(path).map_err(|source| BratError::Io { path: path.to_path_buf(), source })?;
+    decode_utf8(bytes.clone()).map_err(|byte| {
+        let valid = String::from_utf8_lossy(&bytes[..byte]).into_owned();
+        let (line, column) = line_col(&valid, valid.len());
+        BratError::Encoding { path: path.to_path_buf(), line, column, byte }
+    })
+}
+
+/// The kind of an annotation line, from its id: `T12` -> `T`, `#3` -> `#`.
+fn line_kind(id: &str) -> Option<&'static str> {
+    Some(match id.chars().next()? {
+        'T' => "T",
+        'R' => "R",
+        'E' => "E",
+        'A' => "A",
+        'M' => "M",
+        'N' => "N",
+        '#' => "#",
+        '*' => "*",
+        _ => return None,
+    })
+}
+
+/// Parse the content of an `.ann` file against its text.
+pub fn parse_ann(
+    ann: &str,
+    text: &Text,
+    ann_path: &Path,
+    txt_path: &Path,
+) -> Result<(Vec<Entity>, BTreeMap<String, usize>), BratError> {
+    let mut entities = Vec::new();
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, raw) in ann.split('\n').enumerate() {
+        let line_no = i + 1;
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let syntax = |column: usize, message: String| BratError::Syntax {
+            path: ann_path.to_path_buf(),
+            line: line_no,
+            column,
+            message,
+        };
+        let mut fields = line.splitn(3, '\t');
+        let id = fields.next().unwrap_or_default();
+        let Some(kind) = line_kind(id) else {
+            return Err(syntax(1, format!("unknown annotation id {id:?}: expected T, R, E, A, M, N, # or * followed by a number")));
+        };
+        let body = fields.next().ok_or_else(|| syntax(id.chars().count() + 1, "missing tab after the annotation id".into()))?;
+        if kind != "*" {
+            if let Some(first) = seen.insert(id.to_string(), line_no) {
+                return Err(BratError::DuplicateId { path: ann_path.to_path_buf(), line: line_no, id: id.into(), first });
+            }
+        }
+        *kinds.entry(kind.to_string()).or_default() += 1;
+        if kind != "T" {
+            if body.split_whitespace().next().is_none() {
+                return Err(syntax(id.chars().count() + 2, format!("{kind} annotation {id} has no type")));
+            }
+            continue;
+        }
+        let surface = fields.next();
+        let body_col = id.chars().count() + 2;
+        let (ty, spans_str) = body
+            .split_once(' ')
+            .ok_or_else(|| syntax(body_col, format!("{id}: expected \"TYPE START END\", found {body:?}")))?;
+        if ty.is_empty() {
+            return Err(syntax(body_col, format!("{id}: empty entity type")));
+        }
+        let mut spans = Vec::new();
+        for frag in spans_str.split(';') {
+            let nums: Vec<&str> = frag.split_whitespace().collect();
+            let parse = |s: &str| s.parse::<usize>().ok();
+            let (Some(start), Some(end)) = (nums.first().and_then(|s| parse(s)), nums.get(1).and_then(|s| parse(s))) else {
+                return Err(syntax(body_col + ty.chars().count() + 1, format!("{id}: bad span {frag:?}, expected two non-negative integers \"START END\"")));
+            };
+            if nums.len() != 2 {
+                return Err(syntax(body_col + ty.chars().count() + 1, format!("{id}: bad span {frag:?}, expected \"START END\"")));
+            }
+            if start >= end {
+                return Err(BratError::Reversed { path: ann_path.to_path_buf(), line: line_no, id: id.into(), start, end });
+            }
+            if end > text.len_chars() {
+                return Err(BratError::OutOfRange {
+                    path: ann_path.to_path_buf(),
+                    line: line_no,
+                    id: id.into(),
+                    start,
+                    end,
+                    txt: txt_path.to_path_buf(),
+                    len: text.len_chars(),
+                });
+            }
+            spans.push((start, end));
+        }
+        let Some(surface) = surface else {
+            return Err(syntax(line.chars().count() + 1, format!("{id}: missing tab-separated surface text")));
+        };
+        // brat joins the fragments of a discontinuous span with a space, and a
+        // newline inside an entity is written as a space, so compare with all
+        // whitespace folded to a single space character.
+        let found = spans.iter().filter_map(|&(s, e)| text.slice(s, e)).collect::<Vec<_>>().join(" ");
+        if fold_ws(&found) != fold_ws(surface) {
+            let spans_desc = spans.iter().map(|(s, e)| format!("{s}-{e}")).collect::<Vec<_>>().join(";");
+            return Err(BratError::SurfaceMismatch {
+                path: ann_path.to_path_buf(),
+                line: line_no,
+                id: id.into(),
+                expected: surface.into(),
+                txt: txt_path.to_path_buf(),
+                found,
+                spans: spans_desc,
+            });
+        }
+        entities.push(Entity { id: id.into(), ty: ty.into(), spans, line: line_no });
+    }
+    Ok((entities, kinds))
+}
+
+fn fold_ws(s: &str) -> String {
+    s.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(txt: &str, ann: &str) -> Result<(Vec<Entity>, BTreeMap<String, usize>), BratError> {
+        parse_ann(ann, &Text::new(txt.to_string()), Path::new("d.ann"), Path::new("d.txt"))
+    }
+
+    #[test]
+    fn multibyte_characters_before_an_entity() {
+        let (e, _) = parse("Schröder and Fairén found jarosite.", "T1\tMineral 26 34\tjarosite\n").unwrap();
+        assert_eq!(e[0].spans, vec![(26, 34)]);
+        assert_eq!(e[0].ty, "Mineral");
+    }
+
+    #[test]
+    fn discontinuous_spans() {
+        let (e, _) = parse("left and right lobes", "T1\tOrgan 0 4;15 20\tleft lobes\n").unwrap();
+        assert_eq!(e[0].spans, vec![(0, 4), (15, 20)]);
+        assert!(e[0].is_discontinuous());
+        assert_eq!(e[0].cover(), (0, 20));
+    }
+
+    #[test]
+    fn crlf_lines_and_crlf_text() {
+        let txt = "Iron.\r\nSulfur.\r\n";
+        let (e, k) = parse(txt, "T1\tElement 0 4\tIron\r\nT2\tElement 7 13\tSulfur\r\n").unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[1].spans, vec![(7, 13)]);
+        assert_eq!(k["T"], 2);
+    }
+
+    #[test]
+    fn bom_is_not_a_character() {
+        let dir = std::env::temp_dir().join(format!("enrelg-brat-bom-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("d.txt"), b"\xef\xbb\xbfFe and Mg").unwrap();
+        std::fs::write(dir.join("d.ann"), b"\xef\xbb\xbfT1\tElement 0 2\tFe\n").unwrap();
+        let doc = read(&dir.join("d.txt"), &dir.join("d.ann")).unwrap();
+        assert_eq!(doc.entities[0].spans, vec![(0, 2)]);
+        assert_eq!(doc.id, "d");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn newline_inside_entity_text() {
+        let (e, _) = parse("Gale\ncrater", "T1\tLocality 0 11\tGale crater\n").unwrap();
+        assert_eq!(e[0].spans, vec![(0, 11)]);
+    }
+
+    #[test]
+    fn mismatching_surface_names_both_texts() {
+        let err = parse("Fe and Mg", "T1\tElement 0 2\tMg\n").unwrap_err().to_string();
+        assert!(err.contains("d.ann:1"), "{err}");
+        assert!(err.contains("\"Mg\"") && err.contains("\"Fe\""), "{err}");
+        assert!(err.contains("d.txt"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_offsets() {
+        let err = parse("Fe", "T1\tElement 0 5\tFe and\n").unwrap_err();
+        assert!(matches!(err, BratError::OutOfRange { end: 5, len: 2, .. }), "{err}");
+        assert!(err.to_string().contains("d.ann:1"));
+    }
+
+    #[test]
+    fn reversed_span() {
+        let err = parse("Fe and Mg", "T1\tElement 5 2\tx\n").unwrap_err();
+        assert!(matches!(err, BratError::Reversed { start: 5, end: 2, .. }));
+    }
+
+    #[test]
+    fn other_lines_are_counted() {
+        let ann = "T1\tTarget 0 4\tJohn\nT2\tContains 5 13\tcontains\nE1\tContains:T2 Container:T1\nR1\tRel Arg1:T1 Arg2:T2\nA1\tNeg E1\nN1\tRef T1 W:1\tJohn\n#1\tAnnotatorNotes T1\tnote\n*\tEquiv T1 T2\n";
+        let (e, k) = parse("John contains Fe", ann).unwrap();
+        assert_eq!(e.len(), 2);
+        let kinds: Vec<(&str, usize)> = k.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(kinds, vec![("#", 1), ("*", 1), ("A", 1), ("E", 1), ("N", 1), ("R", 1), ("T", 2)]);
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let err = parse("Fe", "T1\tElement 0 2\tFe\nX1\tfoo\n").unwrap_err().to_string();
+        assert!(err.starts_with("d.ann:2:1:"), "{err}");
+        let err = parse("Fe", "T1\tElement zero 2\tFe\n").unwrap_err().to_string();
+        assert!(err.starts_with("d.ann:1:12:"), "{err}");
+        let err = parse("Fe", "T1\tElement 0 2\tFe\nT1\tElement 0 2\tFe\n").unwrap_err();
+        assert!(matches!(err, BratError::DuplicateId { line: 2, first: 1, .. }));
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let dir = std::env::temp_dir().join(format!("enrelg-brat-latin1-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("d.txt"), b"ok\nSchr\xf6der").unwrap();
+        std::fs::write(dir.join("d.ann"), b"").unwrap();
+        let err = read(&dir.join("d.txt"), &dir.join("d.ann")).unwrap_err();
+        assert!(matches!(err, BratError::Encoding { line: 2, column: 5, byte: 7, .. }), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

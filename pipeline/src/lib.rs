@@ -1,0 +1,19 @@
+//! The enrelg data pipeline: brat standoff and CoNLL-U in, training data out.
+//!
+//! Stages, each one module with one public entry:
+//! readers ([`brat`], [`conllu`], [`enrelg_conll`]) -> [`corpus`] (one
+//! [`Document`] per file pair) -> [`align`] (BIO labels) -> statistics
+//! ([`stats`], [`compare`]).
+
+pub mod align;
+pub mod brat;
+pub mod compare;
+pub mod conllu;
+pub mod corpus;
+pub mod document;
+pub mod enrelg_conll;
+pub mod manifest;
+pub mod stats;
+pub mod text;
+
+pub use document::{Document, Entity, Sentence, Token};

@@ -1,0 +1,121 @@
+//! Entity label sets and their BIO encoding.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum LabelError {
+    #[error("label set is empty")]
+    Empty,
+    #[error("entity type {0:?} appears twice in the label set")]
+    Duplicate(String),
+    #[error("entity type {0:?} is not a valid type name (empty, whitespace, or starts with \"B-\"/\"I-\")")]
+    BadName(String),
+    #[error("unknown label {0:?}: expected O, B-TYPE or I-TYPE with TYPE in the label set")]
+    UnknownLabel(String),
+}
+
+/// The entity types of a corpus, in a fixed order.
+///
+/// The BIO tag indices are `0 = O`, then `B-t` at `1 + 2i` and `I-t` at
+/// `2 + 2i` for the `i`-th type, so a label set fully determines the tag
+/// vocabulary of a model trained on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelSet {
+    types: Vec<String>,
+}
+
+impl LabelSet {
+    pub fn new<S: Into<String>>(types: impl IntoIterator<Item = S>) -> Result<Self, LabelError> {
+        let types: Vec<String> = types.into_iter().map(Into::into).collect();
+        if types.is_empty() {
+            return Err(LabelError::Empty);
+        }
+        for (i, t) in types.iter().enumerate() {
+            if t.is_empty() || t.chars().any(char::is_whitespace) || t.starts_with("B-") || t.starts_with("I-") {
+                return Err(LabelError::BadName(t.clone()));
+            }
+            if types[..i].contains(t) {
+                return Err(LabelError::Duplicate(t.clone()));
+            }
+        }
+        Ok(Self { types })
+    }
+
+    pub fn types(&self) -> &[String] {
+        &self.types
+    }
+
+    pub fn type_index(&self, ty: &str) -> Option<usize> {
+        self.types.iter().position(|t| t == ty)
+    }
+
+    pub fn contains(&self, ty: &str) -> bool {
+        self.type_index(ty).is_some()
+    }
+
+    /// Number of BIO tags: O plus B- and I- per type.
+    pub fn num_tags(&self) -> usize {
+        1 + 2 * self.types.len()
+    }
+
+    /// All BIO tags in index order.
+    pub fn tags(&self) -> Vec<String> {
+        let mut out = vec!["O".to_string()];
+        for t in &self.types {
+            out.push(format!("B-{t}"));
+            out.push(format!("I-{t}"));
+        }
+        out
+    }
+
+    pub fn tag_index(&self, label: &str) -> Result<usize, LabelError> {
+        if label == "O" {
+            return Ok(0);
+        }
+        let unknown = || LabelError::UnknownLabel(label.to_string());
+        let (prefix, ty) = label.split_once('-').ok_or_else(unknown)?;
+        let i = self.type_index(ty).ok_or_else(unknown)?;
+        match prefix {
+            "B" => Ok(1 + 2 * i),
+            "I" => Ok(2 + 2 * i),
+            _ => Err(unknown()),
+        }
+    }
+
+    pub fn tag(&self, index: usize) -> Option<String> {
+        match index {
+            0 => Some("O".to_string()),
+            i if i < self.num_tags() => {
+                let ty = &self.types[(i - 1) / 2];
+                Some(if i % 2 == 1 { format!("B-{ty}") } else { format!("I-{ty}") })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_indices_round_trip() {
+        let ls = LabelSet::new(["Element", "Mineral", "Target"]).unwrap();
+        assert_eq!(ls.num_tags(), 7);
+        for (i, tag) in ls.tags().iter().enumerate() {
+            assert_eq!(ls.tag_index(tag).unwrap(), i);
+            assert_eq!(ls.tag(i).as_deref(), Some(tag.as_str()));
+        }
+        assert_eq!(ls.tag(7), None);
+        assert_eq!(ls.tag_index("B-Cell"), Err(LabelError::UnknownLabel("B-Cell".into())));
+        assert!(ls.tag_index("E-Element").is_err());
+    }
+
+    #[test]
+    fn rejects_bad_sets() {
+        assert_eq!(LabelSet::new(Vec::<String>::new()), Err(LabelError::Empty));
+        assert_eq!(LabelSet::new(["A", "A"]), Err(LabelError::Duplicate("A".into())));
+        assert!(LabelSet::new(["two words"]).is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! The contract between the enrelg pipeline and the trainer.
+//!
+//! Everything both sides must agree on lives here and nowhere else: the shard
+//! format version, the label set and its BIO encoding, and the chunking rules
+//! that turn a BIO sequence back into entities (those of conlleval, so that
+//! the pipeline's counts and the trainer's scores speak about the same
+//! entities).
+
+pub mod chunks;
+pub mod labels;
+
+pub use chunks::{chunks, Chunk, ChunkReport};
+pub use labels::{LabelError, LabelSet};
+
+/// Version of the shard layout written by the pipeline and read by the
+/// trainer. Bump on any change to a table's columns or their meaning.
+pub const FORMAT_VERSION: u32 = 1;

@@ -1,0 +1,30 @@
+pub mod compare;
+pub mod stats;
+
+use std::path::Path;
+
+use anyhow::Context;
+use enrelg_pipeline::manifest::Manifest;
+use enrelg_schemas::LabelSet;
+
+/// The label set from `--manifest` or `--types`, if either is given.
+pub fn label_set(manifest: Option<&Path>, types: Option<&str>) -> anyhow::Result<Option<LabelSet>> {
+    if let Some(types) = types {
+        return Ok(Some(LabelSet::new(types.split(',').map(str::trim)).context("--types")?));
+    }
+    match manifest {
+        Some(path) => Ok(Some(Manifest::read(path)?.label_set()?)),
+        None => Ok(None),
+    }
+}
+
+/// Write `contents` to `path` atomically: a temporary file in the same
+/// folder, then a rename, so readers never see a half-written file.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().context("output path has no file name")?.to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, contents).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}

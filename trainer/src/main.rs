@@ -1,0 +1,42 @@
+//! The `enrelg` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+mod commands;
+
+#[derive(Parser)]
+#[command(name = "enrelg", version, about = "Domain-specific NER with entity relation graphs (EnRel-G)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Corpus statistics: documents, sentences, tokens, entities, alignment losses per split.
+    Stats(commands::stats::StatsArgs),
+    /// Explain how a brat corpus's entities differ from the EnRel-G release, per kind of difference.
+    Compare(commands::compare::CompareArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Stats(args) => commands::stats::run(args),
+        Command::Compare(args) => commands::compare::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
