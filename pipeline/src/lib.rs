@@ -9,6 +9,7 @@
 // are the cold path, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod acronym;
 pub mod align;
 pub mod brat;
 pub mod compare;
@@ -16,6 +17,7 @@ pub mod conllu;
 pub mod corpus;
 pub mod document;
 pub mod enrelg_conll;
+pub mod lemma;
 pub mod manifest;
 pub mod stats;
 pub mod text;
