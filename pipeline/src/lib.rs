@@ -17,9 +17,11 @@ pub mod conllu;
 pub mod corpus;
 pub mod document;
 pub mod enrelg_conll;
+pub mod graph;
 pub mod lemma;
 pub mod manifest;
 pub mod stats;
 pub mod text;
+pub mod window;
 
 pub use document::{Document, Entity, Sentence, Token};

@@ -1,0 +1,337 @@
+//! The two entity relation graphs of EnRel-G, per window, over its words.
+//!
+//! Nodes are the words of a window (positions `0..n`). Edges are undirected,
+//! stored once with `src < dst`; self loops are implied and not stored. Every
+//! edge carries its kind, so an ablation is a filter over kinds, not a rebuild.
+//!
+//! - [`CorefGraph`] links words that may mention the same entity: two nouns or
+//!   proper nouns with the same form (`exact`) or, failing that, the same lemma
+//!   (`lemma`), and a short form with every content word of its long form
+//!   (`acronym`). Stop words, punctuation and numbers never link.
+//! - [`DependencyGraph`] links, within a sentence, the subject-type and
+//!   object-type dependents of one head to that head (`key_head`) and to each
+//!   other (`key_sibling`); compound modifiers to a head that is in a key
+//!   edge (`compound`); other modifiers of such a head (`modifier`); and every
+//!   other dependency arc (`arc`). A pair gets the first kind that applies in
+//!   that order.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::acronym::Acronym;
+use crate::document::{Document, Token};
+use crate::lemma::{is_number, is_punctuation, is_stop_word};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    Exact,
+    Lemma,
+    Acronym,
+    KeyHead,
+    KeySibling,
+    Compound,
+    Modifier,
+    Arc,
+}
+
+impl EdgeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Exact => "exact",
+            Self::Lemma => "lemma",
+            Self::Acronym => "acronym",
+            Self::KeyHead => "key_head",
+            Self::KeySibling => "key_sibling",
+            Self::Compound => "compound",
+            Self::Modifier => "modifier",
+            Self::Arc => "arc",
+        }
+    }
+
+    /// Which graph the kind belongs to: `coref` or `dep`.
+    pub fn graph(self) -> &'static str {
+        match self {
+            Self::Exact | Self::Lemma | Self::Acronym => "coref",
+            _ => "dep",
+        }
+    }
+}
+
+/// The dependency edge sets of the paper's Table 2.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DependencyVariant {
+    KeyOnly,
+    #[default]
+    CompoundKey,
+    ModifierKey,
+    All,
+}
+
+impl DependencyVariant {
+    pub fn kinds(self) -> &'static [EdgeKind] {
+        use EdgeKind::*;
+        match self {
+            Self::KeyOnly => &[KeyHead, KeySibling],
+            Self::CompoundKey => &[KeyHead, KeySibling, Compound],
+            Self::ModifierKey => &[KeyHead, KeySibling, Compound, Modifier],
+            Self::All => &[KeyHead, KeySibling, Compound, Modifier, Arc],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    pub src: u32,
+    pub dst: u32,
+}
+
+/// Subject-type relations (ClearNLP/Stanford and UD names).
+pub const SUBJECT_RELS: &[&str] = &["nsubj", "nsubjpass", "nsubj:pass"];
+/// Object-type relations.
+pub const OBJECT_RELS: &[&str] = &["dobj", "obj"];
+pub const COMPOUND_RELS: &[&str] = &["compound", "nn"];
+/// Modifier relations other than compounds.
+pub const MODIFIER_RELS: &[&str] = &[
+    "amod", "nmod", "nummod", "poss", "nmod:poss", "npadvmod", "nmod:npmod", "advmod", "appos", "quantmod", "acl", "relcl",
+    "acl:relcl", "nounmod",
+];
+
+fn rel_in(token: &Token, rels: &[&str]) -> bool {
+    let r = token.deprel.to_ascii_lowercase();
+    rels.contains(&r.as_str())
+}
+
+fn is_content(t: &Token) -> bool {
+    !is_stop_word(&t.form) && !is_punctuation(&t.form) && !is_number(&t.form) && t.upos != "PUNCT" && t.upos != "NUM" && t.upos != "SYM"
+}
+
+fn pair(a: usize, b: usize) -> (u32, u32) {
+    (a.min(b) as u32, a.max(b) as u32)
+}
+
+/// Where each acronym's long form occurs in a document (token starts),
+/// matched case-insensitively; computed once per document.
+pub fn long_form_occurrences(doc: &Document, acronyms: &[Acronym]) -> Vec<Vec<usize>> {
+    let lower: Vec<String> = doc.tokens.iter().map(|t| t.form.to_lowercase()).collect();
+    acronyms
+        .iter()
+        .map(|a| {
+            let long = &lower[a.long_start..a.long_end];
+            (0..=lower.len().saturating_sub(long.len())).filter(|&p| lower[p..p + long.len()] == *long).collect()
+        })
+        .collect()
+}
+
+/// Coreference edges among words `start..end` of `doc`.
+pub struct CorefGraph;
+
+impl CorefGraph {
+    pub fn edges(doc: &Document, start: usize, end: usize, lemmas: &[String], acronyms: &[Acronym], long_forms: &[Vec<usize>]) -> Vec<Edge> {
+        let mut edges: BTreeMap<(u32, u32), EdgeKind> = BTreeMap::new();
+        let nouns: Vec<usize> = (start..end).filter(|&w| matches!(doc.tokens[w].upos.as_str(), "NOUN" | "PROPN") && is_content(&doc.tokens[w])).collect();
+        let mut by_lemma: HashMap<&str, Vec<usize>> = HashMap::new();
+        for &w in &nouns {
+            by_lemma.entry(lemmas[w].as_str()).or_default().push(w);
+        }
+        for group in by_lemma.values() {
+            for (i, &a) in group.iter().enumerate() {
+                for &b in &group[i + 1..] {
+                    let kind = if doc.tokens[a].form == doc.tokens[b].form { EdgeKind::Exact } else { EdgeKind::Lemma };
+                    edges.insert(pair(a - start, b - start), kind);
+                }
+            }
+        }
+        for (a, occurrences) in acronyms.iter().zip(long_forms) {
+            let from = a.short.min(a.long_start);
+            let mentions = (start.max(from)..end).filter(|&w| doc.tokens[w].form == a.short_form);
+            let long_len = a.long_end - a.long_start;
+            let long_words: BTreeSet<usize> = occurrences
+                .iter()
+                .flat_map(|&p| p..p + long_len)
+                .filter(|&w| w >= start && w < end && is_content(&doc.tokens[w]))
+                .collect();
+            for m in mentions {
+                for &w in &long_words {
+                    if w != m {
+                        edges.entry(pair(m - start, w - start)).or_insert(EdgeKind::Acronym);
+                    }
+                }
+            }
+        }
+        edges.into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
+    }
+}
+
+/// Dependency edges among words `start..end` of `doc`.
+pub struct DependencyGraph;
+
+impl DependencyGraph {
+    pub fn edges(doc: &Document, start: usize, end: usize) -> Vec<Edge> {
+        let inside = |w: usize| w >= start && w < end;
+        let mut edges: BTreeMap<(u32, u32), EdgeKind> = BTreeMap::new();
+        let mut add = |a: usize, b: usize, kind: EdgeKind| {
+            let e = edges.entry(pair(a - start, b - start)).or_insert(kind);
+            *e = (*e).min(kind);
+        };
+        let mut key_dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for w in start..end {
+            let t = &doc.tokens[w];
+            if let Some(h) = t.head {
+                if rel_in(t, SUBJECT_RELS) || rel_in(t, OBJECT_RELS) {
+                    key_dependents.entry(h).or_default().push(w);
+                }
+            }
+        }
+        let mut in_key: BTreeSet<usize> = BTreeSet::new();
+        for (&h, deps) in &key_dependents {
+            for (i, &a) in deps.iter().enumerate() {
+                if inside(h) {
+                    add(a, h, EdgeKind::KeyHead);
+                    in_key.insert(h);
+                    in_key.insert(a);
+                }
+                for &b in &deps[i + 1..] {
+                    add(a, b, EdgeKind::KeySibling);
+                    in_key.insert(a);
+                    in_key.insert(b);
+                }
+            }
+        }
+        for w in start..end {
+            let t = &doc.tokens[w];
+            let Some(h) = t.head.filter(|&h| inside(h) && h != w) else { continue };
+            let kind = if in_key.contains(&h) && rel_in(t, COMPOUND_RELS) {
+                EdgeKind::Compound
+            } else if in_key.contains(&h) && rel_in(t, MODIFIER_RELS) {
+                EdgeKind::Modifier
+            } else {
+                EdgeKind::Arc
+            };
+            add(w, h, kind);
+        }
+        edges.into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Sentence;
+    use crate::text::Text;
+
+    /// (form, upos, deprel, head as 1-based position or 0) in one sentence.
+    fn doc(rows: &[(&str, &str, &str, usize)]) -> Document {
+        let mut text = String::new();
+        let mut tokens = Vec::new();
+        for (form, upos, deprel, head) in rows {
+            let start = text.chars().count();
+            text.push_str(form);
+            tokens.push(Token {
+                form: form.to_string(),
+                lemma: None,
+                upos: upos.to_string(),
+                xpos: None,
+                deprel: deprel.to_string(),
+                head: (*head > 0).then(|| head - 1),
+                raw_head: None,
+                start,
+                end: text.chars().count(),
+            });
+            text.push(' ');
+        }
+        let n = tokens.len();
+        Document {
+            id: "d".into(),
+            text: Text::new(text),
+            tokens,
+            sentences: vec![Sentence { id: None, start: 0, end: n }],
+            entities: vec![],
+            annotation_lines: Default::default(),
+        }
+    }
+
+    fn e(kind: EdgeKind, src: u32, dst: u32) -> Edge {
+        Edge { kind, src, dst }
+    }
+
+    #[test]
+    fn dependency_key_compound_modifier_and_arc_edges() {
+        // "The Curiosity rover analyzed red sandstone targets quickly"
+        let d = doc(&[
+            ("The", "DET", "det", 3),
+            ("Curiosity", "PROPN", "compound", 3),
+            ("rover", "NOUN", "nsubj", 4),
+            ("analyzed", "VERB", "ROOT", 0),
+            ("red", "ADJ", "amod", 7),
+            ("sandstone", "NOUN", "compound", 7),
+            ("targets", "NOUN", "dobj", 4),
+            ("quickly", "ADV", "advmod", 4),
+        ]);
+        let edges = DependencyGraph::edges(&d, 0, 8);
+        use EdgeKind::*;
+        assert_eq!(
+            edges,
+            vec![
+                e(Arc, 0, 2),
+                e(Compound, 1, 2),
+                e(KeyHead, 2, 3),
+                e(KeySibling, 2, 6),
+                e(KeyHead, 3, 6),
+                e(Modifier, 3, 7),
+                e(Modifier, 4, 6),
+                e(Compound, 5, 6),
+            ]
+        );
+        // A window that cuts the sentence keeps only edges inside it.
+        let part = DependencyGraph::edges(&d, 2, 5);
+        assert_eq!(part, vec![e(KeyHead, 0, 1)]);
+    }
+
+    #[test]
+    fn coref_exact_lemma_and_acronym_edges() {
+        let d = doc(&[
+            ("Alpha", "PROPN", "compound", 4),
+            ("Particle", "PROPN", "compound", 4),
+            ("X-ray", "PROPN", "compound", 4),
+            ("Spectrometer", "PROPN", "ROOT", 0),
+            ("(", "PUNCT", "punct", 4),
+            ("APXS", "PROPN", "appos", 4),
+            (")", "PUNCT", "punct", 4),
+            ("sulfates", "NOUN", "dep", 4),
+            ("sulfate", "NOUN", "dep", 4),
+            ("sulfate", "NOUN", "dep", 4),
+            ("APXS", "PROPN", "dep", 4),
+            ("the", "DET", "det", 4),
+            ("the", "DET", "det", 4),
+            ("2", "NUM", "nummod", 4),
+            ("2", "NUM", "nummod", 4),
+        ]);
+        let lemmas: Vec<String> = d.tokens.iter().map(|t| crate::lemma::Lemmatizer::default().lemma(t)).collect();
+        let acr = crate::acronym::detect(&d);
+        assert_eq!(acr.len(), 1);
+        let long = long_form_occurrences(&d, &acr);
+        let edges = CorefGraph::edges(&d, 0, d.tokens.len(), &lemmas, &acr, &long);
+        use EdgeKind::*;
+        let mut want = vec![e(Exact, 5, 10), e(Lemma, 7, 8), e(Lemma, 7, 9), e(Exact, 8, 9)];
+        for m in [5, 10] {
+            for w in 0..4 {
+                want.push(e(Acronym, w, m));
+            }
+        }
+        want.sort_by_key(|e| (e.src, e.dst));
+        assert_eq!(edges, want);
+    }
+
+    #[test]
+    fn variants_are_nested_filters() {
+        let all = DependencyVariant::All.kinds();
+        for v in [DependencyVariant::KeyOnly, DependencyVariant::CompoundKey, DependencyVariant::ModifierKey] {
+            assert!(v.kinds().iter().all(|k| all.contains(k)));
+        }
+        assert_eq!(DependencyVariant::default(), DependencyVariant::CompoundKey);
+    }
+}

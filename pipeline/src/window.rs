@@ -1,0 +1,198 @@
+//! 128-subtoken windows over a document, from the encoder's own tokenizer.
+//!
+//! Whole sentences are packed greedily into windows of at most
+//! `max_subtokens` subtokens including [CLS] and [SEP]; a sentence longer
+//! than that is split at word boundaries. Each word is represented by its
+//! first subtoken. A word the tokenizer turns into nothing (a stray control
+//! character, say) gets [UNK], and a single word longer than a whole window is
+//! cut to fit; both are counted.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tokenizers::Tokenizer;
+
+use crate::document::Document;
+
+#[derive(Debug, Error)]
+pub enum WindowError {
+    #[error("{}: cannot load tokenizer: {message}", path.display())]
+    Load { path: PathBuf, message: String },
+    #[error("{}: the vocabulary has no {token} token", path.display())]
+    MissingSpecial { path: PathBuf, token: &'static str },
+    #[error("document {doc}: tokenizer failed: {message}")]
+    Encode { doc: String, message: String },
+}
+
+/// A model's WordPiece tokenizer with padding and truncation turned off
+/// (all-MiniLM-L6-v2's `tokenizer.json` pads and truncates to 128, which
+/// would silently drop words when counting subtokens per word).
+pub struct WordPieceTokenizer {
+    tokenizer: Tokenizer,
+    pub cls: u32,
+    pub sep: u32,
+    pub unk: u32,
+    /// SHA-256 of the tokenizer file, to tie shards to the tokenizer.
+    pub sha256: String,
+    pub source: PathBuf,
+}
+
+impl WordPieceTokenizer {
+    /// Load `tokenizer.json` from a Hugging Face model folder (or a file path).
+    pub fn from_model_dir(path: &Path) -> Result<Self, WindowError> {
+        let file = if path.is_dir() { path.join("tokenizer.json") } else { path.to_path_buf() };
+        let load = |message: String| WindowError::Load { path: file.clone(), message };
+        let bytes = std::fs::read(&file).map_err(|e| load(e.to_string()))?;
+        let mut tokenizer = Tokenizer::from_bytes(&bytes).map_err(|e| load(e.to_string()))?;
+        tokenizer.with_padding(None);
+        tokenizer.with_truncation(None).map_err(|e| load(e.to_string()))?;
+        let id = |token: &'static str| tokenizer.token_to_id(token).ok_or(WindowError::MissingSpecial { path: file.clone(), token });
+        let (cls, sep, unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
+        use sha2::Digest;
+        let sha256 = format!("{:x}", sha2::Sha256::digest(&bytes));
+        Ok(Self { tokenizer, cls, sep, unk, sha256, source: file })
+    }
+
+    /// Subtoken ids of each word of `words`.
+    pub fn subtokens(&self, words: &[&str]) -> Result<Vec<Vec<u32>>, String> {
+        let mut out = vec![Vec::new(); words.len()];
+        if words.is_empty() {
+            return Ok(out);
+        }
+        let enc = self.tokenizer.encode(words, false).map_err(|e| e.to_string())?;
+        for (id, word) in enc.get_ids().iter().zip(enc.get_word_ids()) {
+            if let Some(w) = word {
+                out[*w as usize].push(*id);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WindowConfig {
+    /// Subtokens per window including [CLS] and [SEP] (128 in the paper).
+    pub max_subtokens: usize,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        Self { max_subtokens: 128 }
+    }
+}
+
+/// Words `word_start..word_end` of a document as one encoder input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub doc_id: String,
+    /// Position of this window in its document.
+    pub index: usize,
+    pub word_start: usize,
+    pub word_end: usize,
+    /// [CLS] subtokens... [SEP].
+    pub input_ids: Vec<u32>,
+    /// Index into `input_ids` of each word's first subtoken.
+    pub word_first_subtoken: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowReport {
+    pub windows: usize,
+    pub subtokens: usize,
+    /// Sentences longer than a window, split at word boundaries.
+    pub sentences_split: usize,
+    /// Words that produced no subtoken and were given [UNK].
+    pub words_without_subtokens: usize,
+    /// Words longer than a whole window, cut to fit.
+    pub words_truncated: usize,
+}
+
+impl WindowReport {
+    pub fn merge(&mut self, o: &WindowReport) {
+        self.windows += o.windows;
+        self.subtokens += o.subtokens;
+        self.sentences_split += o.sentences_split;
+        self.words_without_subtokens += o.words_without_subtokens;
+        self.words_truncated += o.words_truncated;
+    }
+}
+
+/// Cut a document into windows.
+pub fn windows(doc: &Document, tok: &WordPieceTokenizer, cfg: &WindowConfig) -> Result<(Vec<Window>, WindowReport), WindowError> {
+    let budget = cfg.max_subtokens.saturating_sub(2).max(1);
+    let mut report = WindowReport::default();
+    // Subtokens per word, sentence by sentence (the tokenizer sees whole sentences).
+    let mut pieces: Vec<Vec<u32>> = Vec::with_capacity(doc.tokens.len());
+    for sent in &doc.sentences {
+        let words: Vec<&str> = doc.tokens[sent.range()].iter().map(|t| t.form.as_str()).collect();
+        let subs = tok.subtokens(&words).map_err(|message| WindowError::Encode { doc: doc.id.clone(), message })?;
+        for mut s in subs {
+            if s.is_empty() {
+                report.words_without_subtokens += 1;
+                s.push(tok.unk);
+            }
+            if s.len() > budget {
+                report.words_truncated += 1;
+                s.truncate(budget);
+            }
+            pieces.push(s);
+        }
+    }
+    // Units that must not be split: sentences, or pieces of over-long sentences.
+    let mut units: Vec<(usize, usize, usize)> = Vec::new(); // (first word, end word, subtokens)
+    for sent in &doc.sentences {
+        let total: usize = pieces[sent.range()].iter().map(Vec::len).sum();
+        if total <= budget {
+            units.push((sent.start, sent.end, total));
+            continue;
+        }
+        report.sentences_split += 1;
+        let (mut start, mut size) = (sent.start, 0);
+        for w in sent.range() {
+            if size + pieces[w].len() > budget && w > start {
+                units.push((start, w, size));
+                start = w;
+                size = 0;
+            }
+            size += pieces[w].len();
+        }
+        units.push((start, sent.end, size));
+    }
+    // Greedy packing of units into windows.
+    let mut out: Vec<Window> = Vec::new();
+    let mut current: Option<(usize, usize, usize)> = None;
+    let mut flush = |c: (usize, usize, usize), out: &mut Vec<Window>| {
+        let mut input_ids = vec![tok.cls];
+        let mut firsts = Vec::with_capacity(c.1 - c.0);
+        for p in &pieces[c.0..c.1] {
+            firsts.push(input_ids.len() as u32);
+            input_ids.extend_from_slice(p);
+        }
+        input_ids.push(tok.sep);
+        out.push(Window {
+            doc_id: doc.id.clone(),
+            index: out.len(),
+            word_start: c.0,
+            word_end: c.1,
+            input_ids,
+            word_first_subtoken: firsts,
+        });
+    };
+    for u in units {
+        current = match current {
+            Some(c) if c.2 + u.2 <= budget => Some((c.0, u.1, c.2 + u.2)),
+            Some(c) => {
+                flush(c, &mut out);
+                Some(u)
+            }
+            None => Some(u),
+        };
+    }
+    if let Some(c) = current {
+        flush(c, &mut out);
+    }
+    report.windows = out.len();
+    report.subtokens = out.iter().map(|w| w.input_ids.len()).sum();
+    Ok((out, report))
+}
