@@ -162,7 +162,7 @@ pub fn windows(doc: &Document, tok: &WordPieceTokenizer, cfg: &WindowConfig) -> 
     // Greedy packing of units into windows.
     let mut out: Vec<Window> = Vec::new();
     let mut current: Option<(usize, usize, usize)> = None;
-    let mut flush = |c: (usize, usize, usize), out: &mut Vec<Window>| {
+    let flush = |c: (usize, usize, usize), out: &mut Vec<Window>| {
         let mut input_ids = vec![tok.cls];
         let mut firsts = Vec::with_capacity(c.1 - c.0);
         for p in &pieces[c.0..c.1] {

@@ -20,6 +20,10 @@ enum Command {
     Stats(commands::stats::StatsArgs),
     /// Explain how a brat corpus's entities differ from the EnRel-G release, per kind of difference.
     Compare(commands::compare::CompareArgs),
+    /// Build Arrow shards: windows, coreference and dependency graphs, labels.
+    Data(commands::data::DataArgs),
+    /// Inspect shards: windows, subtokens, edges per kind, degrees, a sample window.
+    Inspect(commands::inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +35,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stats(args) => commands::stats::run(args),
         Command::Compare(args) => commands::compare::run(args),
+        Command::Data(args) => commands::data::run(args),
+        Command::Inspect(args) => commands::inspect::run(args),
     };
     match result {
         Ok(code) => code,

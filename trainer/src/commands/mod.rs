@@ -1,4 +1,6 @@
 pub mod compare;
+pub mod data;
+pub mod inspect;
 pub mod stats;
 
 use std::path::Path;

@@ -1,0 +1,388 @@
+//! Arrow shards: the pipeline's output and the trainer's input.
+//!
+//! Layout of a shard folder (one per corpus):
+//!
+//!     manifest.json                       format version, inputs, tokenizer, labels, configs, statistics
+//!     SPLIT/documents.arrow               doc_id, split, text
+//!     SPLIT/tokens.arrow                  doc_id, idx, sentence, form, lemma, upos, deprel, head, start, end, label
+//!     SPLIT/windows.arrow                 window_id, doc_id, window_index, word_start, word_end,
+//!                                         input_ids, word_first_subtoken, labels (tag indices)
+//!     SPLIT/edges.arrow                   window_id, graph, kind, src, dst (words of the window, src < dst)
+//!     SPLIT/acronyms.arrow                doc_id, short_form, short, long_start, long_end, long_form
+//!
+//! Arrow IPC files (uncompressed) written through polars. The whole folder is
+//! written under a temporary name and renamed into place, so a crash leaves
+//! no folder that a reader would accept, and the same input gives the same
+//! bytes (no timestamps, documents in id order).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use enrelg_schemas::{LabelSet, FORMAT_VERSION};
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::acronym::{self, Acronym};
+use crate::align::{align, AlignConfig, AlignReport};
+use crate::corpus::{self, CorpusError};
+use crate::document::Document;
+use crate::graph::{long_form_occurrences, CorefGraph, DependencyGraph, DependencyVariant, Edge};
+use crate::lemma::Lemmatizer;
+use crate::window::{windows, Window, WindowConfig, WindowError, WindowReport, WordPieceTokenizer};
+
+#[derive(Debug, Error)]
+pub enum ShardError {
+    #[error(transparent)]
+    Corpus(#[from] CorpusError),
+    #[error(transparent)]
+    Window(#[from] WindowError),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Polars { path: PathBuf, source: PolarsError },
+    #[error("{}: {message}", path.display())]
+    Manifest { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SplitSummary {
+    pub documents: usize,
+    pub tokens: usize,
+    pub windows: usize,
+    pub mean_words_per_window: f64,
+    pub mean_subtokens_per_window: f64,
+    pub edges: BTreeMap<String, usize>,
+    pub acronym_pairs: usize,
+    pub alignment: AlignReport,
+    pub windowing: WindowReport,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenizerIdentity {
+    /// Folder or file the tokenizer came from, as given.
+    pub source: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShardManifest {
+    pub format_version: u32,
+    pub corpus: String,
+    pub corpus_sha256: String,
+    pub tokenizer: TokenizerIdentity,
+    pub label_types: Vec<String>,
+    /// BIO tags in index order (the `labels` column of `windows`).
+    pub tags: Vec<String>,
+    pub align: AlignConfig,
+    pub window: WindowConfig,
+    /// The dependency edge set a model uses unless told otherwise; all kinds are stored.
+    pub dependency_variant: DependencyVariant,
+    pub splits: Vec<String>,
+    pub statistics: BTreeMap<String, SplitSummary>,
+    /// SHA-256 of every Arrow file, by relative path.
+    pub files: BTreeMap<String, String>,
+}
+
+impl ShardManifest {
+    /// Read and check a shard folder's manifest.
+    pub fn read(dir: &Path) -> Result<Self, ShardError> {
+        let path = dir.join("manifest.json");
+        let bytes = std::fs::read(&path).map_err(|source| ShardError::Io { path: path.clone(), source })?;
+        let m: ShardManifest =
+            serde_json::from_slice(&bytes).map_err(|e| ShardError::Manifest { path: path.clone(), message: e.to_string() })?;
+        if m.format_version != FORMAT_VERSION {
+            return Err(ShardError::Manifest {
+                path,
+                message: format!("shard format version {} but this build reads version {FORMAT_VERSION}; rebuild with `make data`", m.format_version),
+            });
+        }
+        Ok(m)
+    }
+}
+
+pub struct BuildOptions<'a> {
+    pub corpus_name: String,
+    pub labels: LabelSet,
+    pub align: AlignConfig,
+    pub window: WindowConfig,
+    pub dependency_variant: DependencyVariant,
+    pub tokenizer: &'a WordPieceTokenizer,
+    /// Split folder names to build, in order.
+    pub splits: Vec<String>,
+}
+
+/// Seconds spent per stage, summed over documents (CPU time for the
+/// per-document stages, wall time for reading and writing).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct StageTimes {
+    pub ingest: f64,
+    pub align_lemmas_acronyms: f64,
+    pub windows: f64,
+    pub graphs: f64,
+    pub write: f64,
+}
+
+/// Everything the shards hold about one document.
+struct DocumentData {
+    doc: Document,
+    labels: Vec<String>,
+    lemmas: Vec<String>,
+    sentence_of: Vec<u32>,
+    acronyms: Vec<Acronym>,
+    windows: Vec<(Window, Vec<Edge>)>,
+    align: AlignReport,
+    windowing: WindowReport,
+}
+
+fn process(doc: Document, opts: &BuildOptions, clocks: &[AtomicU64; 3]) -> Result<DocumentData, ShardError> {
+    let t0 = Instant::now();
+    let (aligned, align_report) = align(&doc, &opts.labels, &opts.align);
+    let lemmatizer = Lemmatizer::default();
+    let lemmas: Vec<String> = doc.tokens.iter().map(|t| lemmatizer.lemma(t)).collect();
+    let acronyms = acronym::detect(&doc);
+    let t1 = Instant::now();
+    let (wins, windowing) = windows(&doc, opts.tokenizer, &opts.window)?;
+    let t2 = Instant::now();
+    let long_forms = long_form_occurrences(&doc, &acronyms);
+    let windows = wins
+        .into_iter()
+        .map(|w| {
+            let mut edges = CorefGraph::edges(&doc, w.word_start, w.word_end, &lemmas, &acronyms, &long_forms);
+            edges.extend(DependencyGraph::edges(&doc, w.word_start, w.word_end));
+            (w, edges)
+        })
+        .collect();
+    let t3 = Instant::now();
+    for (clock, d) in clocks.iter().zip([t1 - t0, t2 - t1, t3 - t2]) {
+        clock.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
+    let mut sentence_of = vec![0u32; doc.tokens.len()];
+    for (s, sent) in doc.sentences.iter().enumerate() {
+        sentence_of[sent.range()].fill(s as u32);
+    }
+    Ok(DocumentData { doc, labels: aligned.labels, lemmas, sentence_of, acronyms, windows, align: align_report, windowing })
+}
+
+fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ShardError + '_ {
+    move |source| ShardError::Polars { path: path.to_path_buf(), source }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ShardError + '_ {
+    move |source| ShardError::Io { path: path.to_path_buf(), source }
+}
+
+fn list_u32(name: &str, rows: Vec<Vec<u32>>) -> Column {
+    let series: Vec<Series> = rows.into_iter().map(|r| Series::new(PlSmallStr::EMPTY, r)).collect();
+    Series::new(name.into(), series).into_column()
+}
+
+fn write_ipc(path: &Path, columns: Vec<Column>) -> Result<String, ShardError> {
+    let mut df = DataFrame::new_infer_height(columns).map_err(polars_err(path))?;
+    let mut file = std::fs::File::create(path).map_err(io_err(path))?;
+    IpcWriter::new(&mut file).finish(&mut df).map_err(polars_err(path))?;
+    file.sync_all().map_err(io_err(path))?;
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    use sha2::Digest;
+    Ok(format!("{:x}", sha2::Sha256::digest(&bytes)))
+}
+
+/// Write the tables of one split into `dir`; returns file checksums and the summary.
+fn write_split(dir: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, files: &mut BTreeMap<String, String>) -> Result<SplitSummary, ShardError> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let mut summary = SplitSummary { documents: data.len(), ..Default::default() };
+
+    let docs_cols = vec![
+        Column::new("doc_id".into(), data.iter().map(|d| d.doc.id.as_str()).collect::<Vec<_>>()),
+        Column::new("split".into(), vec![split; data.len()]),
+        Column::new("text".into(), data.iter().map(|d| d.doc.text.as_str()).collect::<Vec<_>>()),
+    ];
+
+    let mut t = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for d in data {
+        for (i, tok) in d.doc.tokens.iter().enumerate() {
+            t.0.push(d.doc.id.as_str());
+            t.1.push(i as u32);
+            t.2.push(d.sentence_of[i]);
+            t.3.push(tok.form.as_str());
+            t.4.push(d.lemmas[i].as_str());
+            t.5.push(tok.upos.as_str());
+            t.6.push(tok.deprel.as_str());
+            t.7.push(tok.head.map(|h| h as u32));
+            t.8.push(tok.start as u32);
+            t.9.push(tok.end as u32);
+            t.10.push(d.labels[i].as_str());
+        }
+    }
+    summary.tokens = t.0.len();
+    let token_cols = vec![
+        Column::new("doc_id".into(), t.0),
+        Column::new("idx".into(), t.1),
+        Column::new("sentence".into(), t.2),
+        Column::new("form".into(), t.3),
+        Column::new("lemma".into(), t.4),
+        Column::new("upos".into(), t.5),
+        Column::new("deprel".into(), t.6),
+        Column::new("head".into(), t.7),
+        Column::new("start".into(), t.8),
+        Column::new("end".into(), t.9),
+        Column::new("label".into(), t.10),
+    ];
+
+    let (mut w_id, mut w_doc, mut w_index, mut w_start, mut w_end) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut w_ids, mut w_first, mut w_labels) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut e_win, mut e_graph, mut e_kind, mut e_src, mut e_dst) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut words = 0usize;
+    for d in data {
+        summary.alignment.merge(&d.align);
+        summary.windowing.merge(&d.windowing);
+        for (w, edges) in &d.windows {
+            let id = w_id.len() as u32;
+            w_id.push(id);
+            w_doc.push(d.doc.id.as_str());
+            w_index.push(w.index as u32);
+            w_start.push(w.word_start as u32);
+            w_end.push(w.word_end as u32);
+            w_ids.push(w.input_ids.clone());
+            w_first.push(w.word_first_subtoken.clone());
+            // Labels were validated against the label set by alignment, so every tag is known.
+            w_labels.push(d.labels[w.word_start..w.word_end].iter().map(|l| tags.tag_index(l).unwrap_or(0) as u32).collect::<Vec<u32>>());
+            words += w.word_end - w.word_start;
+            for e in edges {
+                e_win.push(id);
+                e_graph.push(e.kind.graph());
+                e_kind.push(e.kind.name());
+                e_src.push(e.src);
+                e_dst.push(e.dst);
+                *summary.edges.entry(e.kind.name().to_string()).or_default() += 1;
+            }
+        }
+    }
+    summary.windows = w_id.len();
+    if summary.windows > 0 {
+        summary.mean_words_per_window = round3(words as f64 / summary.windows as f64);
+        summary.mean_subtokens_per_window = round3(summary.windowing.subtokens as f64 / summary.windows as f64);
+    }
+    let window_cols = vec![
+        Column::new("window_id".into(), w_id),
+        Column::new("doc_id".into(), w_doc),
+        Column::new("window_index".into(), w_index),
+        Column::new("word_start".into(), w_start),
+        Column::new("word_end".into(), w_end),
+        list_u32("input_ids", w_ids),
+        list_u32("word_first_subtoken", w_first),
+        list_u32("labels", w_labels),
+    ];
+    let edge_cols = vec![
+        Column::new("window_id".into(), e_win),
+        Column::new("graph".into(), e_graph),
+        Column::new("kind".into(), e_kind),
+        Column::new("src".into(), e_src),
+        Column::new("dst".into(), e_dst),
+    ];
+
+    let acr: Vec<(&str, &Acronym, String)> = data
+        .iter()
+        .flat_map(|d| {
+            d.acronyms.iter().map(move |a| {
+                let long = d.doc.tokens[a.long_start..a.long_end].iter().map(|t| t.form.as_str()).collect::<Vec<_>>().join(" ");
+                (d.doc.id.as_str(), a, long)
+            })
+        })
+        .collect();
+    summary.acronym_pairs = acr.len();
+    let acronym_cols = vec![
+        Column::new("doc_id".into(), acr.iter().map(|a| a.0).collect::<Vec<_>>()),
+        Column::new("short_form".into(), acr.iter().map(|a| a.1.short_form.as_str()).collect::<Vec<_>>()),
+        Column::new("short".into(), acr.iter().map(|a| a.1.short as u32).collect::<Vec<_>>()),
+        Column::new("long_start".into(), acr.iter().map(|a| a.1.long_start as u32).collect::<Vec<_>>()),
+        Column::new("long_end".into(), acr.iter().map(|a| a.1.long_end as u32).collect::<Vec<_>>()),
+        Column::new("long_form".into(), acr.iter().map(|a| a.2.as_str()).collect::<Vec<_>>()),
+    ];
+
+    for (name, cols) in [("documents", docs_cols), ("tokens", token_cols), ("windows", window_cols), ("edges", edge_cols), ("acronyms", acronym_cols)] {
+        let path = dir.join(format!("{name}.arrow"));
+        let sha = write_ipc(&path, cols)?;
+        files.insert(format!("{split}/{name}.arrow"), sha);
+    }
+    Ok(summary)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Build the shards of a corpus folder into `out` (replaced atomically).
+///
+/// `progress` is called once per processed document.
+pub fn build(corpus_dir: &Path, out: &Path, opts: &BuildOptions, progress: &(dyn Fn(u64) + Sync)) -> Result<(ShardManifest, StageTimes), ShardError> {
+    let mut times = StageTimes::default();
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "shards".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+    }
+    let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+    let mut files = BTreeMap::new();
+    let mut statistics = BTreeMap::new();
+    for split in &opts.splits {
+        let t = Instant::now();
+        let docs = corpus::load_split(corpus_dir, split)?;
+        times.ingest += t.elapsed().as_secs_f64();
+        let data: Vec<DocumentData> = docs
+            .into_par_iter()
+            .map(|d| {
+                let r = process(d, opts, &clocks);
+                progress(1);
+                r
+            })
+            .collect::<Result<_, _>>()?;
+        let t = Instant::now();
+        let summary = write_split(&tmp.join(split), split, &data, &opts.labels, &mut files)?;
+        times.write += t.elapsed().as_secs_f64();
+        statistics.insert(split.clone(), summary);
+    }
+    let secs = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64 / 1e9;
+    times.align_lemmas_acronyms = secs(&clocks[0]);
+    times.windows = secs(&clocks[1]);
+    times.graphs = secs(&clocks[2]);
+    let manifest = ShardManifest {
+        format_version: FORMAT_VERSION,
+        corpus: opts.corpus_name.clone(),
+        corpus_sha256: corpus::tree_sha256(corpus_dir)?,
+        tokenizer: TokenizerIdentity { source: opts.tokenizer.source.display().to_string(), sha256: opts.tokenizer.sha256.clone() },
+        label_types: opts.labels.types().to_vec(),
+        tags: opts.labels.tags(),
+        align: opts.align,
+        window: opts.window,
+        dependency_variant: opts.dependency_variant,
+        splits: opts.splits.clone(),
+        statistics,
+        files,
+    };
+    // The manifest is written last: a folder without it is never complete.
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| ShardError::Manifest { path: tmp.join("manifest.json"), message: e.to_string() })? + "\n";
+    std::fs::write(tmp.join("manifest.json"), json).map_err(io_err(&tmp))?;
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    if out.exists() {
+        std::fs::rename(out, &old).map_err(io_err(out))?;
+    }
+    std::fs::rename(&tmp, out).map_err(io_err(out))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
+    }
+    Ok((manifest, times))
+}
+
+/// Read one table of a split as a polars DataFrame, after checking the manifest.
+pub fn read_table(dir: &Path, split: &str, table: &str) -> Result<DataFrame, ShardError> {
+    ShardManifest::read(dir)?;
+    let path = dir.join(split).join(format!("{table}.arrow"));
+    let file = std::fs::File::open(&path).map_err(io_err(&path))?;
+    IpcReader::new(file).finish().map_err(polars_err(&path))
+}

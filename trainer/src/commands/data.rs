@@ -1,0 +1,112 @@
+//! `enrelg data`: build the Arrow shards of a corpus (windows, graphs, labels).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use enrelg_pipeline::corpus;
+use enrelg_pipeline::graph::DependencyVariant;
+use enrelg_pipeline::manifest::Manifest;
+use enrelg_pipeline::shard::{build, BuildOptions};
+use enrelg_pipeline::window::{WindowConfig, WordPieceTokenizer};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::stats::PolicyArgs;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Variant {
+    KeyOnly,
+    CompoundKey,
+    ModifierKey,
+    All,
+}
+
+#[derive(Args)]
+pub struct DataArgs {
+    /// Standoff corpus folder (standoff/ + conllu/).
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Dataset manifest (label set, splits).
+    #[arg(long)]
+    pub manifest: PathBuf,
+    /// Hugging Face model folder holding tokenizer.json (or the file itself).
+    #[arg(long, default_value = "models/minilm")]
+    pub model: PathBuf,
+    /// Output shard folder (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Subtokens per window including [CLS] and [SEP].
+    #[arg(long, default_value_t = 128)]
+    pub max_subtokens: usize,
+    /// Dependency edge set recorded as the default for training (all kinds are stored).
+    #[arg(long, value_enum, default_value = "compound-key")]
+    pub dep_variant: Variant,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let manifest = Manifest::read(&args.manifest)?;
+    let tokenizer = WordPieceTokenizer::from_model_dir(&args.model)?;
+    let splits = corpus::splits(&args.corpus)?;
+    let total: usize = splits
+        .iter()
+        .map(|s| std::fs::read_dir(args.corpus.join("standoff").join(s)).map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "txt")).count()).unwrap_or(0))
+        .sum();
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} documents ({per_sec}, eta {eta})")?.progress_chars("=> "));
+    bar.set_message(format!("building {}", manifest.name));
+    let opts = BuildOptions {
+        corpus_name: manifest.name.clone(),
+        labels: manifest.label_set()?,
+        align: args.policy.config(),
+        window: WindowConfig { max_subtokens: args.max_subtokens },
+        dependency_variant: match args.dep_variant {
+            Variant::KeyOnly => DependencyVariant::KeyOnly,
+            Variant::CompoundKey => DependencyVariant::CompoundKey,
+            Variant::ModifierKey => DependencyVariant::ModifierKey,
+            Variant::All => DependencyVariant::All,
+        },
+        tokenizer: &tokenizer,
+        splits,
+    };
+    let (shards, times) = build(&args.corpus, &args.out, &opts, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    println!("{} -> {}", args.corpus.display(), args.out.display());
+    println!("{:<8} {:>6} {:>8} {:>8} {:>10} {:>10} {:>9} {:>8}", "split", "docs", "tokens", "windows", "words/win", "subtok/win", "acronyms", "dropped");
+    for split in &shards.splits {
+        let s = &shards.statistics[split];
+        println!(
+            "{:<8} {:>6} {:>8} {:>8} {:>10.1} {:>10.1} {:>9} {:>8}",
+            split,
+            s.documents,
+            s.tokens,
+            s.windows,
+            s.mean_words_per_window,
+            s.mean_subtokens_per_window,
+            s.acronym_pairs,
+            s.alignment.dropped()
+        );
+    }
+    let kinds: std::collections::BTreeSet<&String> = shards.statistics.values().flat_map(|s| s.edges.keys()).collect();
+    println!("\nedges per kind");
+    for k in kinds {
+        print!("{k:<12}");
+        for split in &shards.splits {
+            print!(" {:>8}", shards.statistics[split].edges.get(k).unwrap_or(&0));
+        }
+        println!();
+    }
+    println!(
+        "\nstage seconds: ingest {:.2} (wall), align+lemmas+acronyms {:.2}, windows {:.2}, graphs {:.2} (CPU, summed over documents), write {:.2} (wall); total wall {:.2}",
+        times.ingest,
+        times.align_lemmas_acronyms,
+        times.windows,
+        times.graphs,
+        times.write,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

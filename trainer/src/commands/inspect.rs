@@ -1,0 +1,103 @@
+//! `enrelg inspect`: look inside a shard folder with polars.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use enrelg_pipeline::shard::{read_table, ShardManifest};
+use polars::prelude::*;
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Shard folder written by `enrelg data`.
+    pub shards: PathBuf,
+    /// Split to print a sample window from (default: the first).
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Which window of that split to print.
+    #[arg(long, default_value_t = 0)]
+    pub window: u32,
+}
+
+fn u32s(df: &DataFrame, name: &str) -> anyhow::Result<Vec<u32>> {
+    Ok(df.column(name)?.u32()?.into_no_null_iter().collect())
+}
+
+fn strs(df: &DataFrame, name: &str) -> anyhow::Result<Vec<String>> {
+    Ok(df.column(name)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
+}
+
+pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let manifest = ShardManifest::read(&args.shards)?;
+    println!(
+        "{}: format {}, tokenizer sha256 {}, {} tags, dependency variant {:?}",
+        manifest.corpus,
+        manifest.format_version,
+        &manifest.tokenizer.sha256[..12],
+        manifest.tags.len(),
+        manifest.dependency_variant
+    );
+    for split in &manifest.splits {
+        let windows = read_table(&args.shards, split, "windows")?;
+        let edges = read_table(&args.shards, split, "edges")?;
+        let n = windows.height();
+        let lens: Vec<usize> = windows.column("input_ids")?.list()?.iter().map(|s| s.map_or(0, |s| s.len())).collect();
+        let (min, max) = (lens.iter().min().copied().unwrap_or(0), lens.iter().max().copied().unwrap_or(0));
+        let mean = lens.iter().sum::<usize>() as f64 / n.max(1) as f64;
+        println!("\n[{split}] {n} windows; subtokens per window mean {mean:.1}, min {min}, max {max}");
+        let kinds = strs(&edges, "kind")?;
+        let graphs = strs(&edges, "graph")?;
+        let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+        for k in &kinds {
+            *per_kind.entry(k).or_default() += 1;
+        }
+        println!("  edges per kind: {}", per_kind.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "));
+        // Degree of each word (node) per graph, over all windows.
+        let starts = u32s(&windows, "word_start")?;
+        let ends = u32s(&windows, "word_end")?;
+        let (win, src, dst) = (u32s(&edges, "window_id")?, u32s(&edges, "src")?, u32s(&edges, "dst")?);
+        for graph in ["coref", "dep"] {
+            let mut degree: BTreeMap<(u32, u32), usize> = BTreeMap::new();
+            for i in 0..win.len() {
+                if graphs[i] == graph {
+                    *degree.entry((win[i], src[i])).or_default() += 1;
+                    *degree.entry((win[i], dst[i])).or_default() += 1;
+                }
+            }
+            let nodes: usize = starts.iter().zip(&ends).map(|(s, e)| (e - s) as usize).sum();
+            let mut hist: BTreeMap<usize, usize> = BTreeMap::new();
+            hist.insert(0, nodes - degree.len());
+            for d in degree.values() {
+                *hist.entry(if *d >= 5 { 5 } else { *d }).or_default() += 1;
+            }
+            let show = hist.iter().map(|(d, c)| format!("{}{}: {c}", d, if *d == 5 { "+" } else { "" })).collect::<Vec<_>>().join(", ");
+            let max = degree.values().max().copied().unwrap_or(0);
+            println!("  {graph} degree (words): {show}; max {max}");
+        }
+    }
+    let split = args.split.clone().unwrap_or_else(|| manifest.splits[0].clone());
+    let windows = read_table(&args.shards, &split, "windows")?;
+    let edges = read_table(&args.shards, &split, "edges")?;
+    let tokens = read_table(&args.shards, &split, "tokens")?;
+    let ids = u32s(&windows, "window_id")?;
+    let Some(row) = ids.iter().position(|&i| i == args.window) else {
+        anyhow::bail!("{split} has no window {}", args.window);
+    };
+    let doc = strs(&windows, "doc_id")?[row].clone();
+    let (ws, we) = (u32s(&windows, "word_start")?[row], u32s(&windows, "word_end")?[row]);
+    let (tdoc, tidx, forms, labels) = (strs(&tokens, "doc_id")?, u32s(&tokens, "idx")?, strs(&tokens, "form")?, strs(&tokens, "label")?);
+    let words: Vec<(String, String)> =
+        (0..tdoc.len()).filter(|&i| tdoc[i] == doc && tidx[i] >= ws && tidx[i] < we).map(|i| (forms[i].clone(), labels[i].clone())).collect();
+    println!("\nsample: {split} window {} = {doc} words {ws}..{we}", args.window);
+    println!(
+        "  {}",
+        words.iter().map(|(f, l)| if l == "O" { f.clone() } else { format!("{f}/{l}") }).collect::<Vec<_>>().join(" ")
+    );
+    let (win, kinds, src, dst) = (u32s(&edges, "window_id")?, strs(&edges, "kind")?, u32s(&edges, "src")?, u32s(&edges, "dst")?);
+    for i in (0..win.len()).filter(|&i| win[i] == args.window) {
+        let (a, b) = (&words[src[i] as usize].0, &words[dst[i] as usize].0);
+        println!("  {:<12} {a} -- {b}", kinds[i]);
+    }
+    Ok(ExitCode::SUCCESS)
+}
