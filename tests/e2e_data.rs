@@ -1,0 +1,128 @@
+//! End-to-end tests of `enrelg data` on the real Mars corpus with the real
+//! all-MiniLM-L6-v2 tokenizer: window invariants, the independent Python
+//! recomputation of every graph edge, determinism and crash safety.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use enrelg_pipeline::shard::{read_table, ShardManifest};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
+}
+
+fn required() -> bool {
+    std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1")
+}
+
+/// (data dir, model dir), or None when absent and not required.
+fn inputs() -> Option<(PathBuf, PathBuf)> {
+    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/data"));
+    let model = std::env::var_os("ENRELG_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("models/minilm"));
+    if data.join("mars").exists() && model.join("tokenizer.json").exists() {
+        return Some((data, model));
+    }
+    assert!(!required(), "need {} and {} (make model)", data.display(), model.display());
+    eprintln!("skipping: corpora or model missing (make model)");
+    None
+}
+
+fn build(data: &Path, model: &Path, out: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_enrelg"))
+        .args(["data", "--corpus"])
+        .arg(data.join("mars"))
+        .args(["--manifest", "datasets/mars/manifest.json", "--model"])
+        .arg(model)
+        .arg("--out")
+        .arg(out)
+        .current_dir(workspace())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run enrelg data")
+}
+
+fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for split in ["", "train", "dev", "test"] {
+        let d = dir.join(split);
+        let mut names: Vec<_> = std::fs::read_dir(&d).unwrap().filter_map(Result::ok).filter(|e| e.path().is_file()).map(|e| e.path()).collect();
+        names.sort();
+        for p in names {
+            out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
+    let Some((data, model)) = inputs() else { return };
+    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-data-{}", std::process::id()));
+    let (a, b) = (tmp.join("a"), tmp.join("b"));
+    assert!(build(&data, &model, &a).wait().unwrap().success());
+    assert!(build(&data, &model, &b).wait().unwrap().success());
+    assert_eq!(files_of(&a), files_of(&b), "two runs must give identical bytes");
+
+    let manifest = ShardManifest::read(&a).unwrap();
+    assert_eq!(manifest.splits, ["train", "dev", "test"]);
+    for split in &manifest.splits {
+        let windows = read_table(&a, split, "windows").unwrap();
+        let tokens = read_table(&a, split, "tokens").unwrap();
+        let starts: Vec<u32> = windows.column("word_start").unwrap().u32().unwrap().into_no_null_iter().collect();
+        let ends: Vec<u32> = windows.column("word_end").unwrap().u32().unwrap().into_no_null_iter().collect();
+        let ids = windows.column("input_ids").unwrap().list().unwrap().clone();
+        let firsts = windows.column("word_first_subtoken").unwrap().list().unwrap().clone();
+        let mut words = 0usize;
+        for i in 0..windows.height() {
+            let ids: Vec<u32> = ids.get_as_series(i).unwrap().u32().unwrap().into_no_null_iter().collect();
+            let firsts: Vec<u32> = firsts.get_as_series(i).unwrap().u32().unwrap().into_no_null_iter().collect();
+            assert!(ids.len() <= 128, "{split} window {i}: {} subtokens", ids.len());
+            assert_eq!((ids[0], *ids.last().unwrap()), (101, 102), "[CLS] ... [SEP]");
+            assert_eq!(firsts.len() as u32, ends[i] - starts[i]);
+            assert!(firsts.windows(2).all(|w| w[0] < w[1]) && firsts.iter().all(|&f| f >= 1 && (f as usize) < ids.len() - 1));
+            words += firsts.len();
+        }
+        // Windows cover every word exactly once.
+        assert_eq!(words, tokens.height(), "{split}");
+        assert_eq!(manifest.statistics[split].tokens, tokens.height());
+    }
+
+    let python = std::env::var_os("ENRELG_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    if !python.exists() {
+        assert!(!required(), "no Python with polars at {} (make venv)", python.display());
+        eprintln!("skipping the independent graph check: no {}", python.display());
+    } else {
+        for split in ["dev", "test"] {
+            let out = Command::new(&python).arg(workspace().join("scripts/check_graphs.py")).arg(&a).arg(split).output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+            assert!(stdout.contains(" 0 windows differ"), "{stdout}");
+        }
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+#[test]
+fn a_killed_build_leaves_no_shards_a_reader_accepts() {
+    let Some((data, model)) = inputs() else { return };
+    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = tmp.join("mars");
+    for delay_ms in [50u64, 300, 1000] {
+        let mut child = build(&data, &model, &out);
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().ok();
+        child.wait().unwrap();
+        if finished {
+            continue;
+        }
+        // Either no folder under the final name, or (never here) a complete one.
+        match ShardManifest::read(&out) {
+            Err(_) => assert!(!out.exists(), "a partial folder sits under the final name"),
+            Ok(_) => panic!("a killed first build must not leave an accepted shard folder"),
+        }
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
