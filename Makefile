@@ -42,20 +42,26 @@ stats: build
 	@for c in $(CORPORA); do echo "== $$c"; $(BIN) stats --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json; done
 
 # Fail when the statistics of the corpora drift from datasets/*/expected-*.json.
-check-stats: build
+check-stats: build model
 	@set -e; for c in $(CORPORA); do \
 	  $(BIN) stats --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --json --check datasets/$$c/expected-stats.json > /dev/null; \
 	done
 	@$(BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json --json --check datasets/mars/expected-stats-enrelg.json > /dev/null
 	@$(BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_anatem) --manifest datasets/anatem/manifest.json --json --check datasets/anatem/expected-stats-enrelg.json > /dev/null
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; for c in $(CORPORA); do \
+	  $(BIN) data --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --model $(MODEL_DIR) --out $$tmp/$$c --check-stats datasets/$$c/expected-shards.json > /dev/null; \
+	done
 
 # Regenerate the expected statistics after an intended change (review the diff!).
-bless-stats: build
+bless-stats: build model
 	@for c in $(CORPORA); do \
 	  $(BIN) stats --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --json --write datasets/$$c/expected-stats.json > /dev/null; \
 	done
 	@$(BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json --json --write datasets/mars/expected-stats-enrelg.json > /dev/null
 	@$(BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_anatem) --manifest datasets/anatem/manifest.json --json --write datasets/anatem/expected-stats-enrelg.json > /dev/null
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; for c in $(CORPORA); do \
+	  $(BIN) data --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --model $(MODEL_DIR) --out $$tmp/$$c --write-stats datasets/$$c/expected-shards.json > /dev/null; \
+	done
 
 # How the Mars brat entities differ from the EnRel-G release, by kind.
 compare: build

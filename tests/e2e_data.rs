@@ -66,6 +66,10 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
 
     let manifest = ShardManifest::read(&a).unwrap();
     assert_eq!(manifest.splits, ["train", "dev", "test"]);
+    // The statistics CI guards: windows, subtokens, edges per kind, acronyms, losses.
+    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(workspace().join("datasets/mars/expected-shards.json")).unwrap()).unwrap();
+    let drift = enrelg_pipeline::stats::drift(&expected, &serde_json::to_value(&manifest.statistics).unwrap());
+    assert!(drift.is_empty(), "shard statistics drifted: {drift:#?}");
     for split in &manifest.splits {
         let windows = read_table(&a, split, "windows").unwrap();
         let tokens = read_table(&a, split, "tokens").unwrap();

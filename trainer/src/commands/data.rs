@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use enrelg_pipeline::corpus;
 use enrelg_pipeline::graph::DependencyVariant;
@@ -44,6 +45,13 @@ pub struct DataArgs {
     pub dep_variant: Variant,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Compare the shard statistics (windows, subtokens, edges per kind, ...) with
+    /// an expected JSON file; exit 1 and list every difference on drift.
+    #[arg(long, conflicts_with = "write_stats")]
+    pub check_stats: Option<PathBuf>,
+    /// Write the shard statistics as the new expected file.
+    #[arg(long)]
+    pub write_stats: Option<PathBuf>,
 }
 
 pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
@@ -108,5 +116,24 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
         times.write,
         start.elapsed().as_secs_f64()
     );
+    let found = serde_json::to_value(&shards.statistics)?;
+    if let Some(path) = &args.write_stats {
+        super::write_atomic(path, (serde_json::to_string_pretty(&found)? + "\n").as_bytes())?;
+        tracing::info!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.check_stats {
+        let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+            .with_context(|| format!("parsing {}", path.display()))?;
+        let diffs = enrelg_pipeline::stats::drift(&expected, &found);
+        if !diffs.is_empty() {
+            eprintln!("shard statistics drifted from {} ({} difference(s)):", path.display(), diffs.len());
+            for d in &diffs {
+                eprintln!("  {d}");
+            }
+            eprintln!("if the change is intended, regenerate with --write-stats {}", path.display());
+            return Ok(ExitCode::FAILURE);
+        }
+        eprintln!("shard statistics match {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
