@@ -8,7 +8,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: all build model data venv stats check-stats bless-stats compare test clippy
+.PHONY: all build model data venv stats check-stats bless-stats compare test clippy train eval
 
 all: data
 
@@ -36,6 +36,20 @@ data: build model
 
 build:
 	cargo build --release --bin enrelg
+
+DATASET ?= mars
+VARIANT ?= cd
+SEED ?= 1
+RUN ?= runs/$(DATASET)-$(VARIANT)-seed$(SEED)
+
+# Train the CD variant (frozen MiniLM encoder by default) and evaluate it on test:
+# the run lives in $(RUN), its test scores in $(RUN)/eval-test.json.
+train: build model
+	@test -f $(SHARDS_DIR)/$(DATASET)/manifest.json || $(BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(SHARDS_DIR)/$(DATASET)
+	$(BIN) train --data $(SHARDS_DIR)/$(DATASET) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --out $(RUN) --test
+
+eval: build
+	$(BIN) eval --run $(RUN) --split test
 
 # Statistics tables for people.
 stats: build
@@ -68,7 +82,7 @@ compare: build
 	$(BIN) compare --corpus $(DATA_DIR)/mars --enrelg $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json
 
 test: model venv
-	ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) ENRELG_PYTHON=$(abspath $(PYTHON)) ENRELG_MODEL_DIR=$(abspath $(MODEL_DIR)) cargo test --workspace
+	ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) ENRELG_PYTHON=$(abspath $(PYTHON)) ENRELG_MODEL_DIR=$(abspath $(MODEL_DIR)) cargo test --release --workspace
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings

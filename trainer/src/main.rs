@@ -24,6 +24,14 @@ enum Command {
     Data(commands::data::DataArgs),
     /// Inspect shards: windows, subtokens, edges per kind, degrees, a sample window.
     Inspect(commands::inspect::InspectArgs),
+    /// Time a forward + backward pass of the model on real batches; report peak memory.
+    BenchModel(commands::bench::BenchArgs),
+    /// Train a model variant on shards; keeps the best checkpoint by dev F1.
+    Train(commands::train::TrainArgs),
+    /// Score a trained run on a split (conlleval-exact), write eval-SPLIT.json and predictions.
+    Eval(commands::train::EvalArgs),
+    /// Score a CoNLL file (token gold predicted) exactly as conlleval does.
+    Conlleval(commands::conlleval::ConllevalArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +45,10 @@ fn main() -> ExitCode {
         Command::Compare(args) => commands::compare::run(args),
         Command::Data(args) => commands::data::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::BenchModel(args) => commands::bench::run(args),
+        Command::Train(args) => commands::train::run_train(args),
+        Command::Eval(args) => commands::train::run_eval(args),
+        Command::Conlleval(args) => commands::conlleval::run(args),
     };
     match result {
         Ok(code) => code,

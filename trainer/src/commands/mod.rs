@@ -1,7 +1,10 @@
+pub mod bench;
 pub mod compare;
+pub mod conlleval;
 pub mod data;
 pub mod inspect;
 pub mod stats;
+pub mod train;
 
 use std::path::Path;
 

@@ -1,0 +1,112 @@
+//! `enrelg train` and `enrelg eval`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use enrelg::device;
+use enrelg::model::Variant;
+use enrelg::train::{evaluate, load_run, train, TrainConfig, TrainInputs};
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Shard folder (make data).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Hugging Face BERT checkpoint folder.
+    #[arg(long, default_value = "models/minilm")]
+    pub model: PathBuf,
+    /// TOML file with any TrainConfig field; flags below override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub variant: Option<Variant>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Train only the layers after the encoder, on cached encoder outputs.
+    #[arg(long)]
+    pub freeze_encoder: bool,
+    /// Fine-tune the encoder too (overrides a config's freeze_encoder = true).
+    #[arg(long, conflicts_with = "freeze_encoder")]
+    pub fine_tune: bool,
+    /// Run folder (checkpoint, metrics.jsonl, run.json, evaluations).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where frozen-encoder outputs are cached.
+    #[arg(long, default_value = "cache/encoder")]
+    pub cache_dir: PathBuf,
+    #[arg(long, default_value = "flex")]
+    pub device: String,
+    /// Evaluate the best checkpoint on test after training.
+    #[arg(long)]
+    pub test: bool,
+}
+
+pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg: TrainConfig = match &args.config {
+        Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+            .with_context(|| format!("parsing {}", p.display()))?,
+        None => TrainConfig::default(),
+    };
+    if let Some(v) = args.variant {
+        cfg.variant = v;
+    }
+    if let Some(s) = args.seed {
+        cfg.seed = s;
+    }
+    if let Some(e) = args.epochs {
+        cfg.max_epochs = e;
+    }
+    if args.freeze_encoder {
+        cfg.freeze_encoder = true;
+    }
+    if args.fine_tune {
+        cfg.freeze_encoder = false;
+    }
+    let device = device::by_name(&args.device)?;
+    let start = std::time::Instant::now();
+    let info = train(&cfg, &TrainInputs { shards: &args.data, model_dir: &args.model, out: &args.out, cache_dir: &args.cache_dir, device: device.clone() })?;
+    println!(
+        "trained {:?} in {:.0} s; best dev F1 {:.2} at epoch {} -> {}",
+        cfg.variant,
+        start.elapsed().as_secs_f64(),
+        info.best_dev_f1,
+        info.best_epoch,
+        args.out.display()
+    );
+    if args.test {
+        write_eval(&args.out, "test", &args.cache_dir, &args.device)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    #[arg(long, default_value = "cache/encoder")]
+    pub cache_dir: PathBuf,
+    #[arg(long, default_value = "flex")]
+    pub device: String,
+}
+
+pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    write_eval(&args.run, &args.split, &args.cache_dir, &args.device)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Score a run on a split; print conlleval's report; write eval-SPLIT.json and predictions-SPLIT.conll.
+fn write_eval(run: &std::path::Path, split: &str, cache: &std::path::Path, device: &str) -> anyhow::Result<()> {
+    let device = device::by_name(device)?;
+    let loaded = load_run(run, &device)?;
+    let (score, conll) = evaluate(&loaded, split, cache, &device)?;
+    print!("{}", score.conlleval_report());
+    super::write_atomic(&run.join(format!("eval-{split}.json")), (serde_json::to_string_pretty(&score)? + "\n").as_bytes())?;
+    super::write_atomic(&run.join(format!("predictions-{split}.conll")), conll.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! Linear-chain conditional random field over BIO tags.
+//!
+//! Scores a tag path `y` for emissions `E` as
+//! `start[y0] + sum_t E[t, y_t] + sum_{t>0} T[y_{t-1}, y_t] + end[y_last]`,
+//! with the sum over the positions the mask keeps (a prefix of each row).
+//! Training minimises `log Z - score(gold)`; decoding is Viterbi.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+#[derive(Config, Debug)]
+pub struct CrfConfig {
+    /// Number of tags (O, B-, I- per type).
+    pub num_tags: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct Crf {
+    /// `transitions[i, j]`: score of tag `j` following tag `i`. Shape `[N, N]`.
+    pub transitions: Param<Tensor<2>>,
+    /// Score of starting with each tag. Shape `[N]`.
+    pub start: Param<Tensor<1>>,
+    /// Score of ending with each tag. Shape `[N]`.
+    pub end: Param<Tensor<1>>,
+}
+
+impl CrfConfig {
+    pub fn init(&self, device: &Device) -> Crf {
+        let n = self.num_tags;
+        // Small random transitions, as in the common PyTorch CRF layers.
+        let dist = burn::tensor::Distribution::Uniform(-0.1, 0.1);
+        Crf {
+            transitions: Param::from_tensor(Tensor::<2>::random([n, n], dist, device)),
+            start: Param::from_tensor(Tensor::<1>::random([n], dist, device)),
+            end: Param::from_tensor(Tensor::<1>::random([n], dist, device)),
+        }
+    }
+}
+
+/// Numerically stable log-sum-exp over `dim`, keeping it as size 1.
+fn logsumexp<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    let max = x.clone().max_dim(dim).detach();
+    (x - max.clone()).exp().sum_dim(dim).log() + max
+}
+
+impl Crf {
+    pub fn num_tags(&self) -> usize {
+        self.start.dims()[0]
+    }
+
+    /// Log partition function per sequence.
+    ///
+    /// `emissions`: `[B, L, N]`; `mask`: `[B, L]`, true on real positions
+    /// (a prefix, at least the first). Returns `[B]`.
+    pub fn log_partition(&self, emissions: Tensor<3>, mask: Tensor<2, Bool>) -> Tensor<1> {
+        let [b, l, n] = emissions.dims();
+        let trans = self.transitions.val().unsqueeze_dim::<3>(0); // [1, N, N]
+        let mut alpha = self.start.val().unsqueeze_dim::<2>(0) + emissions.clone().narrow(1, 0, 1).reshape([b, n]);
+        for t in 1..l {
+            let emit = emissions.clone().narrow(1, t, 1).reshape([b, 1, n]);
+            let next = logsumexp(alpha.clone().unsqueeze_dim::<3>(2) + trans.clone() + emit, 1).reshape([b, n]);
+            let keep = mask.clone().narrow(1, t, 1).reshape([b, 1]).expand([b, n]);
+            alpha = alpha.mask_where(keep, next);
+        }
+        logsumexp(alpha + self.end.val().unsqueeze_dim::<2>(0), 1).reshape([b])
+    }
+
+    /// Score of the given tag paths. `tags`: `[B, L]`. Returns `[B]`.
+    pub fn path_score(&self, emissions: Tensor<3>, tags: Tensor<2, Int>, mask: Tensor<2, Bool>) -> Tensor<1> {
+        let [b, l, n] = emissions.dims();
+        let maskf = mask.clone().float();
+        let emit = emissions.gather(2, tags.clone().unsqueeze_dim::<3>(2)).reshape([b, l]);
+        let mut score = (emit * maskf.clone()).sum_dim(1).reshape([b]);
+        let first = tags.clone().narrow(1, 0, 1).reshape([b]);
+        score = score + self.start.val().select(0, first);
+        if l > 1 {
+            let prev = tags.clone().narrow(1, 0, l - 1);
+            let cur = tags.clone().narrow(1, 1, l - 1);
+            let flat = (prev * (n as i64) + cur).reshape([b * (l - 1)]);
+            let trans = self.transitions.val().reshape([n * n]).select(0, flat).reshape([b, l - 1]);
+            score = score + (trans * maskf.clone().narrow(1, 1, l - 1)).sum_dim(1).reshape([b]);
+        }
+        // The last real tag of each row: the mask is a prefix, so its length - 1.
+        let last_pos = (mask.int().sum_dim(1) - 1).clamp_min(0); // [B, 1]
+        let last = tags.gather(1, last_pos).reshape([b]);
+        score + self.end.val().select(0, last)
+    }
+
+    /// Mean negative log-likelihood of the gold tags over the batch.
+    pub fn nll(&self, emissions: Tensor<3>, tags: Tensor<2, Int>, mask: Tensor<2, Bool>) -> Tensor<1> {
+        let z = self.log_partition(emissions.clone(), mask.clone());
+        let gold = self.path_score(emissions, tags, mask);
+        (z - gold).mean()
+    }
+
+    /// Best tag path of each row (its masked length), by Viterbi on the host.
+    pub fn viterbi(&self, emissions: Tensor<3>, mask: Tensor<2, Bool>) -> Vec<Vec<usize>> {
+        let [b, l, n] = emissions.dims();
+        let emit: Vec<f32> = emissions.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+        let lens: Vec<i64> = mask.int().sum_dim(1).into_data().convert::<i64>().try_to_vec::<i64>().unwrap_or_default();
+        let trans: Vec<f32> = self.transitions.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+        let start: Vec<f32> = self.start.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+        let end: Vec<f32> = self.end.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+        (0..b)
+            .map(|row| {
+                let len = (lens[row].max(0) as usize).min(l);
+                let e = |t: usize, j: usize| emit[(row * l + t) * n + j];
+                if len == 0 {
+                    return Vec::new();
+                }
+                let mut score: Vec<f32> = (0..n).map(|j| start[j] + e(0, j)).collect();
+                let mut back = vec![vec![0usize; n]; len];
+                for (t, bp) in back.iter_mut().enumerate().skip(1) {
+                    let next: Vec<f32> = (0..n)
+                        .map(|j| {
+                            let (best_i, best) = (0..n)
+                                .map(|i| (i, score[i] + trans[i * n + j]))
+                                .fold((0, f32::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
+                            bp[j] = best_i;
+                            best + e(t, j)
+                        })
+                        .collect();
+                    score = next;
+                }
+                let mut tag = (0..n).fold(0, |best, j| if score[j] + end[j] > score[best] + end[best] { j } else { best });
+                let mut path = vec![tag; len];
+                for t in (1..len).rev() {
+                    tag = back[t][tag];
+                    path[t - 1] = tag;
+                }
+                path
+            })
+            .collect()
+    }
+}
+
+/// Build a `[B, L]` tag tensor from rows (padding with 0).
+pub fn tags_tensor(rows: &[Vec<usize>], len: usize, device: &Device) -> Tensor<2, Int> {
+    let mut flat = vec![0i64; rows.len() * len];
+    for (r, row) in rows.iter().enumerate() {
+        for (t, &v) in row.iter().enumerate().take(len) {
+            flat[r * len + t] = v as i64;
+        }
+    }
+    Tensor::from_data(TensorData::new(flat, [rows.len(), len]), device)
+}
+
+/// Build a `[B, L]` prefix mask from row lengths.
+pub fn prefix_mask(lens: &[usize], len: usize, device: &Device) -> Tensor<2, Bool> {
+    let flat: Vec<bool> = lens.iter().flat_map(|&n| (0..len).map(move |t| t < n)).collect();
+    Tensor::from_data(TensorData::new(flat, [lens.len(), len]), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device() -> Device {
+        Device::flex()
+    }
+
+    fn emissions(b: usize, l: usize, n: usize, device: &Device) -> Tensor<3> {
+        let data: Vec<f32> = (0..b * l * n).map(|i| ((i * 37 % 23) as f32 / 7.0) - 1.5).collect();
+        Tensor::from_data(TensorData::new(data, [b, l, n]), device)
+    }
+
+    fn crf(n: usize, device: &Device) -> Crf {
+        let t: Vec<f32> = (0..n * n).map(|i| ((i * 13 % 11) as f32 / 5.0) - 1.0).collect();
+        Crf {
+            transitions: Param::from_tensor(Tensor::from_data(TensorData::new(t, [n, n]), device)),
+            start: Param::from_tensor(Tensor::from_data(TensorData::new((0..n).map(|i| i as f32 * 0.3 - 0.2).collect::<Vec<f32>>(), [n]), device)),
+            end: Param::from_tensor(Tensor::from_data(TensorData::new((0..n).map(|i| 0.5 - i as f32 * 0.25).collect::<Vec<f32>>(), [n]), device)),
+        }
+    }
+
+    /// Every tag path of length `len` over `n` tags.
+    fn all_paths(n: usize, len: usize) -> Vec<Vec<usize>> {
+        let mut out = vec![vec![]];
+        for _ in 0..len {
+            out = out.into_iter().flat_map(|p| (0..n).map(move |j| [p.clone(), vec![j]].concat())).collect();
+        }
+        out
+    }
+
+    fn scalars(t: Tensor<1>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn partition_and_viterbi_match_brute_force_and_ignore_padding() {
+        let dev = device();
+        let (n, l) = (3, 4);
+        let crf = crf(n, &dev);
+        let em = emissions(2, l, n, &dev);
+        let lens = [4usize, 3];
+        let mask = prefix_mask(&lens, l, &dev);
+        let z = scalars(crf.log_partition(em.clone(), mask.clone()));
+        let best = crf.viterbi(em.clone(), mask.clone());
+        for (row, &len) in lens.iter().enumerate() {
+            let paths = all_paths(n, len);
+            let padded: Vec<Vec<usize>> = paths.iter().map(|p| [p.clone(), vec![0; l - len]].concat()).collect();
+            let em_row = em.clone().narrow(0, row, 1).repeat_dim(0, padded.len());
+            let mask_row = mask.clone().narrow(0, row, 1).repeat_dim(0, padded.len());
+            let scores = scalars(crf.path_score(em_row, tags_tensor(&padded, l, &dev), mask_row));
+            let max = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let brute = max + scores.iter().map(|s| (s - max).exp()).sum::<f32>().ln();
+            assert!((z[row] - brute).abs() < 1e-4, "row {row}: {} vs {brute}", z[row]);
+            let argmax = scores.iter().enumerate().fold(0, |b, (i, s)| if *s > scores[b] { i } else { b });
+            assert_eq!(best[row], paths[argmax], "row {row}");
+        }
+        // Padding content does not matter.
+        let noisy = em.clone() + prefix_mask(&[4, 3], l, &dev).bool_not().float().unsqueeze_dim::<3>(2).repeat_dim(2, n) * 5.0;
+        let z2 = scalars(crf.log_partition(noisy.clone(), mask.clone()));
+        assert!((z[1] - z2[1]).abs() < 1e-5);
+        assert_eq!(crf.viterbi(noisy, mask)[1], best[1]);
+    }
+
+    #[test]
+    fn nll_gradients_match_finite_differences() {
+        let dev = Device::flex().autodiff();
+        let (n, l) = (3, 4);
+        let base = crf(n, &Device::flex());
+        let tdata: Vec<f32> = base.transitions.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let em = emissions(2, l, n, &dev);
+        let mask = prefix_mask(&[4, 2], l, &dev);
+        let tags = tags_tensor(&[vec![0, 1, 2, 1], vec![2, 2, 0, 0]], l, &dev);
+        let loss_with = |t: &[f32], grad: bool| {
+            let mut trans = Tensor::from_data(TensorData::new(t.to_vec(), [n, n]), &dev);
+            if grad {
+                trans = trans.require_grad();
+            }
+            let c = Crf {
+                transitions: Param::from_tensor(trans.clone()),
+                start: Param::from_tensor(base.start.val().to_device(&dev)),
+                end: Param::from_tensor(base.end.val().to_device(&dev)),
+            };
+            (c.nll(em.clone(), tags.clone(), mask.clone()), trans)
+        };
+        let (loss, trans) = loss_with(&tdata, true);
+        let grads = loss.backward();
+        let g: Vec<f32> = trans.grad(&grads).expect("gradient").into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let eps = 1e-2f32;
+        for i in 0..n * n {
+            let mut plus = tdata.clone();
+            plus[i] += eps;
+            let mut minus = tdata.clone();
+            minus[i] -= eps;
+            let fp = scalars(loss_with(&plus, false).0)[0];
+            let fm = scalars(loss_with(&minus, false).0)[0];
+            let numeric = (fp - fm) / (2.0 * eps);
+            assert!((numeric - g[i]).abs() < 2e-3, "d/dT[{i}]: analytic {} numeric {numeric}", g[i]);
+        }
+    }
+}

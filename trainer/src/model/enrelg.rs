@@ -1,0 +1,217 @@
+//! The EnRel-G tagger: BERT word embeddings -> dropout -> BiLSTM -> graph
+//! attention over the coreference and dependency graphs -> fusion -> linear
+//! -> CRF.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::{Bool, Device, Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::bert::BertEncoder;
+use super::bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
+use super::crf::{Crf, CrfConfig};
+use super::gat::{GraphAttention, GraphAttentionConfig};
+
+/// Which graphs the model uses (the paper's ablation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// BERT + BiLSTM + CRF, no graph.
+    Baseline,
+    /// Coreference graph only.
+    C,
+    /// Dependency graph only.
+    D,
+    /// Both graphs.
+    Cd,
+}
+
+impl Variant {
+    pub fn uses_coref(self) -> bool {
+        matches!(self, Self::C | Self::Cd)
+    }
+    pub fn uses_dep(self) -> bool {
+        matches!(self, Self::D | Self::Cd)
+    }
+}
+
+/// How the BiLSTM output `E` and the graph outputs `G_C`, `G_D` are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Fusion {
+    /// The paper: `W_N E + W_C G_C + W_D G_D`.
+    Linear,
+    /// The reference code: `w_N * E + w_C * G_C + w_D * G_D` with learned vectors.
+    Vector,
+    /// `[E; G_C; G_D]`.
+    Concat,
+}
+
+#[derive(Config, Debug)]
+pub struct EnrelgConfig {
+    pub num_tags: usize,
+    pub variant: Variant,
+    #[config(default = "Fusion::Linear")]
+    pub fusion: Fusion,
+    /// Encoder output size (from the checkpoint).
+    pub d_encoder: usize,
+    #[config(default = 256)]
+    pub lstm_hidden: usize,
+    #[config(default = 4)]
+    pub gat_heads: usize,
+    #[config(default = 128)]
+    pub gat_head_dim: usize,
+    #[config(default = 0.6)]
+    pub gat_dropout: f64,
+    #[config(default = 0.2)]
+    pub gat_alpha: f64,
+    /// Dropout on the word embeddings and before the output layer.
+    #[config(default = 0.5)]
+    pub dropout: f64,
+}
+
+/// Everything after the encoder; trained alone in frozen-encoder mode.
+#[derive(Module, Debug)]
+pub struct EnrelgHead {
+    pub dropout: Dropout,
+    pub lstm: MaskedBiLstm,
+    pub coref: Option<GraphAttention>,
+    pub dep: Option<GraphAttention>,
+    /// Linear fusion: one map per input.
+    pub fuse_lstm: Option<Linear>,
+    pub fuse_coref: Option<Linear>,
+    pub fuse_dep: Option<Linear>,
+    /// Vector fusion: one weight vector per input.
+    pub weight_lstm: Option<Param<Tensor<1>>>,
+    pub weight_coref: Option<Param<Tensor<1>>>,
+    pub weight_dep: Option<Param<Tensor<1>>>,
+    pub output: Linear,
+    pub crf: Crf,
+    #[module(skip)]
+    pub fusion: Fusion,
+}
+
+impl EnrelgConfig {
+    pub fn init_head(&self, device: &Device) -> EnrelgHead {
+        let d_lstm = 2 * self.lstm_hidden;
+        let gat = || GraphAttentionConfig::new(d_lstm).with_heads(self.gat_heads).with_d_head(self.gat_head_dim).with_dropout(self.gat_dropout).with_alpha(self.gat_alpha).init(device);
+        let d_gat = self.gat_heads * self.gat_head_dim;
+        let coref = self.variant.uses_coref().then(gat);
+        let dep = self.variant.uses_dep().then(gat);
+        let linear = self.fusion == Fusion::Linear;
+        let vector = self.fusion == Fusion::Vector;
+        assert!(!vector || d_gat == d_lstm, "vector fusion needs GAT output ({d_gat}) = BiLSTM output ({d_lstm})");
+        let ones = |d: usize| Param::from_tensor(Tensor::<1>::ones([d], device));
+        let d_fused = match self.fusion {
+            Fusion::Linear | Fusion::Vector => d_lstm,
+            Fusion::Concat => d_lstm + coref.as_ref().map_or(0, |_| d_gat) + dep.as_ref().map_or(0, |_| d_gat),
+        };
+        EnrelgHead {
+            dropout: DropoutConfig::new(self.dropout).init(),
+            lstm: MaskedBiLstmConfig::new(self.d_encoder).with_d_hidden(self.lstm_hidden).init(device),
+            fuse_lstm: linear.then(|| LinearConfig::new(d_lstm, d_lstm).init(device)),
+            fuse_coref: (linear && coref.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
+            fuse_dep: (linear && dep.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
+            weight_lstm: vector.then(|| ones(d_lstm)),
+            weight_coref: (vector && coref.is_some()).then(|| ones(d_gat)),
+            weight_dep: (vector && dep.is_some()).then(|| ones(d_gat)),
+            coref,
+            dep,
+            output: LinearConfig::new(d_fused, self.num_tags).init(device),
+            crf: CrfConfig::new(self.num_tags).init(device),
+            fusion: self.fusion,
+        }
+    }
+}
+
+/// One padded batch of windows, on a device.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// `[B, T]` subtoken ids and their mask.
+    pub input_ids: Tensor<2, Int>,
+    pub attention_mask: Tensor<2, Bool>,
+    /// `[B, L]` index of each word's first subtoken, the word mask and the gold tags.
+    pub word_index: Tensor<2, Int>,
+    pub word_mask: Tensor<2, Bool>,
+    pub tags: Tensor<2, Int>,
+    /// Words per window.
+    pub lens: Vec<usize>,
+    /// `[B, L, L]` adjacency of each graph (no self loops; the GAT adds them).
+    pub coref: Tensor<3, Bool>,
+    pub dep: Tensor<3, Bool>,
+}
+
+/// First subtoken of each word: `hidden` `[B, T, H]`, `index` `[B, L]` -> `[B, L, H]`.
+pub fn pool_first_subtoken(hidden: Tensor<3>, index: Tensor<2, Int>) -> Tensor<3> {
+    let [b, l] = index.dims();
+    let h = hidden.dims()[2];
+    hidden.gather(1, index.unsqueeze_dim::<3>(2).expand([b, l, h]))
+}
+
+impl EnrelgHead {
+    /// Emission scores `[B, L, N]` from word embeddings `[B, L, H]`.
+    pub fn emissions(&self, words: Tensor<3>, batch: &Batch) -> Tensor<3> {
+        let e = self.lstm.forward(self.dropout.forward(words), &batch.lens);
+        let gc = self.coref.as_ref().map(|g| g.forward(e.clone(), batch.coref.clone()));
+        let gd = self.dep.as_ref().map(|g| g.forward(e.clone(), batch.dep.clone()));
+        let fused = match self.fusion {
+            Fusion::Linear => {
+                let mut out = self.fuse_lstm.as_ref().map_or(e.clone(), |l| l.forward(e.clone()));
+                if let (Some(g), Some(l)) = (gc, &self.fuse_coref) {
+                    out = out + l.forward(g);
+                }
+                if let (Some(g), Some(l)) = (gd, &self.fuse_dep) {
+                    out = out + l.forward(g);
+                }
+                out
+            }
+            Fusion::Vector => {
+                let w = |p: &Option<Param<Tensor<1>>>| p.as_ref().map(|p| p.val().unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0));
+                let mut out = w(&self.weight_lstm).map_or(e.clone(), |w| e.clone() * w);
+                if let (Some(g), Some(w)) = (gc, w(&self.weight_coref)) {
+                    out = out + g * w;
+                }
+                if let (Some(g), Some(w)) = (gd, w(&self.weight_dep)) {
+                    out = out + g * w;
+                }
+                out
+            }
+            Fusion::Concat => Tensor::cat([Some(e), gc, gd].into_iter().flatten().collect(), 2),
+        };
+        self.output.forward(self.dropout.forward(fused))
+    }
+
+    pub fn loss(&self, words: Tensor<3>, batch: &Batch) -> Tensor<1> {
+        let em = self.emissions(words, batch);
+        self.crf.nll(em, batch.tags.clone(), batch.word_mask.clone())
+    }
+
+    pub fn decode(&self, words: Tensor<3>, batch: &Batch) -> Vec<Vec<usize>> {
+        let em = self.emissions(words, batch);
+        self.crf.viterbi(em, batch.word_mask.clone())
+    }
+}
+
+/// The full model: encoder and head.
+#[derive(Module, Debug)]
+pub struct Enrelg {
+    pub encoder: BertEncoder,
+    pub head: EnrelgHead,
+}
+
+impl Enrelg {
+    /// Word embeddings `[B, L, H]` from the encoder.
+    pub fn words(&self, batch: &Batch) -> Tensor<3> {
+        let hidden = self.encoder.forward(batch.input_ids.clone(), batch.attention_mask.clone());
+        pool_first_subtoken(hidden, batch.word_index.clone())
+    }
+
+    pub fn loss(&self, batch: &Batch) -> Tensor<1> {
+        self.head.loss(self.words(batch), batch)
+    }
+
+    pub fn decode(&self, batch: &Batch) -> Vec<Vec<usize>> {
+        self.head.decode(self.words(batch), batch)
+    }
+}

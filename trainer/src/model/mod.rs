@@ -1,0 +1,14 @@
+//! The EnRel-G model in Burn, one module per layer.
+
+pub mod bert;
+pub mod bilstm;
+pub mod crf;
+pub mod enrelg;
+pub mod gat;
+pub mod safetensors;
+
+pub use bert::{BertConfig, BertEncoder};
+pub use bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
+pub use crf::{Crf, CrfConfig};
+pub use enrelg::{Batch, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant};
+pub use gat::{GraphAttention, GraphAttentionConfig};

@@ -1,0 +1,513 @@
+//! Training: frozen-encoder (cached word embeddings) or fine-tuned, with
+//! AdamW, linear warm-up and decay, gradient clipping, dev evaluation every
+//! epoch, the best checkpoint kept and early stopping.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::tensor::{Device, Tensor, TensorData};
+use enrelg_pipeline::graph::DependencyVariant;
+use enrelg_pipeline::shard::ShardManifest;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::data::{load_split, make_batch, WindowRecord};
+use crate::eval::{Score, Scorer};
+use crate::model::{BertEncoder, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant};
+
+/// Everything a run needs besides its inputs; read from TOML, defaults from the paper.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub variant: Variant,
+    pub fusion: Fusion,
+    pub dependency_variant: DependencyVariant,
+    pub seed: u64,
+    pub batch_size: usize,
+    pub max_epochs: usize,
+    /// Stop after this many epochs without a better dev F1.
+    pub patience: usize,
+    /// Learning rate of the encoder when fine-tuned (the paper: 5e-5).
+    pub lr_encoder: f64,
+    /// Learning rate of the new layers (BiLSTM, GAT, fusion, CRF).
+    pub lr_head: f64,
+    /// Fraction of steps with linear warm-up, then linear decay to 0.
+    pub warmup: f64,
+    pub weight_decay: f64,
+    /// Gradient norm clipping.
+    pub grad_clip: f64,
+    /// Train only the layers after the encoder, on cached encoder outputs.
+    pub freeze_encoder: bool,
+    pub lstm_hidden: usize,
+    pub gat_heads: usize,
+    pub gat_head_dim: usize,
+    pub gat_dropout: f64,
+    pub dropout: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            variant: Variant::Cd,
+            fusion: Fusion::Linear,
+            dependency_variant: DependencyVariant::CompoundKey,
+            seed: 1,
+            batch_size: 32,
+            max_epochs: 30,
+            patience: 5,
+            lr_encoder: 5e-5,
+            lr_head: 1e-3,
+            warmup: 0.1,
+            weight_decay: 0.01,
+            grad_clip: 5.0,
+            freeze_encoder: true,
+            lstm_hidden: 256,
+            gat_heads: 4,
+            gat_head_dim: 128,
+            gat_dropout: 0.6,
+            dropout: 0.5,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn model_config(&self, num_tags: usize, d_encoder: usize) -> EnrelgConfig {
+        EnrelgConfig::new(num_tags, self.variant, d_encoder)
+            .with_fusion(self.fusion)
+            .with_lstm_hidden(self.lstm_hidden)
+            .with_gat_heads(self.gat_heads)
+            .with_gat_head_dim(self.gat_head_dim)
+            .with_gat_dropout(self.gat_dropout)
+            .with_dropout(self.dropout)
+    }
+}
+
+/// What a run folder records about itself (`run.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub config: TrainConfig,
+    pub shards: PathBuf,
+    pub shard_manifest_sha256: String,
+    pub model: PathBuf,
+    pub model_sha256: String,
+    pub tokenizer_sha256: String,
+    pub tags: Vec<String>,
+    pub d_encoder: usize,
+    pub best_epoch: usize,
+    pub best_dev_f1: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct EpochLog {
+    epoch: usize,
+    loss: f64,
+    dev_precision: f64,
+    dev_recall: f64,
+    dev_f1: f64,
+    seconds: f64,
+    subtokens_per_second: f64,
+    lr_head: f64,
+}
+
+pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(format!("{:x}", sha2::Sha256::digest(&bytes)))
+}
+
+/// Encoder word embeddings of each window, `[words, H]` row-major.
+pub struct Embedded {
+    pub d_model: usize,
+    pub words: Vec<Vec<f32>>,
+}
+
+/// Compute (or read from the cache) the frozen encoder's word embeddings.
+pub fn embed(encoder: &BertEncoder, records: &[WindowRecord], cache: &Path, device: &Device, label: &str) -> anyhow::Result<Embedded> {
+    let d = encoder.d_model();
+    if let Ok(bytes) = std::fs::read(cache) {
+        if let Some(e) = decode_cache(&bytes, records, d) {
+            tracing::info!("encoder outputs for {label} from {}", cache.display());
+            return Ok(e);
+        }
+        tracing::warn!("{} is incomplete or stale; recomputing", cache.display());
+    }
+    let bar = ProgressBar::new(records.len() as u64);
+    bar.set_style(ProgressStyle::with_template("encoding {msg} [{bar:30}] {pos}/{len} windows ({per_sec}, eta {eta})")?.progress_chars("=> "));
+    bar.set_message(label.to_string());
+    let mut words = Vec::with_capacity(records.len());
+    for chunk in records.chunks(16) {
+        let refs: Vec<&WindowRecord> = chunk.iter().collect();
+        let batch = make_batch(&refs, device);
+        let hidden = encoder.forward(batch.input_ids.clone(), batch.attention_mask.clone());
+        let pooled = crate::model::enrelg::pool_first_subtoken(hidden, batch.word_index.clone());
+        let l = pooled.dims()[1];
+        let flat: Vec<f32> = pooled.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        for (r, rec) in chunk.iter().enumerate() {
+            let n = rec.word_first_subtoken.len();
+            words.push(flat[r * l * d..(r * l + n) * d].to_vec());
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    let e = Embedded { d_model: d, words };
+    write_cache(cache, &e)?;
+    Ok(e)
+}
+
+const CACHE_MAGIC: &[u8; 8] = b"ENRELGE1";
+
+fn write_cache(path: &Path, e: &Embedded) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(CACHE_MAGIC);
+    bytes.extend_from_slice(&(e.d_model as u64).to_le_bytes());
+    bytes.extend_from_slice(&(e.words.len() as u64).to_le_bytes());
+    for w in &e.words {
+        bytes.extend_from_slice(&(w.len() as u64).to_le_bytes());
+        for v in w {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    // Checksum last: a half-written cache never validates.
+    let sum = sha2::Sha256::digest(&bytes);
+    bytes.extend_from_slice(&sum);
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, &bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn decode_cache(bytes: &[u8], records: &[WindowRecord], d: usize) -> Option<Embedded> {
+    let (body, sum) = bytes.split_at(bytes.len().checked_sub(32)?);
+    if sha2::Sha256::digest(body).as_slice() != sum || body.get(..8)? != CACHE_MAGIC {
+        return None;
+    }
+    let u64_at = |at: usize| -> Option<usize> { Some(u64::from_le_bytes(body.get(at..at + 8)?.try_into().ok()?) as usize) };
+    if u64_at(8)? != d || u64_at(16)? != records.len() {
+        return None;
+    }
+    let mut at = 24;
+    let mut words = Vec::with_capacity(records.len());
+    for rec in records {
+        let n = u64_at(at)?;
+        at += 8;
+        if n != rec.word_first_subtoken.len() * d {
+            return None;
+        }
+        let raw = body.get(at..at + 4 * n)?;
+        words.push(raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect());
+        at += 4 * n;
+    }
+    Some(Embedded { d_model: d, words })
+}
+
+/// Padded `[B, L, H]` word embeddings of a batch from the cache.
+fn words_tensor(e: &Embedded, idx: &[usize], records: &[WindowRecord], device: &Device) -> Tensor<3> {
+    let l = idx.iter().map(|&i| records[i].word_first_subtoken.len()).max().unwrap_or(1).max(1);
+    let d = e.d_model;
+    let mut flat = vec![0f32; idx.len() * l * d];
+    for (r, &i) in idx.iter().enumerate() {
+        let w = &e.words[i];
+        flat[r * l * d..r * l * d + w.len()].copy_from_slice(w);
+    }
+    Tensor::from_data(TensorData::new(flat, [idx.len(), l, d]), device)
+}
+
+/// Deterministic shuffle (SplitMix64), so a seed fixes the batch order.
+fn shuffled(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut state = seed ^ ((epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+    v
+}
+
+/// Linear warm-up then linear decay, as a factor of the base rate.
+pub fn schedule(step: usize, total: usize, warmup: f64) -> f64 {
+    let warm = ((total as f64) * warmup).ceil().max(1.0);
+    let s = step as f64 + 1.0;
+    if s <= warm {
+        s / warm
+    } else {
+        ((total as f64 - s) / (total as f64 - warm).max(1.0)).max(0.0)
+    }
+}
+
+/// Tag names of each window's words, gold and predicted, for scoring.
+pub fn score_windows(records: &[WindowRecord], predicted: &[Vec<usize>], tags: &[String]) -> Score {
+    let mut scorer = Scorer::default();
+    for (rec, pred) in records.iter().zip(predicted) {
+        let gold: Vec<&str> = rec.tags.iter().map(|&t| tags[t as usize].as_str()).collect();
+        let guess: Vec<&str> = pred.iter().map(|&t| tags[t].as_str()).collect();
+        scorer.add(&gold, &guess);
+    }
+    scorer.score()
+}
+
+/// Decode every window with a head on cached embeddings.
+pub fn decode_cached(head: &EnrelgHead, e: &Embedded, records: &[WindowRecord], device: &Device) -> Vec<Vec<usize>> {
+    let mut out = Vec::with_capacity(records.len());
+    let idx: Vec<usize> = (0..records.len()).collect();
+    for chunk in idx.chunks(64) {
+        let refs: Vec<&WindowRecord> = chunk.iter().map(|&i| &records[i]).collect();
+        let batch = make_batch(&refs, device);
+        out.extend(head.decode(words_tensor(e, chunk, records, device), &batch));
+    }
+    out
+}
+
+/// Decode every window with the full model.
+pub fn decode_full(model: &Enrelg, records: &[WindowRecord], device: &Device) -> Vec<Vec<usize>> {
+    let mut out = Vec::with_capacity(records.len());
+    for chunk in records.chunks(32) {
+        let refs: Vec<&WindowRecord> = chunk.iter().collect();
+        out.extend(model.decode(&make_batch(&refs, device)));
+    }
+    out
+}
+
+pub struct TrainInputs<'a> {
+    pub shards: &'a Path,
+    pub model_dir: &'a Path,
+    pub out: &'a Path,
+    pub cache_dir: &'a Path,
+    pub device: Device,
+}
+
+/// Train, keep the best checkpoint by dev F1, and return the run info.
+pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
+    std::fs::create_dir_all(inp.out).with_context(|| format!("creating {}", inp.out.display()))?;
+    let manifest = ShardManifest::read(inp.shards)?;
+    let shard_sha = sha256_file(&inp.shards.join("manifest.json"))?;
+    let model_sha = sha256_file(&inp.model_dir.join("model.safetensors"))?;
+    let dev_split = manifest.splits.iter().find(|s| matches!(s.as_str(), "dev" | "devel")).context("shards have no dev split")?.clone();
+    let kinds = cfg.dependency_variant.kinds();
+    let train_recs = load_split(inp.shards, "train", kinds)?;
+    let dev_recs = load_split(inp.shards, &dev_split, kinds)?;
+    let plain = inp.device.clone();
+    plain.seed(cfg.seed);
+    let auto = plain.clone().autodiff();
+    let encoder = BertEncoder::from_pretrained(inp.model_dir, &plain)?;
+    let d_encoder = encoder.d_model();
+    let tags = manifest.tags.clone();
+    let mcfg = cfg.model_config(tags.len(), d_encoder);
+    let mut info = RunInfo {
+        config: cfg.clone(),
+        shards: inp.shards.to_path_buf(),
+        shard_manifest_sha256: shard_sha.clone(),
+        model: inp.model_dir.to_path_buf(),
+        model_sha256: model_sha.clone(),
+        tokenizer_sha256: manifest.tokenizer.sha256.clone(),
+        tags: tags.clone(),
+        d_encoder,
+        best_epoch: 0,
+        best_dev_f1: -1.0,
+    };
+    let key = format!("{}-{}", &shard_sha[..16], &model_sha[..16]);
+    let mut metrics = std::fs::File::create(inp.out.join("metrics.jsonl"))?;
+    let steps_per_epoch = train_recs.len().div_ceil(cfg.batch_size);
+    let total_steps = steps_per_epoch * cfg.max_epochs;
+    let mut since_best = 0usize;
+    let mut step = 0usize;
+
+    if cfg.freeze_encoder {
+        let train_e = embed(&encoder, &train_recs, &inp.cache_dir.join(format!("{key}-train.bin")), &plain, "train")?;
+        let dev_e = embed(&encoder, &dev_recs, &inp.cache_dir.join(format!("{key}-{dev_split}.bin")), &plain, &dev_split)?;
+        let mut head = mcfg.init_head(&auto);
+        let mut optim = AdamWConfig::new()
+            .with_weight_decay(cfg.weight_decay as f32)
+            .with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32)))
+            .init();
+        for epoch in 1..=cfg.max_epochs {
+            let t0 = Instant::now();
+            let order = shuffled(train_recs.len(), cfg.seed, epoch);
+            let bar = progress(steps_per_epoch, epoch)?;
+            let mut loss_sum = 0.0;
+            let mut subtokens = 0usize;
+            for idx in order.chunks(cfg.batch_size) {
+                let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &train_recs[i]).collect();
+                subtokens += refs.iter().map(|r| r.input_ids.len()).sum::<usize>();
+                let batch = make_batch(&refs, &auto);
+                let loss = head.loss(words_tensor(&train_e, idx, &train_recs, &auto), &batch);
+                let grads = GradientsParams::from_grads(loss.backward(), &head);
+                let value: f64 = loss.into_scalar::<f64>();
+                loss_sum += value;
+                let lr = cfg.lr_head * schedule(step, total_steps, cfg.warmup);
+                head = optim.step(lr, head, grads);
+                step += 1;
+                bar.set_message(format!("loss {value:.3}"));
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            let pred = decode_cached(&head.valid(), &dev_e, &dev_recs, &plain);
+            let score = score_windows(&dev_recs, &pred, &tags);
+            let secs = t0.elapsed().as_secs_f64();
+            log_epoch(&mut metrics, epoch, loss_sum / steps_per_epoch as f64, &score, secs, subtokens, cfg.lr_head * schedule(step.saturating_sub(1), total_steps, cfg.warmup))?;
+            if score.micro.f1 > info.best_dev_f1 {
+                info.best_dev_f1 = score.micro.f1;
+                info.best_epoch = epoch;
+                since_best = 0;
+                head.valid().save_file(inp.out.join("head.bpk")).map_err(|e| anyhow::anyhow!("saving head: {e:?}"))?;
+            } else {
+                since_best += 1;
+                if since_best >= cfg.patience {
+                    tracing::info!("early stop after epoch {epoch}: no better dev F1 for {} epochs", cfg.patience);
+                    break;
+                }
+            }
+        }
+    } else {
+        let mut model = Enrelg { encoder: encoder.to_device(&auto), head: mcfg.init_head(&auto) };
+        let mut optim_enc = AdamWConfig::new().with_weight_decay(cfg.weight_decay as f32).with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32))).init();
+        let mut optim_head = AdamWConfig::new().with_weight_decay(cfg.weight_decay as f32).with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32))).init();
+        for epoch in 1..=cfg.max_epochs {
+            let t0 = Instant::now();
+            let order = shuffled(train_recs.len(), cfg.seed, epoch);
+            let bar = progress(steps_per_epoch, epoch)?;
+            let mut loss_sum = 0.0;
+            let mut subtokens = 0usize;
+            for idx in order.chunks(cfg.batch_size) {
+                let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &train_recs[i]).collect();
+                subtokens += refs.iter().map(|r| r.input_ids.len()).sum::<usize>();
+                let batch = make_batch(&refs, &auto);
+                let loss = model.loss(&batch);
+                let mut grads = loss.backward();
+                let value: f64 = loss.into_scalar::<f64>();
+                loss_sum += value;
+                let factor = schedule(step, total_steps, cfg.warmup);
+                let g_enc = GradientsParams::from_module(&mut grads, &model.encoder);
+                let g_head = GradientsParams::from_module(&mut grads, &model.head);
+                model.encoder = optim_enc.step(cfg.lr_encoder * factor, model.encoder, g_enc);
+                model.head = optim_head.step(cfg.lr_head * factor, model.head, g_head);
+                step += 1;
+                bar.set_message(format!("loss {value:.3}"));
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            let pred = decode_full(&model.valid(), &dev_recs, &plain);
+            let score = score_windows(&dev_recs, &pred, &tags);
+            let secs = t0.elapsed().as_secs_f64();
+            log_epoch(&mut metrics, epoch, loss_sum / steps_per_epoch as f64, &score, secs, subtokens, cfg.lr_head * schedule(step.saturating_sub(1), total_steps, cfg.warmup))?;
+            if score.micro.f1 > info.best_dev_f1 {
+                info.best_dev_f1 = score.micro.f1;
+                info.best_epoch = epoch;
+                since_best = 0;
+                model.valid().save_file(inp.out.join("model.bpk")).map_err(|e| anyhow::anyhow!("saving model: {e:?}"))?;
+            } else {
+                since_best += 1;
+                if since_best >= cfg.patience {
+                    break;
+                }
+            }
+        }
+    }
+    let json = serde_json::to_string_pretty(&info)? + "\n";
+    let tmp = inp.out.join(".run.json.tmp");
+    std::fs::write(&tmp, json)?;
+    std::fs::rename(&tmp, inp.out.join("run.json"))?;
+    Ok(info)
+}
+
+fn progress(steps: usize, epoch: usize) -> anyhow::Result<ProgressBar> {
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({per_sec}, eta {eta})")?.progress_chars("=> "));
+    bar.set_prefix(epoch.to_string());
+    Ok(bar)
+}
+
+fn log_epoch(out: &mut std::fs::File, epoch: usize, loss: f64, score: &Score, secs: f64, subtokens: usize, lr: f64) -> anyhow::Result<()> {
+    let log = EpochLog {
+        epoch,
+        loss,
+        dev_precision: score.micro.precision,
+        dev_recall: score.micro.recall,
+        dev_f1: score.micro.f1,
+        seconds: secs,
+        subtokens_per_second: subtokens as f64 / secs.max(1e-9),
+        lr_head: lr,
+    };
+    writeln!(out, "{}", serde_json::to_string(&log)?)?;
+    out.flush()?;
+    tracing::info!("epoch {epoch}: loss {loss:.4}, dev P {:.2} R {:.2} F1 {:.2}, {secs:.1} s", score.micro.precision, score.micro.recall, score.micro.f1);
+    Ok(())
+}
+
+/// Load a trained run for evaluation or prediction.
+pub struct LoadedRun {
+    pub info: RunInfo,
+    pub encoder: BertEncoder,
+    pub head: EnrelgHead,
+}
+
+pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
+    let path = run.join("run.json");
+    let info: RunInfo = serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+        .with_context(|| format!("parsing {}", path.display()))?;
+    let encoder = BertEncoder::from_pretrained(&info.model, device)?;
+    let mcfg = info.config.model_config(info.tags.len(), info.d_encoder);
+    if info.config.freeze_encoder {
+        let head = mcfg.init_head(device).try_load_file(run.join("head.bpk")).map_err(|e| anyhow::anyhow!("{}: {e:?}", run.join("head.bpk").display()))?;
+        Ok(LoadedRun { info, encoder, head })
+    } else {
+        let model = Enrelg { encoder, head: mcfg.init_head(device) }
+            .try_load_file(run.join("model.bpk"))
+            .map_err(|e| anyhow::anyhow!("{}: {e:?}", run.join("model.bpk").display()))?;
+        Ok(LoadedRun { info, encoder: model.encoder, head: model.head })
+    }
+}
+
+/// Evaluate a run on a split: score plus CoNLL lines (`word gold predicted`).
+pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(Score, String)> {
+    let shards = &run.info.shards;
+    let manifest_sha = sha256_file(&shards.join("manifest.json"))?;
+    anyhow::ensure!(
+        manifest_sha == run.info.shard_manifest_sha256,
+        "{} changed since the run was trained (manifest sha256 {} vs {}); retrain or point the run at the original shards",
+        shards.display(),
+        &manifest_sha[..12],
+        &run.info.shard_manifest_sha256[..12]
+    );
+    let records = load_split(shards, split, run.info.config.dependency_variant.kinds())?;
+    let key = format!("{}-{}", &run.info.shard_manifest_sha256[..16], &run.info.model_sha256[..16]);
+    let pred = if run.info.config.freeze_encoder {
+        let e = embed(&run.encoder, &records, &cache_dir.join(format!("{key}-{split}.bin")), device, split)?;
+        decode_cached(&run.head, &e, &records, device)
+    } else {
+        let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
+        decode_full(&model, &records, device)
+    };
+    let score = score_windows(&records, &pred, &run.info.tags);
+    let tokens = enrelg_pipeline::shard::read_table(shards, split, "tokens")?;
+    let forms: Vec<String> = tokens.column("form")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
+    let docs: Vec<String> = tokens.column("doc_id")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
+    let mut row_of = std::collections::HashMap::new();
+    let idx: Vec<u32> = tokens.column("idx")?.u32()?.into_no_null_iter().collect();
+    for (row, (d, i)) in docs.iter().zip(&idx).enumerate() {
+        row_of.insert((d.clone(), *i), row);
+    }
+    let mut conll = String::new();
+    for (rec, p) in records.iter().zip(&pred) {
+        for (w, (&g, &t)) in rec.tags.iter().zip(p).enumerate() {
+            let form = row_of.get(&(rec.doc_id.clone(), rec.word_start + w as u32)).map_or("?", |&r| forms[r].as_str());
+            conll += &format!("{form} {} {}\n", run.info.tags[g as usize], run.info.tags[t]);
+        }
+        conll.push('\n');
+    }
+    Ok((score, conll))
+}
