@@ -134,7 +134,7 @@ mod tests {
         // Changing a node that is not a neighbour of node 0 leaves node 0 unchanged.
         let mut data = values(x.clone());
         for c in 0..6 {
-            data[(0 * 4 + 3) * 6 + c] += 10.0;
+            data[3 * 6 + c] += 10.0; // row 0, node 3
         }
         let x2 = Tensor::from_data(TensorData::new(data, [2, 4, 6]), &dev);
         let out2 = values(gat.forward(x2, adj));
