@@ -89,6 +89,28 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     assert!((0.0..=100.0).contains(&eval["micro"]["f1"].as_f64().unwrap()));
     assert!(eval["micro"]["gold"].as_u64().unwrap() > 0);
 
+    // Tag the test documents from .txt + .conllu; every .ann span must slice the
+    // text to its surface (the brat reader used by `score` checks it, and the
+    // documents hold multi-byte characters such as "Schröder").
+    let pred = tmp.join("pred");
+    let out = enrelg(&[
+        "predict", "--run", &s(&run), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(&pred),
+    ]);
+    assert!(out.contains("words/s"), "{out}");
+    let anns = std::fs::read_dir(&pred).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "ann")).count();
+    assert_eq!(anns, 3);
+    let jsonl = std::fs::read_to_string(pred.join("entities.jsonl")).unwrap();
+    for line in jsonl.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let txt = std::fs::read_to_string(corpus.join("standoff/test").join(format!("{}.txt", v["doc"].as_str().unwrap()))).unwrap();
+        let chars: Vec<char> = txt.chars().collect();
+        let (a, b) = (v["start"].as_u64().unwrap() as usize, v["end"].as_u64().unwrap() as usize);
+        assert_eq!(chars[a..b].iter().collect::<String>(), v["text"].as_str().unwrap());
+    }
+    let score = enrelg(&["score", "--gold", &s(&corpus.join("standoff/test")), "--pred", &s(&pred), "--types", "Element,Mineral,Target", "--json"]);
+    let score: serde_json::Value = serde_json::from_str(&score).unwrap();
+    assert!(score["micro"]["gold"].as_u64().unwrap() > 0);
+
     let python = std::env::var_os("ENRELG_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv/bin/python"));
     if python.exists() {
         let out = Command::new(&python)

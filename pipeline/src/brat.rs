@@ -53,6 +53,11 @@ pub fn read(txt_path: &Path, ann_path: &Path) -> Result<Standoff, BratError> {
     Ok(Standoff { id, text, entities, annotation_lines })
 }
 
+/// Read a `.txt` file as document text (UTF-8, byte order mark removed).
+pub fn read_text(path: &Path) -> Result<Text, BratError> {
+    Ok(Text::new(read_utf8(path)?))
+}
+
 fn read_utf8(path: &Path) -> Result<String, BratError> {
     let bytes = std::fs::read(path).map_err(|source| BratError::Io { path: path.to_path_buf(), source })?;
     decode_utf8(bytes.clone()).map_err(|byte| {

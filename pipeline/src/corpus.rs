@@ -124,6 +124,15 @@ pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> Result<Document, C
     })
 }
 
+/// A document to tag: its `.txt` and `.conllu`, no annotations.
+pub fn load_unannotated(txt: &Path, parse: &Path) -> Result<Document, CorpusError> {
+    let text = brat::read_text(txt)?;
+    let parsed = conllu::read(parse)?;
+    let (tokens, sentences) = conllu::to_tokens(&parsed, &text, parse, txt)?;
+    let id = txt.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Document { id, text, tokens, sentences, entities: Vec::new(), annotation_lines: Default::default() })
+}
+
 /// The `*.conll` files of an EnRel-G release folder as (split, file), in
 /// canonical split order; the split is the file name up to its first dot.
 pub fn load_enrelg_dir(dir: &Path) -> Result<Vec<(String, EnrelgFile)>, CorpusError> {

@@ -128,19 +128,21 @@ pub struct StageTimes {
     pub write: f64,
 }
 
-/// Everything the shards hold about one document.
-struct DocumentData {
-    doc: Document,
-    labels: Vec<String>,
-    lemmas: Vec<String>,
-    sentence_of: Vec<u32>,
-    acronyms: Vec<Acronym>,
-    windows: Vec<(Window, Vec<Edge>)>,
-    align: AlignReport,
-    windowing: WindowReport,
+/// One document through every stage: labels, lemmas, acronyms, windows and
+/// their graphs. Training shards and prediction both go through here.
+pub struct DocumentData {
+    pub doc: Document,
+    pub labels: Vec<String>,
+    pub lemmas: Vec<String>,
+    pub sentence_of: Vec<u32>,
+    pub acronyms: Vec<Acronym>,
+    pub windows: Vec<(Window, Vec<Edge>)>,
+    pub align: AlignReport,
+    pub windowing: WindowReport,
 }
 
-fn process(doc: Document, opts: &BuildOptions, clocks: &[AtomicU64; 3]) -> Result<DocumentData, ShardError> {
+/// Run the per-document stages; `clocks` collect CPU nanoseconds per stage.
+pub fn process(doc: Document, opts: &BuildOptions, clocks: &[AtomicU64; 3]) -> Result<DocumentData, ShardError> {
     let t0 = Instant::now();
     let (aligned, align_report) = align(&doc, &opts.labels, &opts.align);
     let lemmatizer = Lemmatizer::default();

@@ -4,4 +4,5 @@ pub mod data;
 pub mod device;
 pub mod eval;
 pub mod model;
+pub mod predict;
 pub mod train;

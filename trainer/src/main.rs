@@ -32,6 +32,10 @@ enum Command {
     Eval(commands::train::EvalArgs),
     /// Score a CoNLL file (token gold predicted) exactly as conlleval does.
     Conlleval(commands::conlleval::ConllevalArgs),
+    /// Tag new documents (.txt + .conllu) with a trained run; writes brat .ann and entities.jsonl.
+    Predict(commands::predict::PredictArgs),
+    /// Exact-span, exact-type P/R/F1 between a gold and a predicted brat tree.
+    Score(commands::predict::ScoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,8 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run_train(args),
         Command::Eval(args) => commands::train::run_eval(args),
         Command::Conlleval(args) => commands::conlleval::run(args),
+        Command::Predict(args) => commands::predict::run_predict(args),
+        Command::Score(args) => commands::predict::run_score(args),
     };
     match result {
         Ok(code) => code,

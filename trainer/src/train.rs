@@ -98,6 +98,9 @@ pub struct RunInfo {
     pub model_sha256: String,
     pub tokenizer_sha256: String,
     pub tags: Vec<String>,
+    /// Windowing of the shards the run was trained on (prediction uses the same).
+    #[serde(default)]
+    pub window: enrelg_pipeline::window::WindowConfig,
     pub d_encoder: usize,
     pub best_epoch: usize,
     pub best_dev_f1: f64,
@@ -315,6 +318,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         model_sha256: model_sha.clone(),
         tokenizer_sha256: manifest.tokenizer.sha256.clone(),
         tags: tags.clone(),
+        window: manifest.window,
         d_encoder,
         best_epoch: 0,
         best_dev_f1: -1.0,

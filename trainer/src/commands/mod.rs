@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod compare;
+pub mod predict;
 pub mod conlleval;
 pub mod data;
 pub mod inspect;

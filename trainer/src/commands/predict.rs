@@ -1,0 +1,173 @@
+//! `enrelg predict` (tag documents into brat `.ann`) and `enrelg score`
+//! (exact-span, exact-type P/R/F1 between two brat trees).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use enrelg::device;
+use enrelg::eval::Counts;
+use enrelg::model::Enrelg;
+use enrelg::predict::{find_inputs, load, predict_document, to_ann};
+use enrelg::train::load_run;
+use enrelg_pipeline::brat;
+use enrelg_pipeline::window::WordPieceTokenizer;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// Trained run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Tree of `.txt` files (with `.conllu` beside them unless --parses is given).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Tree of `.conllu` parses mirroring --input.
+    #[arg(long)]
+    pub parses: Option<PathBuf>,
+    /// Output tree of `.ann` files, plus entities.jsonl.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value = "flex")]
+    pub device: String,
+}
+
+pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
+    let device = device::by_name(&args.device)?;
+    let run = load_run(&args.run, &device)?;
+    let tokenizer = WordPieceTokenizer::from_model_dir(&run.info.model)?;
+    anyhow::ensure!(
+        tokenizer.sha256 == run.info.tokenizer_sha256,
+        "{}: tokenizer sha256 {} differs from the one the run was trained with ({}); predict with the run's own model folder",
+        tokenizer.source.display(),
+        &tokenizer.sha256[..12],
+        &run.info.tokenizer_sha256[..12]
+    );
+    let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
+    let inputs = find_inputs(&args.input, args.parses.as_deref())?;
+    anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
+    let bar = ProgressBar::new(inputs.len() as u64);
+    bar.set_style(ProgressStyle::with_template("tagging [{bar:30}] {pos}/{len} documents ({per_sec}, eta {eta})")?.progress_chars("=> "));
+    let start = Instant::now();
+    let mut words = 0usize;
+    let mut jsonl = String::new();
+    let mut total = 0usize;
+    for (txt, parse, rel) in &inputs {
+        let doc = load(txt, parse)?;
+        words += doc.tokens.len();
+        let entities = predict_document(&run, &model, &tokenizer, doc, &device)?;
+        total += entities.len();
+        let out = args.out.join(rel).with_extension("ann");
+        if let Some(dir) = out.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        super::write_atomic(&out, to_ann(&entities).as_bytes())?;
+        for e in &entities {
+            jsonl += &(serde_json::to_string(e)? + "\n");
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    super::write_atomic(&args.out.join("entities.jsonl"), jsonl.as_bytes())?;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{} documents, {words} words, {total} entities in {secs:.1} s ({:.0} words/s on {}) -> {}",
+        inputs.len(),
+        words as f64 / secs.max(1e-9),
+        args.device,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct ScoreArgs {
+    /// Gold tree: `.txt` + `.ann`.
+    #[arg(long)]
+    pub gold: PathBuf,
+    /// Predicted tree: `.ann` files at the same relative paths.
+    #[arg(long)]
+    pub pred: PathBuf,
+    /// Entity types to score (comma-separated); default: the types predicted.
+    #[arg(long)]
+    pub types: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+type Spans = BTreeSet<(String, String, usize, usize)>;
+
+fn read_tree(gold: &Path, ann_root: &Path, rels: &[PathBuf]) -> anyhow::Result<Spans> {
+    let mut out = Spans::new();
+    for rel in rels {
+        let txt = gold.join(rel).with_extension("txt");
+        let ann = ann_root.join(rel).with_extension("ann");
+        let doc = brat::read(&txt, &ann)?;
+        for e in doc.entities {
+            let (s, t) = e.cover();
+            out.insert((rel.display().to_string(), e.ty, s, t));
+        }
+    }
+    Ok(out)
+}
+
+pub fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    let inputs = find_inputs_txt(&args.gold)?;
+    let gold = read_tree(&args.gold, &args.gold, &inputs)?;
+    let pred = read_tree(&args.gold, &args.pred, &inputs).context("reading predictions (each needs the gold .txt for its surface check)")?;
+    let types: BTreeSet<String> = match &args.types {
+        Some(t) => t.split(',').map(|s| s.trim().to_string()).collect(),
+        None => pred.iter().map(|p| p.1.clone()).collect(),
+    };
+    let keep = |s: &Spans| -> Spans { s.iter().filter(|x| types.contains(&x.1)).cloned().collect() };
+    let (gold, pred) = (keep(&gold), keep(&pred));
+    let mut per: BTreeMap<String, Counts> = types.iter().map(|t| (t.clone(), Counts::default())).collect();
+    let mut total = Counts::default();
+    for g in &gold {
+        total.gold += 1;
+        per.entry(g.1.clone()).or_default().gold += 1;
+    }
+    for p in &pred {
+        total.predicted += 1;
+        per.entry(p.1.clone()).or_default().predicted += 1;
+        if gold.contains(p) {
+            total.correct += 1;
+            per.entry(p.1.clone()).or_default().correct += 1;
+        }
+    }
+    let micro = total.prf();
+    if args.json {
+        let per: BTreeMap<_, _> = per.iter().map(|(k, v)| (k.clone(), v.prf())).collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"micro": micro, "per_type": per}))?);
+    } else {
+        println!("{} documents; gold {}, predicted {}, correct {}", inputs.len(), micro.gold, micro.predicted, micro.correct);
+        println!("micro: precision {:.2} recall {:.2} F1 {:.2}", micro.precision, micro.recall, micro.f1);
+        for (ty, c) in &per {
+            let p = c.prf();
+            println!("{ty:>17}: precision {:.2} recall {:.2} F1 {:.2} (gold {}, predicted {})", p.precision, p.recall, p.f1, p.gold, p.predicted);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Relative paths (without extension) of the `.txt` files under a gold tree.
+fn find_inputs_txt(gold: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![gold.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "txt") {
+                out.push(path.strip_prefix(gold).unwrap_or(&path).with_extension(""));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+

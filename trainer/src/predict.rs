@@ -1,0 +1,127 @@
+//! Tagging new documents: `.txt` + `.conllu` in, brat `.ann` and JSONL out.
+//!
+//! Documents go through the same pipeline stages as the training shards
+//! (`enrelg_pipeline::shard::process`) with the run's tokenizer, windowing and
+//! graph configuration, then the model decodes each window with Viterbi and
+//! the word-level BIO tags are turned back into character spans.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+
+use anyhow::Context;
+use burn::tensor::Device;
+use enrelg_pipeline::align::AlignConfig;
+use enrelg_pipeline::corpus::load_unannotated;
+use enrelg_pipeline::document::Document;
+use enrelg_pipeline::graph::EdgeKind;
+use enrelg_pipeline::shard::{process, BuildOptions};
+use enrelg_pipeline::window::WordPieceTokenizer;
+use enrelg_schemas::{chunks, LabelSet};
+use serde::Serialize;
+
+use crate::data::{make_batch, WindowRecord};
+use crate::model::Enrelg;
+use crate::train::LoadedRun;
+
+/// One predicted entity.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PredictedEntity {
+    pub doc: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// Pairs of (`.txt`, `.conllu`) under `input`; parses next to the text or in a mirrored `parses` tree.
+pub fn find_inputs(input: &Path, parses: Option<&Path>) -> anyhow::Result<Vec<(PathBuf, PathBuf, PathBuf)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![input.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "txt") {
+                let rel = path.strip_prefix(input).unwrap_or(&path).with_extension("conllu");
+                let parse = match parses {
+                    Some(p) => p.join(&rel),
+                    None => path.with_extension("conllu"),
+                };
+                anyhow::ensure!(parse.exists(), "{}: no parse at {} (make parses)", path.display(), parse.display());
+                out.push((path.clone(), parse, rel.with_extension("")));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Tag one document.
+pub fn predict_document(run: &LoadedRun, model: &Enrelg, tokenizer: &WordPieceTokenizer, doc: Document, device: &Device) -> anyhow::Result<Vec<PredictedEntity>> {
+    let labels = LabelSet::new(run.info.tags.iter().filter_map(|t| t.strip_prefix("B-")).map(String::from))?;
+    let opts = BuildOptions {
+        corpus_name: String::new(),
+        labels,
+        align: AlignConfig::default(),
+        window: run.info.window,
+        dependency_variant: run.info.config.dependency_variant,
+        tokenizer,
+        splits: Vec::new(),
+    };
+    let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+    let data = process(doc, &opts, &clocks)?;
+    let kinds: Vec<&str> = run.info.config.dependency_variant.kinds().iter().map(|k| k.name()).collect();
+    let coref = [EdgeKind::Exact.name(), EdgeKind::Lemma.name(), EdgeKind::Acronym.name()];
+    let records: Vec<WindowRecord> = data
+        .windows
+        .iter()
+        .map(|(w, edges)| WindowRecord {
+            window_id: w.index as u32,
+            doc_id: data.doc.id.clone(),
+            word_start: w.word_start as u32,
+            input_ids: w.input_ids.clone(),
+            word_first_subtoken: w.word_first_subtoken.clone(),
+            tags: vec![0; w.word_end - w.word_start],
+            coref: edges.iter().filter(|e| coref.contains(&e.kind.name())).map(|e| (e.src, e.dst)).collect(),
+            dep: edges.iter().filter(|e| kinds.contains(&e.kind.name())).map(|e| (e.src, e.dst)).collect(),
+        })
+        .collect();
+    let mut tags: Vec<&str> = Vec::with_capacity(data.doc.tokens.len());
+    for chunk in records.chunks(16) {
+        let refs: Vec<&WindowRecord> = chunk.iter().collect();
+        for path in model.decode(&make_batch(&refs, device)) {
+            tags.extend(path.iter().map(|&t| run.info.tags[t].as_str()));
+        }
+    }
+    let doc = &data.doc;
+    let mut out = Vec::new();
+    // Chunks per sentence: an entity never spans a sentence in the output.
+    for sent in &doc.sentences {
+        for c in chunks(&tags[sent.range()]).chunks {
+            let (first, last) = (sent.start + c.start, sent.start + c.end - 1);
+            let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+            let text = doc.text.slice(start, end).unwrap_or_default().to_string();
+            out.push(PredictedEntity { doc: doc.id.clone(), ty: c.ty, start, end, text });
+        }
+    }
+    Ok(out)
+}
+
+/// The `.ann` content for a document's entities (newlines in the surface become spaces, as brat writes them).
+pub fn to_ann(entities: &[PredictedEntity]) -> String {
+    entities
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let surface: String = e.text.chars().map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c }).collect();
+            format!("T{}\t{} {} {}\t{}\n", i + 1, e.ty, e.start, e.end, surface)
+        })
+        .collect()
+}
+
+/// Read a document for prediction.
+pub fn load(txt: &Path, parse: &Path) -> anyhow::Result<Document> {
+    Ok(load_unannotated(txt, parse)?)
+}
