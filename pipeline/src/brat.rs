@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::document::Entity;
-use crate::text::{decode_utf8, line_col, Text};
+use crate::text::{read_utf8_file, ReadError, Text};
 
 #[derive(Debug, Error)]
 pub enum BratError {
@@ -59,11 +59,9 @@ pub fn read_text(path: &Path) -> Result<Text, BratError> {
 }
 
 fn read_utf8(path: &Path) -> Result<String, BratError> {
-    let bytes = std::fs::read(path).map_err(|source| BratError::Io { path: path.to_path_buf(), source })?;
-    decode_utf8(bytes.clone()).map_err(|byte| {
-        let valid = String::from_utf8_lossy(&bytes[..byte]).into_owned();
-        let (line, column) = line_col(&valid, valid.len());
-        BratError::Encoding { path: path.to_path_buf(), line, column, byte }
+    read_utf8_file(path).map_err(|e| match e {
+        ReadError::Io(source) => BratError::Io { path: path.to_path_buf(), source },
+        ReadError::Encoding { line, column, byte } => BratError::Encoding { path: path.to_path_buf(), line, column, byte },
     })
 }
 

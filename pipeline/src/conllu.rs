@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::document::{Sentence, Token};
-use crate::text::{decode_utf8, line_col, Text};
+use crate::text::{read_utf8_file, ReadError, Text};
 
 #[derive(Debug, Error)]
 pub enum ConlluError {
@@ -83,11 +83,9 @@ pub struct ConlluFile {
 }
 
 pub fn read(path: &Path) -> Result<ConlluFile, ConlluError> {
-    let bytes = std::fs::read(path).map_err(|source| ConlluError::Io { path: path.to_path_buf(), source })?;
-    let content = decode_utf8(bytes.clone()).map_err(|byte| {
-        let valid = String::from_utf8_lossy(&bytes[..byte]).into_owned();
-        let (line, column) = line_col(&valid, valid.len());
-        ConlluError::Encoding { path: path.to_path_buf(), line, column, byte }
+    let content = read_utf8_file(path).map_err(|e| match e {
+        ReadError::Io(source) => ConlluError::Io { path: path.to_path_buf(), source },
+        ReadError::Encoding { line, column, byte } => ConlluError::Encoding { path: path.to_path_buf(), line, column, byte },
     })?;
     parse(&content, path)
 }

@@ -19,7 +19,7 @@ use enrelg_schemas::chunks;
 use thiserror::Error;
 
 use crate::document::{Document, Entity, Sentence, Token};
-use crate::text::{decode_utf8, line_col, Text};
+use crate::text::{read_utf8_file, ReadError, Text};
 
 #[derive(Debug, Error)]
 pub enum EnrelgError {
@@ -44,11 +44,9 @@ pub struct EnrelgFile {
 }
 
 pub fn read(path: &Path, id_prefix: &str) -> Result<EnrelgFile, EnrelgError> {
-    let bytes = std::fs::read(path).map_err(|source| EnrelgError::Io { path: path.to_path_buf(), source })?;
-    let content = decode_utf8(bytes.clone()).map_err(|byte| {
-        let valid = String::from_utf8_lossy(&bytes[..byte]).into_owned();
-        let (line, column) = line_col(&valid, valid.len());
-        EnrelgError::Encoding { path: path.to_path_buf(), line, column, byte }
+    let content = read_utf8_file(path).map_err(|e| match e {
+        ReadError::Io(source) => EnrelgError::Io { path: path.to_path_buf(), source },
+        ReadError::Encoding { line, column, byte } => EnrelgError::Encoding { path: path.to_path_buf(), line, column, byte },
     })?;
     parse(&content, path, id_prefix)
 }

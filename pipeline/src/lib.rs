@@ -20,6 +20,7 @@ pub mod enrelg_conll;
 pub mod graph;
 pub mod lemma;
 pub mod manifest;
+pub mod shape;
 pub mod shard;
 pub mod stats;
 pub mod text;

@@ -7,7 +7,7 @@
 //! SPLIT/documents.arrow               doc_id, split, text
 //! SPLIT/tokens.arrow                  doc_id, idx, sentence, form, lemma, upos, deprel, head, start, end, label
 //! SPLIT/windows.arrow                 window_id, doc_id, window_index, word_start, word_end,
-//!                                     input_ids, word_first_subtoken, labels (tag indices)
+//!                                     input_ids, word_first_subtoken, labels (tag indices), word_shapes
 //! SPLIT/edges.arrow                   window_id, graph, kind, src, dst (words of the window, src < dst)
 //! SPLIT/acronyms.arrow                doc_id, short_form, short, long_start, long_end, long_form
 //! ```
@@ -237,7 +237,7 @@ fn write_split(dir: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, 
     ];
 
     let (mut w_id, mut w_doc, mut w_index, mut w_start, mut w_end) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut w_ids, mut w_first, mut w_labels) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut w_ids, mut w_first, mut w_labels, mut w_shapes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut e_win, mut e_graph, mut e_kind, mut e_src, mut e_dst) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut words = 0usize;
     for d in data {
@@ -254,6 +254,7 @@ fn write_split(dir: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, 
             w_first.push(w.word_first_subtoken.clone());
             // Labels were validated against the label set by alignment, so every tag is known.
             w_labels.push(d.labels[w.word_start..w.word_end].iter().map(|l| tags.tag_index(l).unwrap_or(0) as u32).collect::<Vec<u32>>());
+            w_shapes.push(d.doc.tokens[w.word_start..w.word_end].iter().map(|t| crate::shape::shape(&t.form)).collect::<Vec<u32>>());
             words += w.word_end - w.word_start;
             for e in edges {
                 e_win.push(id);
@@ -279,6 +280,7 @@ fn write_split(dir: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, 
         list_u32("input_ids", w_ids),
         list_u32("word_first_subtoken", w_first),
         list_u32("labels", w_labels),
+        list_u32("word_shapes", w_shapes),
     ];
     let edge_cols = vec![
         Column::new("window_id".into(), e_win),

@@ -59,6 +59,24 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, usize> {
     Ok(s)
 }
 
+/// Why a text file could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    /// Invalid UTF-8 at this 1-based line and column (in characters), byte offset.
+    Encoding { line: usize, column: usize, byte: usize },
+}
+
+/// Read a file as UTF-8 text without a byte order mark.
+pub fn read_utf8_file(path: &std::path::Path) -> Result<String, ReadError> {
+    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    decode_utf8(bytes.clone()).map_err(|byte| {
+        let valid = String::from_utf8_lossy(&bytes[..byte]).into_owned();
+        let (line, column) = line_col(&valid, valid.len());
+        ReadError::Encoding { line, column, byte }
+    })
+}
+
 /// 1-based line and column (in characters) of a byte offset, for error messages.
 pub fn line_col(s: &str, byte: usize) -> (usize, usize) {
     let before = &s[..byte.min(s.len())];

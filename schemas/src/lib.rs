@@ -14,4 +14,4 @@ pub use labels::{LabelError, LabelSet};
 
 /// Version of the shard layout written by the pipeline and read by the
 /// trainer. Bump on any change to a table's columns or their meaning.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;

@@ -20,6 +20,8 @@ pub struct WindowRecord {
     pub input_ids: Vec<u32>,
     pub word_first_subtoken: Vec<u32>,
     pub tags: Vec<u32>,
+    /// Word shape class of each word (`enrelg_pipeline::shape`).
+    pub shapes: Vec<u32>,
     /// Undirected edges between word positions, `src < dst`.
     pub coref: Vec<(u32, u32)>,
     pub dep: Vec<(u32, u32)>,
@@ -48,6 +50,7 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
             input_ids: u32_list(&windows, "input_ids", row)?,
             word_first_subtoken: u32_list(&windows, "word_first_subtoken", row)?,
             tags: u32_list(&windows, "labels", row)?,
+            shapes: u32_list(&windows, "word_shapes", row)?,
             coref: Vec::new(),
             dep: Vec::new(),
         });
@@ -79,6 +82,7 @@ pub fn make_batch(records: &[&WindowRecord], device: &Device) -> Batch {
     let mut index = vec![0i64; b * l];
     let mut wmask = vec![false; b * l];
     let mut tags = vec![0i64; b * l];
+    let mut shapes = vec![0i64; b * l];
     let mut coref = vec![false; b * l * l];
     let mut dep = vec![false; b * l * l];
     let mut lens = Vec::with_capacity(b);
@@ -91,6 +95,9 @@ pub fn make_batch(records: &[&WindowRecord], device: &Device) -> Batch {
             index[r * l + w] = f as i64;
             wmask[r * l + w] = true;
             tags[r * l + w] = tag as i64;
+        }
+        for (w, &s) in rec.shapes.iter().enumerate().take(l) {
+            shapes[r * l + w] = s as i64;
         }
         for (edges, adj) in [(&rec.coref, &mut coref), (&rec.dep, &mut dep)] {
             for &(s, d) in edges.iter() {
@@ -107,6 +114,7 @@ pub fn make_batch(records: &[&WindowRecord], device: &Device) -> Batch {
         word_index: Tensor::<2, Int>::from_data(TensorData::new(index, [b, l]), device),
         word_mask: Tensor::<2, Bool>::from_data(TensorData::new(wmask, [b, l]), device),
         tags: Tensor::<2, Int>::from_data(TensorData::new(tags, [b, l]), device),
+        shapes: Tensor::<2, Int>::from_data(TensorData::new(shapes, [b, l]), device),
         lens,
         coref: Tensor::<3, Bool>::from_data(TensorData::new(coref, [b, l, l]), device),
         dep: Tensor::<3, Bool>::from_data(TensorData::new(dep, [b, l, l]), device),

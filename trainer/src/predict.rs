@@ -34,28 +34,41 @@ pub struct PredictedEntity {
     pub text: String,
 }
 
-/// Pairs of (`.txt`, `.conllu`) under `input`; parses next to the text or in a mirrored `parses` tree.
-pub fn find_inputs(input: &Path, parses: Option<&Path>) -> anyhow::Result<Vec<(PathBuf, PathBuf, PathBuf)>> {
+/// Relative paths, without extension, of the `.txt` files under `root`, sorted.
+pub fn txt_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    let mut stack = vec![input.to_path_buf()];
+    let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
             let path = entry?.path();
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "txt") {
-                let rel = path.strip_prefix(input).unwrap_or(&path).with_extension("conllu");
-                let parse = match parses {
-                    Some(p) => p.join(&rel),
-                    None => path.with_extension("conllu"),
-                };
-                anyhow::ensure!(parse.exists(), "{}: no parse at {} (make parses)", path.display(), parse.display());
-                out.push((path.clone(), parse, rel.with_extension("")));
+                out.push(path.strip_prefix(root).unwrap_or(&path).with_extension(""));
             }
         }
     }
     out.sort();
     Ok(out)
+}
+
+/// `base/rel.ext`; unlike `with_extension`, keeps dots inside a file stem (`a.b` -> `a.b.ext`).
+pub fn with_ext(base: &Path, rel: &Path, ext: &str) -> PathBuf {
+    base.join(format!("{}.{ext}", rel.display()))
+}
+
+/// (`.txt`, `.conllu`, relative path) under `input`; parses beside the text
+/// or in a `parses` tree mirroring it.
+pub fn find_inputs(input: &Path, parses: Option<&Path>) -> anyhow::Result<Vec<(PathBuf, PathBuf, PathBuf)>> {
+    txt_files(input)?
+        .into_iter()
+        .map(|rel| {
+            let txt = with_ext(input, &rel, "txt");
+            let parse = with_ext(parses.unwrap_or(input), &rel, "conllu");
+            anyhow::ensure!(parse.exists(), "{}: no parse at {} (make parses)", txt.display(), parse.display());
+            Ok((txt, parse, rel))
+        })
+        .collect()
 }
 
 /// Tag one document.
@@ -84,6 +97,7 @@ pub fn predict_document(run: &LoadedRun, model: &Enrelg, tokenizer: &WordPieceTo
             input_ids: w.input_ids.clone(),
             word_first_subtoken: w.word_first_subtoken.clone(),
             tags: vec![0; w.word_end - w.word_start],
+            shapes: data.doc.tokens[w.word_start..w.word_end].iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
             coref: edges.iter().filter(|e| coref.contains(&e.kind.name())).map(|e| (e.src, e.dst)).collect(),
             dep: edges.iter().filter(|e| kinds.contains(&e.kind.name())).map(|e| (e.src, e.dst)).collect(),
         })

@@ -49,6 +49,8 @@ pub struct TrainConfig {
     pub gat_head_dim: usize,
     pub gat_dropout: f64,
     pub dropout: f64,
+    /// Word-shape embedding size (0 = off, as in the paper).
+    pub shape_dim: usize,
 }
 
 impl Default for TrainConfig {
@@ -72,11 +74,19 @@ impl Default for TrainConfig {
             gat_head_dim: 128,
             gat_dropout: 0.6,
             dropout: 0.5,
+            shape_dim: 0,
         }
     }
 }
 
 impl TrainConfig {
+    /// AdamW with decoupled weight decay and gradient-norm clipping.
+    pub fn optimizer(&self) -> AdamWConfig {
+        AdamWConfig::new()
+            .with_weight_decay(self.weight_decay as f32)
+            .with_grad_clipping(Some(GradientClippingConfig::Norm(self.grad_clip as f32)))
+    }
+
     pub fn model_config(&self, num_tags: usize, d_encoder: usize) -> EnrelgConfig {
         EnrelgConfig::new(num_tags, self.variant, d_encoder)
             .with_fusion(self.fusion)
@@ -85,6 +95,7 @@ impl TrainConfig {
             .with_gat_head_dim(self.gat_head_dim)
             .with_gat_dropout(self.gat_dropout)
             .with_dropout(self.dropout)
+            .with_shape_dim(self.shape_dim)
     }
 }
 
@@ -334,10 +345,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         let train_e = embed(&encoder, &train_recs, &inp.cache_dir.join(format!("{key}-train.bin")), &plain, "train")?;
         let dev_e = embed(&encoder, &dev_recs, &inp.cache_dir.join(format!("{key}-{dev_split}.bin")), &plain, &dev_split)?;
         let mut head = mcfg.init_head(&auto);
-        let mut optim = AdamWConfig::new()
-            .with_weight_decay(cfg.weight_decay as f32)
-            .with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32)))
-            .init();
+        let mut optim = cfg.optimizer().init();
         for epoch in 1..=cfg.max_epochs {
             let t0 = Instant::now();
             let order = shuffled(train_recs.len(), cfg.seed, epoch);
@@ -363,23 +371,15 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             let score = score_windows(&dev_recs, &pred, &tags);
             let secs = t0.elapsed().as_secs_f64();
             log_epoch(&mut metrics, epoch, loss_sum / steps_per_epoch as f64, &score, secs, subtokens, cfg.lr_head * schedule(step.saturating_sub(1), total_steps, cfg.warmup))?;
-            if score.micro.f1 > info.best_dev_f1 {
-                info.best_dev_f1 = score.micro.f1;
-                info.best_epoch = epoch;
-                since_best = 0;
-                head.valid().save_file(inp.out.join("head.bpk")).map_err(|e| anyhow::anyhow!("saving head: {e:?}"))?;
-            } else {
-                since_best += 1;
-                if since_best >= cfg.patience {
-                    tracing::info!("early stop after epoch {epoch}: no better dev F1 for {} epochs", cfg.patience);
-                    break;
-                }
+            let save = || head.valid().save_file(inp.out.join("head.bpk")).map_err(|e| anyhow::anyhow!("saving head: {e:?}"));
+            if end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)? {
+                break;
             }
         }
     } else {
         let mut model = Enrelg { encoder: encoder.to_device(&auto), head: mcfg.init_head(&auto) };
-        let mut optim_enc = AdamWConfig::new().with_weight_decay(cfg.weight_decay as f32).with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32))).init();
-        let mut optim_head = AdamWConfig::new().with_weight_decay(cfg.weight_decay as f32).with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32))).init();
+        let mut optim_enc = cfg.optimizer().init();
+        let mut optim_head = cfg.optimizer().init();
         for epoch in 1..=cfg.max_epochs {
             let t0 = Instant::now();
             let order = shuffled(train_recs.len(), cfg.seed, epoch);
@@ -408,16 +408,9 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             let score = score_windows(&dev_recs, &pred, &tags);
             let secs = t0.elapsed().as_secs_f64();
             log_epoch(&mut metrics, epoch, loss_sum / steps_per_epoch as f64, &score, secs, subtokens, cfg.lr_head * schedule(step.saturating_sub(1), total_steps, cfg.warmup))?;
-            if score.micro.f1 > info.best_dev_f1 {
-                info.best_dev_f1 = score.micro.f1;
-                info.best_epoch = epoch;
-                since_best = 0;
-                model.valid().save_file(inp.out.join("model.bpk")).map_err(|e| anyhow::anyhow!("saving model: {e:?}"))?;
-            } else {
-                since_best += 1;
-                if since_best >= cfg.patience {
-                    break;
-                }
+            let save = || model.valid().save_file(inp.out.join("model.bpk")).map_err(|e| anyhow::anyhow!("saving model: {e:?}"));
+            if end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)? {
+                break;
             }
         }
     }
@@ -426,6 +419,23 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     std::fs::write(&tmp, json)?;
     std::fs::rename(&tmp, inp.out.join("run.json"))?;
     Ok(info)
+}
+
+/// Keep the checkpoint when dev F1 improved; returns true when training should stop early.
+fn end_epoch(info: &mut RunInfo, since_best: &mut usize, patience: usize, epoch: usize, score: &Score, save: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<bool> {
+    if score.micro.f1 > info.best_dev_f1 {
+        info.best_dev_f1 = score.micro.f1;
+        info.best_epoch = epoch;
+        *since_best = 0;
+        save()?;
+        return Ok(false);
+    }
+    *since_best += 1;
+    if *since_best >= patience {
+        tracing::info!("early stop after epoch {epoch}: no better dev F1 for {patience} epochs");
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 fn progress(steps: usize, epoch: usize) -> anyhow::Result<ProgressBar> {

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use enrelg_pipeline::corpus;
 use enrelg_pipeline::graph::DependencyVariant;
@@ -122,18 +121,9 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("wrote {}", path.display());
     }
     if let Some(path) = &args.check_stats {
-        let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
-            .with_context(|| format!("parsing {}", path.display()))?;
-        let diffs = enrelg_pipeline::stats::drift(&expected, &found);
-        if !diffs.is_empty() {
-            eprintln!("shard statistics drifted from {} ({} difference(s)):", path.display(), diffs.len());
-            for d in &diffs {
-                eprintln!("  {d}");
-            }
-            eprintln!("if the change is intended, regenerate with --write-stats {}", path.display());
+        if !super::matches_expected(path, &found, "shard statistics", "--write-stats")? {
             return Ok(ExitCode::FAILURE);
         }
-        eprintln!("shard statistics match {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -34,3 +34,21 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
+
+/// Compare computed statistics with an expected JSON file, listing every
+/// difference on stderr. Returns whether they match.
+pub fn matches_expected(path: &Path, found: &serde_json::Value, what: &str, regenerate_flag: &str) -> anyhow::Result<bool> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let expected: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
+    let diffs = enrelg_pipeline::stats::drift(&expected, found);
+    if diffs.is_empty() {
+        eprintln!("{what} match {}", path.display());
+        return Ok(true);
+    }
+    eprintln!("{what} drifted from {} ({} difference(s)):", path.display(), diffs.len());
+    for d in &diffs {
+        eprintln!("  {d}");
+    }
+    eprintln!("if the change is intended, regenerate with {regenerate_flag} {}", path.display());
+    Ok(false)
+}

@@ -11,7 +11,7 @@ use clap::Args;
 use enrelg::device;
 use enrelg::eval::Counts;
 use enrelg::model::Enrelg;
-use enrelg::predict::{find_inputs, load, predict_document, to_ann};
+use enrelg::predict::{find_inputs, load, predict_document, to_ann, txt_files, with_ext};
 use enrelg::train::load_run;
 use enrelg_pipeline::brat;
 use enrelg_pipeline::window::WordPieceTokenizer;
@@ -60,7 +60,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
         words += doc.tokens.len();
         let entities = predict_document(&run, &model, &tokenizer, doc, &device)?;
         total += entities.len();
-        let out = args.out.join(rel).with_extension("ann");
+        let out = with_ext(&args.out, rel, "ann");
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -103,8 +103,8 @@ type Spans = BTreeSet<(String, String, usize, usize)>;
 fn read_tree(gold: &Path, ann_root: &Path, rels: &[PathBuf]) -> anyhow::Result<Spans> {
     let mut out = Spans::new();
     for rel in rels {
-        let txt = gold.join(rel).with_extension("txt");
-        let ann = ann_root.join(rel).with_extension("ann");
+        let txt = with_ext(gold, rel, "txt");
+        let ann = with_ext(ann_root, rel, "ann");
         let doc = brat::read(&txt, &ann)?;
         for e in doc.entities {
             let (s, t) = e.cover();
@@ -115,7 +115,7 @@ fn read_tree(gold: &Path, ann_root: &Path, rels: &[PathBuf]) -> anyhow::Result<S
 }
 
 pub fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
-    let inputs = find_inputs_txt(&args.gold)?;
+    let inputs = txt_files(&args.gold)?;
     let gold = read_tree(&args.gold, &args.gold, &inputs)?;
     let pred = read_tree(&args.gold, &args.pred, &inputs).context("reading predictions (each needs the gold .txt for its surface check)")?;
     let types: BTreeSet<String> = match &args.types {
@@ -152,22 +152,3 @@ pub fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-
-/// Relative paths (without extension) of the `.txt` files under a gold tree.
-fn find_inputs_txt(gold: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![gold.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "txt") {
-                out.push(path.strip_prefix(gold).unwrap_or(&path).with_extension(""));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-

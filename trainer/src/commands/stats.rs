@@ -3,11 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use enrelg_pipeline::align::{AlignConfig, DiscontinuousPolicy, NestedPolicy, PartialTokenPolicy};
 use enrelg_pipeline::corpus::split_rank;
-use enrelg_pipeline::stats::{drift, enrelg_stats, standoff_stats, CorpusStats};
+use enrelg_pipeline::stats::{enrelg_stats, standoff_stats, CorpusStats};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -110,19 +109,9 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         print!("{}", table(&stats));
     }
     if let Some(path) = &args.check {
-        let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
-            .with_context(|| format!("parsing {}", path.display()))?;
-        let found = serde_json::to_value(&stats)?;
-        let diffs = drift(&expected, &found);
-        if !diffs.is_empty() {
-            eprintln!("statistics drifted from {} ({} difference(s)):", path.display(), diffs.len());
-            for d in &diffs {
-                eprintln!("  {d}");
-            }
-            eprintln!("if the change is intended, regenerate with --write {}", path.display());
+        if !super::matches_expected(path, &serde_json::to_value(&stats)?, "statistics", "--write")? {
             return Ok(ExitCode::FAILURE);
         }
-        eprintln!("statistics match {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

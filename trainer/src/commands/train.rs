@@ -32,6 +32,9 @@ pub struct TrainArgs {
     /// Fine-tune the encoder too (overrides a config's freeze_encoder = true).
     #[arg(long, conflicts_with = "freeze_encoder")]
     pub fine_tune: bool,
+    /// Word-shape embedding size (0 = off, the paper's model).
+    #[arg(long)]
+    pub shape_dim: Option<usize>,
     /// Run folder (checkpoint, metrics.jsonl, run.json, evaluations).
     #[arg(long)]
     pub out: PathBuf,
@@ -59,6 +62,9 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(e) = args.epochs {
         cfg.max_epochs = e;
+    }
+    if let Some(d) = args.shape_dim {
+        cfg.shape_dim = d;
     }
     if args.freeze_encoder {
         cfg.freeze_encoder = true;

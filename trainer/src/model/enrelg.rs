@@ -4,7 +4,7 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -69,12 +69,17 @@ pub struct EnrelgConfig {
     /// Dropout on the word embeddings and before the output layer.
     #[config(default = 0.5)]
     pub dropout: f64,
+    /// Size of a word-shape embedding concatenated to the encoder output
+    /// (0 = off, the paper's model). An addition for uncased encoders.
+    #[config(default = 0)]
+    pub shape_dim: usize,
 }
 
 /// Everything after the encoder; trained alone in frozen-encoder mode.
 #[derive(Module, Debug)]
 pub struct EnrelgHead {
     pub dropout: Dropout,
+    pub shape: Option<Embedding>,
     pub lstm: MaskedBiLstm,
     pub coref: Option<GraphAttention>,
     pub dep: Option<GraphAttention>,
@@ -109,7 +114,8 @@ impl EnrelgConfig {
         };
         EnrelgHead {
             dropout: DropoutConfig::new(self.dropout).init(),
-            lstm: MaskedBiLstmConfig::new(self.d_encoder).with_d_hidden(self.lstm_hidden).init(device),
+            shape: (self.shape_dim > 0).then(|| EmbeddingConfig::new(enrelg_pipeline::shape::NUM_SHAPES, self.shape_dim).init(device)),
+            lstm: MaskedBiLstmConfig::new(self.d_encoder + self.shape_dim).with_d_hidden(self.lstm_hidden).init(device),
             fuse_lstm: linear.then(|| LinearConfig::new(d_lstm, d_lstm).init(device)),
             fuse_coref: (linear && coref.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
             fuse_dep: (linear && dep.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
@@ -135,6 +141,8 @@ pub struct Batch {
     pub word_index: Tensor<2, Int>,
     pub word_mask: Tensor<2, Bool>,
     pub tags: Tensor<2, Int>,
+    /// `[B, L]` word shape classes.
+    pub shapes: Tensor<2, Int>,
     /// Words per window.
     pub lens: Vec<usize>,
     /// `[B, L, L]` adjacency of each graph (no self loops; the GAT adds them).
@@ -152,6 +160,10 @@ pub fn pool_first_subtoken(hidden: Tensor<3>, index: Tensor<2, Int>) -> Tensor<3
 impl EnrelgHead {
     /// Emission scores `[B, L, N]` from word embeddings `[B, L, H]`.
     pub fn emissions(&self, words: Tensor<3>, batch: &Batch) -> Tensor<3> {
+        let words = match &self.shape {
+            Some(emb) => Tensor::cat(vec![words, emb.forward(batch.shapes.clone())], 2),
+            None => words,
+        };
         let e = self.lstm.forward(self.dropout.forward(words), &batch.lens);
         let gc = self.coref.as_ref().map(|g| g.forward(e.clone(), batch.coref.clone()));
         let gd = self.dep.as_ref().map(|g| g.forward(e.clone(), batch.dep.clone()));
@@ -213,5 +225,52 @@ impl Enrelg {
 
     pub fn decode(&self, batch: &Batch) -> Vec<Vec<usize>> {
         self.head.decode(self.words(batch), batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{make_batch, WindowRecord};
+    use burn::tensor::TensorData;
+
+    fn record(n: usize, shift: u32) -> WindowRecord {
+        WindowRecord {
+            window_id: shift,
+            doc_id: "d".into(),
+            word_start: 0,
+            input_ids: (0..n as u32 + 2).collect(),
+            word_first_subtoken: (1..=n as u32).collect(),
+            tags: (0..n as u32).map(|i| (i + shift) % 3).collect(),
+            shapes: (0..n as u32).map(|i| (i * 7 + shift) % 10).collect(),
+            coref: vec![(0, 2)],
+            dep: vec![(1, 2), (0, 1)],
+        }
+    }
+
+    #[test]
+    fn every_variant_and_fusion_gives_a_finite_loss_and_full_paths() {
+        let device = Device::flex().autodiff();
+        let recs = [record(5, 0), record(3, 1)];
+        let refs: Vec<&WindowRecord> = recs.iter().collect();
+        let batch = make_batch(&refs, &device);
+        let words = Tensor::<3>::from_data(TensorData::new((0..2 * 5 * 8).map(|i| (i as f32 * 0.1).sin()).collect::<Vec<f32>>(), [2, 5, 8]), &device);
+        for variant in [Variant::Baseline, Variant::C, Variant::D, Variant::Cd] {
+            for fusion in [Fusion::Linear, Fusion::Vector, Fusion::Concat] {
+                for shape_dim in [0, 4] {
+                    let head = EnrelgConfig::new(3, variant, 8)
+                        .with_fusion(fusion)
+                        .with_lstm_hidden(4)
+                        .with_gat_heads(2)
+                        .with_gat_head_dim(4)
+                        .with_shape_dim(shape_dim)
+                        .init_head(&device);
+                    let loss: f32 = head.loss(words.clone(), &batch).into_scalar::<f32>();
+                    assert!(loss.is_finite() && loss > 0.0, "{variant:?} {fusion:?} {shape_dim}: {loss}");
+                    let paths = head.decode(words.clone(), &batch);
+                    assert_eq!(paths.iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 3]);
+                }
+            }
+        }
     }
 }
