@@ -302,6 +302,53 @@ pub struct TrainInputs<'a> {
     pub out: &'a Path,
     pub cache_dir: &'a Path,
     pub device: Device,
+    /// Continue from `out/last` (the last complete epoch checkpoint).
+    pub resume: bool,
+    /// Stop (as if interrupted) after this epoch; `--resume` continues.
+    pub stop_after: Option<usize>,
+}
+
+/// Where training stood after an epoch (`last/state.json`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ResumeState {
+    epoch: usize,
+    step: usize,
+    since_best: usize,
+    best_epoch: usize,
+    best_dev_f1: f64,
+}
+
+/// Write the last-epoch checkpoint: files into a fresh folder, `state.json`
+/// last, then swapped in by rename, so a kill at any moment leaves either the
+/// previous complete checkpoint or the new one.
+fn save_last(out: &Path, state: &ResumeState, write: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let tmp = out.join(format!(".last.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    write(&tmp)?;
+    std::fs::write(tmp.join("state.json"), serde_json::to_string_pretty(state)?)?;
+    let last = out.join("last");
+    let old = out.join(format!(".last.old-{}", std::process::id()));
+    if last.exists() {
+        std::fs::rename(&last, &old)?;
+    }
+    std::fs::rename(&tmp, &last)?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+fn load_state(out: &Path) -> anyhow::Result<ResumeState> {
+    let path = out.join("last/state.json");
+    let bytes = std::fs::read(&path).with_context(|| format!("{}: no complete epoch checkpoint to resume from", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Keep the first `n` lines of metrics.jsonl (epochs logged after the last checkpoint are redone).
+fn truncate_metrics(path: &Path, n: usize) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let kept: String = text.lines().take(n).map(|l| format!("{l}\n")).collect();
+    std::fs::write(path, kept)?;
+    Ok(())
 }
 
 /// Train, keep the best checkpoint by dev F1, and return the run info.
@@ -335,18 +382,47 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         best_dev_f1: -1.0,
     };
     let key = format!("{}-{}", &shard_sha[..16], &model_sha[..16]);
-    let mut metrics = std::fs::File::create(inp.out.join("metrics.jsonl"))?;
+    let resumed = if inp.resume {
+        let prev: RunInfo = serde_json::from_slice(&std::fs::read(inp.out.join("run.json")).context("resume: no run.json")?)?;
+        anyhow::ensure!(
+            prev.shard_manifest_sha256 == shard_sha && prev.model_sha256 == model_sha,
+            "resume: {} was trained on other shards or another checkpoint",
+            inp.out.display()
+        );
+        let state = load_state(inp.out)?;
+        truncate_metrics(&inp.out.join("metrics.jsonl"), state.epoch)?;
+        info.best_epoch = state.best_epoch;
+        info.best_dev_f1 = state.best_dev_f1;
+        Some(state)
+    } else {
+        None
+    };
+    // run.json from the start, so a killed run can be resumed.
+    write_run_info(inp.out, &info)?;
+    let mut metrics = std::fs::OpenOptions::new().create(true).append(true).truncate(false).open(inp.out.join("metrics.jsonl"))?;
+    if resumed.is_none() {
+        metrics.set_len(0)?;
+    }
     let steps_per_epoch = train_recs.len().div_ceil(cfg.batch_size);
     let total_steps = steps_per_epoch * cfg.max_epochs;
-    let mut since_best = 0usize;
-    let mut step = 0usize;
+    let state = resumed.clone().unwrap_or_default();
+    let mut since_best = state.since_best;
+    let mut step = state.step;
+    let first_epoch = state.epoch + 1;
+    let last = inp.out.join("last");
+    let load_err = |e: burn::store::RecordError| anyhow::anyhow!("loading the last checkpoint: {e:?}");
 
     if cfg.freeze_encoder {
         let train_e = embed(&encoder, &train_recs, &inp.cache_dir.join(format!("{key}-train.bin")), &plain, "train")?;
         let dev_e = embed(&encoder, &dev_recs, &inp.cache_dir.join(format!("{key}-{dev_split}.bin")), &plain, &dev_split)?;
         let mut head = mcfg.init_head(&auto);
         let mut optim = cfg.optimizer().init();
-        for epoch in 1..=cfg.max_epochs {
+        if resumed.is_some() {
+            head = head.try_load_file(last.join("module.bpk")).map_err(load_err)?;
+            optim = optim.load(last.join("optim.bpk")).map_err(load_err)?;
+        }
+        for epoch in first_epoch..=cfg.max_epochs {
+            auto.seed(epoch_seed(cfg.seed, epoch));
             let t0 = Instant::now();
             let order = shuffled(train_recs.len(), cfg.seed, epoch);
             let bar = progress(steps_per_epoch, epoch)?;
@@ -372,7 +448,13 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             let secs = t0.elapsed().as_secs_f64();
             log_epoch(&mut metrics, epoch, loss_sum / steps_per_epoch as f64, &score, secs, subtokens, cfg.lr_head * schedule(step.saturating_sub(1), total_steps, cfg.warmup))?;
             let save = || head.valid().save_file(inp.out.join("head.bpk")).map_err(|e| anyhow::anyhow!("saving head: {e:?}"));
-            if end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)? {
+            let stop = end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)?;
+            let state = ResumeState { epoch, step, since_best, best_epoch: info.best_epoch, best_dev_f1: info.best_dev_f1 };
+            save_last(inp.out, &state, |dir| {
+                head.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                optim.save(dir.join("optim.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))
+            })?;
+            if stop || inp.stop_after == Some(epoch) {
                 break;
             }
         }
@@ -380,7 +462,13 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         let mut model = Enrelg { encoder: encoder.to_device(&auto), head: mcfg.init_head(&auto) };
         let mut optim_enc = cfg.optimizer().init();
         let mut optim_head = cfg.optimizer().init();
-        for epoch in 1..=cfg.max_epochs {
+        if resumed.is_some() {
+            model = model.try_load_file(last.join("module.bpk")).map_err(load_err)?;
+            optim_enc = optim_enc.load(last.join("optim_encoder.bpk")).map_err(load_err)?;
+            optim_head = optim_head.load(last.join("optim_head.bpk")).map_err(load_err)?;
+        }
+        for epoch in first_epoch..=cfg.max_epochs {
+            auto.seed(epoch_seed(cfg.seed, epoch));
             let t0 = Instant::now();
             let order = shuffled(train_recs.len(), cfg.seed, epoch);
             let bar = progress(steps_per_epoch, epoch)?;
@@ -409,16 +497,32 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             let secs = t0.elapsed().as_secs_f64();
             log_epoch(&mut metrics, epoch, loss_sum / steps_per_epoch as f64, &score, secs, subtokens, cfg.lr_head * schedule(step.saturating_sub(1), total_steps, cfg.warmup))?;
             let save = || model.valid().save_file(inp.out.join("model.bpk")).map_err(|e| anyhow::anyhow!("saving model: {e:?}"));
-            if end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)? {
+            let stop = end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)?;
+            let state = ResumeState { epoch, step, since_best, best_epoch: info.best_epoch, best_dev_f1: info.best_dev_f1 };
+            save_last(inp.out, &state, |dir| {
+                model.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                optim_enc.save(dir.join("optim_encoder.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                optim_head.save(dir.join("optim_head.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))
+            })?;
+            if stop || inp.stop_after == Some(epoch) {
                 break;
             }
         }
     }
-    let json = serde_json::to_string_pretty(&info)? + "\n";
-    let tmp = inp.out.join(".run.json.tmp");
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(&tmp, inp.out.join("run.json"))?;
+    write_run_info(inp.out, &info)?;
     Ok(info)
+}
+
+fn write_run_info(out: &Path, info: &RunInfo) -> anyhow::Result<()> {
+    let tmp = out.join(".run.json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(info)? + "\n")?;
+    std::fs::rename(&tmp, out.join("run.json"))?;
+    Ok(())
+}
+
+/// The RNG seed of an epoch (dropout masks), so a resumed run draws what an uninterrupted one would.
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ epoch as u64
 }
 
 /// Keep the checkpoint when dev F1 improved; returns true when training should stop early.

@@ -46,10 +46,22 @@ pub struct TrainArgs {
     /// Evaluate the best checkpoint on test after training.
     #[arg(long)]
     pub test: bool,
+    /// Continue the run in --out from its last complete epoch (model, optimizer, schedule, RNG, epoch).
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this epoch, as an interruption would (for time-boxed runs and the resume test).
+    #[arg(long)]
+    pub stop_after_epoch: Option<usize>,
 }
 
 pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    // A resumed run keeps the configuration it started with.
+    let saved = args.out.join("run.json");
     let mut cfg: TrainConfig = match &args.config {
+        _ if args.resume => {
+            let info: enrelg::train::RunInfo = serde_json::from_slice(&std::fs::read(&saved).with_context(|| format!("resume: reading {}", saved.display()))?)?;
+            info.config
+        }
         Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
             .with_context(|| format!("parsing {}", p.display()))?,
         None => TrainConfig::default(),
@@ -74,7 +86,7 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     let device = device::by_name(&args.device)?;
     let start = std::time::Instant::now();
-    let info = train(&cfg, &TrainInputs { shards: &args.data, model_dir: &args.model, out: &args.out, cache_dir: &args.cache_dir, device: device.clone() })?;
+    let info = train(&cfg, &TrainInputs { shards: &args.data, model_dir: &args.model, out: &args.out, cache_dir: &args.cache_dir, device: device.clone(), resume: args.resume, stop_after: args.stop_after_epoch })?;
     println!(
         "trained {:?} in {:.0} s; best dev F1 {:.2} at epoch {} -> {}",
         cfg.variant,
