@@ -72,51 +72,108 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
     Ok(records)
 }
 
-/// Pad windows into one batch on `device`.
-pub fn make_batch(records: &[&WindowRecord], device: &Device) -> Batch {
+/// A batch padded on the host, not yet on a device: what the data thread builds.
+#[derive(Debug, Clone)]
+pub struct PaddedBatch {
+    /// Windows, subtokens and words of the padded batch.
+    pub dims: [usize; 3],
+    ids: Vec<i64>,
+    att: Vec<bool>,
+    index: Vec<i64>,
+    wmask: Vec<bool>,
+    tags: Vec<i64>,
+    shapes: Vec<i64>,
+    coref: Vec<bool>,
+    dep: Vec<bool>,
+    lens: Vec<usize>,
+}
+
+/// Pad windows into one batch (host memory only).
+pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
     let b = records.len();
     let t = records.iter().map(|r| r.input_ids.len()).max().unwrap_or(1).max(1);
     let l = records.iter().map(|r| r.word_first_subtoken.len()).max().unwrap_or(1).max(1);
-    let mut ids = vec![0i64; b * t];
-    let mut att = vec![false; b * t];
-    let mut index = vec![0i64; b * l];
-    let mut wmask = vec![false; b * l];
-    let mut tags = vec![0i64; b * l];
-    let mut shapes = vec![0i64; b * l];
-    let mut coref = vec![false; b * l * l];
-    let mut dep = vec![false; b * l * l];
-    let mut lens = Vec::with_capacity(b);
+    let mut p = PaddedBatch {
+        dims: [b, t, l],
+        ids: vec![0; b * t],
+        att: vec![false; b * t],
+        index: vec![0; b * l],
+        wmask: vec![false; b * l],
+        tags: vec![0; b * l],
+        shapes: vec![0; b * l],
+        coref: vec![false; b * l * l],
+        dep: vec![false; b * l * l],
+        lens: Vec::with_capacity(b),
+    };
     for (r, rec) in records.iter().enumerate() {
         for (k, &id) in rec.input_ids.iter().enumerate() {
-            ids[r * t + k] = id as i64;
-            att[r * t + k] = true;
+            p.ids[r * t + k] = id as i64;
+            p.att[r * t + k] = true;
         }
         for (w, (&f, &tag)) in rec.word_first_subtoken.iter().zip(&rec.tags).enumerate() {
-            index[r * l + w] = f as i64;
-            wmask[r * l + w] = true;
-            tags[r * l + w] = tag as i64;
+            p.index[r * l + w] = f as i64;
+            p.wmask[r * l + w] = true;
+            p.tags[r * l + w] = tag as i64;
         }
         for (w, &s) in rec.shapes.iter().enumerate().take(l) {
-            shapes[r * l + w] = s as i64;
+            p.shapes[r * l + w] = s as i64;
         }
-        for (edges, adj) in [(&rec.coref, &mut coref), (&rec.dep, &mut dep)] {
+        for (edges, adj) in [(&rec.coref, &mut p.coref), (&rec.dep, &mut p.dep)] {
             for &(s, d) in edges.iter() {
                 let (s, d) = (s as usize, d as usize);
                 adj[r * l * l + s * l + d] = true;
                 adj[r * l * l + d * l + s] = true;
             }
         }
-        lens.push(rec.word_first_subtoken.len());
+        p.lens.push(rec.word_first_subtoken.len());
     }
-    Batch {
-        input_ids: Tensor::<2, Int>::from_data(TensorData::new(ids, [b, t]), device),
-        attention_mask: Tensor::<2, Bool>::from_data(TensorData::new(att, [b, t]), device),
-        word_index: Tensor::<2, Int>::from_data(TensorData::new(index, [b, l]), device),
-        word_mask: Tensor::<2, Bool>::from_data(TensorData::new(wmask, [b, l]), device),
-        tags: Tensor::<2, Int>::from_data(TensorData::new(tags, [b, l]), device),
-        shapes: Tensor::<2, Int>::from_data(TensorData::new(shapes, [b, l]), device),
-        lens,
-        coref: Tensor::<3, Bool>::from_data(TensorData::new(coref, [b, l, l]), device),
-        dep: Tensor::<3, Bool>::from_data(TensorData::new(dep, [b, l, l]), device),
+    p
+}
+
+impl PaddedBatch {
+    pub fn into_device(self, device: &Device) -> Batch {
+        let [b, t, l] = self.dims;
+        Batch {
+            input_ids: Tensor::<2, Int>::from_data(TensorData::new(self.ids, [b, t]), device),
+            attention_mask: Tensor::<2, Bool>::from_data(TensorData::new(self.att, [b, t]), device),
+            word_index: Tensor::<2, Int>::from_data(TensorData::new(self.index, [b, l]), device),
+            word_mask: Tensor::<2, Bool>::from_data(TensorData::new(self.wmask, [b, l]), device),
+            tags: Tensor::<2, Int>::from_data(TensorData::new(self.tags, [b, l]), device),
+            shapes: Tensor::<2, Int>::from_data(TensorData::new(self.shapes, [b, l]), device),
+            lens: self.lens,
+            coref: Tensor::<3, Bool>::from_data(TensorData::new(self.coref, [b, l, l]), device),
+            dep: Tensor::<3, Bool>::from_data(TensorData::new(self.dep, [b, l, l]), device),
+        }
     }
+}
+
+/// Pad windows into one batch on `device`.
+pub fn make_batch(records: &[&WindowRecord], device: &Device) -> Batch {
+    pad(records).into_device(device)
+}
+
+/// Run `consume` on each chunk of `order` while a background thread prepares
+/// the next ones with `prepare`, so the model does not wait on batch building.
+pub fn prefetched<T: Send>(
+    order: &[usize],
+    batch_size: usize,
+    prepare: impl Fn(&[usize]) -> T + Sync,
+    mut consume: impl FnMut(&[usize], T) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<T>(2);
+        let prepare = &prepare;
+        scope.spawn(move || {
+            for chunk in order.chunks(batch_size) {
+                if tx.send(prepare(chunk)).is_err() {
+                    break; // the consumer stopped early
+                }
+            }
+        });
+        for chunk in order.chunks(batch_size) {
+            let item = rx.recv().map_err(|_| anyhow::anyhow!("batch preparation thread stopped"))?;
+            consume(chunk, item)?;
+        }
+        Ok(())
+    })
 }

@@ -17,7 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::data::{load_split, make_batch, WindowRecord};
+use crate::data::{load_split, make_batch, pad, prefetched, WindowRecord};
 use crate::eval::{Score, Scorer};
 use crate::model::{BertEncoder, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant};
 
@@ -222,16 +222,31 @@ fn decode_cache(bytes: &[u8], records: &[WindowRecord], d: usize) -> Option<Embe
     Some(Embedded { d_model: d, words })
 }
 
-/// Padded `[B, L, H]` word embeddings of a batch from the cache.
-fn words_tensor(e: &Embedded, idx: &[usize], records: &[WindowRecord], device: &Device) -> Tensor<3> {
+/// Padded `[B, L, H]` word embeddings of a batch from the cache, on the host.
+pub struct PaddedWords {
+    dims: [usize; 3],
+    data: Vec<f32>,
+}
+
+impl PaddedWords {
+    fn into_device(self, device: &Device) -> Tensor<3> {
+        Tensor::from_data(TensorData::new(self.data, self.dims), device)
+    }
+}
+
+fn pad_words(e: &Embedded, idx: &[usize], records: &[WindowRecord]) -> PaddedWords {
     let l = idx.iter().map(|&i| records[i].word_first_subtoken.len()).max().unwrap_or(1).max(1);
     let d = e.d_model;
-    let mut flat = vec![0f32; idx.len() * l * d];
+    let mut data = vec![0f32; idx.len() * l * d];
     for (r, &i) in idx.iter().enumerate() {
         let w = &e.words[i];
-        flat[r * l * d..r * l * d + w.len()].copy_from_slice(w);
+        data[r * l * d..r * l * d + w.len()].copy_from_slice(w);
     }
-    Tensor::from_data(TensorData::new(flat, [idx.len(), l, d]), device)
+    PaddedWords { dims: [idx.len(), l, d], data }
+}
+
+fn words_tensor(e: &Embedded, idx: &[usize], records: &[WindowRecord], device: &Device) -> Tensor<3> {
+    pad_words(e, idx, records).into_device(device)
 }
 
 /// Deterministic shuffle (SplitMix64), so a seed fixes the batch order.
@@ -428,20 +443,28 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             let bar = progress(steps_per_epoch, epoch)?;
             let mut loss_sum = 0.0;
             let mut subtokens = 0usize;
-            for idx in order.chunks(cfg.batch_size) {
+            let prepare = |idx: &[usize]| {
                 let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &train_recs[i]).collect();
-                subtokens += refs.iter().map(|r| r.input_ids.len()).sum::<usize>();
-                let batch = make_batch(&refs, &auto);
-                let loss = head.loss(words_tensor(&train_e, idx, &train_recs, &auto), &batch);
-                let grads = GradientsParams::from_grads(loss.backward(), &head);
+                (pad(&refs), pad_words(&train_e, idx, &train_recs))
+            };
+            // The optimizer takes the module by value; the slot lends it out inside the closure.
+            let mut slot = Some(head);
+            prefetched(&order, cfg.batch_size, prepare, |idx, (padded, words)| {
+                let current = slot.take().context("model lost by a failed step")?;
+                subtokens += idx.iter().map(|&i| train_recs[i].input_ids.len()).sum::<usize>();
+                let batch = padded.into_device(&auto);
+                let loss = current.loss(words.into_device(&auto), &batch);
+                let grads = GradientsParams::from_grads(loss.backward(), &current);
                 let value: f64 = loss.into_scalar::<f64>();
                 loss_sum += value;
                 let lr = cfg.lr_head * schedule(step, total_steps, cfg.warmup);
-                head = optim.step(lr, head, grads);
+                slot = Some(optim.step(lr, current, grads));
                 step += 1;
                 bar.set_message(format!("loss {value:.3}"));
                 bar.inc(1);
-            }
+                Ok(())
+            })?;
+            head = slot.context("model lost by a failed step")?;
             bar.finish_and_clear();
             let pred = decode_cached(&head.valid(), &dev_e, &dev_recs, &plain);
             let score = score_windows(&dev_recs, &pred, &tags);
@@ -474,23 +497,28 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             let bar = progress(steps_per_epoch, epoch)?;
             let mut loss_sum = 0.0;
             let mut subtokens = 0usize;
-            for idx in order.chunks(cfg.batch_size) {
-                let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &train_recs[i]).collect();
-                subtokens += refs.iter().map(|r| r.input_ids.len()).sum::<usize>();
-                let batch = make_batch(&refs, &auto);
-                let loss = model.loss(&batch);
+            let prepare = |idx: &[usize]| pad(&idx.iter().map(|&i| &train_recs[i]).collect::<Vec<_>>());
+            let mut slot = Some(model);
+            prefetched(&order, cfg.batch_size, prepare, |idx, padded| {
+                let mut current = slot.take().context("model lost by a failed step")?;
+                subtokens += idx.iter().map(|&i| train_recs[i].input_ids.len()).sum::<usize>();
+                let batch = padded.into_device(&auto);
+                let loss = current.loss(&batch);
                 let mut grads = loss.backward();
                 let value: f64 = loss.into_scalar::<f64>();
                 loss_sum += value;
                 let factor = schedule(step, total_steps, cfg.warmup);
-                let g_enc = GradientsParams::from_module(&mut grads, &model.encoder);
-                let g_head = GradientsParams::from_module(&mut grads, &model.head);
-                model.encoder = optim_enc.step(cfg.lr_encoder * factor, model.encoder, g_enc);
-                model.head = optim_head.step(cfg.lr_head * factor, model.head, g_head);
+                let g_enc = GradientsParams::from_module(&mut grads, &current.encoder);
+                let g_head = GradientsParams::from_module(&mut grads, &current.head);
+                current.encoder = optim_enc.step(cfg.lr_encoder * factor, current.encoder, g_enc);
+                current.head = optim_head.step(cfg.lr_head * factor, current.head, g_head);
+                slot = Some(current);
                 step += 1;
                 bar.set_message(format!("loss {value:.3}"));
                 bar.inc(1);
-            }
+                Ok(())
+            })?;
+            model = slot.context("model lost by a failed step")?;
             bar.finish_and_clear();
             let pred = decode_full(&model.valid(), &dev_recs, &plain);
             let score = score_windows(&dev_recs, &pred, &tags);
