@@ -16,7 +16,9 @@ pub const AVAILABLE: &[&str] = &[
 pub fn by_name(name: &str) -> anyhow::Result<Device> {
     match name {
         "flex" | "cpu" => Ok(Device::flex()),
+        // burn-tch is deprecated upstream; our users asked for it (and libtorch is a fast CPU reference).
         #[cfg(feature = "tch")]
+        #[allow(deprecated)]
         "tch" => Ok(Device::libtorch()),
         #[cfg(feature = "cuda")]
         "cuda" => Ok(Device::cuda(0)),
