@@ -371,7 +371,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     std::fs::create_dir_all(inp.out).with_context(|| format!("creating {}", inp.out.display()))?;
     let manifest = ShardManifest::read(inp.shards)?;
     let shard_sha = sha256_file(&inp.shards.join("manifest.json"))?;
-    let model_sha = sha256_file(&inp.model_dir.join("model.safetensors"))?;
+    let model_sha = sha256_file(&crate::model::bert::weights_path(inp.model_dir)?)?;
     let dev_split = manifest.splits.iter().find(|s| matches!(s.as_str(), "dev" | "devel")).context("shards have no dev split")?.clone();
     let kinds = cfg.dependency_variant.kinds();
     let train_recs = load_split(inp.shards, "train", kinds)?;
