@@ -2,8 +2,10 @@
 //!
 //! Stages, each one module with one public entry:
 //! readers ([`brat`], [`conllu`], [`enrelg_conll`]) -> [`corpus`] (one
-//! [`Document`] per file pair) -> [`align`] (BIO labels) -> statistics
-//! ([`stats`], [`compare`]).
+//! [`Document`] per file pair) -> [`align`] (BIO labels) -> [`lemma`] and
+//! [`acronym`] -> [`window`] (128-subtoken windows) -> [`graph`]
+//! (`CorefGraph`, `DependencyGraph`) -> [`shard`] (Arrow files). Statistics
+//! over the way: [`stats`], [`compare`].
 
 // Errors carry file, line and both texts so they can say what is wrong; they
 // are the cold path, so their size does not matter.
