@@ -62,7 +62,7 @@ RUN ?= runs/$(DATASET)-$(VARIANT)-seed$(SEED)
 
 # Train the CD variant and evaluate it on test: the run lives in $(RUN), its test
 # scores in $(RUN)/eval-test.json. Default: frozen MiniLM encoder (cached outputs),
-# up to 30 epochs with early stopping: about 30 min on 2 cores for Mars.
+# up to 30 epochs with early stopping: about 25 min on 2 cores for Mars.
 train: build model
 	$(BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(SHARDS_DIR)/$(DATASET)
 	$(BIN) train --data $(SHARDS_DIR)/$(DATASET) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --out $(RUN) --test
