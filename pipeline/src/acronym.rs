@@ -133,17 +133,7 @@ mod tests {
         let mut pos = 0;
         for w in text.split(' ') {
             let n = w.chars().count();
-            tokens.push(Token {
-                form: w.into(),
-                lemma: None,
-                upos: "NOUN".into(),
-                xpos: None,
-                deprel: "dep".into(),
-                head: None,
-                raw_head: None,
-                start: pos,
-                end: pos + n,
-            });
+tokens.push(Token::plain(w, pos, pos + n));
             pos += n + 1;
         }
         let end = tokens.len();

@@ -283,17 +283,7 @@ mod tests {
             for word in line.split(|c: char| c.is_whitespace()) {
                 let len = word.chars().count();
                 if len > 0 {
-                    tokens.push(Token {
-                        form: word.into(),
-                        lemma: None,
-                        upos: "NOUN".into(),
-                        xpos: None,
-                        deprel: "dep".into(),
-                        head: None,
-                        raw_head: None,
-                        start: pos,
-                        end: pos + len,
-                    });
+tokens.push(Token::plain(word, pos, pos + len));
                 }
                 pos += len + 1;
             }

@@ -60,6 +60,24 @@ pub struct Token {
     pub end: usize,
 }
 
+#[cfg(test)]
+impl Token {
+    /// A noun with no parse, for unit tests that only need forms and offsets.
+    pub(crate) fn plain(form: &str, start: usize, end: usize) -> Token {
+        Token {
+            form: form.into(),
+            lemma: None,
+            upos: "NOUN".into(),
+            xpos: None,
+            deprel: "dep".into(),
+            head: None,
+            raw_head: None,
+            start,
+            end,
+        }
+    }
+}
+
 /// A text-bound annotation: one or more character spans (several when discontinuous).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entity {

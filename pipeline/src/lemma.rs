@@ -59,17 +59,7 @@ mod tests {
     use super::*;
 
     fn token(form: &str, lemma: Option<&str>) -> Token {
-        Token {
-            form: form.into(),
-            lemma: lemma.map(String::from),
-            upos: "NOUN".into(),
-            xpos: None,
-            deprel: "dep".into(),
-            head: None,
-            raw_head: None,
-            start: 0,
-            end: 0,
-        }
+        Token { lemma: lemma.map(String::from), ..Token::plain(form, 0, 0) }
     }
 
     #[test]
