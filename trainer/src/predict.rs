@@ -11,7 +11,6 @@ use std::sync::atomic::AtomicU64;
 use anyhow::Context;
 use burn::tensor::Device;
 use enrelg_pipeline::align::AlignConfig;
-use enrelg_pipeline::corpus::load_unannotated;
 use enrelg_pipeline::document::Document;
 use enrelg_pipeline::graph::EdgeKind;
 use enrelg_pipeline::shard::{process, BuildOptions};
@@ -133,9 +132,4 @@ pub fn to_ann(entities: &[PredictedEntity]) -> String {
             format!("T{}\t{} {} {}\t{}\n", i + 1, e.ty, e.start, e.end, surface)
         })
         .collect()
-}
-
-/// Read a document for prediction.
-pub fn load(txt: &Path, parse: &Path) -> anyhow::Result<Document> {
-    Ok(load_unannotated(txt, parse)?)
 }

@@ -11,7 +11,8 @@ use clap::Args;
 use enrelg::device;
 use enrelg::eval::Counts;
 use enrelg::model::Enrelg;
-use enrelg::predict::{find_inputs, load, predict_document, to_ann, txt_files, with_ext};
+use enrelg::predict::{find_inputs, predict_document, to_ann, txt_files, with_ext};
+use enrelg_pipeline::corpus::load_unannotated;
 use enrelg::train::load_run;
 use enrelg_pipeline::brat;
 use enrelg_pipeline::window::WordPieceTokenizer;
@@ -56,7 +57,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let mut jsonl = String::new();
     let mut total = 0usize;
     for (txt, parse, rel) in &inputs {
-        let doc = load(txt, parse)?;
+        let doc = load_unannotated(txt, parse)?;
         words += doc.tokens.len();
         let entities = predict_document(&run, &model, &tokenizer, doc, &device)?;
         total += entities.len();
