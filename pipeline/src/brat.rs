@@ -6,7 +6,9 @@
 //! a `\r` of a CRLF line ending is a character like any other, so offsets
 //! written by brat on CRLF files stay valid. Text-bound (`T`) lines become
 //! [`Entity`] values, checked against the text; every other line kind
-//! (`R`, `E`, `A`/`M`, `N`, `#`, `*`) is syntax-checked and counted.
+//! (`R`, `E`, `A`/`M`, `N`, `#`, `*`) is syntax-checked and counted. A line
+//! of an unknown kind is returned as a warning ([`BratError::UnknownKind`])
+//! and left out; every other problem is an error (see [`crate::skips`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -32,25 +34,54 @@ pub enum BratError {
     SurfaceMismatch { path: PathBuf, line: usize, id: String, expected: String, txt: PathBuf, found: String, spans: String },
     #[error("{}:{line}: annotation id {id} already used on line {first}", path.display())]
     DuplicateId { path: PathBuf, line: usize, id: String, first: usize },
+    #[error("{}:{line}:1: unknown annotation id {id:?}: expected T, R, E, A, M, N, # or * followed by a number", path.display())]
+    UnknownKind { path: PathBuf, line: usize, id: String },
+}
+
+impl BratError {
+    /// The reason this error is counted under when its document is skipped.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BratError::Io { .. } => "unreadable file",
+            BratError::Encoding { .. } => "invalid UTF-8",
+            BratError::Syntax { .. } => "malformed .ann line",
+            BratError::OutOfRange { .. } => ".ann span past the end of the text",
+            BratError::Reversed { .. } => ".ann span reversed or empty",
+            BratError::SurfaceMismatch { .. } => ".ann surface text differs from the .txt",
+            BratError::DuplicateId { .. } => "duplicate .ann id",
+            BratError::UnknownKind { .. } => "unknown .ann line kind",
+        }
+    }
+}
+
+/// What an `.ann` file holds: entities, lines per kind, and the lines left out.
+#[derive(Debug, Default)]
+pub struct Annotations {
+    pub entities: Vec<Entity>,
+    pub annotation_lines: BTreeMap<String, usize>,
+    /// Lines of an unknown kind ([`BratError::UnknownKind`]), not read.
+    pub skipped: Vec<BratError>,
 }
 
 /// One brat document: its text and what its `.ann` holds.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Standoff {
     pub id: String,
     pub text: Text,
     pub entities: Vec<Entity>,
     /// Lines per annotation kind (`T`, `R`, `E`, `A`, `M`, `N`, `#`, `*`).
     pub annotation_lines: BTreeMap<String, usize>,
+    /// Lines of an unknown kind, left out.
+    pub skipped: Vec<BratError>,
 }
 
 /// Read `stem.txt` and `stem.ann`; the document id is the file stem.
 pub fn read(txt_path: &Path, ann_path: &Path) -> Result<Standoff, BratError> {
     let text = Text::new(read_utf8(txt_path)?);
     let ann = read_utf8(ann_path)?;
-    let (entities, annotation_lines) = parse_ann(&ann, &text, ann_path, txt_path)?;
+    let Annotations { entities, annotation_lines, skipped } = parse_ann(&ann, &text, ann_path, txt_path)?;
     let id = txt_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Standoff { id, text, entities, annotation_lines })
+    Ok(Standoff { id, text, entities, annotation_lines, skipped })
 }
 
 /// Read a `.txt` file as document text (UTF-8, byte order mark removed).
@@ -81,12 +112,8 @@ fn line_kind(id: &str) -> Option<&'static str> {
 }
 
 /// Parse the content of an `.ann` file against its text.
-pub fn parse_ann(
-    ann: &str,
-    text: &Text,
-    ann_path: &Path,
-    txt_path: &Path,
-) -> Result<(Vec<Entity>, BTreeMap<String, usize>), BratError> {
+pub fn parse_ann(ann: &str, text: &Text, ann_path: &Path, txt_path: &Path) -> Result<Annotations, BratError> {
+    let mut skipped = Vec::new();
     let mut entities = Vec::new();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -105,7 +132,8 @@ pub fn parse_ann(
         let mut fields = line.splitn(3, '\t');
         let id = fields.next().unwrap_or_default();
         let Some(kind) = line_kind(id) else {
-            return Err(syntax(1, format!("unknown annotation id {id:?}: expected T, R, E, A, M, N, # or * followed by a number")));
+            skipped.push(BratError::UnknownKind { path: ann_path.to_path_buf(), line: line_no, id: id.into() });
+            continue;
         };
         let body = fields.next().ok_or_else(|| syntax(id.chars().count() + 1, "missing tab after the annotation id".into()))?;
         if kind != "*" {
@@ -175,7 +203,7 @@ pub fn parse_ann(
         }
         entities.push(Entity { id: id.into(), ty: ty.into(), spans, line: line_no });
     }
-    Ok((entities, kinds))
+    Ok(Annotations { entities, annotation_lines: kinds, skipped })
 }
 
 fn fold_ws(s: &str) -> String {
@@ -187,7 +215,7 @@ mod tests {
     use super::*;
 
     fn parse(txt: &str, ann: &str) -> Result<(Vec<Entity>, BTreeMap<String, usize>), BratError> {
-        parse_ann(ann, &Text::new(txt.to_string()), Path::new("d.ann"), Path::new("d.txt"))
+        parse_ann(ann, &Text::new(txt.to_string()), Path::new("d.ann"), Path::new("d.txt")).map(|a| (a.entities, a.annotation_lines))
     }
 
     #[test]
@@ -263,9 +291,46 @@ mod tests {
     }
 
     #[test]
+    fn unknown_line_kinds_are_skipped_with_their_line() {
+        let a = parse_ann("T1\tElement 0 2\tFe\nX1\tfoo\nnot an annotation\n", &Text::new("Fe".into()), Path::new("d.ann"), Path::new("d.txt")).unwrap();
+        assert_eq!(a.entities.len(), 1);
+        let lines: Vec<String> = a.skipped.iter().map(|e| e.to_string()).collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("d.ann:2:1: unknown annotation id \"X1\""), "{lines:?}");
+        assert!(lines[1].starts_with("d.ann:3:1:"), "{lines:?}");
+        assert_eq!(a.annotation_lines.values().sum::<usize>(), 1);
+    }
+
+    #[test]
+    fn tab_inside_entity_text() {
+        // brat keeps everything after the second tab as the surface text.
+        let (e, _) = parse("Gale\tcrater rim", "T1\tLocality 0 11\tGale\tcrater\n").unwrap();
+        assert_eq!(e[0].spans, vec![(0, 11)]);
+    }
+
+    #[test]
+    fn empty_ann_has_no_entities() {
+        let (e, k) = parse("Fe and Mg", "").unwrap();
+        assert!(e.is_empty() && k.is_empty());
+        let (e, _) = parse("", "\n\n").unwrap();
+        assert!(e.is_empty());
+    }
+
+    #[test]
+    fn missing_files_name_the_path() {
+        let err = read(Path::new("/nonexistent/d.txt"), Path::new("/nonexistent/d.ann")).unwrap_err();
+        assert!(matches!(err, BratError::Io { .. }));
+        assert!(err.to_string().starts_with("/nonexistent/d.txt: cannot read"), "{err}");
+    }
+
+    #[test]
     fn syntax_errors_name_line_and_column() {
-        let err = parse("Fe", "T1\tElement 0 2\tFe\nX1\tfoo\n").unwrap_err().to_string();
-        assert!(err.starts_with("d.ann:2:1:"), "{err}");
+        let err = parse("Fe", "T1\tElement 0 2\n").unwrap_err().to_string();
+        assert!(err.starts_with("d.ann:1:") && err.contains("missing tab-separated surface text"), "{err}");
+        let err = parse("Fe", "T1\n").unwrap_err().to_string();
+        assert!(err.starts_with("d.ann:1:3:"), "{err}");
+        let err = parse("Fe", "T1\tElement -1 2\tFe\n").unwrap_err().to_string();
+        assert!(err.starts_with("d.ann:1:12:"), "{err}");
         let err = parse("Fe", "T1\tElement zero 2\tFe\n").unwrap_err().to_string();
         assert!(err.starts_with("d.ann:1:12:"), "{err}");
         let err = parse("Fe", "T1\tElement 0 2\tFe\nT1\tElement 0 2\tFe\n").unwrap_err();

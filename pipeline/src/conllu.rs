@@ -33,6 +33,21 @@ pub enum ConlluError {
     TokenRange { path: PathBuf, line: usize, start: usize, end: usize, found: String, form: String, txt: PathBuf },
     #[error("{}:{line}: FORM {form:?} not found at character {at} of {} (text there: {context:?})", path.display(), txt.display())]
     Unaligned { path: PathBuf, line: usize, form: String, at: usize, context: String, txt: PathBuf },
+    #[error("{}: {count} non-space character(s) of {} are in no token, the first at {}:{line}:{column} ({context:?}); is the parse of another text?", path.display(), txt.display(), txt.display())]
+    Uncovered { path: PathBuf, txt: PathBuf, count: usize, line: usize, column: usize, context: String },
+}
+
+impl ConlluError {
+    /// The reason this error is counted under when its document is skipped.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ConlluError::Io { .. } => "unreadable file",
+            ConlluError::Encoding { .. } => "invalid UTF-8",
+            ConlluError::Syntax { .. } => "malformed CoNLL-U line",
+            ConlluError::Tree { .. } => "CoNLL-U sentence not a tree",
+            ConlluError::TokenRange { .. } | ConlluError::Unaligned { .. } | ConlluError::Uncovered { .. } => "parse does not match the .txt",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -322,7 +337,35 @@ pub fn to_tokens(file: &ConlluFile, text: &Text, path: &Path, txt: &Path) -> Res
         }
         sentences.push(Sentence { id: sent.sent_id.clone(), start: base, end: tokens.len() });
     }
+    check_coverage(&tokens, text, path, txt)?;
     Ok((tokens, sentences))
+}
+
+/// Every non-space character of the text must lie in a token: text outside
+/// all tokens means the parse belongs to another (or an edited) text, and its
+/// entities there could never be labelled.
+fn check_coverage(tokens: &[Token], text: &Text, path: &Path, txt: &Path) -> Result<(), ConlluError> {
+    let n = text.len_chars();
+    let mut covered = vec![false; n];
+    for t in tokens {
+        covered[t.start.min(t.end).min(n)..t.end.min(n)].iter_mut().for_each(|c| *c = true);
+    }
+    let mut first = None;
+    let mut count = 0;
+    for (i, (c, &cov)) in text.as_str().chars().zip(&covered).enumerate() {
+        if !cov && !c.is_whitespace() {
+            count += 1;
+            first.get_or_insert(i);
+        }
+    }
+    match first {
+        None => Ok(()),
+        Some(at) => {
+            let byte = text.as_str().char_indices().nth(at).map_or(0, |(b, _)| b);
+            let (line, column) = crate::text::line_col(text.as_str(), byte);
+            Err(ConlluError::Uncovered { path: path.to_path_buf(), txt: txt.to_path_buf(), count, line, column, context: context(text, at) })
+        }
+    }
 }
 
 /// Find `form` at `cursor` after skipping whitespace.
@@ -394,7 +437,7 @@ mod tests {
     fn aligns_forms_without_token_range() {
         let src = format!("{}{}\n{}", row("1", "Schröder", "2", "nsubj", "_"), row("2", "saw", "0", "root", "_"), row("1", "Fe", "0", "root", "_"));
         let f = parse(&src, Path::new(P)).unwrap();
-        let text = Text::new("  Schröder saw\n\nFe.".into());
+        let text = Text::new("  Schröder saw\n\nFe".into());
         let (tokens, sents) = to_tokens(&f, &text, Path::new(P), Path::new("t.txt")).unwrap();
         assert_eq!((tokens[0].start, tokens[0].end), (2, 10));
         assert_eq!((tokens[2].start, tokens[2].end), (16, 18));
@@ -438,6 +481,49 @@ mod tests {
         let f = read(&dir.join("a.conllu")).unwrap();
         assert_eq!(f.sentences[0].words[0].range, Some((0, 2)));
         assert_eq!(f.sentences[0].words[0].misc.as_deref(), Some("TokenRange=0:2"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn text_outside_every_token_is_an_error() {
+        // The parse of "Fe rich" against a text that goes on: the rest is uncovered.
+        let src = format!("{}{}", row("1", "Fe", "2", "compound", "TokenRange=0:2"), row("2", "rich", "0", "root", "TokenRange=3:7"));
+        let f = parse(&src, Path::new(P)).unwrap();
+        let err = to_tokens(&f, &Text::new("Fe rich\nand Mg-poor.".into()), Path::new(P), Path::new("t.txt")).unwrap_err();
+        assert!(matches!(err, ConlluError::Uncovered { count: 11, line: 2, column: 1, .. }), "{err}");
+        assert!(err.to_string().contains("t.txt:2:1"), "{err}");
+        // An empty parse of an empty (or blank) text is fine: no tokens.
+        let empty = parse("", Path::new(P)).unwrap();
+        assert!(to_tokens(&empty, &Text::new(" \n".into()), Path::new(P), Path::new("t.txt")).unwrap().0.is_empty());
+        assert!(to_tokens(&empty, &Text::new("Fe".into()), Path::new(P), Path::new("t.txt")).is_err());
+    }
+
+    #[test]
+    fn negative_heads_and_bad_ids_are_syntax_errors() {
+        let err = parse(&row("1", "Fe", "-1", "root", "_"), Path::new(P)).unwrap_err();
+        assert!(matches!(err, ConlluError::Syntax { line: 1, .. }), "{err}");
+        let err = parse(&row("1", "Fe", "0", "_", "_"), Path::new(P)).unwrap_err();
+        assert!(err.to_string().contains("missing DEPREL"), "{err}");
+        let err = parse("x-y\tdel\t_\t_\t_\t_\t_\t_\t_\t_\n", Path::new(P)).unwrap_err();
+        assert!(err.to_string().contains("bad multiword token range"), "{err}");
+        let err = parse("1.x\tes\t_\t_\t_\t_\t_\t_\t_\t_\n", Path::new(P)).unwrap_err();
+        assert!(err.to_string().contains("bad empty node id"), "{err}");
+        let err = parse(&row("1", "Fe", "0", "root", "TokenRange=5:2"), Path::new(P)).unwrap_err();
+        assert!(err.to_string().contains("bad TokenRange"), "{err}");
+        // A multiword token over words that never come.
+        let err = parse(&format!("1-3\tdel\t_\t_\t_\t_\t_\t_\t_\t_\n{}", row("1", "de", "0", "root", "_")), Path::new(P)).unwrap_err();
+        assert!(err.to_string().contains("goes past the last word"), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_parse_is_located() {
+        let dir = std::env::temp_dir().join(format!("enrelg-conllu-latin1-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.conllu"), b"# text = ok\n1\tFa\xefr\t_\tX\t_\t_\t0\troot\t_\t_\n").unwrap();
+        let err = read(&dir.join("a.conllu")).unwrap_err();
+        assert!(matches!(err, ConlluError::Encoding { line: 2, column: 5, .. }), "{err}");
+        let err = read(&dir.join("missing.conllu")).unwrap_err();
+        assert!(matches!(err, ConlluError::Io { .. }), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

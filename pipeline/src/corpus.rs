@@ -3,8 +3,9 @@
 //! Layout (that of `shared/data/mars` and `shared/data/anatem`):
 //! `standoff/SPLIT/NAME.txt`, `standoff/SPLIT/NAME.ann`,
 //! `conllu/SPLIT/NAME.conllu`. Every `.txt` needs its `.ann` and its
-//! `.conllu`, and every `.conllu` its `.txt`: a file without its partner is
-//! an error, never skipped.
+//! `.conllu`, and every `.ann` and `.conllu` its `.txt`: a file without its
+//! partner leaves its document out, counted in the split's [`SkipReport`]
+//! (an error with `strict`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::brat::{self, BratError};
+use crate::skips::{SkipReport, Unit};
 use crate::conllu::{self, ConlluError};
 use crate::document::Document;
 use crate::enrelg_conll::{self, EnrelgError, EnrelgFile};
@@ -30,6 +32,34 @@ pub enum CorpusError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {what}", path.display())]
     Layout { path: PathBuf, what: String },
+    #[error("{}: {what} (document {stem} cannot be built)", path.display())]
+    Missing { path: PathBuf, what: String, stem: String },
+    #[error("{}: no tokens (empty text)", path.display())]
+    Empty { path: PathBuf },
+}
+
+impl CorpusError {
+    /// The reason a skipped document is counted under.
+    pub fn reason(&self) -> String {
+        match self {
+            CorpusError::Brat(e) => e.reason().to_string(),
+            CorpusError::Conllu(e) => e.reason().to_string(),
+            CorpusError::Enrelg(_) => "malformed EnRel-G file".into(),
+            CorpusError::Io { .. } => "unreadable file".into(),
+            CorpusError::Layout { .. } => "corpus layout".into(),
+            CorpusError::Missing { what, .. } => what.clone(),
+            CorpusError::Empty { .. } => "document without tokens".into(),
+        }
+    }
+
+    /// Whether the error concerns one document's files (skipped by default)
+    /// rather than the corpus as a whole (always stops the run).
+    pub fn is_document_problem(&self) -> bool {
+        match self {
+            CorpusError::Brat(_) | CorpusError::Conllu(_) | CorpusError::Missing { .. } | CorpusError::Empty { .. } => true,
+            CorpusError::Enrelg(_) | CorpusError::Io { .. } | CorpusError::Layout { .. } => false,
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
@@ -78,50 +108,92 @@ fn stems(dir: &Path, ext: &str) -> Result<BTreeSet<String>, CorpusError> {
     Ok(out)
 }
 
+/// The documents of one split that could be read, and what was skipped.
+#[derive(Debug, Default)]
+pub struct LoadedSplit {
+    pub documents: Vec<Document>,
+    pub skipped: SkipReport,
+}
+
 /// The documents of one split, sorted by id, read in parallel.
-pub fn load_split(dir: &Path, split: &str) -> Result<Vec<Document>, CorpusError> {
+///
+/// A document with a missing or broken file is skipped and counted (see
+/// [`crate::skips`]); with `strict`, the first such problem (in file name
+/// order) is returned as the error instead.
+pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, CorpusError> {
     let standoff = dir.join("standoff").join(split);
     let parses = dir.join("conllu").join(split);
     let txt = stems(&standoff, "txt")?;
     let ann = stems(&standoff, "ann")?;
+    if !parses.is_dir() {
+        return Err(CorpusError::Layout { path: parses, what: "no such folder: every split needs its CoNLL-U parses (make parses CORPUS=...)".into() });
+    }
     let conllu = stems(&parses, "conllu")?;
     if txt.is_empty() {
         return Err(CorpusError::Layout { path: standoff, what: "no .txt files".into() });
     }
-    let missing = |have: &BTreeSet<String>, need: &BTreeSet<String>, dir: &Path, ext: &str| -> Result<(), CorpusError> {
-        if let Some(stem) = need.difference(have).next() {
-            let n = need.difference(have).count();
-            return Err(CorpusError::Layout {
-                path: dir.join(format!("{stem}.{ext}")),
-                what: format!("missing ({n} file(s) of this kind missing in this folder)"),
-            });
+    // Files without their partner: the document cannot be built.
+    let missing = |stem: &str, path: PathBuf, what: &str| CorpusError::Missing { path, what: what.to_string(), stem: stem.to_string() };
+    let mut orphans: Vec<(&String, CorpusError)> = Vec::new();
+    for stem in &txt {
+        if !ann.contains(stem) {
+            orphans.push((stem, missing(stem, standoff.join(format!("{stem}.ann")), "missing .ann")));
+        } else if !conllu.contains(stem) {
+            orphans.push((stem, missing(stem, parses.join(format!("{stem}.conllu")), "missing .conllu")));
         }
-        Ok(())
-    };
-    missing(&ann, &txt, &standoff, "ann")?;
-    missing(&conllu, &txt, &parses, "conllu")?;
-    missing(&txt, &ann, &standoff, "txt")?;
-    missing(&txt, &conllu, &standoff, "txt")?;
-    let stems: Vec<String> = txt.into_iter().collect();
-    stems
+    }
+    for stem in ann.difference(&txt) {
+        orphans.push((stem, missing(stem, standoff.join(format!("{stem}.ann")), ".ann without .txt")));
+    }
+    for stem in conllu.difference(&txt) {
+        orphans.push((stem, missing(stem, parses.join(format!("{stem}.conllu")), ".conllu without .txt")));
+    }
+    let complete: Vec<&String> = txt.iter().filter(|s| ann.contains(*s) && conllu.contains(*s)).collect();
+    let read: Vec<(&String, Result<(Document, Vec<BratError>), CorpusError>)> = complete
         .par_iter()
-        .map(|stem| load_document(&standoff.join(format!("{stem}.txt")), &standoff.join(format!("{stem}.ann")), &parses.join(format!("{stem}.conllu"))))
-        .collect()
+        .map(|stem| (*stem, load_document(&standoff.join(format!("{stem}.txt")), &standoff.join(format!("{stem}.ann")), &parses.join(format!("{stem}.conllu")))))
+        .collect();
+    // In file name order, so that reports and the strict error do not depend on thread timing.
+    let mut outcomes: Vec<(&String, Result<(Document, Vec<BratError>), CorpusError>)> = orphans.into_iter().map(|(s, e)| (s, Err(e))).chain(read).collect();
+    outcomes.sort_by(|a, b| a.0.cmp(b.0));
+    let mut skipped = SkipReport::default();
+    let mut documents = Vec::with_capacity(outcomes.len());
+    for (_, outcome) in outcomes {
+        match outcome {
+            Ok((doc, lines)) => {
+                for e in lines {
+                    if strict {
+                        return Err(e.into());
+                    }
+                    skipped.add(Unit::Line, e.reason(), e.to_string());
+                }
+                documents.push(doc);
+            }
+            Err(e) if strict || !e.is_document_problem() => return Err(e),
+            Err(e) => skipped.add(Unit::Document, &e.reason(), e.to_string()),
+        }
+    }
+    Ok(LoadedSplit { documents, skipped })
 }
 
-/// One document from its `.txt`, `.ann` and `.conllu`.
-pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> Result<Document, CorpusError> {
+/// One document from its `.txt`, `.ann` and `.conllu`, with the `.ann` lines
+/// of an unknown kind that were left out.
+pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> Result<(Document, Vec<BratError>), CorpusError> {
     let standoff = brat::read(txt, ann)?;
     let parsed = conllu::read(parse)?;
     let (tokens, sentences) = conllu::to_tokens(&parsed, &standoff.text, parse, txt)?;
-    Ok(Document {
+    if tokens.is_empty() {
+        return Err(CorpusError::Empty { path: txt.to_path_buf() });
+    }
+    let doc = Document {
         id: standoff.id,
         text: standoff.text,
         tokens,
         sentences,
         entities: standoff.entities,
         annotation_lines: standoff.annotation_lines,
-    })
+    };
+    Ok((doc, standoff.skipped))
 }
 
 /// A document to tag: its `.txt` and `.conllu`, no annotations.
@@ -184,4 +256,154 @@ pub fn tree_sha256(dir: &Path) -> Result<String, CorpusError> {
         h.update(d);
     }
     Ok(format!("{:x}", h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One CoNLL-U line per whitespace-separated word of `text`, all attached
+    /// to the first word, with TokenRange offsets.
+    fn parse_of(text: &str) -> String {
+        let mut out = String::new();
+        let mut id = 0;
+        let mut at = 0;
+        let chars: Vec<char> = text.chars().collect();
+        while at < chars.len() {
+            if chars[at].is_whitespace() {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while at < chars.len() && !chars[at].is_whitespace() {
+                at += 1;
+            }
+            id += 1;
+            let form: String = chars[start..at].iter().collect();
+            let (head, rel) = if id == 1 { (0, "root") } else { (1, "dep") };
+            out += &format!("{id}\t{form}\t_\tX\t_\t_\t{head}\t{rel}\t_\tTokenRange={start}:{at}\n");
+        }
+        out + "\n"
+    }
+
+    struct Fixture(PathBuf);
+
+    impl Fixture {
+        fn new(name: &str) -> Self {
+            // One folder per test: tests run in parallel threads of one process.
+            let dir = std::env::temp_dir().join(format!("enrelg-corpus-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(dir.join("standoff/train")).unwrap();
+            std::fs::create_dir_all(dir.join("conllu/train")).unwrap();
+            Self(dir)
+        }
+        fn file(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+            std::fs::write(self.0.join(rel), bytes).unwrap();
+        }
+        /// A document whose three files are all well-formed.
+        fn good(&self, stem: &str, text: &str, ann: &str) {
+            self.file(&format!("standoff/train/{stem}.txt"), text);
+            self.file(&format!("standoff/train/{stem}.ann"), ann);
+            self.file(&format!("conllu/train/{stem}.conllu"), parse_of(text));
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Every kind of broken input the error policy skips, one document each.
+    fn broken_corpus(name: &str) -> Fixture {
+        let f = Fixture::new(name);
+        f.good("a_good", "Fe and Mg in Gale", "T1\tElement 0 2\tFe\nT2\tElement 7 9\tMg\n");
+        f.good("b_unknown_line", "Fe here", "T1\tElement 0 2\tFe\nX1\tweird line\n");
+        f.file("standoff/train/c_crlf_bom.txt", "\u{feff}Fe\r\nMg");
+        f.file("standoff/train/c_crlf_bom.ann", "\u{feff}T1\tElement 4 6\tMg\r\n");
+        f.file("conllu/train/c_crlf_bom.conllu", "1\tFe\t_\tX\t_\t_\t0\troot\t_\tTokenRange=0:2\n2\tMg\t_\tX\t_\t_\t1\tdep\t_\tTokenRange=4:6\n");
+        f.good("d_past_end", "Fe", "T1\tElement 0 9\tFe\n");
+        f.good("e_reversed", "Fe and Mg", "T1\tElement 7 2\tMg\n");
+        f.good("f_surface", "Fe and Mg", "T1\tElement 0 2\tMg\n");
+        f.good("g_latin1", "x", "");
+        f.file("standoff/train/g_latin1.txt", b"Schr\xf6der");
+        f.good("h_no_ann", "Fe", "");
+        std::fs::remove_file(f.0.join("standoff/train/h_no_ann.ann")).unwrap();
+        f.good("i_no_parse", "Fe", "");
+        std::fs::remove_file(f.0.join("conllu/train/i_no_parse.conllu")).unwrap();
+        f.file("standoff/train/j_orphan.ann", "");
+        f.good("k_two_roots", "Fe Mg", "");
+        f.file("conllu/train/k_two_roots.conllu", "1\tFe\t_\tX\t_\t_\t0\troot\t_\t_\n2\tMg\t_\tX\t_\t_\t0\troot\t_\t_\n");
+        f.good("l_cycle", "Fe Mg", "");
+        f.file("conllu/train/l_cycle.conllu", "1\tFe\t_\tX\t_\t_\t2\tdep\t_\t_\n2\tMg\t_\tX\t_\t_\t1\tdep\t_\t_\n");
+        f.good("m_columns", "Fe", "");
+        f.file("conllu/train/m_columns.conllu", "1\tFe\t_\tX\t0\troot\n");
+        f.good("n_head_range", "Fe", "");
+        f.file("conllu/train/n_head_range.conllu", "1\tFe\t_\tX\t_\t_\t7\troot\t_\t_\n");
+        f.good("o_other_text", "Fe and Mg", "");
+        f.file("conllu/train/o_other_text.conllu", parse_of("Cu and Zn"));
+        f.good("p_empty", "", "");
+        f.good("q_head_text", "x", "");
+        f.file("conllu/train/q_head_text.conllu", "1\tx\t_\tX\t_\t_\tone\troot\t_\t_\n");
+        f
+    }
+
+    #[test]
+    fn broken_documents_are_skipped_and_counted_by_reason() {
+        let f = broken_corpus("skipped");
+        let loaded = load_split(&f.0, "train", false).unwrap();
+        let ids: Vec<&str> = loaded.documents.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["a_good", "b_unknown_line", "c_crlf_bom"]);
+        assert_eq!(loaded.documents[2].entities[0].spans, vec![(4, 6)]);
+        let r = &loaded.skipped;
+        let counts: Vec<(&str, usize)> = r.reasons.iter().map(|(k, v)| (k.as_str(), v.count)).collect();
+        assert_eq!(
+            counts,
+            [
+                (".ann span past the end of the text", 1),
+                (".ann span reversed or empty", 1),
+                (".ann surface text differs from the .txt", 1),
+                (".ann without .txt", 1),
+                ("CoNLL-U sentence not a tree", 3),
+                ("document without tokens", 1),
+                ("invalid UTF-8", 1),
+                ("malformed CoNLL-U line", 2),
+                ("missing .ann", 1),
+                ("missing .conllu", 1),
+                ("parse does not match the .txt", 1),
+                ("unknown .ann line kind", 1),
+            ]
+        );
+        assert_eq!((r.documents, r.lines), (14, 1));
+        // Every message names its file; line-level ones their line too.
+        let all: Vec<&String> = r.reasons.values().flat_map(|c| &c.first).collect();
+        assert!(all.iter().any(|m| m.contains("d_past_end.ann:1:")), "{all:?}");
+        assert!(all.iter().any(|m| m.contains("b_unknown_line.ann:2:1")), "{all:?}");
+        assert!(all.iter().any(|m| m.contains("g_latin1.txt:1:5")), "{all:?}");
+        assert!(all.iter().any(|m| m.contains("m_columns.conllu:1:1")), "{all:?}");
+        assert!(all.iter().any(|m| m.contains("h_no_ann.ann") && m.contains("missing .ann")), "{all:?}");
+    }
+
+    #[test]
+    fn strict_stops_at_the_first_problem_in_file_order() {
+        let f = broken_corpus("strict");
+        let err = load_split(&f.0, "train", true).unwrap_err().to_string();
+        assert!(err.contains("b_unknown_line.ann:2:1: unknown annotation id"), "{err}");
+        std::fs::remove_file(f.0.join("standoff/train/b_unknown_line.ann")).unwrap();
+        let err = load_split(&f.0, "train", true).unwrap_err().to_string();
+        assert!(err.contains("b_unknown_line.ann: missing .ann"), "{err}");
+    }
+
+    #[test]
+    fn layout_problems_stop_the_run() {
+        let f = Fixture::new("layout");
+        let err = load_split(&f.0, "train", false).unwrap_err().to_string();
+        assert!(err.contains("no .txt files"), "{err}");
+        f.good("a", "Fe", "");
+        std::fs::remove_dir_all(f.0.join("conllu/train")).unwrap();
+        let err = load_split(&f.0, "train", false).unwrap_err().to_string();
+        assert!(err.contains("conllu/train: no such folder"), "{err}");
+        let err = splits(&f.0.join("nowhere")).unwrap_err().to_string();
+        assert!(err.contains("nowhere/standoff"), "{err}");
+    }
 }

@@ -24,6 +24,7 @@ pub mod lemma;
 pub mod manifest;
 pub mod shape;
 pub mod shard;
+pub mod skips;
 pub mod stats;
 pub mod text;
 pub mod window;

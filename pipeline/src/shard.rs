@@ -34,6 +34,7 @@ use crate::corpus::{self, CorpusError};
 use crate::document::Document;
 use crate::graph::{long_form_occurrences, CorefGraph, DependencyGraph, DependencyVariant, Edge};
 use crate::lemma::Lemmatizer;
+use crate::skips::SkipReport;
 use crate::window::{windows, Window, WindowConfig, WindowError, WindowReport, WordPieceTokenizer};
 
 #[derive(Debug, Error)]
@@ -61,6 +62,9 @@ pub struct SplitSummary {
     pub acronym_pairs: usize,
     pub alignment: AlignReport,
     pub windowing: WindowReport,
+    /// Documents and lines the readers left out (absent when none).
+    #[serde(default, skip_serializing_if = "SkipReport::is_empty")]
+    pub skipped: SkipReport,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -115,6 +119,8 @@ pub struct BuildOptions<'a> {
     pub tokenizer: &'a WordPieceTokenizer,
     /// Split folder names to build, in order.
     pub splits: Vec<String>,
+    /// Stop at the first broken document instead of skipping it ([`crate::skips`]).
+    pub strict: bool,
 }
 
 /// Seconds spent per stage, summed over documents (CPU time for the
@@ -338,9 +344,12 @@ pub fn build(corpus_dir: &Path, out: &Path, opts: &BuildOptions, progress: &(dyn
     let mut statistics = BTreeMap::new();
     for split in &opts.splits {
         let t = Instant::now();
-        let docs = corpus::load_split(corpus_dir, split)?;
+        let loaded = corpus::load_split(corpus_dir, split, opts.strict)?;
         times.ingest += t.elapsed().as_secs_f64();
-        let data: Vec<DocumentData> = docs
+        // Skipped documents still move the bar, which counts .txt files.
+        progress(loaded.skipped.documents as u64);
+        let data: Vec<DocumentData> = loaded
+            .documents
             .into_par_iter()
             .map(|d| {
                 let r = process(d, opts, &clocks);
@@ -349,7 +358,8 @@ pub fn build(corpus_dir: &Path, out: &Path, opts: &BuildOptions, progress: &(dyn
             })
             .collect::<Result<_, _>>()?;
         let t = Instant::now();
-        let summary = write_split(&tmp.join(split), split, &data, &opts.labels, &mut files)?;
+        let mut summary = write_split(&tmp.join(split), split, &data, &opts.labels, &mut files)?;
+        summary.skipped = loaded.skipped;
         times.write += t.elapsed().as_secs_f64();
         statistics.insert(split.clone(), summary);
     }

@@ -11,6 +11,7 @@ use crate::align::{align, AlignConfig, AlignReport};
 use crate::corpus::{self, CorpusError};
 use crate::document::Document;
 use crate::enrelg_conll::EnrelgFile;
+use crate::skips::SkipReport;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitStats {
@@ -32,6 +33,10 @@ pub struct SplitStats {
     /// EnRel-G release only: I- tags that start a chunk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bio_violations: Option<usize>,
+    /// Documents and lines left out (absent when nothing was, so that any skip
+    /// shows as drift against the expected statistics).
+    #[serde(default, skip_serializing_if = "SkipReport::is_empty")]
+    pub skipped: SkipReport,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,16 +95,24 @@ pub fn label_set_or_all<'a>(given: Option<LabelSet>, docs: impl Iterator<Item = 
     })
 }
 
-/// Statistics of a standoff corpus folder (`standoff/` + `conllu/`).
-pub fn standoff_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig) -> Result<CorpusStats, CorpusError> {
+/// Statistics of a standoff corpus folder (`standoff/` + `conllu/`); with
+/// `strict`, a broken document is an error instead of a counted skip.
+pub fn standoff_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig, strict: bool) -> Result<CorpusStats, CorpusError> {
     let mut loaded = Vec::new();
     for split in corpus::splits(dir)? {
-        let docs = corpus::load_split(dir, &split)?;
-        loaded.push((split, docs));
+        let split_docs = corpus::load_split(dir, &split, strict)?;
+        loaded.push((split, split_docs));
     }
-    let labels = label_set_or_all(labels, loaded.iter().flat_map(|(_, d)| d.iter()));
+    let labels = label_set_or_all(labels, loaded.iter().flat_map(|(_, l)| l.documents.iter()));
     let labels = labels.unwrap_or_else(|| LabelSet::new(["Entity"]).expect("static label set is valid"));
-    let splits = loaded.iter().map(|(name, docs)| (name.clone(), split_stats(docs, &labels, cfg))).collect();
+    let splits = loaded
+        .into_iter()
+        .map(|(name, l)| {
+            let mut s = split_stats(&l.documents, &labels, cfg);
+            s.skipped = l.skipped;
+            (name, s)
+        })
+        .collect();
     Ok(CorpusStats {
         format: "standoff".into(),
         input_sha256: corpus::tree_sha256(dir)?,

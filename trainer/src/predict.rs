@@ -70,56 +70,71 @@ pub fn find_inputs(input: &Path, parses: Option<&Path>) -> anyhow::Result<Vec<(P
         .collect()
 }
 
-/// Tag one document.
-pub fn predict_document(run: &LoadedRun, model: &Enrelg, tokenizer: &WordPieceTokenizer, doc: Document, device: &Device) -> anyhow::Result<Vec<PredictedEntity>> {
-    let labels = LabelSet::new(run.info.tags.iter().filter_map(|t| t.strip_prefix("B-")).map(String::from))?;
-    let opts = BuildOptions {
-        corpus_name: String::new(),
-        labels,
-        align: AlignConfig::default(),
-        window: run.info.window,
-        dependency_variant: run.info.config.dependency_variant,
-        tokenizer,
-        splits: Vec::new(),
-    };
-    let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
-    let data = process(doc, &opts, &clocks)?;
-    let kinds: Vec<&str> = run.info.config.dependency_variant.kinds().iter().map(|k| k.name()).collect();
-    let coref = [EdgeKind::Exact.name(), EdgeKind::Lemma.name(), EdgeKind::Acronym.name()];
-    let records: Vec<WindowRecord> = data
-        .windows
-        .iter()
-        .map(|(w, edges)| WindowRecord {
-            window_id: w.index as u32,
-            doc_id: data.doc.id.clone(),
-            word_start: w.word_start as u32,
-            input_ids: w.input_ids.clone(),
-            word_first_subtoken: w.word_first_subtoken.clone(),
-            tags: vec![0; w.word_end - w.word_start],
-            shapes: data.doc.tokens[w.word_start..w.word_end].iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
-            coref: edges.iter().filter(|e| coref.contains(&e.kind.name())).map(|e| (e.src, e.dst)).collect(),
-            dep: edges.iter().filter(|e| kinds.contains(&e.kind.name())).map(|e| (e.src, e.dst)).collect(),
-        })
-        .collect();
-    let mut tags: Vec<&str> = Vec::with_capacity(data.doc.tokens.len());
-    for chunk in records.chunks(16) {
-        let refs: Vec<&WindowRecord> = chunk.iter().collect();
-        for path in model.decode(&make_batch(&refs, device)) {
-            tags.extend(path.iter().map(|&t| run.info.tags[t].as_str()));
-        }
+/// A trained run ready to tag documents: model, tokenizer and the run's
+/// pipeline settings, built once per run.
+pub struct Tagger<'a> {
+    run: &'a LoadedRun,
+    model: Enrelg,
+    opts: BuildOptions<'a>,
+    dep_kinds: Vec<EdgeKind>,
+}
+
+impl<'a> Tagger<'a> {
+    pub fn new(run: &'a LoadedRun, tokenizer: &'a WordPieceTokenizer) -> anyhow::Result<Self> {
+        let labels = LabelSet::new(run.info.tags.iter().filter_map(|t| t.strip_prefix("B-")).map(String::from))?;
+        let opts = BuildOptions {
+            corpus_name: String::new(),
+            labels,
+            align: AlignConfig::default(),
+            window: run.info.window,
+            dependency_variant: run.info.config.dependency_variant,
+            tokenizer,
+            splits: Vec::new(),
+            strict: true,
+        };
+        let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
+        Ok(Self { run, model, opts, dep_kinds: run.info.config.dependency_variant.kinds().to_vec() })
     }
-    let doc = &data.doc;
-    let mut out = Vec::new();
-    // Chunks per sentence: an entity never spans a sentence in the output.
-    for sent in &doc.sentences {
-        for c in chunks(&tags[sent.range()]).chunks {
-            let (first, last) = (sent.start + c.start, sent.start + c.end - 1);
-            let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
-            let text = doc.text.slice(start, end).unwrap_or_default().to_string();
-            out.push(PredictedEntity { doc: doc.id.clone(), ty: c.ty, start, end, text });
+
+    /// Tag one document.
+    pub fn tag(&self, doc: Document, device: &Device) -> anyhow::Result<Vec<PredictedEntity>> {
+        let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+        let data = process(doc, &self.opts, &clocks)?;
+        let records: Vec<WindowRecord> = data
+            .windows
+            .iter()
+            .map(|(w, edges)| WindowRecord {
+                window_id: w.index as u32,
+                doc_id: data.doc.id.clone(),
+                word_start: w.word_start as u32,
+                input_ids: w.input_ids.clone(),
+                word_first_subtoken: w.word_first_subtoken.clone(),
+                tags: vec![0; w.word_end - w.word_start],
+                shapes: data.doc.tokens[w.word_start..w.word_end].iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
+                coref: edges.iter().filter(|e| e.kind.graph() == "coref").map(|e| (e.src, e.dst)).collect(),
+                dep: edges.iter().filter(|e| self.dep_kinds.contains(&e.kind)).map(|e| (e.src, e.dst)).collect(),
+            })
+            .collect();
+        let mut tags: Vec<&str> = Vec::with_capacity(data.doc.tokens.len());
+        for chunk in records.chunks(16) {
+            let refs: Vec<&WindowRecord> = chunk.iter().collect();
+            for path in self.model.decode(&make_batch(&refs, device)) {
+                tags.extend(path.iter().map(|&t| self.run.info.tags[t].as_str()));
+            }
         }
+        let doc = &data.doc;
+        let mut out = Vec::new();
+        // Chunks per sentence: an entity never spans a sentence in the output.
+        for sent in &doc.sentences {
+            for c in chunks(&tags[sent.range()]).chunks {
+                let (first, last) = (sent.start + c.start, sent.start + c.end - 1);
+                let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+                let text = doc.text.slice(start, end).unwrap_or_default().to_string();
+                out.push(PredictedEntity { doc: doc.id.clone(), ty: c.ty, start, end, text });
+            }
+        }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// The `.ann` content for a document's entities (newlines in the surface become spaces, as brat writes them).

@@ -33,7 +33,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         let split = manifest
             .split_for_enrelg(&enrelg_split)
             .with_context(|| format!("{}: no split maps to EnRel-G file {enrelg_split}", args.manifest.display()))?;
-        let docs = load_split(&args.corpus, split)?;
+        // Strict: a comparison with documents missing on one side would mislead.
+        let docs = load_split(&args.corpus, split, true)?.documents;
         rows.push((split.to_string(), compare(&docs, &file.documents, &labels)));
     }
     if args.json {

@@ -78,6 +78,7 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
         },
         tokenizer: &tokenizer,
         splits,
+        strict: args.policy.strict,
     };
     let (shards, times) = build(&args.corpus, &args.out, &opts, &|n| bar.inc(n))?;
     bar.finish_and_clear();
@@ -115,6 +116,7 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
         times.write,
         start.elapsed().as_secs_f64()
     );
+    super::report_skips(shards.statistics.values().map(|s| &s.skipped));
     let found = serde_json::to_value(&shards.statistics)?;
     if let Some(path) = &args.write_stats {
         super::write_atomic(path, (serde_json::to_string_pretty(&found)? + "\n").as_bytes())?;

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use enrelg_pipeline::manifest::Manifest;
+use enrelg_pipeline::skips::SkipReport;
 use enrelg_schemas::LabelSet;
 
 /// The label set from `--manifest` or `--types`, if either is given.
@@ -21,6 +22,18 @@ pub fn label_set(manifest: Option<&Path>, types: Option<&str>) -> anyhow::Result
     match manifest {
         Some(path) => Ok(Some(Manifest::read(path)?.label_set()?)),
         None => Ok(None),
+    }
+}
+
+/// Print the end-of-run skip summary (all splits together) on stderr.
+pub fn report_skips<'a>(splits: impl Iterator<Item = &'a SkipReport>) {
+    let mut total = SkipReport::default();
+    splits.for_each(|s| total.merge(s));
+    if total.is_empty() {
+        eprintln!("skipped: nothing");
+    } else {
+        tracing::warn!("{} document(s) and {} line(s) of the input were skipped", total.documents, total.lines);
+        eprint!("{total}");
     }
 }
 

@@ -10,11 +10,11 @@ use anyhow::Context;
 use clap::Args;
 use enrelg::device;
 use enrelg::eval::Counts;
-use enrelg::model::Enrelg;
-use enrelg::predict::{find_inputs, predict_document, to_ann, txt_files, with_ext};
+use enrelg::predict::{find_inputs, to_ann, txt_files, with_ext, Tagger};
 use enrelg_pipeline::corpus::load_unannotated;
 use enrelg::train::load_run;
 use enrelg_pipeline::brat;
+use enrelg_pipeline::skips::{SkipReport, Unit};
 use enrelg_pipeline::window::WordPieceTokenizer;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -34,6 +34,10 @@ pub struct PredictArgs {
     pub out: PathBuf,
     #[arg(long, default_value = "flex")]
     pub device: String,
+    /// Stop at the first document that cannot be read instead of skipping it
+    /// with a counted warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
@@ -47,7 +51,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
         &tokenizer.sha256[..12],
         &run.info.tokenizer_sha256[..12]
     );
-    let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
+    let tagger = Tagger::new(&run, &tokenizer)?;
     let inputs = find_inputs(&args.input, args.parses.as_deref())?;
     anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
     let bar = ProgressBar::new(inputs.len() as u64);
@@ -56,10 +60,20 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let mut words = 0usize;
     let mut jsonl = String::new();
     let mut total = 0usize;
+    let mut skipped = SkipReport::default();
     for (txt, parse, rel) in &inputs {
-        let doc = load_unannotated(txt, parse)?;
+        let doc = match load_unannotated(txt, parse) {
+            Ok(doc) => doc,
+            Err(e) if !args.strict && e.is_document_problem() => {
+                // No .ann is written for it: the summary names it.
+                skipped.add(Unit::Document, &e.reason(), e.to_string());
+                bar.inc(1);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         words += doc.tokens.len();
-        let entities = predict_document(&run, &model, &tokenizer, doc, &device)?;
+        let entities = tagger.tag(doc, &device)?;
         total += entities.len();
         let out = with_ext(&args.out, rel, "ann");
         if let Some(dir) = out.parent() {
@@ -74,9 +88,10 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     super::write_atomic(&args.out.join("entities.jsonl"), jsonl.as_bytes())?;
     let secs = start.elapsed().as_secs_f64();
+    super::report_skips(std::iter::once(&skipped));
     println!(
         "{} documents, {words} words, {total} entities in {secs:.1} s ({:.0} words/s on {}) -> {}",
-        inputs.len(),
+        inputs.len() - skipped.documents,
         words as f64 / secs.max(1e-9),
         args.device,
         args.out.display()
@@ -123,6 +138,20 @@ pub fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         Some(t) => t.split(',').map(|s| s.trim().to_string()).collect(),
         None => pred.iter().map(|p| p.1.clone()).collect(),
     };
+    if let Some(t) = &args.types {
+        let known: BTreeSet<&String> = gold.iter().chain(&pred).map(|x| &x.1).collect();
+        let unknown: Vec<&String> = types.iter().filter(|t| !known.contains(t)).collect();
+        anyhow::ensure!(unknown.is_empty(), "--types {t}: {unknown:?} occur in neither the gold nor the predicted .ann files");
+    }
+    // Gold types the scoring leaves out (types the model does not know, by
+    // default) are named, never dropped silently.
+    let mut left_out: BTreeMap<&String, usize> = BTreeMap::new();
+    for g in gold.iter().filter(|g| !types.contains(&g.1)) {
+        *left_out.entry(&g.1).or_default() += 1;
+    }
+    for (ty, n) in &left_out {
+        eprintln!("not scored: {n} gold {ty} entities (type not in --types or not predicted by the model)");
+    }
     let keep = |s: &Spans| -> Spans { s.iter().filter(|x| types.contains(&x.1)).cloned().collect() };
     let (gold, pred) = (keep(&gold), keep(&pred));
     let mut per: BTreeMap<String, Counts> = types.iter().map(|t| (t.clone(), Counts::default())).collect();

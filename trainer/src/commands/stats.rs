@@ -54,6 +54,10 @@ pub struct PolicyArgs {
     /// Discontinuous entities: drop, or cover from first to last character.
     #[arg(long, value_enum, default_value = "drop")]
     pub discontinuous: Discontinuous,
+    /// Stop at the first broken input document instead of skipping it with a
+    /// counted warning (see the error policy in the README).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -95,7 +99,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let labels = super::label_set(args.manifest.as_deref(), args.types.as_deref())?;
     let cfg = args.policy.config();
     let stats = match args.format {
-        Format::Standoff => standoff_stats(&args.corpus, labels, &cfg)?,
+        Format::Standoff => standoff_stats(&args.corpus, labels, &cfg, args.policy.strict)?,
         Format::Enrelg => enrelg_stats(&args.corpus, labels, &cfg)?,
     };
     let json = serde_json::to_string_pretty(&stats)? + "\n";
@@ -108,6 +112,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", table(&stats));
     }
+    super::report_skips(stats.splits.values().map(|s| &s.skipped));
     if let Some(path) = &args.check {
         if !super::matches_expected(path, &serde_json::to_value(&stats)?, "statistics", "--write")? {
             return Ok(ExitCode::FAILURE);
