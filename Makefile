@@ -8,7 +8,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: all build model data venv parse-venv parses stats check-stats bless-stats compare test clippy train eval
+.PHONY: all build model data venv parse-venv parses stats check-stats bless-stats compare test clippy train eval fuzz
 
 all: data
 
@@ -105,3 +105,14 @@ test: model venv parse-venv
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# Fuzz one reader (brat, conllu, enrelg, document) for FUZZ_SECONDS; needs
+# cargo-fuzz and a nightly toolchain. The working corpus starts from the seeds;
+# crash inputs land in fuzz/artifacts/TARGET (copy each into
+# fuzz/regressions/TARGET once fixed, where `cargo test` replays it).
+FUZZ_TARGET ?= brat
+FUZZ_SECONDS ?= 600
+fuzz:
+	mkdir -p fuzz/corpus/$(FUZZ_TARGET)
+	cp -n fuzz/seeds/$(FUZZ_TARGET)/* fuzz/corpus/$(FUZZ_TARGET)/
+	CARGO_TARGET_DIR=fuzz/target cargo +nightly fuzz run -O $(FUZZ_TARGET) -- -max_total_time=$(FUZZ_SECONDS)

@@ -130,3 +130,100 @@ fn a_killed_build_leaves_no_shards_a_reader_accepts() {
     }
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// Copy the first `n` documents of each Mars split into `dst`.
+fn small_corpus(src: &Path, dst: &Path, n: usize) {
+    for split in ["train", "dev", "test"] {
+        let (s, c) = (dst.join("standoff").join(split), dst.join("conllu").join(split));
+        std::fs::create_dir_all(&s).unwrap();
+        std::fs::create_dir_all(&c).unwrap();
+        let mut stems: Vec<String> =
+            std::fs::read_dir(src.join("standoff").join(split)).unwrap().filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
+        stems.sort();
+        stems.dedup();
+        for stem in stems.into_iter().take(n) {
+            for ext in ["txt", "ann"] {
+                std::fs::copy(src.join("standoff").join(split).join(format!("{stem}.{ext}")), s.join(format!("{stem}.{ext}"))).unwrap();
+            }
+            std::fs::copy(src.join("conllu").join(split).join(format!("{stem}.conllu")), c.join(format!("{stem}.conllu"))).unwrap();
+        }
+    }
+}
+
+fn data_cmd(corpus: &Path, model: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_enrelg"))
+        .args(["data", "--corpus"])
+        .arg(corpus)
+        .args(["--manifest", "datasets/mars/manifest.json", "--model"])
+        .arg(model)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .current_dir(workspace())
+        .output()
+        .expect("run enrelg data")
+}
+
+/// Real Mars documents plus broken ones: `enrelg data` skips and counts each
+/// broken document by reason (in its summary and the shard manifest), keeps
+/// every good one, and with `--strict` stops at the first with its file and line.
+/// A sentence that is one word longer than a window is cut to fit and counted.
+#[test]
+fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
+    let Some((data, model)) = inputs() else { return };
+    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-bad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let corpus = tmp.join("corpus");
+    small_corpus(&data.join("mars"), &corpus, 2);
+    let train = corpus.join("standoff/train");
+    let parses = corpus.join("conllu/train");
+    let good = data_cmd(&corpus, &model, &tmp.join("clean"), &[]);
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    let clean = ShardManifest::read(&tmp.join("clean")).unwrap();
+
+    // One word of 399 subtokens ("fe - mg - ..."): longer than a 128-subtoken window.
+    let long = ["Fe", "Mg"].repeat(100).join("-");
+    std::fs::write(train.join("zz_long.txt"), &long).unwrap();
+    std::fs::write(train.join("zz_long.ann"), format!("T1\tElement 0 2\tFe\n")).unwrap();
+    std::fs::write(parses.join("zz_long.conllu"), format!("1\t{long}\t_\tX\t_\t_\t0\troot\t_\tTokenRange=0:{}\n\n", long.len())).unwrap();
+    std::fs::write(train.join("zz_latin1.txt"), b"Schr\xf6der saw Fe").unwrap();
+    std::fs::write(train.join("zz_latin1.ann"), b"").unwrap();
+    std::fs::write(parses.join("zz_latin1.conllu"), b"").unwrap();
+    std::fs::write(train.join("zz_noparse.txt"), "Fe").unwrap();
+    std::fs::write(train.join("zz_noparse.ann"), "").unwrap();
+    std::fs::write(train.join("zz_roots.txt"), "Fe Mg").unwrap();
+    std::fs::write(train.join("zz_roots.ann"), "").unwrap();
+    std::fs::write(parses.join("zz_roots.conllu"), "1\tFe\t_\tX\t_\t_\t0\troot\t_\t_\n2\tMg\t_\tX\t_\t_\t0\troot\t_\t_\n\n").unwrap();
+    let first_good = std::fs::read_dir(&train).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "ann")).min().unwrap();
+    let mut ann = std::fs::read_to_string(&first_good).unwrap();
+    ann += "Q1\tan unknown annotation kind\n";
+    std::fs::write(&first_good, ann).unwrap();
+
+    let out = data_cmd(&corpus, &model, &tmp.join("shards"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("skipped: 3 document(s), 1 line(s)"), "{stderr}");
+    for reason in ["invalid UTF-8: 1", "missing .conllu: 1", "CoNLL-U sentence not a tree: 1", "unknown .ann line kind: 1"] {
+        assert!(stderr.contains(reason), "{reason} missing from:\n{stderr}");
+    }
+    assert!(stderr.contains("zz_latin1.txt:1:5") && stderr.contains("zz_roots.conllu:1"), "{stderr}");
+    let manifest = ShardManifest::read(&tmp.join("shards")).unwrap();
+    let train_stats = &manifest.statistics["train"];
+    assert_eq!(train_stats.skipped.documents, 3);
+    assert_eq!(train_stats.skipped.lines, 1);
+    // Every good document is there, plus the long one.
+    assert_eq!(train_stats.documents, clean.statistics["train"].documents + 1);
+    assert_eq!(train_stats.windowing.words_truncated, 1);
+    let windows = read_table(&tmp.join("shards"), "train", "windows").unwrap();
+    let docs: Vec<String> = windows.column("doc_id").unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
+    let ids = windows.column("input_ids").unwrap().list().unwrap().clone();
+    let row = docs.iter().position(|d| d == "zz_long").expect("the long document has a window");
+    assert_eq!(ids.get_as_series(row).unwrap().len(), 128);
+
+    let strict = data_cmd(&corpus, &model, &tmp.join("strict"), &["--strict"]);
+    let err = String::from_utf8_lossy(&strict.stderr);
+    assert!(!strict.status.success());
+    assert!(err.contains(&format!("{}:", first_good.display())) && err.contains("unknown annotation id \"Q1\""), "{err}");
+    assert!(!tmp.join("strict").exists(), "a failed build leaves no shards");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -97,16 +97,6 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     enrelg(&[&common[..], &["--out", &s(&split), "--stop-after-epoch", "1"]].concat());
     assert_eq!(std::fs::read_to_string(split.join("metrics.jsonl")).unwrap().lines().count(), 1);
     enrelg(&[&common[..], &["--out", &s(&split), "--resume"]].concat());
-    let curve = |dir: &Path| -> Vec<(String, String)> {
-        std::fs::read_to_string(dir.join("metrics.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                (v["loss"].to_string(), v["dev_f1"].to_string())
-            })
-            .collect()
-    };
     assert_eq!(curve(&full).len(), 3);
     assert_eq!(curve(&full), curve(&split), "resumed run differs from the uninterrupted one");
     // (The checkpoints' bytes differ: they carry random parameter ids; the curves carry the values.)
@@ -147,5 +137,155 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     } else {
         assert!(!std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1"), "no Python at {}", python.display());
     }
+
+    // Tampered inputs are clear errors naming the file, never panics.
+    let eval_err = |run: &Path| enrelg_fails(&["eval", "--run", &s(run), "--split", "test", "--cache-dir", &s(&cache)]);
+    let copy = tmp.join("run-copy");
+    copy_dir(&run, &copy);
+    let ckpt = copy.join("head.bpk");
+    let mut bytes = std::fs::read(&ckpt).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&ckpt, &bytes).unwrap();
+    let err = eval_err(&copy);
+    assert!(err.contains("head.bpk: SHA-256") && err.contains("differs"), "{err}");
+    std::fs::remove_file(&ckpt).unwrap();
+    assert!(eval_err(&copy).contains("no checkpoint"));
+    let info = std::fs::read_to_string(run.join("run.json")).unwrap();
+    std::fs::write(copy.join("run.json"), info.replace("\"format_version\": 1", "\"format_version\": 7")).unwrap();
+    let err = eval_err(&copy);
+    assert!(err.contains("run format version 7"), "{err}");
+    // Shards: an edited Arrow file fails its checksum; another format version is refused.
+    let arrow = shards.join("test/windows.arrow");
+    let original = std::fs::read(&arrow).unwrap();
+    let mut edited = original.clone();
+    let at = edited.len() - 100;
+    edited[at] ^= 0x01;
+    std::fs::write(&arrow, &edited).unwrap();
+    let err = eval_err(&run);
+    assert!(err.contains("test/windows.arrow: SHA-256") && err.contains("make data"), "{err}");
+    std::fs::write(&arrow, &original).unwrap();
+    let inspect_err = enrelg_fails(&["inspect", &s(&tmp.join("shards-v1"))]);
+    assert!(inspect_err.contains("manifest.json"), "{inspect_err}");
+    copy_dir(&shards, &tmp.join("shards-v1"));
+    let manifest = std::fs::read_to_string(shards.join("manifest.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let version = v["format_version"].as_u64().unwrap();
+    std::fs::write(tmp.join("shards-v1/manifest.json"), manifest.replacen(&format!("\"format_version\": {version}"), "\"format_version\": 1", 1)).unwrap();
+    let err = enrelg_fails(&["inspect", &s(&tmp.join("shards-v1"))]);
+    assert!(err.contains("shard format version 1") && err.contains("make data"), "{err}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Run enrelg expecting failure; returns stderr.
+fn enrelg_fails(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_enrelg")).args(args).current_dir(workspace()).output().expect("run enrelg");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "enrelg {args:?} should fail");
+    assert!(!stderr.contains("panicked"), "enrelg {args:?} panicked:\n{stderr}");
+    stderr
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let to = dst.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &to);
+        } else {
+            std::fs::copy(&path, &to).unwrap();
+        }
+    }
+}
+
+/// The metrics curve of a run: (loss, dev F1) per epoch, as written.
+fn curve(dir: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["loss"].to_string(), v["dev_f1"].to_string())
+        })
+        .collect()
+}
+
+/// A real training process is killed with SIGKILL again and again, at
+/// moments spread over start-up, epochs and checkpoint writes, and restarted
+/// with `--resume` (or afresh when no epoch had completed). It must end with
+/// exactly the curve of an uninterrupted run and a best checkpoint that loads.
+#[test]
+fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
+    let Some((data, model)) = inputs() else { return };
+    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    small_corpus(&data.join("mars"), &tmp.join("corpus"), 3);
+    let (corpus, shards, cache) = (tmp.join("corpus"), tmp.join("shards"), tmp.join("cache"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let model = s(&model);
+    enrelg(&["data", "--corpus", &s(&corpus), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&shards)]);
+    let common = ["train", "--data", &s(&shards), "--model", &model, "--variant", "cd", "--epochs", "4", "--freeze-encoder", "--seed", "3", "--cache-dir", &s(&cache)];
+    // One epoch first fills the encoder cache, so the timed run below is what a restart costs.
+    enrelg(&[&common[..], &["--out", &s(&tmp.join("warm-up")), "--stop-after-epoch", "1"]].concat());
+    let reference = tmp.join("reference");
+    let t0 = std::time::Instant::now();
+    enrelg(&[&common[..], &["--out", &s(&reference)]].concat());
+    let uninterrupted = t0.elapsed();
+
+    let killed = tmp.join("killed");
+    let (mut kills, mut attempt) = (0, 0);
+    loop {
+        attempt += 1;
+        assert!(attempt < 60, "the killed run never finished");
+        let resume = killed.join("last").exists() || std::fs::read_dir(&killed).is_ok_and(|d| d.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with(".last.")));
+        let mut args: Vec<String> = common.iter().map(|a| a.to_string()).collect();
+        args.extend(["--out".into(), s(&killed)]);
+        if resume {
+            args.push("--resume".into());
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_enrelg"))
+            .args(&args)
+            .current_dir(workspace())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Kill moments sweep the run: a growing fraction of an uninterrupted
+        // run's time, so later attempts get past the epochs already saved.
+        let delay = uninterrupted.mul_f64(0.1 + 0.05 * attempt as f64);
+        let deadline = std::time::Instant::now() + delay;
+        let finished = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        match finished {
+            Some(status) => {
+                let mut err = String::new();
+                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+                assert!(status.success(), "attempt {attempt} failed:\n{err}");
+                break;
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+    assert!(kills >= 3, "only {kills} kills: the sweep did not interrupt the run");
+    assert_eq!(curve(&reference).len(), 4);
+    assert_eq!(curve(&killed), curve(&reference), "run killed {kills} times differs from the uninterrupted one");
+    let report = enrelg(&["eval", "--run", &s(&killed), "--split", "dev", "--cache-dir", &s(&cache)]);
+    let reference_report = enrelg(&["eval", "--run", &s(&reference), "--split", "dev", "--cache-dir", &s(&cache)]);
+    assert_eq!(report, reference_report);
+    let leftovers: Vec<String> = std::fs::read_dir(&killed).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('.')).collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    eprintln!("killed {kills} times over {attempt} attempts");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -19,6 +19,7 @@ pub mod conllu;
 pub mod corpus;
 pub mod document;
 pub mod enrelg_conll;
+pub mod fuzzing;
 pub mod graph;
 pub mod lemma;
 pub mod manifest;

@@ -49,6 +49,8 @@ pub enum ShardError {
     Polars { path: PathBuf, source: PolarsError },
     #[error("{}: {message}", path.display())]
     Manifest { path: PathBuf, message: String },
+    #[error("{}: SHA-256 {found} differs from {expected} in the shard manifest; the file changed after it was written (rebuild with `make data`)", path.display())]
+    Checksum { path: PathBuf, expected: String, found: String },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -395,10 +397,22 @@ pub fn build(corpus_dir: &Path, out: &Path, opts: &BuildOptions, progress: &(dyn
     Ok((manifest, times))
 }
 
-/// Read one table of a split as a polars DataFrame, after checking the manifest.
+/// Read one table of a split as a polars DataFrame, after checking the
+/// manifest's format version and the file's SHA-256 against the manifest (a
+/// truncated, edited or foreign file is an error, never a panic later).
 pub fn read_table(dir: &Path, split: &str, table: &str) -> Result<DataFrame, ShardError> {
-    ShardManifest::read(dir)?;
-    let path = dir.join(split).join(format!("{table}.arrow"));
-    let file = std::fs::File::open(&path).map_err(io_err(&path))?;
-    IpcReader::new(file).finish().map_err(polars_err(&path))
+    let manifest = ShardManifest::read(dir)?;
+    let rel = format!("{split}/{table}.arrow");
+    let path = dir.join(&rel);
+    let expected = manifest.files.get(&rel).ok_or_else(|| ShardError::Manifest {
+        path: dir.join("manifest.json"),
+        message: format!("lists no file {rel} (splits: {})", manifest.splits.join(", ")),
+    })?;
+    let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+    use sha2::Digest;
+    let found = format!("{:x}", sha2::Sha256::digest(&bytes));
+    if &found != expected {
+        return Err(ShardError::Checksum { path, expected: expected.clone(), found });
+    }
+    IpcReader::new(std::io::Cursor::new(bytes)).finish().map_err(polars_err(&path))
 }

@@ -69,7 +69,35 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
             records[row].dep.push((src[i], dst[i]));
         }
     }
+    let num_tags = enrelg_pipeline::shard::ShardManifest::read(shards)?.tags.len();
+    for r in &records {
+        r.check(num_tags).with_context(|| format!("{}: split {split}, window {} of document {}", shards.display(), r.window_id, r.doc_id))?;
+    }
     Ok(records)
+}
+
+impl WindowRecord {
+    /// Indices the model will use must be in range: a shard that passes its
+    /// checksum but was written by a buggy or foreign tool fails here, with
+    /// its window named, rather than as a panic inside a tensor operation.
+    fn check(&self, num_tags: usize) -> anyhow::Result<()> {
+        let words = self.word_first_subtoken.len();
+        anyhow::ensure!(words > 0, "no words");
+        anyhow::ensure!(self.tags.len() == words && self.shapes.len() == words, "{words} words but {} labels and {} shapes", self.tags.len(), self.shapes.len());
+        if let Some(f) = self.word_first_subtoken.iter().find(|&&f| f as usize >= self.input_ids.len()) {
+            anyhow::bail!("first subtoken {f} outside the window's {} subtokens", self.input_ids.len());
+        }
+        if let Some(t) = self.tags.iter().find(|&&t| t as usize >= num_tags) {
+            anyhow::bail!("tag index {t} but the manifest has {num_tags} tags");
+        }
+        if let Some(s) = self.shapes.iter().find(|&&s| s as usize >= enrelg_pipeline::shape::NUM_SHAPES) {
+            anyhow::bail!("word shape {s} is not one of the {} shape classes", enrelg_pipeline::shape::NUM_SHAPES);
+        }
+        if let Some(e) = self.coref.iter().chain(&self.dep).find(|(a, b)| *a as usize >= words || *b as usize >= words) {
+            anyhow::bail!("edge {e:?} outside the window's {words} words");
+        }
+        Ok(())
+    }
 }
 
 /// A batch padded on the host, not yet on a device: what the data thread builds.

@@ -5,4 +5,5 @@ pub mod device;
 pub mod eval;
 pub mod model;
 pub mod predict;
+pub mod summary;
 pub mod train;

@@ -30,6 +30,8 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Score a trained run on a split (conlleval-exact), write eval-SPLIT.json and predictions.
     Eval(commands::train::EvalArgs),
+    /// Mean ± std over seeds of evaluated runs, one row per configuration (Markdown or JSON).
+    Summarize(commands::train::SummarizeArgs),
     /// Score a CoNLL file (token gold predicted) exactly as conlleval does.
     Conlleval(commands::conlleval::ConllevalArgs),
     /// Tag new documents (.txt + .conllu) with a trained run; writes brat .ann and entities.jsonl.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::BenchModel(args) => commands::bench::run(args),
         Command::Train(args) => commands::train::run_train(args),
         Command::Eval(args) => commands::train::run_eval(args),
+        Command::Summarize(args) => commands::train::run_summarize(args),
         Command::Conlleval(args) => commands::conlleval::run(args),
         Command::Predict(args) => commands::predict::run_predict(args),
         Command::Score(args) => commands::predict::run_score(args),

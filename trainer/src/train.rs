@@ -102,6 +102,9 @@ impl TrainConfig {
 /// What a run folder records about itself (`run.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunInfo {
+    /// Layout of a run folder; a build refuses runs of another version.
+    #[serde(default = "first_run_format")]
+    pub format_version: u32,
     pub config: TrainConfig,
     pub shards: PathBuf,
     pub shard_manifest_sha256: String,
@@ -115,6 +118,36 @@ pub struct RunInfo {
     pub d_encoder: usize,
     pub best_epoch: usize,
     pub best_dev_f1: f64,
+    /// SHA-256 of the best checkpoint (`head.bpk` or `model.bpk`) once one is saved.
+    #[serde(default)]
+    pub checkpoint_sha256: Option<String>,
+}
+
+/// The run folder format this build writes and reads.
+pub const RUN_FORMAT_VERSION: u32 = 1;
+
+fn first_run_format() -> u32 {
+    1
+}
+
+impl RunInfo {
+    /// The best checkpoint's file name in the run folder.
+    pub fn checkpoint_file(&self) -> &'static str {
+        if self.config.freeze_encoder {
+            "head.bpk"
+        } else {
+            "model.bpk"
+        }
+    }
+}
+
+/// Save a module to `path` through a temporary file and a rename, so that a
+/// kill leaves the previous file or the new one, never half of one.
+fn save_atomic<M: Module>(module: M, path: &Path) -> anyhow::Result<()> {
+    let name = path.file_name().context("checkpoint path has no file name")?.to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    module.save_file(&tmp).map_err(|e| anyhow::anyhow!("saving {}: {e:?}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
 #[derive(Debug, Serialize)]
@@ -352,10 +385,50 @@ fn save_last(out: &Path, state: &ResumeState, write: impl FnOnce(&Path) -> anyho
     Ok(())
 }
 
+/// The state of the last complete epoch checkpoint, after putting it back in
+/// place if a kill came between the two renames of [`save_last`] (then `last`
+/// is missing and the complete checkpoint is `.last.old-*` or `.last.tmp-*`:
+/// a folder with a readable `state.json` is complete, as that file is written
+/// last).
 fn load_state(out: &Path) -> anyhow::Result<ResumeState> {
-    let path = out.join("last/state.json");
+    let read = |dir: &Path| -> Option<ResumeState> { serde_json::from_slice(&std::fs::read(dir.join("state.json")).ok()?).ok() };
+    let last = out.join("last");
+    if !last.exists() {
+        let mut best: Option<(usize, PathBuf)> = None;
+        for entry in std::fs::read_dir(out).with_context(|| format!("reading {}", out.display()))? {
+            let path = entry?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name.starts_with(".last.old-") || name.starts_with(".last.tmp-") {
+                if let Some(state) = read(&path) {
+                    if best.as_ref().is_none_or(|(e, _)| state.epoch > *e) {
+                        best = Some((state.epoch, path));
+                    }
+                }
+            }
+        }
+        if let Some((epoch, dir)) = best {
+            tracing::warn!("{}: recovering the epoch {epoch} checkpoint from {}", last.display(), dir.display());
+            std::fs::rename(&dir, &last).with_context(|| format!("renaming {} to {}", dir.display(), last.display()))?;
+        }
+    }
+    remove_leftovers(out)?;
+    let path = last.join("state.json");
     let bytes = std::fs::read(&path).with_context(|| format!("{}: no complete epoch checkpoint to resume from", path.display()))?;
     serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Remove what killed saves left behind: never complete, never read.
+fn remove_leftovers(out: &Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(out).with_context(|| format!("reading {}", out.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with(".last.") {
+            std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
+        } else if name.starts_with(".head.bpk.tmp-") || name.starts_with(".model.bpk.tmp-") || name == ".run.json.tmp" {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Keep the first `n` lines of metrics.jsonl (epochs logged after the last checkpoint are redone).
@@ -384,6 +457,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let tags = manifest.tags.clone();
     let mcfg = cfg.model_config(tags.len(), d_encoder);
     let mut info = RunInfo {
+        format_version: RUN_FORMAT_VERSION,
         config: cfg.clone(),
         shards: inp.shards.to_path_buf(),
         shard_manifest_sha256: shard_sha.clone(),
@@ -395,6 +469,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         d_encoder,
         best_epoch: 0,
         best_dev_f1: -1.0,
+        checkpoint_sha256: None,
     };
     let key = format!("{}-{}", &shard_sha[..16], &model_sha[..16]);
     let resumed = if inp.resume {
@@ -410,10 +485,11 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         info.best_dev_f1 = state.best_dev_f1;
         Some(state)
     } else {
+        remove_leftovers(inp.out)?;
         None
     };
     // run.json from the start, so a killed run can be resumed.
-    write_run_info(inp.out, &info)?;
+    write_run_info(inp.out, &mut info)?;
     let mut metrics = std::fs::OpenOptions::new().create(true).append(true).truncate(false).open(inp.out.join("metrics.jsonl"))?;
     if resumed.is_none() {
         metrics.set_len(0)?;
@@ -470,8 +546,9 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             let score = score_windows(&dev_recs, &pred, &tags);
             let secs = t0.elapsed().as_secs_f64();
             log_epoch(&mut metrics, epoch, loss_sum / steps_per_epoch as f64, &score, secs, subtokens, cfg.lr_head * schedule(step.saturating_sub(1), total_steps, cfg.warmup))?;
-            let save = || head.valid().save_file(inp.out.join("head.bpk")).map_err(|e| anyhow::anyhow!("saving head: {e:?}"));
+            let save = || save_atomic(head.valid(), &inp.out.join("head.bpk"));
             let stop = end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)?;
+            write_run_info(inp.out, &mut info)?;
             let state = ResumeState { epoch, step, since_best, best_epoch: info.best_epoch, best_dev_f1: info.best_dev_f1 };
             save_last(inp.out, &state, |dir| {
                 head.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -524,8 +601,9 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             let score = score_windows(&dev_recs, &pred, &tags);
             let secs = t0.elapsed().as_secs_f64();
             log_epoch(&mut metrics, epoch, loss_sum / steps_per_epoch as f64, &score, secs, subtokens, cfg.lr_head * schedule(step.saturating_sub(1), total_steps, cfg.warmup))?;
-            let save = || model.valid().save_file(inp.out.join("model.bpk")).map_err(|e| anyhow::anyhow!("saving model: {e:?}"));
+            let save = || save_atomic(model.valid(), &inp.out.join("model.bpk"));
             let stop = end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)?;
+            write_run_info(inp.out, &mut info)?;
             let state = ResumeState { epoch, step, since_best, best_epoch: info.best_epoch, best_dev_f1: info.best_dev_f1 };
             save_last(inp.out, &state, |dir| {
                 model.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -537,11 +615,14 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             }
         }
     }
-    write_run_info(inp.out, &info)?;
+    write_run_info(inp.out, &mut info)?;
     Ok(info)
 }
 
-fn write_run_info(out: &Path, info: &RunInfo) -> anyhow::Result<()> {
+/// Write run.json atomically, with the checksum of the best checkpoint on disk.
+fn write_run_info(out: &Path, info: &mut RunInfo) -> anyhow::Result<()> {
+    let checkpoint = out.join(info.checkpoint_file());
+    info.checkpoint_sha256 = if checkpoint.exists() { Some(sha256_file(&checkpoint)?) } else { None };
     let tmp = out.join(".run.json.tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(info)? + "\n")?;
     std::fs::rename(&tmp, out.join("run.json"))?;
@@ -605,15 +686,35 @@ pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
     let path = run.join("run.json");
     let info: RunInfo = serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
         .with_context(|| format!("parsing {}", path.display()))?;
+    anyhow::ensure!(
+        info.format_version == RUN_FORMAT_VERSION,
+        "{}: run format version {} but this build reads version {RUN_FORMAT_VERSION}; retrain with this build",
+        path.display(),
+        info.format_version
+    );
+    let labels = enrelg_schemas::LabelSet::new(info.tags.iter().filter_map(|t| t.strip_prefix("B-")).map(String::from))
+        .with_context(|| format!("{}: tags", path.display()))?;
+    anyhow::ensure!(labels.tags() == info.tags, "{}: tags {:?} are not O followed by B-/I- pairs of one label set", path.display(), info.tags);
+    let checkpoint = run.join(info.checkpoint_file());
+    anyhow::ensure!(checkpoint.exists(), "{}: no checkpoint (the run saved none yet; resume it with --resume)", checkpoint.display());
+    if let Some(expected) = &info.checkpoint_sha256 {
+        let found = sha256_file(&checkpoint)?;
+        anyhow::ensure!(
+            &found == expected,
+            "{}: SHA-256 {} differs from {} in run.json; the checkpoint changed after training wrote it (resume the run with --resume, or retrain)",
+            checkpoint.display(),
+            &found[..12],
+            &expected[..12.min(expected.len())]
+        );
+    }
+    let load_err = |e: burn::store::RecordError| anyhow::anyhow!("{}: {e:?}", checkpoint.display());
     let encoder = BertEncoder::from_pretrained(&info.model, device)?;
     let mcfg = info.config.model_config(info.tags.len(), info.d_encoder);
     if info.config.freeze_encoder {
-        let head = mcfg.init_head(device).try_load_file(run.join("head.bpk")).map_err(|e| anyhow::anyhow!("{}: {e:?}", run.join("head.bpk").display()))?;
+        let head = mcfg.init_head(device).try_load_file(&checkpoint).map_err(load_err)?;
         Ok(LoadedRun { info, encoder, head })
     } else {
-        let model = Enrelg { encoder, head: mcfg.init_head(device) }
-            .try_load_file(run.join("model.bpk"))
-            .map_err(|e| anyhow::anyhow!("{}: {e:?}", run.join("model.bpk").display()))?;
+        let model = Enrelg { encoder, head: mcfg.init_head(device) }.try_load_file(&checkpoint).map_err(load_err)?;
         Ok(LoadedRun { info, encoder: model.encoder, head: model.head })
     }
 }
@@ -656,4 +757,38 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
         conll.push('\n');
     }
     Ok((score, conll))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(epoch: usize) -> ResumeState {
+        ResumeState { epoch, step: epoch * 10, ..Default::default() }
+    }
+
+    #[test]
+    fn a_kill_between_the_checkpoint_renames_is_recovered() {
+        let out = std::env::temp_dir().join(format!("enrelg-last-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).unwrap();
+        save_last(&out, &state(1), |_| Ok(())).unwrap();
+        assert_eq!(load_state(&out).unwrap().epoch, 1);
+        // Killed after `last` became `.last.old-*` and before `.last.tmp-*` took its place:
+        std::fs::rename(out.join("last"), out.join(".last.old-41")).unwrap();
+        std::fs::create_dir_all(out.join(".last.tmp-41")).unwrap();
+        std::fs::write(out.join(".last.tmp-41/state.json"), serde_json::to_string(&state(2)).unwrap()).unwrap();
+        // and a tmp folder of an earlier kill, killed before its state.json was written.
+        std::fs::create_dir_all(out.join(".last.tmp-7")).unwrap();
+        std::fs::write(out.join(".head.bpk.tmp-7"), b"half").unwrap();
+        assert_eq!(load_state(&out).unwrap().epoch, 2);
+        let left: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(left, ["last"]);
+        // A half-written state.json is not a complete checkpoint.
+        std::fs::rename(out.join("last"), out.join(".last.tmp-9")).unwrap();
+        std::fs::write(out.join(".last.tmp-9/state.json"), b"{\"epo").unwrap();
+        let err = load_state(&out).unwrap_err().to_string();
+        assert!(err.contains("no complete epoch checkpoint"), "{err}");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
 }

@@ -1,0 +1,113 @@
+//! Fuzz harnesses: the bodies of the `cargo fuzz` targets in `fuzz/`, kept
+//! here so that every input the fuzzer ever found is replayed by the normal
+//! test run (`pipeline/tests/fuzz_regressions.rs`) without cargo-fuzz.
+//!
+//! Each harness feeds arbitrary bytes to a reader and checks what the rest of
+//! the pipeline relies on when the reader accepts them; a reader may reject
+//! any input, but only with an error, never a panic.
+
+use std::path::Path;
+
+use enrelg_schemas::LabelSet;
+
+use crate::align::{align, AlignConfig};
+use crate::document::Document;
+use crate::text::{decode_utf8, Text};
+use crate::{acronym, brat, conllu, enrelg_conll, graph, lemma};
+
+/// Split fuzz input into `n` parts at NUL bytes (missing parts are empty).
+fn parts(data: &[u8], n: usize) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = data.splitn(n, |&b| b == 0).map(<[u8]>::to_vec).collect();
+    out.resize(n, Vec::new());
+    out
+}
+
+fn text_of(bytes: Vec<u8>) -> Option<String> {
+    decode_utf8(bytes).ok()
+}
+
+/// `.txt` NUL `.ann`: the brat reader.
+pub fn brat(data: &[u8]) {
+    let [txt, ann]: [Vec<u8>; 2] = parts(data, 2).try_into().expect("two parts");
+    let (Some(txt), Some(ann)) = (text_of(txt), text_of(ann)) else { return };
+    let text = Text::new(txt);
+    if let Ok(a) = brat::parse_ann(&ann, &text, Path::new("f.ann"), Path::new("f.txt")) {
+        for e in &a.entities {
+            for &(s, t) in &e.spans {
+                assert!(s < t && t <= text.len_chars(), "span {s}-{t} outside {} characters", text.len_chars());
+                assert!(text.slice(s, t).is_some());
+            }
+        }
+        assert!(a.skipped.iter().all(|e| matches!(e, brat::BratError::UnknownKind { .. })));
+    }
+}
+
+/// `.conllu` NUL `.txt`: the CoNLL-U reader and its alignment to the text.
+pub fn conllu(data: &[u8]) {
+    let [parse, txt]: [Vec<u8>; 2] = parts(data, 2).try_into().expect("two parts");
+    let (Some(parse), Some(txt)) = (text_of(parse), text_of(txt)) else { return };
+    let Ok(file) = conllu::parse(&parse, Path::new("f.conllu")) else { return };
+    let text = Text::new(txt);
+    if let Ok((tokens, sentences)) = conllu::to_tokens(&file, &text, Path::new("f.conllu"), Path::new("f.txt")) {
+        check_tokens(&tokens, &sentences, &text);
+    }
+}
+
+/// An EnRel-G release file: its reader.
+pub fn enrelg(data: &[u8]) {
+    let Some(content) = text_of(data.to_vec()) else { return };
+    if let Ok(f) = enrelg_conll::parse(&content, Path::new("train.conll"), "train") {
+        for doc in &f.documents {
+            check_tokens(&doc.tokens, &doc.sentences, &doc.text);
+            for e in &doc.entities {
+                assert!(e.spans.iter().all(|&(s, t)| s < t && t <= doc.text.len_chars()));
+            }
+        }
+    }
+}
+
+/// `.txt` NUL `.ann` NUL `.conllu`: one whole document through the readers,
+/// alignment to BIO labels, lemmas, acronyms and the coreference inputs.
+pub fn document(data: &[u8]) {
+    let [txt, ann, parse]: [Vec<u8>; 3] = parts(data, 3).try_into().expect("three parts");
+    let (Some(txt), Some(ann), Some(parse)) = (text_of(txt), text_of(ann), text_of(parse)) else { return };
+    let text = Text::new(txt);
+    let Ok(a) = brat::parse_ann(&ann, &text, Path::new("f.ann"), Path::new("f.txt")) else { return };
+    let Ok(file) = conllu::parse(&parse, Path::new("f.conllu")) else { return };
+    let Ok((tokens, sentences)) = conllu::to_tokens(&file, &text, Path::new("f.conllu"), Path::new("f.txt")) else { return };
+    let types: std::collections::BTreeSet<String> = a.entities.iter().map(|e| e.ty.clone()).collect();
+    let doc = Document { id: "f".into(), text, tokens, sentences, entities: a.entities, annotation_lines: a.annotation_lines };
+    let Ok(labels) = LabelSet::new(types) else { return };
+    let (aligned, report) = align(&doc, &labels, &AlignConfig::default());
+    assert_eq!(aligned.labels.len(), doc.tokens.len());
+    assert_eq!(report.entities_out, aligned.entities.len());
+    let lemmatizer = lemma::Lemmatizer::default();
+    for t in &doc.tokens {
+        let _ = lemmatizer.lemma(t);
+    }
+    let acronyms = acronym::detect(&doc);
+    let occurrences = graph::long_form_occurrences(&doc, &acronyms);
+    assert_eq!(occurrences.len(), acronyms.len());
+}
+
+/// What every later stage assumes of a document's tokens.
+fn check_tokens(tokens: &[crate::Token], sentences: &[crate::Sentence], text: &Text) {
+    for t in tokens {
+        assert!(t.start <= t.end && t.end <= text.len_chars(), "token {}-{} outside {} characters", t.start, t.end, text.len_chars());
+        if let Some(h) = t.head {
+            assert!(h < tokens.len(), "head {h} of {} tokens", tokens.len());
+        }
+    }
+    let mut next = 0;
+    for s in sentences {
+        assert_eq!(s.start, next, "sentences must partition the tokens");
+        assert!(s.end >= s.start);
+        for t in &tokens[s.range()] {
+            if let Some(h) = t.head {
+                assert!(s.range().contains(&h), "head outside its sentence");
+            }
+        }
+        next = s.end;
+    }
+    assert_eq!(next, tokens.len());
+}

@@ -1,0 +1,147 @@
+//! Multi-seed tables: runs that differ only in their seed are one row, with
+//! the mean and sample standard deviation of their scores on a split.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::eval::Score;
+use crate::train::RunInfo;
+
+/// One evaluated run.
+pub struct EvaluatedRun {
+    pub dir: PathBuf,
+    pub info: RunInfo,
+    pub score: Score,
+}
+
+/// Read `run.json` and `eval-SPLIT.json` of a run folder.
+pub fn read_run(dir: &Path, split: &str) -> anyhow::Result<EvaluatedRun> {
+    let info_path = dir.join("run.json");
+    let info: RunInfo = serde_json::from_slice(&std::fs::read(&info_path).with_context(|| format!("reading {}", info_path.display()))?)
+        .with_context(|| format!("parsing {}", info_path.display()))?;
+    let eval_path = dir.join(format!("eval-{split}.json"));
+    let score: Score = serde_json::from_slice(&std::fs::read(&eval_path).with_context(|| format!("reading {} (run `enrelg eval --run {} --split {split}`)", eval_path.display(), dir.display()))?)
+        .with_context(|| format!("parsing {}", eval_path.display()))?;
+    Ok(EvaluatedRun { dir: dir.to_path_buf(), info, score })
+}
+
+/// Mean and sample standard deviation (0 for a single value).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+}
+
+impl MeanStd {
+    pub fn of(values: &[f64]) -> Self {
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n.max(1.0);
+        let std = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        Self { mean, std }
+    }
+}
+
+impl std::fmt::Display for MeanStd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.2} ± {:.2}", self.mean, self.std)
+    }
+}
+
+/// One row: a configuration and its seeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub dataset: String,
+    pub variant: String,
+    pub encoder: String,
+    pub shape_dim: usize,
+    /// The configuration without its seed, for telling rows apart.
+    pub config: serde_json::Value,
+    pub seeds: Vec<u64>,
+    pub runs: Vec<PathBuf>,
+    pub precision: MeanStd,
+    pub recall: MeanStd,
+    pub f1: MeanStd,
+    pub per_type_f1: BTreeMap<String, MeanStd>,
+    pub best_dev_f1: MeanStd,
+}
+
+/// Group runs by everything but the seed (configuration, shards, checkpoint).
+pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
+    let mut groups: BTreeMap<String, Vec<EvaluatedRun>> = BTreeMap::new();
+    for run in runs {
+        let mut config = serde_json::to_value(&run.info.config)?;
+        if let Some(m) = config.as_object_mut() {
+            m.remove("seed");
+        }
+        let key = serde_json::to_string(&(config, &run.info.shard_manifest_sha256, &run.info.model_sha256))?;
+        groups.entry(key).or_default().push(run);
+    }
+    let mut rows = Vec::new();
+    for group in groups.into_values() {
+        let first = &group[0].info;
+        let mut config = serde_json::to_value(&first.config)?;
+        if let Some(m) = config.as_object_mut() {
+            m.remove("seed");
+        }
+        let micro = |f: fn(&Score) -> f64| MeanStd::of(&group.iter().map(|r| f(&r.score)).collect::<Vec<_>>());
+        let types: std::collections::BTreeSet<&String> = group.iter().flat_map(|r| r.score.per_type.keys()).collect();
+        let per_type_f1 = types
+            .into_iter()
+            .map(|t| (t.clone(), MeanStd::of(&group.iter().map(|r| r.score.per_type.get(t).map_or(0.0, |p| p.f1)).collect::<Vec<_>>())))
+            .collect();
+        rows.push(Row {
+            dataset: first.shards.file_name().map_or_else(|| first.shards.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            variant: format!("{:?}", first.config.variant).to_lowercase(),
+            encoder: if first.config.freeze_encoder { "frozen".into() } else { "fine-tuned".into() },
+            shape_dim: first.config.shape_dim,
+            config,
+            seeds: group.iter().map(|r| r.info.config.seed).collect(),
+            runs: group.iter().map(|r| r.dir.clone()).collect(),
+            precision: micro(|s| s.micro.precision),
+            recall: micro(|s| s.micro.recall),
+            f1: micro(|s| s.micro.f1),
+            per_type_f1,
+            best_dev_f1: MeanStd::of(&group.iter().map(|r| r.info.best_dev_f1).collect::<Vec<_>>()),
+        });
+    }
+    rows.sort_by(|a, b| (&a.dataset, &a.encoder, a.shape_dim, &a.variant).cmp(&(&b.dataset, &b.encoder, b.shape_dim, &b.variant)));
+    Ok(rows)
+}
+
+/// A Markdown table of the rows (per-type F1 columns for every type seen).
+pub fn markdown(rows: &[Row], split: &str) -> String {
+    let types: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| r.per_type_f1.keys()).collect();
+    let mut out = format!("| dataset | variant | encoder | shape | max epochs | seeds | {split} P | {split} R | {split} F1 |");
+    for t in &types {
+        out += &format!(" {t} F1 |");
+    }
+    out += " best dev F1 |\n|---|---|---|---|---|---|---|---|---|";
+    out += &"---|".repeat(types.len() + 1);
+    out.push('\n');
+    for r in rows {
+        let seeds = r.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let epochs = r.config.get("max_epochs").map_or("?".into(), |v| v.to_string());
+        out += &format!("| {} | {} | {} | {} | {epochs} | {} | {} | {} | {} |", r.dataset, r.variant, r.encoder, r.shape_dim, seeds, r.precision, r.recall, r.f1);
+        for t in &types {
+            out += &r.per_type_f1.get(*t).map_or(" – |".to_string(), |m| format!(" {m} |"));
+        }
+        out += &format!(" {} |\n", r.best_dev_f1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_sample_standard_deviation() {
+        let m = MeanStd::of(&[78.0, 80.0, 82.0]);
+        assert!((m.mean - 80.0).abs() < 1e-12 && (m.std - 2.0).abs() < 1e-12);
+        assert_eq!(MeanStd::of(&[75.5]), MeanStd { mean: 75.5, std: 0.0 });
+        assert_eq!(m.to_string(), "80.00 ± 2.00");
+    }
+}
