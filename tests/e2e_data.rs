@@ -184,7 +184,7 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
     // One word of 399 subtokens ("fe - mg - ..."): longer than a 128-subtoken window.
     let long = ["Fe", "Mg"].repeat(100).join("-");
     std::fs::write(train.join("zz_long.txt"), &long).unwrap();
-    std::fs::write(train.join("zz_long.ann"), format!("T1\tElement 0 2\tFe\n")).unwrap();
+    std::fs::write(train.join("zz_long.ann"), "T1\tElement 0 2\tFe\n").unwrap();
     std::fs::write(parses.join("zz_long.conllu"), format!("1\t{long}\t_\tX\t_\t_\t0\troot\t_\tTokenRange=0:{}\n\n", long.len())).unwrap();
     std::fs::write(train.join("zz_latin1.txt"), b"Schr\xf6der saw Fe").unwrap();
     std::fs::write(train.join("zz_latin1.ann"), b"").unwrap();

@@ -149,12 +149,12 @@ pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, 
         orphans.push((stem, missing(stem, parses.join(format!("{stem}.conllu")), ".conllu without .txt")));
     }
     let complete: Vec<&String> = txt.iter().filter(|s| ann.contains(*s) && conllu.contains(*s)).collect();
-    let read: Vec<(&String, Result<(Document, Vec<BratError>), CorpusError>)> = complete
+    let read: Vec<(&String, DocumentResult)> = complete
         .par_iter()
         .map(|stem| (*stem, load_document(&standoff.join(format!("{stem}.txt")), &standoff.join(format!("{stem}.ann")), &parses.join(format!("{stem}.conllu")))))
         .collect();
     // In file name order, so that reports and the strict error do not depend on thread timing.
-    let mut outcomes: Vec<(&String, Result<(Document, Vec<BratError>), CorpusError>)> = orphans.into_iter().map(|(s, e)| (s, Err(e))).chain(read).collect();
+    let mut outcomes: Vec<(&String, DocumentResult)> = orphans.into_iter().map(|(s, e)| (s, Err(e))).chain(read).collect();
     outcomes.sort_by(|a, b| a.0.cmp(b.0));
     let mut skipped = SkipReport::default();
     let mut documents = Vec::with_capacity(outcomes.len());
@@ -176,9 +176,12 @@ pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, 
     Ok(LoadedSplit { documents, skipped })
 }
 
+/// A document with the `.ann` lines left out of it, or why it cannot be read.
+pub type DocumentResult = Result<(Document, Vec<BratError>), CorpusError>;
+
 /// One document from its `.txt`, `.ann` and `.conllu`, with the `.ann` lines
 /// of an unknown kind that were left out.
-pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> Result<(Document, Vec<BratError>), CorpusError> {
+pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> DocumentResult {
     let standoff = brat::read(txt, ann)?;
     let parsed = conllu::read(parse)?;
     let (tokens, sentences) = conllu::to_tokens(&parsed, &standoff.text, parse, txt)?;

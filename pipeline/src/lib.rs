@@ -10,6 +10,8 @@
 // Errors carry file, line and both texts so they can say what is wrong; they
 // are the cold path, so their size does not matter.
 #![allow(clippy::result_large_err)]
+// Library code reports bad input as errors: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod acronym;
 pub mod align;
@@ -19,6 +21,8 @@ pub mod conllu;
 pub mod corpus;
 pub mod document;
 pub mod enrelg_conll;
+// Fuzz harnesses assert on purpose: a failed check is a finding.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod fuzzing;
 pub mod graph;
 pub mod lemma;

@@ -104,7 +104,7 @@ pub fn standoff_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig, s
         loaded.push((split, split_docs));
     }
     let labels = label_set_or_all(labels, loaded.iter().flat_map(|(_, l)| l.documents.iter()));
-    let labels = labels.unwrap_or_else(|| LabelSet::new(["Entity"]).expect("static label set is valid"));
+    let labels = labels.unwrap_or_else(LabelSet::fallback);
     let splits = loaded
         .into_iter()
         .map(|(name, l)| {
@@ -126,7 +126,7 @@ pub fn standoff_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig, s
 pub fn enrelg_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig) -> Result<CorpusStats, CorpusError> {
     let files: Vec<(String, EnrelgFile)> = corpus::load_enrelg_dir(dir)?;
     let labels = label_set_or_all(labels, files.iter().flat_map(|(_, f)| f.documents.iter()));
-    let labels = labels.unwrap_or_else(|| LabelSet::new(["Entity"]).expect("static label set is valid"));
+    let labels = labels.unwrap_or_else(LabelSet::fallback);
     let splits = files
         .iter()
         .map(|(name, f)| {

@@ -42,6 +42,11 @@ impl LabelSet {
         Ok(Self { types })
     }
 
+    /// One generic type, `Entity`: for counting a corpus with no types at all.
+    pub fn fallback() -> Self {
+        Self { types: vec!["Entity".to_string()] }
+    }
+
     pub fn types(&self) -> &[String] {
         &self.types
     }

@@ -6,6 +6,9 @@
 //! the pipeline's counts and the trainer's scores speak about the same
 //! entities).
 
+// Library code reports bad input as errors: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod chunks;
 pub mod labels;
 

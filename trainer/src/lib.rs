@@ -1,5 +1,8 @@
 //! The enrelg trainer: the EnRel-G model in Burn and the data it consumes.
 
+// Library code reports bad input as errors: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod data;
 pub mod device;
 pub mod eval;
