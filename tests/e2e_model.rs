@@ -122,6 +122,29 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     let score = enrelg(&["score", "--gold", &s(&corpus.join("standoff/test")), "--pred", &s(&pred), "--types", "Element,Mineral,Target", "--json"]);
     let score: serde_json::Value = serde_json::from_str(&score).unwrap();
     assert!(score["micro"]["gold"].as_u64().unwrap() > 0);
+    // A type the run does not know is named, not silently scored as zero.
+    let err = enrelg_fails(&["score", "--gold", &s(&corpus.join("standoff/test")), "--pred", &s(&pred), "--types", "Element,Rover"]);
+    assert!(err.contains("[\"Rover\"] occur in neither"), "{err}");
+
+    // Broken input documents are skipped, counted and named; the others are tagged.
+    let inputs = tmp.join("inputs");
+    copy_dir(&corpus.join("standoff/test"), &inputs);
+    copy_dir(&corpus.join("conllu/test"), &inputs);
+    std::fs::write(inputs.join("latin1.txt"), b"Schr\xf6der saw Fe").unwrap();
+    std::fs::write(inputs.join("latin1.conllu"), b"").unwrap();
+    std::fs::write(inputs.join("noparse.txt"), "Fe").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_enrelg"))
+        .args(["predict", "--run", &s(&run), "--input", &s(&inputs), "--out", &s(&tmp.join("pred2"))])
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("skipped: 2 document(s)") && stderr.contains("latin1.txt:1:5") && stderr.contains("missing .conllu: 1"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("3 documents"));
+    assert!(!tmp.join("pred2/latin1.ann").exists());
+    let err = enrelg_fails(&["predict", "--run", &s(&run), "--input", &s(&inputs), "--out", &s(&tmp.join("pred3")), "--strict"]);
+    assert!(err.contains("latin1.txt:1:5: invalid UTF-8"), "{err}");
 
     let python = std::env::var_os("ENRELG_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv/bin/python"));
     if python.exists() {

@@ -57,17 +57,13 @@ pub fn with_ext(base: &Path, rel: &Path, ext: &str) -> PathBuf {
 }
 
 /// (`.txt`, `.conllu`, relative path) under `input`; parses beside the text
-/// or in a `parses` tree mirroring it.
+/// or in a `parses` tree mirroring it. The parse may be missing: the caller
+/// decides (predict skips the document and counts it).
 pub fn find_inputs(input: &Path, parses: Option<&Path>) -> anyhow::Result<Vec<(PathBuf, PathBuf, PathBuf)>> {
-    txt_files(input)?
+    Ok(txt_files(input)?
         .into_iter()
-        .map(|rel| {
-            let txt = with_ext(input, &rel, "txt");
-            let parse = with_ext(parses.unwrap_or(input), &rel, "conllu");
-            anyhow::ensure!(parse.exists(), "{}: no parse at {} (make parses)", txt.display(), parse.display());
-            Ok((txt, parse, rel))
-        })
-        .collect()
+        .map(|rel| (with_ext(input, &rel, "txt"), with_ext(parses.unwrap_or(input), &rel, "conllu"), rel))
+        .collect())
 }
 
 /// A trained run ready to tag documents: model, tokenizer and the run's
