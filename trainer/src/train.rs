@@ -364,6 +364,9 @@ struct ResumeState {
     since_best: usize,
     best_epoch: usize,
     best_dev_f1: f64,
+    /// SHA-256 of every other file of the checkpoint folder, checked on resume.
+    #[serde(default)]
+    files: std::collections::BTreeMap<String, String>,
 }
 
 /// Write the last-epoch checkpoint: files into a fresh folder, `state.json`
@@ -374,7 +377,12 @@ fn save_last(out: &Path, state: &ResumeState, write: impl FnOnce(&Path) -> anyho
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
     write(&tmp)?;
-    std::fs::write(tmp.join("state.json"), serde_json::to_string_pretty(state)?)?;
+    let mut state = state.clone();
+    for entry in std::fs::read_dir(&tmp)? {
+        let path = entry?.path();
+        state.files.insert(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), sha256_file(&path)?);
+    }
+    std::fs::write(tmp.join("state.json"), serde_json::to_string_pretty(&state)?)?;
     let last = out.join("last");
     let old = out.join(format!(".last.old-{}", std::process::id()));
     if last.exists() {
@@ -414,7 +422,12 @@ fn load_state(out: &Path) -> anyhow::Result<ResumeState> {
     remove_leftovers(out)?;
     let path = last.join("state.json");
     let bytes = std::fs::read(&path).with_context(|| format!("{}: no complete epoch checkpoint to resume from", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
+    let state: ResumeState = serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
+    for (name, expected) in &state.files {
+        let found = sha256_file(&last.join(name))?;
+        anyhow::ensure!(&found == expected, "{}: SHA-256 differs from the one in state.json; the checkpoint changed after it was written", last.join(name).display());
+    }
+    Ok(state)
 }
 
 /// Remove what killed saves left behind: never complete, never read.
@@ -549,7 +562,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             let save = || save_atomic(head.valid(), &inp.out.join("head.bpk"));
             let stop = end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)?;
             write_run_info(inp.out, &mut info)?;
-            let state = ResumeState { epoch, step, since_best, best_epoch: info.best_epoch, best_dev_f1: info.best_dev_f1 };
+            let state = ResumeState { epoch, step, since_best, best_epoch: info.best_epoch, best_dev_f1: info.best_dev_f1, ..Default::default() };
             save_last(inp.out, &state, |dir| {
                 head.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 optim.save(dir.join("optim.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))
@@ -604,7 +617,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             let save = || save_atomic(model.valid(), &inp.out.join("model.bpk"));
             let stop = end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)?;
             write_run_info(inp.out, &mut info)?;
-            let state = ResumeState { epoch, step, since_best, best_epoch: info.best_epoch, best_dev_f1: info.best_dev_f1 };
+            let state = ResumeState { epoch, step, since_best, best_epoch: info.best_epoch, best_dev_f1: info.best_dev_f1, ..Default::default() };
             save_last(inp.out, &state, |dir| {
                 model.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 optim_enc.save(dir.join("optim_encoder.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -774,6 +787,12 @@ mod tests {
         std::fs::create_dir_all(&out).unwrap();
         save_last(&out, &state(1), |_| Ok(())).unwrap();
         assert_eq!(load_state(&out).unwrap().epoch, 1);
+        // Every checkpoint file is checked against state.json.
+        save_last(&out, &state(1), |dir| Ok(std::fs::write(dir.join("module.bpk"), b"weights")?)).unwrap();
+        assert_eq!(load_state(&out).unwrap().files.len(), 1);
+        std::fs::write(out.join("last/module.bpk"), b"weighs").unwrap();
+        assert!(load_state(&out).unwrap_err().to_string().contains("module.bpk: SHA-256 differs"));
+        save_last(&out, &state(1), |_| Ok(())).unwrap();
         // Killed after `last` became `.last.old-*` and before `.last.tmp-*` took its place:
         std::fs::rename(out.join("last"), out.join(".last.old-41")).unwrap();
         std::fs::create_dir_all(out.join(".last.tmp-41")).unwrap();
