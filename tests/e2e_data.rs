@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::{small_corpus, workspace};
+
 use enrelg_pipeline::shard::{read_table, ShardManifest};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
-}
 
 fn required() -> bool {
     std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1")
@@ -131,24 +131,6 @@ fn a_killed_build_leaves_no_shards_a_reader_accepts() {
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
-/// Copy the first `n` documents of each Mars split into `dst`.
-fn small_corpus(src: &Path, dst: &Path, n: usize) {
-    for split in ["train", "dev", "test"] {
-        let (s, c) = (dst.join("standoff").join(split), dst.join("conllu").join(split));
-        std::fs::create_dir_all(&s).unwrap();
-        std::fs::create_dir_all(&c).unwrap();
-        let mut stems: Vec<String> =
-            std::fs::read_dir(src.join("standoff").join(split)).unwrap().filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
-        stems.sort();
-        stems.dedup();
-        for stem in stems.into_iter().take(n) {
-            for ext in ["txt", "ann"] {
-                std::fs::copy(src.join("standoff").join(split).join(format!("{stem}.{ext}")), s.join(format!("{stem}.{ext}"))).unwrap();
-            }
-            std::fs::copy(src.join("conllu").join(split).join(format!("{stem}.conllu")), c.join(format!("{stem}.conllu"))).unwrap();
-        }
-    }
-}
 
 fn data_cmd(corpus: &Path, model: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_enrelg"))

@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
-}
+mod common;
+use common::{copy_dir, small_corpus, workspace};
+
 
 fn inputs() -> Option<(PathBuf, PathBuf)> {
     let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/data"));
@@ -30,26 +30,6 @@ fn enrelg(args: &[&str]) -> String {
     stdout
 }
 
-/// Copy the first `n` documents of each Mars split into `dst`.
-fn small_corpus(src: &Path, dst: &Path, n: usize) {
-    for split in ["train", "dev", "test"] {
-        let (s, c) = (dst.join("standoff").join(split), dst.join("conllu").join(split));
-        std::fs::create_dir_all(&s).unwrap();
-        std::fs::create_dir_all(&c).unwrap();
-        let mut stems: Vec<String> = std::fs::read_dir(src.join("standoff").join(split))
-            .unwrap()
-            .filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
-            .collect();
-        stems.sort();
-        stems.dedup();
-        for stem in stems.into_iter().take(n) {
-            for ext in ["txt", "ann"] {
-                std::fs::copy(src.join("standoff").join(split).join(format!("{stem}.{ext}")), s.join(format!("{stem}.{ext}"))).unwrap();
-            }
-            std::fs::copy(src.join("conllu").join(split).join(format!("{stem}.conllu")), c.join(format!("{stem}.conllu"))).unwrap();
-        }
-    }
-}
 
 #[test]
 fn model_trains_evaluates_and_scores_like_seqeval() {
@@ -209,18 +189,6 @@ fn enrelg_fails(args: &[&str]) -> String {
     stderr
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let path = entry.unwrap().path();
-        let to = dst.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &to);
-        } else {
-            std::fs::copy(&path, &to).unwrap();
-        }
-    }
-}
 
 /// The metrics curve of a run: (loss, dev F1) per epoch, as written.
 fn curve(dir: &Path) -> Vec<(String, String)> {

@@ -3,12 +3,11 @@
 //! TokenRange must slice the text to its FORM and every sentence must be one
 //! valid tree (both are checked by the CoNLL-U reader, which errors otherwise).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
-}
+mod common;
+use common::workspace;
 
 #[test]
 fn spacy_export_is_read_back_by_the_rust_readers() {

@@ -9,9 +9,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("trainer/ sits in the workspace").to_path_buf()
-}
+mod common;
+use common::workspace;
 
 fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/data"));

@@ -1,0 +1,42 @@
+//! Helpers shared by the end-to-end tests (each test file uses some of them).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root: the tests run the binary from there.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
+}
+
+/// Copy the first `n` documents of each Mars split into `dst`.
+pub fn small_corpus(src: &Path, dst: &Path, n: usize) {
+    for split in ["train", "dev", "test"] {
+        let (s, c) = (dst.join("standoff").join(split), dst.join("conllu").join(split));
+        std::fs::create_dir_all(&s).unwrap();
+        std::fs::create_dir_all(&c).unwrap();
+        let mut stems: Vec<String> =
+            std::fs::read_dir(src.join("standoff").join(split)).unwrap().filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
+        stems.sort();
+        stems.dedup();
+        for stem in stems.into_iter().take(n) {
+            for ext in ["txt", "ann"] {
+                std::fs::copy(src.join("standoff").join(split).join(format!("{stem}.{ext}")), s.join(format!("{stem}.{ext}"))).unwrap();
+            }
+            std::fs::copy(src.join("conllu").join(split).join(format!("{stem}.conllu")), c.join(format!("{stem}.conllu"))).unwrap();
+        }
+    }
+}
+
+/// Copy a folder tree.
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let to = dst.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &to);
+        } else {
+            std::fs::copy(&path, &to).unwrap();
+        }
+    }
+}
