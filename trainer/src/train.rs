@@ -503,16 +503,27 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     };
     // run.json from the start, so a killed run can be resumed.
     write_run_info(inp.out, &mut info)?;
-    let mut metrics = std::fs::OpenOptions::new().create(true).append(true).truncate(false).open(inp.out.join("metrics.jsonl"))?;
+    let metrics = std::fs::OpenOptions::new().create(true).append(true).truncate(false).open(inp.out.join("metrics.jsonl"))?;
     if resumed.is_none() {
         metrics.set_len(0)?;
     }
     let steps_per_epoch = train_recs.len().div_ceil(cfg.batch_size);
-    let total_steps = steps_per_epoch * cfg.max_epochs;
     let state = resumed.clone().unwrap_or_default();
-    let mut since_best = state.since_best;
-    let mut step = state.step;
     let first_epoch = state.epoch + 1;
+    let mut epochs = Epochs {
+        cfg,
+        out: inp.out,
+        stop_after: inp.stop_after,
+        metrics,
+        info,
+        since_best: state.since_best,
+        step: state.step,
+        steps_per_epoch,
+        total_steps: steps_per_epoch * cfg.max_epochs,
+        dev_recs: &dev_recs,
+        tags: &tags,
+    };
+    let total_steps = epochs.total_steps;
     let last = inp.out.join("last");
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("loading the last checkpoint: {e:?}");
 
@@ -526,12 +537,8 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             optim = optim.load(last.join("optim.bpk")).map_err(load_err)?;
         }
         for epoch in first_epoch..=cfg.max_epochs {
-            auto.seed(epoch_seed(cfg.seed, epoch));
-            let t0 = Instant::now();
-            let order = shuffled(train_recs.len(), cfg.seed, epoch);
-            let bar = progress(steps_per_epoch, epoch)?;
-            let mut loss_sum = 0.0;
-            let mut subtokens = 0usize;
+            let (t0, order, bar) = epochs.start(epoch, &auto, train_recs.len())?;
+            let (mut loss_sum, mut subtokens, mut step) = (0.0, 0usize, epochs.step);
             let prepare = |idx: &[usize]| {
                 let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &train_recs[i]).collect();
                 (pad(&refs), pad_words(&train_e, idx, &train_recs))
@@ -555,19 +562,13 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             })?;
             head = slot.context("model lost by a failed step")?;
             bar.finish_and_clear();
+            epochs.step = step;
             let pred = decode_cached(&head.valid(), &dev_e, &dev_recs, &plain);
-            let score = score_windows(&dev_recs, &pred, &tags);
-            let secs = t0.elapsed().as_secs_f64();
-            log_epoch(&mut metrics, epoch, loss_sum / steps_per_epoch as f64, &score, secs, subtokens, cfg.lr_head * schedule(step.saturating_sub(1), total_steps, cfg.warmup))?;
-            let save = || save_atomic(head.valid(), &inp.out.join("head.bpk"));
-            let stop = end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)?;
-            write_run_info(inp.out, &mut info)?;
-            let state = ResumeState { epoch, step, since_best, best_epoch: info.best_epoch, best_dev_f1: info.best_dev_f1, ..Default::default() };
-            save_last(inp.out, &state, |dir| {
+            let stop = epochs.finish(epoch, t0, loss_sum, subtokens, &pred, || save_atomic(head.valid(), &inp.out.join("head.bpk")), |dir| {
                 head.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 optim.save(dir.join("optim.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))
             })?;
-            if stop || inp.stop_after == Some(epoch) {
+            if stop {
                 break;
             }
         }
@@ -581,12 +582,8 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             optim_head = optim_head.load(last.join("optim_head.bpk")).map_err(load_err)?;
         }
         for epoch in first_epoch..=cfg.max_epochs {
-            auto.seed(epoch_seed(cfg.seed, epoch));
-            let t0 = Instant::now();
-            let order = shuffled(train_recs.len(), cfg.seed, epoch);
-            let bar = progress(steps_per_epoch, epoch)?;
-            let mut loss_sum = 0.0;
-            let mut subtokens = 0usize;
+            let (t0, order, bar) = epochs.start(epoch, &auto, train_recs.len())?;
+            let (mut loss_sum, mut subtokens, mut step) = (0.0, 0usize, epochs.step);
             let prepare = |idx: &[usize]| pad(&idx.iter().map(|&i| &train_recs[i]).collect::<Vec<_>>());
             let mut slot = Some(model);
             prefetched(&order, cfg.batch_size, prepare, |idx, padded| {
@@ -610,26 +607,78 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             })?;
             model = slot.context("model lost by a failed step")?;
             bar.finish_and_clear();
+            epochs.step = step;
             let pred = decode_full(&model.valid(), &dev_recs, &plain);
-            let score = score_windows(&dev_recs, &pred, &tags);
-            let secs = t0.elapsed().as_secs_f64();
-            log_epoch(&mut metrics, epoch, loss_sum / steps_per_epoch as f64, &score, secs, subtokens, cfg.lr_head * schedule(step.saturating_sub(1), total_steps, cfg.warmup))?;
-            let save = || save_atomic(model.valid(), &inp.out.join("model.bpk"));
-            let stop = end_epoch(&mut info, &mut since_best, cfg.patience, epoch, &score, save)?;
-            write_run_info(inp.out, &mut info)?;
-            let state = ResumeState { epoch, step, since_best, best_epoch: info.best_epoch, best_dev_f1: info.best_dev_f1, ..Default::default() };
-            save_last(inp.out, &state, |dir| {
+            let stop = epochs.finish(epoch, t0, loss_sum, subtokens, &pred, || save_atomic(model.valid(), &inp.out.join("model.bpk")), |dir| {
                 model.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 optim_enc.save(dir.join("optim_encoder.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 optim_head.save(dir.join("optim_head.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))
             })?;
-            if stop || inp.stop_after == Some(epoch) {
+            if stop {
                 break;
             }
         }
     }
+    let mut info = epochs.info;
     write_run_info(inp.out, &mut info)?;
     Ok(info)
+}
+
+/// What every epoch does before and after its training steps, the same for
+/// the frozen and the fine-tuned loop: seeding and shuffling, then dev
+/// scoring, the metrics log, the best checkpoint, run.json and the resume
+/// checkpoint.
+struct Epochs<'a> {
+    cfg: &'a TrainConfig,
+    out: &'a Path,
+    stop_after: Option<usize>,
+    metrics: std::fs::File,
+    info: RunInfo,
+    since_best: usize,
+    /// Optimizer steps taken so far (the learning-rate schedule's position).
+    step: usize,
+    steps_per_epoch: usize,
+    total_steps: usize,
+    dev_recs: &'a [WindowRecord],
+    tags: &'a [String],
+}
+
+impl Epochs<'_> {
+    /// Seed the epoch's dropout, shuffle the training windows, open a progress bar.
+    fn start(&self, epoch: usize, device: &Device, windows: usize) -> anyhow::Result<(Instant, Vec<usize>, ProgressBar)> {
+        device.seed(epoch_seed(self.cfg.seed, epoch));
+        Ok((Instant::now(), shuffled(windows, self.cfg.seed, epoch), progress(self.steps_per_epoch, epoch)?))
+    }
+
+    /// Score the dev predictions, log the epoch, keep the best checkpoint and
+    /// write the resume checkpoint; true when training should stop.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        epoch: usize,
+        t0: Instant,
+        loss_sum: f64,
+        subtokens: usize,
+        pred: &[Vec<usize>],
+        save_best: impl FnOnce() -> anyhow::Result<()>,
+        save_last_files: impl FnOnce(&Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<bool> {
+        let score = score_windows(self.dev_recs, pred, self.tags);
+        let lr = self.cfg.lr_head * schedule(self.step.saturating_sub(1), self.total_steps, self.cfg.warmup);
+        log_epoch(&mut self.metrics, epoch, loss_sum / self.steps_per_epoch as f64, &score, t0.elapsed().as_secs_f64(), subtokens, lr)?;
+        let stop = end_epoch(&mut self.info, &mut self.since_best, self.cfg.patience, epoch, &score, save_best)?;
+        write_run_info(self.out, &mut self.info)?;
+        let state = ResumeState {
+            epoch,
+            step: self.step,
+            since_best: self.since_best,
+            best_epoch: self.info.best_epoch,
+            best_dev_f1: self.info.best_dev_f1,
+            ..Default::default()
+        };
+        save_last(self.out, &state, save_last_files)?;
+        Ok(stop || self.stop_after == Some(epoch))
+    }
 }
 
 /// Write run.json atomically, with the checksum of the best checkpoint on disk.
