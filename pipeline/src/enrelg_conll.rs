@@ -91,6 +91,10 @@ pub fn parse(content: &str, path: &Path, id_prefix: &str) -> Result<EnrelgFile, 
         if cols.len() != 5 {
             return Err(syntax(0, format!("expected 5 space-separated columns (TOKEN LABEL POS DEP HEAD), found {}", cols.len())));
         }
+        if let Some(k) = cols.iter().position(|c| c.is_empty()) {
+            // An empty TOKEN would become an empty span in the text (found by fuzzing).
+            return Err(syntax(k, format!("empty column {} (a leading, trailing or double space)", k + 1)));
+        }
         if !open_doc {
             return Err(syntax(0, "token before the first -DOCSTART- line".into()));
         }
@@ -209,5 +213,10 @@ mod tests {
         assert!(err.starts_with("x.conll:2:17: HEAD"), "{err}");
         let err = parse("iron O NOUN dep 1\n", Path::new("x.conll"), "x").unwrap_err().to_string();
         assert!(err.contains("before the first -DOCSTART-"), "{err}");
+        // An empty token (leading space) would be an empty entity span: fuzzing found it.
+        let err = parse("-DOCSTART- O X X X\n I-O PAR case 234\n", Path::new("x.conll"), "x").unwrap_err().to_string();
+        assert!(err.starts_with("x.conll:2:1: empty column 1"), "{err}");
+        let err = parse("-DOCSTART- O X X X\niron  O NOUN dep\n", Path::new("x.conll"), "x").unwrap_err().to_string();
+        assert!(err.starts_with("x.conll:2:6: empty column 2"), "{err}");
     }
 }
