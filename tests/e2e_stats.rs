@@ -173,7 +173,13 @@ fn a_corrupted_annotation_is_reported_with_file_and_line() {
     lines[2] = format!("{}\t{}\t{}", fields[0], parts.join(" "), fields[2]);
     std::fs::write(standoff.join("1029.ann"), lines.join("\n") + "\n").unwrap();
 
+    // By default the document is skipped and the summary names the place ...
     let out = enrelg(&["stats", "--corpus", tmp.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(".ann surface text differs from the .txt: 1") && err.contains("1029.ann:3:"), "{err}");
+    // ... and with --strict it is the error.
+    let out = enrelg(&["stats", "--corpus", tmp.to_str().unwrap(), "--strict"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("1029.ann:3:"), "{err}");
@@ -181,8 +187,9 @@ fn a_corrupted_annotation_is_reported_with_file_and_line() {
 
     // A missing parse is named too.
     std::fs::remove_file(conllu.join("1029.conllu")).unwrap();
-    let out = enrelg(&["stats", "--corpus", tmp.to_str().unwrap()]);
+    let out = enrelg(&["stats", "--corpus", tmp.to_str().unwrap(), "--strict"]);
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
     assert!(err.contains("1029.conllu") && err.contains("missing"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
