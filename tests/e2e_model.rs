@@ -204,7 +204,8 @@ fn curve(dir: &Path) -> Vec<(String, String)> {
 
 /// A real training process is killed with SIGKILL again and again, at
 /// moments spread over start-up, epochs and checkpoint writes, and restarted
-/// with `--resume` (or afresh when no epoch had completed). It must end with
+/// with `--resume` once it has a run.json (a resume before the first complete
+/// epoch checkpoint starts again from epoch 1). It must end with
 /// exactly the curve of an uninterrupted run and a best checkpoint that loads.
 #[test]
 fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
@@ -229,7 +230,8 @@ fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
     loop {
         attempt += 1;
         assert!(attempt < 60, "the killed run never finished");
-        let resume = killed.join("last").exists() || std::fs::read_dir(&killed).is_ok_and(|d| d.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with(".last.")));
+        // As a user would: resume whenever the run folder has a run.json.
+        let resume = killed.join("run.json").exists();
         let mut args: Vec<String> = common.iter().map(|a| a.to_string()).collect();
         args.extend(["--out".into(), s(&killed)]);
         if resume {
@@ -278,5 +280,18 @@ fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
     let leftovers: Vec<String> = std::fs::read_dir(&killed).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('.')).collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     eprintln!("killed {kills} times over {attempt} attempts");
+
+    // Resuming a finished run trains nothing more, also after early stopping.
+    enrelg(&[&common[..], &["--out", &s(&reference), "--resume"]].concat());
+    assert_eq!(curve(&reference).len(), 4);
+    let config = tmp.join("patience.toml");
+    std::fs::write(&config, "patience = 1\n").unwrap();
+    let early = tmp.join("early");
+    let args = ["train", "--data", &s(&shards), "--model", &model, "--variant", "cd", "--epochs", "12", "--freeze-encoder", "--seed", "3", "--cache-dir", &s(&cache)];
+    enrelg(&[&args[..], &["--config", &s(&config), "--out", &s(&early)]].concat());
+    let stopped = curve(&early);
+    assert!(stopped.len() < 12, "patience 1 should stop early: {} epochs", stopped.len());
+    enrelg(&[&args[..], &["--config", &s(&config), "--out", &s(&early), "--resume"]].concat());
+    assert_eq!(curve(&early), stopped);
     std::fs::remove_dir_all(&tmp).unwrap();
 }

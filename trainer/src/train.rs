@@ -364,6 +364,9 @@ struct ResumeState {
     since_best: usize,
     best_epoch: usize,
     best_dev_f1: f64,
+    /// Early stopping ended the run at this epoch: a resume has nothing left to train.
+    #[serde(default)]
+    stopped_early: bool,
     /// SHA-256 of every other file of the checkpoint folder, checked on resume.
     #[serde(default)]
     files: std::collections::BTreeMap<String, String>,
@@ -397,8 +400,8 @@ fn save_last(out: &Path, state: &ResumeState, write: impl FnOnce(&Path) -> anyho
 /// place if a kill came between the two renames of [`save_last`] (then `last`
 /// is missing and the complete checkpoint is `.last.old-*` or `.last.tmp-*`:
 /// a folder with a readable `state.json` is complete, as that file is written
-/// last).
-fn load_state(out: &Path) -> anyhow::Result<ResumeState> {
+/// last). `None` when no epoch was completed: the run starts again.
+fn load_state(out: &Path) -> anyhow::Result<Option<ResumeState>> {
     let read = |dir: &Path| -> Option<ResumeState> { serde_json::from_slice(&std::fs::read(dir.join("state.json")).ok()?).ok() };
     let last = out.join("last");
     if !last.exists() {
@@ -421,13 +424,16 @@ fn load_state(out: &Path) -> anyhow::Result<ResumeState> {
     }
     remove_leftovers(out)?;
     let path = last.join("state.json");
-    let bytes = std::fs::read(&path).with_context(|| format!("{}: no complete epoch checkpoint to resume from", path.display()))?;
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let state: ResumeState = serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
     for (name, expected) in &state.files {
         let found = sha256_file(&last.join(name))?;
         anyhow::ensure!(&found == expected, "{}: SHA-256 differs from the one in state.json; the checkpoint changed after it was written", last.join(name).display());
     }
-    Ok(state)
+    Ok(Some(state))
 }
 
 /// Remove what killed saves left behind: never complete, never read.
@@ -492,11 +498,19 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             "resume: {} was trained on other shards or another checkpoint",
             inp.out.display()
         );
-        let state = load_state(inp.out)?;
-        truncate_metrics(&inp.out.join("metrics.jsonl"), state.epoch)?;
-        info.best_epoch = state.best_epoch;
-        info.best_dev_f1 = state.best_dev_f1;
-        Some(state)
+        match load_state(inp.out)? {
+            Some(state) => {
+                truncate_metrics(&inp.out.join("metrics.jsonl"), state.epoch)?;
+                info.best_epoch = state.best_epoch;
+                info.best_dev_f1 = state.best_dev_f1;
+                Some(state)
+            }
+            None => {
+                // Killed before its first epoch checkpoint: nothing to keep.
+                tracing::warn!("{}: no complete epoch checkpoint yet; training from epoch 1", inp.out.display());
+                None
+            }
+        }
     } else {
         remove_leftovers(inp.out)?;
         None
@@ -509,7 +523,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     }
     let steps_per_epoch = train_recs.len().div_ceil(cfg.batch_size);
     let state = resumed.clone().unwrap_or_default();
-    let first_epoch = state.epoch + 1;
+    let first_epoch = if state.stopped_early { cfg.max_epochs + 1 } else { state.epoch + 1 };
     let mut epochs = Epochs {
         cfg,
         out: inp.out,
@@ -674,6 +688,7 @@ impl Epochs<'_> {
             since_best: self.since_best,
             best_epoch: self.info.best_epoch,
             best_dev_f1: self.info.best_dev_f1,
+            stopped_early: stop,
             ..Default::default()
         };
         save_last(self.out, &state, save_last_files)?;
@@ -835,10 +850,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&out);
         std::fs::create_dir_all(&out).unwrap();
         save_last(&out, &state(1), |_| Ok(())).unwrap();
-        assert_eq!(load_state(&out).unwrap().epoch, 1);
+        assert_eq!(load_state(&out).unwrap().unwrap().epoch, 1);
         // Every checkpoint file is checked against state.json.
         save_last(&out, &state(1), |dir| Ok(std::fs::write(dir.join("module.bpk"), b"weights")?)).unwrap();
-        assert_eq!(load_state(&out).unwrap().files.len(), 1);
+        assert_eq!(load_state(&out).unwrap().unwrap().files.len(), 1);
         std::fs::write(out.join("last/module.bpk"), b"weighs").unwrap();
         assert!(load_state(&out).unwrap_err().to_string().contains("module.bpk: SHA-256 differs"));
         save_last(&out, &state(1), |_| Ok(())).unwrap();
@@ -849,14 +864,14 @@ mod tests {
         // and a tmp folder of an earlier kill, killed before its state.json was written.
         std::fs::create_dir_all(out.join(".last.tmp-7")).unwrap();
         std::fs::write(out.join(".head.bpk.tmp-7"), b"half").unwrap();
-        assert_eq!(load_state(&out).unwrap().epoch, 2);
+        assert_eq!(load_state(&out).unwrap().unwrap().epoch, 2);
         let left: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         assert_eq!(left, ["last"]);
         // A half-written state.json is not a complete checkpoint.
         std::fs::rename(out.join("last"), out.join(".last.tmp-9")).unwrap();
         std::fs::write(out.join(".last.tmp-9/state.json"), b"{\"epo").unwrap();
-        let err = load_state(&out).unwrap_err().to_string();
-        assert!(err.contains("no complete epoch checkpoint"), "{err}");
+        assert!(load_state(&out).unwrap().is_none());
+        assert!(std::fs::read_dir(&out).unwrap().next().is_none(), "the incomplete folder is removed");
         std::fs::remove_dir_all(&out).unwrap();
     }
 }
