@@ -19,9 +19,7 @@ pub struct EvaluatedRun {
 
 /// Read `run.json` and `eval-SPLIT.json` of a run folder.
 pub fn read_run(dir: &Path, split: &str) -> anyhow::Result<EvaluatedRun> {
-    let info_path = dir.join("run.json");
-    let info: RunInfo = serde_json::from_slice(&std::fs::read(&info_path).with_context(|| format!("reading {}", info_path.display()))?)
-        .with_context(|| format!("parsing {}", info_path.display()))?;
+    let info = RunInfo::read(dir)?;
     let eval_path = dir.join(format!("eval-{split}.json"));
     let score: Score = serde_json::from_slice(&std::fs::read(&eval_path).with_context(|| format!("reading {} (run `enrelg eval --run {} --split {split}`)", eval_path.display(), dir.display()))?)
         .with_context(|| format!("parsing {}", eval_path.display()))?;

@@ -131,6 +131,12 @@ fn first_run_format() -> u32 {
 }
 
 impl RunInfo {
+    /// Read a run folder's `run.json`.
+    pub fn read(run: &Path) -> anyhow::Result<Self> {
+        let path = run.join("run.json");
+        serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?).with_context(|| format!("parsing {}", path.display()))
+    }
+
     /// The best checkpoint's file name in the run folder.
     pub fn checkpoint_file(&self) -> &'static str {
         if self.config.freeze_encoder {
@@ -761,8 +767,7 @@ pub struct LoadedRun {
 
 pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
     let path = run.join("run.json");
-    let info: RunInfo = serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
-        .with_context(|| format!("parsing {}", path.display()))?;
+    let info = RunInfo::read(run)?;
     anyhow::ensure!(
         info.format_version == RUN_FORMAT_VERSION,
         "{}: run format version {} but this build reads version {RUN_FORMAT_VERSION}; retrain with this build",
