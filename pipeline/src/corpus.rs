@@ -199,8 +199,13 @@ pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> DocumentResult {
     Ok((doc, standoff.skipped))
 }
 
-/// A document to tag: its `.txt` and `.conllu`, no annotations.
+/// A document to tag: its `.txt` and `.conllu`, no annotations. A missing
+/// parse is [`CorpusError::Missing`], a document problem like any other.
 pub fn load_unannotated(txt: &Path, parse: &Path) -> Result<Document, CorpusError> {
+    if !parse.exists() {
+        let stem = txt.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        return Err(CorpusError::Missing { path: parse.to_path_buf(), what: "missing .conllu".into(), stem });
+    }
     let text = brat::read_text(txt)?;
     let parsed = conllu::read(parse)?;
     let (tokens, sentences) = conllu::to_tokens(&parsed, &text, parse, txt)?;

@@ -15,7 +15,7 @@ use enrelg_pipeline::document::Document;
 use enrelg_pipeline::graph::EdgeKind;
 use enrelg_pipeline::shard::{process, BuildOptions};
 use enrelg_pipeline::window::WordPieceTokenizer;
-use enrelg_schemas::{chunks, LabelSet};
+use enrelg_schemas::chunks;
 use serde::Serialize;
 
 use crate::data::{make_batch, WindowRecord};
@@ -77,10 +77,9 @@ pub struct Tagger<'a> {
 
 impl<'a> Tagger<'a> {
     pub fn new(run: &'a LoadedRun, tokenizer: &'a WordPieceTokenizer) -> anyhow::Result<Self> {
-        let labels = LabelSet::new(run.info.tags.iter().filter_map(|t| t.strip_prefix("B-")).map(String::from))?;
         let opts = BuildOptions {
             corpus_name: String::new(),
-            labels,
+            labels: run.info.label_set()?,
             align: AlignConfig::default(),
             window: run.info.window,
             dependency_variant: run.info.config.dependency_variant,

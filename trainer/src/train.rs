@@ -137,6 +137,13 @@ impl RunInfo {
         serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?).with_context(|| format!("parsing {}", path.display()))
     }
 
+    /// The label set behind the run's BIO tags.
+    pub fn label_set(&self) -> anyhow::Result<enrelg_schemas::LabelSet> {
+        let labels = enrelg_schemas::LabelSet::new(self.tags.iter().filter_map(|t| t.strip_prefix("B-")).map(String::from))?;
+        anyhow::ensure!(labels.tags() == self.tags, "tags {:?} are not O followed by B-/I- pairs of one label set", self.tags);
+        Ok(labels)
+    }
+
     /// The best checkpoint's file name in the run folder.
     pub fn checkpoint_file(&self) -> &'static str {
         if self.config.freeze_encoder {
@@ -544,6 +551,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         tags: &tags,
     };
     let total_steps = epochs.total_steps;
+    let best = inp.out.join(epochs.info.checkpoint_file());
     let last = inp.out.join("last");
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("loading the last checkpoint: {e:?}");
 
@@ -584,7 +592,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             bar.finish_and_clear();
             epochs.step = step;
             let pred = decode_cached(&head.valid(), &dev_e, &dev_recs, &plain);
-            let stop = epochs.finish(epoch, t0, loss_sum, subtokens, &pred, || save_atomic(head.valid(), &inp.out.join("head.bpk")), |dir| {
+            let stop = epochs.finish(epoch, t0, loss_sum, subtokens, &pred, || save_atomic(head.valid(), &best), |dir| {
                 head.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 optim.save(dir.join("optim.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))
             })?;
@@ -629,7 +637,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             bar.finish_and_clear();
             epochs.step = step;
             let pred = decode_full(&model.valid(), &dev_recs, &plain);
-            let stop = epochs.finish(epoch, t0, loss_sum, subtokens, &pred, || save_atomic(model.valid(), &inp.out.join("model.bpk")), |dir| {
+            let stop = epochs.finish(epoch, t0, loss_sum, subtokens, &pred, || save_atomic(model.valid(), &best), |dir| {
                 model.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 optim_enc.save(dir.join("optim_encoder.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 optim_head.save(dir.join("optim_head.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))
@@ -774,9 +782,7 @@ pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
         path.display(),
         info.format_version
     );
-    let labels = enrelg_schemas::LabelSet::new(info.tags.iter().filter_map(|t| t.strip_prefix("B-")).map(String::from))
-        .with_context(|| format!("{}: tags", path.display()))?;
-    anyhow::ensure!(labels.tags() == info.tags, "{}: tags {:?} are not O followed by B-/I- pairs of one label set", path.display(), info.tags);
+    info.label_set().with_context(|| format!("{}", path.display()))?;
     let checkpoint = run.join(info.checkpoint_file());
     anyhow::ensure!(checkpoint.exists(), "{}: no checkpoint (the run saved none yet; resume it with --resume)", checkpoint.display());
     if let Some(expected) = &info.checkpoint_sha256 {

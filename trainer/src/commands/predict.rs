@@ -11,7 +11,7 @@ use clap::Args;
 use enrelg::device;
 use enrelg::eval::Counts;
 use enrelg::predict::{find_inputs, to_ann, txt_files, with_ext, Tagger};
-use enrelg_pipeline::corpus::{load_unannotated, CorpusError};
+use enrelg_pipeline::corpus::load_unannotated;
 use enrelg::train::load_run;
 use enrelg_pipeline::brat;
 use enrelg_pipeline::skips::{SkipReport, Unit};
@@ -62,12 +62,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let mut total = 0usize;
     let mut skipped = SkipReport::default();
     for (txt, parse, rel) in &inputs {
-        let loaded = if parse.exists() {
-            load_unannotated(txt, parse)
-        } else {
-            Err(CorpusError::Missing { path: parse.clone(), what: "missing .conllu".into(), stem: rel.display().to_string() })
-        };
-        let doc = match loaded {
+        let doc = match load_unannotated(txt, parse) {
             Ok(doc) => doc,
             Err(e) if !args.strict && e.is_document_problem() => {
                 // No .ann is written for it: the summary names it.

@@ -197,14 +197,10 @@ pub fn weights_path(dir: &Path) -> Result<PathBuf, BertError> {
 
 /// The checkpoint's tensors as f32: `model.safetensors`, else `pytorch_model.bin`.
 pub fn read_weights(dir: &Path) -> Result<(PathBuf, BTreeMap<String, RawTensor>), BertError> {
-    let path = dir.join("model.safetensors");
-    if path.exists() {
+    let path = weights_path(dir)?;
+    if path.extension().is_some_and(|e| e == "safetensors") {
         let raw = safetensors::read(&path)?;
         return Ok((path, raw));
-    }
-    let path = dir.join("pytorch_model.bin");
-    if !path.exists() {
-        return Err(BertError::NoWeights { dir: dir.to_path_buf() });
     }
     let err = |message: String| BertError::Pytorch { path: path.clone(), message };
     let reader = pytorch_reader::PytorchReader::new(&path).map_err(|e| err(e.to_string()))?;
