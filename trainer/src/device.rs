@@ -1,7 +1,7 @@
 //! Picking a Burn device by name at run time.
 //!
-//! `flex` (pure-Rust CPU, the default) is always built; `tch` (libtorch) and
-//! `cuda` only with the cargo features of the same names.
+//! `flex` (pure-Rust CPU, the default) is always built; `tch` (libtorch),
+//! `cuda` and `vulkan` only with the cargo features of the same names.
 
 use burn::tensor::Device;
 
@@ -11,6 +11,8 @@ pub const AVAILABLE: &[&str] = &[
     "tch",
     #[cfg(feature = "cuda")]
     "cuda",
+    #[cfg(feature = "vulkan")]
+    "vulkan",
 ];
 
 pub fn by_name(name: &str) -> anyhow::Result<Device> {
@@ -22,6 +24,9 @@ pub fn by_name(name: &str) -> anyhow::Result<Device> {
         "tch" => Ok(Device::libtorch()),
         #[cfg(feature = "cuda")]
         "cuda" => Ok(Device::cuda(0)),
-        other => anyhow::bail!("device {other:?} is not built in; available: {} (tch and cuda need `--features tch|cuda`)", AVAILABLE.join(", ")),
+        // wgpu picks the adapter (a discrete GPU first); pinned to Vulkan so kernels are SPIR-V.
+        #[cfg(feature = "vulkan")]
+        "vulkan" => Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
+        other => anyhow::bail!("device {other:?} is not built in; available: {} (tch, cuda and vulkan need `--features tch|cuda|vulkan`)", AVAILABLE.join(", ")),
     }
 }

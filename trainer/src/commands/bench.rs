@@ -32,7 +32,7 @@ pub struct BenchArgs {
     /// Timed steps (after one warm-up step).
     #[arg(long, default_value_t = 3)]
     pub steps: usize,
-    /// flex, or tch / cuda when built with those features.
+    /// flex, or tch / cuda / vulkan when built with those features.
     #[arg(long, default_value = "flex")]
     pub device: String,
 }
