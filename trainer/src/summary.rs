@@ -93,7 +93,7 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
         rows.push(Row {
             dataset: first.shards.file_name().map_or_else(|| first.shards.display().to_string(), |n| n.to_string_lossy().into_owned()),
             variant: format!("{:?}", first.config.variant).to_lowercase(),
-            encoder: if first.config.freeze_encoder { "frozen".into() } else { "fine-tuned".into() },
+            encoder: format!("{}{}", if first.config.freeze_encoder { "frozen" } else { "fine-tuned" }, if first.config.layer_mix { " + layer mix" } else { "" }),
             shape_dim: first.config.shape_dim,
             config,
             seeds: group.iter().map(|r| r.info.config.seed).collect(),

@@ -51,6 +51,9 @@ pub struct TrainConfig {
     pub dropout: f64,
     /// Word-shape embedding size (0 = off, as in the paper).
     pub shape_dim: usize,
+    /// Feed the head a learned scalar mix of every encoder hidden state
+    /// instead of the last layer (off, as in the paper).
+    pub layer_mix: bool,
 }
 
 impl Default for TrainConfig {
@@ -75,6 +78,7 @@ impl Default for TrainConfig {
             gat_dropout: 0.6,
             dropout: 0.5,
             shape_dim: 0,
+            layer_mix: false,
         }
     }
 }
@@ -87,7 +91,8 @@ impl TrainConfig {
             .with_grad_clipping(Some(GradientClippingConfig::Norm(self.grad_clip as f32)))
     }
 
-    pub fn model_config(&self, num_tags: usize, d_encoder: usize) -> EnrelgConfig {
+    /// The model for this config; `hidden_states` is the encoder's count (for the layer mix).
+    pub fn model_config(&self, num_tags: usize, d_encoder: usize, hidden_states: usize) -> EnrelgConfig {
         EnrelgConfig::new(num_tags, self.variant, d_encoder)
             .with_fusion(self.fusion)
             .with_lstm_hidden(self.lstm_hidden)
@@ -96,6 +101,14 @@ impl TrainConfig {
             .with_gat_dropout(self.gat_dropout)
             .with_dropout(self.dropout)
             .with_shape_dim(self.shape_dim)
+            .with_layer_mix(if self.layer_mix { hidden_states } else { 0 })
+    }
+
+    /// Name of the frozen-encoder cache for these shards and weights: the
+    /// layer mix caches every hidden state, so it has its own file.
+    pub fn cache_key(&self, shard_sha: &str, model_sha: &str) -> String {
+        let mix = if self.layer_mix { "-all-layers" } else { "" };
+        format!("{}-{}{mix}", &shard_sha[..16], &model_sha[..16])
     }
 }
 
@@ -180,15 +193,17 @@ pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
     Ok(format!("{:x}", sha2::Sha256::digest(&bytes)))
 }
 
-/// Encoder word embeddings of each window, `[words, H]` row-major.
+/// Encoder word embeddings of each window, `[words, width]` row-major.
 pub struct Embedded {
-    pub d_model: usize,
+    /// Floats per word: the encoder's size, or that times its hidden states with `all_layers`.
+    pub width: usize,
     pub words: Vec<Vec<f32>>,
 }
 
-/// Compute (or read from the cache) the frozen encoder's word embeddings.
-pub fn embed(encoder: &BertEncoder, records: &[WindowRecord], cache: &Path, device: &Device, label: &str) -> anyhow::Result<Embedded> {
-    let d = encoder.d_model();
+/// Compute (or read from the cache) the frozen encoder's word embeddings:
+/// the last layer, or with `all_layers` every hidden state side by side.
+pub fn embed(encoder: &BertEncoder, records: &[WindowRecord], all_layers: bool, cache: &Path, device: &Device, label: &str) -> anyhow::Result<Embedded> {
+    let d = encoder.d_model() * if all_layers { encoder.num_hidden_states() } else { 1 };
     if let Ok(bytes) = std::fs::read(cache) {
         if let Some(e) = decode_cache(&bytes, records, d) {
             tracing::info!("encoder outputs for {label} from {}", cache.display());
@@ -203,8 +218,7 @@ pub fn embed(encoder: &BertEncoder, records: &[WindowRecord], cache: &Path, devi
     for chunk in records.chunks(16) {
         let refs: Vec<&WindowRecord> = chunk.iter().collect();
         let batch = make_batch(&refs, device);
-        let hidden = encoder.forward(batch.input_ids.clone(), batch.attention_mask.clone());
-        let pooled = crate::model::enrelg::pool_first_subtoken(hidden, batch.word_index.clone());
+        let pooled = crate::model::enrelg::encoder_words(encoder, &batch, all_layers);
         let l = pooled.dims()[1];
         let flat: Vec<f32> = pooled.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
         for (r, rec) in chunk.iter().enumerate() {
@@ -214,7 +228,7 @@ pub fn embed(encoder: &BertEncoder, records: &[WindowRecord], cache: &Path, devi
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    let e = Embedded { d_model: d, words };
+    let e = Embedded { width: d, words };
     write_cache(cache, &e)?;
     Ok(e)
 }
@@ -227,7 +241,7 @@ fn write_cache(path: &Path, e: &Embedded) -> anyhow::Result<()> {
     }
     let mut bytes = Vec::new();
     bytes.extend_from_slice(CACHE_MAGIC);
-    bytes.extend_from_slice(&(e.d_model as u64).to_le_bytes());
+    bytes.extend_from_slice(&(e.width as u64).to_le_bytes());
     bytes.extend_from_slice(&(e.words.len() as u64).to_le_bytes());
     for w in &e.words {
         bytes.extend_from_slice(&(w.len() as u64).to_le_bytes());
@@ -265,7 +279,7 @@ fn decode_cache(bytes: &[u8], records: &[WindowRecord], d: usize) -> Option<Embe
         words.push(raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect());
         at += 4 * n;
     }
-    Some(Embedded { d_model: d, words })
+    Some(Embedded { width: d, words })
 }
 
 /// Padded `[B, L, H]` word embeddings of a batch from the cache, on the host.
@@ -282,7 +296,7 @@ impl PaddedWords {
 
 fn pad_words(e: &Embedded, idx: &[usize], records: &[WindowRecord]) -> PaddedWords {
     let l = idx.iter().map(|&i| records[i].word_first_subtoken.len()).max().unwrap_or(1).max(1);
-    let d = e.d_model;
+    let d = e.width;
     let mut data = vec![0f32; idx.len() * l * d];
     for (r, &i) in idx.iter().enumerate() {
         let w = &e.words[i];
@@ -487,7 +501,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let encoder = BertEncoder::from_pretrained(inp.model_dir, &plain)?;
     let d_encoder = encoder.d_model();
     let tags = manifest.tags.clone();
-    let mcfg = cfg.model_config(tags.len(), d_encoder);
+    let mcfg = cfg.model_config(tags.len(), d_encoder, encoder.num_hidden_states());
     let mut info = RunInfo {
         format_version: RUN_FORMAT_VERSION,
         config: cfg.clone(),
@@ -503,7 +517,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         best_dev_f1: -1.0,
         checkpoint_sha256: None,
     };
-    let key = format!("{}-{}", &shard_sha[..16], &model_sha[..16]);
+    let key = cfg.cache_key(&shard_sha, &model_sha);
     let resumed = if inp.resume {
         let prev: RunInfo = serde_json::from_slice(&std::fs::read(inp.out.join("run.json")).context("resume: no run.json")?)?;
         anyhow::ensure!(
@@ -556,8 +570,8 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("loading the last checkpoint: {e:?}");
 
     if cfg.freeze_encoder {
-        let train_e = embed(&encoder, &train_recs, &inp.cache_dir.join(format!("{key}-train.bin")), &plain, "train")?;
-        let dev_e = embed(&encoder, &dev_recs, &inp.cache_dir.join(format!("{key}-{dev_split}.bin")), &plain, &dev_split)?;
+        let train_e = embed(&encoder, &train_recs, cfg.layer_mix, &inp.cache_dir.join(format!("{key}-train.bin")), &plain, "train")?;
+        let dev_e = embed(&encoder, &dev_recs, cfg.layer_mix, &inp.cache_dir.join(format!("{key}-{dev_split}.bin")), &plain, &dev_split)?;
         let mut head = mcfg.init_head(&auto);
         let mut optim = cfg.optimizer().init();
         if resumed.is_some() {
@@ -797,7 +811,7 @@ pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
     }
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("{}: {e:?}", checkpoint.display());
     let encoder = BertEncoder::from_pretrained(&info.model, device)?;
-    let mcfg = info.config.model_config(info.tags.len(), info.d_encoder);
+    let mcfg = info.config.model_config(info.tags.len(), info.d_encoder, encoder.num_hidden_states());
     if info.config.freeze_encoder {
         let head = mcfg.init_head(device).try_load_file(&checkpoint).map_err(load_err)?;
         Ok(LoadedRun { info, encoder, head })
@@ -819,9 +833,9 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
         &run.info.shard_manifest_sha256[..12]
     );
     let records = load_split(shards, split, run.info.config.dependency_variant.kinds())?;
-    let key = format!("{}-{}", &run.info.shard_manifest_sha256[..16], &run.info.model_sha256[..16]);
+    let key = run.info.config.cache_key(&run.info.shard_manifest_sha256, &run.info.model_sha256);
     let pred = if run.info.config.freeze_encoder {
-        let e = embed(&run.encoder, &records, &cache_dir.join(format!("{key}-{split}.bin")), device, split)?;
+        let e = embed(&run.encoder, &records, run.info.config.layer_mix, &cache_dir.join(format!("{key}-{split}.bin")), device, split)?;
         decode_cached(&run.head, &e, &records, device)
     } else {
         let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };

@@ -35,6 +35,9 @@ pub struct TrainArgs {
     /// Word-shape embedding size (0 = off, the paper's model).
     #[arg(long)]
     pub shape_dim: Option<usize>,
+    /// Feed the head a learned scalar mix of every encoder layer instead of the last (not in the paper).
+    #[arg(long)]
+    pub layer_mix: bool,
     /// Run folder (checkpoint, metrics.jsonl, run.json, evaluations).
     #[arg(long)]
     pub out: PathBuf,
@@ -77,6 +80,9 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(d) = args.shape_dim {
         cfg.shape_dim = d;
+    }
+    if args.layer_mix {
+        cfg.layer_mix = true;
     }
     if args.freeze_encoder {
         cfg.freeze_encoder = true;

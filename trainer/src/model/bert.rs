@@ -162,6 +162,17 @@ impl BertEncoder {
 
     /// Last hidden states. `input_ids`, `attention_mask`: `[B, T]`. Returns `[B, T, H]`.
     pub fn forward(&self, input_ids: Tensor<2, Int>, attention_mask: Tensor<2, Bool>) -> Tensor<3> {
+        let mut all = self.forward_all(input_ids, attention_mask);
+        all.pop().unwrap_or_else(|| unreachable!("forward_all returns the embedding output at least"))
+    }
+
+    /// Hidden states this encoder returns with `forward_all`: the embedding output and each layer's.
+    pub fn num_hidden_states(&self) -> usize {
+        self.layers.len() + 1
+    }
+
+    /// Every hidden state, `[B, T, H]` each: the embedding output, then each layer's.
+    pub fn forward_all(&self, input_ids: Tensor<2, Int>, attention_mask: Tensor<2, Bool>) -> Vec<Tensor<3>> {
         let [b, t] = input_ids.dims();
         let device = input_ids.device();
         let positions = Tensor::<1, Int>::arange(0..t as i64, &device).unsqueeze_dim::<2>(0).expand([b, t]);
@@ -170,10 +181,13 @@ impl BertEncoder {
         let mut x = self.dropout.forward(self.embeddings_norm.forward(x));
         // Padding keys get a large negative bias, as in the reference implementation.
         let bias = attention_mask.bool_not().float().reshape([b, 1, 1, t]) * -1e9f64;
+        let mut all = Vec::with_capacity(self.num_hidden_states());
         for layer in &self.layers {
+            all.push(x.clone());
             x = layer.forward(x, bias.clone());
         }
-        x
+        all.push(x);
+        all
     }
 
     /// Load a Hugging Face checkpoint folder.

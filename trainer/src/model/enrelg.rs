@@ -12,6 +12,7 @@ use super::bert::BertEncoder;
 use super::bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
 use super::crf::{Crf, CrfConfig};
 use super::gat::{GraphAttention, GraphAttentionConfig};
+use super::mix::{ScalarMix, ScalarMixConfig};
 
 /// Which graphs the model uses (the paper's ablation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -73,11 +74,17 @@ pub struct EnrelgConfig {
     /// (0 = off, the paper's model). An addition for uncased encoders.
     #[config(default = 0)]
     pub shape_dim: usize,
+    /// Hidden states of the encoder mixed by a learned scalar mix (0 = off:
+    /// the last layer, as in the paper). An addition for frozen encoders.
+    #[config(default = 0)]
+    pub layer_mix: usize,
 }
 
 /// Everything after the encoder; trained alone in frozen-encoder mode.
 #[derive(Module, Debug)]
 pub struct EnrelgHead {
+    /// Scalar mix of the encoder's hidden states; its input is their concatenation.
+    pub mix: Option<ScalarMix>,
     pub dropout: Dropout,
     pub shape: Option<Embedding>,
     pub lstm: MaskedBiLstm,
@@ -113,6 +120,7 @@ impl EnrelgConfig {
             Fusion::Concat => d_lstm + coref.as_ref().map_or(0, |_| d_gat) + dep.as_ref().map_or(0, |_| d_gat),
         };
         EnrelgHead {
+            mix: (self.layer_mix > 0).then(|| ScalarMixConfig::new(self.layer_mix, self.d_encoder).init(device)),
             dropout: DropoutConfig::new(self.dropout).init(),
             shape: (self.shape_dim > 0).then(|| EmbeddingConfig::new(enrelg_pipeline::shape::NUM_SHAPES, self.shape_dim).init(device)),
             lstm: MaskedBiLstmConfig::new(self.d_encoder + self.shape_dim).with_d_hidden(self.lstm_hidden).init(device),
@@ -157,9 +165,22 @@ pub fn pool_first_subtoken(hidden: Tensor<3>, index: Tensor<2, Int>) -> Tensor<3
     hidden.gather(1, index.unsqueeze_dim::<3>(2).expand([b, l, h]))
 }
 
+/// Word embeddings from the encoder: `[B, L, H]` from the last layer, or with
+/// `all_layers` every hidden state side by side, `[B, L, K*H]`, for a [`ScalarMix`].
+pub fn encoder_words(encoder: &BertEncoder, batch: &Batch, all_layers: bool) -> Tensor<3> {
+    let (ids, mask) = (batch.input_ids.clone(), batch.attention_mask.clone());
+    let hidden = if all_layers { Tensor::cat(encoder.forward_all(ids, mask), 2) } else { encoder.forward(ids, mask) };
+    pool_first_subtoken(hidden, batch.word_index.clone())
+}
+
 impl EnrelgHead {
-    /// Emission scores `[B, L, N]` from word embeddings `[B, L, H]`.
+    /// Emission scores `[B, L, N]` from word embeddings: `[B, L, H]`, or
+    /// `[B, L, K*H]` (every hidden state) when the head mixes layers.
     pub fn emissions(&self, words: Tensor<3>, batch: &Batch) -> Tensor<3> {
+        let words = match &self.mix {
+            Some(mix) => mix.forward(words),
+            None => words,
+        };
         let words = match &self.shape {
             Some(emb) => Tensor::cat(vec![words, emb.forward(batch.shapes.clone())], 2),
             None => words,
@@ -213,10 +234,9 @@ pub struct Enrelg {
 }
 
 impl Enrelg {
-    /// Word embeddings `[B, L, H]` from the encoder.
+    /// Word embeddings from the encoder, as the head takes them.
     pub fn words(&self, batch: &Batch) -> Tensor<3> {
-        let hidden = self.encoder.forward(batch.input_ids.clone(), batch.attention_mask.clone());
-        pool_first_subtoken(hidden, batch.word_index.clone())
+        encoder_words(&self.encoder, batch, self.head.mix.is_some())
     }
 
     pub fn loss(&self, batch: &Batch) -> Tensor<1> {
@@ -272,5 +292,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_mixing_head_takes_every_hidden_state_and_trains_its_mix() {
+        let device = Device::flex().autodiff();
+        let recs = [record(5, 0), record(3, 1)];
+        let refs: Vec<&WindowRecord> = recs.iter().collect();
+        let batch = make_batch(&refs, &device);
+        // Three hidden states of size 8 side by side.
+        let words = Tensor::<3>::from_data(TensorData::new((0..2 * 5 * 24).map(|i| (i as f32 * 0.1).sin()).collect::<Vec<f32>>(), [2, 5, 24]), &device);
+        let head = EnrelgConfig::new(3, Variant::Cd, 8).with_lstm_hidden(4).with_gat_heads(2).with_gat_head_dim(4).with_layer_mix(3).init_head(&device);
+        let loss = head.loss(words.clone(), &batch);
+        let grads = loss.backward();
+        let mix = head.mix.as_ref().unwrap();
+        assert_eq!(mix.weights.grad(&grads).unwrap().dims(), [3]);
+        assert_eq!(head.decode(words, &batch).iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 3]);
     }
 }

@@ -5,6 +5,7 @@ pub mod bilstm;
 pub mod crf;
 pub mod enrelg;
 pub mod gat;
+pub mod mix;
 pub mod safetensors;
 
 pub use bert::{BertConfig, BertEncoder};
@@ -12,3 +13,4 @@ pub use bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
 pub use crf::{Crf, CrfConfig};
 pub use enrelg::{Batch, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant};
 pub use gat::{GraphAttention, GraphAttentionConfig};
+pub use mix::{ScalarMix, ScalarMixConfig};
