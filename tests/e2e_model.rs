@@ -180,6 +180,36 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
+#[test]
+fn a_layer_mix_run_caches_every_layer_and_predict_agrees_with_eval() {
+    let Some((data, model)) = inputs() else { return };
+    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-mix-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    small_corpus(&data.join("mars"), &tmp.join("corpus"), 2);
+    let (corpus, shards, run, cache) = (tmp.join("corpus"), tmp.join("shards"), tmp.join("run"), tmp.join("cache"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let model = s(&model);
+    enrelg(&["data", "--corpus", &s(&corpus), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&shards)]);
+    let train = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "10", "--freeze-encoder", "--shape-dim", "8", "--layer-mix"];
+    enrelg(&[&train[..], &["--out", &s(&run), "--cache-dir", &s(&cache)]].concat());
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["config"]["layer_mix"], true);
+    // The cache holds the embedding output and the six layers of MiniLM side by side.
+    let train_cache = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).find(|p| p.to_string_lossy().ends_with("-all-layers-train.bin")).unwrap();
+    let bytes = std::fs::read(&train_cache).unwrap();
+    assert_eq!(u64::from_le_bytes(bytes[8..16].try_into().unwrap()), 7 * 384);
+
+    // Eval decodes from the cache; predict runs the encoder live: the same entities.
+    enrelg(&["eval", "--run", &s(&run), "--split", "test", "--cache-dir", &s(&cache)]);
+    let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("eval-test.json")).unwrap()).unwrap();
+    let pred = tmp.join("pred");
+    enrelg(&["predict", "--run", &s(&run), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(&pred)]);
+    let tagged = std::fs::read_to_string(pred.join("entities.jsonl")).unwrap().lines().count() as u64;
+    assert!(tagged > 0, "nothing tagged: the check below would be empty");
+    assert_eq!(tagged, eval["micro"]["predicted"].as_u64().unwrap());
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
 /// Run enrelg expecting failure; returns stderr.
 fn enrelg_fails(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_enrelg")).args(args).current_dir(workspace()).output().expect("run enrelg");
