@@ -30,17 +30,24 @@ fn enrelg(args: &[&str]) -> String {
     stdout
 }
 
+/// `n` real Mars documents per split under a fresh temporary folder (`corpus/`)
+/// and their shards (`shards/`); the folder and the model path as a string.
+fn small_shards(name: &str, n: usize) -> Option<(PathBuf, String)> {
+    let (data, model) = inputs()?;
+    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    small_corpus(&data.join("mars"), &tmp.join("corpus"), n);
+    let model = model.to_str().unwrap().to_string();
+    let (corpus, shards) = (tmp.join("corpus"), tmp.join("shards"));
+    enrelg(&["data", "--corpus", corpus.to_str().unwrap(), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", shards.to_str().unwrap()]);
+    Some((tmp, model))
+}
 
 #[test]
 fn model_trains_evaluates_and_scores_like_seqeval() {
-    let Some((data, model)) = inputs() else { return };
-    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-model-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    small_corpus(&data.join("mars"), &tmp.join("corpus"), 3);
+    let Some((tmp, model)) = small_shards("model", 3) else { return };
     let (corpus, shards, run, cache) = (tmp.join("corpus"), tmp.join("shards"), tmp.join("run"), tmp.join("cache"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let model = s(&model);
-    enrelg(&["data", "--corpus", &s(&corpus), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&shards)]);
 
     // Forward + backward of the full CD model, encoder included, on real windows.
     let bench = enrelg(&["bench-model", "--shards", &s(&shards), "--model", &model, "--batch", "2", "--steps", "1"]);
@@ -182,14 +189,9 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
 
 #[test]
 fn a_layer_mix_run_caches_every_layer_and_predict_agrees_with_eval() {
-    let Some((data, model)) = inputs() else { return };
-    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-mix-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    small_corpus(&data.join("mars"), &tmp.join("corpus"), 2);
+    let Some((tmp, model)) = small_shards("mix", 2) else { return };
     let (corpus, shards, run, cache) = (tmp.join("corpus"), tmp.join("shards"), tmp.join("run"), tmp.join("cache"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let model = s(&model);
-    enrelg(&["data", "--corpus", &s(&corpus), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&shards)]);
     let train = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "10", "--freeze-encoder", "--shape-dim", "8", "--layer-mix"];
     enrelg(&[&train[..], &["--out", &s(&run), "--cache-dir", &s(&cache)]].concat());
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
@@ -239,14 +241,9 @@ fn curve(dir: &Path) -> Vec<(String, String)> {
 /// exactly the curve of an uninterrupted run and a best checkpoint that loads.
 #[test]
 fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
-    let Some((data, model)) = inputs() else { return };
-    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-kill-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    small_corpus(&data.join("mars"), &tmp.join("corpus"), 3);
-    let (corpus, shards, cache) = (tmp.join("corpus"), tmp.join("shards"), tmp.join("cache"));
+    let Some((tmp, model)) = small_shards("kill", 3) else { return };
+    let (shards, cache) = (tmp.join("shards"), tmp.join("cache"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let model = s(&model);
-    enrelg(&["data", "--corpus", &s(&corpus), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&shards)]);
     let common = ["train", "--data", &s(&shards), "--model", &model, "--variant", "cd", "--epochs", "4", "--freeze-encoder", "--seed", "3", "--cache-dir", &s(&cache)];
     // One epoch first fills the encoder cache, so the timed run below is what a restart costs.
     enrelg(&[&common[..], &["--out", &s(&tmp.join("warm-up")), "--stop-after-epoch", "1"]].concat());
@@ -323,5 +320,26 @@ fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
     assert!(stopped.len() < 12, "patience 1 should stop early: {} epochs", stopped.len());
     enrelg(&[&args[..], &["--config", &s(&config), "--out", &s(&early), "--resume"]].concat());
     assert_eq!(curve(&early), stopped);
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// `enrelg summarize` on the committed records of the H200 runs: runs that
+/// differ only in their seed share a row; other variants get their own.
+#[test]
+fn summarize_groups_runs_by_everything_but_the_seed() {
+    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-summarize-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let records = workspace().join("results/h200-vulkan");
+    copy_dir(&records.join("mars-cd-shape32-ft128"), &tmp.join("cd-seed1"));
+    copy_dir(&records.join("mars-cd-shape32-ft128"), &tmp.join("cd-seed2"));
+    let info = std::fs::read_to_string(tmp.join("cd-seed2/run.json")).unwrap();
+    std::fs::write(tmp.join("cd-seed2/run.json"), info.replacen("\"seed\": 1", "\"seed\": 2", 1)).unwrap();
+    copy_dir(&records.join("mars-baseline-shape32-ft128"), &tmp.join("baseline-seed1"));
+    let s = |p: PathBuf| p.to_str().unwrap().to_string();
+    let table = enrelg(&["summarize", &s(tmp.join("cd-seed1")), &s(tmp.join("cd-seed2")), &s(tmp.join("baseline-seed1"))]);
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| mars")).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows[0].starts_with("| mars | baseline | fine-tuned | shape 32 | 15 | 1 | 78.48 ± 0.00 | 75.02 ± 0.00 | 76.71 ± 0.00 |"), "{table}");
+    assert!(rows[1].starts_with("| mars | cd | fine-tuned | shape 32 | 15 | 1,2 | 67.90 ± 0.00 | 80.99 ± 0.00 | 73.87 ± 0.00 |"), "{table}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -16,6 +16,7 @@
 pub mod acronym;
 pub mod align;
 pub mod brat;
+pub mod chars;
 pub mod compare;
 pub mod conllu;
 pub mod corpus;

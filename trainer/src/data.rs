@@ -22,6 +22,8 @@ pub struct WindowRecord {
     pub tags: Vec<u32>,
     /// Word shape class of each word (`enrelg_pipeline::shape`).
     pub shapes: Vec<u32>,
+    /// Character ids of each word (`enrelg_pipeline::chars`).
+    pub chars: Vec<Vec<u32>>,
     /// Undirected edges between word positions, `src < dst`.
     pub coref: Vec<(u32, u32)>,
     pub dep: Vec<(u32, u32)>,
@@ -32,10 +34,26 @@ fn u32_list(df: &DataFrame, name: &str, row: usize) -> anyhow::Result<Vec<u32>> 
     Ok(s.u32()?.into_no_null_iter().collect())
 }
 
+/// Each document's word forms in order, from a split's `tokens` table.
+fn forms_by_document(tokens: &DataFrame) -> anyhow::Result<HashMap<String, Vec<String>>> {
+    let docs = tokens.column("doc_id")?.str()?;
+    let idx = tokens.column("idx")?.u32()?;
+    let forms = tokens.column("form")?.str()?;
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for row in 0..tokens.height() {
+        let (doc, i, form) = (docs.get(row).unwrap_or(""), idx.get(row).unwrap_or(u32::MAX) as usize, forms.get(row).unwrap_or(""));
+        let list = out.entry(doc.to_string()).or_default();
+        anyhow::ensure!(i == list.len(), "tokens table: document {doc} has token {i} where {} was expected (row {row})", list.len());
+        list.push(form.to_string());
+    }
+    Ok(out)
+}
+
 /// Load a split's windows, keeping the dependency edges of `dep_kinds`.
 pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow::Result<Vec<WindowRecord>> {
     let windows = read_table(shards, split, "windows")?;
     let edges = read_table(shards, split, "edges")?;
+    let forms = forms_by_document(&read_table(shards, split, "tokens")?)?;
     let ids: Vec<u32> = windows.column("window_id")?.u32()?.into_no_null_iter().collect();
     let docs: Vec<String> = windows.column("doc_id")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
     let starts: Vec<u32> = windows.column("word_start")?.u32()?.into_no_null_iter().collect();
@@ -43,14 +61,19 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
     let mut row_of = HashMap::new();
     for (row, &id) in ids.iter().enumerate() {
         row_of.insert(id, row);
+        let word_first_subtoken = u32_list(&windows, "word_first_subtoken", row)?;
+        let (start, words) = (starts[row] as usize, word_first_subtoken.len());
+        let doc_forms = forms.get(&docs[row]).with_context(|| format!("window {id}: document {} has no tokens", docs[row]))?;
+        let window_forms = doc_forms.get(start..start + words).with_context(|| format!("window {id}: words {start}..{} outside document {}'s {} tokens", start + words, docs[row], doc_forms.len()))?;
         records.push(WindowRecord {
             window_id: id,
             doc_id: docs[row].clone(),
             word_start: starts[row],
             input_ids: u32_list(&windows, "input_ids", row)?,
-            word_first_subtoken: u32_list(&windows, "word_first_subtoken", row)?,
+            word_first_subtoken,
             tags: u32_list(&windows, "labels", row)?,
             shapes: u32_list(&windows, "word_shapes", row)?,
+            chars: window_forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
             coref: Vec::new(),
             dep: Vec::new(),
         });
@@ -83,7 +106,17 @@ impl WindowRecord {
     fn check(&self, num_tags: usize) -> anyhow::Result<()> {
         let words = self.word_first_subtoken.len();
         anyhow::ensure!(words > 0, "no words");
-        anyhow::ensure!(self.tags.len() == words && self.shapes.len() == words, "{words} words but {} labels and {} shapes", self.tags.len(), self.shapes.len());
+        anyhow::ensure!(
+            self.tags.len() == words && self.shapes.len() == words && self.chars.len() == words,
+            "{words} words but {} labels, {} shapes and {} character lists",
+            self.tags.len(),
+            self.shapes.len(),
+            self.chars.len()
+        );
+        use enrelg_pipeline::chars::{MAX_CHARS, NUM_CHARS};
+        if let Some(c) = self.chars.iter().find(|c| c.is_empty() || c.len() > MAX_CHARS || c.iter().any(|&id| id as usize >= NUM_CHARS)) {
+            anyhow::bail!("character ids {c:?}: need 1 to {MAX_CHARS} ids below {NUM_CHARS}");
+        }
         if let Some(f) = self.word_first_subtoken.iter().find(|&&f| f as usize >= self.input_ids.len()) {
             anyhow::bail!("first subtoken {f} outside the window's {} subtokens", self.input_ids.len());
         }
@@ -111,6 +144,9 @@ pub struct PaddedBatch {
     wmask: Vec<bool>,
     tags: Vec<i64>,
     shapes: Vec<i64>,
+    /// `[B, L, C]` character ids, 0-padded.
+    chars: Vec<i64>,
+    max_chars: usize,
     coref: Vec<bool>,
     dep: Vec<bool>,
     lens: Vec<usize>,
@@ -121,6 +157,7 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
     let b = records.len();
     let t = records.iter().map(|r| r.input_ids.len()).max().unwrap_or(1).max(1);
     let l = records.iter().map(|r| r.word_first_subtoken.len()).max().unwrap_or(1).max(1);
+    let c = records.iter().flat_map(|r| r.chars.iter().map(Vec::len)).max().unwrap_or(1).max(1);
     let mut p = PaddedBatch {
         dims: [b, t, l],
         ids: vec![0; b * t],
@@ -129,6 +166,8 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         wmask: vec![false; b * l],
         tags: vec![0; b * l],
         shapes: vec![0; b * l],
+        chars: vec![0; b * l * c],
+        max_chars: c,
         coref: vec![false; b * l * l],
         dep: vec![false; b * l * l],
         lens: Vec::with_capacity(b),
@@ -145,6 +184,11 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         }
         for (w, &s) in rec.shapes.iter().enumerate().take(l) {
             p.shapes[r * l + w] = s as i64;
+        }
+        for (w, ids) in rec.chars.iter().enumerate().take(l) {
+            for (k, &id) in ids.iter().enumerate() {
+                p.chars[(r * l + w) * c + k] = id as i64;
+            }
         }
         for (edges, adj) in [(&rec.coref, &mut p.coref), (&rec.dep, &mut p.dep)] {
             for &(s, d) in edges.iter() {
@@ -168,6 +212,7 @@ impl PaddedBatch {
             word_mask: Tensor::<2, Bool>::from_data(TensorData::new(self.wmask, [b, l]), device),
             tags: Tensor::<2, Int>::from_data(TensorData::new(self.tags, [b, l]), device),
             shapes: Tensor::<2, Int>::from_data(TensorData::new(self.shapes, [b, l]), device),
+            chars: Tensor::<3, Int>::from_data(TensorData::new(self.chars, [b, l, self.max_chars]), device),
             lens: self.lens,
             coref: Tensor::<3, Bool>::from_data(TensorData::new(self.coref, [b, l, l]), device),
             dep: Tensor::<3, Bool>::from_data(TensorData::new(self.dep, [b, l, l]), device),

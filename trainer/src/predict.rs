@@ -106,6 +106,7 @@ impl<'a> Tagger<'a> {
                 word_first_subtoken: w.word_first_subtoken.clone(),
                 tags: vec![0; w.word_end - w.word_start],
                 shapes: data.doc.tokens[w.word_start..w.word_end].iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
+                chars: data.doc.tokens[w.word_start..w.word_end].iter().map(|t| enrelg_pipeline::chars::char_ids(&t.form)).collect(),
                 coref: edges.iter().filter(|e| e.kind.graph() == "coref").map(|e| (e.src, e.dst)).collect(),
                 dep: edges.iter().filter(|e| self.dep_kinds.contains(&e.kind)).map(|e| (e.src, e.dst)).collect(),
             })

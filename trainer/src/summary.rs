@@ -54,7 +54,8 @@ pub struct Row {
     pub dataset: String,
     pub variant: String,
     pub encoder: String,
-    pub shape_dim: usize,
+    /// Inputs beyond the paper: "shape 32 + chars 50 + layer mix", or "none".
+    pub additions: String,
     /// The configuration without its seed, for telling rows apart.
     pub config: serde_json::Value,
     pub seeds: Vec<u64>,
@@ -93,8 +94,8 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
         rows.push(Row {
             dataset: first.shards.file_name().map_or_else(|| first.shards.display().to_string(), |n| n.to_string_lossy().into_owned()),
             variant: format!("{:?}", first.config.variant).to_lowercase(),
-            encoder: format!("{}{}", if first.config.freeze_encoder { "frozen" } else { "fine-tuned" }, if first.config.layer_mix { " + layer mix" } else { "" }),
-            shape_dim: first.config.shape_dim,
+            encoder: if first.config.freeze_encoder { "frozen" } else { "fine-tuned" }.into(),
+            additions: additions(&first.config),
             config,
             seeds: group.iter().map(|r| r.info.config.seed).collect(),
             runs: group.iter().map(|r| r.dir.clone()).collect(),
@@ -105,14 +106,29 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
             best_dev_f1: MeanStd::of(&group.iter().map(|r| r.info.best_dev_f1).collect::<Vec<_>>()),
         });
     }
-    rows.sort_by(|a, b| (&a.dataset, &a.encoder, a.shape_dim, &a.variant).cmp(&(&b.dataset, &b.encoder, b.shape_dim, &b.variant)));
+    rows.sort_by(|a, b| (&a.dataset, &a.encoder, &a.additions, &a.variant).cmp(&(&b.dataset, &b.encoder, &b.additions, &b.variant)));
     Ok(rows)
+}
+
+/// The inputs a configuration adds to the paper's model.
+fn additions(config: &crate::train::TrainConfig) -> String {
+    let mut parts = Vec::new();
+    if config.shape_dim > 0 {
+        parts.push(format!("shape {}", config.shape_dim));
+    }
+    if config.char_dim > 0 {
+        parts.push(format!("chars {}", config.char_dim));
+    }
+    if config.layer_mix {
+        parts.push("layer mix".to_string());
+    }
+    if parts.is_empty() { "none".into() } else { parts.join(" + ") }
 }
 
 /// A Markdown table of the rows (per-type F1 columns for every type seen).
 pub fn markdown(rows: &[Row], split: &str) -> String {
     let types: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| r.per_type_f1.keys()).collect();
-    let mut out = format!("| dataset | variant | encoder | shape | max epochs | seeds | {split} P | {split} R | {split} F1 |");
+    let mut out = format!("| dataset | variant | encoder | additions | max epochs | seeds | {split} P | {split} R | {split} F1 |");
     for t in &types {
         out += &format!(" {t} F1 |");
     }
@@ -122,7 +138,7 @@ pub fn markdown(rows: &[Row], split: &str) -> String {
     for r in rows {
         let seeds = r.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
         let epochs = r.config.get("max_epochs").map_or("?".into(), |v| v.to_string());
-        out += &format!("| {} | {} | {} | {} | {epochs} | {} | {} | {} | {} |", r.dataset, r.variant, r.encoder, r.shape_dim, seeds, r.precision, r.recall, r.f1);
+        out += &format!("| {} | {} | {} | {} | {epochs} | {} | {} | {} | {} |", r.dataset, r.variant, r.encoder, r.additions, seeds, r.precision, r.recall, r.f1);
         for t in &types {
             out += &r.per_type_f1.get(*t).map_or(" – |".to_string(), |m| format!(" {m} |"));
         }
@@ -141,5 +157,13 @@ mod tests {
         assert!((m.mean - 80.0).abs() < 1e-12 && (m.std - 2.0).abs() < 1e-12);
         assert_eq!(MeanStd::of(&[75.5]), MeanStd { mean: 75.5, std: 0.0 });
         assert_eq!(m.to_string(), "80.00 ± 2.00");
+    }
+
+    #[test]
+    fn additions_name_every_input_beyond_the_paper() {
+        let mut c = crate::train::TrainConfig::default();
+        assert_eq!(additions(&c), "none");
+        (c.shape_dim, c.char_dim, c.layer_mix) = (32, 50, true);
+        assert_eq!(additions(&c), "shape 32 + chars 50 + layer mix");
     }
 }

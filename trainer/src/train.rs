@@ -54,6 +54,8 @@ pub struct TrainConfig {
     /// Feed the head a learned scalar mix of every encoder hidden state
     /// instead of the last layer (off, as in the paper).
     pub layer_mix: bool,
+    /// Character-CNN filters concatenated to the encoder output (0 = off, as in the paper).
+    pub char_dim: usize,
 }
 
 impl Default for TrainConfig {
@@ -79,6 +81,7 @@ impl Default for TrainConfig {
             dropout: 0.5,
             shape_dim: 0,
             layer_mix: false,
+            char_dim: 0,
         }
     }
 }
@@ -102,6 +105,7 @@ impl TrainConfig {
             .with_dropout(self.dropout)
             .with_shape_dim(self.shape_dim)
             .with_layer_mix(if self.layer_mix { hidden_states } else { 0 })
+            .with_char_dim(self.char_dim)
     }
 
     /// Name of the frozen-encoder cache for these shards and weights: the

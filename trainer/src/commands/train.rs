@@ -38,6 +38,9 @@ pub struct TrainArgs {
     /// Feed the head a learned scalar mix of every encoder layer instead of the last (not in the paper).
     #[arg(long)]
     pub layer_mix: bool,
+    /// Character-CNN filters concatenated to the encoder output (0 = off, the paper's model).
+    #[arg(long)]
+    pub char_dim: Option<usize>,
     /// Run folder (checkpoint, metrics.jsonl, run.json, evaluations).
     #[arg(long)]
     pub out: PathBuf,
@@ -80,6 +83,9 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(d) = args.shape_dim {
         cfg.shape_dim = d;
+    }
+    if let Some(d) = args.char_dim {
+        cfg.char_dim = d;
     }
     if args.layer_mix {
         cfg.layer_mix = true;

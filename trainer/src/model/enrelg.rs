@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bert::BertEncoder;
 use super::bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
+use super::char_cnn::{CharCnn, CharCnnConfig};
 use super::crf::{Crf, CrfConfig};
 use super::gat::{GraphAttention, GraphAttentionConfig};
 use super::mix::{ScalarMix, ScalarMixConfig};
@@ -78,6 +79,10 @@ pub struct EnrelgConfig {
     /// the last layer, as in the paper). An addition for frozen encoders.
     #[config(default = 0)]
     pub layer_mix: usize,
+    /// Filters of a character CNN whose word vectors are concatenated to the
+    /// encoder output (0 = off, the paper's model).
+    #[config(default = 0)]
+    pub char_dim: usize,
 }
 
 /// Everything after the encoder; trained alone in frozen-encoder mode.
@@ -87,6 +92,7 @@ pub struct EnrelgHead {
     pub mix: Option<ScalarMix>,
     pub dropout: Dropout,
     pub shape: Option<Embedding>,
+    pub chars: Option<CharCnn>,
     pub lstm: MaskedBiLstm,
     pub coref: Option<GraphAttention>,
     pub dep: Option<GraphAttention>,
@@ -123,7 +129,8 @@ impl EnrelgConfig {
             mix: (self.layer_mix > 0).then(|| ScalarMixConfig::new(self.layer_mix, self.d_encoder).init(device)),
             dropout: DropoutConfig::new(self.dropout).init(),
             shape: (self.shape_dim > 0).then(|| EmbeddingConfig::new(enrelg_pipeline::shape::NUM_SHAPES, self.shape_dim).init(device)),
-            lstm: MaskedBiLstmConfig::new(self.d_encoder + self.shape_dim).with_d_hidden(self.lstm_hidden).init(device),
+            chars: (self.char_dim > 0).then(|| CharCnnConfig::new(self.char_dim).init(device)),
+            lstm: MaskedBiLstmConfig::new(self.d_encoder + self.shape_dim + self.char_dim).with_d_hidden(self.lstm_hidden).init(device),
             fuse_lstm: linear.then(|| LinearConfig::new(d_lstm, d_lstm).init(device)),
             fuse_coref: (linear && coref.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
             fuse_dep: (linear && dep.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
@@ -151,6 +158,8 @@ pub struct Batch {
     pub tags: Tensor<2, Int>,
     /// `[B, L]` word shape classes.
     pub shapes: Tensor<2, Int>,
+    /// `[B, L, C]` character ids of each word, 0-padded.
+    pub chars: Tensor<3, Int>,
     /// Words per window.
     pub lens: Vec<usize>,
     /// `[B, L, L]` adjacency of each graph (no self loops; the GAT adds them).
@@ -181,10 +190,14 @@ impl EnrelgHead {
             Some(mix) => mix.forward(words),
             None => words,
         };
-        let words = match &self.shape {
-            Some(emb) => Tensor::cat(vec![words, emb.forward(batch.shapes.clone())], 2),
-            None => words,
-        };
+        let mut inputs = vec![words];
+        if let Some(emb) = &self.shape {
+            inputs.push(emb.forward(batch.shapes.clone()));
+        }
+        if let Some(cnn) = &self.chars {
+            inputs.push(cnn.forward(batch.chars.clone()));
+        }
+        let words = Tensor::cat(inputs, 2);
         let e = self.lstm.forward(self.dropout.forward(words), &batch.lens);
         let gc = self.coref.as_ref().map(|g| g.forward(e.clone(), batch.coref.clone()));
         let gd = self.dep.as_ref().map(|g| g.forward(e.clone(), batch.dep.clone()));
@@ -263,6 +276,7 @@ mod tests {
             word_first_subtoken: (1..=n as u32).collect(),
             tags: (0..n as u32).map(|i| (i + shift) % 3).collect(),
             shapes: (0..n as u32).map(|i| (i * 7 + shift) % 10).collect(),
+            chars: (0..n as u32).map(|i| (0..=i % 4).map(|k| 1 + (i + k + shift) % 90).collect()).collect(),
             coref: vec![(0, 2)],
             dep: vec![(1, 2), (0, 1)],
         }
@@ -277,16 +291,17 @@ mod tests {
         let words = Tensor::<3>::from_data(TensorData::new((0..2 * 5 * 8).map(|i| (i as f32 * 0.1).sin()).collect::<Vec<f32>>(), [2, 5, 8]), &device);
         for variant in [Variant::Baseline, Variant::C, Variant::D, Variant::Cd] {
             for fusion in [Fusion::Linear, Fusion::Vector, Fusion::Concat] {
-                for shape_dim in [0, 4] {
+                for (shape_dim, char_dim) in [(0, 0), (4, 0), (0, 5), (4, 5)] {
                     let head = EnrelgConfig::new(3, variant, 8)
                         .with_fusion(fusion)
                         .with_lstm_hidden(4)
                         .with_gat_heads(2)
                         .with_gat_head_dim(4)
                         .with_shape_dim(shape_dim)
+                        .with_char_dim(char_dim)
                         .init_head(&device);
                     let loss: f32 = head.loss(words.clone(), &batch).into_scalar::<f32>();
-                    assert!(loss.is_finite() && loss > 0.0, "{variant:?} {fusion:?} {shape_dim}: {loss}");
+                    assert!(loss.is_finite() && loss > 0.0, "{variant:?} {fusion:?} {shape_dim} {char_dim}: {loss}");
                     let paths = head.decode(words.clone(), &batch);
                     assert_eq!(paths.iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 3]);
                 }

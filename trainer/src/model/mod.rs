@@ -2,6 +2,7 @@
 
 pub mod bert;
 pub mod bilstm;
+pub mod char_cnn;
 pub mod crf;
 pub mod enrelg;
 pub mod gat;
@@ -10,6 +11,7 @@ pub mod safetensors;
 
 pub use bert::{BertConfig, BertEncoder};
 pub use bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
+pub use char_cnn::{CharCnn, CharCnnConfig};
 pub use crf::{Crf, CrfConfig};
 pub use enrelg::{Batch, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant};
 pub use gat::{GraphAttention, GraphAttentionConfig};
