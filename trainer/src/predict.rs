@@ -98,17 +98,20 @@ impl<'a> Tagger<'a> {
         let records: Vec<WindowRecord> = data
             .windows
             .iter()
-            .map(|(w, edges)| WindowRecord {
-                window_id: w.index as u32,
-                doc_id: data.doc.id.clone(),
-                word_start: w.word_start as u32,
-                input_ids: w.input_ids.clone(),
-                word_first_subtoken: w.word_first_subtoken.clone(),
-                tags: vec![0; w.word_end - w.word_start],
-                shapes: data.doc.tokens[w.word_start..w.word_end].iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
-                chars: data.doc.tokens[w.word_start..w.word_end].iter().map(|t| enrelg_pipeline::chars::char_ids(&t.form)).collect(),
-                coref: edges.iter().filter(|e| e.kind.graph() == "coref").map(|e| (e.src, e.dst)).collect(),
-                dep: edges.iter().filter(|e| self.dep_kinds.contains(&e.kind)).map(|e| (e.src, e.dst)).collect(),
+            .map(|(w, edges)| {
+                let words = &data.doc.tokens[w.word_start..w.word_end];
+                WindowRecord {
+                    window_id: w.index as u32,
+                    doc_id: data.doc.id.clone(),
+                    word_start: w.word_start as u32,
+                    input_ids: w.input_ids.clone(),
+                    word_first_subtoken: w.word_first_subtoken.clone(),
+                    tags: vec![0; words.len()],
+                    shapes: words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
+                    chars: words.iter().map(|t| enrelg_pipeline::chars::char_ids(&t.form)).collect(),
+                    coref: edges.iter().filter(|e| e.kind.graph() == "coref").map(|e| (e.src, e.dst)).collect(),
+                    dep: edges.iter().filter(|e| self.dep_kinds.contains(&e.kind)).map(|e| (e.src, e.dst)).collect(),
+                }
             })
             .collect();
         let mut tags: Vec<&str> = Vec::with_capacity(data.doc.tokens.len());

@@ -108,11 +108,11 @@ impl TrainConfig {
             .with_char_dim(self.char_dim)
     }
 
-    /// Name of the frozen-encoder cache for these shards and weights: the
-    /// layer mix caches every hidden state, so it has its own file.
-    pub fn cache_key(&self, shard_sha: &str, model_sha: &str) -> String {
+    /// The frozen-encoder cache of one split for these shards and weights:
+    /// the layer mix caches every hidden state, so it has its own file.
+    pub fn cache_file(&self, cache_dir: &Path, shard_sha: &str, model_sha: &str, split: &str) -> PathBuf {
         let mix = if self.layer_mix { "-all-layers" } else { "" };
-        format!("{}-{}{mix}", &shard_sha[..16], &model_sha[..16])
+        cache_dir.join(format!("{}-{}{mix}-{split}.bin", &shard_sha[..16], &model_sha[..16]))
     }
 }
 
@@ -521,9 +521,8 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         best_dev_f1: -1.0,
         checkpoint_sha256: None,
     };
-    let key = cfg.cache_key(&shard_sha, &model_sha);
     let resumed = if inp.resume {
-        let prev: RunInfo = serde_json::from_slice(&std::fs::read(inp.out.join("run.json")).context("resume: no run.json")?)?;
+        let prev = RunInfo::read(inp.out).context("resume")?;
         anyhow::ensure!(
             prev.shard_manifest_sha256 == shard_sha && prev.model_sha256 == model_sha,
             "resume: {} was trained on other shards or another checkpoint",
@@ -574,8 +573,9 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("loading the last checkpoint: {e:?}");
 
     if cfg.freeze_encoder {
-        let train_e = embed(&encoder, &train_recs, cfg.layer_mix, &inp.cache_dir.join(format!("{key}-train.bin")), &plain, "train")?;
-        let dev_e = embed(&encoder, &dev_recs, cfg.layer_mix, &inp.cache_dir.join(format!("{key}-{dev_split}.bin")), &plain, &dev_split)?;
+        let cache = |split: &str| cfg.cache_file(inp.cache_dir, &shard_sha, &model_sha, split);
+        let train_e = embed(&encoder, &train_recs, cfg.layer_mix, &cache("train"), &plain, "train")?;
+        let dev_e = embed(&encoder, &dev_recs, cfg.layer_mix, &cache(&dev_split), &plain, &dev_split)?;
         let mut head = mcfg.init_head(&auto);
         let mut optim = cfg.optimizer().init();
         if resumed.is_some() {
@@ -837,9 +837,9 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
         &run.info.shard_manifest_sha256[..12]
     );
     let records = load_split(shards, split, run.info.config.dependency_variant.kinds())?;
-    let key = run.info.config.cache_key(&run.info.shard_manifest_sha256, &run.info.model_sha256);
     let pred = if run.info.config.freeze_encoder {
-        let e = embed(&run.encoder, &records, run.info.config.layer_mix, &cache_dir.join(format!("{key}-{split}.bin")), device, split)?;
+        let cache = run.info.config.cache_file(cache_dir, &run.info.shard_manifest_sha256, &run.info.model_sha256, split);
+        let e = embed(&run.encoder, &records, run.info.config.layer_mix, &cache, device, split)?;
         decode_cached(&run.head, &e, &records, device)
     } else {
         let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
