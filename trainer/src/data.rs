@@ -141,6 +141,8 @@ pub struct PaddedBatch {
     ids: Vec<i64>,
     att: Vec<bool>,
     index: Vec<i64>,
+    /// `[B, L, T]` mean-pooling weights.
+    mean: Vec<f32>,
     wmask: Vec<bool>,
     tags: Vec<i64>,
     shapes: Vec<i64>,
@@ -163,6 +165,7 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         ids: vec![0; b * t],
         att: vec![false; b * t],
         index: vec![0; b * l],
+        mean: vec![0.0; b * l * t],
         wmask: vec![false; b * l],
         tags: vec![0; b * l],
         shapes: vec![0; b * l],
@@ -178,6 +181,10 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
             p.att[r * t + k] = true;
         }
         for (w, (&f, &tag)) in rec.word_first_subtoken.iter().zip(&rec.tags).enumerate() {
+            // A word runs to the next word's first subtoken; the last one to [SEP].
+            let end = rec.word_first_subtoken.get(w + 1).map_or(rec.input_ids.len() - 1, |&e| e as usize).max(f as usize + 1);
+            let row = &mut p.mean[(r * l + w) * t..(r * l + w + 1) * t];
+            row[f as usize..end].fill(1.0 / (end - f as usize) as f32);
             p.index[r * l + w] = f as i64;
             p.wmask[r * l + w] = true;
             p.tags[r * l + w] = tag as i64;
@@ -209,6 +216,7 @@ impl PaddedBatch {
             input_ids: Tensor::<2, Int>::from_data(TensorData::new(self.ids, [b, t]), device),
             attention_mask: Tensor::<2, Bool>::from_data(TensorData::new(self.att, [b, t]), device),
             word_index: Tensor::<2, Int>::from_data(TensorData::new(self.index, [b, l]), device),
+            word_mean: Tensor::<3>::from_data(TensorData::new(self.mean, [b, l, t]), device),
             word_mask: Tensor::<2, Bool>::from_data(TensorData::new(self.wmask, [b, l]), device),
             tags: Tensor::<2, Int>::from_data(TensorData::new(self.tags, [b, l]), device),
             shapes: Tensor::<2, Int>::from_data(TensorData::new(self.shapes, [b, l]), device),
@@ -249,4 +257,37 @@ pub fn prefetched<T: Send>(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_pooling_weights_span_each_words_subtokens() {
+        // [CLS] w0 w1 w1 w1 w2 [SEP]: the middle word has three subtokens.
+        let rec = WindowRecord {
+            window_id: 0,
+            doc_id: "d".into(),
+            word_start: 0,
+            input_ids: vec![101, 7, 8, 9, 10, 11, 102],
+            word_first_subtoken: vec![1, 2, 5],
+            tags: vec![0; 3],
+            shapes: vec![0; 3],
+            chars: vec![vec![1]; 3],
+            coref: vec![],
+            dep: vec![],
+        };
+        let short = WindowRecord { input_ids: vec![101, 7, 102], word_first_subtoken: vec![1], tags: vec![0], shapes: vec![0], chars: vec![vec![1]], ..rec.clone() };
+        let p = pad(&[&rec, &short]);
+        let [_, t, l] = p.dims;
+        assert_eq!((t, l), (7, 3));
+        let row = |r: usize, w: usize| p.mean[(r * l + w) * t..(r * l + w + 1) * t].to_vec();
+        let third = 1.0 / 3.0;
+        assert_eq!(row(0, 0), vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(row(0, 1), vec![0.0, 0.0, third, third, third, 0.0, 0.0]);
+        assert_eq!(row(0, 2), vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0], "the last word ends before [SEP]");
+        assert_eq!(row(1, 0), vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert!(row(1, 1).iter().chain(&row(1, 2)).all(|&v| v == 0.0), "padding words pool nothing");
+    }
 }

@@ -122,6 +122,9 @@ fn additions(config: &crate::train::TrainConfig) -> String {
     if config.layer_mix {
         parts.push("layer mix".to_string());
     }
+    if config.word_pool == crate::model::WordPool::Mean {
+        parts.push("mean pool".to_string());
+    }
     if parts.is_empty() { "none".into() } else { parts.join(" + ") }
 }
 
@@ -163,7 +166,7 @@ mod tests {
     fn additions_name_every_input_beyond_the_paper() {
         let mut c = crate::train::TrainConfig::default();
         assert_eq!(additions(&c), "none");
-        (c.shape_dim, c.char_dim, c.layer_mix) = (32, 50, true);
-        assert_eq!(additions(&c), "shape 32 + chars 50 + layer mix");
+        (c.shape_dim, c.char_dim, c.layer_mix, c.word_pool) = (32, 50, true, crate::model::WordPool::Mean);
+        assert_eq!(additions(&c), "shape 32 + chars 50 + layer mix + mean pool");
     }
 }

@@ -19,7 +19,7 @@ use sha2::Digest;
 
 use crate::data::{load_split, make_batch, pad, prefetched, WindowRecord};
 use crate::eval::{Score, Scorer};
-use crate::model::{BertEncoder, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant};
+use crate::model::{BertEncoder, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant, WordPool};
 
 /// Everything a run needs besides its inputs; read from TOML, defaults from the paper.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +56,8 @@ pub struct TrainConfig {
     pub layer_mix: bool,
     /// Character-CNN filters concatenated to the encoder output (0 = off, as in the paper).
     pub char_dim: usize,
+    /// How a word's vector is pooled from its subtokens (the paper: the first).
+    pub word_pool: WordPool,
 }
 
 impl Default for TrainConfig {
@@ -82,6 +84,7 @@ impl Default for TrainConfig {
             shape_dim: 0,
             layer_mix: false,
             char_dim: 0,
+            word_pool: WordPool::First,
         }
     }
 }
@@ -106,13 +109,19 @@ impl TrainConfig {
             .with_shape_dim(self.shape_dim)
             .with_layer_mix(if self.layer_mix { hidden_states } else { 0 })
             .with_char_dim(self.char_dim)
+            .with_word_pool(self.word_pool)
     }
 
     /// The frozen-encoder cache of one split for these shards and weights:
-    /// the layer mix caches every hidden state, so it has its own file.
+    /// the layer mix caches every hidden state and mean pooling other
+    /// vectors, so each has its own file.
     pub fn cache_file(&self, cache_dir: &Path, shard_sha: &str, model_sha: &str, split: &str) -> PathBuf {
         let mix = if self.layer_mix { "-all-layers" } else { "" };
-        cache_dir.join(format!("{}-{}{mix}-{split}.bin", &shard_sha[..16], &model_sha[..16]))
+        let pool = match self.word_pool {
+            WordPool::First => "",
+            WordPool::Mean => "-mean",
+        };
+        cache_dir.join(format!("{}-{}{mix}{pool}-{split}.bin", &shard_sha[..16], &model_sha[..16]))
     }
 }
 
@@ -206,7 +215,7 @@ pub struct Embedded {
 
 /// Compute (or read from the cache) the frozen encoder's word embeddings:
 /// the last layer, or with `all_layers` every hidden state side by side.
-pub fn embed(encoder: &BertEncoder, records: &[WindowRecord], all_layers: bool, cache: &Path, device: &Device, label: &str) -> anyhow::Result<Embedded> {
+pub fn embed(encoder: &BertEncoder, records: &[WindowRecord], all_layers: bool, pool: WordPool, cache: &Path, device: &Device, label: &str) -> anyhow::Result<Embedded> {
     let d = encoder.d_model() * if all_layers { encoder.num_hidden_states() } else { 1 };
     if let Ok(bytes) = std::fs::read(cache) {
         if let Some(e) = decode_cache(&bytes, records, d) {
@@ -222,7 +231,7 @@ pub fn embed(encoder: &BertEncoder, records: &[WindowRecord], all_layers: bool, 
     for chunk in records.chunks(16) {
         let refs: Vec<&WindowRecord> = chunk.iter().collect();
         let batch = make_batch(&refs, device);
-        let pooled = crate::model::enrelg::encoder_words(encoder, &batch, all_layers);
+        let pooled = crate::model::enrelg::encoder_words(encoder, &batch, all_layers, pool);
         let l = pooled.dims()[1];
         let flat: Vec<f32> = pooled.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
         for (r, rec) in chunk.iter().enumerate() {
@@ -574,8 +583,8 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
 
     if cfg.freeze_encoder {
         let cache = |split: &str| cfg.cache_file(inp.cache_dir, &shard_sha, &model_sha, split);
-        let train_e = embed(&encoder, &train_recs, cfg.layer_mix, &cache("train"), &plain, "train")?;
-        let dev_e = embed(&encoder, &dev_recs, cfg.layer_mix, &cache(&dev_split), &plain, &dev_split)?;
+        let train_e = embed(&encoder, &train_recs, cfg.layer_mix, cfg.word_pool, &cache("train"), &plain, "train")?;
+        let dev_e = embed(&encoder, &dev_recs, cfg.layer_mix, cfg.word_pool, &cache(&dev_split), &plain, &dev_split)?;
         let mut head = mcfg.init_head(&auto);
         let mut optim = cfg.optimizer().init();
         if resumed.is_some() {
@@ -839,7 +848,7 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
     let records = load_split(shards, split, run.info.config.dependency_variant.kinds())?;
     let pred = if run.info.config.freeze_encoder {
         let cache = run.info.config.cache_file(cache_dir, &run.info.shard_manifest_sha256, &run.info.model_sha256, split);
-        let e = embed(&run.encoder, &records, run.info.config.layer_mix, &cache, device, split)?;
+        let e = embed(&run.encoder, &records, run.info.config.layer_mix, run.info.config.word_pool, &cache, device, split)?;
         decode_cached(&run.head, &e, &records, device)
     } else {
         let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };

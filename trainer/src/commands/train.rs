@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use enrelg::device;
-use enrelg::model::Variant;
+use enrelg::model::{Variant, WordPool};
 use enrelg::train::{evaluate, load_run, train, TrainConfig, TrainInputs};
 
 #[derive(Args)]
@@ -41,6 +41,9 @@ pub struct TrainArgs {
     /// Character-CNN filters concatenated to the encoder output (0 = off, the paper's model).
     #[arg(long)]
     pub char_dim: Option<usize>,
+    /// How a word's vector is pooled from its subtokens (the paper: first).
+    #[arg(long, value_enum)]
+    pub word_pool: Option<WordPool>,
     /// Run folder (checkpoint, metrics.jsonl, run.json, evaluations).
     #[arg(long)]
     pub out: PathBuf,
@@ -89,6 +92,9 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     if args.layer_mix {
         cfg.layer_mix = true;
+    }
+    if let Some(p) = args.word_pool {
+        cfg.word_pool = p;
     }
     if args.freeze_encoder {
         cfg.freeze_encoder = true;

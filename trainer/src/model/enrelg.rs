@@ -50,6 +50,18 @@ pub enum Fusion {
     Concat,
 }
 
+/// How a word's vector is taken from its subtokens' vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum WordPool {
+    /// The first subtoken (the paper).
+    #[default]
+    First,
+    /// The mean of all its subtokens: an unseen word such as "nontronite"
+    /// (non ##tron ##ite) keeps its telling suffix, which the first piece loses.
+    Mean,
+}
+
 #[derive(Config, Debug)]
 pub struct EnrelgConfig {
     pub num_tags: usize,
@@ -83,6 +95,9 @@ pub struct EnrelgConfig {
     /// encoder output (0 = off, the paper's model).
     #[config(default = 0)]
     pub char_dim: usize,
+    /// How words are pooled from subtokens (the paper: the first).
+    #[config(default = "WordPool::First")]
+    pub word_pool: WordPool,
 }
 
 /// Everything after the encoder; trained alone in frozen-encoder mode.
@@ -108,6 +123,9 @@ pub struct EnrelgHead {
     pub crf: Crf,
     #[module(skip)]
     pub fusion: Fusion,
+    /// How the encoder's subtokens become the words this head reads.
+    #[module(skip)]
+    pub word_pool: WordPool,
 }
 
 impl EnrelgConfig {
@@ -142,6 +160,7 @@ impl EnrelgConfig {
             output: LinearConfig::new(d_fused, self.num_tags).init(device),
             crf: CrfConfig::new(self.num_tags).init(device),
             fusion: self.fusion,
+            word_pool: self.word_pool,
         }
     }
 }
@@ -154,6 +173,8 @@ pub struct Batch {
     pub attention_mask: Tensor<2, Bool>,
     /// `[B, L]` index of each word's first subtoken, the word mask and the gold tags.
     pub word_index: Tensor<2, Int>,
+    /// `[B, L, T]` weight of each subtoken in each word's mean (1/n over the word's n subtokens).
+    pub word_mean: Tensor<3>,
     pub word_mask: Tensor<2, Bool>,
     pub tags: Tensor<2, Int>,
     /// `[B, L]` word shape classes.
@@ -176,10 +197,13 @@ pub fn pool_first_subtoken(hidden: Tensor<3>, index: Tensor<2, Int>) -> Tensor<3
 
 /// Word embeddings from the encoder: `[B, L, H]` from the last layer, or with
 /// `all_layers` every hidden state side by side, `[B, L, K*H]`, for a [`ScalarMix`].
-pub fn encoder_words(encoder: &BertEncoder, batch: &Batch, all_layers: bool) -> Tensor<3> {
+pub fn encoder_words(encoder: &BertEncoder, batch: &Batch, all_layers: bool, pool: WordPool) -> Tensor<3> {
     let (ids, mask) = (batch.input_ids.clone(), batch.attention_mask.clone());
     let hidden = if all_layers { Tensor::cat(encoder.forward_all(ids, mask), 2) } else { encoder.forward(ids, mask) };
-    pool_first_subtoken(hidden, batch.word_index.clone())
+    match pool {
+        WordPool::First => pool_first_subtoken(hidden, batch.word_index.clone()),
+        WordPool::Mean => batch.word_mean.clone().matmul(hidden),
+    }
 }
 
 impl EnrelgHead {
@@ -249,7 +273,7 @@ pub struct Enrelg {
 impl Enrelg {
     /// Word embeddings from the encoder, as the head takes them.
     pub fn words(&self, batch: &Batch) -> Tensor<3> {
-        encoder_words(&self.encoder, batch, self.head.mix.is_some())
+        encoder_words(&self.encoder, batch, self.head.mix.is_some(), self.head.word_pool)
     }
 
     pub fn loss(&self, batch: &Batch) -> Tensor<1> {
@@ -307,6 +331,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn mean_pooling_averages_each_words_subtokens_and_first_takes_the_first() {
+        let device = Device::flex();
+        let config: crate::model::BertConfig = serde_json::from_str(r#"{"vocab_size": 40, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16}"#).unwrap();
+        let encoder = config.init(&device);
+        // [CLS] a b b c [SEP]: the second word has two subtokens.
+        let rec = WindowRecord { input_ids: vec![1, 5, 6, 7, 8, 2], word_first_subtoken: vec![1, 2, 4], ..record(3, 0) };
+        let batch = make_batch(&[&rec], &device);
+        let hidden = encoder.forward(batch.input_ids.clone(), batch.attention_mask.clone());
+        let sub = |k: usize| hidden.clone().slice([0..1, k..k + 1, 0..8]);
+        let close = |a: Tensor<3>, b: Tensor<3>| a.into_data().assert_approx_eq::<f32>(&b.into_data(), burn::tensor::Tolerance::absolute(1e-5));
+        let mean = encoder_words(&encoder, &batch, false, WordPool::Mean);
+        close(mean.clone().slice([0..1, 0..1, 0..8]), sub(1));
+        close(mean.clone().slice([0..1, 1..2, 0..8]), (sub(2) + sub(3)) / 2.0);
+        close(mean.slice([0..1, 2..3, 0..8]), sub(4));
+        let first = encoder_words(&encoder, &batch, false, WordPool::First);
+        close(first.slice([0..1, 1..2, 0..8]), sub(2));
     }
 
     #[test]
