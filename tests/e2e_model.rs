@@ -188,20 +188,25 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
 }
 
 #[test]
-fn a_layer_mix_run_caches_every_layer_and_predict_agrees_with_eval() {
+fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let Some((tmp, model)) = small_shards("mix", 2) else { return };
     let (corpus, shards, run, cache) = (tmp.join("corpus"), tmp.join("shards"), tmp.join("run"), tmp.join("cache"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let train = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "10", "--freeze-encoder", "--shape-dim", "8", "--layer-mix"];
+    let train = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "20", "--freeze-encoder", "--shape-dim", "8", "--layer-mix", "--char-dim", "8", "--word-dim", "8", "--word-pool", "mean"];
     enrelg(&[&train[..], &["--out", &s(&run), "--cache-dir", &s(&cache)]].concat());
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
     assert_eq!(info["config"]["layer_mix"], true);
-    // The cache holds the embedding output and the six layers of MiniLM side by side.
-    let train_cache = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).find(|p| p.to_string_lossy().ends_with("-all-layers-train.bin")).unwrap();
+    assert_eq!(info["config"]["word_pool"], "mean");
+    let vocab = info["word_vocab"].as_array().unwrap();
+    assert!(vocab.len() > 10 && vocab.iter().all(|w| w.as_str().unwrap() == w.as_str().unwrap().to_lowercase()), "{vocab:?}");
+    // The cache holds the embedding output and the six layers of MiniLM side
+    // by side, mean-pooled: a file of its own.
+    let train_cache = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).find(|p| p.to_string_lossy().ends_with("-all-layers-mean-train.bin")).unwrap();
     let bytes = std::fs::read(&train_cache).unwrap();
     assert_eq!(u64::from_le_bytes(bytes[8..16].try_into().unwrap()), 7 * 384);
 
-    // Eval decodes from the cache; predict runs the encoder live: the same entities.
+    // Eval decodes from the cache; predict runs the encoder live, pools and
+    // looks words up on its own: the same entities.
     enrelg(&["eval", "--run", &s(&run), "--split", "test", "--cache-dir", &s(&cache)]);
     let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("eval-test.json")).unwrap()).unwrap();
     let pred = tmp.join("pred");

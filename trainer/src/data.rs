@@ -24,6 +24,10 @@ pub struct WindowRecord {
     pub shapes: Vec<u32>,
     /// Character ids of each word (`enrelg_pipeline::chars`).
     pub chars: Vec<Vec<u32>>,
+    /// The words themselves.
+    pub forms: Vec<String>,
+    /// Word-identity ids ([`crate::vocab`]); empty unless a run uses them.
+    pub word_ids: Vec<u32>,
     /// Undirected edges between word positions, `src < dst`.
     pub coref: Vec<(u32, u32)>,
     pub dep: Vec<(u32, u32)>,
@@ -74,6 +78,8 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
             tags: u32_list(&windows, "labels", row)?,
             shapes: u32_list(&windows, "word_shapes", row)?,
             chars: window_forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
+            forms: window_forms.to_vec(),
+            word_ids: Vec::new(),
             coref: Vec::new(),
             dep: Vec::new(),
         });
@@ -100,6 +106,11 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
 }
 
 impl WindowRecord {
+    /// Look each word up in a run's word vocabulary.
+    pub fn set_word_ids(&mut self, vocab: &crate::vocab::WordVocab) {
+        self.word_ids = self.forms.iter().map(|f| vocab.id(f)).collect();
+    }
+
     /// Indices the model will use must be in range: a shard that passes its
     /// checksum but was written by a buggy or foreign tool fails here, with
     /// its window named, rather than as a panic inside a tensor operation.
@@ -107,11 +118,12 @@ impl WindowRecord {
         let words = self.word_first_subtoken.len();
         anyhow::ensure!(words > 0, "no words");
         anyhow::ensure!(
-            self.tags.len() == words && self.shapes.len() == words && self.chars.len() == words,
-            "{words} words but {} labels, {} shapes and {} character lists",
+            self.tags.len() == words && self.shapes.len() == words && self.chars.len() == words && self.forms.len() == words,
+            "{words} words but {} labels, {} shapes, {} character lists and {} forms",
             self.tags.len(),
             self.shapes.len(),
-            self.chars.len()
+            self.chars.len(),
+            self.forms.len()
         );
         use enrelg_pipeline::chars::{MAX_CHARS, NUM_CHARS};
         if let Some(c) = self.chars.iter().find(|c| c.is_empty() || c.len() > MAX_CHARS || c.iter().any(|&id| id as usize >= NUM_CHARS)) {
@@ -146,6 +158,7 @@ pub struct PaddedBatch {
     wmask: Vec<bool>,
     tags: Vec<i64>,
     shapes: Vec<i64>,
+    word_ids: Vec<i64>,
     /// `[B, L, C]` character ids, 0-padded.
     chars: Vec<i64>,
     max_chars: usize,
@@ -169,6 +182,7 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         wmask: vec![false; b * l],
         tags: vec![0; b * l],
         shapes: vec![0; b * l],
+        word_ids: vec![crate::vocab::PAD as i64; b * l],
         chars: vec![0; b * l * c],
         max_chars: c,
         coref: vec![false; b * l * l],
@@ -191,6 +205,9 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         }
         for (w, &s) in rec.shapes.iter().enumerate().take(l) {
             p.shapes[r * l + w] = s as i64;
+        }
+        for (w, &id) in rec.word_ids.iter().enumerate().take(l) {
+            p.word_ids[r * l + w] = id as i64;
         }
         for (w, ids) in rec.chars.iter().enumerate().take(l) {
             for (k, &id) in ids.iter().enumerate() {
@@ -220,6 +237,7 @@ impl PaddedBatch {
             word_mask: Tensor::<2, Bool>::from_data(TensorData::new(self.wmask, [b, l]), device),
             tags: Tensor::<2, Int>::from_data(TensorData::new(self.tags, [b, l]), device),
             shapes: Tensor::<2, Int>::from_data(TensorData::new(self.shapes, [b, l]), device),
+            word_ids: Tensor::<2, Int>::from_data(TensorData::new(self.word_ids, [b, l]), device),
             chars: Tensor::<3, Int>::from_data(TensorData::new(self.chars, [b, l, self.max_chars]), device),
             lens: self.lens,
             coref: Tensor::<3, Bool>::from_data(TensorData::new(self.coref, [b, l, l]), device),
@@ -275,10 +293,12 @@ mod tests {
             tags: vec![0; 3],
             shapes: vec![0; 3],
             chars: vec![vec![1]; 3],
+            forms: vec!["a".into(); 3],
+            word_ids: vec![],
             coref: vec![],
             dep: vec![],
         };
-        let short = WindowRecord { input_ids: vec![101, 7, 102], word_first_subtoken: vec![1], tags: vec![0], shapes: vec![0], chars: vec![vec![1]], ..rec.clone() };
+        let short = WindowRecord { input_ids: vec![101, 7, 102], word_first_subtoken: vec![1], tags: vec![0], shapes: vec![0], chars: vec![vec![1]], forms: vec!["a".into()], ..rec.clone() };
         let p = pad(&[&rec, &short]);
         let [_, t, l] = p.dims;
         assert_eq!((t, l), (7, 3));

@@ -10,3 +10,4 @@ pub mod model;
 pub mod predict;
 pub mod summary;
 pub mod train;
+pub mod vocab;

@@ -73,6 +73,7 @@ pub struct Tagger<'a> {
     model: Enrelg,
     opts: BuildOptions<'a>,
     dep_kinds: Vec<EdgeKind>,
+    vocab: Option<crate::vocab::WordVocab>,
 }
 
 impl<'a> Tagger<'a> {
@@ -88,7 +89,7 @@ impl<'a> Tagger<'a> {
             strict: true,
         };
         let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
-        Ok(Self { run, model, opts, dep_kinds: run.info.config.dependency_variant.kinds().to_vec() })
+        Ok(Self { run, model, opts, dep_kinds: run.info.config.dependency_variant.kinds().to_vec(), vocab: run.info.vocab() })
     }
 
     /// Tag one document.
@@ -109,6 +110,8 @@ impl<'a> Tagger<'a> {
                     tags: vec![0; words.len()],
                     shapes: words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
                     chars: words.iter().map(|t| enrelg_pipeline::chars::char_ids(&t.form)).collect(),
+                    forms: words.iter().map(|t| t.form.clone()).collect(),
+                    word_ids: self.vocab.as_ref().map_or(Vec::new(), |v| words.iter().map(|t| v.id(&t.form)).collect()),
                     coref: edges.iter().filter(|e| e.kind.graph() == "coref").map(|e| (e.src, e.dst)).collect(),
                     dep: edges.iter().filter(|e| self.dep_kinds.contains(&e.kind)).map(|e| (e.src, e.dst)).collect(),
                 }

@@ -122,6 +122,9 @@ fn additions(config: &crate::train::TrainConfig) -> String {
     if config.layer_mix {
         parts.push("layer mix".to_string());
     }
+    if config.word_dim > 0 {
+        parts.push(format!("words {}", config.word_dim));
+    }
     if config.word_pool == crate::model::WordPool::Mean {
         parts.push("mean pool".to_string());
     }
@@ -166,7 +169,7 @@ mod tests {
     fn additions_name_every_input_beyond_the_paper() {
         let mut c = crate::train::TrainConfig::default();
         assert_eq!(additions(&c), "none");
-        (c.shape_dim, c.char_dim, c.layer_mix, c.word_pool) = (32, 50, true, crate::model::WordPool::Mean);
-        assert_eq!(additions(&c), "shape 32 + chars 50 + layer mix + mean pool");
+        (c.shape_dim, c.char_dim, c.layer_mix, c.word_pool, c.word_dim) = (32, 50, true, crate::model::WordPool::Mean, 50);
+        assert_eq!(additions(&c), "shape 32 + chars 50 + layer mix + words 50 + mean pool");
     }
 }

@@ -58,6 +58,10 @@ pub struct TrainConfig {
     pub char_dim: usize,
     /// How a word's vector is pooled from its subtokens (the paper: the first).
     pub word_pool: WordPool,
+    /// Word-identity embedding size (0 = off, as in the paper); its
+    /// vocabulary is the training split's words seen `word_min_count` times.
+    pub word_dim: usize,
+    pub word_min_count: usize,
 }
 
 impl Default for TrainConfig {
@@ -85,6 +89,8 @@ impl Default for TrainConfig {
             layer_mix: false,
             char_dim: 0,
             word_pool: WordPool::First,
+            word_dim: 0,
+            word_min_count: 2,
         }
     }
 }
@@ -97,8 +103,9 @@ impl TrainConfig {
             .with_grad_clipping(Some(GradientClippingConfig::Norm(self.grad_clip as f32)))
     }
 
-    /// The model for this config; `hidden_states` is the encoder's count (for the layer mix).
-    pub fn model_config(&self, num_tags: usize, d_encoder: usize, hidden_states: usize) -> EnrelgConfig {
+    /// The model for this config; `hidden_states` is the encoder's count (for
+    /// the layer mix), `word_vocab` the rows of the word embedding.
+    pub fn model_config(&self, num_tags: usize, d_encoder: usize, hidden_states: usize, word_vocab: usize) -> EnrelgConfig {
         EnrelgConfig::new(num_tags, self.variant, d_encoder)
             .with_fusion(self.fusion)
             .with_lstm_hidden(self.lstm_hidden)
@@ -110,6 +117,8 @@ impl TrainConfig {
             .with_layer_mix(if self.layer_mix { hidden_states } else { 0 })
             .with_char_dim(self.char_dim)
             .with_word_pool(self.word_pool)
+            .with_word_dim(self.word_dim)
+            .with_word_vocab(word_vocab)
     }
 
     /// The frozen-encoder cache of one split for these shards and weights:
@@ -147,6 +156,9 @@ pub struct RunInfo {
     /// SHA-256 of the best checkpoint (`head.bpk` or `model.bpk`) once one is saved.
     #[serde(default)]
     pub checkpoint_sha256: Option<String>,
+    /// The word-identity vocabulary in id order, when the run embeds words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub word_vocab: Vec<String>,
 }
 
 /// The run folder format this build writes and reads.
@@ -168,6 +180,16 @@ impl RunInfo {
         let labels = enrelg_schemas::LabelSet::new(self.tags.iter().filter_map(|t| t.strip_prefix("B-")).map(String::from))?;
         anyhow::ensure!(labels.tags() == self.tags, "tags {:?} are not O followed by B-/I- pairs of one label set", self.tags);
         Ok(labels)
+    }
+
+    /// The run's word vocabulary, when its model embeds word identities.
+    pub fn vocab(&self) -> Option<crate::vocab::WordVocab> {
+        (self.config.word_dim > 0).then(|| crate::vocab::WordVocab::from_words(self.word_vocab.clone()))
+    }
+
+    /// Rows of the word embedding (0 without one).
+    pub fn word_vocab_size(&self) -> usize {
+        self.vocab().map_or(0, |v| v.size())
     }
 
     /// The best checkpoint's file name in the run folder.
@@ -506,15 +528,21 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let model_sha = sha256_file(&crate::model::bert::weights_path(inp.model_dir)?)?;
     let dev_split = manifest.splits.iter().find(|s| matches!(s.as_str(), "dev" | "devel")).context("shards have no dev split")?.clone();
     let kinds = cfg.dependency_variant.kinds();
-    let train_recs = load_split(inp.shards, "train", kinds)?;
-    let dev_recs = load_split(inp.shards, &dev_split, kinds)?;
+    let mut train_recs = load_split(inp.shards, "train", kinds)?;
+    let mut dev_recs = load_split(inp.shards, &dev_split, kinds)?;
+    // Built from the training split alone, the same on every (re)run.
+    let vocab = (cfg.word_dim > 0).then(|| crate::vocab::WordVocab::from_forms(train_recs.iter().flat_map(|r| r.forms.iter().map(String::as_str)), cfg.word_min_count));
+    if let Some(v) = &vocab {
+        tracing::info!("word vocabulary: {} words seen at least {} times in train", v.words().len(), cfg.word_min_count);
+        train_recs.iter_mut().chain(dev_recs.iter_mut()).for_each(|r| r.set_word_ids(v));
+    }
     let plain = inp.device.clone();
     plain.seed(cfg.seed);
     let auto = plain.clone().autodiff();
     let encoder = BertEncoder::from_pretrained(inp.model_dir, &plain)?;
     let d_encoder = encoder.d_model();
     let tags = manifest.tags.clone();
-    let mcfg = cfg.model_config(tags.len(), d_encoder, encoder.num_hidden_states());
+    let mcfg = cfg.model_config(tags.len(), d_encoder, encoder.num_hidden_states(), vocab.as_ref().map_or(0, |v| v.size()));
     let mut info = RunInfo {
         format_version: RUN_FORMAT_VERSION,
         config: cfg.clone(),
@@ -529,6 +557,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         best_epoch: 0,
         best_dev_f1: -1.0,
         checkpoint_sha256: None,
+        word_vocab: vocab.map(|v| v.words().to_vec()).unwrap_or_default(),
     };
     let resumed = if inp.resume {
         let prev = RunInfo::read(inp.out).context("resume")?;
@@ -824,7 +853,7 @@ pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
     }
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("{}: {e:?}", checkpoint.display());
     let encoder = BertEncoder::from_pretrained(&info.model, device)?;
-    let mcfg = info.config.model_config(info.tags.len(), info.d_encoder, encoder.num_hidden_states());
+    let mcfg = info.config.model_config(info.tags.len(), info.d_encoder, encoder.num_hidden_states(), info.word_vocab_size());
     if info.config.freeze_encoder {
         let head = mcfg.init_head(device).try_load_file(&checkpoint).map_err(load_err)?;
         Ok(LoadedRun { info, encoder, head })
@@ -845,7 +874,10 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
         &manifest_sha[..12],
         &run.info.shard_manifest_sha256[..12]
     );
-    let records = load_split(shards, split, run.info.config.dependency_variant.kinds())?;
+    let mut records = load_split(shards, split, run.info.config.dependency_variant.kinds())?;
+    if let Some(v) = run.info.vocab() {
+        records.iter_mut().for_each(|r| r.set_word_ids(&v));
+    }
     let pred = if run.info.config.freeze_encoder {
         let cache = run.info.config.cache_file(cache_dir, &run.info.shard_manifest_sha256, &run.info.model_sha256, split);
         let e = embed(&run.encoder, &records, run.info.config.layer_mix, run.info.config.word_pool, &cache, device, split)?;

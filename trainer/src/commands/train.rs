@@ -41,6 +41,9 @@ pub struct TrainArgs {
     /// Character-CNN filters concatenated to the encoder output (0 = off, the paper's model).
     #[arg(long)]
     pub char_dim: Option<usize>,
+    /// Word-identity embedding size, vocabulary from the training split (0 = off, the paper's model).
+    #[arg(long)]
+    pub word_dim: Option<usize>,
     /// How a word's vector is pooled from its subtokens (the paper: first).
     #[arg(long, value_enum)]
     pub word_pool: Option<WordPool>,
@@ -92,6 +95,9 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     if args.layer_mix {
         cfg.layer_mix = true;
+    }
+    if let Some(d) = args.word_dim {
+        cfg.word_dim = d;
     }
     if let Some(p) = args.word_pool {
         cfg.word_pool = p;

@@ -95,6 +95,12 @@ pub struct EnrelgConfig {
     /// encoder output (0 = off, the paper's model).
     #[config(default = 0)]
     pub char_dim: usize,
+    /// Size of a word-identity embedding concatenated to the encoder output
+    /// (0 = off, the paper's model) and the rows it has (the run's vocabulary).
+    #[config(default = 0)]
+    pub word_dim: usize,
+    #[config(default = 0)]
+    pub word_vocab: usize,
     /// How words are pooled from subtokens (the paper: the first).
     #[config(default = "WordPool::First")]
     pub word_pool: WordPool,
@@ -108,6 +114,7 @@ pub struct EnrelgHead {
     pub dropout: Dropout,
     pub shape: Option<Embedding>,
     pub chars: Option<CharCnn>,
+    pub word: Option<Embedding>,
     pub lstm: MaskedBiLstm,
     pub coref: Option<GraphAttention>,
     pub dep: Option<GraphAttention>,
@@ -148,7 +155,8 @@ impl EnrelgConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             shape: (self.shape_dim > 0).then(|| EmbeddingConfig::new(enrelg_pipeline::shape::NUM_SHAPES, self.shape_dim).init(device)),
             chars: (self.char_dim > 0).then(|| CharCnnConfig::new(self.char_dim).init(device)),
-            lstm: MaskedBiLstmConfig::new(self.d_encoder + self.shape_dim + self.char_dim).with_d_hidden(self.lstm_hidden).init(device),
+            word: (self.word_dim > 0).then(|| EmbeddingConfig::new(self.word_vocab, self.word_dim).init(device)),
+            lstm: MaskedBiLstmConfig::new(self.d_encoder + self.shape_dim + self.char_dim + self.word_dim).with_d_hidden(self.lstm_hidden).init(device),
             fuse_lstm: linear.then(|| LinearConfig::new(d_lstm, d_lstm).init(device)),
             fuse_coref: (linear && coref.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
             fuse_dep: (linear && dep.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
@@ -179,6 +187,8 @@ pub struct Batch {
     pub tags: Tensor<2, Int>,
     /// `[B, L]` word shape classes.
     pub shapes: Tensor<2, Int>,
+    /// `[B, L]` word-identity ids (`crate::vocab`; padding when a run has no vocabulary).
+    pub word_ids: Tensor<2, Int>,
     /// `[B, L, C]` character ids of each word, 0-padded.
     pub chars: Tensor<3, Int>,
     /// Words per window.
@@ -220,6 +230,9 @@ impl EnrelgHead {
         }
         if let Some(cnn) = &self.chars {
             inputs.push(cnn.forward(batch.chars.clone()));
+        }
+        if let Some(emb) = &self.word {
+            inputs.push(emb.forward(batch.word_ids.clone()));
         }
         let words = Tensor::cat(inputs, 2);
         let e = self.lstm.forward(self.dropout.forward(words), &batch.lens);
@@ -301,6 +314,8 @@ mod tests {
             tags: (0..n as u32).map(|i| (i + shift) % 3).collect(),
             shapes: (0..n as u32).map(|i| (i * 7 + shift) % 10).collect(),
             chars: (0..n as u32).map(|i| (0..=i % 4).map(|k| 1 + (i + k + shift) % 90).collect()).collect(),
+            forms: (0..n).map(|i| format!("w{i}")).collect(),
+            word_ids: (0..n as u32).map(|i| (i + shift) % 6).collect(),
             coref: vec![(0, 2)],
             dep: vec![(1, 2), (0, 1)],
         }
@@ -315,7 +330,7 @@ mod tests {
         let words = Tensor::<3>::from_data(TensorData::new((0..2 * 5 * 8).map(|i| (i as f32 * 0.1).sin()).collect::<Vec<f32>>(), [2, 5, 8]), &device);
         for variant in [Variant::Baseline, Variant::C, Variant::D, Variant::Cd] {
             for fusion in [Fusion::Linear, Fusion::Vector, Fusion::Concat] {
-                for (shape_dim, char_dim) in [(0, 0), (4, 0), (0, 5), (4, 5)] {
+                for (shape_dim, char_dim, word_dim) in [(0, 0, 0), (4, 0, 0), (0, 5, 0), (0, 0, 3), (4, 5, 3)] {
                     let head = EnrelgConfig::new(3, variant, 8)
                         .with_fusion(fusion)
                         .with_lstm_hidden(4)
@@ -323,9 +338,11 @@ mod tests {
                         .with_gat_head_dim(4)
                         .with_shape_dim(shape_dim)
                         .with_char_dim(char_dim)
+                        .with_word_dim(word_dim)
+                        .with_word_vocab(6)
                         .init_head(&device);
                     let loss: f32 = head.loss(words.clone(), &batch).into_scalar::<f32>();
-                    assert!(loss.is_finite() && loss > 0.0, "{variant:?} {fusion:?} {shape_dim} {char_dim}: {loss}");
+                    assert!(loss.is_finite() && loss > 0.0, "{variant:?} {fusion:?} {shape_dim} {char_dim} {word_dim}: {loss}");
                     let paths = head.decode(words.clone(), &batch);
                     assert_eq!(paths.iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 3]);
                 }
