@@ -56,12 +56,13 @@ DATASET ?= mars
 VARIANT ?= cd
 SEED ?= 1
 # Inputs beyond the paper, measured on Mars (README, Training results): word
-# shapes, a character CNN and a scalar mix of the encoder layers lift test F1
-# from 79.0 (shapes only) to 84.2. SHAPE_DIM=0 CHAR_DIM=0 LAYER_MIX=0 trains
-# the paper's model.
+# shapes, a character CNN, a scalar mix of the encoder layers and words as the
+# mean of their subtokens lift test F1 from 79.0 (shapes only) to 87.2.
+# SHAPE_DIM=0 CHAR_DIM=0 LAYER_MIX=0 WORD_POOL=first trains the paper's model.
 SHAPE_DIM ?= 32
 CHAR_DIM ?= 50
 LAYER_MIX ?= 1
+WORD_POOL ?= mean
 RUN ?= runs/$(DATASET)-$(VARIANT)-seed$(SEED)
 
 # Train the CD variant and evaluate it on test: the run lives in $(RUN), its test
@@ -70,7 +71,7 @@ RUN ?= runs/$(DATASET)-$(VARIANT)-seed$(SEED)
 # (measured sharing the cores with two other runs), plus ~3 min to cache the encoder.
 train: build model
 	$(BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(SHARDS_DIR)/$(DATASET)
-	$(BIN) train --data $(SHARDS_DIR)/$(DATASET) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --out $(RUN) --test
+	$(BIN) train --data $(SHARDS_DIR)/$(DATASET) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --out $(RUN) --test
 
 eval: build
 	$(BIN) eval --run $(RUN) --split test
