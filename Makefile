@@ -67,8 +67,9 @@ RUN ?= runs/$(DATASET)-$(VARIANT)-seed$(SEED)
 
 # Train the CD variant and evaluate it on test: the run lives in $(RUN), its test
 # scores in $(RUN)/eval-test.json. Default: frozen MiniLM encoder (cached outputs),
-# up to 30 epochs with early stopping: at most 33 min on 2 cores for Mars
-# (measured sharing the cores with two other runs), plus ~3 min to cache the encoder.
+# up to 30 epochs with early stopping. Mars: 30 epochs of 73-129 s each on 2
+# cores shared with one or two other runs (63 min in all with two others; a
+# baseline run alone took 47 s per epoch), plus ~4 min to cache the encoder.
 train: build model
 	$(BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(SHARDS_DIR)/$(DATASET)
 	$(BIN) train --data $(SHARDS_DIR)/$(DATASET) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --out $(RUN) --test
