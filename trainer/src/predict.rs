@@ -73,7 +73,6 @@ pub struct Tagger<'a> {
     model: Enrelg,
     opts: BuildOptions<'a>,
     dep_kinds: Vec<EdgeKind>,
-    vocab: Option<crate::vocab::WordVocab>,
 }
 
 impl<'a> Tagger<'a> {
@@ -89,14 +88,14 @@ impl<'a> Tagger<'a> {
             strict: true,
         };
         let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
-        Ok(Self { run, model, opts, dep_kinds: run.info.config.dependency_variant.kinds().to_vec(), vocab: run.info.vocab() })
+        Ok(Self { run, model, opts, dep_kinds: run.info.config.dependency_variant.kinds().to_vec() })
     }
 
     /// Tag one document.
     pub fn tag(&self, doc: Document, device: &Device) -> anyhow::Result<Vec<PredictedEntity>> {
         let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
         let data = process(doc, &self.opts, &clocks)?;
-        let records: Vec<WindowRecord> = data
+        let mut records: Vec<WindowRecord> = data
             .windows
             .iter()
             .map(|(w, edges)| {
@@ -111,12 +110,15 @@ impl<'a> Tagger<'a> {
                     shapes: words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
                     chars: words.iter().map(|t| enrelg_pipeline::chars::char_ids(&t.form)).collect(),
                     forms: words.iter().map(|t| t.form.clone()).collect(),
-                    word_ids: self.vocab.as_ref().map_or(Vec::new(), |v| words.iter().map(|t| v.id(&t.form)).collect()),
+                    word_ids: Vec::new(),
                     coref: edges.iter().filter(|e| e.kind.graph() == "coref").map(|e| (e.src, e.dst)).collect(),
                     dep: edges.iter().filter(|e| self.dep_kinds.contains(&e.kind)).map(|e| (e.src, e.dst)).collect(),
                 }
             })
             .collect();
+        if let Some(v) = &self.run.vocab {
+            records.iter_mut().for_each(|r| r.set_word_ids(v));
+        }
         let mut tags: Vec<&str> = Vec::with_capacity(data.doc.tokens.len());
         for chunk in records.chunks(16) {
             let refs: Vec<&WindowRecord> = chunk.iter().collect();

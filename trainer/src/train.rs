@@ -187,11 +187,6 @@ impl RunInfo {
         (self.config.word_dim > 0).then(|| crate::vocab::WordVocab::from_words(self.word_vocab.clone()))
     }
 
-    /// Rows of the word embedding (0 without one).
-    pub fn word_vocab_size(&self) -> usize {
-        self.vocab().map_or(0, |v| v.size())
-    }
-
     /// The best checkpoint's file name in the run folder.
     pub fn checkpoint_file(&self) -> &'static str {
         if self.config.freeze_encoder {
@@ -827,6 +822,8 @@ pub struct LoadedRun {
     pub info: RunInfo,
     pub encoder: BertEncoder,
     pub head: EnrelgHead,
+    /// The word vocabulary, built once from `info` when the model embeds words.
+    pub vocab: Option<crate::vocab::WordVocab>,
 }
 
 pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
@@ -853,13 +850,14 @@ pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
     }
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("{}: {e:?}", checkpoint.display());
     let encoder = BertEncoder::from_pretrained(&info.model, device)?;
-    let mcfg = info.config.model_config(info.tags.len(), info.d_encoder, encoder.num_hidden_states(), info.word_vocab_size());
+    let vocab = info.vocab();
+    let mcfg = info.config.model_config(info.tags.len(), info.d_encoder, encoder.num_hidden_states(), vocab.as_ref().map_or(0, |v| v.size()));
     if info.config.freeze_encoder {
         let head = mcfg.init_head(device).try_load_file(&checkpoint).map_err(load_err)?;
-        Ok(LoadedRun { info, encoder, head })
+        Ok(LoadedRun { info, encoder, head, vocab })
     } else {
         let model = Enrelg { encoder, head: mcfg.init_head(device) }.try_load_file(&checkpoint).map_err(load_err)?;
-        Ok(LoadedRun { info, encoder: model.encoder, head: model.head })
+        Ok(LoadedRun { info, encoder: model.encoder, head: model.head, vocab })
     }
 }
 
@@ -875,8 +873,8 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
         &run.info.shard_manifest_sha256[..12]
     );
     let mut records = load_split(shards, split, run.info.config.dependency_variant.kinds())?;
-    if let Some(v) = run.info.vocab() {
-        records.iter_mut().for_each(|r| r.set_word_ids(&v));
+    if let Some(v) = &run.vocab {
+        records.iter_mut().for_each(|r| r.set_word_ids(v));
     }
     let pred = if run.info.config.freeze_encoder {
         let cache = run.info.config.cache_file(cache_dir, &run.info.shard_manifest_sha256, &run.info.model_sha256, split);
