@@ -214,6 +214,28 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let tagged = std::fs::read_to_string(pred.join("entities.jsonl")).unwrap().lines().count() as u64;
     assert!(tagged > 0, "nothing tagged: the check below would be empty");
     assert_eq!(tagged, eval["micro"]["predicted"].as_u64().unwrap());
+
+    // A second stage fine-tunes from the frozen run's head. With both rates
+    // at 0 nothing moves, so its first epoch scores dev exactly as the frozen
+    // run's best checkpoint did: the head was loaded, the encoder is the pretrained one.
+    let lr0 = tmp.join("lr0.toml");
+    std::fs::write(&lr0, "lr_encoder = 0.0\nlr_head = 0.0\n").unwrap();
+    let shape = ["--shape-dim", "8", "--layer-mix", "--char-dim", "8", "--word-dim", "8", "--word-pool", "mean"];
+    let stage2 = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "1", "--fine-tune", "--config", &s(&lr0), "--init-from", &s(&run)];
+    let warm = tmp.join("warm");
+    enrelg(&[&stage2[..], &shape[..], &["--out", &s(&warm)]].concat());
+    let warm_info: serde_json::Value = serde_json::from_slice(&std::fs::read(warm.join("run.json")).unwrap()).unwrap();
+    assert_eq!(warm_info["warm_start"]["frozen"], true);
+    assert_eq!(warm_info["warm_start"]["checkpoint_sha256"], info["checkpoint_sha256"]);
+    let best = info["best_dev_f1"].as_f64().unwrap();
+    assert!(best > 0.0, "the frozen run learned nothing: the comparison below would be empty");
+    assert!((warm_info["best_dev_f1"].as_f64().unwrap() - best).abs() < 1e-9, "{} vs {best}", warm_info["best_dev_f1"]);
+    // Another shape, or a frozen run from a fine-tuned one, is refused.
+    let err = enrelg_fails(&[&stage2[..], &["--shape-dim", "16", "--layer-mix", "--char-dim", "8", "--word-dim", "8", "--word-pool", "mean", "--out", &s(&tmp.join("wide"))]].concat());
+    assert!(err.contains("another shape") && err.contains("\"shape_dim\":16"), "{err}");
+    let frozen = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "1", "--freeze-encoder", "--init-from", &s(&warm), "--cache-dir", &s(&cache)];
+    let err = enrelg_fails(&[&frozen[..], &shape[..], &["--out", &s(&tmp.join("refrozen"))]].concat());
+    assert!(err.contains("fine-tune this one too"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
@@ -340,11 +362,17 @@ fn summarize_groups_runs_by_everything_but_the_seed() {
     let info = std::fs::read_to_string(tmp.join("cd-seed2/run.json")).unwrap();
     std::fs::write(tmp.join("cd-seed2/run.json"), info.replacen("\"seed\": 1", "\"seed\": 2", 1)).unwrap();
     copy_dir(&records.join("mars-baseline-shape32-ft128"), &tmp.join("baseline-seed1"));
+    // The same configuration started from a frozen run (--init-from) is a row of its own.
+    copy_dir(&records.join("mars-cd-shape32-ft128"), &tmp.join("cd-warm"));
+    let mut warm: serde_json::Value = serde_json::from_slice(&std::fs::read(tmp.join("cd-warm/run.json")).unwrap()).unwrap();
+    warm["warm_start"] = serde_json::json!({"run": "runs/frozen", "checkpoint_sha256": "0".repeat(64), "frozen": true});
+    std::fs::write(tmp.join("cd-warm/run.json"), serde_json::to_string(&warm).unwrap()).unwrap();
     let s = |p: PathBuf| p.to_str().unwrap().to_string();
-    let table = enrelg(&["summarize", &s(tmp.join("cd-seed1")), &s(tmp.join("cd-seed2")), &s(tmp.join("baseline-seed1"))]);
+    let table = enrelg(&["summarize", &s(tmp.join("cd-seed1")), &s(tmp.join("cd-seed2")), &s(tmp.join("baseline-seed1")), &s(tmp.join("cd-warm"))]);
     let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| mars")).collect();
-    assert_eq!(rows.len(), 2, "{table}");
+    assert_eq!(rows.len(), 3, "{table}");
     assert!(rows[0].starts_with("| mars | baseline | fine-tuned | shape 32 | 15 | 1 | 78.48 ± 0.00 | 75.02 ± 0.00 | 76.71 ± 0.00 |"), "{table}");
     assert!(rows[1].starts_with("| mars | cd | fine-tuned | shape 32 | 15 | 1,2 | 67.90 ± 0.00 | 80.99 ± 0.00 | 73.87 ± 0.00 |"), "{table}");
+    assert!(rows[2].starts_with("| mars | cd | frozen, then fine-tuned | shape 32 | 15 | 1 | 67.90 ± 0.00 |"), "{table}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -75,7 +75,7 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
         if let Some(m) = config.as_object_mut() {
             m.remove("seed");
         }
-        let key = serde_json::to_string(&(config, &run.info.shard_manifest_sha256, &run.info.model_sha256))?;
+        let key = serde_json::to_string(&(config, &run.info.shard_manifest_sha256, &run.info.model_sha256, encoder(&run.info)))?;
         groups.entry(key).or_default().push(run);
     }
     let mut rows = Vec::new();
@@ -94,7 +94,7 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
         rows.push(Row {
             dataset: first.shards.file_name().map_or_else(|| first.shards.display().to_string(), |n| n.to_string_lossy().into_owned()),
             variant: format!("{:?}", first.config.variant).to_lowercase(),
-            encoder: if first.config.freeze_encoder { "frozen" } else { "fine-tuned" }.into(),
+            encoder: encoder(first).into(),
             additions: additions(&first.config),
             config,
             seeds: group.iter().map(|r| r.info.config.seed).collect(),
@@ -108,6 +108,17 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
     }
     rows.sort_by(|a, b| (&a.dataset, &a.encoder, &a.additions, &a.variant).cmp(&(&b.dataset, &b.encoder, &b.additions, &b.variant)));
     Ok(rows)
+}
+
+/// How the run treated the encoder; a warm start from a frozen run is the
+/// two-stage recipe (head on the frozen encoder, then everything fine-tuned).
+fn encoder(info: &RunInfo) -> &'static str {
+    match (info.config.freeze_encoder, &info.warm_start) {
+        (true, _) => "frozen",
+        (false, Some(w)) if w.frozen => "frozen, then fine-tuned",
+        (false, Some(_)) => "fine-tuned, then fine-tuned",
+        (false, None) => "fine-tuned",
+    }
 }
 
 /// The inputs a configuration adds to the paper's model.

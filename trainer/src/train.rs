@@ -159,6 +159,21 @@ pub struct RunInfo {
     /// The word-identity vocabulary in id order, when the run embeds words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub word_vocab: Vec<String>,
+    /// The run whose weights this one started from (`--init-from`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_start: Option<WarmStart>,
+}
+
+/// Where a warm-started run took its first weights: the best checkpoint of an
+/// earlier run of the same model. From a frozen run only the head is taken
+/// (the encoder starts pretrained), which is the two-stage recipe of training
+/// the new layers on a frozen encoder first and fine-tuning everything after.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WarmStart {
+    pub run: PathBuf,
+    pub checkpoint_sha256: String,
+    /// That run kept its encoder frozen.
+    pub frozen: bool,
 }
 
 /// The run folder format this build writes and reads.
@@ -185,6 +200,24 @@ impl RunInfo {
     /// The run's word vocabulary, when its model embeds word identities.
     pub fn vocab(&self) -> Option<crate::vocab::WordVocab> {
         (self.config.word_dim > 0).then(|| crate::vocab::WordVocab::from_words(self.word_vocab.clone()))
+    }
+
+    /// The best checkpoint of the run in folder `run`, after checking that it
+    /// exists and is the file training wrote.
+    pub fn checked_checkpoint(&self, run: &Path) -> anyhow::Result<PathBuf> {
+        let checkpoint = run.join(self.checkpoint_file());
+        anyhow::ensure!(checkpoint.exists(), "{}: no checkpoint (the run saved none yet; resume it with --resume)", checkpoint.display());
+        if let Some(expected) = &self.checkpoint_sha256 {
+            let found = sha256_file(&checkpoint)?;
+            anyhow::ensure!(
+                &found == expected,
+                "{}: SHA-256 {} differs from {} in run.json; the checkpoint changed after training wrote it (resume the run with --resume, or retrain)",
+                checkpoint.display(),
+                &found[..12],
+                &expected[..12.min(expected.len())]
+            );
+        }
+        Ok(checkpoint)
     }
 
     /// The best checkpoint's file name in the run folder.
@@ -411,6 +444,8 @@ pub struct TrainInputs<'a> {
     pub resume: bool,
     /// Stop (as if interrupted) after this epoch; `--resume` continues.
     pub stop_after: Option<usize>,
+    /// Start from the best checkpoint of this run instead of fresh head weights.
+    pub init_from: Option<&'a Path>,
 }
 
 /// Where training stood after an epoch (`last/state.json`).
@@ -553,9 +588,12 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         best_dev_f1: -1.0,
         checkpoint_sha256: None,
         word_vocab: vocab.map(|v| v.words().to_vec()).unwrap_or_default(),
+        warm_start: None,
     };
+    let mut prev_warm = None;
     let resumed = if inp.resume {
         let prev = RunInfo::read(inp.out).context("resume")?;
+        prev_warm = prev.warm_start.clone();
         anyhow::ensure!(
             prev.shard_manifest_sha256 == shard_sha && prev.model_sha256 == model_sha,
             "resume: {} was trained on other shards or another checkpoint",
@@ -578,6 +616,15 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         remove_leftovers(inp.out)?;
         None
     };
+    // A resumed run keeps the warm start it began with (and only loads it
+    // again when no epoch checkpoint was written yet).
+    let init_from = if inp.resume { prev_warm.as_ref().map(|w| w.run.clone()) } else { inp.init_from.map(Path::to_path_buf) };
+    let warm = init_from.map(|from| warm_start(&from, &info, &mcfg, encoder.num_hidden_states())).transpose()?;
+    if let (Some(old), Some((new, _))) = (&prev_warm, &warm) {
+        anyhow::ensure!(old.checkpoint_sha256 == new.checkpoint_sha256, "resume: {} changed since this run started from it", old.run.display());
+    }
+    info.warm_start = warm.as_ref().map(|(w, _)| w.clone());
+    let init_file = warm.filter(|_| resumed.is_none()).map(|(_, file)| file);
     // run.json from the start, so a killed run can be resumed.
     write_run_info(inp.out, &mut info)?;
     let metrics = std::fs::OpenOptions::new().create(true).append(true).truncate(false).open(inp.out.join("metrics.jsonl"))?;
@@ -604,12 +651,16 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let best = inp.out.join(epochs.info.checkpoint_file());
     let last = inp.out.join("last");
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("loading the last checkpoint: {e:?}");
+    let init_err = |e: burn::store::RecordError| anyhow::anyhow!("loading the warm-start checkpoint: {e:?}");
 
     if cfg.freeze_encoder {
         let cache = |split: &str| cfg.cache_file(inp.cache_dir, &shard_sha, &model_sha, split);
         let train_e = embed(&encoder, &train_recs, cfg.layer_mix, cfg.word_pool, &cache("train"), &plain, "train")?;
         let dev_e = embed(&encoder, &dev_recs, cfg.layer_mix, cfg.word_pool, &cache(&dev_split), &plain, &dev_split)?;
         let mut head = mcfg.init_head(&auto);
+        if let Some(file) = &init_file {
+            head = head.try_load_file(file).map_err(init_err)?;
+        }
         let mut optim = cfg.optimizer().init();
         if resumed.is_some() {
             head = head.try_load_file(last.join("module.bpk")).map_err(load_err)?;
@@ -655,6 +706,11 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         let mut model = Enrelg { encoder: encoder.to_device(&auto), head: mcfg.init_head(&auto) };
         let mut optim_enc = cfg.optimizer().init();
         let mut optim_head = cfg.optimizer().init();
+        match (&init_file, &epochs.info.warm_start) {
+            (Some(file), Some(w)) if w.frozen => model.head = model.head.try_load_file(file).map_err(init_err)?,
+            (Some(file), _) => model = model.try_load_file(file).map_err(init_err)?,
+            (None, _) => {}
+        }
         if resumed.is_some() {
             model = model.try_load_file(last.join("module.bpk")).map_err(load_err)?;
             optim_enc = optim_enc.load(last.join("optim_encoder.bpk")).map_err(load_err)?;
@@ -701,6 +757,34 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let mut info = epochs.info;
     write_run_info(inp.out, &mut info)?;
     Ok(info)
+}
+
+/// Check that run `from` can start this one: the same encoder weights, tags,
+/// word vocabulary and model shape, and a frozen run only from a frozen one
+/// (its cached encoder outputs are those of the pretrained encoder). Returns
+/// the warm start and the checkpoint to load.
+fn warm_start(from: &Path, info: &RunInfo, mcfg: &EnrelgConfig, hidden_states: usize) -> anyhow::Result<(WarmStart, PathBuf)> {
+    let prev = RunInfo::read(from).context("--init-from")?;
+    let name = from.display();
+    anyhow::ensure!(prev.format_version == RUN_FORMAT_VERSION, "--init-from {name}: run format version {} but this build reads version {RUN_FORMAT_VERSION}", prev.format_version);
+    anyhow::ensure!(prev.model_sha256 == info.model_sha256, "--init-from {name}: trained from another encoder checkpoint (sha256 {} vs {})", &prev.model_sha256[..12], &info.model_sha256[..12]);
+    anyhow::ensure!(prev.tags == info.tags, "--init-from {name}: tags {:?} differ from these shards' {:?}", prev.tags, info.tags);
+    anyhow::ensure!(prev.word_vocab == info.word_vocab, "--init-from {name}: its word vocabulary ({} words) differs from this run's ({} words)", prev.word_vocab.len(), info.word_vocab.len());
+    let shape = |c: &EnrelgConfig| serde_json::to_value(c).map(|mut v| {
+        // The word vocabulary was compared above; the rest fixes every parameter's shape.
+        v.as_object_mut().map(|m| m.remove("word_vocab"));
+        v
+    });
+    let prev_mcfg = prev.config.model_config(prev.tags.len(), prev.d_encoder, hidden_states, mcfg.word_vocab);
+    anyhow::ensure!(shape(&prev_mcfg)? == shape(mcfg)?, "--init-from {name}: its model has another shape:\n  that run: {}\n  this run: {}", shape(&prev_mcfg)?, shape(mcfg)?);
+    anyhow::ensure!(
+        !info.config.freeze_encoder || prev.config.freeze_encoder,
+        "--init-from {name}: that run fine-tuned its encoder, but a frozen run trains on the pretrained encoder's outputs; fine-tune this one too (--fine-tune)"
+    );
+    let checkpoint = prev.checked_checkpoint(from).context("--init-from")?;
+    let sha = sha256_file(&checkpoint)?;
+    tracing::info!("starting from {} (best dev F1 {:.2} at epoch {})", checkpoint.display(), prev.best_dev_f1, prev.best_epoch);
+    Ok((WarmStart { run: from.to_path_buf(), checkpoint_sha256: sha, frozen: prev.config.freeze_encoder }, checkpoint))
 }
 
 /// What every epoch does before and after its training steps, the same for
@@ -836,18 +920,7 @@ pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
         info.format_version
     );
     info.label_set().with_context(|| format!("{}", path.display()))?;
-    let checkpoint = run.join(info.checkpoint_file());
-    anyhow::ensure!(checkpoint.exists(), "{}: no checkpoint (the run saved none yet; resume it with --resume)", checkpoint.display());
-    if let Some(expected) = &info.checkpoint_sha256 {
-        let found = sha256_file(&checkpoint)?;
-        anyhow::ensure!(
-            &found == expected,
-            "{}: SHA-256 {} differs from {} in run.json; the checkpoint changed after training wrote it (resume the run with --resume, or retrain)",
-            checkpoint.display(),
-            &found[..12],
-            &expected[..12.min(expected.len())]
-        );
-    }
+    let checkpoint = info.checked_checkpoint(run)?;
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("{}: {e:?}", checkpoint.display());
     let encoder = BertEncoder::from_pretrained(&info.model, device)?;
     let vocab = info.vocab();

@@ -64,6 +64,11 @@ pub struct TrainArgs {
     /// Stop after this epoch, as an interruption would (for time-boxed runs and the resume test).
     #[arg(long)]
     pub stop_after_epoch: Option<usize>,
+    /// Start from the best checkpoint of this run (same model shape): from a
+    /// frozen run, its trained head with the pretrained encoder, to fine-tune
+    /// both as a second stage.
+    #[arg(long, conflicts_with = "resume")]
+    pub init_from: Option<PathBuf>,
 }
 
 pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
@@ -110,7 +115,7 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     let device = device::by_name(&args.device)?;
     let start = std::time::Instant::now();
-    let info = train(&cfg, &TrainInputs { shards: &args.data, model_dir: &args.model, out: &args.out, cache_dir: &args.cache_dir, device: device.clone(), resume: args.resume, stop_after: args.stop_after_epoch })?;
+    let info = train(&cfg, &TrainInputs { shards: &args.data, model_dir: &args.model, out: &args.out, cache_dir: &args.cache_dir, device: device.clone(), resume: args.resume, stop_after: args.stop_after_epoch, init_from: args.init_from.as_deref() })?;
     println!(
         "trained {:?} in {:.0} s; best dev F1 {:.2} at epoch {} -> {}",
         cfg.variant,
