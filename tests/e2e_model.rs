@@ -376,3 +376,46 @@ fn summarize_groups_runs_by_everything_but_the_seed() {
     assert!(rows[2].starts_with("| mars | cd | frozen, then fine-tuned | shape 32 | 15 | 1 | 67.90 ± 0.00 |"), "{table}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// Auxiliary types (`enrelg data --auxiliary-types`): labelled and learned,
+/// but the scored types' labels are exactly those of shards without them, and
+/// `eval` and `predict` count and write only the scored types.
+#[test]
+fn auxiliary_types_are_learned_but_never_scored_or_written() {
+    let Some((tmp, model)) = small_shards("aux", 3) else { return };
+    let (corpus, plain, aux, run, cache) = (tmp.join("corpus"), tmp.join("shards"), tmp.join("aux-shards"), tmp.join("run"), tmp.join("cache"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let extra = ["Locality", "Site", "Formation", "Member", "Unit", "Region", "Material"];
+    enrelg(&["data", "--corpus", &s(&corpus), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&aux), "--auxiliary-types", &extra.join(",")]);
+    let manifest = enrelg_pipeline::shard::ShardManifest::read(&aux).unwrap();
+    assert_eq!(manifest.auxiliary_types, extra);
+    assert_eq!(manifest.label_types[..3], ["Element", "Mineral", "Target"]);
+    let labels = |dir: &Path, split: &str| -> Vec<String> {
+        let t = enrelg_pipeline::shard::read_table(dir, split, "tokens").unwrap();
+        t.column("label").unwrap().str().unwrap().iter().map(|l| l.unwrap().to_string()).collect()
+    };
+    for split in ["train", "dev", "test"] {
+        let with_aux = labels(&aux, split);
+        let is_aux = |l: &String| extra.iter().any(|t| l.ends_with(&format!("-{t}")));
+        assert!(split != "train" || with_aux.iter().any(is_aux), "no auxiliary entity in train: the test would check nothing");
+        let scored: Vec<String> = with_aux.iter().map(|l| if is_aux(l) { "O".to_string() } else { l.clone() }).collect();
+        assert_eq!(scored, labels(&plain, split), "{split}: the scored labels changed");
+    }
+
+    enrelg(&["train", "--data", &s(&aux), "--model", &model, "--epochs", "2", "--freeze-encoder", "--shape-dim", "8", "--out", &s(&run), "--cache-dir", &s(&cache), "--test"]);
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["auxiliary_types"].as_array().unwrap().len(), extra.len());
+    assert_eq!(info["tags"].as_array().unwrap().len(), 1 + 2 * (3 + extra.len()));
+    let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("eval-test.json")).unwrap()).unwrap();
+    let gold_plain = labels(&plain, "test").iter().filter(|l| l.starts_with("B-")).count() as u64;
+    assert_eq!(eval["micro"]["gold"].as_u64().unwrap(), gold_plain, "{eval}");
+    let types: Vec<&String> = eval["per_type"].as_object().unwrap().keys().collect();
+    assert!(types.iter().all(|t| ["Element", "Mineral", "Target"].contains(&t.as_str())), "{types:?}");
+    let conll = std::fs::read_to_string(run.join("predictions-test.conll")).unwrap();
+    assert!(!extra.iter().any(|t| conll.contains(&format!("-{t}"))), "an auxiliary tag in the predictions");
+    let pred = tmp.join("pred");
+    enrelg(&["predict", "--run", &s(&run), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(&pred)]);
+    let written = std::fs::read_to_string(pred.join("entities.jsonl")).unwrap();
+    assert!(!extra.iter().any(|t| written.contains(&format!("\"{t}\""))), "an auxiliary entity written");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

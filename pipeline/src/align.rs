@@ -16,7 +16,9 @@
 //!    do) the longest wins and the entities inside it are dropped as nested;
 //!    with `Inner` the innermost win and their enclosing entities are
 //!    dropped; a partial overlap that is not nesting drops the later one as
-//!    crossing;
+//!    crossing; entities of auxiliary types (see [`LabelSet`]) come after
+//!    all others, so one never displaces an entity of a scored type, and
+//!    one that overlaps a kept scored entity is dropped as such;
 //! 6. a kept entity that runs across a sentence boundary is kept and counted.
 //!
 //! Every change and every drop is counted by reason in [`AlignReport`].
@@ -80,6 +82,8 @@ pub enum AlignEvent {
     DroppedSameSpanOtherType,
     DroppedNested,
     DroppedCrossing,
+    /// An auxiliary-type entity on or overlapping the tokens of a kept entity of a scored type.
+    DroppedUnderScoredType,
 }
 
 impl AlignEvent {
@@ -195,12 +199,23 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
         candidates.push((TokenEntity { ty: e.ty.clone(), start: first, end: last, id: e.id.clone() }, k));
     }
 
-    // Same tokens: the first in file order wins.
+    // Same tokens: the first in file order wins, but a scored type over an auxiliary one.
     let mut unique: Vec<(TokenEntity, usize)> = Vec::new();
     for (cand, k) in candidates {
-        match unique.iter().find(|(u, _)| u.start == cand.start && u.end == cand.end) {
-            Some((u, _)) => {
-                let event = if u.ty == cand.ty { AlignEvent::DroppedDuplicate } else { AlignEvent::DroppedSameSpanOtherType };
+        match unique.iter().position(|(u, _)| u.start == cand.start && u.end == cand.end) {
+            Some(p) if label_set.is_auxiliary(&unique[p].0.ty) && !label_set.is_auxiliary(&cand.ty) => {
+                report.record(AlignEvent::DroppedUnderScoredType, || example_of(doc, unique[p].1));
+                unique[p] = (cand, k);
+            }
+            Some(p) => {
+                let u = &unique[p].0;
+                let event = if u.ty == cand.ty {
+                    AlignEvent::DroppedDuplicate
+                } else if label_set.is_auxiliary(&cand.ty) && !label_set.is_auxiliary(&u.ty) {
+                    AlignEvent::DroppedUnderScoredType
+                } else {
+                    AlignEvent::DroppedSameSpanOtherType
+                };
                 report.record(event, || example_of(doc, k));
             }
             None => unique.push((cand, k)),
@@ -209,9 +224,11 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
 
     // Overlaps: visit in priority order and keep what does not overlap a kept entity.
     let mut order: Vec<usize> = (0..unique.len()).collect();
+    // Auxiliary types last: the scored entities are what they would be without them.
+    let aux = |i: usize| label_set.is_auxiliary(&unique[i].0.ty);
     match cfg.nested {
-        NestedPolicy::Outer => order.sort_by_key(|&i| (usize::MAX - (unique[i].0.end - unique[i].0.start), unique[i].0.start, i)),
-        NestedPolicy::Inner => order.sort_by_key(|&i| (unique[i].0.end - unique[i].0.start, unique[i].0.start, i)),
+        NestedPolicy::Outer => order.sort_by_key(|&i| (aux(i), usize::MAX - (unique[i].0.end - unique[i].0.start), unique[i].0.start, i)),
+        NestedPolicy::Inner => order.sort_by_key(|&i| (aux(i), unique[i].0.end - unique[i].0.start, unique[i].0.start, i)),
     }
     let mut kept: Vec<usize> = Vec::new();
     for i in order {
@@ -221,7 +238,13 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
             None => kept.push(i),
             Some(o) => {
                 let nested = (o.start <= e.start && e.end <= o.end) || (e.start <= o.start && o.end <= e.end);
-                let event = if nested { AlignEvent::DroppedNested } else { AlignEvent::DroppedCrossing };
+                let event = if aux(i) && !label_set.is_auxiliary(&o.ty) {
+                    AlignEvent::DroppedUnderScoredType
+                } else if nested {
+                    AlignEvent::DroppedNested
+                } else {
+                    AlignEvent::DroppedCrossing
+                };
                 report.record(event, || example_of(doc, unique[i].1));
             }
         }
@@ -324,6 +347,27 @@ tokens.push(Token::plain(word, pos, pos + len));
         let (a, r) = align(&d, &labels(), &cfg);
         assert_eq!(a.labels, vec!["B-Element", "O", "O"]);
         assert_eq!(r.events[&AlignEvent::DroppedNested], 1);
+    }
+
+    #[test]
+    fn auxiliary_types_never_displace_scored_ones() {
+        let labels = LabelSet::with_auxiliary(["Element", "Target"], ["Formation", "Site"]).unwrap();
+        // Listed first and longer, the formation would win under `Outer`; the
+        // target inside it is kept instead, and the site on the target's own
+        // tokens yields too, wherever it is in the file.
+        let ents: &[(&str, &[(usize, usize)])] = &[("Formation", &[(0, 16)]), ("Site", &[(25, 33)]), ("Target", &[(0, 6)]), ("Target", &[(25, 33)]), ("Site", &[(34, 39)])];
+        let d = doc("Murray formation near at Rocknest Bagno", ents);
+        for nested in [NestedPolicy::Outer, NestedPolicy::Inner] {
+            let (a, r) = align(&d, &labels, &AlignConfig { nested, ..Default::default() });
+            assert_eq!(a.labels, vec!["B-Target", "O", "O", "O", "B-Target", "B-Site"]);
+            assert_eq!(r.events[&AlignEvent::DroppedUnderScoredType], 2);
+            assert_eq!(r.examples[&AlignEvent::DroppedUnderScoredType], vec!["d:2 T2 Site \"Rocknest\"", "d:1 T1 Formation \"Murray formation\""]);
+            assert_eq!(r.entities_out, 3);
+        }
+        // The scored entities are those of the label set without the auxiliary types.
+        let plain = LabelSet::new(["Element", "Target"]).unwrap();
+        let (a, _) = align(&d, &plain, &AlignConfig::default());
+        assert_eq!(a.labels, vec!["B-Target", "O", "O", "O", "B-Target", "O"]);
     }
 
     #[test]

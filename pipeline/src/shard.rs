@@ -82,7 +82,11 @@ pub struct ShardManifest {
     pub corpus: String,
     pub corpus_sha256: String,
     pub tokenizer: TokenizerIdentity,
+    /// Every labelled type, the auxiliary ones last.
     pub label_types: Vec<String>,
+    /// The types labelled and learned but not scored (`enrelg data --auxiliary-types`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auxiliary_types: Vec<String>,
     /// BIO tags in index order (the `labels` column of `windows`).
     pub tags: Vec<String>,
     pub align: AlignConfig,
@@ -375,6 +379,7 @@ pub fn build(corpus_dir: &Path, out: &Path, opts: &BuildOptions, progress: &(dyn
         corpus_sha256: corpus::tree_sha256(corpus_dir)?,
         tokenizer: TokenizerIdentity { source: opts.tokenizer.source.display().to_string(), sha256: opts.tokenizer.sha256.clone() },
         label_types: opts.labels.types().to_vec(),
+        auxiliary_types: opts.labels.auxiliary_types().to_vec(),
         tags: opts.labels.tags(),
         align: opts.align,
         window: opts.window,

@@ -20,9 +20,16 @@ pub enum LabelError {
 /// The BIO tag indices are `0 = O`, then `B-t` at `1 + 2i` and `I-t` at
 /// `2 + 2i` for the `i`-th type, so a label set fully determines the tag
 /// vocabulary of a model trained on it.
+///
+/// The last types may be auxiliary: labelled and learned, but not scored,
+/// and never allowed to displace an entity of a scored type (they come after
+/// the scored ones).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabelSet {
     types: Vec<String>,
+    /// How many leading types are scored; the rest are auxiliary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scored: Option<usize>,
 }
 
 impl LabelSet {
@@ -39,12 +46,37 @@ impl LabelSet {
                 return Err(LabelError::Duplicate(t.clone()));
             }
         }
-        Ok(Self { types })
+        Ok(Self { types, scored: None })
+    }
+
+    /// The scored `types` followed by `auxiliary` ones (none may repeat).
+    pub fn with_auxiliary<S: Into<String>>(types: impl IntoIterator<Item = S>, auxiliary: impl IntoIterator<Item = S>) -> Result<Self, LabelError> {
+        let scored: Vec<String> = types.into_iter().map(Into::into).collect();
+        let n = scored.len();
+        let mut set = Self::new(scored.into_iter().chain(auxiliary.into_iter().map(Into::into)))?;
+        if n < set.types.len() {
+            set.scored = Some(n);
+        }
+        Ok(set)
+    }
+
+    /// The types that are scored (all of them unless some are auxiliary).
+    pub fn scored_types(&self) -> &[String] {
+        &self.types[..self.scored.unwrap_or(self.types.len())]
+    }
+
+    /// The auxiliary types (learned, not scored).
+    pub fn auxiliary_types(&self) -> &[String] {
+        &self.types[self.scored.unwrap_or(self.types.len())..]
+    }
+
+    pub fn is_auxiliary(&self, ty: &str) -> bool {
+        self.auxiliary_types().iter().any(|t| t == ty)
     }
 
     /// One generic type, `Entity`: for counting a corpus with no types at all.
     pub fn fallback() -> Self {
-        Self { types: vec!["Entity".to_string()] }
+        Self { types: vec!["Entity".to_string()], scored: None }
     }
 
     pub fn types(&self) -> &[String] {
@@ -115,6 +147,19 @@ mod tests {
         assert_eq!(ls.tag(7), None);
         assert_eq!(ls.tag_index("B-Cell"), Err(LabelError::UnknownLabel("B-Cell".into())));
         assert!(ls.tag_index("E-Element").is_err());
+    }
+
+    #[test]
+    fn auxiliary_types_follow_the_scored_ones() {
+        let ls = LabelSet::with_auxiliary(["Element", "Target"], ["Locality"]).unwrap();
+        assert_eq!(ls.tags(), ["O", "B-Element", "I-Element", "B-Target", "I-Target", "B-Locality", "I-Locality"]);
+        assert_eq!(ls.scored_types(), ["Element", "Target"]);
+        assert_eq!(ls.auxiliary_types(), ["Locality"]);
+        assert!(ls.is_auxiliary("Locality") && !ls.is_auxiliary("Target"));
+        assert_eq!(LabelSet::with_auxiliary(["Element"], ["Element"]), Err(LabelError::Duplicate("Element".into())));
+        // No auxiliary types: the plain label set.
+        assert_eq!(LabelSet::with_auxiliary(["Element"], Vec::<&str>::new()).unwrap(), LabelSet::new(["Element"]).unwrap());
+        assert!(LabelSet::new(["Element"]).unwrap().auxiliary_types().is_empty());
     }
 
     #[test]

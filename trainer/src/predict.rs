@@ -73,6 +73,7 @@ pub struct Tagger<'a> {
     model: Enrelg,
     opts: BuildOptions<'a>,
     dep_kinds: Vec<EdgeKind>,
+    scored_tags: Vec<String>,
 }
 
 impl<'a> Tagger<'a> {
@@ -88,7 +89,7 @@ impl<'a> Tagger<'a> {
             strict: true,
         };
         let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
-        Ok(Self { run, model, opts, dep_kinds: run.info.config.dependency_variant.kinds().to_vec() })
+        Ok(Self { run, model, opts, dep_kinds: run.info.config.dependency_variant.kinds().to_vec(), scored_tags: run.info.scored_tags() })
     }
 
     /// Tag one document.
@@ -123,7 +124,8 @@ impl<'a> Tagger<'a> {
         for chunk in records.chunks(16) {
             let refs: Vec<&WindowRecord> = chunk.iter().collect();
             for path in self.model.decode(&make_batch(&refs, device)) {
-                tags.extend(path.iter().map(|&t| self.run.info.tags[t].as_str()));
+                // Auxiliary types are learned, not output.
+                tags.extend(path.iter().map(|&t| self.scored_tags[t].as_str()));
             }
         }
         let doc = &data.doc;

@@ -159,6 +159,10 @@ pub struct RunInfo {
     /// The word-identity vocabulary in id order, when the run embeds words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub word_vocab: Vec<String>,
+    /// Types of the shards' label set that the model learns but is not
+    /// scored on (their tags read as O in evaluation and prediction).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auxiliary_types: Vec<String>,
     /// The run whose weights this one started from (`--init-from`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_start: Option<WarmStart>,
@@ -195,6 +199,11 @@ impl RunInfo {
         let labels = enrelg_schemas::LabelSet::new(self.tags.iter().filter_map(|t| t.strip_prefix("B-")).map(String::from))?;
         anyhow::ensure!(labels.tags() == self.tags, "tags {:?} are not O followed by B-/I- pairs of one label set", self.tags);
         Ok(labels)
+    }
+
+    /// The tag names to score and to write: those of auxiliary types read as O.
+    pub fn scored_tags(&self) -> Vec<String> {
+        scored_tags(&self.tags, &self.auxiliary_types)
     }
 
     /// The run's word vocabulary, when its model embeds word identities.
@@ -401,6 +410,17 @@ pub fn schedule(step: usize, total: usize, warmup: f64) -> f64 {
     }
 }
 
+/// Tag names with those of the `auxiliary` types replaced by O: a model that
+/// learns auxiliary types is scored on the others only.
+pub fn scored_tags(tags: &[String], auxiliary: &[String]) -> Vec<String> {
+    tags.iter()
+        .map(|t| match t.strip_prefix("B-").or_else(|| t.strip_prefix("I-")) {
+            Some(ty) if auxiliary.iter().any(|a| a == ty) => "O".to_string(),
+            _ => t.clone(),
+        })
+        .collect()
+}
+
 /// Tag names of each window's words, gold and predicted, for scoring.
 pub fn score_windows(records: &[WindowRecord], predicted: &[Vec<usize>], tags: &[String]) -> Score {
     let mut scorer = Scorer::default();
@@ -528,14 +548,16 @@ fn load_state(out: &Path) -> anyhow::Result<Option<ResumeState>> {
     Ok(Some(state))
 }
 
-/// Remove what killed saves left behind: never complete, never read.
+/// Remove what killed saves left behind: never complete, never read. Every
+/// save in a run folder writes a hidden temporary first (`.last.tmp-*` and
+/// `.last.old-*` folders, `.NAME.tmp*` files), so those are all there is to find.
 fn remove_leftovers(out: &Path) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(out).with_context(|| format!("reading {}", out.display()))? {
         let path = entry?.path();
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if name.starts_with(".last.") {
             std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
-        } else if name.starts_with(".head.bpk.tmp-") || name.starts_with(".model.bpk.tmp-") || name == ".run.json.tmp" {
+        } else if name.starts_with('.') && name.contains(".tmp") {
             std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         }
     }
@@ -588,6 +610,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         best_dev_f1: -1.0,
         checkpoint_sha256: None,
         word_vocab: vocab.map(|v| v.words().to_vec()).unwrap_or_default(),
+        auxiliary_types: manifest.auxiliary_types.clone(),
         warm_start: None,
     };
     let mut prev_warm = None;
@@ -631,6 +654,10 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     if resumed.is_none() {
         metrics.set_len(0)?;
     }
+    let scoring_tags = scored_tags(&tags, &manifest.auxiliary_types);
+    if !manifest.auxiliary_types.is_empty() {
+        tracing::info!("learning the auxiliary types {:?} too; dev F1 counts the others", manifest.auxiliary_types);
+    }
     let steps_per_epoch = train_recs.len().div_ceil(cfg.batch_size);
     let state = resumed.clone().unwrap_or_default();
     let first_epoch = if state.stopped_early { cfg.max_epochs + 1 } else { state.epoch + 1 };
@@ -645,7 +672,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         steps_per_epoch,
         total_steps: steps_per_epoch * cfg.max_epochs,
         dev_recs: &dev_recs,
-        tags: &tags,
+        tags: &scoring_tags,
     };
     let total_steps = epochs.total_steps;
     let best = inp.out.join(epochs.info.checkpoint_file());
@@ -957,7 +984,8 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
         let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
         decode_full(&model, &records, device)
     };
-    let score = score_windows(&records, &pred, &run.info.tags);
+    let tags = run.info.scored_tags();
+    let score = score_windows(&records, &pred, &tags);
     let tokens = enrelg_pipeline::shard::read_table(shards, split, "tokens")?;
     let forms: Vec<String> = tokens.column("form")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
     let docs: Vec<String> = tokens.column("doc_id")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
@@ -970,7 +998,7 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
     for (rec, p) in records.iter().zip(&pred) {
         for (w, (&g, &t)) in rec.tags.iter().zip(p).enumerate() {
             let form = row_of.get(&(rec.doc_id.clone(), rec.word_start + w as u32)).map_or("?", |&r| forms[r].as_str());
-            conll += &format!("{form} {} {}\n", run.info.tags[g as usize], run.info.tags[t]);
+            conll += &format!("{form} {} {}\n", tags[g as usize], tags[t]);
         }
         conll.push('\n');
     }

@@ -4,12 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use enrelg_pipeline::corpus;
 use enrelg_pipeline::graph::DependencyVariant;
 use enrelg_pipeline::manifest::Manifest;
 use enrelg_pipeline::shard::{build, BuildOptions};
 use enrelg_pipeline::window::{WindowConfig, WordPieceTokenizer};
+use enrelg_schemas::LabelSet;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::stats::PolicyArgs;
@@ -44,6 +46,11 @@ pub struct DataArgs {
     pub dep_variant: Variant,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Entity types labelled beside the manifest's, for a model to learn but
+    /// not to be scored on (comma-separated, e.g. Locality,Formation); they
+    /// never displace an entity of a manifest type.
+    #[arg(long, value_delimiter = ',')]
+    pub auxiliary_types: Vec<String>,
     /// Compare the shard statistics (windows, subtokens, edges per kind, ...) with
     /// an expected JSON file; exit 1 and list every difference on drift.
     #[arg(long, conflicts_with = "write_stats")]
@@ -67,7 +74,8 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
     bar.set_message(format!("building {}", manifest.name));
     let opts = BuildOptions {
         corpus_name: manifest.name.clone(),
-        labels: manifest.label_set()?,
+        labels: LabelSet::with_auxiliary(manifest.label_set()?.types().iter().cloned(), args.auxiliary_types.iter().cloned())
+            .with_context(|| format!("--auxiliary-types with the label types of {}", args.manifest.display()))?,
         align: args.policy.config(),
         window: WindowConfig { max_subtokens: args.max_subtokens },
         dependency_variant: match args.dep_variant {
