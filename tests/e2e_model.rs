@@ -400,6 +400,10 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
         assert!(split != "train" || with_aux.iter().any(is_aux), "no auxiliary entity in train: the test would check nothing");
         let scored: Vec<String> = with_aux.iter().map(|l| if is_aux(l) { "O".to_string() } else { l.clone() }).collect();
         assert_eq!(scored, labels(&plain, split), "{split}: the scored labels changed");
+        // The same windows: the frozen-encoder cache of either serves both.
+        let kinds = enrelg_pipeline::graph::DependencyVariant::CompoundKey.kinds();
+        let key = |dir: &Path| enrelg::train::windows_sha256(&enrelg::data::load_split(dir, split, kinds).unwrap());
+        assert_eq!(key(&aux), key(&plain));
     }
 
     enrelg(&["train", "--data", &s(&aux), "--model", &model, "--epochs", "2", "--freeze-encoder", "--shape-dim", "8", "--out", &s(&run), "--cache-dir", &s(&cache), "--test"]);

@@ -121,16 +121,16 @@ impl TrainConfig {
             .with_word_vocab(word_vocab)
     }
 
-    /// The frozen-encoder cache of one split for these shards and weights:
-    /// the layer mix caches every hidden state and mean pooling other
-    /// vectors, so each has its own file.
-    pub fn cache_file(&self, cache_dir: &Path, shard_sha: &str, model_sha: &str, split: &str) -> PathBuf {
+    /// The frozen-encoder cache of one split's windows for these weights
+    /// (`windows_sha` from [`windows_sha256`]): the layer mix caches every
+    /// hidden state and mean pooling other vectors, so each has its own file.
+    pub fn cache_file(&self, cache_dir: &Path, windows_sha: &str, model_sha: &str, split: &str) -> PathBuf {
         let mix = if self.layer_mix { "-all-layers" } else { "" };
         let pool = match self.word_pool {
             WordPool::First => "",
             WordPool::Mean => "-mean",
         };
-        cache_dir.join(format!("{}-{}{mix}{pool}-{split}.bin", &shard_sha[..16], &model_sha[..16]))
+        cache_dir.join(format!("{}-{}{mix}{pool}-{split}.bin", &windows_sha[..16], &model_sha[..16]))
     }
 }
 
@@ -270,6 +270,20 @@ pub struct Embedded {
     /// Floats per word: the encoder's size, or that times its hidden states with `all_layers`.
     pub width: usize,
     pub words: Vec<Vec<f32>>,
+}
+
+/// SHA-256 of what the encoder sees of each window (its subtoken ids and the
+/// first subtoken of each word): the key of the frozen-encoder cache, so
+/// shards that differ only in labels or graphs share their encoder outputs.
+pub fn windows_sha256(records: &[WindowRecord]) -> String {
+    let mut h = sha2::Sha256::new();
+    for r in records {
+        for list in [&r.input_ids, &r.word_first_subtoken] {
+            h.update((list.len() as u64).to_le_bytes());
+            list.iter().for_each(|v| h.update(v.to_le_bytes()));
+        }
+    }
+    format!("{:x}", h.finalize())
 }
 
 /// Compute (or read from the cache) the frozen encoder's word embeddings:
@@ -681,9 +695,9 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let init_err = |e: burn::store::RecordError| anyhow::anyhow!("loading the warm-start checkpoint: {e:?}");
 
     if cfg.freeze_encoder {
-        let cache = |split: &str| cfg.cache_file(inp.cache_dir, &shard_sha, &model_sha, split);
-        let train_e = embed(&encoder, &train_recs, cfg.layer_mix, cfg.word_pool, &cache("train"), &plain, "train")?;
-        let dev_e = embed(&encoder, &dev_recs, cfg.layer_mix, cfg.word_pool, &cache(&dev_split), &plain, &dev_split)?;
+        let cache = |split: &str, recs: &[WindowRecord]| cfg.cache_file(inp.cache_dir, &windows_sha256(recs), &model_sha, split);
+        let train_e = embed(&encoder, &train_recs, cfg.layer_mix, cfg.word_pool, &cache("train", &train_recs), &plain, "train")?;
+        let dev_e = embed(&encoder, &dev_recs, cfg.layer_mix, cfg.word_pool, &cache(&dev_split, &dev_recs), &plain, &dev_split)?;
         let mut head = mcfg.init_head(&auto);
         if let Some(file) = &init_file {
             head = head.try_load_file(file).map_err(init_err)?;
@@ -977,7 +991,7 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
         records.iter_mut().for_each(|r| r.set_word_ids(v));
     }
     let pred = if run.info.config.freeze_encoder {
-        let cache = run.info.config.cache_file(cache_dir, &run.info.shard_manifest_sha256, &run.info.model_sha256, split);
+        let cache = run.info.config.cache_file(cache_dir, &windows_sha256(&records), &run.info.model_sha256, split);
         let e = embed(&run.encoder, &records, run.info.config.layer_mix, run.info.config.word_pool, &cache, device, split)?;
         decode_cached(&run.head, &e, &records, device)
     } else {
@@ -1011,6 +1025,32 @@ mod tests {
 
     fn state(epoch: usize) -> ResumeState {
         ResumeState { epoch, step: epoch * 10, ..Default::default() }
+    }
+
+    #[test]
+    fn the_encoder_cache_key_is_what_the_encoder_sees() {
+        let rec = WindowRecord {
+            window_id: 0,
+            doc_id: "d".into(),
+            word_start: 0,
+            input_ids: vec![101, 7592, 2088, 102],
+            word_first_subtoken: vec![1, 2],
+            tags: vec![0, 1],
+            shapes: vec![0, 0],
+            chars: vec![vec![1], vec![2]],
+            forms: vec!["hello".into(), "world".into()],
+            word_ids: Vec::new(),
+            coref: vec![(0, 1)],
+            dep: Vec::new(),
+        };
+        let key = windows_sha256(std::slice::from_ref(&rec));
+        // Labels and graphs do not change the encoder's outputs, nor the key.
+        let relabelled = WindowRecord { tags: vec![3, 4], coref: Vec::new(), ..rec.clone() };
+        assert_eq!(windows_sha256(&[relabelled]), key);
+        // Subtokens and word boundaries do.
+        assert_ne!(windows_sha256(&[WindowRecord { input_ids: vec![101, 7592, 2089, 102], ..rec.clone() }]), key);
+        assert_ne!(windows_sha256(&[WindowRecord { word_first_subtoken: vec![1], ..rec.clone() }]), key);
+        assert_ne!(windows_sha256(&[rec.clone(), rec]), key);
     }
 
     #[test]
