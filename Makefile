@@ -63,7 +63,11 @@ SHAPE_DIM ?= 32
 CHAR_DIM ?= 50
 LAYER_MIX ?= 1
 WORD_POOL ?= mean
-RUN ?= runs/$(DATASET)-$(VARIANT)-seed$(SEED)
+# Brat types to learn beside the scored ones, never scored (README, Shards),
+# e.g. AUX_TYPES=Locality,Site,Formation,Member,Unit,Region,Material on Mars.
+AUX_TYPES ?=
+TRAIN_SHARDS := $(SHARDS_DIR)/$(DATASET)$(if $(AUX_TYPES),-aux)
+RUN ?= runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)-seed$(SEED)
 
 # Train the CD variant and evaluate it on test: the run lives in $(RUN), its test
 # scores in $(RUN)/eval-test.json. Default: frozen MiniLM encoder (cached outputs),
@@ -71,8 +75,8 @@ RUN ?= runs/$(DATASET)-$(VARIANT)-seed$(SEED)
 # cores shared with one or two other runs (63 min in all with two others; a
 # baseline run alone took 47 s per epoch), plus ~4 min to cache the encoder.
 train: build model
-	$(BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(SHARDS_DIR)/$(DATASET)
-	$(BIN) train --data $(SHARDS_DIR)/$(DATASET) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --out $(RUN) --test
+	$(BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
+	$(BIN) train --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --out $(RUN) --test
 
 eval: build
 	$(BIN) eval --run $(RUN) --split test
