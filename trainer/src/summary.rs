@@ -95,7 +95,7 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
             dataset: first.shards.file_name().map_or_else(|| first.shards.display().to_string(), |n| n.to_string_lossy().into_owned()),
             variant: format!("{:?}", first.config.variant).to_lowercase(),
             encoder: encoder(first).into(),
-            additions: additions(&first.config),
+            additions: additions(&first.config, &first.auxiliary_types),
             config,
             seeds: group.iter().map(|r| r.info.config.seed).collect(),
             runs: group.iter().map(|r| r.dir.clone()).collect(),
@@ -121,8 +121,8 @@ fn encoder(info: &RunInfo) -> &'static str {
     }
 }
 
-/// The inputs a configuration adds to the paper's model.
-fn additions(config: &crate::train::TrainConfig) -> String {
+/// The inputs a configuration (and auxiliary label types) add to the paper's model.
+fn additions(config: &crate::train::TrainConfig, auxiliary_types: &[String]) -> String {
     let mut parts = Vec::new();
     if config.shape_dim > 0 {
         parts.push(format!("shape {}", config.shape_dim));
@@ -138,6 +138,9 @@ fn additions(config: &crate::train::TrainConfig) -> String {
     }
     if config.word_pool == crate::model::WordPool::Mean {
         parts.push("mean pool".to_string());
+    }
+    if !auxiliary_types.is_empty() {
+        parts.push(format!("{} auxiliary types", auxiliary_types.len()));
     }
     if parts.is_empty() { "none".into() } else { parts.join(" + ") }
 }
@@ -179,8 +182,8 @@ mod tests {
     #[test]
     fn additions_name_every_input_beyond_the_paper() {
         let mut c = crate::train::TrainConfig::default();
-        assert_eq!(additions(&c), "none");
+        assert_eq!(additions(&c, &[]), "none");
         (c.shape_dim, c.char_dim, c.layer_mix, c.word_pool, c.word_dim) = (32, 50, true, crate::model::WordPool::Mean, 50);
-        assert_eq!(additions(&c), "shape 32 + chars 50 + layer mix + words 50 + mean pool");
+        assert_eq!(additions(&c, &["Locality".into(), "Site".into()]), "shape 32 + chars 50 + layer mix + words 50 + mean pool + 2 auxiliary types");
     }
 }
