@@ -236,6 +236,13 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let frozen = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "1", "--freeze-encoder", "--init-from", &s(&warm), "--cache-dir", &s(&cache)];
     let err = enrelg_fails(&[&frozen[..], &shape[..], &["--out", &s(&tmp.join("refrozen"))]].concat());
     assert!(err.contains("fine-tune this one too"), "{err}");
+    // Resuming the second stage after its epochs needs only its own
+    // checkpoint, not the run it started from.
+    std::fs::rename(&run, tmp.join("run-moved")).unwrap();
+    enrelg(&["train", "--data", &s(&shards), "--model", &model, "--out", &s(&warm), "--resume"]);
+    let resumed: serde_json::Value = serde_json::from_slice(&std::fs::read(warm.join("run.json")).unwrap()).unwrap();
+    assert_eq!(resumed["warm_start"], warm_info["warm_start"]);
+    assert_eq!(std::fs::read_to_string(warm.join("metrics.jsonl")).unwrap().lines().count(), 1);
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 

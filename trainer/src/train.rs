@@ -653,15 +653,21 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         remove_leftovers(inp.out)?;
         None
     };
-    // A resumed run keeps the warm start it began with (and only loads it
-    // again when no epoch checkpoint was written yet).
-    let init_from = if inp.resume { prev_warm.as_ref().map(|w| w.run.clone()) } else { inp.init_from.map(Path::to_path_buf) };
-    let warm = init_from.map(|from| warm_start(&from, &info, &mcfg, encoder.num_hidden_states())).transpose()?;
+    // A resumed run keeps the warm start it began with, and loads it again
+    // only when no epoch checkpoint was written yet (otherwise the starting
+    // run is not read at all: it may be gone).
+    let warm = match (&resumed, inp.resume) {
+        (Some(_), _) => None,
+        (None, true) => prev_warm.as_ref().map(|w| w.run.clone()),
+        (None, false) => inp.init_from.map(Path::to_path_buf),
+    }
+    .map(|from| warm_start(&from, &info, &mcfg, encoder.num_hidden_states()))
+    .transpose()?;
     if let (Some(old), Some((new, _))) = (&prev_warm, &warm) {
         anyhow::ensure!(old.checkpoint_sha256 == new.checkpoint_sha256, "resume: {} changed since this run started from it", old.run.display());
     }
-    info.warm_start = warm.as_ref().map(|(w, _)| w.clone());
-    let init_file = warm.filter(|_| resumed.is_none()).map(|(_, file)| file);
+    info.warm_start = warm.as_ref().map(|(w, _)| w.clone()).or(prev_warm);
+    let init_file = warm.map(|(_, file)| file);
     // run.json from the start, so a killed run can be resumed.
     write_run_info(inp.out, &mut info)?;
     let metrics = std::fs::OpenOptions::new().create(true).append(true).truncate(false).open(inp.out.join("metrics.jsonl"))?;
@@ -812,8 +818,13 @@ fn warm_start(from: &Path, info: &RunInfo, mcfg: &EnrelgConfig, hidden_states: u
     anyhow::ensure!(prev.tags == info.tags, "--init-from {name}: tags {:?} differ from these shards' {:?}", prev.tags, info.tags);
     anyhow::ensure!(prev.word_vocab == info.word_vocab, "--init-from {name}: its word vocabulary ({} words) differs from this run's ({} words)", prev.word_vocab.len(), info.word_vocab.len());
     let shape = |c: &EnrelgConfig| serde_json::to_value(c).map(|mut v| {
-        // The word vocabulary was compared above; the rest fixes every parameter's shape.
-        v.as_object_mut().map(|m| m.remove("word_vocab"));
+        // The word vocabulary was compared above and dropout rates may
+        // change; the rest fixes every parameter's shape and meaning.
+        if let Some(m) = v.as_object_mut() {
+            for key in ["word_vocab", "dropout", "gat_dropout"] {
+                m.remove(key);
+            }
+        }
         v
     });
     let prev_mcfg = prev.config.model_config(prev.tags.len(), prev.d_encoder, hidden_states, mcfg.word_vocab);
