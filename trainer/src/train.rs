@@ -211,13 +211,13 @@ impl RunInfo {
         (self.config.word_dim > 0).then(|| crate::vocab::WordVocab::from_words(self.word_vocab.clone()))
     }
 
-    /// The best checkpoint of the run in folder `run`, after checking that it
-    /// exists and is the file training wrote.
-    pub fn checked_checkpoint(&self, run: &Path) -> anyhow::Result<PathBuf> {
+    /// The best checkpoint of the run in folder `run` and its SHA-256, after
+    /// checking that it exists and is the file training wrote.
+    pub fn checked_checkpoint(&self, run: &Path) -> anyhow::Result<(PathBuf, String)> {
         let checkpoint = run.join(self.checkpoint_file());
         anyhow::ensure!(checkpoint.exists(), "{}: no checkpoint (the run saved none yet; resume it with --resume)", checkpoint.display());
+        let found = sha256_file(&checkpoint)?;
         if let Some(expected) = &self.checkpoint_sha256 {
-            let found = sha256_file(&checkpoint)?;
             anyhow::ensure!(
                 &found == expected,
                 "{}: SHA-256 {} differs from {} in run.json; the checkpoint changed after training wrote it (resume the run with --resume, or retrain)",
@@ -226,7 +226,7 @@ impl RunInfo {
                 &expected[..12.min(expected.len())]
             );
         }
-        Ok(checkpoint)
+        Ok((checkpoint, found))
     }
 
     /// The best checkpoint's file name in the run folder.
@@ -674,7 +674,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     if resumed.is_none() {
         metrics.set_len(0)?;
     }
-    let scoring_tags = scored_tags(&tags, &manifest.auxiliary_types);
+    let scoring_tags = info.scored_tags();
     if !manifest.auxiliary_types.is_empty() {
         tracing::info!("learning the auxiliary types {:?} too; dev F1 counts the others", manifest.auxiliary_types);
     }
@@ -833,8 +833,7 @@ fn warm_start(from: &Path, info: &RunInfo, mcfg: &EnrelgConfig, hidden_states: u
         !info.config.freeze_encoder || prev.config.freeze_encoder,
         "--init-from {name}: that run fine-tuned its encoder, but a frozen run trains on the pretrained encoder's outputs; fine-tune this one too (--fine-tune)"
     );
-    let checkpoint = prev.checked_checkpoint(from).context("--init-from")?;
-    let sha = sha256_file(&checkpoint)?;
+    let (checkpoint, sha) = prev.checked_checkpoint(from).context("--init-from")?;
     tracing::info!("starting from {} (best dev F1 {:.2} at epoch {})", checkpoint.display(), prev.best_dev_f1, prev.best_epoch);
     Ok((WarmStart { run: from.to_path_buf(), checkpoint_sha256: sha, frozen: prev.config.freeze_encoder }, checkpoint))
 }
@@ -972,7 +971,7 @@ pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
         info.format_version
     );
     info.label_set().with_context(|| format!("{}", path.display()))?;
-    let checkpoint = info.checked_checkpoint(run)?;
+    let (checkpoint, _) = info.checked_checkpoint(run)?;
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("{}: {e:?}", checkpoint.display());
     let encoder = BertEncoder::from_pretrained(&info.model, device)?;
     let vocab = info.vocab();
