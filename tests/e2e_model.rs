@@ -88,6 +88,26 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     assert_eq!(curve(&full), curve(&split), "resumed run differs from the uninterrupted one");
     // (The checkpoints' bytes differ: they carry random parameter ids; the curves carry the values.)
 
+    // Ensembles: one member decodes exactly as `eval` does; two members keep
+    // their own scores in the record and decode with their mean scores.
+    let ens = tmp.join("ensemble");
+    enrelg(&["ensemble", "--run", &s(&run), "--split", "test", "--out", &s(&ens), "--cache-dir", &s(&cache)]);
+    assert_eq!(std::fs::read_to_string(ens.join("predictions-test.conll")).unwrap(), std::fs::read_to_string(run.join("predictions-test.conll")).unwrap());
+    assert_eq!(std::fs::read_to_string(ens.join("eval-test.json")).unwrap(), std::fs::read_to_string(run.join("eval-test.json")).unwrap());
+    enrelg(&["eval", "--run", &s(&full), "--split", "test", "--cache-dir", &s(&cache)]);
+    let out = enrelg(&["ensemble", "--run", &s(&run), "--run", &s(&full), "--split", "test", "--out", &s(&ens), "--cache-dir", &s(&cache)]);
+    assert!(out.contains("processed") && out.contains("ensemble of 2: test F1"), "{out}");
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(ens.join("ensemble.json")).unwrap()).unwrap();
+    let f1 = |path: PathBuf| -> f64 {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        v["micro"]["f1"].as_f64().unwrap()
+    };
+    assert_eq!(record["members"].as_array().unwrap().len(), 2);
+    assert_eq!(record["members"][0]["f1"].as_f64().unwrap(), f1(run.join("eval-test.json")));
+    assert_eq!(record["members"][1]["f1"].as_f64().unwrap(), f1(full.join("eval-test.json")));
+    assert_eq!(record["f1"].as_f64().unwrap(), f1(ens.join("eval-test.json")));
+    assert_eq!(record["members"][1]["checkpoint_sha256"].as_str().unwrap().len(), 64);
+
     // Tag the test documents from .txt + .conllu; every .ann span must slice the
     // text to its surface (the brat reader used by `score` checks it, and the
     // documents hold multi-byte characters such as "Schröder").
@@ -424,6 +444,12 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
     assert!(types.iter().all(|t| ["Element", "Mineral", "Target"].contains(&t.as_str())), "{types:?}");
     let conll = std::fs::read_to_string(run.join("predictions-test.conll")).unwrap();
     assert!(!extra.iter().any(|t| conll.contains(&format!("-{t}"))), "an auxiliary tag in the predictions");
+    // A run of the same windows without the auxiliary types has other tags:
+    // an ensemble of the two is refused, naming both.
+    let plain_run = tmp.join("plain-run");
+    enrelg(&["train", "--data", &s(&plain), "--model", &model, "--epochs", "1", "--freeze-encoder", "--shape-dim", "8", "--out", &s(&plain_run), "--cache-dir", &s(&cache)]);
+    let err = enrelg_fails(&["ensemble", "--run", &s(&run), "--run", &s(&plain_run), "--out", &s(&tmp.join("ens")), "--cache-dir", &s(&cache)]);
+    assert!(err.contains("plain-run: tags") && err.contains("differ from") && err.contains("/run's"), "{err}");
     let pred = tmp.join("pred");
     enrelg(&["predict", "--run", &s(&run), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(&pred)]);
     let written = std::fs::read_to_string(pred.join("entities.jsonl")).unwrap();

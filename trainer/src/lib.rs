@@ -5,6 +5,7 @@
 
 pub mod data;
 pub mod device;
+pub mod ensemble;
 pub mod eval;
 pub mod model;
 pub mod predict;

@@ -30,6 +30,8 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Score a trained run on a split (conlleval-exact), write eval-SPLIT.json and predictions.
     Eval(commands::train::EvalArgs),
+    /// Decode a split with several runs together (mean emission and CRF scores), e.g. one per seed.
+    Ensemble(commands::train::EnsembleArgs),
     /// Mean ± std over seeds of evaluated runs, one row per configuration (Markdown or JSON).
     Summarize(commands::train::SummarizeArgs),
     /// Score a CoNLL file (token gold predicted) exactly as conlleval does.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::BenchModel(args) => commands::bench::run(args),
         Command::Train(args) => commands::train::run_train(args),
         Command::Eval(args) => commands::train::run_eval(args),
+        Command::Ensemble(args) => commands::train::run_ensemble(args),
         Command::Summarize(args) => commands::train::run_summarize(args),
         Command::Conlleval(args) => commands::conlleval::run(args),
         Command::Predict(args) => commands::predict::run_predict(args),

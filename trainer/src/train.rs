@@ -19,6 +19,7 @@ use sha2::Digest;
 
 use crate::data::{load_split, make_batch, pad, prefetched, WindowRecord};
 use crate::eval::{Score, Scorer};
+use crate::model::crf::host_rows;
 use crate::model::{BertEncoder, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant, WordPool};
 
 /// Everything a run needs besides its inputs; read from TOML, defaults from the paper.
@@ -959,6 +960,8 @@ pub struct LoadedRun {
     pub head: EnrelgHead,
     /// The word vocabulary, built once from `info` when the model embeds words.
     pub vocab: Option<crate::vocab::WordVocab>,
+    /// SHA-256 of the checkpoint loaded (checked against run.json).
+    pub checkpoint_sha256: String,
 }
 
 pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
@@ -971,22 +974,31 @@ pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
         info.format_version
     );
     info.label_set().with_context(|| format!("{}", path.display()))?;
-    let (checkpoint, _) = info.checked_checkpoint(run)?;
+    let (checkpoint, checkpoint_sha256) = info.checked_checkpoint(run)?;
     let load_err = |e: burn::store::RecordError| anyhow::anyhow!("{}: {e:?}", checkpoint.display());
     let encoder = BertEncoder::from_pretrained(&info.model, device)?;
     let vocab = info.vocab();
     let mcfg = info.config.model_config(info.tags.len(), info.d_encoder, encoder.num_hidden_states(), vocab.as_ref().map_or(0, |v| v.size()));
     if info.config.freeze_encoder {
         let head = mcfg.init_head(device).try_load_file(&checkpoint).map_err(load_err)?;
-        Ok(LoadedRun { info, encoder, head, vocab })
+        Ok(LoadedRun { info, encoder, head, vocab, checkpoint_sha256 })
     } else {
         let model = Enrelg { encoder, head: mcfg.init_head(device) }.try_load_file(&checkpoint).map_err(load_err)?;
-        Ok(LoadedRun { info, encoder: model.encoder, head: model.head, vocab })
+        Ok(LoadedRun { info, encoder: model.encoder, head: model.head, vocab, checkpoint_sha256 })
     }
 }
 
 /// Evaluate a run on a split: score plus CoNLL lines (`word gold predicted`).
 pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(Score, String)> {
+    let records = split_records(run, split)?;
+    let crf = run.head.crf.potentials();
+    let pred: Vec<Vec<usize>> = window_emissions(run, &records, split, cache_dir, device)?.iter().map(|e| crf.viterbi(e)).collect();
+    score_predictions(&run.info, split, &records, &pred)
+}
+
+/// The windows of a split of the run's shards, after checking that the
+/// shards are those it was trained on, with the run's graphs and word ids.
+pub fn split_records(run: &LoadedRun, split: &str) -> anyhow::Result<Vec<WindowRecord>> {
     let shards = &run.info.shards;
     let manifest_sha = sha256_file(&shards.join("manifest.json"))?;
     anyhow::ensure!(
@@ -1000,17 +1012,38 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
     if let Some(v) = &run.vocab {
         records.iter_mut().for_each(|r| r.set_word_ids(v));
     }
-    let pred = if run.info.config.freeze_encoder {
-        let cache = run.info.config.cache_file(cache_dir, &windows_sha256(&records), &run.info.model_sha256, split);
-        let e = embed(&run.encoder, &records, run.info.config.layer_mix, run.info.config.word_pool, &cache, device, split)?;
-        decode_cached(&run.head, &e, &records, device)
+    Ok(records)
+}
+
+/// The emission scores of every window, `[words, N]` row-major, on the host:
+/// from cached encoder outputs for a frozen run, else through its encoder.
+pub fn window_emissions(run: &LoadedRun, records: &[WindowRecord], split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
+    let mut out = Vec::with_capacity(records.len());
+    if run.info.config.freeze_encoder {
+        let cfg = &run.info.config;
+        let cache = cfg.cache_file(cache_dir, &windows_sha256(records), &run.info.model_sha256, split);
+        let e = embed(&run.encoder, records, cfg.layer_mix, cfg.word_pool, &cache, device, split)?;
+        let idx: Vec<usize> = (0..records.len()).collect();
+        for chunk in idx.chunks(64) {
+            let batch = make_batch(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), device);
+            out.extend(host_rows(run.head.emissions(words_tensor(&e, chunk, records, device), &batch), batch.word_mask.clone()));
+        }
     } else {
         let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
-        decode_full(&model, &records, device)
-    };
-    let tags = run.info.scored_tags();
-    let score = score_windows(&records, &pred, &tags);
-    let tokens = enrelg_pipeline::shard::read_table(shards, split, "tokens")?;
+        for chunk in records.chunks(32) {
+            let batch = make_batch(&chunk.iter().collect::<Vec<_>>(), device);
+            out.extend(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// Score predicted tag ids against the windows' gold tags (auxiliary types
+/// read as O) and lay them out as CoNLL lines (`word gold predicted`).
+pub fn score_predictions(info: &RunInfo, split: &str, records: &[WindowRecord], pred: &[Vec<usize>]) -> anyhow::Result<(Score, String)> {
+    let tags = info.scored_tags();
+    let score = score_windows(records, pred, &tags);
+    let tokens = enrelg_pipeline::shard::read_table(&info.shards, split, "tokens")?;
     let forms: Vec<String> = tokens.column("form")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
     let docs: Vec<String> = tokens.column("doc_id")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
     let mut row_of = std::collections::HashMap::new();
@@ -1019,7 +1052,7 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
         row_of.insert((d.clone(), *i), row);
     }
     let mut conll = String::new();
-    for (rec, p) in records.iter().zip(&pred) {
+    for (rec, p) in records.iter().zip(pred) {
         for (w, (&g, &t)) in rec.tags.iter().zip(p).enumerate() {
             let form = row_of.get(&(rec.doc_id.clone(), rec.word_start + w as u32)).map_or("?", |&r| forms[r].as_str());
             conll += &format!("{form} {} {}\n", tags[g as usize], tags[t]);

@@ -159,6 +159,40 @@ fn write_eval(run: &std::path::Path, split: &str, cache: &std::path::Path, devic
 }
 
 #[derive(Args)]
+pub struct EnsembleArgs {
+    /// Trained run folders of the same shards (repeat the flag), e.g. one per seed.
+    #[arg(long = "run", required = true)]
+    pub runs: Vec<PathBuf>,
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Folder for ensemble.json, eval-SPLIT.json and predictions-SPLIT.conll.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value = "cache/encoder")]
+    pub cache_dir: PathBuf,
+    #[arg(long, default_value = "flex")]
+    pub device: String,
+}
+
+/// Decode a split with the mean scores of several runs; print conlleval's
+/// report and each member's own F1; write the record, score and predictions.
+pub fn run_ensemble(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
+    let device = device::by_name(&args.device)?;
+    let (info, score, conll) = enrelg::ensemble::ensemble(&args.runs, &args.split, &args.cache_dir, &device)?;
+    print!("{}", score.conlleval_report());
+    for m in &info.members {
+        println!("member {} (seed {}): {} F1 {:.2}", m.run.display(), m.seed, args.split, m.f1);
+    }
+    let mean = info.members.iter().map(|m| m.f1).sum::<f64>() / info.members.len() as f64;
+    println!("ensemble of {}: {} F1 {:.2} (members' mean {mean:.2})", info.members.len(), args.split, info.f1);
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    super::write_atomic(&args.out.join("ensemble.json"), (serde_json::to_string_pretty(&info)? + "\n").as_bytes())?;
+    super::write_atomic(&args.out.join(format!("eval-{}.json", args.split)), (serde_json::to_string_pretty(&score)? + "\n").as_bytes())?;
+    super::write_atomic(&args.out.join(format!("predictions-{}.conll", args.split)), conll.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
 pub struct SummarizeArgs {
     /// Run folders (each with run.json and eval-SPLIT.json); runs that differ
     /// only in their seed become one row.

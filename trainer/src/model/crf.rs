@@ -96,42 +96,86 @@ impl Crf {
 
     /// Best tag path of each row (its masked length), by Viterbi on the host.
     pub fn viterbi(&self, emissions: Tensor<3>, mask: Tensor<2, Bool>) -> Vec<Vec<usize>> {
-        let [b, l, n] = emissions.dims();
-        let emit: Vec<f32> = emissions.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-        let lens: Vec<i64> = mask.int().sum_dim(1).into_data().convert::<i64>().try_to_vec::<i64>().unwrap_or_default();
-        let trans: Vec<f32> = self.transitions.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-        let start: Vec<f32> = self.start.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-        let end: Vec<f32> = self.end.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-        (0..b)
-            .map(|row| {
-                let len = (lens[row].max(0) as usize).min(l);
-                let e = |t: usize, j: usize| emit[(row * l + t) * n + j];
-                if len == 0 {
-                    return Vec::new();
-                }
-                let mut score: Vec<f32> = (0..n).map(|j| start[j] + e(0, j)).collect();
-                let mut back = vec![vec![0usize; n]; len];
-                for (t, bp) in back.iter_mut().enumerate().skip(1) {
-                    let next: Vec<f32> = (0..n)
-                        .map(|j| {
-                            let (best_i, best) = (0..n)
-                                .map(|i| (i, score[i] + trans[i * n + j]))
-                                .fold((0, f32::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
-                            bp[j] = best_i;
-                            best + e(t, j)
-                        })
-                        .collect();
-                    score = next;
-                }
-                let mut tag = (0..n).fold(0, |best, j| if score[j] + end[j] > score[best] + end[best] { j } else { best });
-                let mut path = vec![tag; len];
-                for t in (1..len).rev() {
-                    tag = back[t][tag];
-                    path[t - 1] = tag;
-                }
-                path
-            })
-            .collect()
+        let potentials = self.potentials();
+        host_rows(emissions, mask).iter().map(|e| potentials.viterbi(e)).collect()
+    }
+
+    /// The transition, start and end scores, copied to the host.
+    pub fn potentials(&self) -> CrfPotentials {
+        let host = |t: TensorData| t.convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+        CrfPotentials {
+            num_tags: self.num_tags(),
+            transitions: host(self.transitions.val().into_data()),
+            start: host(self.start.val().into_data()),
+            end: host(self.end.val().into_data()),
+        }
+    }
+}
+
+/// Each row's emissions `[len, N]` (row-major) up to its masked length.
+pub fn host_rows(emissions: Tensor<3>, mask: Tensor<2, Bool>) -> Vec<Vec<f32>> {
+    let [b, l, n] = emissions.dims();
+    let emit: Vec<f32> = emissions.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+    let lens: Vec<i64> = mask.int().sum_dim(1).into_data().convert::<i64>().try_to_vec::<i64>().unwrap_or_default();
+    (0..b)
+        .map(|row| {
+            let len = (lens.get(row).copied().unwrap_or(0).max(0) as usize).min(l);
+            emit.get(row * l * n..(row * l + len) * n).map(<[f32]>::to_vec).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// A CRF's scores on the host: what Viterbi needs, and what an ensemble
+/// averages (the mean of several CRFs' log-potentials is the CRF of their
+/// normalised product).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrfPotentials {
+    pub num_tags: usize,
+    /// Row-major `[N, N]`: `transitions[i * N + j]` scores tag `j` after tag `i`.
+    pub transitions: Vec<f32>,
+    pub start: Vec<f32>,
+    pub end: Vec<f32>,
+}
+
+impl CrfPotentials {
+    /// The element-wise mean of several CRFs over the same tags.
+    pub fn mean(all: &[CrfPotentials]) -> Option<CrfPotentials> {
+        let first = all.first()?;
+        let avg = |f: fn(&CrfPotentials) -> &Vec<f32>| -> Vec<f32> {
+            (0..f(first).len()).map(|i| all.iter().map(|p| f(p)[i]).sum::<f32>() / all.len() as f32).collect()
+        };
+        Some(CrfPotentials { num_tags: first.num_tags, transitions: avg(|p| &p.transitions), start: avg(|p| &p.start), end: avg(|p| &p.end) })
+    }
+
+    /// Best tag path for emissions `[len, N]` (row-major).
+    pub fn viterbi(&self, emissions: &[f32]) -> Vec<usize> {
+        let n = self.num_tags;
+        let len = emissions.len() / n.max(1);
+        if len == 0 {
+            return Vec::new();
+        }
+        let e = |t: usize, j: usize| emissions[t * n + j];
+        let mut score: Vec<f32> = (0..n).map(|j| self.start[j] + e(0, j)).collect();
+        let mut back = vec![vec![0usize; n]; len];
+        for (t, bp) in back.iter_mut().enumerate().skip(1) {
+            let next: Vec<f32> = (0..n)
+                .map(|j| {
+                    let (best_i, best) = (0..n)
+                        .map(|i| (i, score[i] + self.transitions[i * n + j]))
+                        .fold((0, f32::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
+                    bp[j] = best_i;
+                    best + e(t, j)
+                })
+                .collect();
+            score = next;
+        }
+        let mut tag = (0..n).fold(0, |best, j| if score[j] + self.end[j] > score[best] + self.end[best] { j } else { best });
+        let mut path = vec![tag; len];
+        for t in (1..len).rev() {
+            tag = back[t][tag];
+            path[t - 1] = tag;
+        }
+        path
     }
 }
 
@@ -214,6 +258,43 @@ mod tests {
         let z2 = scalars(crf.log_partition(noisy.clone(), mask.clone()));
         assert!((z[1] - z2[1]).abs() < 1e-5);
         assert_eq!(crf.viterbi(noisy, mask)[1], best[1]);
+    }
+
+    /// An ensemble's decode: Viterbi over the mean potentials and mean
+    /// emissions finds the path with the highest summed score of the members.
+    #[test]
+    fn viterbi_over_mean_potentials_maximises_the_members_summed_scores() {
+        let dev = device();
+        let (n, len) = (3, 4);
+        let a = crf(n, &dev).potentials();
+        let b = CrfPotentials {
+            transitions: a.transitions.iter().rev().map(|x| x * 1.5).collect(),
+            start: a.end.clone(),
+            end: a.start.iter().map(|x| -x).collect(),
+            ..a.clone()
+        };
+        assert_eq!(CrfPotentials::mean(std::slice::from_ref(&a)).unwrap(), a);
+        assert!(CrfPotentials::mean(&[]).is_none());
+        let ea: Vec<f32> = (0..len * n).map(|i| ((i * 37 % 23) as f32 / 7.0) - 1.5).collect();
+        let eb: Vec<f32> = (0..len * n).map(|i| ((i * 11 % 17) as f32 / 4.0) - 2.0).collect();
+        let score = |p: &CrfPotentials, e: &[f32], path: &[usize]| {
+            let mut s = p.start[path[0]] + p.end[path[len - 1]];
+            for t in 0..len {
+                s += e[t * n + path[t]];
+                if t > 0 {
+                    s += p.transitions[path[t - 1] * n + path[t]];
+                }
+            }
+            s
+        };
+        let paths = all_paths(n, len);
+        let total = |path: &Vec<usize>| score(&a, &ea, path) + score(&b, &eb, path);
+        let brute = paths.iter().fold(&paths[0], |best, p| if total(p) > total(best) { p } else { best });
+        let mean = CrfPotentials::mean(&[a.clone(), b.clone()]).unwrap();
+        let em: Vec<f32> = ea.iter().zip(&eb).map(|(x, y)| (x + y) / 2.0).collect();
+        assert_eq!(&mean.viterbi(&em), brute);
+        // The members alone decode differently, so the test tells a mean from either.
+        assert!(a.viterbi(&ea) != *brute || b.viterbi(&eb) != *brute);
     }
 
     #[test]

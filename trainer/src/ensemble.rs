@@ -1,0 +1,116 @@
+//! Seed ensembles: several trained runs of the same shards decode a split
+//! together. Their emission scores and CRF potentials are averaged and one
+//! Viterbi pass finds the path with the highest summed score of the members
+//! (a product of the members' CRFs), so the result is still a valid BIO path.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::tensor::Device;
+use serde::Serialize;
+
+use crate::data::WindowRecord;
+use crate::eval::Score;
+use crate::model::crf::CrfPotentials;
+use crate::train::{load_run, RunInfo, score_predictions, score_windows, split_records, window_emissions, windows_sha256};
+
+/// One member of an ensemble, as `ensemble.json` records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub run: PathBuf,
+    pub checkpoint_sha256: String,
+    pub seed: u64,
+    /// The member's own micro F1 on the split (its own Viterbi decode).
+    pub f1: f64,
+}
+
+/// What `ensemble.json` records: the members and how they were combined.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnsembleInfo {
+    pub split: String,
+    pub decoding: &'static str,
+    pub members: Vec<Member>,
+    pub f1: f64,
+}
+
+/// Decode `split` with the mean of the runs' emissions and CRF potentials.
+/// The runs must share their tags and the split's windows and gold labels
+/// (the same shards, possibly in another folder); they may differ in
+/// anything else (seed, variant, additions, frozen or fine-tuned).
+/// Returns the record, the score and the predictions as CoNLL lines.
+pub fn ensemble(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(EnsembleInfo, Score, String)> {
+    anyhow::ensure!(!runs.is_empty(), "an ensemble needs at least one run");
+    // The first member's run record, windows key, gold labels and windows.
+    let mut first: Option<(PathBuf, RunInfo, String, Vec<WindowRecord>)> = None;
+    let mut members = Vec::new();
+    let mut emissions: Vec<Vec<Vec<f32>>> = Vec::new();
+    let mut potentials = Vec::new();
+    for dir in runs {
+        let member = || format!("ensemble member {}", dir.display());
+        let run = load_run(dir, device).with_context(member)?;
+        // Each member reads the windows with its own graphs and word ids.
+        let records = split_records(&run, split).with_context(member)?;
+        let key = windows_sha256(&records);
+        if let Some((dir0, info0, key0, records0)) = &first {
+            let (a, b) = (dir.display(), dir0.display());
+            anyhow::ensure!(run.info.tags == info0.tags, "{a}: tags {:?} differ from {b}'s {:?}; an ensemble decodes one tag set", run.info.tags, info0.tags);
+            anyhow::ensure!(run.info.auxiliary_types == info0.auxiliary_types, "{a}: auxiliary types {:?} differ from {b}'s {:?}", run.info.auxiliary_types, info0.auxiliary_types);
+            anyhow::ensure!(&key == key0, "{a}: its {split} windows differ from {b}'s (other shards); an ensemble decodes the same windows");
+            anyhow::ensure!(records.iter().zip(records0).all(|(r, r0)| r.tags == r0.tags), "{a}: its {split} gold labels differ from {b}'s (other shards)");
+        }
+        let em = window_emissions(&run, &records, split, cache_dir, device).with_context(member)?;
+        let crf = run.head.crf.potentials();
+        let own: Vec<Vec<usize>> = em.iter().map(|e| crf.viterbi(e)).collect();
+        let f1 = score_windows(&records, &own, &run.info.scored_tags()).micro.f1;
+        tracing::info!("{}: {split} F1 {f1:.2} alone", dir.display());
+        members.push(Member { run: dir.clone(), checkpoint_sha256: run.checkpoint_sha256.clone(), seed: run.info.config.seed, f1 });
+        emissions.push(em);
+        potentials.push(crf);
+        if first.is_none() {
+            first = Some((dir.clone(), run.info, key, records));
+        }
+    }
+    let (_, info0, _, records) = first.context("no member loaded")?;
+    let pred = decode_mean(&emissions, &potentials).context("no member loaded")?;
+    let (score, conll) = score_predictions(&info0, split, &records, &pred)?;
+    let info = EnsembleInfo { split: split.to_string(), decoding: "Viterbi over the mean emission and CRF scores of the members", members, f1: score.micro.f1 };
+    Ok((info, score, conll))
+}
+
+/// Decode every window with the mean of the members' emissions (`[member][window]`,
+/// each `[words, N]`) and CRF potentials. None without members.
+pub fn decode_mean(emissions: &[Vec<Vec<f32>>], potentials: &[CrfPotentials]) -> Option<Vec<Vec<usize>>> {
+    let mean = CrfPotentials::mean(potentials)?;
+    let windows = emissions.first()?.len();
+    Some(
+        (0..windows)
+            .map(|w| {
+                let len = emissions[0][w].len();
+                let avg: Vec<f32> = (0..len).map(|i| emissions.iter().map(|m| m[w][i]).sum::<f32>() / emissions.len() as f32).collect();
+                mean.viterbi(&avg)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_member_counts_in_the_mean() {
+        let flat = CrfPotentials { num_tags: 2, transitions: vec![0.0; 4], start: vec![0.0; 2], end: vec![0.0; 2] };
+        // One word, two tags: the first and last members prefer tag 1, the
+        // middle one tag 0 strongly enough to carry the mean.
+        let members = vec![vec![vec![0.0, 1.0]], vec![vec![3.0, 0.0]], vec![vec![0.0, 1.0]]];
+        let alone: Vec<usize> = members.iter().map(|m| flat.viterbi(&m[0])[0]).collect();
+        assert_eq!(alone, [1, 0, 1]);
+        assert_eq!(decode_mean(&members, &vec![flat.clone(); 3]).unwrap(), [vec![0]]);
+        // Transitions are averaged too: a member forbidding 1 -> 1 outweighs one that allows it.
+        let two_words = vec![vec![vec![0.0, 1.0, 0.0, 1.0]], vec![vec![0.0, 1.0, 0.0, 1.0]]];
+        let forbid = CrfPotentials { transitions: vec![0.0, 0.0, 0.0, -10.0], ..flat.clone() };
+        assert_eq!(decode_mean(&two_words, &[flat.clone(), flat.clone()]).unwrap(), [vec![1, 1]]);
+        assert_ne!(decode_mean(&two_words, &[flat.clone(), forbid]).unwrap(), [vec![1, 1]]);
+        assert!(decode_mean(&[], &[]).is_none());
+    }
+}
