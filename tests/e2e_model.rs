@@ -414,6 +414,16 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let extra = ["Locality", "Site", "Formation", "Member", "Unit", "Region", "Material"];
     enrelg(&["data", "--corpus", &s(&corpus), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&aux), "--auxiliary-types", &extra.join(",")]);
+    // A type that labels nothing (a typo) is named on stderr, with the types the corpus has.
+    let typo = Command::new(env!("CARGO_BIN_EXE_enrelg"))
+        .args(["data", "--corpus", &s(&corpus), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&tmp.join("typo")), "--auxiliary-types", "Formation,Formatoin"])
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(typo.status.success(), "{stderr}");
+    assert!(stderr.contains("Formatoin labels no entity") && stderr.contains("\"Locality\""), "{stderr}");
+    assert!(!stderr.contains("Formation labels no entity"), "{stderr}");
     let manifest = enrelg_pipeline::shard::ShardManifest::read(&aux).unwrap();
     assert_eq!(manifest.auxiliary_types, extra);
     assert_eq!(manifest.label_types[..3], ["Element", "Mineral", "Target"]);

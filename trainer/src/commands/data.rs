@@ -125,6 +125,7 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
         start.elapsed().as_secs_f64()
     );
     super::report_skips(shards.statistics.values().map(|s| &s.skipped));
+    warn_unused_auxiliary(&args, &shards)?;
     let found = serde_json::to_value(&shards.statistics)?;
     if let Some(path) = &args.write_stats {
         super::write_atomic(path, (serde_json::to_string_pretty(&found)? + "\n").as_bytes())?;
@@ -136,4 +137,27 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An auxiliary type that labels no word in any split is most likely a typo:
+/// say so, with the corpus's types left outside the label set.
+fn warn_unused_auxiliary(args: &DataArgs, shards: &enrelg_pipeline::shard::ShardManifest) -> anyhow::Result<()> {
+    if args.auxiliary_types.is_empty() {
+        return Ok(());
+    }
+    let mut used = std::collections::BTreeSet::new();
+    for split in &shards.splits {
+        let tokens = enrelg_pipeline::shard::read_table(&args.out, split, "tokens")?;
+        used.extend(tokens.column("label")?.str()?.iter().flatten().filter_map(|l| l.strip_prefix("B-")).map(String::from));
+    }
+    let mut outside = std::collections::BTreeMap::<&String, usize>::new();
+    for s in shards.statistics.values() {
+        for (ty, n) in &s.alignment.excluded_types {
+            *outside.entry(ty).or_default() += n;
+        }
+    }
+    for ty in args.auxiliary_types.iter().filter(|t| !used.contains(*t)) {
+        tracing::warn!("--auxiliary-types: {ty} labels no entity in {} (types outside the label set there: {outside:?})", args.corpus.display());
+    }
+    Ok(())
 }
