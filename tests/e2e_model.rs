@@ -256,6 +256,16 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let frozen = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "1", "--freeze-encoder", "--init-from", &s(&warm), "--cache-dir", &s(&cache)];
     let err = enrelg_fails(&[&frozen[..], &shape[..], &["--out", &s(&tmp.join("refrozen"))]].concat());
     assert!(err.contains("fine-tune this one too"), "{err}");
+    // An ensemble of the frozen run (cached encoder outputs) and the
+    // fine-tuned one (live encoder): `predict` with both runs tags the
+    // entities that `ensemble` counts on the same documents.
+    let ens = tmp.join("ens");
+    enrelg(&["ensemble", "--run", &s(&run), "--run", &s(&warm), "--split", "test", "--out", &s(&ens), "--cache-dir", &s(&cache)]);
+    let ens_eval: serde_json::Value = serde_json::from_slice(&std::fs::read(ens.join("eval-test.json")).unwrap()).unwrap();
+    let pred_ens = tmp.join("pred-ens");
+    enrelg(&["predict", "--run", &s(&run), "--run", &s(&warm), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(&pred_ens)]);
+    let tagged = std::fs::read_to_string(pred_ens.join("entities.jsonl")).unwrap().lines().count() as u64;
+    assert_eq!(tagged, ens_eval["micro"]["predicted"].as_u64().unwrap());
     // Resuming the second stage after its epochs needs only its own
     // checkpoint, not the run it started from.
     std::fs::rename(&run, tmp.join("run-moved")).unwrap();

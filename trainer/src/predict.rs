@@ -18,9 +18,10 @@ use enrelg_pipeline::window::WordPieceTokenizer;
 use enrelg_schemas::chunks;
 use serde::Serialize;
 
-use crate::data::{make_batch, WindowRecord};
+use crate::data::WindowRecord;
+use crate::model::crf::CrfPotentials;
 use crate::model::Enrelg;
-use crate::train::LoadedRun;
+use crate::train::{full_emissions, LoadedRun};
 
 /// One predicted entity.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -66,68 +67,76 @@ pub fn find_inputs(input: &Path, parses: Option<&Path>) -> anyhow::Result<Vec<(P
         .collect())
 }
 
-/// A trained run ready to tag documents: model, tokenizer and the run's
-/// pipeline settings, built once per run.
+/// One or more trained runs ready to tag documents: models, tokenizer and
+/// the runs' pipeline settings, built once. Several runs (a seed ensemble)
+/// decode with the mean of their emission and CRF scores, as `enrelg ensemble`.
 pub struct Tagger<'a> {
-    run: &'a LoadedRun,
-    model: Enrelg,
+    members: Vec<(&'a LoadedRun, Enrelg)>,
     opts: BuildOptions<'a>,
-    dep_kinds: Vec<EdgeKind>,
+    crf: CrfPotentials,
     scored_tags: Vec<String>,
 }
 
 impl<'a> Tagger<'a> {
-    pub fn new(run: &'a LoadedRun, tokenizer: &'a WordPieceTokenizer) -> anyhow::Result<Self> {
+    pub fn new(runs: &'a [LoadedRun], tokenizer: &'a WordPieceTokenizer) -> anyhow::Result<Self> {
+        let first = runs.first().context("no run to tag with")?;
+        for (i, run) in runs.iter().enumerate().skip(1) {
+            let (a, b) = (&run.info, &first.info);
+            anyhow::ensure!(a.tags == b.tags && a.auxiliary_types == b.auxiliary_types, "run {} of the ensemble: tags {:?} differ from the first run's {:?}", i + 1, a.tags, b.tags);
+            anyhow::ensure!(a.window == b.window && a.tokenizer_sha256 == b.tokenizer_sha256, "run {} of the ensemble: another tokenizer or windowing than the first run's", i + 1);
+        }
         let opts = BuildOptions {
             corpus_name: String::new(),
-            labels: run.info.label_set()?,
+            labels: first.info.label_set()?,
             align: AlignConfig::default(),
-            window: run.info.window,
-            dependency_variant: run.info.config.dependency_variant,
+            window: first.info.window,
+            dependency_variant: first.info.config.dependency_variant,
             tokenizer,
             splits: Vec::new(),
             strict: true,
         };
-        let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
-        Ok(Self { run, model, opts, dep_kinds: run.info.config.dependency_variant.kinds().to_vec(), scored_tags: run.info.scored_tags() })
+        let members: Vec<(&LoadedRun, Enrelg)> = runs.iter().map(|run| (run, Enrelg { encoder: run.encoder.clone(), head: run.head.clone() })).collect();
+        let crf = CrfPotentials::mean(&runs.iter().map(|r| r.head.crf.potentials()).collect::<Vec<_>>()).context("no run to tag with")?;
+        Ok(Self { members, opts, crf, scored_tags: first.info.scored_tags() })
     }
 
     /// Tag one document.
     pub fn tag(&self, doc: Document, device: &Device) -> anyhow::Result<Vec<PredictedEntity>> {
         let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
         let data = process(doc, &self.opts, &clocks)?;
-        let mut records: Vec<WindowRecord> = data
-            .windows
-            .iter()
-            .map(|(w, edges)| {
-                let words = &data.doc.tokens[w.word_start..w.word_end];
-                WindowRecord {
-                    window_id: w.index as u32,
-                    doc_id: data.doc.id.clone(),
-                    word_start: w.word_start as u32,
-                    input_ids: w.input_ids.clone(),
-                    word_first_subtoken: w.word_first_subtoken.clone(),
-                    tags: vec![0; words.len()],
-                    shapes: words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
-                    chars: words.iter().map(|t| enrelg_pipeline::chars::char_ids(&t.form)).collect(),
-                    forms: words.iter().map(|t| t.form.clone()).collect(),
-                    word_ids: Vec::new(),
-                    coref: edges.iter().filter(|e| e.kind.graph() == "coref").map(|e| (e.src, e.dst)).collect(),
-                    dep: edges.iter().filter(|e| self.dep_kinds.contains(&e.kind)).map(|e| (e.src, e.dst)).collect(),
-                }
-            })
-            .collect();
-        if let Some(v) = &self.run.vocab {
-            records.iter_mut().for_each(|r| r.set_word_ids(v));
-        }
-        let mut tags: Vec<&str> = Vec::with_capacity(data.doc.tokens.len());
-        for chunk in records.chunks(16) {
-            let refs: Vec<&WindowRecord> = chunk.iter().collect();
-            for path in self.model.decode(&make_batch(&refs, device)) {
-                // Auxiliary types are learned, not output.
-                tags.extend(path.iter().map(|&t| self.scored_tags[t].as_str()));
+        // Each member sees the windows with its own dependency edges and word ids.
+        let mut emissions = Vec::with_capacity(self.members.len());
+        for (run, model) in &self.members {
+            let dep_kinds: &[EdgeKind] = run.info.config.dependency_variant.kinds();
+            let mut records: Vec<WindowRecord> = data
+                .windows
+                .iter()
+                .map(|(w, edges)| {
+                    let words = &data.doc.tokens[w.word_start..w.word_end];
+                    WindowRecord {
+                        window_id: w.index as u32,
+                        doc_id: data.doc.id.clone(),
+                        word_start: w.word_start as u32,
+                        input_ids: w.input_ids.clone(),
+                        word_first_subtoken: w.word_first_subtoken.clone(),
+                        tags: vec![0; words.len()],
+                        shapes: words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
+                        chars: words.iter().map(|t| enrelg_pipeline::chars::char_ids(&t.form)).collect(),
+                        forms: words.iter().map(|t| t.form.clone()).collect(),
+                        word_ids: Vec::new(),
+                        coref: edges.iter().filter(|e| e.kind.graph() == "coref").map(|e| (e.src, e.dst)).collect(),
+                        dep: edges.iter().filter(|e| dep_kinds.contains(&e.kind)).map(|e| (e.src, e.dst)).collect(),
+                    }
+                })
+                .collect();
+            if let Some(v) = &run.vocab {
+                records.iter_mut().for_each(|r| r.set_word_ids(v));
             }
+            emissions.push(full_emissions(model, &records, device));
         }
+        let paths = crate::ensemble::decode_mean(&emissions, std::slice::from_ref(&self.crf)).context("no run to tag with")?;
+        // Auxiliary types are learned, not output.
+        let tags: Vec<&str> = paths.iter().flatten().map(|&t| self.scored_tags[t].as_str()).collect();
         let doc = &data.doc;
         let mut out = Vec::new();
         // Chunks per sentence: an entity never spans a sentence in the output.

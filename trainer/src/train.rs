@@ -1029,13 +1029,19 @@ pub fn window_emissions(run: &LoadedRun, records: &[WindowRecord], split: &str, 
             out.extend(host_rows(run.head.emissions(words_tensor(&e, chunk, records, device), &batch), batch.word_mask.clone()));
         }
     } else {
-        let model = Enrelg { encoder: run.encoder.clone(), head: run.head.clone() };
-        for chunk in records.chunks(32) {
-            let batch = make_batch(&chunk.iter().collect::<Vec<_>>(), device);
-            out.extend(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone()));
-        }
+        out = full_emissions(&Enrelg { encoder: run.encoder.clone(), head: run.head.clone() }, records, device);
     }
     Ok(out)
+}
+
+/// The emission scores of every window through the full model (encoder included).
+pub fn full_emissions(model: &Enrelg, records: &[WindowRecord], device: &Device) -> Vec<Vec<f32>> {
+    let mut out = Vec::with_capacity(records.len());
+    for chunk in records.chunks(16) {
+        let batch = make_batch(&chunk.iter().collect::<Vec<_>>(), device);
+        out.extend(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone()));
+    }
+    out
 }
 
 /// Score predicted tag ids against the windows' gold tags (auxiliary types

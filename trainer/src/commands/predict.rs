@@ -20,9 +20,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args)]
 pub struct PredictArgs {
-    /// Trained run folder.
-    #[arg(long)]
-    pub run: PathBuf,
+    /// Trained run folder; repeat the flag to tag with a seed ensemble
+    /// (the mean of the runs' scores, as `enrelg ensemble`).
+    #[arg(long = "run", required = true)]
+    pub runs: Vec<PathBuf>,
     /// Tree of `.txt` files (with `.conllu` beside them unless --parses is given).
     #[arg(long)]
     pub input: PathBuf,
@@ -42,16 +43,19 @@ pub struct PredictArgs {
 
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let device = device::by_name(&args.device)?;
-    let run = load_run(&args.run, &device)?;
-    let tokenizer = WordPieceTokenizer::from_model_dir(&run.info.model)?;
-    anyhow::ensure!(
-        tokenizer.sha256 == run.info.tokenizer_sha256,
-        "{}: tokenizer sha256 {} differs from the one the run was trained with ({}); predict with the run's own model folder",
-        tokenizer.source.display(),
-        &tokenizer.sha256[..12],
-        &run.info.tokenizer_sha256[..12]
-    );
-    let tagger = Tagger::new(&run, &tokenizer)?;
+    let runs = args.runs.iter().map(|r| load_run(r, &device)).collect::<anyhow::Result<Vec<_>>>()?;
+    let tokenizer = WordPieceTokenizer::from_model_dir(&runs[0].info.model)?;
+    for (run, dir) in runs.iter().zip(&args.runs) {
+        anyhow::ensure!(
+            tokenizer.sha256 == run.info.tokenizer_sha256,
+            "{}: tokenizer sha256 {} differs from the one run {} was trained with ({}); predict with the run's own model folder",
+            tokenizer.source.display(),
+            &tokenizer.sha256[..12],
+            dir.display(),
+            &run.info.tokenizer_sha256[..12]
+        );
+    }
+    let tagger = Tagger::new(&runs, &tokenizer)?;
     let inputs = find_inputs(&args.input, args.parses.as_deref())?;
     anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
     let bar = ProgressBar::new(inputs.len() as u64);
