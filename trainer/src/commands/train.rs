@@ -153,9 +153,13 @@ fn write_eval(run: &std::path::Path, split: &str, cache: &std::path::Path, devic
     let loaded = load_run(run, &device)?;
     let (score, conll) = evaluate(&loaded, split, cache, &device)?;
     print!("{}", score.conlleval_report());
-    super::write_atomic(&run.join(format!("eval-{split}.json")), (serde_json::to_string_pretty(&score)? + "\n").as_bytes())?;
-    super::write_atomic(&run.join(format!("predictions-{split}.conll")), conll.as_bytes())?;
-    Ok(())
+    write_scored(run, split, &score, &conll)
+}
+
+/// Write `eval-SPLIT.json` and `predictions-SPLIT.conll` into `dir`.
+fn write_scored(dir: &std::path::Path, split: &str, score: &enrelg::eval::Score, conll: &str) -> anyhow::Result<()> {
+    super::write_atomic(&dir.join(format!("eval-{split}.json")), (serde_json::to_string_pretty(score)? + "\n").as_bytes())?;
+    super::write_atomic(&dir.join(format!("predictions-{split}.conll")), conll.as_bytes())
 }
 
 #[derive(Args)]
@@ -187,8 +191,7 @@ pub fn run_ensemble(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
     println!("ensemble of {}: {} F1 {:.2} (members' mean {mean:.2})", info.members.len(), args.split, info.f1);
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     super::write_atomic(&args.out.join("ensemble.json"), (serde_json::to_string_pretty(&info)? + "\n").as_bytes())?;
-    super::write_atomic(&args.out.join(format!("eval-{}.json", args.split)), (serde_json::to_string_pretty(&score)? + "\n").as_bytes())?;
-    super::write_atomic(&args.out.join(format!("predictions-{}.conll", args.split)), conll.as_bytes())?;
+    write_scored(&args.out, &args.split, &score, &conll)?;
     Ok(ExitCode::SUCCESS)
 }
 
