@@ -97,7 +97,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     enrelg(&["eval", "--run", &s(&full), "--split", "test", "--cache-dir", &s(&cache)]);
     let out = enrelg(&["ensemble", "--run", &s(&run), "--run", &s(&full), "--split", "test", "--out", &s(&ens), "--cache-dir", &s(&cache)]);
     assert!(out.contains("processed") && out.contains("ensemble of 2: test F1"), "{out}");
-    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(ens.join("ensemble.json")).unwrap()).unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(ens.join("ensemble-test.json")).unwrap()).unwrap();
     let f1 = |path: PathBuf| -> f64 {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         v["micro"]["f1"].as_f64().unwrap()

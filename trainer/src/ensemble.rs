@@ -14,7 +14,7 @@ use crate::eval::Score;
 use crate::model::crf::CrfPotentials;
 use crate::train::{load_run, RunInfo, score_predictions, score_windows, split_records, window_emissions, windows_sha256};
 
-/// One member of an ensemble, as `ensemble.json` records it.
+/// One member of an ensemble, as `ensemble-SPLIT.json` records it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Member {
     pub run: PathBuf,
@@ -24,7 +24,7 @@ pub struct Member {
     pub f1: f64,
 }
 
-/// What `ensemble.json` records: the members and how they were combined.
+/// What `ensemble-SPLIT.json` records: the members and how they were combined.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnsembleInfo {
     pub split: String,

@@ -169,7 +169,7 @@ pub struct EnsembleArgs {
     pub runs: Vec<PathBuf>,
     #[arg(long, default_value = "test")]
     pub split: String,
-    /// Folder for ensemble.json, eval-SPLIT.json and predictions-SPLIT.conll.
+    /// Folder for ensemble-SPLIT.json (members and their own scores), eval-SPLIT.json and predictions-SPLIT.conll.
     #[arg(long)]
     pub out: PathBuf,
     #[arg(long, default_value = "cache/encoder")]
@@ -190,7 +190,7 @@ pub fn run_ensemble(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
     let mean = info.members.iter().map(|m| m.f1).sum::<f64>() / info.members.len() as f64;
     println!("ensemble of {}: {} F1 {:.2} (members' mean {mean:.2})", info.members.len(), args.split, info.f1);
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    super::write_atomic(&args.out.join("ensemble.json"), (serde_json::to_string_pretty(&info)? + "\n").as_bytes())?;
+    super::write_atomic(&args.out.join(format!("ensemble-{}.json", args.split)), (serde_json::to_string_pretty(&info)? + "\n").as_bytes())?;
     write_scored(&args.out, &args.split, &score, &conll)?;
     Ok(ExitCode::SUCCESS)
 }
