@@ -19,7 +19,7 @@ use sha2::Digest;
 
 use crate::data::{load_split, make_batch, pad, prefetched, WindowRecord};
 use crate::eval::{Score, Scorer};
-use crate::model::crf::host_rows;
+use crate::model::crf::{host_rows, CrfPotentials};
 use crate::model::{BertEncoder, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant, WordPool};
 
 /// Everything a run needs besides its inputs; read from TOML, defaults from the paper.
@@ -447,26 +447,31 @@ pub fn score_windows(records: &[WindowRecord], predicted: &[Vec<usize>], tags: &
     scorer.score()
 }
 
-/// Decode every window with a head on cached embeddings.
-pub fn decode_cached(head: &EnrelgHead, e: &Embedded, records: &[WindowRecord], device: &Device) -> Vec<Vec<usize>> {
+/// Emission scores of every window (`[words, N]` row-major, on the host)
+/// from a head on cached encoder outputs.
+pub fn cached_emissions(head: &EnrelgHead, e: &Embedded, records: &[WindowRecord], device: &Device) -> Vec<Vec<f32>> {
     let mut out = Vec::with_capacity(records.len());
     let idx: Vec<usize> = (0..records.len()).collect();
     for chunk in idx.chunks(64) {
-        let refs: Vec<&WindowRecord> = chunk.iter().map(|&i| &records[i]).collect();
-        let batch = make_batch(&refs, device);
-        out.extend(head.decode(words_tensor(e, chunk, records, device), &batch));
+        let batch = make_batch(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), device);
+        out.extend(host_rows(head.emissions(words_tensor(e, chunk, records, device), &batch), batch.word_mask.clone()));
     }
     out
 }
 
-/// Decode every window with the full model.
-pub fn decode_full(model: &Enrelg, records: &[WindowRecord], device: &Device) -> Vec<Vec<usize>> {
+/// Emission scores of every window through the full model (encoder included).
+pub fn full_emissions(model: &Enrelg, records: &[WindowRecord], device: &Device) -> Vec<Vec<f32>> {
     let mut out = Vec::with_capacity(records.len());
-    for chunk in records.chunks(32) {
-        let refs: Vec<&WindowRecord> = chunk.iter().collect();
-        out.extend(model.decode(&make_batch(&refs, device)));
+    for chunk in records.chunks(16) {
+        let batch = make_batch(&chunk.iter().collect::<Vec<_>>(), device);
+        out.extend(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone()));
     }
     out
+}
+
+/// The Viterbi path of every window's emissions under one CRF.
+pub fn viterbi_all(emissions: &[Vec<f32>], crf: &CrfPotentials) -> Vec<Vec<usize>> {
+    emissions.iter().map(|e| crf.viterbi(e)).collect()
 }
 
 pub struct TrainInputs<'a> {
@@ -741,7 +746,8 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             head = slot.context("model lost by a failed step")?;
             bar.finish_and_clear();
             epochs.step = step;
-            let pred = decode_cached(&head.valid(), &dev_e, &dev_recs, &plain);
+            let valid = head.valid();
+            let pred = viterbi_all(&cached_emissions(&valid, &dev_e, &dev_recs, &plain), &valid.crf.potentials());
             let stop = epochs.finish(epoch, t0, loss_sum, subtokens, &pred, || save_atomic(head.valid(), &best), |dir| {
                 head.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 optim.save(dir.join("optim.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))
@@ -791,7 +797,8 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             model = slot.context("model lost by a failed step")?;
             bar.finish_and_clear();
             epochs.step = step;
-            let pred = decode_full(&model.valid(), &dev_recs, &plain);
+            let valid = model.valid();
+            let pred = viterbi_all(&full_emissions(&valid, &dev_recs, &plain), &valid.head.crf.potentials());
             let stop = epochs.finish(epoch, t0, loss_sum, subtokens, &pred, || save_atomic(model.valid(), &best), |dir| {
                 model.clone().save_file(dir.join("module.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 optim_enc.save(dir.join("optim_encoder.bpk")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -991,8 +998,7 @@ pub fn load_run(run: &Path, device: &Device) -> anyhow::Result<LoadedRun> {
 /// Evaluate a run on a split: score plus CoNLL lines (`word gold predicted`).
 pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(Score, String)> {
     let records = split_records(run, split)?;
-    let crf = run.head.crf.potentials();
-    let pred: Vec<Vec<usize>> = window_emissions(run, &records, split, cache_dir, device)?.iter().map(|e| crf.viterbi(e)).collect();
+    let pred = viterbi_all(&window_emissions(run, &records, split, cache_dir, device)?, &run.head.crf.potentials());
     score_predictions(&run.info, split, &records, &pred)
 }
 
@@ -1018,30 +1024,14 @@ pub fn split_records(run: &LoadedRun, split: &str) -> anyhow::Result<Vec<WindowR
 /// The emission scores of every window, `[words, N]` row-major, on the host:
 /// from cached encoder outputs for a frozen run, else through its encoder.
 pub fn window_emissions(run: &LoadedRun, records: &[WindowRecord], split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
-    let mut out = Vec::with_capacity(records.len());
-    if run.info.config.freeze_encoder {
-        let cfg = &run.info.config;
+    let cfg = &run.info.config;
+    if cfg.freeze_encoder {
         let cache = cfg.cache_file(cache_dir, &windows_sha256(records), &run.info.model_sha256, split);
         let e = embed(&run.encoder, records, cfg.layer_mix, cfg.word_pool, &cache, device, split)?;
-        let idx: Vec<usize> = (0..records.len()).collect();
-        for chunk in idx.chunks(64) {
-            let batch = make_batch(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), device);
-            out.extend(host_rows(run.head.emissions(words_tensor(&e, chunk, records, device), &batch), batch.word_mask.clone()));
-        }
+        Ok(cached_emissions(&run.head, &e, records, device))
     } else {
-        out = full_emissions(&Enrelg { encoder: run.encoder.clone(), head: run.head.clone() }, records, device);
+        Ok(full_emissions(&Enrelg { encoder: run.encoder.clone(), head: run.head.clone() }, records, device))
     }
-    Ok(out)
-}
-
-/// The emission scores of every window through the full model (encoder included).
-pub fn full_emissions(model: &Enrelg, records: &[WindowRecord], device: &Device) -> Vec<Vec<f32>> {
-    let mut out = Vec::with_capacity(records.len());
-    for chunk in records.chunks(16) {
-        let batch = make_batch(&chunk.iter().collect::<Vec<_>>(), device);
-        out.extend(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone()));
-    }
-    out
 }
 
 /// Score predicted tag ids against the windows' gold tags (auxiliary types
