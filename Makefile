@@ -82,12 +82,13 @@ train: build model
 # A seed ensemble: train each of SEEDS as `make train SEED=N` (a seed whose run
 # already has eval-test.json is kept), then decode test with the mean scores of
 # all of them (`enrelg ensemble`); the result lands in $(ENSEMBLE). Mars, seeds
-# 1 2 3 of the default: test F1 88.00 against 87.10 for the members' mean.
+# 1 2 3 of the default: test F1 88.00 against 87.10 for the members' mean
+# (all ten triples of five seeds: 87.70 ± 0.34); AnatEM: 75.55 against 74.00.
 SEEDS ?= 1 2 3
 ENSEMBLE ?= runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)-ensemble
 ensemble: build model
 	@set -e; for s in $(SEEDS); do \
-	  test -f runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)-seed$$s/eval-test.json || $(MAKE) --no-print-directory train SEED=$$s; \
+	  test -f $(call run_of,$$s)/eval-test.json || $(MAKE) --no-print-directory train SEED=$$s; \
 	done
 	$(BIN) ensemble $(foreach s,$(SEEDS),--run $(call run_of,$(s))) --split test --out $(ENSEMBLE)
 
