@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::data::WindowRecord;
 use crate::eval::Score;
 use crate::model::crf::CrfPotentials;
-use crate::train::{load_run, RunInfo, score_predictions, score_windows, split_records, window_emissions, windows_sha256};
+use crate::train::{load_run, score_predictions, score_windows, split_records, viterbi_all, window_emissions, windows_sha256, RunInfo};
 
 /// One member of an ensemble, as `ensemble-SPLIT.json` records it.
 #[derive(Debug, Clone, Serialize)]
@@ -53,15 +53,13 @@ pub fn ensemble(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device
         let key = windows_sha256(&records);
         if let Some((dir0, info0, key0, records0)) = &first {
             let (a, b) = (dir.display(), dir0.display());
-            anyhow::ensure!(run.info.tags == info0.tags, "{a}: tags {:?} differ from {b}'s {:?}; an ensemble decodes one tag set", run.info.tags, info0.tags);
-            anyhow::ensure!(run.info.auxiliary_types == info0.auxiliary_types, "{a}: auxiliary types {:?} differ from {b}'s {:?}", run.info.auxiliary_types, info0.auxiliary_types);
+            run.info.ensure_same_tags(&a.to_string(), info0, &b.to_string())?;
             anyhow::ensure!(&key == key0, "{a}: its {split} windows differ from {b}'s (other shards); an ensemble decodes the same windows");
             anyhow::ensure!(records.iter().zip(records0).all(|(r, r0)| r.tags == r0.tags), "{a}: its {split} gold labels differ from {b}'s (other shards)");
         }
         let em = window_emissions(&run, &records, split, cache_dir, device).with_context(member)?;
         let crf = run.head.crf.potentials();
-        let own: Vec<Vec<usize>> = em.iter().map(|e| crf.viterbi(e)).collect();
-        let f1 = score_windows(&records, &own, &run.info.scored_tags()).micro.f1;
+        let f1 = score_windows(&records, &viterbi_all(&em, &crf), &run.info.scored_tags()).micro.f1;
         tracing::info!("{}: {split} F1 {f1:.2} alone", dir.display());
         members.push(Member { run: dir.clone(), checkpoint_sha256: run.checkpoint_sha256.clone(), seed: run.info.config.seed, f1 });
         emissions.push(em);

@@ -82,7 +82,7 @@ impl<'a> Tagger<'a> {
         let first = runs.first().context("no run to tag with")?;
         for (i, run) in runs.iter().enumerate().skip(1) {
             let (a, b) = (&run.info, &first.info);
-            anyhow::ensure!(a.tags == b.tags && a.auxiliary_types == b.auxiliary_types, "run {} of the ensemble: tags {:?} differ from the first run's {:?}", i + 1, a.tags, b.tags);
+            a.ensure_same_tags(&format!("run {} of the ensemble", i + 1), b, "the first run")?;
             anyhow::ensure!(a.window == b.window && a.tokenizer_sha256 == b.tokenizer_sha256, "run {} of the ensemble: another tokenizer or windowing than the first run's", i + 1);
         }
         let opts = BuildOptions {

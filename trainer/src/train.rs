@@ -207,6 +207,14 @@ impl RunInfo {
         scored_tags(&self.tags, &self.auxiliary_types)
     }
 
+    /// Check that this run (called `name`) decodes into the tags of run
+    /// `first` (called `first_name`): what an ensemble of the two needs.
+    pub fn ensure_same_tags(&self, name: &str, first: &RunInfo, first_name: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(self.tags == first.tags, "{name}: tags {:?} differ from {first_name}'s {:?}; an ensemble decodes one tag set", self.tags, first.tags);
+        anyhow::ensure!(self.auxiliary_types == first.auxiliary_types, "{name}: auxiliary types {:?} differ from {first_name}'s {:?}", self.auxiliary_types, first.auxiliary_types);
+        Ok(())
+    }
+
     /// The run's word vocabulary, when its model embeds word identities.
     pub fn vocab(&self) -> Option<crate::vocab::WordVocab> {
         (self.config.word_dim > 0).then(|| crate::vocab::WordVocab::from_words(self.word_vocab.clone()))
