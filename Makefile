@@ -8,7 +8,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: all build model data venv parse-venv parses stats check-stats bless-stats compare test clippy train ensemble eval fuzz
+.PHONY: all build model data venv parse-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval fuzz
 
 all: data
 
@@ -130,6 +130,10 @@ test: model venv parse-venv
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# Format every crate with rustfmt.toml (CI checks it with --check).
+fmt:
+	cargo fmt --all
 
 # Fuzz one reader (brat, conllu, enrelg, document) for FUZZ_SECONDS; needs
 # cargo-fuzz and a nightly toolchain. The working corpus starts from the seeds;

@@ -182,7 +182,9 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     std::fs::remove_file(&ckpt).unwrap();
     assert!(eval_err(&copy).contains("no checkpoint"));
     let info = std::fs::read_to_string(run.join("run.json")).unwrap();
-    std::fs::write(copy.join("run.json"), info.replace("\"format_version\": 1", "\"format_version\": 7")).unwrap();
+    let current = format!("\"format_version\": {}", enrelg::run::RUN_FORMAT_VERSION);
+    assert!(info.contains(&current), "{info}");
+    std::fs::write(copy.join("run.json"), info.replace(&current, "\"format_version\": 7")).unwrap();
     let err = eval_err(&copy);
     assert!(err.contains("run format version 7"), "{err}");
     // Shards: an edited Arrow file fails its checksum; another format version is refused.
@@ -449,14 +451,14 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
         assert_eq!(scored, labels(&plain, split), "{split}: the scored labels changed");
         // The same windows: the frozen-encoder cache of either serves both.
         let kinds = enrelg_pipeline::graph::DependencyVariant::CompoundKey.kinds();
-        let key = |dir: &Path| enrelg::train::windows_sha256(&enrelg::data::load_split(dir, split, kinds).unwrap());
+        let key = |dir: &Path| enrelg::encoder_cache::windows_sha256(&enrelg::data::load_split(dir, split, kinds).unwrap());
         assert_eq!(key(&aux), key(&plain));
     }
 
     enrelg(&["train", "--data", &s(&aux), "--model", &model, "--epochs", "2", "--freeze-encoder", "--shape-dim", "8", "--out", &s(&run), "--cache-dir", &s(&cache), "--test"]);
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
-    assert_eq!(info["auxiliary_types"].as_array().unwrap().len(), extra.len());
-    assert_eq!(info["tags"].as_array().unwrap().len(), 1 + 2 * (3 + extra.len()));
+    assert_eq!(info["labels"]["types"].as_array().unwrap().len(), 3 + extra.len());
+    assert_eq!(info["labels"]["scored"], 3);
     let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("eval-test.json")).unwrap()).unwrap();
     let gold_plain = labels(&plain, "test").iter().filter(|l| l.starts_with("B-")).count() as u64;
     assert_eq!(eval["micro"]["gold"].as_u64().unwrap(), gold_plain, "{eval}");
@@ -469,10 +471,58 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
     let plain_run = tmp.join("plain-run");
     enrelg(&["train", "--data", &s(&plain), "--model", &model, "--epochs", "1", "--freeze-encoder", "--shape-dim", "8", "--out", &s(&plain_run), "--cache-dir", &s(&cache)]);
     let err = enrelg_fails(&["ensemble", "--run", &s(&run), "--run", &s(&plain_run), "--out", &s(&tmp.join("ens")), "--cache-dir", &s(&cache)]);
-    assert!(err.contains("plain-run: tags") && err.contains("differ from") && err.contains("/run's"), "{err}");
+    assert!(err.contains("plain-run: label set") && err.contains("differs from") && err.contains("/run's"), "{err}");
     let pred = tmp.join("pred");
     enrelg(&["predict", "--run", &s(&run), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(&pred)]);
     let written = std::fs::read_to_string(pred.join("entities.jsonl")).unwrap();
     assert!(!extra.iter().any(|t| written.contains(&format!("\"{t}\""))), "an auxiliary entity written");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// One writer per run folder: a second `train --out R` while the first is
+/// still writing R is refused, naming the folder and the process that holds
+/// it, and the first run's records stay its own. The lock of a SIGKILLed
+/// training does not block `--resume`.
+#[test]
+fn a_second_writer_is_refused_and_a_killed_writers_lock_does_not_block_resume() {
+    let Some((tmp, model)) = small_shards("lock", 2) else { return };
+    let (shards, cache, run) = (tmp.join("shards"), tmp.join("cache"), tmp.join("run"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let train = |seed: &str| -> Vec<String> {
+        ["train", "--data", &s(&shards), "--model", &model, "--epochs", "3", "--freeze-encoder", "--seed", seed, "--cache-dir", &s(&cache), "--out", &s(&run)].map(String::from).to_vec()
+    };
+    let lock = run.join(enrelg::run::LOCK);
+    let spawn = |args: &[String]| Command::new(env!("CARGO_BIN_EXE_enrelg")).args(args).current_dir(workspace()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let wait_for = |what: &dyn Fn() -> bool| {
+        let t0 = std::time::Instant::now();
+        while !what() {
+            assert!(t0.elapsed().as_secs() < 600, "timed out");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    let mut first = spawn(&train("1"));
+    wait_for(&|| lock.exists());
+    let err = enrelg_fails(&train("2").iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(err.contains(&format!("{} is being written by another process (process {}", run.display(), first.id())), "{err}");
+    let status = first.wait().unwrap();
+    assert!(status.success());
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join(enrelg::run::RUN_JSON)).unwrap()).unwrap();
+    assert_eq!(info["config"]["seed"], 1);
+    assert_eq!(curve(&run).len(), 3, "the first run's metrics hold its own epochs only");
+    assert!(!lock.exists(), "the lock goes with its writer");
+
+    // Killed after its first epoch: the lock stays behind, and --resume takes it over.
+    let killed = tmp.join("killed");
+    let mut args = train("3");
+    *args.last_mut().unwrap() = s(&killed);
+    let mut child = spawn(&args);
+    wait_for(&|| killed.join(enrelg::run::METRICS).exists() && !curve(&killed).is_empty());
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(killed.join(enrelg::run::LOCK).exists(), "a killed writer cannot remove its lock");
+    args.push("--resume".into());
+    enrelg(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(curve(&killed).len(), 3);
+    assert!(!killed.join(enrelg::run::LOCK).exists());
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use enrelg_schemas::Graph;
 use serde::{Deserialize, Serialize};
 
 use crate::acronym::Acronym;
@@ -37,6 +38,8 @@ pub enum EdgeKind {
 }
 
 impl EdgeKind {
+    pub const ALL: [EdgeKind; 8] = [Self::Exact, Self::Lemma, Self::Acronym, Self::KeyHead, Self::KeySibling, Self::Compound, Self::Modifier, Self::Arc];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Exact => "exact",
@@ -50,12 +53,17 @@ impl EdgeKind {
         }
     }
 
-    /// Which graph the kind belongs to: `coref` or `dep`.
-    pub fn graph(self) -> &'static str {
+    /// Which graph the kind belongs to.
+    pub fn graph(self) -> Graph {
         match self {
-            Self::Exact | Self::Lemma | Self::Acronym => "coref",
-            _ => "dep",
+            Self::Exact | Self::Lemma | Self::Acronym => Graph::Coref,
+            _ => Graph::Dep,
         }
+    }
+
+    /// The kind named `name` in the `kind` column, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 

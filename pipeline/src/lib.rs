@@ -22,6 +22,7 @@ pub mod conllu;
 pub mod corpus;
 pub mod document;
 pub mod enrelg_conll;
+pub mod fs;
 // Fuzz harnesses assert on purpose: a failed check is a finding.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod fuzzing;

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use enrelg_schemas::tables::{self, acronyms, documents, edges, tokens, windows};
 use enrelg_schemas::{LabelSet, FORMAT_VERSION};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -45,6 +46,8 @@ pub enum ShardError {
     Window(#[from] WindowError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Fs(#[from] crate::fs::FsError),
     #[error("{}: {source}", path.display())]
     Polars { path: PathBuf, source: PolarsError },
     #[error("{}: {message}", path.display())]
@@ -102,7 +105,7 @@ pub struct ShardManifest {
 impl ShardManifest {
     /// Read and check a shard folder's manifest.
     pub fn read(dir: &Path) -> Result<Self, ShardError> {
-        let path = dir.join("manifest.json");
+        let path = dir.join(tables::MANIFEST);
         let bytes = std::fs::read(&path).map_err(|source| ShardError::Io { path: path.clone(), source })?;
         let m: ShardManifest =
             serde_json::from_slice(&bytes).map_err(|e| ShardError::Manifest { path: path.clone(), message: e.to_string() })?;
@@ -112,7 +115,17 @@ impl ShardManifest {
                 message: format!("shard format version {} but this build reads version {FORMAT_VERSION}; rebuild with `make data`", m.format_version),
             });
         }
+        let labels = m.labels().map_err(|e| ShardError::Manifest { path: path.clone(), message: e.to_string() })?;
+        if labels.types() != m.label_types {
+            return Err(ShardError::Manifest { path, message: format!("label_types {:?} disagree with the tags {:?}", m.label_types, m.tags) });
+        }
         Ok(m)
+    }
+
+    /// The label set the shards were labelled with (their `tags`, the
+    /// auxiliary types last).
+    pub fn labels(&self) -> Result<LabelSet, enrelg_schemas::LabelError> {
+        LabelSet::from_tags(&self.tags, &self.auxiliary_types)
     }
 }
 
@@ -201,20 +214,19 @@ fn write_ipc(path: &Path, columns: Vec<Column>) -> Result<String, ShardError> {
     let mut file = std::fs::File::create(path).map_err(io_err(path))?;
     IpcWriter::new(&mut file).finish(&mut df).map_err(polars_err(path))?;
     file.sync_all().map_err(io_err(path))?;
-    let bytes = std::fs::read(path).map_err(io_err(path))?;
-    use sha2::Digest;
-    Ok(format!("{:x}", sha2::Sha256::digest(&bytes)))
+    Ok(crate::fs::sha256_file(path)?)
 }
 
-/// Write the tables of one split into `dir`; returns file checksums and the summary.
-fn write_split(dir: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, files: &mut BTreeMap<String, String>) -> Result<SplitSummary, ShardError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+/// Write the tables of one split into the shard folder `root`; returns file checksums and the summary.
+fn write_split(root: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, files: &mut BTreeMap<String, String>) -> Result<SplitSummary, ShardError> {
+    let dir = root.join(split);
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let mut summary = SplitSummary { documents: data.len(), ..Default::default() };
 
     let docs_cols = vec![
-        Column::new("doc_id".into(), data.iter().map(|d| d.doc.id.as_str()).collect::<Vec<_>>()),
-        Column::new("split".into(), vec![split; data.len()]),
-        Column::new("text".into(), data.iter().map(|d| d.doc.text.as_str()).collect::<Vec<_>>()),
+        Column::new(documents::DOC_ID.into(), data.iter().map(|d| d.doc.id.as_str()).collect::<Vec<_>>()),
+        Column::new(documents::SPLIT.into(), vec![split; data.len()]),
+        Column::new(documents::TEXT.into(), data.iter().map(|d| d.doc.text.as_str()).collect::<Vec<_>>()),
     ];
 
     let mut t = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -235,17 +247,17 @@ fn write_split(dir: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, 
     }
     summary.tokens = t.0.len();
     let token_cols = vec![
-        Column::new("doc_id".into(), t.0),
-        Column::new("idx".into(), t.1),
-        Column::new("sentence".into(), t.2),
-        Column::new("form".into(), t.3),
-        Column::new("lemma".into(), t.4),
-        Column::new("upos".into(), t.5),
-        Column::new("deprel".into(), t.6),
-        Column::new("head".into(), t.7),
-        Column::new("start".into(), t.8),
-        Column::new("end".into(), t.9),
-        Column::new("label".into(), t.10),
+        Column::new(tokens::DOC_ID.into(), t.0),
+        Column::new(tokens::IDX.into(), t.1),
+        Column::new(tokens::SENTENCE.into(), t.2),
+        Column::new(tokens::FORM.into(), t.3),
+        Column::new(tokens::LEMMA.into(), t.4),
+        Column::new(tokens::UPOS.into(), t.5),
+        Column::new(tokens::DEPREL.into(), t.6),
+        Column::new(tokens::HEAD.into(), t.7),
+        Column::new(tokens::START.into(), t.8),
+        Column::new(tokens::END.into(), t.9),
+        Column::new(tokens::LABEL.into(), t.10),
     ];
 
     let (mut w_id, mut w_doc, mut w_index, mut w_start, mut w_end) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -270,7 +282,7 @@ fn write_split(dir: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, 
             words += w.word_end - w.word_start;
             for e in edges {
                 e_win.push(id);
-                e_graph.push(e.kind.graph());
+                e_graph.push(e.kind.graph().name());
                 e_kind.push(e.kind.name());
                 e_src.push(e.src);
                 e_dst.push(e.dst);
@@ -284,22 +296,22 @@ fn write_split(dir: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, 
         summary.mean_subtokens_per_window = round3(summary.windowing.subtokens as f64 / summary.windows as f64);
     }
     let window_cols = vec![
-        Column::new("window_id".into(), w_id),
-        Column::new("doc_id".into(), w_doc),
-        Column::new("window_index".into(), w_index),
-        Column::new("word_start".into(), w_start),
-        Column::new("word_end".into(), w_end),
-        list_u32("input_ids", w_ids),
-        list_u32("word_first_subtoken", w_first),
-        list_u32("labels", w_labels),
-        list_u32("word_shapes", w_shapes),
+        Column::new(windows::WINDOW_ID.into(), w_id),
+        Column::new(windows::DOC_ID.into(), w_doc),
+        Column::new(windows::WINDOW_INDEX.into(), w_index),
+        Column::new(windows::WORD_START.into(), w_start),
+        Column::new(windows::WORD_END.into(), w_end),
+        list_u32(windows::INPUT_IDS, w_ids),
+        list_u32(windows::WORD_FIRST_SUBTOKEN, w_first),
+        list_u32(windows::LABELS, w_labels),
+        list_u32(windows::WORD_SHAPES, w_shapes),
     ];
     let edge_cols = vec![
-        Column::new("window_id".into(), e_win),
-        Column::new("graph".into(), e_graph),
-        Column::new("kind".into(), e_kind),
-        Column::new("src".into(), e_src),
-        Column::new("dst".into(), e_dst),
+        Column::new(edges::WINDOW_ID.into(), e_win),
+        Column::new(edges::GRAPH.into(), e_graph),
+        Column::new(edges::KIND.into(), e_kind),
+        Column::new(edges::SRC.into(), e_src),
+        Column::new(edges::DST.into(), e_dst),
     ];
 
     let acr: Vec<(&str, &Acronym, String)> = data
@@ -313,18 +325,18 @@ fn write_split(dir: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, 
         .collect();
     summary.acronym_pairs = acr.len();
     let acronym_cols = vec![
-        Column::new("doc_id".into(), acr.iter().map(|a| a.0).collect::<Vec<_>>()),
-        Column::new("short_form".into(), acr.iter().map(|a| a.1.short_form.as_str()).collect::<Vec<_>>()),
-        Column::new("short".into(), acr.iter().map(|a| a.1.short as u32).collect::<Vec<_>>()),
-        Column::new("long_start".into(), acr.iter().map(|a| a.1.long_start as u32).collect::<Vec<_>>()),
-        Column::new("long_end".into(), acr.iter().map(|a| a.1.long_end as u32).collect::<Vec<_>>()),
-        Column::new("long_form".into(), acr.iter().map(|a| a.2.as_str()).collect::<Vec<_>>()),
+        Column::new(acronyms::DOC_ID.into(), acr.iter().map(|a| a.0).collect::<Vec<_>>()),
+        Column::new(acronyms::SHORT_FORM.into(), acr.iter().map(|a| a.1.short_form.as_str()).collect::<Vec<_>>()),
+        Column::new(acronyms::SHORT.into(), acr.iter().map(|a| a.1.short as u32).collect::<Vec<_>>()),
+        Column::new(acronyms::LONG_START.into(), acr.iter().map(|a| a.1.long_start as u32).collect::<Vec<_>>()),
+        Column::new(acronyms::LONG_END.into(), acr.iter().map(|a| a.1.long_end as u32).collect::<Vec<_>>()),
+        Column::new(acronyms::LONG_FORM.into(), acr.iter().map(|a| a.2.as_str()).collect::<Vec<_>>()),
     ];
 
-    for (name, cols) in [("documents", docs_cols), ("tokens", token_cols), ("windows", window_cols), ("edges", edge_cols), ("acronyms", acronym_cols)] {
-        let path = dir.join(format!("{name}.arrow"));
-        let sha = write_ipc(&path, cols)?;
-        files.insert(format!("{split}/{name}.arrow"), sha);
+    for (name, cols) in tables::ALL.into_iter().zip([docs_cols, token_cols, window_cols, edge_cols, acronym_cols]) {
+        let rel = tables::table_file(split, name);
+        let sha = write_ipc(&root.join(&rel), cols)?;
+        files.insert(rel, sha);
     }
     Ok(summary)
 }
@@ -337,14 +349,14 @@ fn round3(x: f64) -> f64 {
 ///
 /// `progress` is called once per processed document.
 pub fn build(corpus_dir: &Path, out: &Path, opts: &BuildOptions, progress: &(dyn Fn(u64) + Sync)) -> Result<(ShardManifest, StageTimes), ShardError> {
-    let mut times = StageTimes::default();
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "shards".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
-    }
+    crate::fs::replace_dir(out, |tmp| build_into(corpus_dir, tmp, opts, progress))
+}
+
+/// Write every split and then the manifest into the empty folder `tmp`.
+fn build_into(corpus_dir: &Path, tmp: &Path, opts: &BuildOptions, progress: &(dyn Fn(u64) + Sync)) -> Result<(ShardManifest, StageTimes), ShardError> {
+    let mut times = StageTimes::default();
     let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
     let mut files = BTreeMap::new();
     let mut statistics = BTreeMap::new();
@@ -364,7 +376,7 @@ pub fn build(corpus_dir: &Path, out: &Path, opts: &BuildOptions, progress: &(dyn
             })
             .collect::<Result<_, _>>()?;
         let t = Instant::now();
-        let mut summary = write_split(&tmp.join(split), split, &data, &opts.labels, &mut files)?;
+        let mut summary = write_split(tmp, split, &data, &opts.labels, &mut files)?;
         summary.skipped = loaded.skipped;
         times.write += t.elapsed().as_secs_f64();
         statistics.insert(split.clone(), summary);
@@ -389,16 +401,8 @@ pub fn build(corpus_dir: &Path, out: &Path, opts: &BuildOptions, progress: &(dyn
         files,
     };
     // The manifest is written last: a folder without it is never complete.
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| ShardError::Manifest { path: tmp.join("manifest.json"), message: e.to_string() })? + "\n";
-    std::fs::write(tmp.join("manifest.json"), json).map_err(io_err(&tmp))?;
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    if out.exists() {
-        std::fs::rename(out, &old).map_err(io_err(out))?;
-    }
-    std::fs::rename(&tmp, out).map_err(io_err(out))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
-    }
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| ShardError::Manifest { path: tmp.join(tables::MANIFEST), message: e.to_string() })? + "\n";
+    std::fs::write(tmp.join(tables::MANIFEST), json).map_err(io_err(tmp))?;
     Ok((manifest, times))
 }
 
@@ -407,15 +411,14 @@ pub fn build(corpus_dir: &Path, out: &Path, opts: &BuildOptions, progress: &(dyn
 /// truncated, edited or foreign file is an error, never a panic later).
 pub fn read_table(dir: &Path, split: &str, table: &str) -> Result<DataFrame, ShardError> {
     let manifest = ShardManifest::read(dir)?;
-    let rel = format!("{split}/{table}.arrow");
+    let rel = tables::table_file(split, table);
     let path = dir.join(&rel);
     let expected = manifest.files.get(&rel).ok_or_else(|| ShardError::Manifest {
-        path: dir.join("manifest.json"),
+        path: dir.join(tables::MANIFEST),
         message: format!("lists no file {rel} (splits: {})", manifest.splits.join(", ")),
     })?;
     let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-    use sha2::Digest;
-    let found = format!("{:x}", sha2::Sha256::digest(&bytes));
+    let found = crate::fs::sha256_hex(&bytes);
     if &found != expected {
         return Err(ShardError::Checksum { path, expected: expected.clone(), found });
     }

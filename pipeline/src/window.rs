@@ -49,8 +49,7 @@ impl WordPieceTokenizer {
         tokenizer.with_truncation(None).map_err(|e| load(e.to_string()))?;
         let id = |token: &'static str| tokenizer.token_to_id(token).ok_or(WindowError::MissingSpecial { path: file.clone(), token });
         let (cls, sep, unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
-        use sha2::Digest;
-        let sha256 = format!("{:x}", sha2::Sha256::digest(&bytes));
+        let sha256 = crate::fs::sha256_hex(&bytes);
         Ok(Self { tokenizer, cls, sep, unk, sha256, source: file })
     }
 

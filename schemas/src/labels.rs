@@ -13,6 +13,10 @@ pub enum LabelError {
     BadName(String),
     #[error("unknown label {0:?}: expected O, B-TYPE or I-TYPE with TYPE in the label set")]
     UnknownLabel(String),
+    #[error("tags [{0}] are not O followed by a B-/I- pair per type")]
+    NotBio(String),
+    #[error("auxiliary types [{0}] are not the last types of the tags")]
+    AuxiliaryNotLast(String),
 }
 
 /// The entity types of a corpus, in a fixed order.
@@ -58,6 +62,34 @@ impl LabelSet {
             set.scored = Some(n);
         }
         Ok(set)
+    }
+
+    /// The label set behind BIO `tags` (O, then a B-/I- pair per type),
+    /// with the `auxiliary` types among them last.
+    pub fn from_tags<S: AsRef<str>>(tags: &[S], auxiliary: &[S]) -> Result<Self, LabelError> {
+        let types: Vec<&str> = tags.iter().filter_map(|t| t.as_ref().strip_prefix("B-")).collect();
+        let n = types.len().checked_sub(auxiliary.len()).ok_or(LabelError::Empty)?;
+        let aux: Vec<&str> = auxiliary.iter().map(AsRef::as_ref).collect();
+        if types[n..] != aux[..] {
+            return Err(LabelError::AuxiliaryNotLast(aux.join(", ")));
+        }
+        let set = Self::with_auxiliary(types[..n].iter().copied(), aux.iter().copied())?;
+        if !set.tags().iter().map(String::as_str).eq(tags.iter().map(AsRef::as_ref)) {
+            return Err(LabelError::NotBio(tags.iter().map(|t| t.as_ref()).collect::<Vec<_>>().join(" ")));
+        }
+        Ok(set)
+    }
+
+    /// The BIO tags in index order, with those of auxiliary types read as O:
+    /// what a model that learns auxiliary types is scored on and writes.
+    pub fn scored_tags(&self) -> Vec<String> {
+        let scored = self.scored_types().len();
+        let mut out = vec!["O".to_string()];
+        for (i, t) in self.types.iter().enumerate() {
+            let (b, inside) = if i < scored { (format!("B-{t}"), format!("I-{t}")) } else { ("O".into(), "O".into()) };
+            out.extend([b, inside]);
+        }
+        out
     }
 
     /// The types that are scored (all of them unless some are auxiliary).
@@ -160,6 +192,18 @@ mod tests {
         // No auxiliary types: the plain label set.
         assert_eq!(LabelSet::with_auxiliary(["Element"], Vec::<&str>::new()).unwrap(), LabelSet::new(["Element"]).unwrap());
         assert!(LabelSet::new(["Element"]).unwrap().auxiliary_types().is_empty());
+    }
+
+    #[test]
+    fn a_label_set_is_read_back_from_its_tags() {
+        let ls = LabelSet::with_auxiliary(["Element", "Target"], ["Locality"]).unwrap();
+        assert_eq!(LabelSet::from_tags(&ls.tags(), &["Locality".to_string()]).unwrap(), ls);
+        assert_eq!(ls.scored_tags(), ["O", "B-Element", "I-Element", "B-Target", "I-Target", "O", "O"]);
+        let plain = LabelSet::new(["Element"]).unwrap();
+        assert_eq!(LabelSet::from_tags(&plain.tags(), &[]).unwrap(), plain);
+        assert_eq!(plain.scored_tags(), plain.tags());
+        assert!(matches!(LabelSet::from_tags(&["O", "I-Element", "B-Element"], &[]), Err(LabelError::NotBio(_))));
+        assert!(matches!(LabelSet::from_tags(&ls.tags(), &["Element".to_string()]), Err(LabelError::AuxiliaryNotLast(_))));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The contract between the enrelg pipeline and the trainer.
 //!
 //! Everything both sides must agree on lives here and nowhere else: the shard
-//! format version, the label set and its BIO encoding, and the chunking rules
+//! format version, the tables and columns of a shard, the label set and its
+//! BIO encoding, and the chunking rules
 //! that turn a BIO sequence back into entities (those of conlleval, so that
 //! the pipeline's counts and the trainer's scores speak about the same
 //! entities).
@@ -11,9 +12,11 @@
 
 pub mod chunks;
 pub mod labels;
+pub mod tables;
 
 pub use chunks::{chunks, Chunk, ChunkReport};
 pub use labels::{LabelError, LabelSet};
+pub use tables::Graph;
 
 /// Version of the shard layout written by the pipeline and read by the
 /// trainer. Bump on any change to a table's columns or their meaning.

@@ -5,8 +5,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
-use enrelg_pipeline::graph::EdgeKind;
-use enrelg_pipeline::shard::read_table;
+use enrelg_pipeline::graph::{Edge, EdgeKind};
+use enrelg_pipeline::shard::{read_table, ShardManifest};
+use enrelg_pipeline::window::Window;
+use enrelg_schemas::tables::{self, edges, tokens, windows};
+use enrelg_schemas::Graph;
 use polars::prelude::*;
 
 use crate::model::Batch;
@@ -39,12 +42,12 @@ fn u32_list(df: &DataFrame, name: &str, row: usize) -> anyhow::Result<Vec<u32>> 
 }
 
 /// Each document's word forms in order, from a split's `tokens` table.
-fn forms_by_document(tokens: &DataFrame) -> anyhow::Result<HashMap<String, Vec<String>>> {
-    let docs = tokens.column("doc_id")?.str()?;
-    let idx = tokens.column("idx")?.u32()?;
-    let forms = tokens.column("form")?.str()?;
+fn forms_by_document(table: &DataFrame) -> anyhow::Result<HashMap<String, Vec<String>>> {
+    let docs = table.column(tokens::DOC_ID)?.str()?;
+    let idx = table.column(tokens::IDX)?.u32()?;
+    let forms = table.column(tokens::FORM)?.str()?;
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for row in 0..tokens.height() {
+    for row in 0..table.height() {
         let (doc, i, form) = (docs.get(row).unwrap_or(""), idx.get(row).unwrap_or(u32::MAX) as usize, forms.get(row).unwrap_or(""));
         let list = out.entry(doc.to_string()).or_default();
         anyhow::ensure!(i == list.len(), "tokens table: document {doc} has token {i} where {} was expected (row {row})", list.len());
@@ -53,59 +56,96 @@ fn forms_by_document(tokens: &DataFrame) -> anyhow::Result<HashMap<String, Vec<S
     Ok(out)
 }
 
+/// Each window's edges, from a split's `edges` table.
+fn edges_by_window(table: &DataFrame) -> anyhow::Result<HashMap<u32, Vec<Edge>>> {
+    let win = table.column(edges::WINDOW_ID)?.u32()?;
+    let kinds = table.column(edges::KIND)?.str()?;
+    let src = table.column(edges::SRC)?.u32()?;
+    let dst = table.column(edges::DST)?.u32()?;
+    let mut out: HashMap<u32, Vec<Edge>> = HashMap::new();
+    for row in 0..table.height() {
+        let name = kinds.get(row).unwrap_or("");
+        let kind = EdgeKind::from_name(name).with_context(|| format!("edges table, row {row}: unknown edge kind {name:?}"))?;
+        let (Some(w), Some(s), Some(d)) = (win.get(row), src.get(row), dst.get(row)) else { anyhow::bail!("edges table, row {row}: a null window or end") };
+        out.entry(w).or_default().push(Edge { kind, src: s, dst: d });
+    }
+    Ok(out)
+}
+
 /// Load a split's windows, keeping the dependency edges of `dep_kinds`.
 pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow::Result<Vec<WindowRecord>> {
-    let windows = read_table(shards, split, "windows")?;
-    let edges = read_table(shards, split, "edges")?;
-    let forms = forms_by_document(&read_table(shards, split, "tokens")?)?;
-    let ids: Vec<u32> = windows.column("window_id")?.u32()?.into_no_null_iter().collect();
-    let docs: Vec<String> = windows.column("doc_id")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
-    let starts: Vec<u32> = windows.column("word_start")?.u32()?.into_no_null_iter().collect();
+    let table = read_table(shards, split, tables::WINDOWS)?;
+    let mut edges = edges_by_window(&read_table(shards, split, tables::EDGES)?)?;
+    let forms = forms_by_document(&read_table(shards, split, tables::TOKENS)?)?;
+    let ids: Vec<u32> = table.column(windows::WINDOW_ID)?.u32()?.into_no_null_iter().collect();
+    let docs: Vec<String> = table.column(windows::DOC_ID)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
+    let index: Vec<u32> = table.column(windows::WINDOW_INDEX)?.u32()?.into_no_null_iter().collect();
+    let starts: Vec<u32> = table.column(windows::WORD_START)?.u32()?.into_no_null_iter().collect();
+    let num_tags = ShardManifest::read(shards)?.tags.len();
     let mut records = Vec::with_capacity(ids.len());
-    let mut row_of = HashMap::new();
     for (row, &id) in ids.iter().enumerate() {
-        row_of.insert(id, row);
-        let word_first_subtoken = u32_list(&windows, "word_first_subtoken", row)?;
+        let word_first_subtoken = u32_list(&table, windows::WORD_FIRST_SUBTOKEN, row)?;
         let (start, words) = (starts[row] as usize, word_first_subtoken.len());
         let doc_forms = forms.get(&docs[row]).with_context(|| format!("window {id}: document {} has no tokens", docs[row]))?;
         let window_forms = doc_forms.get(start..start + words).with_context(|| format!("window {id}: words {start}..{} outside document {}'s {} tokens", start + words, docs[row], doc_forms.len()))?;
-        records.push(WindowRecord {
-            window_id: id,
+        let window = Window {
             doc_id: docs[row].clone(),
-            word_start: starts[row],
-            input_ids: u32_list(&windows, "input_ids", row)?,
+            index: index[row] as usize,
+            word_start: start,
+            word_end: start + words,
+            input_ids: u32_list(&table, windows::INPUT_IDS, row)?,
             word_first_subtoken,
-            tags: u32_list(&windows, "labels", row)?,
-            shapes: u32_list(&windows, "word_shapes", row)?,
-            chars: window_forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
-            forms: window_forms.to_vec(),
-            word_ids: Vec::new(),
-            coref: Vec::new(),
-            dep: Vec::new(),
-        });
+        };
+        let (tags, shapes) = (u32_list(&table, windows::LABELS, row)?, u32_list(&table, windows::WORD_SHAPES, row)?);
+        let record = WindowRecord::new(id, window, window_forms, tags, shapes, &edges.remove(&id).unwrap_or_default(), dep_kinds);
+        record.check(num_tags).with_context(|| format!("{}: split {split}, window {id} of document {}", shards.display(), record.doc_id))?;
+        records.push(record);
     }
-    let win: Vec<u32> = edges.column("window_id")?.u32()?.into_no_null_iter().collect();
-    let kinds: Vec<String> = edges.column("kind")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
-    let src: Vec<u32> = edges.column("src")?.u32()?.into_no_null_iter().collect();
-    let dst: Vec<u32> = edges.column("dst")?.u32()?.into_no_null_iter().collect();
-    let dep_names: Vec<&str> = dep_kinds.iter().map(|k| k.name()).collect();
-    for i in 0..win.len() {
-        let row = *row_of.get(&win[i]).with_context(|| format!("edge {i} names unknown window {}", win[i]))?;
-        let kind = kinds[i].as_str();
-        if matches!(kind, "exact" | "lemma" | "acronym") {
-            records[row].coref.push((src[i], dst[i]));
-        } else if dep_names.contains(&kind) {
-            records[row].dep.push((src[i], dst[i]));
-        }
-    }
-    let num_tags = enrelg_pipeline::shard::ShardManifest::read(shards)?.tags.len();
-    for r in &records {
-        r.check(num_tags).with_context(|| format!("{}: split {split}, window {} of document {}", shards.display(), r.window_id, r.doc_id))?;
+    if let Some(id) = edges.keys().next() {
+        anyhow::bail!("{}: split {split}: the edges table names window {id}, which the windows table lacks", shards.display());
     }
     Ok(records)
 }
 
 impl WindowRecord {
+    /// The one way to build a window record (for the shards and for new
+    /// documents alike): the pipeline's window, its words' forms, tag
+    /// indices and shape classes, and its edges, of which the model keeps
+    /// the coreference graph whole and the dependency kinds of `dep_kinds`.
+    pub fn new(window_id: u32, window: Window, forms: &[String], tags: Vec<u32>, shapes: Vec<u32>, edges: &[Edge], dep_kinds: &[EdgeKind]) -> Self {
+        let pairs = |keep: &dyn Fn(EdgeKind) -> bool| edges.iter().filter(|e| keep(e.kind)).map(|e| (e.src, e.dst)).collect();
+        Self {
+            window_id,
+            word_start: window.word_start as u32,
+            doc_id: window.doc_id,
+            input_ids: window.input_ids,
+            word_first_subtoken: window.word_first_subtoken,
+            tags,
+            shapes,
+            chars: forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
+            forms: forms.to_vec(),
+            word_ids: Vec::new(),
+            coref: pairs(&|k| k.graph() == Graph::Coref),
+            dep: pairs(&|k| dep_kinds.contains(&k)),
+        }
+    }
+
+    /// A window of `words` (one subtoken each, tag O, shape 0, no edges), for tests.
+    #[cfg(test)]
+    pub fn for_test(words: &[&str]) -> Self {
+        let n = words.len() as u32;
+        let window = Window {
+            doc_id: "d".into(),
+            index: 0,
+            word_start: 0,
+            word_end: words.len(),
+            input_ids: std::iter::once(101).chain((0..n).map(|i| 1000 + i)).chain(std::iter::once(102)).collect(),
+            word_first_subtoken: (1..=n).collect(),
+        };
+        let forms: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        Self::new(0, window, &forms, vec![0; words.len()], vec![0; words.len()], &[], &[])
+    }
+
     /// Look each word up in a run's word vocabulary.
     pub fn set_word_ids(&mut self, vocab: &crate::vocab::WordVocab) {
         self.word_ids = self.forms.iter().map(|f| vocab.id(f)).collect();
@@ -284,21 +324,10 @@ mod tests {
     #[test]
     fn mean_pooling_weights_span_each_words_subtokens() {
         // [CLS] w0 w1 w1 w1 w2 [SEP]: the middle word has three subtokens.
-        let rec = WindowRecord {
-            window_id: 0,
-            doc_id: "d".into(),
-            word_start: 0,
-            input_ids: vec![101, 7, 8, 9, 10, 11, 102],
-            word_first_subtoken: vec![1, 2, 5],
-            tags: vec![0; 3],
-            shapes: vec![0; 3],
-            chars: vec![vec![1]; 3],
-            forms: vec!["a".into(); 3],
-            word_ids: vec![],
-            coref: vec![],
-            dep: vec![],
-        };
-        let short = WindowRecord { input_ids: vec![101, 7, 102], word_first_subtoken: vec![1], tags: vec![0], shapes: vec![0], chars: vec![vec![1]], forms: vec!["a".into()], ..rec.clone() };
+        let mut rec = WindowRecord::for_test(&["a", "b", "c"]);
+        rec.input_ids = vec![101, 7, 8, 9, 10, 11, 102];
+        rec.word_first_subtoken = vec![1, 2, 5];
+        let short = WindowRecord::for_test(&["a"]);
         let p = pad(&[&rec, &short]);
         let [_, t, l] = p.dims;
         assert_eq!((t, l), (7, 3));

@@ -10,9 +10,11 @@ use burn::tensor::Device;
 use serde::Serialize;
 
 use crate::data::WindowRecord;
-use crate::eval::Score;
+use crate::encoder_cache::windows_sha256;
+use crate::eval::{score_predictions, score_windows, Score};
+use crate::inference::{split_records, viterbi_all, window_emissions};
 use crate::model::crf::CrfPotentials;
-use crate::train::{load_run, score_predictions, score_windows, split_records, viterbi_all, window_emissions, windows_sha256, RunInfo};
+use crate::run::{LoadedRun, RunInfo};
 
 /// One member of an ensemble, as `ensemble-SPLIT.json` records it.
 #[derive(Debug, Clone, Serialize)]
@@ -47,18 +49,18 @@ pub fn ensemble(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device
     let mut potentials = Vec::new();
     for dir in runs {
         let member = || format!("ensemble member {}", dir.display());
-        let run = load_run(dir, device).with_context(member)?;
+        let run = LoadedRun::open(dir, device).with_context(member)?;
         // Each member reads the windows with its own graphs and word ids.
         let records = split_records(&run, split).with_context(member)?;
         let key = windows_sha256(&records);
         if let Some((dir0, info0, key0, records0)) = &first {
             let (a, b) = (dir.display(), dir0.display());
-            run.info.ensure_same_tags(&a.to_string(), info0, &b.to_string())?;
+            run.info.ensure_same_labels(&a.to_string(), info0, &b.to_string())?;
             anyhow::ensure!(&key == key0, "{a}: its {split} windows differ from {b}'s (other shards); an ensemble decodes the same windows");
             anyhow::ensure!(records.iter().zip(records0).all(|(r, r0)| r.tags == r0.tags), "{a}: its {split} gold labels differ from {b}'s (other shards)");
         }
         let em = window_emissions(&run, &records, split, cache_dir, device).with_context(member)?;
-        let crf = run.head.crf.potentials();
+        let crf = run.model.head.crf.potentials()?;
         let f1 = score_windows(&records, &viterbi_all(&em, &crf), &run.info.scored_tags()).micro.f1;
         tracing::info!("{}: {split} F1 {f1:.2} alone", dir.display());
         members.push(Member { run: dir.clone(), checkpoint_sha256: run.checkpoint_sha256.clone(), seed: run.info.config.seed, f1 });

@@ -4,11 +4,17 @@
 //! ([`enrelg_schemas::chunks`]); a predicted entity is correct when its
 //! start, end and type all equal a gold entity's. Precision, recall and F1
 //! are micro-averaged over all entities, and also given per type.
+//!
+//! Besides window tag sequences ([`score_windows`]) the same counts score
+//! character spans ([`score_spans`], for brat trees in `enrelg score`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use enrelg_schemas::chunks;
 use serde::{Deserialize, Serialize};
+
+use crate::data::WindowRecord;
+use crate::run::RunInfo;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counts {
@@ -108,9 +114,81 @@ impl Score {
     }
 }
 
+/// Score predicted tag ids against each window's gold tags, both read
+/// through `tags` (the run's scored tags: auxiliary types as O).
+pub fn score_windows(records: &[WindowRecord], predicted: &[Vec<usize>], tags: &[String]) -> Score {
+    let mut scorer = Scorer::default();
+    for (rec, pred) in records.iter().zip(predicted) {
+        let gold: Vec<&str> = rec.tags.iter().map(|&t| tags[t as usize].as_str()).collect();
+        let guess: Vec<&str> = pred.iter().map(|&t| tags[t].as_str()).collect();
+        scorer.add(&gold, &guess);
+    }
+    scorer.score()
+}
+
+/// Score a run's predictions on a split of its shards and lay them out as
+/// CoNLL lines (`word gold predicted`, a blank line after each window).
+pub fn score_predictions(info: &RunInfo, split: &str, records: &[WindowRecord], pred: &[Vec<usize>]) -> anyhow::Result<(Score, String)> {
+    use enrelg_schemas::tables::{self, tokens};
+    let tags = info.scored_tags();
+    let score = score_windows(records, pred, &tags);
+    let table = enrelg_pipeline::shard::read_table(&info.shards, split, tables::TOKENS)?;
+    let forms: Vec<String> = table.column(tokens::FORM)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
+    let docs = table.column(tokens::DOC_ID)?.str()?;
+    let idx = table.column(tokens::IDX)?.u32()?;
+    let mut row_of = HashMap::new();
+    for (row, (d, i)) in docs.iter().zip(idx.iter()).enumerate() {
+        row_of.insert((d.unwrap_or("").to_string(), i.unwrap_or(u32::MAX)), row);
+    }
+    let mut conll = String::new();
+    for (rec, p) in records.iter().zip(pred) {
+        for (w, (&g, &t)) in rec.tags.iter().zip(p).enumerate() {
+            let form = row_of.get(&(rec.doc_id.clone(), rec.word_start + w as u32)).map_or("?", |&r| forms[r].as_str());
+            conll += &format!("{form} {} {}\n", tags[g as usize], tags[t]);
+        }
+        conll.push('\n');
+    }
+    Ok((score, conll))
+}
+
+/// An entity as a character span: (document, type, start, end).
+pub type Span = (String, String, usize, usize);
+
+/// Exact-span, exact-type counts of predicted against gold spans, in total
+/// and per type, over the spans of `types` only.
+pub fn score_spans(gold: &BTreeSet<Span>, pred: &BTreeSet<Span>, types: &BTreeSet<String>) -> (Counts, BTreeMap<String, Counts>) {
+    let mut per: BTreeMap<String, Counts> = types.iter().map(|t| (t.clone(), Counts::default())).collect();
+    let mut total = Counts::default();
+    for g in gold.iter().filter(|g| types.contains(&g.1)) {
+        total.gold += 1;
+        per.entry(g.1.clone()).or_default().gold += 1;
+    }
+    for p in pred.iter().filter(|p| types.contains(&p.1)) {
+        total.predicted += 1;
+        per.entry(p.1.clone()).or_default().predicted += 1;
+        if gold.contains(p) {
+            total.correct += 1;
+            per.entry(p.1.clone()).or_default().correct += 1;
+        }
+    }
+    (total, per)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_count_only_exact_matches_of_the_scored_types() {
+        let span = |ty: &str, s: usize, e: usize| ("d".to_string(), ty.to_string(), s, e);
+        let gold: BTreeSet<Span> = [span("A", 0, 3), span("B", 5, 9), span("C", 10, 12)].into();
+        let pred: BTreeSet<Span> = [span("A", 0, 3), span("B", 5, 8), span("C", 10, 12)].into();
+        let types: BTreeSet<String> = ["A".to_string(), "B".to_string()].into();
+        let (total, per) = score_spans(&gold, &pred, &types);
+        assert_eq!(total, Counts { gold: 2, predicted: 2, correct: 1 });
+        assert_eq!(per["B"], Counts { gold: 1, predicted: 1, correct: 0 });
+        assert!(!per.contains_key("C"), "a type outside the scored ones is not counted");
+    }
 
     #[test]
     fn exact_match_with_conlleval_chunks() {

@@ -3,12 +3,16 @@
 // Library code reports bad input as errors: no unwrap/expect outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod config;
 pub mod data;
 pub mod device;
+pub mod encoder_cache;
 pub mod ensemble;
 pub mod eval;
+pub mod inference;
 pub mod model;
 pub mod predict;
+pub mod run;
 pub mod summary;
 pub mod train;
 pub mod vocab;

@@ -29,11 +29,11 @@ enum Command {
     /// Train a model variant on shards; keeps the best checkpoint by dev F1.
     Train(commands::train::TrainArgs),
     /// Score a trained run on a split (conlleval-exact), write eval-SPLIT.json and predictions.
-    Eval(commands::train::EvalArgs),
+    Eval(commands::eval::EvalArgs),
     /// Decode a split with several runs together (mean emission and CRF scores), e.g. one per seed.
-    Ensemble(commands::train::EnsembleArgs),
+    Ensemble(commands::ensemble::EnsembleArgs),
     /// Mean ± std over seeds of evaluated runs, one row per configuration (Markdown or JSON).
-    Summarize(commands::train::SummarizeArgs),
+    Summarize(commands::summarize::SummarizeArgs),
     /// Score a CoNLL file (token gold predicted) exactly as conlleval does.
     Conlleval(commands::conlleval::ConllevalArgs),
     /// Tag new documents (.txt + .conllu) with a trained run; writes brat .ann and entities.jsonl.
@@ -54,10 +54,10 @@ fn main() -> ExitCode {
         Command::Data(args) => commands::data::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::BenchModel(args) => commands::bench::run(args),
-        Command::Train(args) => commands::train::run_train(args),
-        Command::Eval(args) => commands::train::run_eval(args),
-        Command::Ensemble(args) => commands::train::run_ensemble(args),
-        Command::Summarize(args) => commands::train::run_summarize(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Ensemble(args) => commands::ensemble::run(args),
+        Command::Summarize(args) => commands::summarize::run(args),
         Command::Conlleval(args) => commands::conlleval::run(args),
         Command::Predict(args) => commands::predict::run_predict(args),
         Command::Score(args) => commands::predict::run_score(args),

@@ -20,8 +20,8 @@ use serde::Serialize;
 
 use crate::data::WindowRecord;
 use crate::model::crf::CrfPotentials;
-use crate::model::Enrelg;
-use crate::train::{full_emissions, LoadedRun};
+use crate::inference::full_emissions;
+use crate::run::LoadedRun;
 
 /// One predicted entity.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -71,7 +71,7 @@ pub fn find_inputs(input: &Path, parses: Option<&Path>) -> anyhow::Result<Vec<(P
 /// the runs' pipeline settings, built once. Several runs (a seed ensemble)
 /// decode with the mean of their emission and CRF scores, as `enrelg ensemble`.
 pub struct Tagger<'a> {
-    members: Vec<(&'a LoadedRun, Enrelg)>,
+    runs: &'a [LoadedRun],
     opts: BuildOptions<'a>,
     crf: CrfPotentials,
     scored_tags: Vec<String>,
@@ -82,12 +82,12 @@ impl<'a> Tagger<'a> {
         let first = runs.first().context("no run to tag with")?;
         for (i, run) in runs.iter().enumerate().skip(1) {
             let (a, b) = (&run.info, &first.info);
-            a.ensure_same_tags(&format!("run {} of the ensemble", i + 1), b, "the first run")?;
+            a.ensure_same_labels(&format!("run {} of the ensemble", i + 1), b, "the first run")?;
             anyhow::ensure!(a.window == b.window && a.tokenizer_sha256 == b.tokenizer_sha256, "run {} of the ensemble: another tokenizer or windowing than the first run's", i + 1);
         }
         let opts = BuildOptions {
             corpus_name: String::new(),
-            labels: first.info.label_set()?,
+            labels: first.info.labels.clone(),
             align: AlignConfig::default(),
             window: first.info.window,
             dependency_variant: first.info.config.dependency_variant,
@@ -95,9 +95,9 @@ impl<'a> Tagger<'a> {
             splits: Vec::new(),
             strict: true,
         };
-        let members: Vec<(&LoadedRun, Enrelg)> = runs.iter().map(|run| (run, Enrelg { encoder: run.encoder.clone(), head: run.head.clone() })).collect();
-        let crf = CrfPotentials::mean(&runs.iter().map(|r| r.head.crf.potentials()).collect::<Vec<_>>()).context("no run to tag with")?;
-        Ok(Self { members, opts, crf, scored_tags: first.info.scored_tags() })
+        let potentials = runs.iter().map(|r| r.model.head.crf.potentials()).collect::<Result<Vec<_>, _>>()?;
+        let crf = CrfPotentials::mean(&potentials).context("no run to tag with")?;
+        Ok(Self { runs, opts, crf, scored_tags: first.info.scored_tags() })
     }
 
     /// Tag one document.
@@ -105,34 +105,23 @@ impl<'a> Tagger<'a> {
         let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
         let data = process(doc, &self.opts, &clocks)?;
         // Each member sees the windows with its own dependency edges and word ids.
-        let mut emissions = Vec::with_capacity(self.members.len());
-        for (run, model) in &self.members {
+        let mut emissions = Vec::with_capacity(self.runs.len());
+        for run in self.runs {
             let dep_kinds: &[EdgeKind] = run.info.config.dependency_variant.kinds();
             let mut records: Vec<WindowRecord> = data
                 .windows
                 .iter()
                 .map(|(w, edges)| {
                     let words = &data.doc.tokens[w.word_start..w.word_end];
-                    WindowRecord {
-                        window_id: w.index as u32,
-                        doc_id: data.doc.id.clone(),
-                        word_start: w.word_start as u32,
-                        input_ids: w.input_ids.clone(),
-                        word_first_subtoken: w.word_first_subtoken.clone(),
-                        tags: vec![0; words.len()],
-                        shapes: words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
-                        chars: words.iter().map(|t| enrelg_pipeline::chars::char_ids(&t.form)).collect(),
-                        forms: words.iter().map(|t| t.form.clone()).collect(),
-                        word_ids: Vec::new(),
-                        coref: edges.iter().filter(|e| e.kind.graph() == "coref").map(|e| (e.src, e.dst)).collect(),
-                        dep: edges.iter().filter(|e| dep_kinds.contains(&e.kind)).map(|e| (e.src, e.dst)).collect(),
-                    }
+                    let forms: Vec<String> = words.iter().map(|t| t.form.clone()).collect();
+                    let shapes = words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect();
+                    WindowRecord::new(w.index as u32, w.clone(), &forms, vec![0; words.len()], shapes, edges, dep_kinds)
                 })
                 .collect();
             if let Some(v) = &run.vocab {
                 records.iter_mut().for_each(|r| r.set_word_ids(v));
             }
-            emissions.push(full_emissions(model, &records, device));
+            emissions.push(full_emissions(&run.model, &records, device)?);
         }
         let paths = crate::ensemble::decode_mean(&emissions, std::slice::from_ref(&self.crf)).context("no run to tag with")?;
         // Auxiliary types are learned, not output.

@@ -8,7 +8,8 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::eval::Score;
-use crate::train::RunInfo;
+use crate::config::TrainConfig;
+use crate::run::{eval_file, RunInfo};
 
 /// One evaluated run.
 pub struct EvaluatedRun {
@@ -20,7 +21,7 @@ pub struct EvaluatedRun {
 /// Read `run.json` and `eval-SPLIT.json` of a run folder.
 pub fn read_run(dir: &Path, split: &str) -> anyhow::Result<EvaluatedRun> {
     let info = RunInfo::read(dir)?;
-    let eval_path = dir.join(format!("eval-{split}.json"));
+    let eval_path = dir.join(eval_file(split));
     let score: Score = serde_json::from_slice(&std::fs::read(&eval_path).with_context(|| format!("reading {} (run `enrelg eval --run {} --split {split}`)", eval_path.display(), dir.display()))?)
         .with_context(|| format!("parsing {}", eval_path.display()))?;
     Ok(EvaluatedRun { dir: dir.to_path_buf(), info, score })
@@ -95,7 +96,7 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
             dataset: first.shards.file_name().map_or_else(|| first.shards.display().to_string(), |n| n.to_string_lossy().into_owned()),
             variant: format!("{:?}", first.config.variant).to_lowercase(),
             encoder: encoder(first).into(),
-            additions: additions(&first.config, &first.auxiliary_types),
+            additions: additions(&first.config, first.labels.auxiliary_types()),
             config,
             seeds: group.iter().map(|r| r.info.config.seed).collect(),
             runs: group.iter().map(|r| r.dir.clone()).collect(),
@@ -122,7 +123,7 @@ fn encoder(info: &RunInfo) -> &'static str {
 }
 
 /// The inputs a configuration (and auxiliary label types) add to the paper's model.
-fn additions(config: &crate::train::TrainConfig, auxiliary_types: &[String]) -> String {
+fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
     let mut parts = Vec::new();
     if config.shape_dim > 0 {
         parts.push(format!("shape {}", config.shape_dim));
@@ -181,7 +182,7 @@ mod tests {
 
     #[test]
     fn additions_name_every_input_beyond_the_paper() {
-        let mut c = crate::train::TrainConfig::default();
+        let mut c = TrainConfig::default();
         assert_eq!(additions(&c, &[]), "none");
         (c.shape_dim, c.char_dim, c.layer_mix, c.word_pool, c.word_dim) = (32, 50, true, crate::model::WordPool::Mean, 50);
         assert_eq!(additions(&c, &["Locality".into(), "Site".into()]), "shape 32 + chars 50 + layer mix + words 50 + mean pool + 2 auxiliary types");

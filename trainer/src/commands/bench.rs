@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
+use super::DeviceArgs;
 use enrelg::data::{load_split, make_batch};
-use enrelg::device;
 use enrelg::model::{BertEncoder, Enrelg, EnrelgConfig, Fusion, Variant};
 use enrelg_pipeline::graph::DependencyVariant;
 use enrelg_pipeline::shard::ShardManifest;
@@ -32,9 +32,8 @@ pub struct BenchArgs {
     /// Timed steps (after one warm-up step).
     #[arg(long, default_value_t = 3)]
     pub steps: usize,
-    /// flex, or tch / cuda / vulkan when built with those features.
-    #[arg(long, default_value = "flex")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 /// Peak resident memory of this process in MiB (Linux), if known.
@@ -49,7 +48,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let manifest = ShardManifest::read(&args.shards)?;
     let records = load_split(&args.shards, &args.split, DependencyVariant::default().kinds())?;
     anyhow::ensure!(records.len() >= args.batch, "{} has only {} windows", args.split, records.len());
-    let device = device::by_name(&args.device)?.autodiff();
+    let device = args.device.device()?.autodiff();
     let encoder = BertEncoder::from_pretrained(&args.model, &device)?;
     let config = EnrelgConfig::new(manifest.tags.len(), args.variant, encoder.d_model()).with_fusion(args.fusion);
     let model = Enrelg { head: config.init_head(&device), encoder };
@@ -77,7 +76,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "{} {:?} on {}: forward + backward, batch {} windows: {:.2} s per batch ({:.0} subtokens/s); peak RSS {:.0} MiB",
         args.model.display(),
         args.variant,
-        args.device,
+        args.device.name,
         args.batch,
         mean,
         subtokens as f64 / times.iter().sum::<f64>().max(1e-9),

@@ -128,7 +128,7 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
     warn_unused_auxiliary(&args, &shards)?;
     let found = serde_json::to_value(&shards.statistics)?;
     if let Some(path) = &args.write_stats {
-        super::write_atomic(path, (serde_json::to_string_pretty(&found)? + "\n").as_bytes())?;
+        enrelg_pipeline::fs::write_atomic(path, (serde_json::to_string_pretty(&found)? + "\n").as_bytes())?;
         tracing::info!("wrote {}", path.display());
     }
     if let Some(path) = &args.check_stats {
@@ -147,8 +147,8 @@ fn warn_unused_auxiliary(args: &DataArgs, shards: &enrelg_pipeline::shard::Shard
     }
     let mut used = std::collections::BTreeSet::new();
     for split in &shards.splits {
-        let tokens = enrelg_pipeline::shard::read_table(&args.out, split, "tokens")?;
-        used.extend(tokens.column("label")?.str()?.iter().flatten().filter_map(|l| l.strip_prefix("B-")).map(String::from));
+        let tokens = enrelg_pipeline::shard::read_table(&args.out, split, enrelg_schemas::tables::TOKENS)?;
+        used.extend(tokens.column(enrelg_schemas::tables::tokens::LABEL)?.str()?.iter().flatten().filter_map(|l| l.strip_prefix("B-")).map(String::from));
     }
     let mut outside = std::collections::BTreeMap::<&String, usize>::new();
     for s in shards.statistics.values() {

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use enrelg_pipeline::shard::{read_table, ShardManifest};
+use enrelg_schemas::tables::{self, edges, tokens, windows};
+use enrelg_schemas::Graph;
 use polars::prelude::*;
 
 #[derive(Args)]
@@ -39,25 +41,25 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         manifest.dependency_variant
     );
     for split in &manifest.splits {
-        let windows = read_table(&args.shards, split, "windows")?;
-        let edges = read_table(&args.shards, split, "edges")?;
+        let windows = read_table(&args.shards, split, tables::WINDOWS)?;
+        let edges = read_table(&args.shards, split, tables::EDGES)?;
         let n = windows.height();
-        let lens: Vec<usize> = windows.column("input_ids")?.list()?.iter().map(|s| s.map_or(0, |s| s.len())).collect();
+        let lens: Vec<usize> = windows.column(windows::INPUT_IDS)?.list()?.iter().map(|s| s.map_or(0, |s| s.len())).collect();
         let (min, max) = (lens.iter().min().copied().unwrap_or(0), lens.iter().max().copied().unwrap_or(0));
         let mean = lens.iter().sum::<usize>() as f64 / n.max(1) as f64;
         println!("\n[{split}] {n} windows; subtokens per window mean {mean:.1}, min {min}, max {max}");
-        let kinds = strs(&edges, "kind")?;
-        let graphs = strs(&edges, "graph")?;
+        let kinds = strs(&edges, edges::KIND)?;
+        let graphs = strs(&edges, edges::GRAPH)?;
         let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
         for k in &kinds {
             *per_kind.entry(k).or_default() += 1;
         }
         println!("  edges per kind: {}", per_kind.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "));
         // Degree of each word (node) per graph, over all windows.
-        let starts = u32s(&windows, "word_start")?;
-        let ends = u32s(&windows, "word_end")?;
-        let (win, src, dst) = (u32s(&edges, "window_id")?, u32s(&edges, "src")?, u32s(&edges, "dst")?);
-        for graph in ["coref", "dep"] {
+        let starts = u32s(&windows, windows::WORD_START)?;
+        let ends = u32s(&windows, windows::WORD_END)?;
+        let (win, src, dst) = (u32s(&edges, edges::WINDOW_ID)?, u32s(&edges, edges::SRC)?, u32s(&edges, edges::DST)?);
+        for graph in [Graph::Coref, Graph::Dep].map(Graph::name) {
             let mut degree: BTreeMap<(u32, u32), usize> = BTreeMap::new();
             for i in 0..win.len() {
                 if graphs[i] == graph {
@@ -77,16 +79,16 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let split = args.split.clone().unwrap_or_else(|| manifest.splits[0].clone());
-    let windows = read_table(&args.shards, &split, "windows")?;
-    let edges = read_table(&args.shards, &split, "edges")?;
-    let tokens = read_table(&args.shards, &split, "tokens")?;
-    let ids = u32s(&windows, "window_id")?;
+    let windows = read_table(&args.shards, &split, tables::WINDOWS)?;
+    let edges = read_table(&args.shards, &split, tables::EDGES)?;
+    let tokens = read_table(&args.shards, &split, tables::TOKENS)?;
+    let ids = u32s(&windows, windows::WINDOW_ID)?;
     let Some(row) = ids.iter().position(|&i| i == args.window) else {
         anyhow::bail!("{split} has no window {}", args.window);
     };
-    let doc = strs(&windows, "doc_id")?[row].clone();
-    let (ws, we) = (u32s(&windows, "word_start")?[row], u32s(&windows, "word_end")?[row]);
-    let (tdoc, tidx, forms, labels) = (strs(&tokens, "doc_id")?, u32s(&tokens, "idx")?, strs(&tokens, "form")?, strs(&tokens, "label")?);
+    let doc = strs(&windows, windows::DOC_ID)?[row].clone();
+    let (ws, we) = (u32s(&windows, windows::WORD_START)?[row], u32s(&windows, windows::WORD_END)?[row]);
+    let (tdoc, tidx, forms, labels) = (strs(&tokens, tokens::DOC_ID)?, u32s(&tokens, tokens::IDX)?, strs(&tokens, tokens::FORM)?, strs(&tokens, tokens::LABEL)?);
     let words: Vec<(String, String)> =
         (0..tdoc.len()).filter(|&i| tdoc[i] == doc && tidx[i] >= ws && tidx[i] < we).map(|i| (forms[i].clone(), labels[i].clone())).collect();
     println!("\nsample: {split} window {} = {doc} words {ws}..{we}", args.window);
@@ -94,7 +96,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         "  {}",
         words.iter().map(|(f, l)| if l == "O" { f.clone() } else { format!("{f}/{l}") }).collect::<Vec<_>>().join(" ")
     );
-    let (win, kinds, src, dst) = (u32s(&edges, "window_id")?, strs(&edges, "kind")?, u32s(&edges, "src")?, u32s(&edges, "dst")?);
+    let (win, kinds, src, dst) = (u32s(&edges, edges::WINDOW_ID)?, strs(&edges, edges::KIND)?, u32s(&edges, edges::SRC)?, u32s(&edges, edges::DST)?);
     for i in (0..win.len()).filter(|&i| win[i] == args.window) {
         let (a, b) = (&words[src[i] as usize].0, &words[dst[i] as usize].0);
         println!("  {:<12} {a} -- {b}", kinds[i]);

@@ -1,13 +1,16 @@
 pub mod bench;
 pub mod compare;
-pub mod predict;
 pub mod conlleval;
 pub mod data;
+pub mod ensemble;
+pub mod eval;
 pub mod inspect;
+pub mod predict;
 pub mod stats;
+pub mod summarize;
 pub mod train;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use enrelg_pipeline::manifest::Manifest;
@@ -37,15 +40,22 @@ pub fn report_skips<'a>(splits: impl Iterator<Item = &'a SkipReport>) {
     }
 }
 
-/// Write `contents` to `path` atomically: a temporary file in the same
-/// folder, then a rename, so readers never see a half-written file.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().context("output path has no file name")?.to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, contents).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+/// Where a command runs its model, for every command that runs one.
+#[derive(clap::Args)]
+pub struct DeviceArgs {
+    /// Burn backend: flex (pure-Rust CPU, always built); tch, cuda or vulkan
+    /// with the cargo features of the same names.
+    #[arg(long = "device", default_value = "flex")]
+    pub name: String,
+    /// Where frozen-encoder outputs are cached (train, eval, ensemble).
+    #[arg(long, default_value = "cache/encoder")]
+    pub cache_dir: PathBuf,
+}
+
+impl DeviceArgs {
+    pub fn device(&self) -> anyhow::Result<burn::tensor::Device> {
+        enrelg::device::by_name(&self.name)
+    }
 }
 
 /// Compare computed statistics with an expected JSON file, listing every

@@ -8,15 +8,16 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg::device;
-use enrelg::eval::Counts;
+use enrelg::eval::{score_spans, Span};
 use enrelg::predict::{find_inputs, to_ann, txt_files, with_ext, Tagger};
+use enrelg::run::LoadedRun;
 use enrelg_pipeline::corpus::load_unannotated;
-use enrelg::train::load_run;
 use enrelg_pipeline::brat;
 use enrelg_pipeline::skips::{SkipReport, Unit};
 use enrelg_pipeline::window::WordPieceTokenizer;
 use indicatif::{ProgressBar, ProgressStyle};
+
+use super::DeviceArgs;
 
 #[derive(Args)]
 pub struct PredictArgs {
@@ -33,8 +34,8 @@ pub struct PredictArgs {
     /// Output tree of `.ann` files, plus entities.jsonl.
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, default_value = "flex")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Stop at the first document that cannot be read instead of skipping it
     /// with a counted warning.
     #[arg(long)]
@@ -42,8 +43,8 @@ pub struct PredictArgs {
 }
 
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
-    let device = device::by_name(&args.device)?;
-    let runs = args.runs.iter().map(|r| load_run(r, &device)).collect::<anyhow::Result<Vec<_>>>()?;
+    let device = args.device.device()?;
+    let runs = args.runs.iter().map(|r| LoadedRun::open(r, &device)).collect::<anyhow::Result<Vec<_>>>()?;
     let tokenizer = WordPieceTokenizer::from_model_dir(&runs[0].info.model)?;
     for (run, dir) in runs.iter().zip(&args.runs) {
         anyhow::ensure!(
@@ -83,21 +84,21 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        super::write_atomic(&out, to_ann(&entities).as_bytes())?;
+        enrelg_pipeline::fs::write_atomic(&out, to_ann(&entities).as_bytes())?;
         for e in &entities {
             jsonl += &(serde_json::to_string(e)? + "\n");
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
-    super::write_atomic(&args.out.join("entities.jsonl"), jsonl.as_bytes())?;
+    enrelg_pipeline::fs::write_atomic(&args.out.join("entities.jsonl"), jsonl.as_bytes())?;
     let secs = start.elapsed().as_secs_f64();
     super::report_skips(std::iter::once(&skipped));
     println!(
         "{} documents, {words} words, {total} entities in {secs:.1} s ({:.0} words/s on {}) -> {}",
         inputs.len() - skipped.documents,
         words as f64 / secs.max(1e-9),
-        args.device,
+        args.device.name,
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -118,14 +119,12 @@ pub struct ScoreArgs {
     pub json: bool,
 }
 
-type Spans = BTreeSet<(String, String, usize, usize)>;
-
-fn read_tree(gold: &Path, ann_root: &Path, rels: &[PathBuf]) -> anyhow::Result<Spans> {
-    let mut out = Spans::new();
+/// The entities of the `.ann` files under `ann_root` as spans, each checked
+/// against the gold `.txt` of the same relative path.
+fn read_tree(gold: &Path, ann_root: &Path, rels: &[PathBuf]) -> anyhow::Result<BTreeSet<Span>> {
+    let mut out = BTreeSet::new();
     for rel in rels {
-        let txt = with_ext(gold, rel, "txt");
-        let ann = with_ext(ann_root, rel, "ann");
-        let doc = brat::read(&txt, &ann)?;
+        let doc = brat::read(&with_ext(gold, rel, "txt"), &with_ext(ann_root, rel, "ann"))?;
         for e in doc.entities {
             let (s, t) = e.cover();
             out.insert((rel.display().to_string(), e.ty, s, t));
@@ -156,22 +155,7 @@ pub fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     for (ty, n) in &left_out {
         eprintln!("not scored: {n} gold {ty} entities (type not in --types or not predicted by the model)");
     }
-    let keep = |s: &Spans| -> Spans { s.iter().filter(|x| types.contains(&x.1)).cloned().collect() };
-    let (gold, pred) = (keep(&gold), keep(&pred));
-    let mut per: BTreeMap<String, Counts> = types.iter().map(|t| (t.clone(), Counts::default())).collect();
-    let mut total = Counts::default();
-    for g in &gold {
-        total.gold += 1;
-        per.entry(g.1.clone()).or_default().gold += 1;
-    }
-    for p in &pred {
-        total.predicted += 1;
-        per.entry(p.1.clone()).or_default().predicted += 1;
-        if gold.contains(p) {
-            total.correct += 1;
-            per.entry(p.1.clone()).or_default().correct += 1;
-        }
-    }
+    let (total, per) = score_spans(&gold, &pred, &types);
     let micro = total.prf();
     if args.json {
         let per: BTreeMap<_, _> = per.iter().map(|(k, v)| (k.clone(), v.prf())).collect();

@@ -104,7 +104,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     };
     let json = serde_json::to_string_pretty(&stats)? + "\n";
     if let Some(path) = &args.write {
-        super::write_atomic(path, json.as_bytes())?;
+        enrelg_pipeline::fs::write_atomic(path, json.as_bytes())?;
         tracing::info!("wrote {}", path.display());
     }
     if args.json {

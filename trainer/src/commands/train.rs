@@ -1,13 +1,16 @@
-//! `enrelg train` and `enrelg eval`.
+//! `enrelg train`: train a model variant on shards.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg::device;
+use enrelg::config::TrainConfig;
 use enrelg::model::{Variant, WordPool};
-use enrelg::train::{evaluate, load_run, train, TrainConfig, TrainInputs};
+use enrelg::run::RunInfo;
+use enrelg::train::{train, Start, TrainInputs};
+
+use super::DeviceArgs;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -50,11 +53,8 @@ pub struct TrainArgs {
     /// Run folder (checkpoint, metrics.jsonl, run.json, evaluations).
     #[arg(long)]
     pub out: PathBuf,
-    /// Where frozen-encoder outputs are cached.
-    #[arg(long, default_value = "cache/encoder")]
-    pub cache_dir: PathBuf,
-    #[arg(long, default_value = "flex")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Evaluate the best checkpoint on test after training.
     #[arg(long)]
     pub test: bool,
@@ -71,14 +71,10 @@ pub struct TrainArgs {
     pub init_from: Option<PathBuf>,
 }
 
-pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     // A resumed run keeps the configuration it started with.
-    let saved = args.out.join("run.json");
     let mut cfg: TrainConfig = match &args.config {
-        _ if args.resume => {
-            let info: enrelg::train::RunInfo = serde_json::from_slice(&std::fs::read(&saved).with_context(|| format!("resume: reading {}", saved.display()))?)?;
-            info.config
-        }
+        _ if args.resume => RunInfo::read(&args.out).context("resume")?.config,
         Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
             .with_context(|| format!("parsing {}", p.display()))?,
         None => TrainConfig::default(),
@@ -113,109 +109,25 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if args.fine_tune {
         cfg.freeze_encoder = false;
     }
-    let device = device::by_name(&args.device)?;
-    let start = std::time::Instant::now();
-    let info = train(&cfg, &TrainInputs { shards: &args.data, model_dir: &args.model, out: &args.out, cache_dir: &args.cache_dir, device: device.clone(), resume: args.resume, stop_after: args.stop_after_epoch, init_from: args.init_from.as_deref() })?;
+    let start = match (&args.init_from, args.resume) {
+        (_, true) => Start::Resume,
+        (Some(from), false) => Start::InitFrom(from),
+        (None, false) => Start::Fresh,
+    };
+    let clock = std::time::Instant::now();
+    let inputs = TrainInputs { shards: &args.data, model_dir: &args.model, out: &args.out, cache_dir: &args.device.cache_dir, device: args.device.device()?, start, stop_after: args.stop_after_epoch };
+    let info = train(&cfg, &inputs)?;
     println!(
         "trained {:?} in {:.0} s; best dev F1 {:.2} at epoch {} -> {}",
         cfg.variant,
-        start.elapsed().as_secs_f64(),
+        clock.elapsed().as_secs_f64(),
         info.best_dev_f1,
         info.best_epoch,
         args.out.display()
     );
     if args.test {
-        write_eval(&args.out, "test", &args.cache_dir, &args.device)?;
+        super::eval::evaluate_run(&args.out, "test", &args.device)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Args)]
-pub struct EvalArgs {
-    #[arg(long)]
-    pub run: PathBuf,
-    #[arg(long, default_value = "test")]
-    pub split: String,
-    #[arg(long, default_value = "cache/encoder")]
-    pub cache_dir: PathBuf,
-    #[arg(long, default_value = "flex")]
-    pub device: String,
-}
-
-pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    write_eval(&args.run, &args.split, &args.cache_dir, &args.device)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Score a run on a split; print conlleval's report; write eval-SPLIT.json and predictions-SPLIT.conll.
-fn write_eval(run: &std::path::Path, split: &str, cache: &std::path::Path, device: &str) -> anyhow::Result<()> {
-    let device = device::by_name(device)?;
-    let loaded = load_run(run, &device)?;
-    let (score, conll) = evaluate(&loaded, split, cache, &device)?;
-    print!("{}", score.conlleval_report());
-    write_scored(run, split, &score, &conll)
-}
-
-/// Write `eval-SPLIT.json` and `predictions-SPLIT.conll` into `dir`.
-fn write_scored(dir: &std::path::Path, split: &str, score: &enrelg::eval::Score, conll: &str) -> anyhow::Result<()> {
-    super::write_atomic(&dir.join(format!("eval-{split}.json")), (serde_json::to_string_pretty(score)? + "\n").as_bytes())?;
-    super::write_atomic(&dir.join(format!("predictions-{split}.conll")), conll.as_bytes())
-}
-
-#[derive(Args)]
-pub struct EnsembleArgs {
-    /// Trained run folders of the same shards (repeat the flag), e.g. one per seed.
-    #[arg(long = "run", required = true)]
-    pub runs: Vec<PathBuf>,
-    #[arg(long, default_value = "test")]
-    pub split: String,
-    /// Folder for ensemble-SPLIT.json (members and their own scores), eval-SPLIT.json and predictions-SPLIT.conll.
-    #[arg(long)]
-    pub out: PathBuf,
-    #[arg(long, default_value = "cache/encoder")]
-    pub cache_dir: PathBuf,
-    #[arg(long, default_value = "flex")]
-    pub device: String,
-}
-
-/// Decode a split with the mean scores of several runs; print conlleval's
-/// report and each member's own F1; write the record, score and predictions.
-pub fn run_ensemble(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
-    let device = device::by_name(&args.device)?;
-    let (info, score, conll) = enrelg::ensemble::ensemble(&args.runs, &args.split, &args.cache_dir, &device)?;
-    print!("{}", score.conlleval_report());
-    for m in &info.members {
-        println!("member {} (seed {}): {} F1 {:.2}", m.run.display(), m.seed, args.split, m.f1);
-    }
-    let mean = info.members.iter().map(|m| m.f1).sum::<f64>() / info.members.len() as f64;
-    println!("ensemble of {}: {} F1 {:.2} (members' mean {mean:.2})", info.members.len(), args.split, info.f1);
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    super::write_atomic(&args.out.join(format!("ensemble-{}.json", args.split)), (serde_json::to_string_pretty(&info)? + "\n").as_bytes())?;
-    write_scored(&args.out, &args.split, &score, &conll)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-#[derive(Args)]
-pub struct SummarizeArgs {
-    /// Run folders (each with run.json and eval-SPLIT.json); runs that differ
-    /// only in their seed become one row.
-    #[arg(required = true)]
-    pub runs: Vec<PathBuf>,
-    #[arg(long, default_value = "test")]
-    pub split: String,
-    /// Print JSON (every row with its runs and full configuration).
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Mean ± sample std over seeds of P/R/F1 and per-type F1, as a Markdown table.
-pub fn run_summarize(args: SummarizeArgs) -> anyhow::Result<ExitCode> {
-    let runs = args.runs.iter().map(|d| enrelg::summary::read_run(d, &args.split)).collect::<anyhow::Result<Vec<_>>>()?;
-    let rows = enrelg::summary::summarize(runs)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    } else {
-        print!("{}", enrelg::summary::markdown(&rows, &args.split));
-    }
-    Ok(ExitCode::SUCCESS)
-}

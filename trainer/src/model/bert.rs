@@ -15,7 +15,7 @@ use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::safetensors::{self, RawTensor, SafetensorsError};
+use super::checkpoint::{read_weights, CheckpointError, RawTensor};
 
 #[derive(Debug, Error)]
 pub enum BertError {
@@ -24,11 +24,7 @@ pub enum BertError {
     #[error("{}: {message}", path.display())]
     Config { path: PathBuf, message: String },
     #[error(transparent)]
-    Weights(#[from] SafetensorsError),
-    #[error("{}: neither model.safetensors nor pytorch_model.bin", dir.display())]
-    NoWeights { dir: PathBuf },
-    #[error("{}: {message}", path.display())]
-    Pytorch { path: PathBuf, message: String },
+    Weights(#[from] CheckpointError),
     #[error("{}: missing tensors: {}", path.display(), missing.join(", "))]
     Missing { path: PathBuf, missing: Vec<String> },
     #[error("{}: unexpected tensors: {}", path.display(), unexpected.join(", "))]
@@ -198,40 +194,6 @@ impl BertEncoder {
         Loader::new(raw, path).load(&mut model, &config, device)?;
         Ok(model)
     }
-}
-
-/// The weights file of a checkpoint folder: `model.safetensors`, else `pytorch_model.bin`.
-pub fn weights_path(dir: &Path) -> Result<PathBuf, BertError> {
-    ["model.safetensors", "pytorch_model.bin"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.exists())
-        .ok_or_else(|| BertError::NoWeights { dir: dir.to_path_buf() })
-}
-
-/// The checkpoint's tensors as f32: `model.safetensors`, else `pytorch_model.bin`.
-pub fn read_weights(dir: &Path) -> Result<(PathBuf, BTreeMap<String, RawTensor>), BertError> {
-    let path = weights_path(dir)?;
-    if path.extension().is_some_and(|e| e == "safetensors") {
-        let raw = safetensors::read(&path)?;
-        return Ok((path, raw));
-    }
-    let err = |message: String| BertError::Pytorch { path: path.clone(), message };
-    let reader = pytorch_reader::PytorchReader::new(&path).map_err(|e| err(e.to_string()))?;
-    let mut out = BTreeMap::new();
-    for (name, t) in reader.into_tensors() {
-        let bytes = t.read().map_err(|e| err(e.to_string()))?;
-        use pytorch_reader::DType;
-        let data: Vec<f32> = match t.dtype() {
-            DType::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            DType::F16 => bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            DType::BF16 => bytes.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            DType::I64 => bytes.chunks_exact(8).map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32).collect(),
-            other => return Err(err(format!("{name}: unsupported dtype {other:?}"))),
-        };
-        out.insert(name, RawTensor { shape: t.shape().to_vec(), data });
-    }
-    Ok((path, out))
 }
 
 /// Explicit name mapping from Hugging Face tensor names to our fields.

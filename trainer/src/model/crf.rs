@@ -95,34 +95,50 @@ impl Crf {
     }
 
     /// Best tag path of each row (its masked length), by Viterbi on the host.
+    #[cfg(test)]
     pub fn viterbi(&self, emissions: Tensor<3>, mask: Tensor<2, Bool>) -> Vec<Vec<usize>> {
-        let potentials = self.potentials();
-        host_rows(emissions, mask).iter().map(|e| potentials.viterbi(e)).collect()
+        let potentials = self.potentials().unwrap();
+        host_rows(emissions, mask).unwrap().iter().map(|e| potentials.viterbi(e)).collect()
     }
 
     /// The transition, start and end scores, copied to the host.
-    pub fn potentials(&self) -> CrfPotentials {
-        let host = |t: TensorData| t.convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-        CrfPotentials {
-            num_tags: self.num_tags(),
-            transitions: host(self.transitions.val().into_data()),
-            start: host(self.start.val().into_data()),
-            end: host(self.end.val().into_data()),
+    pub fn potentials(&self) -> Result<CrfPotentials, ReadbackError> {
+        let n = self.num_tags();
+        let p = CrfPotentials {
+            num_tags: n,
+            transitions: to_host(self.transitions.val().into_data(), "CRF transitions")?,
+            start: to_host(self.start.val().into_data(), "CRF start scores")?,
+            end: to_host(self.end.val().into_data(), "CRF end scores")?,
+        };
+        if p.transitions.len() != n * n || p.start.len() != n || p.end.len() != n {
+            return Err(ReadbackError { what: "CRF potentials", message: format!("{n} tags but {}, {} and {} values", p.transitions.len(), p.start.len(), p.end.len()) });
         }
+        Ok(p)
     }
 }
 
+/// A tensor that could not be read back to the host as expected: a device
+/// or conversion failure, reported rather than decoded as empty rows.
+#[derive(Debug, thiserror::Error)]
+#[error("reading {what} back from the device: {message}")]
+pub struct ReadbackError {
+    what: &'static str,
+    message: String,
+}
+
+fn to_host<T: burn::tensor::Element>(data: TensorData, what: &'static str) -> Result<Vec<T>, ReadbackError> {
+    data.convert::<T>().try_to_vec::<T>().map_err(|e| ReadbackError { what, message: format!("{e:?}") })
+}
+
 /// Each row's emissions `[len, N]` (row-major) up to its masked length.
-pub fn host_rows(emissions: Tensor<3>, mask: Tensor<2, Bool>) -> Vec<Vec<f32>> {
+pub fn host_rows(emissions: Tensor<3>, mask: Tensor<2, Bool>) -> Result<Vec<Vec<f32>>, ReadbackError> {
     let [b, l, n] = emissions.dims();
-    let emit: Vec<f32> = emissions.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-    let lens: Vec<i64> = mask.int().sum_dim(1).into_data().convert::<i64>().try_to_vec::<i64>().unwrap_or_default();
-    (0..b)
-        .map(|row| {
-            let len = (lens.get(row).copied().unwrap_or(0).max(0) as usize).min(l);
-            emit.get(row * l * n..(row * l + len) * n).map(<[f32]>::to_vec).unwrap_or_default()
-        })
-        .collect()
+    let emit: Vec<f32> = to_host(emissions.into_data(), "emission scores")?;
+    let lens: Vec<i64> = to_host(mask.int().sum_dim(1).into_data(), "word counts")?;
+    if emit.len() != b * l * n || lens.len() != b {
+        return Err(ReadbackError { what: "emission scores", message: format!("{} values and {} lengths for a [{b}, {l}, {n}] batch", emit.len(), lens.len()) });
+    }
+    Ok(lens.iter().enumerate().map(|(row, &len)| emit[row * l * n..(row * l + (len.max(0) as usize).min(l)) * n].to_vec()).collect())
 }
 
 /// A CRF's scores on the host: what Viterbi needs, and what an ensemble
@@ -266,7 +282,7 @@ mod tests {
     fn viterbi_over_mean_potentials_maximises_the_members_summed_scores() {
         let dev = device();
         let (n, len) = (3, 4);
-        let a = crf(n, &dev).potentials();
+        let a = crf(n, &dev).potentials().unwrap();
         let b = CrfPotentials {
             transitions: a.transitions.iter().rev().map(|x| x * 1.5).collect(),
             start: a.end.clone(),

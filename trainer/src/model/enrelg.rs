@@ -270,6 +270,7 @@ impl EnrelgHead {
         self.crf.nll(em, batch.tags.clone(), batch.word_mask.clone())
     }
 
+    #[cfg(test)]
     pub fn decode(&self, words: Tensor<3>, batch: &Batch) -> Vec<Vec<usize>> {
         let em = self.emissions(words, batch);
         self.crf.viterbi(em, batch.word_mask.clone())
@@ -291,10 +292,6 @@ impl Enrelg {
 
     pub fn loss(&self, batch: &Batch) -> Tensor<1> {
         self.head.loss(self.words(batch), batch)
-    }
-
-    pub fn decode(&self, batch: &Batch) -> Vec<Vec<usize>> {
-        self.head.decode(self.words(batch), batch)
     }
 }
 

@@ -3,11 +3,11 @@
 pub mod bert;
 pub mod bilstm;
 pub mod char_cnn;
+pub mod checkpoint;
 pub mod crf;
 pub mod enrelg;
 pub mod gat;
 pub mod mix;
-pub mod safetensors;
 
 pub use bert::{BertConfig, BertEncoder};
 pub use bilstm::{MaskedBiLstm, MaskedBiLstmConfig};

@@ -1,0 +1,85 @@
+//! Inference: emission scores on the host and Viterbi decoding, the same
+//! steps for dev scoring during training, `eval`, `ensemble` and `predict`.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use enrelg_pipeline::fs::sha256_file;
+
+use crate::data::{load_split, make_batch, WindowRecord};
+use crate::encoder_cache::{cache_file, embed, Embedded};
+use crate::eval::{score_predictions, Score};
+use crate::model::crf::{host_rows, CrfPotentials};
+use crate::model::{Enrelg, EnrelgHead};
+use crate::run::LoadedRun;
+
+/// Windows per forward pass of the head on cached encoder outputs.
+const HEAD_CHUNK: usize = 64;
+/// Windows per forward pass through the encoder.
+const FULL_CHUNK: usize = 16;
+
+/// Emission scores of every window (`[words, N]` row-major, on the host)
+/// from a head on cached encoder outputs.
+pub fn cached_emissions(head: &EnrelgHead, e: &Embedded, records: &[WindowRecord], device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
+    let mut out = Vec::with_capacity(records.len());
+    let idx: Vec<usize> = (0..records.len()).collect();
+    for chunk in idx.chunks(HEAD_CHUNK) {
+        let batch = make_batch(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), device);
+        out.extend(host_rows(head.emissions(e.pad(chunk, records).into_device(device), &batch), batch.word_mask.clone())?);
+    }
+    Ok(out)
+}
+
+/// Emission scores of every window through the full model (encoder included).
+pub fn full_emissions(model: &Enrelg, records: &[WindowRecord], device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
+    let mut out = Vec::with_capacity(records.len());
+    for chunk in records.chunks(FULL_CHUNK) {
+        let batch = make_batch(&chunk.iter().collect::<Vec<_>>(), device);
+        out.extend(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone())?);
+    }
+    Ok(out)
+}
+
+/// The Viterbi path of every window's emissions under one CRF.
+pub fn viterbi_all(emissions: &[Vec<f32>], crf: &CrfPotentials) -> Vec<Vec<usize>> {
+    emissions.iter().map(|e| crf.viterbi(e)).collect()
+}
+
+/// The windows of a split of the run's shards, after checking that the
+/// shards are those it was trained on, with the run's graphs and word ids.
+pub fn split_records(run: &LoadedRun, split: &str) -> anyhow::Result<Vec<WindowRecord>> {
+    let shards = &run.info.shards;
+    let manifest_sha = sha256_file(&shards.join("manifest.json"))?;
+    anyhow::ensure!(
+        manifest_sha == run.info.shard_manifest_sha256,
+        "{} changed since the run was trained (manifest sha256 {} vs {}); retrain or point the run at the original shards",
+        shards.display(),
+        &manifest_sha[..12],
+        &run.info.shard_manifest_sha256[..12]
+    );
+    let mut records = load_split(shards, split, run.info.config.dependency_variant.kinds())?;
+    if let Some(v) = &run.vocab {
+        records.iter_mut().for_each(|r| r.set_word_ids(v));
+    }
+    Ok(records)
+}
+
+/// The emission scores of every window, `[words, N]` row-major, on the host:
+/// from cached encoder outputs for a frozen run, else through its encoder.
+pub fn window_emissions(run: &LoadedRun, records: &[WindowRecord], split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
+    let cfg = &run.info.config;
+    if cfg.freeze_encoder {
+        let cache = cache_file(cfg, cache_dir, records, &run.info.model_sha256, split);
+        let e = embed(&run.model.encoder, cfg, records, &cache, device, split)?;
+        cached_emissions(&run.model.head, &e, records, device)
+    } else {
+        full_emissions(&run.model, records, device)
+    }
+}
+
+/// Evaluate a run on a split: the score plus CoNLL lines (`word gold predicted`).
+pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(Score, String)> {
+    let records = split_records(run, split)?;
+    let pred = viterbi_all(&window_emissions(run, &records, split, cache_dir, device)?, &run.model.head.crf.potentials()?);
+    score_predictions(&run.info, split, &records, &pred)
+}
