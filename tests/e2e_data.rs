@@ -7,9 +7,9 @@ use std::process::Command;
 
 mod common;
 use common::{small_corpus, workspace};
+use enrelg_schemas::tables::{self, windows};
 
 use enrelg_pipeline::shard::{read_table, ShardManifest};
-
 
 fn required() -> bool {
     std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1")
@@ -71,12 +71,12 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
     let drift = enrelg_pipeline::stats::drift(&expected, &serde_json::to_value(&manifest.statistics).unwrap());
     assert!(drift.is_empty(), "shard statistics drifted: {drift:#?}");
     for split in &manifest.splits {
-        let windows = read_table(&a, split, "windows").unwrap();
-        let tokens = read_table(&a, split, "tokens").unwrap();
-        let starts: Vec<u32> = windows.column("word_start").unwrap().u32().unwrap().into_no_null_iter().collect();
-        let ends: Vec<u32> = windows.column("word_end").unwrap().u32().unwrap().into_no_null_iter().collect();
-        let ids = windows.column("input_ids").unwrap().list().unwrap().clone();
-        let firsts = windows.column("word_first_subtoken").unwrap().list().unwrap().clone();
+        let windows = read_table(&a, split, tables::WINDOWS).unwrap();
+        let tokens = read_table(&a, split, tables::TOKENS).unwrap();
+        let starts: Vec<u32> = windows.column(windows::WORD_START).unwrap().u32().unwrap().into_no_null_iter().collect();
+        let ends: Vec<u32> = windows.column(windows::WORD_END).unwrap().u32().unwrap().into_no_null_iter().collect();
+        let ids = windows.column(windows::INPUT_IDS).unwrap().list().unwrap().clone();
+        let firsts = windows.column(windows::WORD_FIRST_SUBTOKEN).unwrap().list().unwrap().clone();
         let mut words = 0usize;
         for i in 0..windows.height() {
             let ids: Vec<u32> = ids.get_as_series(i).unwrap().u32().unwrap().into_no_null_iter().collect();
@@ -130,7 +130,6 @@ fn a_killed_build_leaves_no_shards_a_reader_accepts() {
     }
     std::fs::remove_dir_all(&tmp).unwrap();
 }
-
 
 fn data_cmd(corpus: &Path, model: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_enrelg"))
@@ -196,9 +195,9 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
     // Every good document is there, plus the long one.
     assert_eq!(train_stats.documents, clean.statistics["train"].documents + 1);
     assert_eq!(train_stats.windowing.words_truncated, 1);
-    let windows = read_table(&tmp.join("shards"), "train", "windows").unwrap();
-    let docs: Vec<String> = windows.column("doc_id").unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
-    let ids = windows.column("input_ids").unwrap().list().unwrap().clone();
+    let windows = read_table(&tmp.join("shards"), "train", tables::WINDOWS).unwrap();
+    let docs: Vec<String> = windows.column(windows::DOC_ID).unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
+    let ids = windows.column(windows::INPUT_IDS).unwrap().list().unwrap().clone();
     let row = docs.iter().position(|d| d == "zz_long").expect("the long document has a window");
     assert_eq!(ids.get_as_series(row).unwrap().len(), 128);
 

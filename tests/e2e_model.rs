@@ -10,7 +10,7 @@ use std::process::Command;
 
 mod common;
 use common::{copy_dir, small_corpus, workspace};
-
+use enrelg_schemas::tables::{self, tokens};
 
 fn inputs() -> Option<(PathBuf, PathBuf)> {
     let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/data"));
@@ -53,9 +53,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     let bench = enrelg(&["bench-model", "--shards", &s(&shards), "--model", &model, "--batch", "2", "--steps", "1"]);
     assert!(bench.contains("s per batch"), "{bench}");
 
-    enrelg(&[
-        "train", "--data", &s(&shards), "--model", &model, "--variant", "cd", "--epochs", "2", "--freeze-encoder", "--out", &s(&run), "--cache-dir", &s(&cache),
-    ]);
+    enrelg(&["train", "--data", &s(&shards), "--model", &model, "--variant", "cd", "--epochs", "2", "--freeze-encoder", "--out", &s(&run), "--cache-dir", &s(&cache)]);
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 2, "{metrics}");
     for line in metrics.lines() {
@@ -112,9 +110,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     // text to its surface (the brat reader used by `score` checks it, and the
     // documents hold multi-byte characters such as "Schröder").
     let pred = tmp.join("pred");
-    let out = enrelg(&[
-        "predict", "--run", &s(&run), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(&pred),
-    ]);
+    let out = enrelg(&["predict", "--run", &s(&run), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(&pred)]);
     assert!(out.contains("words/s"), "{out}");
     let anns = std::fs::read_dir(&pred).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "ann")).count();
     assert_eq!(anns, 3);
@@ -214,7 +210,25 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let Some((tmp, model)) = small_shards("mix", 2) else { return };
     let (corpus, shards, run, cache) = (tmp.join("corpus"), tmp.join("shards"), tmp.join("run"), tmp.join("cache"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let train = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "20", "--freeze-encoder", "--shape-dim", "8", "--layer-mix", "--char-dim", "8", "--word-dim", "8", "--word-pool", "mean"];
+    let train = [
+        "train",
+        "--data",
+        &s(&shards),
+        "--model",
+        &model,
+        "--epochs",
+        "20",
+        "--freeze-encoder",
+        "--shape-dim",
+        "8",
+        "--layer-mix",
+        "--char-dim",
+        "8",
+        "--word-dim",
+        "8",
+        "--word-pool",
+        "mean",
+    ];
     enrelg(&[&train[..], &["--out", &s(&run), "--cache-dir", &s(&cache)]].concat());
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
     assert_eq!(info["config"]["layer_mix"], true);
@@ -253,7 +267,8 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     assert!(best > 0.0, "the frozen run learned nothing: the comparison below would be empty");
     assert!((warm_info["best_dev_f1"].as_f64().unwrap() - best).abs() < 1e-9, "{} vs {best}", warm_info["best_dev_f1"]);
     // Another shape, or a frozen run from a fine-tuned one, is refused.
-    let err = enrelg_fails(&[&stage2[..], &["--shape-dim", "16", "--layer-mix", "--char-dim", "8", "--word-dim", "8", "--word-pool", "mean", "--out", &s(&tmp.join("wide"))]].concat());
+    let err =
+        enrelg_fails(&[&stage2[..], &["--shape-dim", "16", "--layer-mix", "--char-dim", "8", "--word-dim", "8", "--word-pool", "mean", "--out", &s(&tmp.join("wide"))]].concat());
     assert!(err.contains("another shape") && err.contains("\"shape_dim\":16"), "{err}");
     let frozen = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "1", "--freeze-encoder", "--init-from", &s(&warm), "--cache-dir", &s(&cache)];
     let err = enrelg_fails(&[&frozen[..], &shape[..], &["--out", &s(&tmp.join("refrozen"))]].concat());
@@ -286,7 +301,6 @@ fn enrelg_fails(args: &[&str]) -> String {
     assert!(!stderr.contains("panicked"), "enrelg {args:?} panicked:\n{stderr}");
     stderr
 }
-
 
 /// The metrics curve of a run: (loss, dev F1) per epoch, as written.
 fn curve(dir: &Path) -> Vec<(String, String)> {
@@ -370,7 +384,8 @@ fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
     let report = enrelg(&["eval", "--run", &s(&killed), "--split", "dev", "--cache-dir", &s(&cache)]);
     let reference_report = enrelg(&["eval", "--run", &s(&reference), "--split", "dev", "--cache-dir", &s(&cache)]);
     assert_eq!(report, reference_report);
-    let leftovers: Vec<String> = std::fs::read_dir(&killed).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('.')).collect();
+    let leftovers: Vec<String> =
+        std::fs::read_dir(&killed).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('.')).collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     eprintln!("killed {kills} times over {attempt} attempts");
 
@@ -428,7 +443,19 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
     enrelg(&["data", "--corpus", &s(&corpus), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&aux), "--auxiliary-types", &extra.join(",")]);
     // A type that labels nothing (a typo) is named on stderr, with the types the corpus has.
     let typo = Command::new(env!("CARGO_BIN_EXE_enrelg"))
-        .args(["data", "--corpus", &s(&corpus), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&tmp.join("typo")), "--auxiliary-types", "Formation,Formatoin"])
+        .args([
+            "data",
+            "--corpus",
+            &s(&corpus),
+            "--manifest",
+            "datasets/mars/manifest.json",
+            "--model",
+            &model,
+            "--out",
+            &s(&tmp.join("typo")),
+            "--auxiliary-types",
+            "Formation,Formatoin",
+        ])
         .current_dir(workspace())
         .output()
         .unwrap();
@@ -440,8 +467,8 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
     assert_eq!(manifest.auxiliary_types, extra);
     assert_eq!(manifest.label_types[..3], ["Element", "Mineral", "Target"]);
     let labels = |dir: &Path, split: &str| -> Vec<String> {
-        let t = enrelg_pipeline::shard::read_table(dir, split, "tokens").unwrap();
-        t.column("label").unwrap().str().unwrap().iter().map(|l| l.unwrap().to_string()).collect()
+        let t = enrelg_pipeline::shard::read_table(dir, split, tables::TOKENS).unwrap();
+        t.column(tokens::LABEL).unwrap().str().unwrap().iter().map(|l| l.unwrap().to_string()).collect()
     };
     for split in ["train", "dev", "test"] {
         let with_aux = labels(&aux, split);
@@ -489,10 +516,14 @@ fn a_second_writer_is_refused_and_a_killed_writers_lock_does_not_block_resume() 
     let (shards, cache, run) = (tmp.join("shards"), tmp.join("cache"), tmp.join("run"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let train = |seed: &str| -> Vec<String> {
-        ["train", "--data", &s(&shards), "--model", &model, "--epochs", "3", "--freeze-encoder", "--seed", seed, "--cache-dir", &s(&cache), "--out", &s(&run)].map(String::from).to_vec()
+        ["train", "--data", &s(&shards), "--model", &model, "--epochs", "3", "--freeze-encoder", "--seed", seed, "--cache-dir", &s(&cache), "--out", &s(&run)]
+            .map(String::from)
+            .to_vec()
     };
     let lock = run.join(enrelg::run::LOCK);
-    let spawn = |args: &[String]| Command::new(env!("CARGO_BIN_EXE_enrelg")).args(args).current_dir(workspace()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let spawn = |args: &[String]| {
+        Command::new(env!("CARGO_BIN_EXE_enrelg")).args(args).current_dir(workspace()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap()
+    };
     let wait_for = |what: &dyn Fn() -> bool| {
         let t0 = std::time::Instant::now();
         while !what() {

@@ -37,14 +37,8 @@ fn spacy_export_is_read_back_by_the_rust_readers() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Up-to-date outputs are skipped on a second run.
-    let again = Command::new(&python)
-        .arg(workspace().join("scripts/parse_conllu.py"))
-        .arg("--input")
-        .arg(tmp.join("standoff"))
-        .arg("--output")
-        .arg(tmp.join("conllu"))
-        .output()
-        .unwrap();
+    let again =
+        Command::new(&python).arg(workspace().join("scripts/parse_conllu.py")).arg("--input").arg(tmp.join("standoff")).arg("--output").arg(tmp.join("conllu")).output().unwrap();
     assert!(String::from_utf8_lossy(&again.stderr).contains("0 documents to parse"), "{}", String::from_utf8_lossy(&again.stderr));
 
     let stats = Command::new(env!("CARGO_BIN_EXE_enrelg"))

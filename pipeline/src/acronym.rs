@@ -22,9 +22,7 @@ pub struct Acronym {
 
 fn is_valid_short_form(sf: &str) -> bool {
     let n = sf.chars().count();
-    (2..=10).contains(&n)
-        && sf.chars().any(char::is_alphabetic)
-        && sf.chars().next().is_some_and(char::is_alphanumeric)
+    (2..=10).contains(&n) && sf.chars().any(char::is_alphabetic) && sf.chars().next().is_some_and(char::is_alphanumeric)
 }
 
 /// Schwartz & Hearst's `findBestLongForm`: the shortest suffix of `long`
@@ -133,7 +131,7 @@ mod tests {
         let mut pos = 0;
         for w in text.split(' ') {
             let n = w.chars().count();
-tokens.push(Token::plain(w, pos, pos + n));
+            tokens.push(Token::plain(w, pos, pos + n));
             pos += n + 1;
         }
         let end = tokens.len();
@@ -185,10 +183,10 @@ tokens.push(Token::plain(w, pos, pos + n));
     #[test]
     fn rejects_non_definitions() {
         for text in [
-            "was found ( Fig ) here",        // letters not matched at word starts
-            "in 2015 ( 12 ) cases",         // no letter
-            "the sample ( see below ) is",  // not a short form either way
-            "a rock ( X ) here",            // single character
+            "was found ( Fig ) here",      // letters not matched at word starts
+            "in 2015 ( 12 ) cases",        // no letter
+            "the sample ( see below ) is", // not a short form either way
+            "a rock ( X ) here",           // single character
         ] {
             assert!(detect(&doc(text)).is_empty(), "{text}");
         }

@@ -306,18 +306,14 @@ mod tests {
             for word in line.split(|c: char| c.is_whitespace()) {
                 let len = word.chars().count();
                 if len > 0 {
-tokens.push(Token::plain(word, pos, pos + len));
+                    tokens.push(Token::plain(word, pos, pos + len));
                 }
                 pos += len + 1;
             }
             offset += line.chars().count();
             sentences.push(Sentence { id: None, start: first, end: tokens.len() });
         }
-        let entities = entities
-            .iter()
-            .enumerate()
-            .map(|(i, (ty, spans))| Entity { id: format!("T{}", i + 1), ty: ty.to_string(), spans: spans.to_vec(), line: i + 1 })
-            .collect();
+        let entities = entities.iter().enumerate().map(|(i, (ty, spans))| Entity { id: format!("T{}", i + 1), ty: ty.to_string(), spans: spans.to_vec(), line: i + 1 }).collect();
         Document { id: "d".into(), text: Text::new(text.into()), tokens, sentences, entities, annotation_lines: BTreeMap::new() }
     }
 
@@ -372,12 +368,7 @@ tokens.push(Token::plain(word, pos, pos + len));
 
     #[test]
     fn crossing_duplicates_and_same_span() {
-        let ents: &[(&str, &[(usize, usize)])] = &[
-            ("Mineral", &[(0, 15)]),
-            ("Mineral", &[(8, 21)]),
-            ("Mineral", &[(0, 15)]),
-            ("Element", &[(0, 15)]),
-        ];
+        let ents: &[(&str, &[(usize, usize)])] = &[("Mineral", &[(0, 15)]), ("Mineral", &[(8, 21)]), ("Mineral", &[(0, 15)]), ("Element", &[(0, 15)])];
         let d = doc("calcium sulfate veins", ents);
         let (a, r) = align(&d, &labels(), &AlignConfig::default());
         assert_eq!(a.labels, vec!["B-Mineral", "I-Mineral", "O"]);

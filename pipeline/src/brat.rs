@@ -123,12 +123,7 @@ pub fn parse_ann(ann: &str, text: &Text, ann_path: &Path, txt_path: &Path) -> Re
         if line.trim().is_empty() {
             continue;
         }
-        let syntax = |column: usize, message: String| BratError::Syntax {
-            path: ann_path.to_path_buf(),
-            line: line_no,
-            column,
-            message,
-        };
+        let syntax = |column: usize, message: String| BratError::Syntax { path: ann_path.to_path_buf(), line: line_no, column, message };
         let mut fields = line.splitn(3, '\t');
         let id = fields.next().unwrap_or_default();
         let Some(kind) = line_kind(id) else {
@@ -150,9 +145,7 @@ pub fn parse_ann(ann: &str, text: &Text, ann_path: &Path, txt_path: &Path) -> Re
         }
         let surface = fields.next();
         let body_col = id.chars().count() + 2;
-        let (ty, spans_str) = body
-            .split_once(' ')
-            .ok_or_else(|| syntax(body_col, format!("{id}: expected \"TYPE START END\", found {body:?}")))?;
+        let (ty, spans_str) = body.split_once(' ').ok_or_else(|| syntax(body_col, format!("{id}: expected \"TYPE START END\", found {body:?}")))?;
         if ty.is_empty() {
             return Err(syntax(body_col, format!("{id}: empty entity type")));
         }
@@ -170,15 +163,7 @@ pub fn parse_ann(ann: &str, text: &Text, ann_path: &Path, txt_path: &Path) -> Re
                 return Err(BratError::Reversed { path: ann_path.to_path_buf(), line: line_no, id: id.into(), start, end });
             }
             if end > text.len_chars() {
-                return Err(BratError::OutOfRange {
-                    path: ann_path.to_path_buf(),
-                    line: line_no,
-                    id: id.into(),
-                    start,
-                    end,
-                    txt: txt_path.to_path_buf(),
-                    len: text.len_chars(),
-                });
+                return Err(BratError::OutOfRange { path: ann_path.to_path_buf(), line: line_no, id: id.into(), start, end, txt: txt_path.to_path_buf(), len: text.len_chars() });
             }
             spans.push((start, end));
         }

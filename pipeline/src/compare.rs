@@ -55,8 +55,7 @@ fn contains(outer: &Span, inner: &Span) -> bool {
 
 /// Compare one split. Documents are paired by identical token form sequences.
 pub fn compare(standoff: &[Document], enrelg: &[Document], labels: &LabelSet) -> Comparison {
-    let by_tokens: HashMap<Vec<&str>, &Document> =
-        enrelg.iter().map(|d| (d.tokens.iter().map(|t| t.form.as_str()).collect(), d)).collect();
+    let by_tokens: HashMap<Vec<&str>, &Document> = enrelg.iter().map(|d| (d.tokens.iter().map(|t| t.form.as_str()).collect(), d)).collect();
     let mut c = Comparison::default();
     for doc in standoff {
         let key: Vec<&str> = doc.tokens.iter().map(|t| t.form.as_str()).collect();

@@ -118,9 +118,7 @@ pub fn parse(content: &str, path: &Path) -> Result<ConlluFile, ConlluError> {
         }
         if let Some(comment) = line.strip_prefix('#') {
             let comment = comment.trim();
-            let value = |key: &str| {
-                comment.strip_prefix(key).map(str::trim_start).and_then(|r| r.strip_prefix('=')).map(|v| v.trim().to_string())
-            };
+            let value = |key: &str| comment.strip_prefix(key).map(str::trim_start).and_then(|r| r.strip_prefix('=')).map(|v| v.trim().to_string());
             if let Some(v) = value("newdoc id") {
                 file.newdoc_id = Some(v);
             } else if let Some(v) = value("sent_id") {
@@ -175,9 +173,7 @@ fn parse_token_line(line: &str, line_no: usize, sent: &mut ConlluSentence, path:
         Ok(n) if n == expected => {}
         _ => return Err(syntax(1, format!("word id {id:?} out of sequence: expected {expected}"))),
     }
-    let head = cols[6]
-        .parse::<usize>()
-        .map_err(|_| syntax(column_of(6), format!("HEAD {:?} is not a non-negative integer", cols[6])))?;
+    let head = cols[6].parse::<usize>().map_err(|_| syntax(column_of(6), format!("HEAD {:?} is not a non-negative integer", cols[6])))?;
     if cols[1].is_empty() {
         return Err(syntax(column_of(1), "empty FORM".into()));
     }
@@ -297,15 +293,7 @@ pub fn to_tokens(file: &ConlluFile, text: &Text, path: &Path, txt: &Path) -> Res
                 Some((start, end)) => {
                     let found = text.slice(start, end).unwrap_or("");
                     if found != form {
-                        return Err(ConlluError::TokenRange {
-                            path: path.to_path_buf(),
-                            line,
-                            start,
-                            end,
-                            found: found.to_string(),
-                            form: form.clone(),
-                            txt: txt.to_path_buf(),
-                        });
+                        return Err(ConlluError::TokenRange { path: path.to_path_buf(), line, start, end, found: found.to_string(), form: form.clone(), txt: txt.to_path_buf() });
                     }
                     (start, end)
                 }

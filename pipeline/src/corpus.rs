@@ -15,10 +15,10 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::brat::{self, BratError};
-use crate::skips::{SkipReport, Unit};
 use crate::conllu::{self, ConlluError};
 use crate::document::Document;
 use crate::enrelg_conll::{self, EnrelgError, EnrelgFile};
+use crate::skips::{SkipReport, Unit};
 
 #[derive(Debug, Error)]
 pub enum CorpusError {
@@ -188,14 +188,7 @@ pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> DocumentResult {
     if tokens.is_empty() {
         return Err(CorpusError::Empty { path: txt.to_path_buf() });
     }
-    let doc = Document {
-        id: standoff.id,
-        text: standoff.text,
-        tokens,
-        sentences,
-        entities: standoff.entities,
-        annotation_lines: standoff.annotation_lines,
-    };
+    let doc = Document { id: standoff.id, text: standoff.text, tokens, sentences, entities: standoff.entities, annotation_lines: standoff.annotation_lines };
     Ok((doc, standoff.skipped))
 }
 

@@ -64,17 +64,7 @@ pub struct Token {
 impl Token {
     /// A noun with no parse, for unit tests that only need forms and offsets.
     pub(crate) fn plain(form: &str, start: usize, end: usize) -> Token {
-        Token {
-            form: form.into(),
-            lemma: None,
-            upos: "NOUN".into(),
-            xpos: None,
-            deprel: "dep".into(),
-            head: None,
-            raw_head: None,
-            start,
-            end,
-        }
+        Token { form: form.into(), lemma: None, upos: "NOUN".into(), xpos: None, deprel: "dep".into(), head: None, raw_head: None, start, end }
     }
 }
 

@@ -162,12 +162,7 @@ fn build_document(id: String, segments: &[Vec<Row>], out: &mut EnrelgFile) -> Do
         .chunks
         .into_iter()
         .enumerate()
-        .map(|(i, c)| Entity {
-            id: format!("T{}", i + 1),
-            ty: c.ty,
-            spans: vec![(tokens[c.start].start, tokens[c.end - 1].end)],
-            line: 0,
-        })
+        .map(|(i, c)| Entity { id: format!("T{}", i + 1), ty: c.ty, spans: vec![(tokens[c.start].start, tokens[c.end - 1].end)], line: 0 })
         .collect();
     let annotation_lines = BTreeMap::from([("T".to_string(), entities.len())]);
     Document { id, text: Text::new(text), tokens, sentences, entities, annotation_lines }

@@ -103,10 +103,8 @@ pub const SUBJECT_RELS: &[&str] = &["nsubj", "nsubjpass", "nsubj:pass"];
 pub const OBJECT_RELS: &[&str] = &["dobj", "obj"];
 pub const COMPOUND_RELS: &[&str] = &["compound", "nn"];
 /// Modifier relations other than compounds.
-pub const MODIFIER_RELS: &[&str] = &[
-    "amod", "nmod", "nummod", "poss", "nmod:poss", "npadvmod", "nmod:npmod", "advmod", "appos", "quantmod", "acl", "relcl",
-    "acl:relcl", "nounmod",
-];
+pub const MODIFIER_RELS: &[&str] =
+    &["amod", "nmod", "nummod", "poss", "nmod:poss", "npadvmod", "nmod:npmod", "advmod", "appos", "quantmod", "acl", "relcl", "acl:relcl", "nounmod"];
 
 fn rel_in(token: &Token, rels: &[&str]) -> bool {
     let r = token.deprel.to_ascii_lowercase();
@@ -157,11 +155,7 @@ impl CorefGraph {
             let from = a.short.min(a.long_start);
             let mentions = (start.max(from)..end).filter(|&w| doc.tokens[w].form == a.short_form);
             let long_len = a.long_end - a.long_start;
-            let long_words: BTreeSet<usize> = occurrences
-                .iter()
-                .flat_map(|&p| p..p + long_len)
-                .filter(|&w| w >= start && w < end && is_content(&doc.tokens[w]))
-                .collect();
+            let long_words: BTreeSet<usize> = occurrences.iter().flat_map(|&p| p..p + long_len).filter(|&w| w >= start && w < end && is_content(&doc.tokens[w])).collect();
             for m in mentions {
                 for &w in &long_words {
                     if w != m {
@@ -252,14 +246,7 @@ mod tests {
             text.push(' ');
         }
         let n = tokens.len();
-        Document {
-            id: "d".into(),
-            text: Text::new(text),
-            tokens,
-            sentences: vec![Sentence { id: None, start: 0, end: n }],
-            entities: vec![],
-            annotation_lines: Default::default(),
-        }
+        Document { id: "d".into(), text: Text::new(text), tokens, sentences: vec![Sentence { id: None, start: 0, end: n }], entities: vec![], annotation_lines: Default::default() }
     }
 
     fn e(kind: EdgeKind, src: u32, dst: u32) -> Edge {
@@ -281,19 +268,7 @@ mod tests {
         ]);
         let edges = DependencyGraph::edges(&d, 0, 8);
         use EdgeKind::*;
-        assert_eq!(
-            edges,
-            vec![
-                e(Arc, 0, 2),
-                e(Compound, 1, 2),
-                e(KeyHead, 2, 3),
-                e(KeySibling, 2, 6),
-                e(KeyHead, 3, 6),
-                e(Modifier, 3, 7),
-                e(Modifier, 4, 6),
-                e(Compound, 5, 6),
-            ]
-        );
+        assert_eq!(edges, vec![e(Arc, 0, 2), e(Compound, 1, 2), e(KeyHead, 2, 3), e(KeySibling, 2, 6), e(KeyHead, 3, 6), e(Modifier, 3, 7), e(Modifier, 4, 6), e(Compound, 5, 6),]);
         // A window that cuts the sentence keeps only edges inside it.
         let part = DependencyGraph::edges(&d, 2, 5);
         assert_eq!(part, vec![e(KeyHead, 0, 1)]);

@@ -65,9 +65,6 @@ impl Manifest {
 
     /// The corpus split whose documents are in EnRel-G's `enrelg_split` file.
     pub fn split_for_enrelg(&self, enrelg_split: &str) -> Option<&str> {
-        self.splits
-            .iter()
-            .find(|s| s.enrelg_file.as_deref().is_some_and(|f| f.split('.').next() == Some(enrelg_split)))
-            .map(|s| s.name.as_str())
+        self.splits.iter().find(|s| s.enrelg_file.as_deref().is_some_and(|f| f.split('.').next() == Some(enrelg_split))).map(|s| s.name.as_str())
     }
 }

@@ -107,8 +107,7 @@ impl ShardManifest {
     pub fn read(dir: &Path) -> Result<Self, ShardError> {
         let path = dir.join(tables::MANIFEST);
         let bytes = std::fs::read(&path).map_err(|source| ShardError::Io { path: path.clone(), source })?;
-        let m: ShardManifest =
-            serde_json::from_slice(&bytes).map_err(|e| ShardError::Manifest { path: path.clone(), message: e.to_string() })?;
+        let m: ShardManifest = serde_json::from_slice(&bytes).map_err(|e| ShardError::Manifest { path: path.clone(), message: e.to_string() })?;
         if m.format_version != FORMAT_VERSION {
             return Err(ShardError::Manifest {
                 path,
@@ -413,10 +412,10 @@ pub fn read_table(dir: &Path, split: &str, table: &str) -> Result<DataFrame, Sha
     let manifest = ShardManifest::read(dir)?;
     let rel = tables::table_file(split, table);
     let path = dir.join(&rel);
-    let expected = manifest.files.get(&rel).ok_or_else(|| ShardError::Manifest {
-        path: dir.join(tables::MANIFEST),
-        message: format!("lists no file {rel} (splits: {})", manifest.splits.join(", ")),
-    })?;
+    let expected = manifest
+        .files
+        .get(&rel)
+        .ok_or_else(|| ShardError::Manifest { path: dir.join(tables::MANIFEST), message: format!("lists no file {rel} (splits: {})", manifest.splits.join(", ")) })?;
     let bytes = std::fs::read(&path).map_err(io_err(&path))?;
     let found = crate::fs::sha256_hex(&bytes);
     if &found != expected {

@@ -113,13 +113,7 @@ pub fn standoff_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig, s
             (name, s)
         })
         .collect();
-    Ok(CorpusStats {
-        format: "standoff".into(),
-        input_sha256: corpus::tree_sha256(dir)?,
-        label_types: labels.types().to_vec(),
-        align_config: *cfg,
-        splits,
-    })
+    Ok(CorpusStats { format: "standoff".into(), input_sha256: corpus::tree_sha256(dir)?, label_types: labels.types().to_vec(), align_config: *cfg, splits })
 }
 
 /// Statistics of an EnRel-G release folder (`*.conll`).
@@ -137,13 +131,7 @@ pub fn enrelg_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig) -> 
             (name.clone(), s)
         })
         .collect();
-    Ok(CorpusStats {
-        format: "enrelg".into(),
-        input_sha256: corpus::tree_sha256(dir)?,
-        label_types: labels.types().to_vec(),
-        align_config: *cfg,
-        splits,
-    })
+    Ok(CorpusStats { format: "enrelg".into(), input_sha256: corpus::tree_sha256(dir)?, label_types: labels.types().to_vec(), align_config: *cfg, splits })
 }
 
 /// Differences between expected and computed statistics, one line per

@@ -64,7 +64,11 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, usize> {
 pub enum ReadError {
     Io(std::io::Error),
     /// Invalid UTF-8 at this 1-based line and column (in characters), byte offset.
-    Encoding { line: usize, column: usize, byte: usize },
+    Encoding {
+        line: usize,
+        column: usize,
+        byte: usize,
+    },
 }
 
 /// Read a file as UTF-8 text without a byte order mark.

@@ -169,14 +169,7 @@ pub fn windows(doc: &Document, tok: &WordPieceTokenizer, cfg: &WindowConfig) -> 
             input_ids.extend_from_slice(p);
         }
         input_ids.push(tok.sep);
-        out.push(Window {
-            doc_id: doc.id.clone(),
-            index: out.len(),
-            word_start: c.0,
-            word_end: c.1,
-            input_ids,
-            word_first_subtoken: firsts,
-        });
+        out.push(Window { doc_id: doc.id.clone(), index: out.len(), word_start: c.0, word_end: c.1, input_ids, word_first_subtoken: firsts });
     };
     for u in units {
         current = match current {

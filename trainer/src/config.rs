@@ -85,9 +85,7 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// AdamW with decoupled weight decay and gradient-norm clipping.
     pub fn optimizer(&self) -> AdamWConfig {
-        AdamWConfig::new()
-            .with_weight_decay(self.weight_decay as f32)
-            .with_grad_clipping(Some(GradientClippingConfig::Norm(self.grad_clip as f32)))
+        AdamWConfig::new().with_weight_decay(self.weight_decay as f32).with_grad_clipping(Some(GradientClippingConfig::Norm(self.grad_clip as f32)))
     }
 
     /// The model for this config; `hidden_states` is the encoder's count (for

@@ -87,7 +87,9 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
         let word_first_subtoken = u32_list(&table, windows::WORD_FIRST_SUBTOKEN, row)?;
         let (start, words) = (starts[row] as usize, word_first_subtoken.len());
         let doc_forms = forms.get(&docs[row]).with_context(|| format!("window {id}: document {} has no tokens", docs[row]))?;
-        let window_forms = doc_forms.get(start..start + words).with_context(|| format!("window {id}: words {start}..{} outside document {}'s {} tokens", start + words, docs[row], doc_forms.len()))?;
+        let window_forms = doc_forms
+            .get(start..start + words)
+            .with_context(|| format!("window {id}: words {start}..{} outside document {}'s {} tokens", start + words, docs[row], doc_forms.len()))?;
         let window = Window {
             doc_id: docs[row].clone(),
             index: index[row] as usize,

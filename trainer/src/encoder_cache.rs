@@ -14,6 +14,7 @@ use crate::data::{make_batch, WindowRecord};
 use crate::model::{BertEncoder, WordPool};
 
 /// Encoder word vectors of each window, `[words, width]` row-major.
+#[derive(Default)]
 pub struct Embedded {
     /// Floats per word: the encoder's size, or that times its hidden states with the layer mix.
     pub width: usize,

@@ -82,12 +82,7 @@ impl Scorer {
     }
 
     pub fn score(&self) -> Score {
-        Score {
-            tokens: self.tokens,
-            correct_tokens: self.correct_tokens,
-            micro: self.total.prf(),
-            per_type: self.per_type.iter().map(|(k, v)| (k.clone(), v.prf())).collect(),
-        }
+        Score { tokens: self.tokens, correct_tokens: self.correct_tokens, micro: self.total.prf(), per_type: self.per_type.iter().map(|(k, v)| (k.clone(), v.prf())).collect() }
     }
 }
 
@@ -96,19 +91,10 @@ impl Score {
     pub fn conlleval_report(&self) -> String {
         let m = &self.micro;
         let accuracy = if self.tokens > 0 { 100.0 * self.correct_tokens as f64 / self.tokens as f64 } else { 0.0 };
-        let mut out = format!(
-            "processed {} tokens with {} phrases; found: {} phrases; correct: {}.\n",
-            self.tokens, m.gold, m.predicted, m.correct
-        );
-        out += &format!(
-            "accuracy: {:6.2}%; precision: {:6.2}%; recall: {:6.2}%; FB1: {:6.2}\n",
-            accuracy, m.precision, m.recall, m.f1
-        );
+        let mut out = format!("processed {} tokens with {} phrases; found: {} phrases; correct: {}.\n", self.tokens, m.gold, m.predicted, m.correct);
+        out += &format!("accuracy: {:6.2}%; precision: {:6.2}%; recall: {:6.2}%; FB1: {:6.2}\n", accuracy, m.precision, m.recall, m.f1);
         for (ty, p) in &self.per_type {
-            out += &format!(
-                "{:>17}: precision: {:6.2}%; recall: {:6.2}%; FB1: {:6.2}  {}\n",
-                ty, p.precision, p.recall, p.f1, p.predicted
-            );
+            out += &format!("{:>17}: precision: {:6.2}%; recall: {:6.2}%; FB1: {:6.2}  {}\n", ty, p.precision, p.recall, p.f1, p.predicted);
         }
         out
     }

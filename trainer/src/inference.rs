@@ -5,6 +5,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use enrelg_pipeline::fs::sha256_file;
+use enrelg_schemas::tables::MANIFEST;
 
 use crate::data::{load_split, make_batch, WindowRecord};
 use crate::encoder_cache::{cache_file, embed, Embedded};
@@ -49,7 +50,7 @@ pub fn viterbi_all(emissions: &[Vec<f32>], crf: &CrfPotentials) -> Vec<Vec<usize
 /// shards are those it was trained on, with the run's graphs and word ids.
 pub fn split_records(run: &LoadedRun, split: &str) -> anyhow::Result<Vec<WindowRecord>> {
     let shards = &run.info.shards;
-    let manifest_sha = sha256_file(&shards.join("manifest.json"))?;
+    let manifest_sha = sha256_file(&shards.join(MANIFEST))?;
     anyhow::ensure!(
         manifest_sha == run.info.shard_manifest_sha256,
         "{} changed since the run was trained (manifest sha256 {} vs {}); retrain or point the run at the original shards",

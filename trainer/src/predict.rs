@@ -19,8 +19,8 @@ use enrelg_schemas::chunks;
 use serde::Serialize;
 
 use crate::data::WindowRecord;
-use crate::model::crf::CrfPotentials;
 use crate::inference::full_emissions;
+use crate::model::crf::CrfPotentials;
 use crate::run::LoadedRun;
 
 /// One predicted entity.
@@ -61,10 +61,7 @@ pub fn with_ext(base: &Path, rel: &Path, ext: &str) -> PathBuf {
 /// or in a `parses` tree mirroring it. The parse may be missing: the caller
 /// decides (predict skips the document and counts it).
 pub fn find_inputs(input: &Path, parses: Option<&Path>) -> anyhow::Result<Vec<(PathBuf, PathBuf, PathBuf)>> {
-    Ok(txt_files(input)?
-        .into_iter()
-        .map(|rel| (with_ext(input, &rel, "txt"), with_ext(parses.unwrap_or(input), &rel, "conllu"), rel))
-        .collect())
+    Ok(txt_files(input)?.into_iter().map(|rel| (with_ext(input, &rel, "txt"), with_ext(parses.unwrap_or(input), &rel, "conllu"), rel)).collect())
 }
 
 /// One or more trained runs ready to tag documents: models, tokenizer and

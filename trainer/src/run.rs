@@ -39,6 +39,13 @@ pub const LOCK: &str = "run.lock";
 pub const LAST: &str = "last";
 /// The progress file inside [`LAST`], written last.
 const STATE_JSON: &str = "state.json";
+/// The weights in [`LAST`] (the head, or encoder and head).
+pub const LAST_MODULE: &str = "module.bpk";
+/// The optimizer state in [`LAST`] of a frozen-encoder run.
+pub const LAST_OPTIM: &str = "optim.bpk";
+/// The encoder's and the head's optimizer states in [`LAST`] of a fine-tuned run.
+pub const LAST_OPTIM_ENCODER: &str = "optim_encoder.bpk";
+pub const LAST_OPTIM_HEAD: &str = "optim_head.bpk";
 /// The best checkpoint of a frozen-encoder run (the head only).
 pub const HEAD_CHECKPOINT: &str = "head.bpk";
 /// The best checkpoint of a fine-tuned run (encoder and head).
@@ -116,9 +123,19 @@ impl WarmStart {
     pub fn check(from: &Path, info: &RunInfo, mcfg: &EnrelgConfig, hidden_states: usize) -> anyhow::Result<(WarmStart, PathBuf)> {
         let prev = RunInfo::read(from).context("--init-from")?;
         let name = from.display();
-        anyhow::ensure!(prev.model_sha256 == info.model_sha256, "--init-from {name}: trained from another encoder checkpoint (sha256 {} vs {})", &prev.model_sha256[..12], &info.model_sha256[..12]);
+        anyhow::ensure!(
+            prev.model_sha256 == info.model_sha256,
+            "--init-from {name}: trained from another encoder checkpoint (sha256 {} vs {})",
+            &prev.model_sha256[..12],
+            &info.model_sha256[..12]
+        );
         anyhow::ensure!(prev.labels == info.labels, "--init-from {name}: tags {:?} differ from these shards' {:?}", prev.labels.tags(), info.labels.tags());
-        anyhow::ensure!(prev.word_vocab == info.word_vocab, "--init-from {name}: its word vocabulary ({} words) differs from this run's ({} words)", prev.word_vocab.len(), info.word_vocab.len());
+        anyhow::ensure!(
+            prev.word_vocab == info.word_vocab,
+            "--init-from {name}: its word vocabulary ({} words) differs from this run's ({} words)",
+            prev.word_vocab.len(),
+            info.word_vocab.len()
+        );
         let shape = |c: &EnrelgConfig| {
             serde_json::to_value(c).map(|mut v| {
                 // The word vocabulary was compared above and dropout rates may
@@ -213,9 +230,8 @@ impl RunInfo {
 /// Version 1 recorded the label set as its BIO `tags` and the
 /// `auxiliary_types` among them; version 2 records the [`LabelSet`].
 fn upgrade_v1(value: &mut serde_json::Value) -> anyhow::Result<()> {
-    let strings = |key: &str| -> Vec<String> {
-        value.get(key).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
-    };
+    let strings =
+        |key: &str| -> Vec<String> { value.get(key).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default() };
     let labels = LabelSet::from_tags(&strings("tags"), &strings("auxiliary_types"))?;
     let object = value.as_object_mut().context("run.json is not a JSON object")?;
     object.insert("labels".into(), serde_json::to_value(labels)?);
@@ -268,6 +284,7 @@ impl Progress {
         }
         self.since_best += 1;
         if self.since_best >= patience {
+            tracing::info!("early stop after epoch {epoch}: no better dev F1 for {patience} epochs");
             self.stopped_early = true;
             return Outcome::Stop;
         }

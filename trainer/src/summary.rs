@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::eval::Score;
 use crate::config::TrainConfig;
+use crate::eval::Score;
 use crate::run::{eval_file, RunInfo};
 
 /// One evaluated run.
@@ -22,8 +22,9 @@ pub struct EvaluatedRun {
 pub fn read_run(dir: &Path, split: &str) -> anyhow::Result<EvaluatedRun> {
     let info = RunInfo::read(dir)?;
     let eval_path = dir.join(eval_file(split));
-    let score: Score = serde_json::from_slice(&std::fs::read(&eval_path).with_context(|| format!("reading {} (run `enrelg eval --run {} --split {split}`)", eval_path.display(), dir.display()))?)
-        .with_context(|| format!("parsing {}", eval_path.display()))?;
+    let score: Score =
+        serde_json::from_slice(&std::fs::read(&eval_path).with_context(|| format!("reading {} (run `enrelg eval --run {} --split {split}`)", eval_path.display(), dir.display()))?)
+            .with_context(|| format!("parsing {}", eval_path.display()))?;
     Ok(EvaluatedRun { dir: dir.to_path_buf(), info, score })
 }
 
@@ -88,10 +89,7 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
         }
         let micro = |f: fn(&Score) -> f64| MeanStd::of(&group.iter().map(|r| f(&r.score)).collect::<Vec<_>>());
         let types: std::collections::BTreeSet<&String> = group.iter().flat_map(|r| r.score.per_type.keys()).collect();
-        let per_type_f1 = types
-            .into_iter()
-            .map(|t| (t.clone(), MeanStd::of(&group.iter().map(|r| r.score.per_type.get(t).map_or(0.0, |p| p.f1)).collect::<Vec<_>>())))
-            .collect();
+        let per_type_f1 = types.into_iter().map(|t| (t.clone(), MeanStd::of(&group.iter().map(|r| r.score.per_type.get(t).map_or(0.0, |p| p.f1)).collect::<Vec<_>>()))).collect();
         rows.push(Row {
             dataset: first.shards.file_name().map_or_else(|| first.shards.display().to_string(), |n| n.to_string_lossy().into_owned()),
             variant: format!("{:?}", first.config.variant).to_lowercase(),
@@ -143,7 +141,11 @@ fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
     if !auxiliary_types.is_empty() {
         parts.push(format!("{} auxiliary types", auxiliary_types.len()));
     }
-    if parts.is_empty() { "none".into() } else { parts.join(" + ") }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(" + ")
+    }
 }
 
 /// A Markdown table of the rows (per-type F1 columns for every type seen).

@@ -16,6 +16,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Device;
 use enrelg_pipeline::fs::sha256_file;
 use enrelg_pipeline::shard::ShardManifest;
+use enrelg_schemas::tables::MANIFEST;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -25,7 +26,7 @@ use crate::encoder_cache::{cache_file, embed, Embedded, PaddedWords};
 use crate::eval::score_windows;
 use crate::inference::{cached_emissions, full_emissions, viterbi_all};
 use crate::model::{BertEncoder, Enrelg, EnrelgConfig, EnrelgHead};
-use crate::run::{Outcome, Progress, RunDir, RunInfo, WarmStart, RUN_FORMAT_VERSION};
+use crate::run::{Outcome, Progress, RunDir, RunInfo, WarmStart, LAST, LAST_MODULE, LAST_OPTIM, LAST_OPTIM_ENCODER, LAST_OPTIM_HEAD, RUN_FORMAT_VERSION};
 use crate::vocab::WordVocab;
 
 /// How a run begins.
@@ -54,7 +55,8 @@ pub struct TrainInputs<'a> {
 pub struct SplitData {
     pub name: String,
     pub records: Vec<WindowRecord>,
-    pub embedded: Option<Embedded>,
+    /// The frozen encoder's word vectors (empty when the encoder is fine-tuned).
+    pub embedded: Embedded,
 }
 
 /// What the epoch loop needs of a model under training (as burn-train's
@@ -93,8 +95,7 @@ impl TrainStep for FrozenHead {
 
     fn prepare(data: &SplitData, idx: &[usize]) -> Self::Prepared {
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &data.records[i]).collect();
-        let words = data.embedded.as_ref().map_or_else(|| Embedded { width: 0, words: Vec::new() }.pad(&[], &[]), |e| e.pad(idx, &data.records));
-        (pad(&refs), words)
+        (pad(&refs), data.embedded.pad(idx, &data.records))
     }
 
     fn step(mut self, (batch, words): Self::Prepared, lr_factor: f64) -> anyhow::Result<(Self, f64)> {
@@ -108,8 +109,7 @@ impl TrainStep for FrozenHead {
 
     fn dev_predictions(&self, dev: &SplitData) -> anyhow::Result<Vec<Vec<usize>>> {
         let valid = self.head.valid();
-        let e = dev.embedded.as_ref().context("no cached encoder outputs for dev")?;
-        Ok(viterbi_all(&cached_emissions(&valid, e, &dev.records, &self.plain)?, &valid.crf.potentials()?))
+        Ok(viterbi_all(&cached_emissions(&valid, &dev.embedded, &dev.records, &self.plain)?, &valid.crf.potentials()?))
     }
 
     fn save_best(&self, run: &RunDir, name: &str) -> anyhow::Result<()> {
@@ -117,14 +117,14 @@ impl TrainStep for FrozenHead {
     }
 
     fn save_last(&self, dir: &Path) -> anyhow::Result<()> {
-        self.head.clone().save_file(dir.join("module.bpk")).map_err(record_err(format!("saving {}", dir.display())))?;
-        self.optim.save(dir.join("optim.bpk")).map_err(record_err(format!("saving {}", dir.display())))
+        self.head.clone().save_file(dir.join(LAST_MODULE)).map_err(record_err(format!("saving {}", dir.display())))?;
+        self.optim.save(dir.join(LAST_OPTIM)).map_err(record_err(format!("saving {}", dir.display())))
     }
 
     fn load_last(mut self, dir: &Path) -> anyhow::Result<Self> {
         let err = || format!("loading the last checkpoint {}", dir.display());
-        self.head = self.head.try_load_file(dir.join("module.bpk")).map_err(record_err(err()))?;
-        self.optim = self.optim.load(dir.join("optim.bpk")).map_err(record_err(err()))?;
+        self.head = self.head.try_load_file(dir.join(LAST_MODULE)).map_err(record_err(err()))?;
+        self.optim = self.optim.load(dir.join(LAST_OPTIM)).map_err(record_err(err()))?;
         Ok(self)
     }
 }
@@ -170,16 +170,16 @@ impl TrainStep for FineTuned {
 
     fn save_last(&self, dir: &Path) -> anyhow::Result<()> {
         let err = || format!("saving {}", dir.display());
-        self.model.clone().save_file(dir.join("module.bpk")).map_err(record_err(err()))?;
-        self.optim_encoder.save(dir.join("optim_encoder.bpk")).map_err(record_err(err()))?;
-        self.optim_head.save(dir.join("optim_head.bpk")).map_err(record_err(err()))
+        self.model.clone().save_file(dir.join(LAST_MODULE)).map_err(record_err(err()))?;
+        self.optim_encoder.save(dir.join(LAST_OPTIM_ENCODER)).map_err(record_err(err()))?;
+        self.optim_head.save(dir.join(LAST_OPTIM_HEAD)).map_err(record_err(err()))
     }
 
     fn load_last(mut self, dir: &Path) -> anyhow::Result<Self> {
         let err = || format!("loading the last checkpoint {}", dir.display());
-        self.model = self.model.try_load_file(dir.join("module.bpk")).map_err(record_err(err()))?;
-        self.optim_encoder = self.optim_encoder.load(dir.join("optim_encoder.bpk")).map_err(record_err(err()))?;
-        self.optim_head = self.optim_head.load(dir.join("optim_head.bpk")).map_err(record_err(err()))?;
+        self.model = self.model.try_load_file(dir.join(LAST_MODULE)).map_err(record_err(err()))?;
+        self.optim_encoder = self.optim_encoder.load(dir.join(LAST_OPTIM_ENCODER)).map_err(record_err(err()))?;
+        self.optim_head = self.optim_head.load(dir.join(LAST_OPTIM_HEAD)).map_err(record_err(err()))?;
         Ok(self)
     }
 }
@@ -190,23 +190,23 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let manifest = ShardManifest::read(inp.shards)?;
     let dev_split = manifest.splits.iter().find(|s| matches!(s.as_str(), "dev" | "devel")).context("shards have no dev split")?.clone();
     let kinds = cfg.dependency_variant.kinds();
-    let mut train = SplitData { name: "train".into(), records: load_split(inp.shards, "train", kinds)?, embedded: None };
-    let mut dev = SplitData { name: dev_split.clone(), records: load_split(inp.shards, &dev_split, kinds)?, embedded: None };
+    let mut train = SplitData { name: "train".into(), records: load_split(inp.shards, "train", kinds)?, embedded: Embedded::default() };
+    let mut dev = SplitData { name: dev_split.clone(), records: load_split(inp.shards, &dev_split, kinds)?, embedded: Embedded::default() };
     // Built from the training split alone, the same on every (re)run.
     let vocab: Option<WordVocab> = (cfg.word_dim > 0).then(|| WordVocab::from_forms(train.records.iter().flat_map(|r| r.forms.iter().map(String::as_str)), cfg.word_min_count));
     if let Some(v) = &vocab {
         tracing::info!("word vocabulary: {} words seen at least {} times in train", v.words().len(), cfg.word_min_count);
         train.records.iter_mut().chain(dev.records.iter_mut()).for_each(|r| r.set_word_ids(v));
     }
-    let vocab_size = vocab.as_ref().map_or(0, WordVocab::size);
     let plain = inp.device.clone();
     plain.seed(cfg.seed);
     let encoder = BertEncoder::from_pretrained(inp.model_dir, &plain)?;
+    let mcfg = cfg.model_config(manifest.tags.len(), encoder.d_model(), encoder.num_hidden_states(), vocab.as_ref().map_or(0, WordVocab::size));
     let mut info = RunInfo {
         format_version: RUN_FORMAT_VERSION,
         config: cfg.clone(),
         shards: inp.shards.to_path_buf(),
-        shard_manifest_sha256: sha256_file(&inp.shards.join("manifest.json"))?,
+        shard_manifest_sha256: sha256_file(&inp.shards.join(MANIFEST))?,
         model: inp.model_dir.to_path_buf(),
         model_sha256: sha256_file(&crate::model::checkpoint::weights_path(inp.model_dir)?)?,
         tokenizer_sha256: manifest.tokenizer.sha256.clone(),
@@ -219,7 +219,6 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         word_vocab: vocab.map(|v| v.words().to_vec()).unwrap_or_default(),
         warm_start: None,
     };
-    let mcfg = cfg.model_config(info.labels.num_tags(), info.d_encoder, encoder.num_hidden_states(), vocab_size);
     let (progress, init_file) = begin(&run, inp.start, &mut info, &mcfg, encoder.num_hidden_states())?;
     // run.json from the start, so a killed run can be resumed.
     run.write_info(&mut info)?;
@@ -234,7 +233,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         let model_sha = epochs.info.model_sha256.clone();
         for split in [&mut train, &mut dev] {
             let cache = cache_file(cfg, inp.cache_dir, &split.records, &model_sha, &split.name);
-            split.embedded = Some(embed(&encoder, cfg, &split.records, &cache, &plain, &split.name)?);
+            split.embedded = embed(&encoder, cfg, &split.records, &cache, &plain, &split.name)?;
         }
         let mut head = mcfg.init_head(&auto);
         if let Some(file) = &init_file {
@@ -331,7 +330,7 @@ impl Epochs<'_> {
     /// or `stop_after`.
     fn run<S: TrainStep>(&mut self, mut learner: S, resumed: bool, train: &SplitData, dev: &SplitData) -> anyhow::Result<()> {
         if resumed {
-            learner = learner.load_last(&self.run.path().join(crate::run::LAST))?;
+            learner = learner.load_last(&self.run.path().join(LAST))?;
         }
         let mut metrics = self.run.metrics(resumed.then_some(self.progress.epoch))?;
         let cfg = self.cfg;
@@ -366,11 +365,7 @@ impl Epochs<'_> {
             (self.info.best_epoch, self.info.best_dev_f1) = (self.progress.best_epoch, self.progress.best_dev_f1);
             self.run.write_info(&mut self.info)?;
             self.run.save_last(&self.progress, |dir| learner.save_last(dir))?;
-            if outcome == Outcome::Stop {
-                tracing::info!("early stop after epoch {epoch}: no better dev F1 for {} epochs", cfg.patience);
-                break;
-            }
-            if self.stop_after == Some(epoch) {
+            if outcome == Outcome::Stop || self.stop_after == Some(epoch) {
                 break;
             }
         }
@@ -389,16 +384,21 @@ impl Epochs<'_> {
         let mut loss_sum = 0.0;
         // A step takes the learner by value; the slot lends it out to the closure.
         let mut slot = Some(learner);
-        prefetched(&order, cfg.batch_size, |idx| S::prepare(train, idx), |_, batch| {
-            let current = slot.take().context("model lost by a failed step")?;
-            let (next, loss) = current.step(batch, schedule(self.progress.step, total_steps, cfg.warmup))?;
-            slot = Some(next);
-            loss_sum += loss;
-            self.progress.step += 1;
-            bar.set_message(format!("loss {loss:.3}"));
-            bar.inc(1);
-            Ok(())
-        })?;
+        prefetched(
+            &order,
+            cfg.batch_size,
+            |idx| S::prepare(train, idx),
+            |_, batch| {
+                let current = slot.take().context("model lost by a failed step")?;
+                let (next, loss) = current.step(batch, schedule(self.progress.step, total_steps, cfg.warmup))?;
+                slot = Some(next);
+                loss_sum += loss;
+                self.progress.step += 1;
+                bar.set_message(format!("loss {loss:.3}"));
+                bar.inc(1);
+                Ok(())
+            },
+        )?;
         bar.finish_and_clear();
         Ok((slot.context("model lost by a failed step")?, loss_sum))
     }

@@ -11,9 +11,7 @@ use enrelg::model::BertEncoder;
 fn safetensors_and_pytorch_bin_give_the_transformers_outputs() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let reference: serde_json::Value = serde_json::from_str(include_str!("fixtures/tiny_bert_reference.json")).unwrap();
-    let rows = |key: &str| -> Vec<Vec<i64>> {
-        reference[key].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect()).collect()
-    };
+    let rows = |key: &str| -> Vec<Vec<i64>> { reference[key].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect()).collect() };
     let (ids, mask) = (rows("input_ids"), rows("attention_mask"));
     let (b, t) = (ids.len(), ids[0].len());
     let device = Device::flex();

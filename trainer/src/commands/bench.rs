@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Args;
 use super::DeviceArgs;
+use clap::Args;
 use enrelg::data::{load_split, make_batch};
 use enrelg::model::{BertEncoder, Enrelg, EnrelgConfig, Fusion, Variant};
 use enrelg_pipeline::graph::DependencyVariant;
@@ -84,5 +84,3 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
-
-

@@ -67,7 +67,11 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
     let splits = corpus::splits(&args.corpus)?;
     let total: usize = splits
         .iter()
-        .map(|s| std::fs::read_dir(args.corpus.join("standoff").join(s)).map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "txt")).count()).unwrap_or(0))
+        .map(|s| {
+            std::fs::read_dir(args.corpus.join("standoff").join(s))
+                .map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "txt")).count())
+                .unwrap_or(0)
+        })
         .sum();
     let bar = ProgressBar::new(total as u64);
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} documents ({per_sec}, eta {eta})")?.progress_chars("=> "));

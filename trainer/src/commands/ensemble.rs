@@ -38,4 +38,3 @@ pub fn run(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
     out.write_eval(&args.split, &score, &conll)?;
     Ok(ExitCode::SUCCESS)
 }
-

@@ -89,13 +89,9 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let doc = strs(&windows, windows::DOC_ID)?[row].clone();
     let (ws, we) = (u32s(&windows, windows::WORD_START)?[row], u32s(&windows, windows::WORD_END)?[row]);
     let (tdoc, tidx, forms, labels) = (strs(&tokens, tokens::DOC_ID)?, u32s(&tokens, tokens::IDX)?, strs(&tokens, tokens::FORM)?, strs(&tokens, tokens::LABEL)?);
-    let words: Vec<(String, String)> =
-        (0..tdoc.len()).filter(|&i| tdoc[i] == doc && tidx[i] >= ws && tidx[i] < we).map(|i| (forms[i].clone(), labels[i].clone())).collect();
+    let words: Vec<(String, String)> = (0..tdoc.len()).filter(|&i| tdoc[i] == doc && tidx[i] >= ws && tidx[i] < we).map(|i| (forms[i].clone(), labels[i].clone())).collect();
     println!("\nsample: {split} window {} = {doc} words {ws}..{we}", args.window);
-    println!(
-        "  {}",
-        words.iter().map(|(f, l)| if l == "O" { f.clone() } else { format!("{f}/{l}") }).collect::<Vec<_>>().join(" ")
-    );
+    println!("  {}", words.iter().map(|(f, l)| if l == "O" { f.clone() } else { format!("{f}/{l}") }).collect::<Vec<_>>().join(" "));
     let (win, kinds, src, dst) = (u32s(&edges, edges::WINDOW_ID)?, strs(&edges, edges::KIND)?, u32s(&edges, edges::SRC)?, u32s(&edges, edges::DST)?);
     for i in (0..win.len()).filter(|&i| win[i] == args.window) {
         let (a, b) = (&words[src[i] as usize].0, &words[dst[i] as usize].0);

@@ -130,17 +130,8 @@ pub fn table(stats: &CorpusStats) -> String {
     let _ = writeln!(out, "format {}  input sha256 {}", stats.format, &stats.input_sha256);
     let _ = writeln!(out, "\n{:<8} {:>6} {:>9} {:>8} {:>9} {:>8} {:>8}", "split", "docs", "sentences", "tokens", "entities", "aligned", "dropped");
     for (name, s) in &splits {
-        let _ = writeln!(
-            out,
-            "{:<8} {:>6} {:>9} {:>8} {:>9} {:>8} {:>8}",
-            name,
-            s.documents,
-            s.sentences,
-            s.tokens,
-            s.entities_total,
-            s.alignment.entities_out,
-            s.alignment.dropped()
-        );
+        let _ =
+            writeln!(out, "{:<8} {:>6} {:>9} {:>8} {:>9} {:>8} {:>8}", name, s.documents, s.sentences, s.tokens, s.entities_total, s.alignment.entities_out, s.alignment.dropped());
     }
     let _ = write!(out, "\n{:<34}", "entities per type (source/aligned)");
     for (name, _) in &splits {

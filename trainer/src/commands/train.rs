@@ -75,8 +75,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     // A resumed run keeps the configuration it started with.
     let mut cfg: TrainConfig = match &args.config {
         _ if args.resume => RunInfo::read(&args.out).context("resume")?.config,
-        Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
-            .with_context(|| format!("parsing {}", p.display()))?,
+        Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?).with_context(|| format!("parsing {}", p.display()))?,
         None => TrainConfig::default(),
     };
     if let Some(v) = args.variant {
@@ -115,19 +114,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         (None, false) => Start::Fresh,
     };
     let clock = std::time::Instant::now();
-    let inputs = TrainInputs { shards: &args.data, model_dir: &args.model, out: &args.out, cache_dir: &args.device.cache_dir, device: args.device.device()?, start, stop_after: args.stop_after_epoch };
+    let inputs = TrainInputs {
+        shards: &args.data,
+        model_dir: &args.model,
+        out: &args.out,
+        cache_dir: &args.device.cache_dir,
+        device: args.device.device()?,
+        start,
+        stop_after: args.stop_after_epoch,
+    };
     let info = train(&cfg, &inputs)?;
-    println!(
-        "trained {:?} in {:.0} s; best dev F1 {:.2} at epoch {} -> {}",
-        cfg.variant,
-        clock.elapsed().as_secs_f64(),
-        info.best_dev_f1,
-        info.best_epoch,
-        args.out.display()
-    );
+    println!("trained {:?} in {:.0} s; best dev F1 {:.2} at epoch {} -> {}", cfg.variant, clock.elapsed().as_secs_f64(), info.best_dev_f1, info.best_epoch, args.out.display());
     if args.test {
         super::eval::evaluate_run(&args.out, "test", &args.device)?;
     }
     Ok(ExitCode::SUCCESS)
 }
-

@@ -47,11 +47,7 @@ impl Element {
 
 /// The weights file of a checkpoint folder: `model.safetensors`, else `pytorch_model.bin`.
 pub fn weights_path(dir: &Path) -> Result<PathBuf, CheckpointError> {
-    ["model.safetensors", "pytorch_model.bin"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.exists())
-        .ok_or_else(|| CheckpointError::NoWeights { dir: dir.to_path_buf() })
+    ["model.safetensors", "pytorch_model.bin"].iter().map(|f| dir.join(f)).find(|p| p.exists()).ok_or_else(|| CheckpointError::NoWeights { dir: dir.to_path_buf() })
 }
 
 /// The checkpoint's tensors as f32, and the file they came from.

@@ -157,9 +157,7 @@ impl CrfPotentials {
     /// The element-wise mean of several CRFs over the same tags.
     pub fn mean(all: &[CrfPotentials]) -> Option<CrfPotentials> {
         let first = all.first()?;
-        let avg = |f: fn(&CrfPotentials) -> &Vec<f32>| -> Vec<f32> {
-            (0..f(first).len()).map(|i| all.iter().map(|p| f(p)[i]).sum::<f32>() / all.len() as f32).collect()
-        };
+        let avg = |f: fn(&CrfPotentials) -> &Vec<f32>| -> Vec<f32> { (0..f(first).len()).map(|i| all.iter().map(|p| f(p)[i]).sum::<f32>() / all.len() as f32).collect() };
         Some(CrfPotentials { num_tags: first.num_tags, transitions: avg(|p| &p.transitions), start: avg(|p| &p.start), end: avg(|p| &p.end) })
     }
 
@@ -176,9 +174,7 @@ impl CrfPotentials {
         for (t, bp) in back.iter_mut().enumerate().skip(1) {
             let next: Vec<f32> = (0..n)
                 .map(|j| {
-                    let (best_i, best) = (0..n)
-                        .map(|i| (i, score[i] + self.transitions[i * n + j]))
-                        .fold((0, f32::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
+                    let (best_i, best) = (0..n).map(|i| (i, score[i] + self.transitions[i * n + j])).fold((0, f32::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
                     bp[j] = best_i;
                     best + e(t, j)
                 })
@@ -283,12 +279,7 @@ mod tests {
         let dev = device();
         let (n, len) = (3, 4);
         let a = crf(n, &dev).potentials().unwrap();
-        let b = CrfPotentials {
-            transitions: a.transitions.iter().rev().map(|x| x * 1.5).collect(),
-            start: a.end.clone(),
-            end: a.start.iter().map(|x| -x).collect(),
-            ..a.clone()
-        };
+        let b = CrfPotentials { transitions: a.transitions.iter().rev().map(|x| x * 1.5).collect(), start: a.end.clone(), end: a.start.iter().map(|x| -x).collect(), ..a.clone() };
         assert_eq!(CrfPotentials::mean(std::slice::from_ref(&a)).unwrap(), a);
         assert!(CrfPotentials::mean(&[]).is_none());
         let ea: Vec<f32> = (0..len * n).map(|i| ((i * 37 % 23) as f32 / 7.0) - 1.5).collect();

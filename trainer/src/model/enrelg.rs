@@ -138,7 +138,8 @@ pub struct EnrelgHead {
 impl EnrelgConfig {
     pub fn init_head(&self, device: &Device) -> EnrelgHead {
         let d_lstm = 2 * self.lstm_hidden;
-        let gat = || GraphAttentionConfig::new(d_lstm).with_heads(self.gat_heads).with_d_head(self.gat_head_dim).with_dropout(self.gat_dropout).with_alpha(self.gat_alpha).init(device);
+        let gat =
+            || GraphAttentionConfig::new(d_lstm).with_heads(self.gat_heads).with_d_head(self.gat_head_dim).with_dropout(self.gat_dropout).with_alpha(self.gat_alpha).init(device);
         let d_gat = self.gat_heads * self.gat_head_dim;
         let coref = self.variant.uses_coref().then(gat);
         let dep = self.variant.uses_dep().then(gat);
@@ -350,7 +351,8 @@ mod tests {
     #[test]
     fn mean_pooling_averages_each_words_subtokens_and_first_takes_the_first() {
         let device = Device::flex();
-        let config: crate::model::BertConfig = serde_json::from_str(r#"{"vocab_size": 40, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16}"#).unwrap();
+        let config: crate::model::BertConfig =
+            serde_json::from_str(r#"{"vocab_size": 40, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16}"#).unwrap();
         let encoder = config.init(&device);
         // [CLS] a b b c [SEP]: the second word has two subtokens.
         let rec = WindowRecord { input_ids: vec![1, 5, 6, 7, 8, 2], word_first_subtoken: vec![1, 2, 4], ..record(3, 0) };

@@ -72,10 +72,7 @@ impl GraphAttention {
         let src = (wh.clone() * self.a_src.val().reshape([1, k, 1, f])).sum_dim(3); // [B, K, L, 1]
         let dst = (wh.clone() * self.a_dst.val().reshape([1, k, 1, f])).sum_dim(3).swap_dims(2, 3); // [B, K, 1, L]
         let scores = leaky_relu(src + dst, self.alpha); // [B, K, L, L]
-        let eye = Tensor::<2, Bool>::from_data(
-            burn::tensor::TensorData::new((0..l * l).map(|i| i / l == i % l).collect::<Vec<bool>>(), [l, l]),
-            &scores.device(),
-        );
+        let eye = Tensor::<2, Bool>::from_data(burn::tensor::TensorData::new((0..l * l).map(|i| i / l == i % l).collect::<Vec<bool>>(), [l, l]), &scores.device());
         let allowed = adjacency.bool_or(eye.unsqueeze_dim::<3>(0).expand([b, l, l])).unsqueeze_dim::<4>(1).expand([b, k, l, l]);
         let scores = scores.mask_fill(allowed.bool_not(), -1e9);
         let att = self.dropout.forward(softmax(scores, 3));

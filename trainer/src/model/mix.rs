@@ -28,11 +28,7 @@ pub struct ScalarMix {
 
 impl ScalarMixConfig {
     pub fn init(&self, device: &Device) -> ScalarMix {
-        ScalarMix {
-            weights: Param::from_tensor(Tensor::zeros([self.layers], device)),
-            gamma: Param::from_tensor(Tensor::ones([1], device)),
-            d_model: self.d_model,
-        }
+        ScalarMix { weights: Param::from_tensor(Tensor::zeros([self.layers], device)), gamma: Param::from_tensor(Tensor::ones([1], device)), d_model: self.d_model }
     }
 }
 
