@@ -32,6 +32,7 @@ use crate::document::Document;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum NestedPolicy {
     /// Keep the outermost entity, drop those nested in it.
     #[default]
@@ -42,6 +43,7 @@ pub enum NestedPolicy {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum PartialTokenPolicy {
     /// Grow the span to the boundaries of the tokens it touches.
     #[default]
@@ -51,6 +53,7 @@ pub enum PartialTokenPolicy {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum DiscontinuousPolicy {
     #[default]
     Drop,

@@ -70,6 +70,7 @@ impl EdgeKind {
 /// The dependency edge sets of the paper's Table 2.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum DependencyVariant {
     KeyOnly,
     #[default]

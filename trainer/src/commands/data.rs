@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use enrelg_pipeline::corpus;
 use enrelg_pipeline::graph::DependencyVariant;
 use enrelg_pipeline::manifest::Manifest;
@@ -15,14 +15,6 @@ use enrelg_schemas::LabelSet;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::stats::PolicyArgs;
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Variant {
-    KeyOnly,
-    CompoundKey,
-    ModifierKey,
-    All,
-}
 
 #[derive(Args)]
 pub struct DataArgs {
@@ -43,7 +35,7 @@ pub struct DataArgs {
     pub max_subtokens: usize,
     /// Dependency edge set recorded as the default for training (all kinds are stored).
     #[arg(long, value_enum, default_value = "compound-key")]
-    pub dep_variant: Variant,
+    pub dep_variant: DependencyVariant,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Entity types labelled beside the manifest's, for a model to learn but
@@ -82,12 +74,7 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--auxiliary-types with the label types of {}", args.manifest.display()))?,
         align: args.policy.config(),
         window: WindowConfig { max_subtokens: args.max_subtokens },
-        dependency_variant: match args.dep_variant {
-            Variant::KeyOnly => DependencyVariant::KeyOnly,
-            Variant::CompoundKey => DependencyVariant::CompoundKey,
-            Variant::ModifierKey => DependencyVariant::ModifierKey,
-            Variant::All => DependencyVariant::All,
-        },
+        dependency_variant: args.dep_variant,
         tokenizer: &tokenizer,
         splits,
         strict: args.policy.strict,

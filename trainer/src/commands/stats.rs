@@ -47,51 +47,22 @@ pub struct StatsArgs {
 pub struct PolicyArgs {
     /// Overlapping entities: keep the outermost or the innermost.
     #[arg(long, value_enum, default_value = "outer")]
-    pub nested: Nested,
+    pub nested: NestedPolicy,
     /// Entity edges inside a token: expand to the token or drop the entity.
     #[arg(long, value_enum, default_value = "expand")]
-    pub partial_token: Partial,
+    pub partial_token: PartialTokenPolicy,
     /// Discontinuous entities: drop, or cover from first to last character.
     #[arg(long, value_enum, default_value = "drop")]
-    pub discontinuous: Discontinuous,
+    pub discontinuous: DiscontinuousPolicy,
     /// Stop at the first broken input document instead of skipping it with a
     /// counted warning (see the error policy in the README).
     #[arg(long)]
     pub strict: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Nested {
-    Outer,
-    Inner,
-}
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Partial {
-    Expand,
-    Drop,
-}
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Discontinuous {
-    Drop,
-    Cover,
-}
-
 impl PolicyArgs {
     pub fn config(&self) -> AlignConfig {
-        AlignConfig {
-            nested: match self.nested {
-                Nested::Outer => NestedPolicy::Outer,
-                Nested::Inner => NestedPolicy::Inner,
-            },
-            partial_token: match self.partial_token {
-                Partial::Expand => PartialTokenPolicy::Expand,
-                Partial::Drop => PartialTokenPolicy::Drop,
-            },
-            discontinuous: match self.discontinuous {
-                Discontinuous::Drop => DiscontinuousPolicy::Drop,
-                Discontinuous::Cover => DiscontinuousPolicy::Cover,
-            },
-        }
+        AlignConfig { nested: self.nested, partial_token: self.partial_token, discontinuous: self.discontinuous }
     }
 }
 
