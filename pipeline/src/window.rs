@@ -28,8 +28,15 @@ pub enum WindowError {
 /// A model's WordPiece tokenizer with padding and truncation turned off
 /// (all-MiniLM-L6-v2's `tokenizer.json` pads and truncates to 128, which
 /// would silently drop words when counting subtokens per word).
+///
+/// A pre-tokenized word's subtokens do not depend on the words around it
+/// (BERT's normaliser and pre-tokenizer work within a word, and WordPiece
+/// within what they leave), so each distinct word is encoded once and
+/// remembered: a corpus repeats its words, and the tokenizer is where the
+/// pipeline's time went.
 pub struct WordPieceTokenizer {
     tokenizer: Tokenizer,
+    known: std::sync::RwLock<std::collections::HashMap<String, Vec<u32>>>,
     pub cls: u32,
     pub sep: u32,
     pub unk: u32,
@@ -50,11 +57,30 @@ impl WordPieceTokenizer {
         let id = |token: &'static str| tokenizer.token_to_id(token).ok_or(WindowError::MissingSpecial { path: file.clone(), token });
         let (cls, sep, unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
         let sha256 = crate::fs::sha256_hex(&bytes);
-        Ok(Self { tokenizer, cls, sep, unk, sha256, source: file })
+        Ok(Self { tokenizer, known: Default::default(), cls, sep, unk, sha256, source: file })
     }
 
     /// Subtoken ids of each word of `words`.
     pub fn subtokens(&self, words: &[&str]) -> Result<Vec<Vec<u32>>, String> {
+        let mut unseen: Vec<&str> = {
+            let known = self.known.read().map_err(|e| e.to_string())?;
+            words.iter().copied().filter(|w| !known.contains_key(*w)).collect()
+        };
+        if !unseen.is_empty() {
+            unseen.sort_unstable();
+            unseen.dedup();
+            let encoded = self.encode(&unseen)?;
+            let mut known = self.known.write().map_err(|e| e.to_string())?;
+            for (word, ids) in unseen.into_iter().zip(encoded) {
+                known.insert(word.to_string(), ids);
+            }
+        }
+        let known = self.known.read().map_err(|e| e.to_string())?;
+        words.iter().map(|w| known.get(*w).cloned().ok_or_else(|| format!("word {w:?} was not encoded"))).collect()
+    }
+
+    /// Subtoken ids of each word, by the tokenizer itself (one call for all).
+    fn encode(&self, words: &[&str]) -> Result<Vec<Vec<u32>>, String> {
         let mut out = vec![Vec::new(); words.len()];
         if words.is_empty() {
             return Ok(out);
@@ -121,7 +147,7 @@ impl WindowReport {
 pub fn windows(doc: &Document, tok: &WordPieceTokenizer, cfg: &WindowConfig) -> Result<(Vec<Window>, WindowReport), WindowError> {
     let budget = cfg.max_subtokens.saturating_sub(2).max(1);
     let mut report = WindowReport::default();
-    // Subtokens per word, sentence by sentence (the tokenizer sees whole sentences).
+    // Subtokens per word, sentence by sentence (each distinct word is encoded once: WordPieceTokenizer).
     let mut pieces: Vec<Vec<u32>> = Vec::with_capacity(doc.tokens.len());
     for sent in &doc.sentences {
         let words: Vec<&str> = doc.tokens[sent.range()].iter().map(|t| t.form.as_str()).collect();
@@ -187,4 +213,33 @@ pub fn windows(doc: &Document, tok: &WordPieceTokenizer, cfg: &WindowConfig) -> 
     report.windows = out.len();
     report.subtokens = out.iter().map(|w| w.input_ids.len()).sum();
     Ok((out, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The real tokenizer (`make model`; `make test` sets ENRELG_MODEL_DIR).
+    fn tokenizer() -> Option<WordPieceTokenizer> {
+        let dir = std::env::var_os("ENRELG_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/minilm")));
+        if !dir.join("tokenizer.json").exists() {
+            assert!(!std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1"), "no tokenizer in {}", dir.display());
+            eprintln!("skipping: no model (make model)");
+            return None;
+        }
+        Some(WordPieceTokenizer::from_model_dir(&dir).unwrap())
+    }
+
+    #[test]
+    fn remembered_subtokens_are_the_tokenizers_in_any_context() {
+        let Some(tok) = tokenizer() else { return };
+        let doc = ["Nontronite", "and", "hematite", "(", "Fe2O3", ")", "at", "Gale", "crater", ",", "nontronite", "again", "e\u{301}", "é", "\u{7}"];
+        let cold = tok.encode(&doc).unwrap();
+        assert!(cold[0].len() > 1 && cold[14].is_empty(), "{cold:?}");
+        assert_eq!(tok.subtokens(&doc).unwrap(), cold, "first sight");
+        let mut reversed = doc.to_vec();
+        reversed.reverse();
+        assert_eq!(tok.subtokens(&reversed).unwrap(), tok.encode(&reversed).unwrap(), "from memory, in another order");
+        assert!(tok.subtokens(&[]).unwrap().is_empty());
+    }
 }
