@@ -8,7 +8,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: all build model data venv parse-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval fuzz
+.PHONY: all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
 
 all: data
 
@@ -94,6 +94,18 @@ ensemble: build model
 
 eval: build
 	$(BIN) eval --run $(RUN) --split test
+
+# Benchmarks against references measured in the same run (docs/performance.md).
+# Run on an otherwise idle machine: a training beside it halves every figure.
+BENCH_VENV ?= .venv-bench
+BENCH_PYTHON := $(BENCH_VENV)/bin/python
+bench-venv: $(BENCH_PYTHON)
+$(BENCH_PYTHON): bench/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
+	touch $(BENCH_PYTHON)
+bench: build model bench-venv
+	$(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
 
 # Statistics tables for people.
 stats: build

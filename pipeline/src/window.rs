@@ -147,11 +147,11 @@ impl WindowReport {
 pub fn windows(doc: &Document, tok: &WordPieceTokenizer, cfg: &WindowConfig) -> Result<(Vec<Window>, WindowReport), WindowError> {
     let budget = cfg.max_subtokens.saturating_sub(2).max(1);
     let mut report = WindowReport::default();
-    // Subtokens per word, sentence by sentence (each distinct word is encoded once: WordPieceTokenizer).
+    // Subtokens per word (each distinct word is encoded once: WordPieceTokenizer).
     let mut pieces: Vec<Vec<u32>> = Vec::with_capacity(doc.tokens.len());
-    for sent in &doc.sentences {
-        let words: Vec<&str> = doc.tokens[sent.range()].iter().map(|t| t.form.as_str()).collect();
-        let subs = tok.subtokens(&words).map_err(|message| WindowError::Encode { doc: doc.id.clone(), message })?;
+    let words: Vec<&str> = doc.tokens.iter().map(|t| t.form.as_str()).collect();
+    let subs = tok.subtokens(&words).map_err(|message| WindowError::Encode { doc: doc.id.clone(), message })?;
+    {
         for mut s in subs {
             if s.is_empty() {
                 report.words_without_subtokens += 1;

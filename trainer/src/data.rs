@@ -269,6 +269,23 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
 }
 
 impl PaddedBatch {
+    /// Write the batch as `.npy` files into `dir` (`PREFIX-NAME.npy`), for
+    /// another framework to run on exactly these inputs.
+    pub fn export(&self, dir: &Path, prefix: &str) -> anyhow::Result<()> {
+        use crate::npy::{write, NpyData};
+        let [b, t, l] = self.dims;
+        let file = |name: &str| dir.join(format!("{prefix}-{name}.npy"));
+        write(&file("input_ids"), &[b, t], NpyData::I64(&self.ids))?;
+        write(&file("word_mask"), &[b, l], NpyData::Bool(&self.wmask))?;
+        write(&file("tags"), &[b, l], NpyData::I64(&self.tags))?;
+        write(&file("shapes"), &[b, l], NpyData::I64(&self.shapes))?;
+        write(&file("chars"), &[b, l, self.max_chars], NpyData::I64(&self.chars))?;
+        write(&file("coref"), &[b, l, l], NpyData::Bool(&self.coref))?;
+        write(&file("dep"), &[b, l, l], NpyData::Bool(&self.dep))?;
+        let lens: Vec<i64> = self.lens.iter().map(|&n| n as i64).collect();
+        write(&file("lens"), &[b], NpyData::I64(&lens))
+    }
+
     pub fn into_device(self, device: &Device) -> Batch {
         let [b, t, l] = self.dims;
         Batch {

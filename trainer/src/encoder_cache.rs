@@ -137,6 +137,11 @@ pub struct PaddedWords {
 }
 
 impl PaddedWords {
+    /// Write the vectors as `PREFIX-words.npy` into `dir` (see [`crate::data::PaddedBatch::export`]).
+    pub fn export(&self, dir: &Path, prefix: &str) -> anyhow::Result<()> {
+        crate::npy::write(&dir.join(format!("{prefix}-words.npy")), &self.dims, crate::npy::NpyData::F32(&self.data))
+    }
+
     pub fn into_device(self, device: &Device) -> Tensor<3> {
         Tensor::from_data(TensorData::new(self.data, self.dims), device)
     }

@@ -11,6 +11,7 @@ pub mod ensemble;
 pub mod eval;
 pub mod inference;
 pub mod model;
+pub mod npy;
 pub mod predict;
 pub mod run;
 pub mod summary;

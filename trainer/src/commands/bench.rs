@@ -8,12 +8,14 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use burn::module::Module;
 use burn::optim::GradientsParams;
 use clap::Args;
 use enrelg::config::TrainConfig;
 use enrelg::data::{load_split, make_batch, pad, WindowRecord};
 use enrelg::encoder_cache::{cache_file, embed};
 use enrelg::model::checkpoint::weights_path;
+use enrelg::model::crf::host_rows;
 use enrelg::model::{BertEncoder, Enrelg, EnrelgConfig, Fusion, Variant};
 use enrelg_pipeline::fs::sha256_file;
 use enrelg_pipeline::graph::DependencyVariant;
@@ -49,6 +51,10 @@ pub struct BenchArgs {
     /// TOML file with TrainConfig fields for the head (`--frozen`); --variant and --fusion override it.
     #[arg(long, requires = "frozen")]
     pub config: Option<PathBuf>,
+    /// Write each timed batch as .npy files into this folder (`--frozen`),
+    /// for `bench/torch_reference.py` to time PyTorch on the same batches.
+    #[arg(long, requires = "frozen")]
+    pub export: Option<PathBuf>,
 }
 
 /// Peak resident memory of this process in MiB (Linux), if known.
@@ -143,6 +149,12 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
         };
         let (padded, words) = (pad(&refs), embedded.pad(&idx, records));
         let t_pad = lap();
+        if let Some(dir) = args.export.as_ref().filter(|_| step > 0) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            padded.export(dir, &format!("step{step}"))?;
+            words.export(dir, &format!("step{step}"))?;
+            lap(); // the export is not part of the step
+        }
         let (batch, words) = (padded.into_device(&auto), words.into_device(&auto));
         let t_device = lap();
         let loss = head.loss(words, &batch);
@@ -163,10 +175,22 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
             subtokens += refs.iter().map(|r| r.input_ids.len()).sum::<usize>();
         }
     }
+    // Inference as eval runs it: the head without autodiff, on the same batches.
+    let valid = head.valid();
+    let mut inference = 0.0;
+    for step in 1..=args.steps {
+        let start = (step * args.batch) % (records.len() - args.batch + 1);
+        let idx: Vec<usize> = (start..start + args.batch).collect();
+        let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
+        let (batch, words) = (pad(&refs).into_device(&plain), embedded.pad(&idx, records).into_device(&plain));
+        let clock = Instant::now();
+        host_rows(valid.emissions(words, &batch), batch.word_mask.clone())?;
+        inference += clock.elapsed().as_secs_f64();
+    }
     let n = args.steps.max(1) as f64;
     let total = phases.pad + phases.to_device + phases.forward + phases.backward + phases.optimizer;
     println!(
-        "frozen head {:?} on {}, batch {}: {:.3} s per step (pad {:.3}, to device {:.3}, forward {:.3}, backward {:.3}, AdamW {:.3}); {:.0} subtokens/s; peak RSS {:.0} MiB",
+        "frozen head {:?} on {}, batch {}: {:.3} s per step (pad {:.3}, to device {:.3}, forward {:.3}, backward {:.3}, AdamW {:.3}); inference {:.3} s per batch; {:.0} subtokens/s; peak RSS {:.0} MiB",
         cfg.variant,
         args.device.name,
         args.batch,
@@ -176,6 +200,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
         phases.forward / n,
         phases.backward / n,
         phases.optimizer / n,
+        inference / n,
         subtokens as f64 / total.max(1e-9),
         peak_rss_mib().unwrap_or(f64::NAN)
     );
