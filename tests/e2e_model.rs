@@ -73,6 +73,17 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("eval-test.json")).unwrap()).unwrap();
     assert!((0.0..=100.0).contains(&eval["micro"]["f1"].as_f64().unwrap()));
     assert!(eval["micro"]["gold"].as_u64().unwrap() > 0);
+    // Consistency decoding: the threshold is chosen on dev, the plain F1 it
+    // reports is eval's, and the consistent decoding is scored on its own.
+    let report = enrelg(&["eval", "--run", &s(&run), "--split", "test", "--cache-dir", &s(&cache), "--consistency"]);
+    assert!(report.contains("consistency decoding (threshold"), "{report}");
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("consistency-test.json")).unwrap()).unwrap();
+    assert_eq!(record["dev_split"], "dev");
+    assert!(enrelg::consistency::THRESHOLDS.contains(&record["choice"]["threshold"].as_f64().unwrap()), "{record}");
+    assert_eq!(record["f1_plain"].as_f64().unwrap(), eval["micro"]["f1"].as_f64().unwrap());
+    let consistent: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("eval-test-consistency.json")).unwrap()).unwrap();
+    assert_eq!(consistent["micro"]["f1"], record["f1_consistent"]);
+    assert_eq!(consistent["micro"]["gold"], eval["micro"]["gold"]);
 
     // Resume: a run stopped after epoch 1 and resumed ends exactly where an
     // uninterrupted run with the same seed ends.

@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod config;
+pub mod consistency;
 pub mod data;
 pub mod device;
 pub mod encoder_cache;

@@ -61,6 +61,17 @@ pub fn predictions_file(split: &str) -> String {
     format!("predictions-{split}.conll")
 }
 
+/// `consistency-SPLIT.json`: how consistency decoding was chosen and what it changed.
+pub fn consistency_file(split: &str) -> String {
+    format!("consistency-{split}.json")
+}
+
+/// The name under which a split decoded with consistency decoding is scored
+/// (`eval-SPLIT-consistency.json`, `summarize --split SPLIT-consistency`).
+pub fn consistent_split(split: &str) -> String {
+    format!("{split}-consistency")
+}
+
 /// `ensemble-SPLIT.json`: the members of an ensemble and their own scores.
 pub fn ensemble_file(split: &str) -> String {
     format!("ensemble-{split}.json")

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use enrelg::inference::evaluate;
-use enrelg::run::{LoadedRun, RunDir};
+use enrelg::run::{consistency_file, consistent_split, LoadedRun, RunDir};
+use enrelg_pipeline::fs::write_atomic;
 
 use super::DeviceArgs;
 
@@ -17,10 +18,35 @@ pub struct EvalArgs {
     pub split: String,
     #[command(flatten)]
     pub device: DeviceArgs,
+    /// Also decode with document-level label consistency (threshold chosen
+    /// on dev): writes eval-SPLIT-consistency.json, its predictions and
+    /// consistency-SPLIT.json.
+    #[arg(long)]
+    pub consistency: bool,
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     evaluate_run(&args.run, &args.split, &args.device)?;
+    if args.consistency {
+        let writer = RunDir::lock(&args.run)?;
+        let dev = args.device.device()?;
+        let loaded = LoadedRun::open(&args.run, &dev)?;
+        let (score, conll, record) = enrelg::consistency::evaluate(&loaded, &args.split, &args.device.cache_dir, &dev)?;
+        println!(
+            "consistency decoding (threshold {} chosen on {}): {} F1 {:.2} -> {:.2}, {} words relabelled; repeated strings with mixed labels: gold {:.1} %, predicted {:.1} % -> {:.1} %",
+            record.choice.threshold,
+            record.dev_split,
+            args.split,
+            record.f1_plain,
+            record.f1_consistent,
+            record.changed_words,
+            100.0 * record.gold.share,
+            100.0 * record.predicted_plain.share,
+            100.0 * record.predicted_consistent.share
+        );
+        writer.write_eval(&consistent_split(&args.split), &score, &conll)?;
+        write_atomic(&args.run.join(consistency_file(&args.split)), (serde_json::to_string_pretty(&record)? + "\n").as_bytes())?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

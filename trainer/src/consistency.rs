@@ -1,0 +1,230 @@
+//! Document-level label consistency at decoding: the simple baseline a
+//! document-level graph must beat.
+//!
+//! Windows are decoded alone, so the same name can be tagged differently in
+//! two windows of one document. Here every word string that occurs at least
+//! twice in a document as a one-word mention or outside any entity gets one
+//! label for all those occurrences (an entity type, or none) when the
+//! majority of its occurrences agree on it by more than `threshold`; words
+//! inside longer predicted entities are neither counted nor changed, and a
+//! word is not made an entity where the next word continues another one.
+//! The threshold is chosen on dev ([`choose_threshold`]), never on test.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Context;
+use burn::tensor::Device;
+use enrelg_pipeline::shard::ShardManifest;
+use serde::Serialize;
+
+use crate::data::WindowRecord;
+use crate::eval::{score_predictions, score_windows, Score};
+use crate::inference::{split_records, viterbi_all, window_emissions};
+use crate::run::LoadedRun;
+
+/// The thresholds tried on dev: the share of a string's occurrences its
+/// majority label must exceed. 1.0 never changes anything (plain decoding).
+pub const THRESHOLDS: [f64; 6] = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+
+/// What a word's occurrence counts as: a one-word entity of a type, or O.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Vote {
+    Outside,
+    /// The entity type's index in the label set (tag `1 + 2 * type`).
+    Entity(usize),
+}
+
+fn vote(path: &[usize], w: usize) -> Option<Vote> {
+    let next_inside = |t: usize| path.get(w + 1).is_some_and(|&n| n != 0 && n % 2 == 0 && (n - 2) / 2 == t);
+    match path[w] {
+        0 => Some(Vote::Outside),
+        b if b % 2 == 1 && !next_inside((b - 1) / 2) => Some(Vote::Entity((b - 1) / 2)),
+        _ => None, // part of a longer entity
+    }
+}
+
+/// Relabel `pred` (one tag path per window of `records`) for consistency
+/// within each document; returns the new paths and how many words changed.
+pub fn apply(records: &[WindowRecord], pred: &[Vec<usize>], threshold: f64) -> (Vec<Vec<usize>>, usize) {
+    let mut out = pred.to_vec();
+    // (document, form) -> the (window, word) occurrences that vote, and their votes.
+    let mut occurrences: HashMap<(&str, &str), Vec<(usize, usize, Vote)>> = HashMap::new();
+    for (r, (rec, path)) in records.iter().zip(pred).enumerate() {
+        for w in 0..path.len() {
+            if let Some(v) = vote(path, w) {
+                occurrences.entry((rec.doc_id.as_str(), rec.forms[w].as_str())).or_default().push((r, w, v));
+            }
+        }
+    }
+    let mut changed = 0;
+    for list in occurrences.values().filter(|l| l.len() >= 2) {
+        let mut counts: HashMap<Vote, usize> = HashMap::new();
+        list.iter().for_each(|&(_, _, v)| *counts.entry(v).or_default() += 1);
+        let (&winner, &n) = counts.iter().max_by_key(|(v, n)| (**n, matches!(v, Vote::Outside))).unwrap_or((&Vote::Outside, &0));
+        if (n as f64) <= threshold * list.len() as f64 {
+            continue;
+        }
+        for &(r, w, v) in list {
+            if v == winner {
+                continue;
+            }
+            let tag = match winner {
+                Vote::Outside => 0,
+                Vote::Entity(t) => {
+                    // Would continue into the next word's entity: leave it.
+                    if out[r].get(w + 1).is_some_and(|&n| n != 0 && n % 2 == 0) {
+                        continue;
+                    }
+                    1 + 2 * t
+                }
+            };
+            out[r][w] = tag;
+            changed += 1;
+        }
+    }
+    (out, changed)
+}
+
+/// Dev F1 under each threshold and the best one (ties: the larger threshold,
+/// the smaller change).
+#[derive(Debug, Clone, Serialize)]
+pub struct ThresholdChoice {
+    pub threshold: f64,
+    pub dev_f1: Vec<(f64, f64)>,
+}
+
+pub fn choose_threshold(dev: &[WindowRecord], dev_pred: &[Vec<usize>], tags: &[String]) -> ThresholdChoice {
+    let dev_f1: Vec<(f64, f64)> = THRESHOLDS.iter().map(|&t| (t, score_windows(dev, &apply(dev, dev_pred, t).0, tags).micro.f1)).collect();
+    let best = dev_f1.iter().fold((1.0, f64::MIN), |best, &(t, f)| if f > best.1 || (f == best.1 && t > best.0) { (t, f) } else { best });
+    ThresholdChoice { threshold: best.0, dev_f1 }
+}
+
+/// How consistently a document labels its repeated names: among the word
+/// strings that occur at least twice in a document (as votes, see the
+/// module docs) and are labelled an entity at least once, the share whose
+/// occurrences carry more than one label (an entity type or none).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Consistency {
+    pub repeated_strings: usize,
+    pub inconsistent: usize,
+    pub share: f64,
+}
+
+pub fn consistency(records: &[WindowRecord], paths: &[Vec<usize>]) -> Consistency {
+    let mut labels: HashMap<(&str, &str), Vec<Vote>> = HashMap::new();
+    for (rec, path) in records.iter().zip(paths) {
+        for w in 0..path.len() {
+            if let Some(v) = vote(path, w) {
+                labels.entry((rec.doc_id.as_str(), rec.forms[w].as_str())).or_default().push(v);
+            }
+        }
+    }
+    let repeated: Vec<&Vec<Vote>> = labels.values().filter(|l| l.len() >= 2 && l.iter().any(|v| *v != Vote::Outside)).collect();
+    let inconsistent = repeated.iter().filter(|l| l.iter().any(|v| *v != l[0])).count();
+    Consistency { repeated_strings: repeated.len(), inconsistent, share: inconsistent as f64 / repeated.len().max(1) as f64 }
+}
+
+/// The gold paths of `records`, as tag ids.
+pub fn gold_paths(records: &[WindowRecord]) -> Vec<Vec<usize>> {
+    records.iter().map(|r| r.tags.iter().map(|&t| t as usize).collect()).collect()
+}
+
+/// What `eval --consistency` records beside the score (`consistency-SPLIT.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsistencyRecord {
+    pub split: String,
+    /// The threshold, chosen on this split of the shards.
+    pub dev_split: String,
+    pub choice: ThresholdChoice,
+    /// Words whose label changed on `split`.
+    pub changed_words: usize,
+    pub f1_plain: f64,
+    pub f1_consistent: f64,
+    pub gold: Consistency,
+    pub predicted_plain: Consistency,
+    pub predicted_consistent: Consistency,
+}
+
+/// Decode `split` with a run, then with consistency decoding at the
+/// threshold chosen on the shards' dev split: the score and CoNLL lines of
+/// the consistent decoding, and the record.
+pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(Score, String, ConsistencyRecord)> {
+    let manifest = ShardManifest::read(&run.info.shards)?;
+    let dev_split = manifest.splits.iter().find(|s| matches!(s.as_str(), "dev" | "devel")).context("shards have no dev split to choose the threshold on")?.clone();
+    let tags = run.info.scored_tags();
+    let crf = run.model.head.crf.potentials()?;
+    let decode = |split: &str| -> anyhow::Result<(Vec<WindowRecord>, Vec<Vec<usize>>)> {
+        let records = split_records(run, split)?;
+        let pred = viterbi_all(&window_emissions(run, &records, split, cache_dir, device)?, &crf);
+        Ok((records, pred))
+    };
+    let (dev, dev_pred) = decode(&dev_split)?;
+    let choice = choose_threshold(&dev, &dev_pred, &tags);
+    let (records, pred) = decode(split)?;
+    let (paths, changed_words) = apply(&records, &pred, choice.threshold);
+    let f1_plain = score_windows(&records, &pred, &tags).micro.f1;
+    let (score, conll) = score_predictions(&run.info, split, &records, &paths)?;
+    let record = ConsistencyRecord {
+        split: split.to_string(),
+        dev_split,
+        choice,
+        changed_words,
+        f1_plain,
+        f1_consistent: score.micro.f1,
+        gold: consistency(&records, &gold_paths(&records)),
+        predicted_plain: consistency(&records, &pred),
+        predicted_consistent: consistency(&records, &paths),
+    };
+    Ok((score, conll, record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(words: &[&str]) -> WindowRecord {
+        WindowRecord::for_test(words)
+    }
+
+    #[test]
+    fn a_clear_majority_relabels_the_other_mentions_of_a_string() {
+        // Tags: O, B-A(1), I-A(2), B-B(3). "Gale" is A twice and O once; "crater" inside a longer entity does not vote.
+        let rec = doc(&["Gale", "x", "Gale", "y", "Gale", "Gale", "crater"]);
+        let pred = vec![vec![1, 0, 1, 0, 0, 1, 2]];
+        // Gale in "Gale crater" is part of a longer entity: two votes for A of three.
+        let (out, changed) = apply(std::slice::from_ref(&rec), &pred, 0.6);
+        assert_eq!((out, changed), (vec![vec![1, 0, 1, 0, 1, 1, 2]], 1));
+        // Not above the threshold: nothing changes.
+        assert_eq!(apply(std::slice::from_ref(&rec), &pred, 0.7).1, 0);
+        // O wins as well: a one-off entity among outside mentions is dropped.
+        let pred = vec![vec![0, 0, 0, 0, 3, 0, 0]];
+        assert_eq!(apply(std::slice::from_ref(&rec), &pred, 0.5).0, vec![vec![0, 0, 0, 0, 0, 0, 0]]);
+    }
+
+    #[test]
+    fn votes_are_counted_per_document_across_windows() {
+        let mut a = doc(&["Fe", "and", "Mg"]);
+        let mut b = doc(&["Fe", "again"]);
+        let mut c = doc(&["Fe", "elsewhere"]);
+        (a.doc_id, b.doc_id, c.doc_id) = ("d1".into(), "d1".into(), "d2".into());
+        let pred = vec![vec![3, 0, 0], vec![0, 0], vec![0, 0]];
+        let records = [a, b, c];
+        // d1 has Fe as B (1 vote) and O (1 vote): a tie is no majority.
+        assert_eq!(apply(&records, &pred, 0.5).1, 0);
+        assert_eq!(consistency(&records, &pred), Consistency { repeated_strings: 1, inconsistent: 1, share: 1.0 });
+        assert_eq!(consistency(&records, &gold_paths(&records)).inconsistent, 0);
+    }
+
+    #[test]
+    fn the_threshold_is_the_best_on_dev_and_1_means_unchanged() {
+        let rec = doc(&["Gale", "x", "Gale", "Gale"]);
+        let mut gold = rec.clone();
+        gold.tags = vec![1, 0, 1, 1];
+        let tags: Vec<String> = ["O", "B-A", "I-A", "B-B", "I-B"].map(String::from).to_vec();
+        let pred = vec![vec![1, 0, 1, 0]];
+        let choice = choose_threshold(std::slice::from_ref(&gold), &pred, &tags);
+        assert!(choice.threshold < 0.7, "{choice:?}");
+        assert_eq!(apply(std::slice::from_ref(&gold), &pred, 1.0).0, pred);
+    }
+}
