@@ -62,6 +62,47 @@ def coref(toks, lo, hi, acronyms):
     return edges
 
 
+DOC_K = 2  # DOC_COREF_NEIGHBOURS in pipeline/src/graph.rs; the manifest records it
+
+
+def document_coref(toks, spans, acronyms, k):
+    """Coreference edges between words of different windows of one document,
+    each word keeping its k nearest matching mentions in other windows."""
+    window = {}
+    for i, (lo, hi) in enumerate(spans):
+        for w in range(lo, hi):
+            window[w] = i
+    edges = {}
+
+    def nearest(w, candidates):
+        others = [c for c in candidates if window[c] != window[w]]
+        others.sort(key=lambda c: (abs(c - w), c))
+        return others[:k]
+
+    groups = defaultdict(list)
+    for w, t in enumerate(toks):
+        if t["upos"] in ("NOUN", "PROPN") and content(t):
+            groups[t["lemma"]].append(w)
+    for group in groups.values():
+        for a in group:
+            for b in nearest(a, group):
+                edges[(min(a, b), max(a, b))] = "exact" if toks[a]["form"] == toks[b]["form"] else "lemma"
+    lower = [t["form"].lower() for t in toks]
+    for a in acronyms:
+        long = lower[a["long_start"]:a["long_end"]]
+        starts = [p for p in range(len(lower) - len(long) + 1) if lower[p:p + len(long)] == long]
+        words = sorted({w for p in starts for w in range(p, p + len(long)) if content(toks[w])})
+        first = min(a["short"], a["long_start"])
+        mentions = [m for m in range(first, len(toks)) if toks[m]["form"] == a["short_form"]]
+        for m in mentions:
+            for w in nearest(m, words):
+                edges.setdefault((min(m, w), max(m, w)), "acronym")
+        for w in words:
+            for m in nearest(w, mentions):
+                edges.setdefault((min(m, w), max(m, w)), "acronym")
+    return {key: kind for key, kind in edges.items() if key[0] != key[1]}
+
+
 def dependency(toks, lo, hi):
     edges = {}
 
@@ -138,7 +179,29 @@ def main(shards, split):
                 extra = {k: v for k, v in got.items() if want.get(k) != v}
                 print(f"window {w['window_id']} ({w['doc_id']}): expected-not-stored {missing}, stored-not-expected {extra}")
     print(f"{split}: {windows.height} windows, {total} edges recomputed, {mismatches} windows differ; graphs of {words} words built in {seconds:.4f} s")
-    return 1 if mismatches else 0
+    # Document edges: recomputed per document, compared by document positions.
+    doc_edges = pl.read_ipc(f"{shards}/{split}/doc_edges.arrow")
+    start_of = {w["window_id"]: w["word_start"] for w in windows.iter_rows(named=True)}
+    stored_doc = defaultdict(dict)
+    for e in doc_edges.iter_rows(named=True):
+        a, b = start_of[e["src_window"]] + e["src"], start_of[e["dst_window"]] + e["dst"]
+        assert a < b and e["src_window"] != e["dst_window"], f"doc_edges: {e} is not a cross-window pair in document order"
+        stored_doc[e["doc_id"]][(a, b)] = e["kind"]
+    spans = defaultdict(list)
+    for w in windows.iter_rows(named=True):
+        spans[w["doc_id"]].append((w["word_start"], w["word_end"]))
+    doc_mismatches = 0
+    doc_total = 0
+    for doc_id, toks in by_doc.items():
+        want = document_coref(toks, sorted(spans[doc_id]), acr_by_doc[doc_id], DOC_K)
+        doc_total += len(want)
+        if want != stored_doc.get(doc_id, {}):
+            doc_mismatches += 1
+            if doc_mismatches <= 5:
+                got = stored_doc.get(doc_id, {})
+                print(f"document {doc_id}: expected-not-stored {dict((k, v) for k, v in want.items() if got.get(k) != v)}, stored-not-expected {dict((k, v) for k, v in got.items() if want.get(k) != v)}")
+    print(f"{split}: {len(by_doc)} documents, {doc_total} document edges recomputed, {doc_mismatches} documents differ")
+    return 1 if mismatches or doc_mismatches else 0
 
 
 if __name__ == "__main__":

@@ -102,6 +102,8 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
             assert!(stdout.contains(" 0 windows differ"), "{stdout}");
+            // The document-level coreference edges too, and there are such edges to check.
+            assert!(stdout.contains(" 0 documents differ") && !stdout.contains(" 0 document edges recomputed"), "{stdout}");
         }
     }
     std::fs::remove_dir_all(&tmp).unwrap();

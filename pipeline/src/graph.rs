@@ -169,6 +169,77 @@ impl CorefGraph {
     }
 }
 
+/// A coreference edge between words of two different windows of one
+/// document, by the words' positions in the document (`src < dst`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DocEdge {
+    pub kind: EdgeKind,
+    pub src: usize,
+    pub dst: usize,
+}
+
+/// Coreference edges across the windows of a document: the rules of
+/// [`CorefGraph`] (exact form, lemma, acronym; stop words, punctuation and
+/// numbers never link) between words of *different* windows (pairs inside
+/// one window are [`CorefGraph`]'s). A frequent word must not tie every
+/// window to every other, so each word keeps only its `k` nearest
+/// (by position in the document, the earlier on a tie) matching mentions in
+/// other windows; an edge stands when either end keeps it.
+pub struct DocumentCorefGraph;
+
+/// How many nearest matching mentions in other windows each word keeps
+/// ([`DocumentCorefGraph`]); recorded in the shard manifest.
+pub const DOC_COREF_NEIGHBOURS: usize = 2;
+
+impl DocumentCorefGraph {
+    /// `windows`: each window's word range `(start, end)`, in order, covering the document.
+    pub fn edges(doc: &Document, windows: &[(usize, usize)], lemmas: &[String], acronyms: &[Acronym], long_forms: &[Vec<usize>], k: usize) -> Vec<DocEdge> {
+        let mut window_of = vec![usize::MAX; doc.tokens.len()];
+        for (i, &(start, end)) in windows.iter().enumerate() {
+            window_of[start..end].fill(i);
+        }
+        let mut edges: BTreeMap<(usize, usize), EdgeKind> = BTreeMap::new();
+        // The k nearest of `candidates` (sorted positions) to `w` outside w's window.
+        let nearest = |w: usize, candidates: &[usize]| -> Vec<usize> {
+            let mut others: Vec<usize> = candidates.iter().copied().filter(|&c| window_of[c] != window_of[w]).collect();
+            others.sort_by_key(|&c| (c.abs_diff(w), c));
+            others.truncate(k);
+            others
+        };
+        let mut by_lemma: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (w, (t, lemma)) in doc.tokens.iter().zip(lemmas).enumerate() {
+            if matches!(t.upos.as_str(), "NOUN" | "PROPN") && is_content(t) {
+                by_lemma.entry(lemma.as_str()).or_default().push(w);
+            }
+        }
+        for group in by_lemma.values() {
+            for &a in group {
+                for b in nearest(a, group) {
+                    let kind = if doc.tokens[a].form == doc.tokens[b].form { EdgeKind::Exact } else { EdgeKind::Lemma };
+                    edges.insert((a.min(b), a.max(b)), kind);
+                }
+            }
+        }
+        for (a, occurrences) in acronyms.iter().zip(long_forms) {
+            let from = a.short.min(a.long_start);
+            let mentions: Vec<usize> = (from..doc.tokens.len()).filter(|&w| doc.tokens[w].form == a.short_form).collect();
+            let long_len = a.long_end - a.long_start;
+            let long_words: Vec<usize> = occurrences.iter().flat_map(|&p| p..p + long_len).filter(|&w| is_content(&doc.tokens[w])).collect::<BTreeSet<_>>().into_iter().collect();
+            for &m in &mentions {
+                for w in nearest(m, &long_words) {
+                    edges.entry((m.min(w), m.max(w))).or_insert(EdgeKind::Acronym);
+                }
+            }
+            for &w in &long_words {
+                for m in nearest(w, &mentions) {
+                    edges.entry((m.min(w), m.max(w))).or_insert(EdgeKind::Acronym);
+                }
+            }
+        }
+        edges.into_iter().filter(|((a, b), _)| a != b).map(|((src, dst), kind)| DocEdge { kind, src, dst }).collect()
+    }
+}
+
 /// Dependency edges among words `start..end` of `doc`.
 pub struct DependencyGraph;
 
@@ -273,6 +344,35 @@ mod tests {
         // A window that cuts the sentence keeps only edges inside it.
         let part = DependencyGraph::edges(&d, 2, 5);
         assert_eq!(part, vec![e(KeyHead, 0, 1)]);
+    }
+
+    #[test]
+    fn document_edges_join_mentions_in_other_windows_only_and_stay_bounded() {
+        let d = doc(&[
+            ("Gale", "PROPN", "dep", 0),
+            ("crater", "NOUN", "dep", 0),
+            ("Gale", "PROPN", "dep", 0),
+            ("the", "DET", "det", 0),
+            ("Gale", "PROPN", "dep", 0),
+            ("craters", "NOUN", "dep", 0),
+            ("Gale", "PROPN", "dep", 0),
+            ("Gale", "PROPN", "dep", 0),
+        ]);
+        let lemmas: Vec<String> = d.tokens.iter().map(|t| crate::lemma::Lemmatizer::default().lemma(t)).collect();
+        // Three windows: words 0-2, 3-5, 6-7.
+        let windows = [(0, 3), (3, 6), (6, 8)];
+        let edges = DocumentCorefGraph::edges(&d, &windows, &lemmas, &[], &[], 1);
+        use EdgeKind::*;
+        let pairs: Vec<(EdgeKind, usize, usize)> = edges.iter().map(|e| (e.kind, e.src, e.dst)).collect();
+        // Each Gale keeps its nearest Gale in another window (0, 2, 6 and 7 all
+        // choose 4; 4 chooses 2 on the tie with 6); crater -- craters by lemma.
+        assert_eq!(pairs, vec![(Exact, 0, 4), (Lemma, 1, 5), (Exact, 2, 4), (Exact, 4, 6), (Exact, 4, 7)], "{pairs:?}");
+        assert!(edges.iter().all(|e| windows.iter().position(|w| (w.0..w.1).contains(&e.src)) != windows.iter().position(|w| (w.0..w.1).contains(&e.dst))));
+        // One window: nothing crosses.
+        assert!(DocumentCorefGraph::edges(&d, &[(0, 8)], &lemmas, &[], &[], 3).is_empty());
+        // A larger k adds neighbours, never pairs within a window.
+        let more = DocumentCorefGraph::edges(&d, &windows, &lemmas, &[], &[], 5);
+        assert!(more.len() > edges.len() && more.iter().all(|e| !(e.src <= 2 && e.dst <= 2)));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use enrelg_schemas::tables::{self, acronyms, documents, edges, tokens, windows};
+use enrelg_schemas::tables::{self, acronyms, doc_edges, documents, edges, tokens, windows};
 use enrelg_schemas::{LabelSet, FORMAT_VERSION};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -33,7 +33,7 @@ use crate::acronym::{self, Acronym};
 use crate::align::{align, AlignConfig, AlignReport};
 use crate::corpus::{self, CorpusError};
 use crate::document::Document;
-use crate::graph::{long_form_occurrences, CorefGraph, DependencyGraph, DependencyVariant, Edge};
+use crate::graph::{long_form_occurrences, CorefGraph, DependencyGraph, DependencyVariant, DocEdge, DocumentCorefGraph, Edge, DOC_COREF_NEIGHBOURS};
 use crate::lemma::Lemmatizer;
 use crate::skips::SkipReport;
 use crate::window::{windows, Window, WindowConfig, WindowError, WindowReport, WordPieceTokenizer};
@@ -64,6 +64,8 @@ pub struct SplitSummary {
     pub mean_words_per_window: f64,
     pub mean_subtokens_per_window: f64,
     pub edges: BTreeMap<String, usize>,
+    /// Coreference edges between windows of a document, per kind.
+    pub doc_edges: BTreeMap<String, usize>,
     pub acronym_pairs: usize,
     pub alignment: AlignReport,
     pub windowing: WindowReport,
@@ -96,6 +98,8 @@ pub struct ShardManifest {
     pub window: WindowConfig,
     /// The dependency edge set a model uses unless told otherwise; all kinds are stored.
     pub dependency_variant: DependencyVariant,
+    /// Nearest matching mentions in other windows each word keeps in `doc_edges`.
+    pub document_coref_neighbours: usize,
     pub splits: Vec<String>,
     pub statistics: BTreeMap<String, SplitSummary>,
     /// SHA-256 of every Arrow file, by relative path.
@@ -161,6 +165,8 @@ pub struct DocumentData {
     pub sentence_of: Vec<u32>,
     pub acronyms: Vec<Acronym>,
     pub windows: Vec<(Window, Vec<Edge>)>,
+    /// Coreference edges between words of different windows.
+    pub doc_edges: Vec<DocEdge>,
     pub align: AlignReport,
     pub windowing: WindowReport,
 }
@@ -183,7 +189,9 @@ pub fn process(doc: Document, opts: &BuildOptions, clocks: &[AtomicU64; 3]) -> R
             edges.extend(DependencyGraph::edges(&doc, w.word_start, w.word_end));
             (w, edges)
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let ranges: Vec<(usize, usize)> = windows.iter().map(|(w, _)| (w.word_start, w.word_end)).collect();
+    let doc_edges = DocumentCorefGraph::edges(&doc, &ranges, &lemmas, &acronyms, &long_forms, DOC_COREF_NEIGHBOURS);
     let t3 = Instant::now();
     for (clock, d) in clocks.iter().zip([t1 - t0, t2 - t1, t3 - t2]) {
         clock.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
@@ -192,7 +200,7 @@ pub fn process(doc: Document, opts: &BuildOptions, clocks: &[AtomicU64; 3]) -> R
     for (s, sent) in doc.sentences.iter().enumerate() {
         sentence_of[sent.range()].fill(s as u32);
     }
-    Ok(DocumentData { doc, labels: aligned.labels, lemmas, sentence_of, acronyms, windows, align: align_report, windowing })
+    Ok(DocumentData { doc, labels: aligned.labels, lemmas, sentence_of, acronyms, windows, doc_edges, align: align_report, windowing })
 }
 
 fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ShardError + '_ {
@@ -332,7 +340,38 @@ fn write_split(root: &Path, split: &str, data: &[DocumentData], tags: &LabelSet,
         Column::new(acronyms::LONG_FORM.into(), acr.iter().map(|a| a.2.as_str()).collect::<Vec<_>>()),
     ];
 
-    for (name, cols) in tables::ALL.into_iter().zip([docs_cols, token_cols, window_cols, edge_cols, acronym_cols]) {
+    // Document edges by (window, position) of each end; a document's windows
+    // are consecutive in `windows`, in order.
+    let (mut d_doc, mut d_src_win, mut d_src, mut d_dst_win, mut d_dst, mut d_kind) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut first_window = 0u32;
+    for d in data {
+        let starts: Vec<usize> = d.windows.iter().map(|(w, _)| w.word_start).collect();
+        let locate = |word: usize| {
+            let i = starts.partition_point(|&s| s <= word) - 1;
+            (first_window + i as u32, (word - starts[i]) as u32)
+        };
+        for e in &d.doc_edges {
+            let ((sw, sp), (dw, dp)) = (locate(e.src), locate(e.dst));
+            d_doc.push(d.doc.id.as_str());
+            d_src_win.push(sw);
+            d_src.push(sp);
+            d_dst_win.push(dw);
+            d_dst.push(dp);
+            d_kind.push(e.kind.name());
+            *summary.doc_edges.entry(e.kind.name().to_string()).or_default() += 1;
+        }
+        first_window += d.windows.len() as u32;
+    }
+    let doc_edge_cols = vec![
+        Column::new(doc_edges::DOC_ID.into(), d_doc),
+        Column::new(doc_edges::SRC_WINDOW.into(), d_src_win),
+        Column::new(doc_edges::SRC.into(), d_src),
+        Column::new(doc_edges::DST_WINDOW.into(), d_dst_win),
+        Column::new(doc_edges::DST.into(), d_dst),
+        Column::new(doc_edges::KIND.into(), d_kind),
+    ];
+
+    for (name, cols) in tables::ALL.into_iter().zip([docs_cols, token_cols, window_cols, edge_cols, acronym_cols, doc_edge_cols]) {
         let rel = tables::table_file(split, name);
         let sha = write_ipc(&root.join(&rel), cols)?;
         files.insert(rel, sha);
@@ -395,6 +434,7 @@ fn build_into(corpus_dir: &Path, tmp: &Path, opts: &BuildOptions, progress: &(dy
         align: opts.align,
         window: opts.window,
         dependency_variant: opts.dependency_variant,
+        document_coref_neighbours: DOC_COREF_NEIGHBOURS,
         splits: opts.splits.clone(),
         statistics,
         files,

@@ -17,8 +17,10 @@ pub const WINDOWS: &str = "windows";
 pub const EDGES: &str = "edges";
 /// One row per acronym definition (short form and its long form).
 pub const ACRONYMS: &str = "acronyms";
+/// One row per coreference edge between words of two windows of one document.
+pub const DOC_EDGES: &str = "doc_edges";
 /// Every table of a split, in the order they are written.
-pub const ALL: [&str; 5] = [DOCUMENTS, TOKENS, WINDOWS, EDGES, ACRONYMS];
+pub const ALL: [&str; 6] = [DOCUMENTS, TOKENS, WINDOWS, EDGES, ACRONYMS, DOC_EDGES];
 
 /// A table's file inside the shard folder, relative to it (`SPLIT/TABLE.arrow`).
 pub fn table_file(split: &str, table: &str) -> String {
@@ -67,6 +69,17 @@ pub mod edges {
     pub const KIND: &str = "kind";
     pub const SRC: &str = "src";
     pub const DST: &str = "dst";
+}
+
+pub mod doc_edges {
+    pub const DOC_ID: &str = "doc_id";
+    /// Each end as its window (`windows.window_id`) and position in that window; `src` comes first in the document.
+    pub const SRC_WINDOW: &str = "src_window";
+    pub const SRC: &str = "src";
+    pub const DST_WINDOW: &str = "dst_window";
+    pub const DST: &str = "dst";
+    /// exact, lemma or acronym.
+    pub const KIND: &str = "kind";
 }
 
 pub mod acronyms {

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::data::WindowRecord;
 use crate::eval::{score_predictions, score_windows, Score};
 use crate::inference::{split_records, viterbi_all, window_emissions};
-use crate::run::LoadedRun;
+use crate::run::{LoadedRun, RunInfo};
 
 /// The thresholds tried on dev: the share of a string's occurrences its
 /// majority label must exceed. 1.0 never changes anything (plain decoding).
@@ -44,42 +44,50 @@ fn vote(path: &[usize], w: usize) -> Option<Vote> {
     }
 }
 
+/// One voting occurrence of a word string: its window, its position there, its vote.
+#[derive(Debug, Clone, Copy)]
+struct Occurrence {
+    window: usize,
+    word: usize,
+    vote: Vote,
+}
+
+/// Each document's voting occurrences of each word string: `(document, form)` -> occurrences.
+type Votes<'a> = HashMap<(&'a str, &'a str), Vec<Occurrence>>;
+
+fn votes<'a>(records: &'a [WindowRecord], paths: &[Vec<usize>]) -> Votes<'a> {
+    let mut out: Votes = HashMap::new();
+    for (window, (rec, path)) in records.iter().zip(paths).enumerate() {
+        for word in 0..path.len() {
+            if let Some(vote) = vote(path, word) {
+                out.entry((rec.doc_id.as_str(), rec.forms[word].as_str())).or_default().push(Occurrence { window, word, vote });
+            }
+        }
+    }
+    out
+}
+
 /// Relabel `pred` (one tag path per window of `records`) for consistency
 /// within each document; returns the new paths and how many words changed.
 pub fn apply(records: &[WindowRecord], pred: &[Vec<usize>], threshold: f64) -> (Vec<Vec<usize>>, usize) {
     let mut out = pred.to_vec();
-    // (document, form) -> the (window, word) occurrences that vote, and their votes.
-    let mut occurrences: HashMap<(&str, &str), Vec<(usize, usize, Vote)>> = HashMap::new();
-    for (r, (rec, path)) in records.iter().zip(pred).enumerate() {
-        for w in 0..path.len() {
-            if let Some(v) = vote(path, w) {
-                occurrences.entry((rec.doc_id.as_str(), rec.forms[w].as_str())).or_default().push((r, w, v));
-            }
-        }
-    }
     let mut changed = 0;
-    for list in occurrences.values().filter(|l| l.len() >= 2) {
+    for list in votes(records, pred).values().filter(|l| l.len() >= 2) {
         let mut counts: HashMap<Vote, usize> = HashMap::new();
-        list.iter().for_each(|&(_, _, v)| *counts.entry(v).or_default() += 1);
+        list.iter().for_each(|o| *counts.entry(o.vote).or_default() += 1);
         let (&winner, &n) = counts.iter().max_by_key(|(v, n)| (**n, matches!(v, Vote::Outside))).unwrap_or((&Vote::Outside, &0));
         if (n as f64) <= threshold * list.len() as f64 {
             continue;
         }
-        for &(r, w, v) in list {
-            if v == winner {
-                continue;
-            }
+        for o in list.iter().filter(|o| o.vote != winner) {
+            let path = &mut out[o.window];
             let tag = match winner {
                 Vote::Outside => 0,
-                Vote::Entity(t) => {
-                    // Would continue into the next word's entity: leave it.
-                    if out[r].get(w + 1).is_some_and(|&n| n != 0 && n % 2 == 0) {
-                        continue;
-                    }
-                    1 + 2 * t
-                }
+                // Would continue into the next word's entity: leave it.
+                Vote::Entity(_) if path.get(o.word + 1).is_some_and(|&n| n != 0 && n % 2 == 0) => continue,
+                Vote::Entity(t) => 1 + 2 * t,
             };
-            out[r][w] = tag;
+            path[o.word] = tag;
             changed += 1;
         }
     }
@@ -112,16 +120,9 @@ pub struct Consistency {
 }
 
 pub fn consistency(records: &[WindowRecord], paths: &[Vec<usize>]) -> Consistency {
-    let mut labels: HashMap<(&str, &str), Vec<Vote>> = HashMap::new();
-    for (rec, path) in records.iter().zip(paths) {
-        for w in 0..path.len() {
-            if let Some(v) = vote(path, w) {
-                labels.entry((rec.doc_id.as_str(), rec.forms[w].as_str())).or_default().push(v);
-            }
-        }
-    }
-    let repeated: Vec<&Vec<Vote>> = labels.values().filter(|l| l.len() >= 2 && l.iter().any(|v| *v != Vote::Outside)).collect();
-    let inconsistent = repeated.iter().filter(|l| l.iter().any(|v| *v != l[0])).count();
+    let votes = votes(records, paths);
+    let repeated: Vec<&Vec<Occurrence>> = votes.values().filter(|l| l.len() >= 2 && l.iter().any(|o| o.vote != Vote::Outside)).collect();
+    let inconsistent = repeated.iter().filter(|l| l.iter().any(|o| o.vote != l[0].vote)).count();
     Consistency { repeated_strings: repeated.len(), inconsistent, share: inconsistent as f64 / repeated.len().max(1) as f64 }
 }
 
@@ -146,13 +147,42 @@ pub struct ConsistencyRecord {
     pub predicted_consistent: Consistency,
 }
 
+/// The shards' dev split, on which the threshold is chosen.
+pub fn dev_split(info: &RunInfo) -> anyhow::Result<String> {
+    let manifest = ShardManifest::read(&info.shards)?;
+    Ok(manifest.splits.iter().find(|s| matches!(s.as_str(), "dev" | "devel")).context("shards have no dev split to choose the threshold on")?.clone())
+}
+
+/// Choose the threshold on the dev predictions, apply it to `split`'s, and
+/// score the result: its score, CoNLL lines and record. `info` is the
+/// (first) run's record, for its tags and shards.
+pub fn decide(
+    info: &RunInfo,
+    (dev_split, dev, dev_pred): (&str, &[WindowRecord], &[Vec<usize>]),
+    (split, records, pred): (&str, &[WindowRecord], &[Vec<usize>]),
+) -> anyhow::Result<(Score, String, ConsistencyRecord)> {
+    let tags = info.scored_tags();
+    let choice = choose_threshold(dev, dev_pred, &tags);
+    let (paths, changed_words) = apply(records, pred, choice.threshold);
+    let (score, conll) = score_predictions(info, split, records, &paths)?;
+    let record = ConsistencyRecord {
+        split: split.to_string(),
+        dev_split: dev_split.to_string(),
+        choice,
+        changed_words,
+        f1_plain: score_windows(records, pred, &tags).micro.f1,
+        f1_consistent: score.micro.f1,
+        gold: consistency(records, &gold_paths(records)),
+        predicted_plain: consistency(records, pred),
+        predicted_consistent: consistency(records, &paths),
+    };
+    Ok((score, conll, record))
+}
+
 /// Decode `split` with a run, then with consistency decoding at the
-/// threshold chosen on the shards' dev split: the score and CoNLL lines of
-/// the consistent decoding, and the record.
+/// threshold chosen on the shards' dev split.
 pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(Score, String, ConsistencyRecord)> {
-    let manifest = ShardManifest::read(&run.info.shards)?;
-    let dev_split = manifest.splits.iter().find(|s| matches!(s.as_str(), "dev" | "devel")).context("shards have no dev split to choose the threshold on")?.clone();
-    let tags = run.info.scored_tags();
+    let dev_split = dev_split(&run.info)?;
     let crf = run.model.head.crf.potentials()?;
     let decode = |split: &str| -> anyhow::Result<(Vec<WindowRecord>, Vec<Vec<usize>>)> {
         let records = split_records(run, split)?;
@@ -160,23 +190,8 @@ pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device)
         Ok((records, pred))
     };
     let (dev, dev_pred) = decode(&dev_split)?;
-    let choice = choose_threshold(&dev, &dev_pred, &tags);
     let (records, pred) = decode(split)?;
-    let (paths, changed_words) = apply(&records, &pred, choice.threshold);
-    let f1_plain = score_windows(&records, &pred, &tags).micro.f1;
-    let (score, conll) = score_predictions(&run.info, split, &records, &paths)?;
-    let record = ConsistencyRecord {
-        split: split.to_string(),
-        dev_split,
-        choice,
-        changed_words,
-        f1_plain,
-        f1_consistent: score.micro.f1,
-        gold: consistency(&records, &gold_paths(&records)),
-        predicted_plain: consistency(&records, &pred),
-        predicted_consistent: consistency(&records, &paths),
-    };
-    Ok((score, conll, record))
+    decide(&run.info, (&dev_split, &dev, &dev_pred), (split, &records, &pred))
 }
 
 #[cfg(test)]

@@ -35,12 +35,20 @@ pub struct EnsembleInfo {
     pub f1: f64,
 }
 
+/// A split decoded by an ensemble.
+pub struct Decoded {
+    pub members: Vec<Member>,
+    /// The first member's run record (tags, shards).
+    pub info: RunInfo,
+    pub records: Vec<WindowRecord>,
+    pub pred: Vec<Vec<usize>>,
+}
+
 /// Decode `split` with the mean of the runs' emissions and CRF potentials.
 /// The runs must share their tags and the split's windows and gold labels
 /// (the same shards, possibly in another folder); they may differ in
 /// anything else (seed, variant, additions, frozen or fine-tuned).
-/// Returns the record, the score and the predictions as CoNLL lines.
-pub fn ensemble(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(EnsembleInfo, Score, String)> {
+pub fn decode(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<Decoded> {
     anyhow::ensure!(!runs.is_empty(), "an ensemble needs at least one run");
     // The first member's run record, windows key, gold labels and windows.
     let mut first: Option<(PathBuf, RunInfo, String, Vec<WindowRecord>)> = None;
@@ -72,9 +80,24 @@ pub fn ensemble(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device
     }
     let (_, info0, _, records) = first.context("no member loaded")?;
     let pred = decode_mean(&emissions, &potentials).context("no member loaded")?;
-    let (score, conll) = score_predictions(&info0, split, &records, &pred)?;
-    let info = EnsembleInfo { split: split.to_string(), decoding: "Viterbi over the mean emission and CRF scores of the members", members, f1: score.micro.f1 };
-    Ok((info, score, conll))
+    Ok(Decoded { members, info: info0, records, pred })
+}
+
+/// Decode `split` with the mean of the runs' emissions and CRF potentials
+/// (see [`decode`]) and score it: the record, the score and the predictions
+/// as CoNLL lines.
+pub fn ensemble(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(EnsembleInfo, Score, String)> {
+    decode(runs, split, cache_dir, device)?.score(split)
+}
+
+impl Decoded {
+    /// The ensemble's record, score and CoNLL lines on `split`.
+    pub fn score(&self, split: &str) -> anyhow::Result<(EnsembleInfo, Score, String)> {
+        let (score, conll) = score_predictions(&self.info, split, &self.records, &self.pred)?;
+        let info =
+            EnsembleInfo { split: split.to_string(), decoding: "Viterbi over the mean emission and CRF scores of the members", members: self.members.clone(), f1: score.micro.f1 };
+        Ok((info, score, conll))
+    }
 }
 
 /// Decode every window with the mean of the members' emissions (`[member][window]`,

@@ -106,6 +106,15 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
         }
         println!();
     }
+    let doc_kinds: std::collections::BTreeSet<&String> = shards.statistics.values().flat_map(|s| s.doc_edges.keys()).collect();
+    println!("\ndocument edges per kind (between windows; each word keeps its {} nearest mentions)", shards.document_coref_neighbours);
+    for k in doc_kinds {
+        print!("{k:<12}");
+        for split in &shards.splits {
+            print!(" {:>8}", shards.statistics[split].doc_edges.get(k).unwrap_or(&0));
+        }
+        println!();
+    }
     println!(
         "\nstage seconds: ingest {:.2} (wall), align+lemmas+acronyms {:.2}, windows {:.2}, graphs {:.2} (CPU, summed over documents), write {:.2} (wall); total wall {:.2}",
         times.ingest,

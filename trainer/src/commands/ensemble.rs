@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use enrelg::run::{ensemble_file, RunDir};
+use enrelg::run::{consistency_file, consistent_split, ensemble_file, RunDir};
 use enrelg_pipeline::fs::write_atomic;
 
 use super::DeviceArgs;
@@ -21,13 +21,19 @@ pub struct EnsembleArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub device: DeviceArgs,
+    /// Also decode with document-level label consistency (threshold chosen
+    /// on the ensemble's dev predictions), as `eval --consistency`.
+    #[arg(long)]
+    pub consistency: bool,
 }
 
 /// Decode a split with the mean scores of several runs; print conlleval's
 /// report and each member's own F1; write the record, score and predictions.
 pub fn run(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
     let out = RunDir::lock(&args.out)?;
-    let (info, score, conll) = enrelg::ensemble::ensemble(&args.runs, &args.split, &args.device.cache_dir, &args.device.device()?)?;
+    let device = args.device.device()?;
+    let decoded = enrelg::ensemble::decode(&args.runs, &args.split, &args.device.cache_dir, &device)?;
+    let (info, score, conll) = decoded.score(&args.split)?;
     print!("{}", score.conlleval_report());
     for m in &info.members {
         println!("member {} (seed {}): {} F1 {:.2}", m.run.display(), m.seed, args.split, m.f1);
@@ -36,5 +42,13 @@ pub fn run(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
     println!("ensemble of {}: {} F1 {:.2} (members' mean {mean:.2})", info.members.len(), args.split, info.f1);
     write_atomic(&args.out.join(ensemble_file(&args.split)), (serde_json::to_string_pretty(&info)? + "\n").as_bytes())?;
     out.write_eval(&args.split, &score, &conll)?;
+    if args.consistency {
+        let dev_split = enrelg::consistency::dev_split(&decoded.info)?;
+        let dev = enrelg::ensemble::decode(&args.runs, &dev_split, &args.device.cache_dir, &device)?;
+        let (score, conll, record) = enrelg::consistency::decide(&decoded.info, (&dev_split, &dev.records, &dev.pred), (&args.split, &decoded.records, &decoded.pred))?;
+        super::eval::report_consistency(&record);
+        out.write_eval(&consistent_split(&args.split), &score, &conll)?;
+        write_atomic(&args.out.join(consistency_file(&args.split)), (serde_json::to_string_pretty(&record)? + "\n").as_bytes())?;
+    }
     Ok(ExitCode::SUCCESS)
 }

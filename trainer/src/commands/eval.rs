@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use enrelg::consistency::ConsistencyRecord;
 use enrelg::inference::evaluate;
 use enrelg::run::{consistency_file, consistent_split, LoadedRun, RunDir};
 use enrelg_pipeline::fs::write_atomic;
@@ -32,18 +33,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         let dev = args.device.device()?;
         let loaded = LoadedRun::open(&args.run, &dev)?;
         let (score, conll, record) = enrelg::consistency::evaluate(&loaded, &args.split, &args.device.cache_dir, &dev)?;
-        println!(
-            "consistency decoding (threshold {} chosen on {}): {} F1 {:.2} -> {:.2}, {} words relabelled; repeated strings with mixed labels: gold {:.1} %, predicted {:.1} % -> {:.1} %",
-            record.choice.threshold,
-            record.dev_split,
-            args.split,
-            record.f1_plain,
-            record.f1_consistent,
-            record.changed_words,
-            100.0 * record.gold.share,
-            100.0 * record.predicted_plain.share,
-            100.0 * record.predicted_consistent.share
-        );
+        report_consistency(&record);
         writer.write_eval(&consistent_split(&args.split), &score, &conll)?;
         write_atomic(&args.run.join(consistency_file(&args.split)), (serde_json::to_string_pretty(&record)? + "\n").as_bytes())?;
     }
@@ -59,4 +49,20 @@ pub fn evaluate_run(run: &Path, split: &str, device: &DeviceArgs) -> anyhow::Res
     let (score, conll) = evaluate(&loaded, split, &device.cache_dir, &dev)?;
     print!("{}", score.conlleval_report());
     writer.write_eval(split, &score, &conll)
+}
+
+/// One line on what consistency decoding chose and changed.
+pub fn report_consistency(record: &ConsistencyRecord) {
+    println!(
+        "consistency decoding (threshold {} chosen on {}): {} F1 {:.2} -> {:.2}, {} words relabelled; repeated names with mixed labels: gold {:.1} %, predicted {:.1} % -> {:.1} %",
+        record.choice.threshold,
+        record.dev_split,
+        record.split,
+        record.f1_plain,
+        record.f1_consistent,
+        record.changed_words,
+        100.0 * record.gold.share,
+        100.0 * record.predicted_plain.share,
+        100.0 * record.predicted_consistent.share
+    );
 }

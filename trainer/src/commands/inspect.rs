@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use enrelg_pipeline::shard::{read_table, ShardManifest};
-use enrelg_schemas::tables::{self, edges, tokens, windows};
+use enrelg_schemas::tables::{self, doc_edges, edges, tokens, windows};
 use enrelg_schemas::Graph;
 use polars::prelude::*;
 
@@ -55,6 +55,17 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
             *per_kind.entry(k).or_default() += 1;
         }
         println!("  edges per kind: {}", per_kind.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "));
+        let doc_edges = read_table(&args.shards, split, tables::DOC_EDGES)?;
+        let mut doc_kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        let doc_kind_names = strs(&doc_edges, doc_edges::KIND)?;
+        doc_kind_names.iter().for_each(|k| *doc_kinds.entry(k.as_str()).or_default() += 1);
+        let linked: std::collections::BTreeSet<(u32, u32)> = u32s(&doc_edges, doc_edges::SRC_WINDOW)?.into_iter().zip(u32s(&doc_edges, doc_edges::DST_WINDOW)?).collect();
+        println!(
+            "  document edges (between windows, {} nearest mentions per word): {}; {} window pairs linked",
+            manifest.document_coref_neighbours,
+            doc_kinds.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+            linked.len()
+        );
         // Degree of each word (node) per graph, over all windows.
         let starts = u32s(&windows, windows::WORD_START)?;
         let ends = u32s(&windows, windows::WORD_END)?;
