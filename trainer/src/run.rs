@@ -401,13 +401,13 @@ impl RunDir {
     }
 
     /// What killed writers left in the folder: hidden staging and parked
-    /// copies of the run's files and of `last/`.
+    /// copies of the run's files, of `last/` and of the lock.
     fn leftovers(&self) -> anyhow::Result<Vec<PathBuf>> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.dir).with_context(|| format!("reading {}", self.dir.display()))? {
             let path = entry?.path();
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if [LAST, RUN_JSON, METRICS, HEAD_CHECKPOINT, MODEL_CHECKPOINT].iter().any(|t| is_leftover(&name, t)) {
+            if [LAST, RUN_JSON, METRICS, HEAD_CHECKPOINT, MODEL_CHECKPOINT, LOCK].iter().any(|t| is_leftover(&name, t)) {
                 out.push(path);
             }
         }

@@ -2,7 +2,7 @@
 //! AdamW, linear warm-up and decay, gradient clipping, dev evaluation every
 //! epoch, the best checkpoint kept, early stopping and crash-safe resume.
 //!
-//! One epoch loop ([`train_epochs`]) drives either model through the
+//! One epoch loop (`Epochs::run`) drives either model through the
 //! [`TrainStep`] trait; the run folder and its records belong to
 //! [`crate::run`].
 
