@@ -261,6 +261,16 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let tagged = std::fs::read_to_string(pred.join("entities.jsonl")).unwrap().lines().count() as u64;
     assert!(tagged > 0, "nothing tagged: the check below would be empty");
     assert_eq!(tagged, eval["micro"]["predicted"].as_u64().unwrap());
+    // With consistency decoding at the threshold eval chose on dev, predict
+    // tags what eval counts too.
+    enrelg(&["eval", "--run", &s(&run), "--split", "test", "--cache-dir", &s(&cache), "--consistency"]);
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("consistency-test.json")).unwrap()).unwrap();
+    let threshold = record["choice"]["threshold"].as_f64().unwrap().to_string();
+    let consistent: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("eval-test-consistency.json")).unwrap()).unwrap();
+    let pred_c = tmp.join("pred-consistency");
+    enrelg(&["predict", "--run", &s(&run), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(&pred_c), "--consistency", &threshold]);
+    let tagged_c = std::fs::read_to_string(pred_c.join("entities.jsonl")).unwrap().lines().count() as u64;
+    assert_eq!(tagged_c, consistent["micro"]["predicted"].as_u64().unwrap(), "threshold {threshold}");
 
     // A second stage fine-tunes from the frozen run's head. With both rates
     // at 0 nothing moves, so its first epoch scores dev exactly as the frozen

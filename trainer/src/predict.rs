@@ -72,6 +72,8 @@ pub struct Tagger<'a> {
     opts: BuildOptions<'a>,
     crf: CrfPotentials,
     scored_tags: Vec<String>,
+    /// Consistency decoding within each document at this threshold ([`crate::consistency`]).
+    consistency: Option<f64>,
 }
 
 impl<'a> Tagger<'a> {
@@ -94,7 +96,14 @@ impl<'a> Tagger<'a> {
         };
         let potentials = runs.iter().map(|r| r.model.head.crf.potentials()).collect::<Result<Vec<_>, _>>()?;
         let crf = CrfPotentials::mean(&potentials).context("no run to tag with")?;
-        Ok(Self { runs, opts, crf, scored_tags: first.info.scored_tags() })
+        Ok(Self { runs, opts, crf, scored_tags: first.info.scored_tags(), consistency: None })
+    }
+
+    /// Decode each document with label consistency at `threshold` (the one
+    /// `eval --consistency` chose on dev, in `consistency-SPLIT.json`).
+    pub fn with_consistency(mut self, threshold: Option<f64>) -> Self {
+        self.consistency = threshold;
+        self
     }
 
     /// Tag one document.
@@ -103,6 +112,7 @@ impl<'a> Tagger<'a> {
         let data = process(doc, &self.opts, &clocks)?;
         // Each member sees the windows with its own dependency edges and word ids.
         let mut emissions = Vec::with_capacity(self.runs.len());
+        let mut first_records = None;
         for run in self.runs {
             let dep_kinds: &[EdgeKind] = run.info.config.dependency_variant.kinds();
             let mut records: Vec<WindowRecord> = data
@@ -119,8 +129,12 @@ impl<'a> Tagger<'a> {
                 records.iter_mut().for_each(|r| r.set_word_ids(v));
             }
             emissions.push(full_emissions(&run.model, &records, device)?);
+            first_records.get_or_insert(records);
         }
-        let paths = crate::ensemble::decode_mean(&emissions, std::slice::from_ref(&self.crf)).context("no run to tag with")?;
+        let mut paths = crate::ensemble::decode_mean(&emissions, std::slice::from_ref(&self.crf)).context("no run to tag with")?;
+        if let (Some(threshold), Some(records)) = (self.consistency, &first_records) {
+            paths = crate::consistency::apply(records, &paths, threshold).0;
+        }
         // Auxiliary types are learned, not output.
         let tags: Vec<&str> = paths.iter().flatten().map(|&t| self.scored_tags[t].as_str()).collect();
         let doc = &data.doc;

@@ -36,6 +36,10 @@ pub struct PredictArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub device: DeviceArgs,
+    /// Decode with document-level label consistency at this threshold: the
+    /// one `enrelg eval --consistency` chose on dev (consistency-SPLIT.json, choice.threshold).
+    #[arg(long, value_name = "THRESHOLD")]
+    pub consistency: Option<f64>,
     /// Stop at the first document that cannot be read instead of skipping it
     /// with a counted warning.
     #[arg(long)]
@@ -56,7 +60,10 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
             &run.info.tokenizer_sha256[..12]
         );
     }
-    let tagger = Tagger::new(&runs, &tokenizer)?;
+    if let Some(t) = args.consistency {
+        anyhow::ensure!((0.5..=1.0).contains(&t), "--consistency {t}: a majority threshold between 0.5 and 1.0");
+    }
+    let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
     let inputs = find_inputs(&args.input, args.parses.as_deref())?;
     anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
     let bar = ProgressBar::new(inputs.len() as u64);
