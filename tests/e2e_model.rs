@@ -268,7 +268,19 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let threshold = record["choice"]["threshold"].as_f64().unwrap().to_string();
     let consistent: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("eval-test-consistency.json")).unwrap()).unwrap();
     let pred_c = tmp.join("pred-consistency");
-    enrelg(&["predict", "--run", &s(&run), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(&pred_c), "--consistency", &threshold]);
+    enrelg(&[
+        "predict",
+        "--run",
+        &s(&run),
+        "--input",
+        &s(&corpus.join("standoff/test")),
+        "--parses",
+        &s(&corpus.join("conllu/test")),
+        "--out",
+        &s(&pred_c),
+        "--consistency",
+        &threshold,
+    ]);
     let tagged_c = std::fs::read_to_string(pred_c.join("entities.jsonl")).unwrap().lines().count() as u64;
     assert_eq!(tagged_c, consistent["micro"]["predicted"].as_u64().unwrap(), "threshold {threshold}");
 
