@@ -213,6 +213,13 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     std::fs::write(tmp.join("shards-v1/manifest.json"), manifest.replacen(&format!("\"format_version\": {version}"), "\"format_version\": 1", 1)).unwrap();
     let err = enrelg_fails(&["inspect", &s(&tmp.join("shards-v1"))]);
     assert!(err.contains("shard format version 1") && err.contains("make data"), "{err}");
+    // Shards of an older version may lack fields of this one: the version is still what the error names.
+    let mut older: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    older["format_version"] = 2.into();
+    older["statistics"]["dev"].as_object_mut().unwrap().remove("doc_edges");
+    std::fs::write(tmp.join("shards-v1/manifest.json"), older.to_string()).unwrap();
+    let err = enrelg_fails(&["inspect", &s(&tmp.join("shards-v1"))]);
+    assert!(err.contains(&format!("shard format version 2 but this build reads version {}", enrelg_schemas::FORMAT_VERSION)) && err.contains("make data"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 

@@ -111,13 +111,15 @@ impl ShardManifest {
     pub fn read(dir: &Path) -> Result<Self, ShardError> {
         let path = dir.join(tables::MANIFEST);
         let bytes = std::fs::read(&path).map_err(|source| ShardError::Io { path: path.clone(), source })?;
-        let m: ShardManifest = serde_json::from_slice(&bytes).map_err(|e| ShardError::Manifest { path: path.clone(), message: e.to_string() })?;
-        if m.format_version != FORMAT_VERSION {
-            return Err(ShardError::Manifest {
-                path,
-                message: format!("shard format version {} but this build reads version {FORMAT_VERSION}; rebuild with `make data`", m.format_version),
-            });
+        let bad = |message: String| ShardError::Manifest { path: path.clone(), message };
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        // The version first: shards of another version may lack fields this build expects.
+        let version = value.get("format_version").and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            let found = version.map_or_else(|| "missing".to_string(), |v| v.to_string());
+            return Err(bad(format!("shard format version {found} but this build reads version {FORMAT_VERSION}; rebuild with `make data`")));
         }
+        let m: ShardManifest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
         let labels = m.labels().map_err(|e| ShardError::Manifest { path: path.clone(), message: e.to_string() })?;
         if labels.types() != m.label_types {
             return Err(ShardError::Manifest { path, message: format!("label_types {:?} disagree with the tags {:?}", m.label_types, m.tags) });
