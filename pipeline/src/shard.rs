@@ -127,6 +127,11 @@ impl ShardManifest {
         Ok(m)
     }
 
+    /// The split that picks models and settings (`dev`, or AnatEM's `devel`), if the shards have one.
+    pub fn dev_split(&self) -> Option<&str> {
+        self.splits.iter().map(String::as_str).find(|s| matches!(*s, "dev" | "devel"))
+    }
+
     /// The label set the shards were labelled with (their `tags`, the
     /// auxiliary types last).
     pub fn labels(&self) -> Result<LabelSet, enrelg_schemas::LabelError> {

@@ -83,6 +83,13 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// A configuration from a TOML file of `TrainConfig` fields (the rest default).
+    pub fn read_toml(path: &std::path::Path) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
     /// AdamW with decoupled weight decay and gradient-norm clipping.
     pub fn optimizer(&self) -> AdamWConfig {
         AdamWConfig::new().with_weight_decay(self.weight_decay as f32).with_grad_clipping(Some(GradientClippingConfig::Norm(self.grad_clip as f32)))

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::data::WindowRecord;
 use crate::eval::{score_predictions, score_windows, Score};
-use crate::inference::{split_records, viterbi_all, window_emissions};
+use crate::inference::decode;
 use crate::run::{LoadedRun, RunInfo};
 
 /// The thresholds tried on dev: the share of a string's occurrences its
@@ -149,8 +149,7 @@ pub struct ConsistencyRecord {
 
 /// The shards' dev split, on which the threshold is chosen.
 pub fn dev_split(info: &RunInfo) -> anyhow::Result<String> {
-    let manifest = ShardManifest::read(&info.shards)?;
-    Ok(manifest.splits.iter().find(|s| matches!(s.as_str(), "dev" | "devel")).context("shards have no dev split to choose the threshold on")?.clone())
+    Ok(ShardManifest::read(&info.shards)?.dev_split().context("shards have no dev split to choose the threshold on")?.to_string())
 }
 
 /// Choose the threshold on the dev predictions, apply it to `split`'s, and
@@ -179,19 +178,17 @@ pub fn decide(
     Ok((score, conll, record))
 }
 
-/// Decode `split` with a run, then with consistency decoding at the
-/// threshold chosen on the shards' dev split.
-pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(Score, String, ConsistencyRecord)> {
+/// Consistency decoding of a split a run has decoded (`records`, `pred`),
+/// at the threshold chosen on the shards' dev split.
+pub fn evaluate(
+    run: &LoadedRun,
+    (split, records, pred): (&str, &[WindowRecord], &[Vec<usize>]),
+    cache_dir: &Path,
+    device: &Device,
+) -> anyhow::Result<(Score, String, ConsistencyRecord)> {
     let dev_split = dev_split(&run.info)?;
-    let crf = run.model.head.crf.potentials()?;
-    let decode = |split: &str| -> anyhow::Result<(Vec<WindowRecord>, Vec<Vec<usize>>)> {
-        let records = split_records(run, split)?;
-        let pred = viterbi_all(&window_emissions(run, &records, split, cache_dir, device)?, &crf);
-        Ok((records, pred))
-    };
-    let (dev, dev_pred) = decode(&dev_split)?;
-    let (records, pred) = decode(split)?;
-    decide(&run.info, (&dev_split, &dev, &dev_pred), (split, &records, &pred))
+    let (dev, dev_pred) = decode(run, &dev_split, cache_dir, device)?;
+    decide(&run.info, (&dev_split, &dev, &dev_pred), (split, records, pred))
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use enrelg_schemas::tables::MANIFEST;
 
 use crate::data::{load_split, make_batch, WindowRecord};
 use crate::encoder_cache::{cache_file, embed, Embedded};
-use crate::eval::{score_predictions, Score};
 use crate::model::crf::{host_rows, CrfPotentials};
 use crate::model::{Enrelg, EnrelgHead};
 use crate::run::LoadedRun;
@@ -78,9 +77,9 @@ pub fn window_emissions(run: &LoadedRun, records: &[WindowRecord], split: &str, 
     }
 }
 
-/// Evaluate a run on a split: the score plus CoNLL lines (`word gold predicted`).
-pub fn evaluate(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(Score, String)> {
+/// A split's windows and their Viterbi paths under a run.
+pub fn decode(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(Vec<WindowRecord>, Vec<Vec<usize>>)> {
     let records = split_records(run, split)?;
     let pred = viterbi_all(&window_emissions(run, &records, split, cache_dir, device)?, &run.model.head.crf.potentials()?);
-    score_predictions(&run.info, split, &records, &pred)
+    Ok((records, pred))
 }

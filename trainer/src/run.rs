@@ -423,6 +423,14 @@ impl RunDir {
         Ok(())
     }
 
+    /// Write what consistency decoding of `split` gave: its score and
+    /// predictions under [`consistent_split`] and `consistency-SPLIT.json`.
+    pub fn write_consistency(&self, split: &str, score: &Score, conll: &str, record: &crate::consistency::ConsistencyRecord) -> anyhow::Result<()> {
+        self.write_eval(&consistent_split(split), score, conll)?;
+        write_atomic(&self.dir.join(consistency_file(split)), (serde_json::to_string_pretty(record)? + "\n").as_bytes())?;
+        Ok(())
+    }
+
     /// Write `eval-SPLIT.json` and `predictions-SPLIT.conll`.
     pub fn write_eval(&self, split: &str, score: &Score, conll: &str) -> anyhow::Result<()> {
         write_atomic(&self.dir.join(eval_file(split)), (serde_json::to_string_pretty(score)? + "\n").as_bytes())?;

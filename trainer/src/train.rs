@@ -188,7 +188,7 @@ impl TrainStep for FineTuned {
 pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let run = RunDir::lock(inp.out)?;
     let manifest = ShardManifest::read(inp.shards)?;
-    let dev_split = manifest.splits.iter().find(|s| matches!(s.as_str(), "dev" | "devel")).context("shards have no dev split")?.clone();
+    let dev_split = manifest.dev_split().context("shards have no dev split")?.to_string();
     let kinds = cfg.dependency_variant.kinds();
     let mut train = SplitData { name: "train".into(), records: load_split(inp.shards, "train", kinds)?, embedded: Embedded::default() };
     let mut dev = SplitData { name: dev_split.clone(), records: load_split(inp.shards, &dev_split, kinds)?, embedded: Embedded::default() };

@@ -123,7 +123,7 @@ struct Phases {
 /// encoder outputs, as `enrelg train` runs it (same config, optimizer and rate).
 fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow::Result<ExitCode> {
     let mut cfg: TrainConfig = match &args.config {
-        Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?).with_context(|| format!("parsing {}", p.display()))?,
+        Some(p) => TrainConfig::read_toml(p)?,
         None => TrainConfig::default(),
     };
     (cfg.variant, cfg.fusion) = (args.variant, args.fusion);

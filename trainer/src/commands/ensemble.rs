@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use enrelg::run::{consistency_file, consistent_split, ensemble_file, RunDir};
+use enrelg::run::{ensemble_file, RunDir};
 use enrelg_pipeline::fs::write_atomic;
 
 use super::DeviceArgs;
@@ -47,8 +47,7 @@ pub fn run(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
         let dev = enrelg::ensemble::decode(&args.runs, &dev_split, &args.device.cache_dir, &device)?;
         let (score, conll, record) = enrelg::consistency::decide(&decoded.info, (&dev_split, &dev.records, &dev.pred), (&args.split, &decoded.records, &decoded.pred))?;
         super::eval::report_consistency(&record);
-        out.write_eval(&consistent_split(&args.split), &score, &conll)?;
-        write_atomic(&args.out.join(consistency_file(&args.split)), (serde_json::to_string_pretty(&record)? + "\n").as_bytes())?;
+        out.write_consistency(&args.split, &score, &conll, &record)?;
     }
     Ok(ExitCode::SUCCESS)
 }

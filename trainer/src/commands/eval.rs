@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 use enrelg::consistency::ConsistencyRecord;
-use enrelg::inference::evaluate;
-use enrelg::run::{consistency_file, consistent_split, LoadedRun, RunDir};
-use enrelg_pipeline::fs::write_atomic;
+use enrelg::eval::score_predictions;
+use enrelg::inference::decode;
+use enrelg::run::{LoadedRun, RunDir};
 
 use super::DeviceArgs;
 
@@ -27,28 +27,27 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    evaluate_run(&args.run, &args.split, &args.device)?;
-    if args.consistency {
-        let writer = RunDir::lock(&args.run)?;
-        let dev = args.device.device()?;
-        let loaded = LoadedRun::open(&args.run, &dev)?;
-        let (score, conll, record) = enrelg::consistency::evaluate(&loaded, &args.split, &args.device.cache_dir, &dev)?;
-        report_consistency(&record);
-        writer.write_eval(&consistent_split(&args.split), &score, &conll)?;
-        write_atomic(&args.run.join(consistency_file(&args.split)), (serde_json::to_string_pretty(&record)? + "\n").as_bytes())?;
-    }
+    evaluate_run(&args.run, &args.split, &args.device, args.consistency)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Score a run on a split; print conlleval's report; write eval-SPLIT.json
-/// and predictions-SPLIT.conll into the run folder (holding its lock).
-pub fn evaluate_run(run: &Path, split: &str, device: &DeviceArgs) -> anyhow::Result<()> {
+/// and predictions-SPLIT.conll into the run folder (holding its lock). With
+/// `consistency`, also decode the same predictions consistently and write that.
+pub fn evaluate_run(run: &Path, split: &str, device: &DeviceArgs, consistency: bool) -> anyhow::Result<()> {
     let writer = RunDir::lock(run)?;
     let dev = device.device()?;
     let loaded = LoadedRun::open(run, &dev)?;
-    let (score, conll) = evaluate(&loaded, split, &device.cache_dir, &dev)?;
+    let (records, pred) = decode(&loaded, split, &device.cache_dir, &dev)?;
+    let (score, conll) = score_predictions(&loaded.info, split, &records, &pred)?;
     print!("{}", score.conlleval_report());
-    writer.write_eval(split, &score, &conll)
+    writer.write_eval(split, &score, &conll)?;
+    if consistency {
+        let (score, conll, record) = enrelg::consistency::evaluate(&loaded, (split, &records, &pred), &device.cache_dir, &dev)?;
+        report_consistency(&record);
+        writer.write_consistency(split, &score, &conll, &record)?;
+    }
+    Ok(())
 }
 
 /// One line on what consistency decoding chose and changed.

@@ -75,7 +75,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     // A resumed run keeps the configuration it started with.
     let mut cfg: TrainConfig = match &args.config {
         _ if args.resume => RunInfo::read(&args.out).context("resume")?.config,
-        Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?).with_context(|| format!("parsing {}", p.display()))?,
+        Some(p) => TrainConfig::read_toml(p)?,
         None => TrainConfig::default(),
     };
     if let Some(v) = args.variant {
@@ -126,7 +126,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let info = train(&cfg, &inputs)?;
     println!("trained {:?} in {:.0} s; best dev F1 {:.2} at epoch {} -> {}", cfg.variant, clock.elapsed().as_secs_f64(), info.best_dev_f1, info.best_epoch, args.out.display());
     if args.test {
-        super::eval::evaluate_run(&args.out, "test", &args.device)?;
+        super::eval::evaluate_run(&args.out, "test", &args.device, false)?;
     }
     Ok(ExitCode::SUCCESS)
 }
