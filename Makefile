@@ -66,8 +66,10 @@ WORD_POOL ?= mean
 # Brat types to learn beside the scored ones, never scored (README, Shards),
 # e.g. AUX_TYPES=Locality,Site,Formation,Member,Unit,Region,Material on Mars.
 AUX_TYPES ?=
+# The coreference graph's reach: window (the paper) or document (README, Document scope).
+COREF_SCOPE ?= window
 TRAIN_SHARDS := $(SHARDS_DIR)/$(DATASET)$(if $(AUX_TYPES),-aux)
-run_of = runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)-seed$(1)
+run_of = runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)$(if $(filter document,$(COREF_SCOPE)),-doc)-seed$(1)
 RUN ?= $(call run_of,$(SEED))
 
 # Train the CD variant and evaluate it on test: the run lives in $(RUN), its test
@@ -77,7 +79,7 @@ RUN ?= $(call run_of,$(SEED))
 # baseline run alone took 47 s per epoch), plus ~4 min to cache the encoder.
 train: build model
 	$(BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
-	$(BIN) train --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --out $(RUN) --test
+	$(BIN) train --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --coref-scope $(COREF_SCOPE) --out $(RUN) --test
 
 # A seed ensemble: train each of SEEDS as `make train SEED=N` (a seed whose run
 # already has eval-test.json is kept), then decode test with the mean scores of

@@ -178,6 +178,19 @@ pub struct DocEdge {
     pub dst: usize,
 }
 
+impl DocEdge {
+    /// Each end as (index of its window, position in that window), given
+    /// the first word of each of the document's windows in order (windows
+    /// tile the document without overlap).
+    pub fn ends(&self, window_starts: &[usize]) -> [(usize, u32); 2] {
+        let locate = |word: usize| {
+            let i = window_starts.partition_point(|&s| s <= word) - 1;
+            (i, (word - window_starts[i]) as u32)
+        };
+        [locate(self.src), locate(self.dst)]
+    }
+}
+
 /// Coreference edges across the windows of a document: the rules of
 /// [`CorefGraph`] (exact form, lemma, acronym; stop words, punctuation and
 /// numbers never link) between words of *different* windows (pairs inside

@@ -353,16 +353,12 @@ fn write_split(root: &Path, split: &str, data: &[DocumentData], tags: &LabelSet,
     let mut first_window = 0u32;
     for d in data {
         let starts: Vec<usize> = d.windows.iter().map(|(w, _)| w.word_start).collect();
-        let locate = |word: usize| {
-            let i = starts.partition_point(|&s| s <= word) - 1;
-            (first_window + i as u32, (word - starts[i]) as u32)
-        };
         for e in &d.doc_edges {
-            let ((sw, sp), (dw, dp)) = (locate(e.src), locate(e.dst));
+            let [(sw, sp), (dw, dp)] = e.ends(&starts);
             d_doc.push(d.doc.id.as_str());
-            d_src_win.push(sw);
+            d_src_win.push(first_window + sw as u32);
             d_src.push(sp);
-            d_dst_win.push(dw);
+            d_dst_win.push(first_window + dw as u32);
             d_dst.push(dp);
             d_kind.push(e.kind.name());
             *summary.doc_edges.entry(e.kind.name().to_string()).or_default() += 1;

@@ -6,7 +6,7 @@ use burn::optim::AdamWConfig;
 use enrelg_pipeline::graph::DependencyVariant;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{EnrelgConfig, Fusion, Variant, WordPool};
+use crate::model::{CorefScope, EnrelgConfig, Fusion, Variant, WordPool};
 
 /// Everything a run needs besides its inputs; read from TOML, defaults from the paper.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +49,8 @@ pub struct TrainConfig {
     /// vocabulary is the training split's words seen `word_min_count` times.
     pub word_dim: usize,
     pub word_min_count: usize,
+    /// The coreference graph's reach: one window (the paper) or the document.
+    pub coref_scope: CorefScope,
 }
 
 impl Default for TrainConfig {
@@ -78,6 +80,7 @@ impl Default for TrainConfig {
             word_pool: WordPool::First,
             word_dim: 0,
             word_min_count: 2,
+            coref_scope: CorefScope::Window,
         }
     }
 }
@@ -111,5 +114,6 @@ impl TrainConfig {
             .with_word_pool(self.word_pool)
             .with_word_dim(self.word_dim)
             .with_word_vocab(word_vocab)
+            .with_coref_scope(self.coref_scope)
     }
 }

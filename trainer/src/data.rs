@@ -8,11 +8,11 @@ use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use enrelg_pipeline::graph::{Edge, EdgeKind};
 use enrelg_pipeline::shard::{read_table, ShardManifest};
 use enrelg_pipeline::window::Window;
-use enrelg_schemas::tables::{self, edges, tokens, windows};
+use enrelg_schemas::tables::{self, doc_edges, edges, tokens, windows};
 use enrelg_schemas::Graph;
 use polars::prelude::*;
 
-use crate::model::Batch;
+use crate::model::{Batch, CorefScope, NodeEdges};
 
 /// One window as the model sees it.
 #[derive(Debug, Clone)]
@@ -34,6 +34,10 @@ pub struct WindowRecord {
     /// Undirected edges between word positions, `src < dst`.
     pub coref: Vec<(u32, u32)>,
     pub dep: Vec<(u32, u32)>,
+    /// Document coreference edges from this window's words to another
+    /// window's: `(word, other window's id, word there)`, each edge listed
+    /// once, by the window of its earlier end.
+    pub doc_coref: Vec<(u32, u32, u32)>,
 }
 
 fn u32_list(df: &DataFrame, name: &str, row: usize) -> anyhow::Result<Vec<u32>> {
@@ -72,10 +76,23 @@ fn edges_by_window(table: &DataFrame) -> anyhow::Result<HashMap<u32, Vec<Edge>>>
     Ok(out)
 }
 
+/// Each window's document coreference edges, from a split's `doc_edges` table.
+fn doc_edges_by_window(table: &DataFrame) -> anyhow::Result<HashMap<u32, Vec<(u32, u32, u32)>>> {
+    let col = |name: &str| -> anyhow::Result<Vec<Option<u32>>> { Ok(table.column(name)?.u32()?.iter().collect()) };
+    let (sw, s, dw, d) = (col(doc_edges::SRC_WINDOW)?, col(doc_edges::SRC)?, col(doc_edges::DST_WINDOW)?, col(doc_edges::DST)?);
+    let mut out: HashMap<u32, Vec<(u32, u32, u32)>> = HashMap::new();
+    for row in 0..table.height() {
+        let (Some(sw), Some(s), Some(dw), Some(d)) = (sw[row], s[row], dw[row], d[row]) else { anyhow::bail!("doc_edges table, row {row}: a null window or end") };
+        out.entry(sw).or_default().push((s, dw, d));
+    }
+    Ok(out)
+}
+
 /// Load a split's windows, keeping the dependency edges of `dep_kinds`.
 pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow::Result<Vec<WindowRecord>> {
     let table = read_table(shards, split, tables::WINDOWS)?;
     let mut edges = edges_by_window(&read_table(shards, split, tables::EDGES)?)?;
+    let mut doc_links = doc_edges_by_window(&read_table(shards, split, tables::DOC_EDGES)?)?;
     let forms = forms_by_document(&read_table(shards, split, tables::TOKENS)?)?;
     let ids: Vec<u32> = table.column(windows::WINDOW_ID)?.u32()?.into_no_null_iter().collect();
     let docs: Vec<String> = table.column(windows::DOC_ID)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
@@ -99,12 +116,25 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
             word_first_subtoken,
         };
         let (tags, shapes) = (u32_list(&table, windows::LABELS, row)?, u32_list(&table, windows::WORD_SHAPES, row)?);
-        let record = WindowRecord::new(id, window, window_forms, tags, shapes, &edges.remove(&id).unwrap_or_default(), dep_kinds);
+        let mut record = WindowRecord::new(id, window, window_forms, tags, shapes, &edges.remove(&id).unwrap_or_default(), dep_kinds);
+        record.doc_coref = doc_links.remove(&id).unwrap_or_default();
         record.check(num_tags).with_context(|| format!("{}: split {split}, window {id} of document {}", shards.display(), record.doc_id))?;
         records.push(record);
     }
-    if let Some(id) = edges.keys().next() {
-        anyhow::bail!("{}: split {split}: the edges table names window {id}, which the windows table lacks", shards.display());
+    if let Some(id) = edges.keys().chain(doc_links.keys()).next() {
+        anyhow::bail!("{}: split {split}: the edges or doc_edges table names window {id}, which the windows table lacks", shards.display());
+    }
+    // The far end of each document edge: a window of the same document.
+    let doc_of: HashMap<u32, &str> = records.iter().map(|r| (r.window_id, r.doc_id.as_str())).collect();
+    for r in &records {
+        if let Some(&(w, other, o)) = r.doc_coref.iter().find(|(_, other, _)| doc_of.get(other) != Some(&r.doc_id.as_str())) {
+            anyhow::bail!(
+                "{}: split {split}: doc_edges links word {w} of window {} (document {}) to word {o} of window {other}, not a window of that document",
+                shards.display(),
+                r.window_id,
+                r.doc_id
+            );
+        }
     }
     Ok(records)
 }
@@ -129,6 +159,7 @@ impl WindowRecord {
             word_ids: Vec::new(),
             coref: pairs(&|k| k.graph() == Graph::Coref),
             dep: pairs(&|k| dep_kinds.contains(&k)),
+            doc_coref: Vec::new(),
         }
     }
 
@@ -183,6 +214,9 @@ impl WindowRecord {
         if let Some(e) = self.coref.iter().chain(&self.dep).find(|(a, b)| *a as usize >= words || *b as usize >= words) {
             anyhow::bail!("edge {e:?} outside the window's {words} words");
         }
+        if let Some(e) = self.doc_coref.iter().find(|(w, other, _)| *w as usize >= words || *other == self.window_id) {
+            anyhow::bail!("document edge {e:?}: its word is outside the window's {words} words or its far end is in the same window");
+        }
         Ok(())
     }
 }
@@ -207,6 +241,8 @@ pub struct PaddedBatch {
     coref: Vec<bool>,
     dep: Vec<bool>,
     lens: Vec<usize>,
+    /// Document scope: the coreference graph over the batch's word positions (`src`, `dst`).
+    coref_nodes: Option<(Vec<i64>, Vec<i64>)>,
 }
 
 /// Pad windows into one batch (host memory only).
@@ -230,6 +266,7 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         coref: vec![false; b * l * l],
         dep: vec![false; b * l * l],
         lens: Vec::with_capacity(b),
+        coref_nodes: None,
     };
     for (r, rec) in records.iter().enumerate() {
         for (k, &id) in rec.input_ids.iter().enumerate() {
@@ -268,6 +305,36 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
     p
 }
 
+/// Pad windows into one batch for a head of `scope`: in document scope
+/// the batch also carries the coreference graph over all its words, the
+/// windows' own edges and the document edges between windows of the batch.
+pub fn pad_for(records: &[&WindowRecord], scope: CorefScope) -> PaddedBatch {
+    let mut p = pad(records);
+    if scope == CorefScope::Document {
+        let l = p.dims[2];
+        let row: HashMap<u32, usize> = records.iter().enumerate().map(|(r, rec)| (rec.window_id, r)).collect();
+        // Every position attends to itself (padding included, so no softmax is empty).
+        let (mut src, mut dst): (Vec<i64>, Vec<i64>) = (0..(records.len() * l) as i64).map(|i| (i, i)).unzip();
+        let mut link = |a: usize, b: usize| {
+            src.extend([a as i64, b as i64]);
+            dst.extend([b as i64, a as i64]);
+        };
+        for (r, rec) in records.iter().enumerate() {
+            for &(s, d) in &rec.coref {
+                link(r * l + s as usize, r * l + d as usize);
+            }
+            for &(w, other, o) in &rec.doc_coref {
+                // A far end outside the batch: a document cut into groups ([`plan_batches`] counts them).
+                if let Some(&r2) = row.get(&other) {
+                    link(r * l + w as usize, r2 * l + o as usize);
+                }
+            }
+        }
+        p.coref_nodes = Some((src, dst));
+    }
+    p
+}
+
 impl PaddedBatch {
     /// Write the batch as `.npy` files into `dir` (`PREFIX-NAME.npy`), for
     /// another framework to run on exactly these inputs.
@@ -301,36 +368,97 @@ impl PaddedBatch {
             lens: self.lens,
             coref: Tensor::<3, Bool>::from_data(TensorData::new(self.coref, [b, l, l]), device),
             dep: Tensor::<3, Bool>::from_data(TensorData::new(self.dep, [b, l, l]), device),
+            coref_nodes: self.coref_nodes.map(|(src, dst)| NodeEdges::new(src, dst, device)),
         }
     }
 }
 
-/// Pad windows into one batch on `device`.
+/// Pad windows into one batch on `device` (window scope).
 pub fn make_batch(records: &[&WindowRecord], device: &Device) -> Batch {
     pad(records).into_device(device)
 }
 
-/// Run `consume` on each chunk of `order` while a background thread prepares
-/// the next ones with `prepare`, so the model does not wait on batch building.
-pub fn prefetched<T: Send>(
-    order: &[usize],
-    batch_size: usize,
-    prepare: impl Fn(&[usize]) -> T + Sync,
-    mut consume: impl FnMut(&[usize], T) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+/// Which windows go into which batch, as indices into `records`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchPlan {
+    pub batches: Vec<Vec<usize>>,
+    /// Document scope: documents longer than a batch, cut into groups of
+    /// consecutive windows, and the document edges lost between their groups.
+    pub cut_documents: usize,
+    pub cut_doc_edges: usize,
+}
+
+/// Batches of at most `batch_size` windows. Window scope: consecutive
+/// chunks of `records` (shuffled by `shuffle = (seed, epoch)`). Document
+/// scope: each document's windows stay together, a document of more than
+/// `batch_size` windows is cut into groups of consecutive windows, the
+/// groups are shuffled and packed in order into batches.
+pub fn plan_batches(records: &[WindowRecord], scope: CorefScope, batch_size: usize, shuffle: Option<(u64, usize)>) -> BatchPlan {
+    let batch_size = batch_size.max(1);
+    let order = |n: usize| shuffle.map_or_else(|| (0..n).collect(), |(seed, epoch)| shuffled(n, seed, epoch));
+    if scope == CorefScope::Window {
+        return BatchPlan { batches: order(records.len()).chunks(batch_size).map(<[usize]>::to_vec).collect(), cut_documents: 0, cut_doc_edges: 0 };
+    }
+    // A shard lists a document's windows consecutively, in order.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let (mut cut_documents, mut group_of) = (0, HashMap::new());
+    let mut start = 0;
+    while start < records.len() {
+        let end = start + records[start..].iter().take_while(|r| r.doc_id == records[start].doc_id).count();
+        cut_documents += usize::from(end - start > batch_size);
+        for chunk in (start..end).collect::<Vec<_>>().chunks(batch_size) {
+            chunk.iter().for_each(|&i| {
+                group_of.insert(records[i].window_id, groups.len());
+            });
+            groups.push(chunk.to_vec());
+        }
+        start = end;
+    }
+    let cut_doc_edges = records.iter().map(|r| r.doc_coref.iter().filter(|(_, other, _)| group_of.get(other) != group_of.get(&r.window_id)).count()).sum();
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    for g in order(groups.len()) {
+        match batches.last_mut() {
+            Some(b) if b.len() + groups[g].len() <= batch_size => b.extend(&groups[g]),
+            _ => batches.push(groups[g].clone()),
+        }
+    }
+    BatchPlan { batches, cut_documents, cut_doc_edges }
+}
+
+/// Deterministic shuffle (SplitMix64), so a seed fixes the batch order.
+fn shuffled(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut state = seed ^ ((epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+    v
+}
+
+/// Run `consume` on each batch while a background thread prepares the next
+/// ones with `prepare`, so the model does not wait on batch building.
+pub fn prefetched<T: Send>(batches: &[Vec<usize>], prepare: impl Fn(&[usize]) -> T + Sync, mut consume: impl FnMut(&[usize], T) -> anyhow::Result<()>) -> anyhow::Result<()> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<T>(2);
         let prepare = &prepare;
         scope.spawn(move || {
-            for chunk in order.chunks(batch_size) {
-                if tx.send(prepare(chunk)).is_err() {
+            for batch in batches {
+                if tx.send(prepare(batch)).is_err() {
                     break; // the consumer stopped early
                 }
             }
         });
-        for chunk in order.chunks(batch_size) {
+        for batch in batches {
             let item = rx.recv().map_err(|_| anyhow::anyhow!("batch preparation thread stopped"))?;
-            consume(chunk, item)?;
+            consume(batch, item)?;
         }
         Ok(())
     })
@@ -357,5 +485,57 @@ mod tests {
         assert_eq!(row(0, 2), vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0], "the last word ends before [SEP]");
         assert_eq!(row(1, 0), vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
         assert!(row(1, 1).iter().chain(&row(1, 2)).all(|&v| v == 0.0), "padding words pool nothing");
+    }
+
+    fn doc_windows(layout: &[(&str, usize)]) -> Vec<WindowRecord> {
+        let mut out = Vec::new();
+        for &(doc, n) in layout {
+            for _ in 0..n {
+                let mut r = WindowRecord::for_test(&["a", "b"]);
+                (r.window_id, r.doc_id) = (out.len() as u32, doc.to_string());
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn document_batches_keep_documents_whole_and_cut_only_long_ones() {
+        let mut recs = doc_windows(&[("a", 2), ("b", 3), ("c", 1), ("d", 5)]);
+        // Document d: window 6 links to windows 7 and 10.
+        recs[6].doc_coref = vec![(0, 7, 1), (1, 10, 0)];
+        for shuffle in [None, Some((1, 1)), Some((7, 3))] {
+            let plan = plan_batches(&recs, CorefScope::Document, 4, shuffle);
+            let mut seen: Vec<usize> = plan.batches.concat();
+            seen.sort();
+            assert_eq!(seen, (0..11).collect::<Vec<_>>(), "every window once");
+            assert!(plan.batches.iter().all(|b| b.len() <= 4));
+            for doc in ["a", "b", "c"] {
+                let holding: Vec<usize> = plan.batches.iter().enumerate().filter(|(_, b)| b.iter().any(|&i| recs[i].doc_id == doc)).map(|(k, _)| k).collect();
+                assert_eq!(holding.len(), 1, "document {doc} is in one batch");
+            }
+            // d (5 windows) is cut into 7..=9 + 10 after window 6: 6..=9 and 10; the edge 6-10 is lost.
+            assert_eq!((plan.cut_documents, plan.cut_doc_edges), (1, 1));
+        }
+        // Window scope: consecutive chunks of the (shuffled) windows.
+        let plan = plan_batches(&recs, CorefScope::Window, 4, None);
+        assert_eq!(plan.batches, vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9, 10]]);
+    }
+
+    #[test]
+    fn document_scope_links_window_and_document_edges_both_ways_with_self_loops() {
+        let mut recs = doc_windows(&[("a", 2)]);
+        recs[0].coref = vec![(0, 1)];
+        recs[0].doc_coref = vec![(1, 1, 0)];
+        let p = pad_for(&[&recs[0], &recs[1]], CorefScope::Document);
+        let (src, dst) = p.coref_nodes.unwrap();
+        let mut edges: Vec<(i64, i64)> = src.into_iter().zip(dst).collect();
+        edges.sort();
+        // L = 2: window 0 holds nodes 0-1, window 1 nodes 2-3.
+        assert_eq!(edges, vec![(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 1), (2, 2), (3, 3)]);
+        // Without the far window in the batch the document edge is left out.
+        let (src, _) = pad_for(&[&recs[0]], CorefScope::Document).coref_nodes.unwrap();
+        assert_eq!(src.len(), 2 + 2);
+        assert!(pad_for(&[&recs[0]], CorefScope::Window).coref_nodes.is_none());
     }
 }

@@ -7,10 +7,10 @@ use burn::tensor::Device;
 use enrelg_pipeline::fs::sha256_file;
 use enrelg_schemas::tables::MANIFEST;
 
-use crate::data::{load_split, make_batch, WindowRecord};
+use crate::data::{load_split, pad_for, plan_batches, WindowRecord};
 use crate::encoder_cache::{cache_file, embed, Embedded};
 use crate::model::crf::{host_rows, CrfPotentials};
-use crate::model::{Enrelg, EnrelgHead};
+use crate::model::{CorefScope, Enrelg, EnrelgHead};
 use crate::run::LoadedRun;
 
 /// Windows per forward pass of the head on cached encoder outputs.
@@ -21,21 +21,28 @@ const FULL_CHUNK: usize = 16;
 /// Emission scores of every window (`[words, N]` row-major, on the host)
 /// from a head on cached encoder outputs.
 pub fn cached_emissions(head: &EnrelgHead, e: &Embedded, records: &[WindowRecord], device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
-    let mut out = Vec::with_capacity(records.len());
-    let idx: Vec<usize> = (0..records.len()).collect();
-    for chunk in idx.chunks(HEAD_CHUNK) {
-        let batch = make_batch(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), device);
-        out.extend(host_rows(head.emissions(e.pad(chunk, records).into_device(device), &batch), batch.word_mask.clone())?);
-    }
-    Ok(out)
+    by_batches(records, head.coref_scope, HEAD_CHUNK, |chunk| {
+        let batch = pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), head.coref_scope).into_device(device);
+        Ok(host_rows(head.emissions(e.pad(chunk, records).into_device(device), &batch), batch.word_mask.clone())?)
+    })
 }
 
 /// Emission scores of every window through the full model (encoder included).
 pub fn full_emissions(model: &Enrelg, records: &[WindowRecord], device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
-    let mut out = Vec::with_capacity(records.len());
-    for chunk in records.chunks(FULL_CHUNK) {
-        let batch = make_batch(&chunk.iter().collect::<Vec<_>>(), device);
-        out.extend(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone())?);
+    by_batches(records, model.head.coref_scope, FULL_CHUNK, |chunk| {
+        let batch = pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), model.head.coref_scope).into_device(device);
+        Ok(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone())?)
+    })
+}
+
+/// `rows` of each batch of [`plan_batches`] (unshuffled; whole documents in
+/// document scope), put back in the order of `records`.
+fn by_batches(records: &[WindowRecord], scope: CorefScope, size: usize, mut rows: impl FnMut(&[usize]) -> anyhow::Result<Vec<Vec<f32>>>) -> anyhow::Result<Vec<Vec<f32>>> {
+    let mut out = vec![Vec::new(); records.len()];
+    for chunk in plan_batches(records, scope, size, None).batches {
+        for (i, row) in chunk.iter().zip(rows(&chunk)?) {
+            out[*i] = row;
+        }
     }
     Ok(out)
 }

@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::data::WindowRecord;
 use crate::inference::full_emissions;
 use crate::model::crf::CrfPotentials;
+use crate::model::CorefScope;
 use crate::run::LoadedRun;
 
 /// One predicted entity.
@@ -125,6 +126,13 @@ impl<'a> Tagger<'a> {
                     WindowRecord::new(w.index as u32, w.clone(), &forms, vec![0; words.len()], shapes, edges, dep_kinds)
                 })
                 .collect();
+            if run.info.config.coref_scope == CorefScope::Document {
+                let starts: Vec<usize> = data.windows.iter().map(|(w, _)| w.word_start).collect();
+                for e in &data.doc_edges {
+                    let [(sw, sp), (dw, dp)] = e.ends(&starts);
+                    records[sw].doc_coref.push((sp, dw as u32, dp));
+                }
+            }
             if let Some(v) = &run.vocab {
                 records.iter_mut().for_each(|r| r.set_word_ids(v));
             }

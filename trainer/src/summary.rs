@@ -138,6 +138,9 @@ fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
     if config.word_pool == crate::model::WordPool::Mean {
         parts.push("mean pool".to_string());
     }
+    if config.coref_scope == crate::model::CorefScope::Document {
+        parts.push("document coref".to_string());
+    }
     if !auxiliary_types.is_empty() {
         parts.push(format!("{} auxiliary types", auxiliary_types.len()));
     }

@@ -21,11 +21,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::config::TrainConfig;
-use crate::data::{load_split, pad, prefetched, PaddedBatch, WindowRecord};
+use crate::data::{load_split, pad_for, plan_batches, prefetched, PaddedBatch, WindowRecord};
 use crate::encoder_cache::{cache_file, embed, Embedded, PaddedWords};
 use crate::eval::score_windows;
 use crate::inference::{cached_emissions, full_emissions, viterbi_all};
-use crate::model::{BertEncoder, Enrelg, EnrelgConfig, EnrelgHead};
+use crate::model::{BertEncoder, CorefScope, Enrelg, EnrelgConfig, EnrelgHead};
 use crate::run::{Outcome, Progress, RunDir, RunInfo, WarmStart, LAST, LAST_MODULE, LAST_OPTIM, LAST_OPTIM_ENCODER, LAST_OPTIM_HEAD, RUN_FORMAT_VERSION};
 use crate::vocab::WordVocab;
 
@@ -57,6 +57,8 @@ pub struct SplitData {
     pub records: Vec<WindowRecord>,
     /// The frozen encoder's word vectors (empty when the encoder is fine-tuned).
     pub embedded: Embedded,
+    /// How its windows are batched and padded (the run's coreference scope).
+    pub scope: CorefScope,
 }
 
 /// What the epoch loop needs of a model under training (as burn-train's
@@ -95,7 +97,7 @@ impl TrainStep for FrozenHead {
 
     fn prepare(data: &SplitData, idx: &[usize]) -> Self::Prepared {
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &data.records[i]).collect();
-        (pad(&refs), data.embedded.pad(idx, &data.records))
+        (pad_for(&refs, data.scope), data.embedded.pad(idx, &data.records))
     }
 
     fn step(mut self, (batch, words): Self::Prepared, lr_factor: f64) -> anyhow::Result<(Self, f64)> {
@@ -144,7 +146,7 @@ impl TrainStep for FineTuned {
     type Prepared = PaddedBatch;
 
     fn prepare(data: &SplitData, idx: &[usize]) -> Self::Prepared {
-        pad(&idx.iter().map(|&i| &data.records[i]).collect::<Vec<_>>())
+        pad_for(&idx.iter().map(|&i| &data.records[i]).collect::<Vec<_>>(), data.scope)
     }
 
     fn step(mut self, batch: Self::Prepared, lr_factor: f64) -> anyhow::Result<(Self, f64)> {
@@ -190,8 +192,10 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let manifest = ShardManifest::read(inp.shards)?;
     let dev_split = manifest.dev_split().context("shards have no dev split")?.to_string();
     let kinds = cfg.dependency_variant.kinds();
-    let mut train = SplitData { name: "train".into(), records: load_split(inp.shards, "train", kinds)?, embedded: Embedded::default() };
-    let mut dev = SplitData { name: dev_split.clone(), records: load_split(inp.shards, &dev_split, kinds)?, embedded: Embedded::default() };
+    let split = |name: &str| -> anyhow::Result<SplitData> {
+        Ok(SplitData { name: name.into(), records: load_split(inp.shards, name, kinds)?, embedded: Embedded::default(), scope: cfg.coref_scope })
+    };
+    let (mut train, mut dev) = (split("train")?, split(&dev_split)?);
     // Built from the training split alone, the same on every (re)run.
     let vocab: Option<WordVocab> = (cfg.word_dim > 0).then(|| WordVocab::from_forms(train.records.iter().flat_map(|r| r.forms.iter().map(String::as_str)), cfg.word_min_count));
     if let Some(v) = &vocab {
@@ -334,12 +338,23 @@ impl Epochs<'_> {
         }
         let mut metrics = self.run.metrics(resumed.then_some(self.progress.epoch))?;
         let cfg = self.cfg;
-        let steps_per_epoch = train.records.len().div_ceil(cfg.batch_size);
+        // Document scope packs whole documents, so batches per epoch vary a
+        // little with the shuffle; the schedule counts the first epoch's.
+        let plan = plan_batches(&train.records, cfg.coref_scope, cfg.batch_size, Some((cfg.seed, 1)));
+        if plan.cut_documents > 0 {
+            tracing::info!(
+                "{} training documents have more than {} windows: cut into groups of consecutive windows, losing {} of their document edges",
+                plan.cut_documents,
+                cfg.batch_size,
+                plan.cut_doc_edges
+            );
+        }
+        let steps_per_epoch = plan.batches.len();
         let total_steps = steps_per_epoch * cfg.max_epochs;
         let first = if self.progress.stopped_early { cfg.max_epochs + 1 } else { self.progress.epoch + 1 };
         for epoch in first..=cfg.max_epochs {
             let t0 = Instant::now();
-            let (next, loss) = self.train_epoch(learner, epoch, steps_per_epoch, total_steps, train)?;
+            let (next, loss, steps) = self.train_epoch(learner, epoch, total_steps, train)?;
             learner = next;
             let score = score_windows(&dev.records, &learner.dev_predictions(dev)?, &self.info.scored_tags());
             let lr = cfg.lr_head * schedule(self.progress.step.saturating_sub(1), total_steps, cfg.warmup);
@@ -347,7 +362,7 @@ impl Epochs<'_> {
             let subtokens: usize = train.records.iter().map(|r| r.input_ids.len()).sum();
             let log = EpochLog {
                 epoch,
-                loss: loss / steps_per_epoch as f64,
+                loss: loss / steps as f64,
                 dev_precision: score.micro.precision,
                 dev_recall: score.micro.recall,
                 dev_f1: score.micro.f1,
@@ -372,21 +387,20 @@ impl Epochs<'_> {
         Ok(())
     }
 
-    /// One pass over the shuffled training windows; the learner and the
-    /// summed loss.
-    fn train_epoch<S: TrainStep>(&mut self, learner: S, epoch: usize, steps: usize, total_steps: usize, train: &SplitData) -> anyhow::Result<(S, f64)> {
+    /// One pass over the shuffled training windows; the learner, the
+    /// summed loss and the number of steps.
+    fn train_epoch<S: TrainStep>(&mut self, learner: S, epoch: usize, total_steps: usize, train: &SplitData) -> anyhow::Result<(S, f64, usize)> {
         let cfg = self.cfg;
         // Dropout masks and batch order depend on the seed and the epoch
         // only, so a resumed run draws what an uninterrupted one would.
         self.device.seed(epoch_seed(cfg.seed, epoch));
-        let order = shuffled(train.records.len(), cfg.seed, epoch);
-        let bar = progress_bar(steps, epoch)?;
+        let plan = plan_batches(&train.records, cfg.coref_scope, cfg.batch_size, Some((cfg.seed, epoch)));
+        let bar = progress_bar(plan.batches.len(), epoch)?;
         let mut loss_sum = 0.0;
         // A step takes the learner by value; the slot lends it out to the closure.
         let mut slot = Some(learner);
         prefetched(
-            &order,
-            cfg.batch_size,
+            &plan.batches,
             |idx| S::prepare(train, idx),
             |_, batch| {
                 let current = slot.take().context("model lost by a failed step")?;
@@ -400,26 +414,8 @@ impl Epochs<'_> {
             },
         )?;
         bar.finish_and_clear();
-        Ok((slot.context("model lost by a failed step")?, loss_sum))
+        Ok((slot.context("model lost by a failed step")?, loss_sum, plan.batches.len()))
     }
-}
-
-/// Deterministic shuffle (SplitMix64), so a seed fixes the batch order.
-fn shuffled(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
-    let mut state = seed ^ ((epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let mut v: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
-    v
 }
 
 /// Linear warm-up then linear decay, as a factor of the base rate.

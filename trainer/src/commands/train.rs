@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use enrelg::config::TrainConfig;
-use enrelg::model::{Variant, WordPool};
+use enrelg::model::{CorefScope, Variant, WordPool};
 use enrelg::run::RunInfo;
 use enrelg::train::{train, Start, TrainInputs};
 
@@ -50,6 +50,9 @@ pub struct TrainArgs {
     /// How a word's vector is pooled from its subtokens (the paper: first).
     #[arg(long, value_enum)]
     pub word_pool: Option<WordPool>,
+    /// The coreference graph's reach: window (the paper) or document (edges between windows too).
+    #[arg(long, value_enum)]
+    pub coref_scope: Option<CorefScope>,
     /// Run folder (checkpoint, metrics.jsonl, run.json, evaluations).
     #[arg(long)]
     pub out: PathBuf,
@@ -101,6 +104,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(p) = args.word_pool {
         cfg.word_pool = p;
+    }
+    if let Some(c) = args.coref_scope {
+        cfg.coref_scope = c;
     }
     if args.freeze_encoder {
         cfg.freeze_encoder = true;

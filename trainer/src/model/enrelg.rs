@@ -12,7 +12,7 @@ use super::bert::BertEncoder;
 use super::bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
 use super::char_cnn::{CharCnn, CharCnnConfig};
 use super::crf::{Crf, CrfConfig};
-use super::gat::{GraphAttention, GraphAttentionConfig};
+use super::gat::{GraphAttention, GraphAttentionConfig, NodeEdges};
 use super::mix::{ScalarMix, ScalarMixConfig};
 
 /// Which graphs the model uses (the paper's ablation).
@@ -36,6 +36,18 @@ impl Variant {
     pub fn uses_dep(self) -> bool {
         matches!(self, Self::D | Self::Cd)
     }
+}
+
+/// Which words the coreference graph links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum CorefScope {
+    /// Words of one 128-subtoken window (the paper).
+    #[default]
+    Window,
+    /// Words of the whole document: a batch holds whole documents, and the
+    /// coreference GAT also attends over the `doc_edges` between windows.
+    Document,
 }
 
 /// How the BiLSTM output `E` and the graph outputs `G_C`, `G_D` are combined.
@@ -104,6 +116,9 @@ pub struct EnrelgConfig {
     /// How words are pooled from subtokens (the paper: the first).
     #[config(default = "WordPool::First")]
     pub word_pool: WordPool,
+    /// The coreference graph's reach (the paper: one window).
+    #[config(default = "CorefScope::Window")]
+    pub coref_scope: CorefScope,
 }
 
 /// Everything after the encoder; trained alone in frozen-encoder mode.
@@ -133,6 +148,9 @@ pub struct EnrelgHead {
     /// How the encoder's subtokens become the words this head reads.
     #[module(skip)]
     pub word_pool: WordPool,
+    /// How batches are built for this head ([`crate::data::plan_batches`]).
+    #[module(skip)]
+    pub coref_scope: CorefScope,
 }
 
 impl EnrelgConfig {
@@ -170,6 +188,7 @@ impl EnrelgConfig {
             crf: CrfConfig::new(self.num_tags).init(device),
             fusion: self.fusion,
             word_pool: self.word_pool,
+            coref_scope: self.coref_scope,
         }
     }
 }
@@ -197,6 +216,10 @@ pub struct Batch {
     /// `[B, L, L]` adjacency of each graph (no self loops; the GAT adds them).
     pub coref: Tensor<3, Bool>,
     pub dep: Tensor<3, Bool>,
+    /// Document scope: the coreference graph over all `B * L` word positions
+    /// of the batch (position `b * L + w`), window and document edges in both
+    /// directions plus self loops; `None` in window scope.
+    pub coref_nodes: Option<NodeEdges>,
 }
 
 /// First subtoken of each word: `hidden` `[B, T, H]`, `index` `[B, L]` -> `[B, L, H]`.
@@ -237,7 +260,13 @@ impl EnrelgHead {
         }
         let words = Tensor::cat(inputs, 2);
         let e = self.lstm.forward(self.dropout.forward(words), &batch.lens);
-        let gc = self.coref.as_ref().map(|g| g.forward(e.clone(), batch.coref.clone()));
+        let gc = self.coref.as_ref().map(|g| match &batch.coref_nodes {
+            Some(edges) => {
+                let [b, l, d] = e.dims();
+                g.forward_edges(e.clone().reshape([b * l, d]), edges).reshape([b, l, g.d_output()])
+            }
+            None => g.forward(e.clone(), batch.coref.clone()),
+        });
         let gd = self.dep.as_ref().map(|g| g.forward(e.clone(), batch.dep.clone()));
         let fused = match self.fusion {
             Fusion::Linear => {
@@ -316,6 +345,64 @@ mod tests {
             word_ids: (0..n as u32).map(|i| (i + shift) % 6).collect(),
             coref: vec![(0, 2)],
             dep: vec![(1, 2), (0, 1)],
+            doc_coref: Vec::new(),
+        }
+    }
+
+    fn emissions_of(head: &EnrelgHead, recs: &[WindowRecord], words: &Tensor<3>, scope: CorefScope) -> Vec<f32> {
+        let refs: Vec<&WindowRecord> = recs.iter().collect();
+        let batch = crate::data::pad_for(&refs, scope).into_device(&words.device());
+        head.emissions(words.clone(), &batch).into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+    }
+
+    fn words_tensor(seed: f32, dims: [usize; 3], device: &Device) -> Tensor<3> {
+        let n = dims.iter().product::<usize>();
+        Tensor::<3>::from_data(TensorData::new((0..n).map(|i| (i as f32 * 0.37 + seed).sin()).collect::<Vec<f32>>(), dims), device)
+    }
+
+    #[test]
+    fn document_scope_equals_window_scope_when_each_document_is_one_window() {
+        let device = Device::flex();
+        let mut recs = [record(5, 0), record(5, 1), record(3, 2)];
+        for (i, r) in recs.iter_mut().enumerate() {
+            r.doc_id = format!("d{i}");
+        }
+        let words = words_tensor(0.0, [3, 5, 8], &device);
+        let head = EnrelgConfig::new(3, Variant::Cd, 8).with_lstm_hidden(4).with_gat_heads(2).with_gat_head_dim(4).init_head(&device);
+        let (window, document) = (emissions_of(&head, &recs, &words, CorefScope::Window), emissions_of(&head, &recs, &words, CorefScope::Document));
+        // Padding positions differ (the dense form lets them attend nowhere); compare the words.
+        for (r, rec) in recs.iter().enumerate() {
+            for w in 0..rec.tags.len() {
+                for t in 0..3 {
+                    let at = (r * 5 + w) * 3 + t;
+                    assert!((window[at] - document[at]).abs() < 1e-5, "window {r} word {w}: {} vs {}", window[at], document[at]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn in_document_scope_another_window_reaches_a_word_only_through_a_document_edge() {
+        let device = Device::flex();
+        let head = EnrelgConfig::new(3, Variant::C, 8).with_lstm_hidden(4).with_gat_heads(2).with_gat_head_dim(4).init_head(&device);
+        // Two windows of one document; word 1 of window 0 is linked to word 2 of window 1.
+        let (mut a, b) = (record(4, 0), record(4, 1));
+        a.doc_coref = vec![(1, b.window_id, 2)];
+        let recs = [a, b];
+        let words = words_tensor(0.0, [2, 4, 8], &device);
+        // Change only window 1's words.
+        let mut changed = words.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        changed[4 * 8..].iter_mut().for_each(|v| *v += 1.0);
+        let changed = Tensor::<3>::from_data(TensorData::new(changed, [2, 4, 8]), &device);
+        let word0 = |em: &[f32], w: usize| em[w * 3..w * 3 + 3].to_vec();
+        let differs = |x: Vec<f32>, y: Vec<f32>| x.iter().zip(&y).any(|(p, q)| (p - q).abs() > 1e-5);
+        for scope in [CorefScope::Window, CorefScope::Document] {
+            let (before, after) = (emissions_of(&head, &recs, &words, scope), emissions_of(&head, &recs, &changed, scope));
+            // The linked word feels the change in document scope only; no other word of window 0 does.
+            assert_eq!(differs(word0(&before, 1), word0(&after, 1)), scope == CorefScope::Document, "{scope:?}");
+            for w in [0, 2, 3] {
+                assert!(!differs(word0(&before, w), word0(&after, w)), "{scope:?}: word {w} of window 0 changed");
+            }
         }
     }
 

@@ -13,6 +13,6 @@ pub use bert::{BertConfig, BertEncoder};
 pub use bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
 pub use char_cnn::{CharCnn, CharCnnConfig};
 pub use crf::{Crf, CrfConfig};
-pub use enrelg::{Batch, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant, WordPool};
-pub use gat::{GraphAttention, GraphAttentionConfig};
+pub use enrelg::{Batch, CorefScope, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant, WordPool};
+pub use gat::{GraphAttention, GraphAttentionConfig, NodeEdges};
 pub use mix::{ScalarMix, ScalarMixConfig};
