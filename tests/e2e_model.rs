@@ -246,10 +246,15 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
         "8",
         "--word-pool",
         "mean",
+        "--pos-dim",
+        "4",
+        "--coref-scope",
+        "document",
     ];
     enrelg(&[&train[..], &["--out", &s(&run), "--cache-dir", &s(&cache)]].concat());
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
     assert_eq!(info["config"]["layer_mix"], true);
+    assert_eq!((&info["config"]["pos_dim"], &info["config"]["coref_scope"]), (&serde_json::json!(4), &serde_json::json!("document")));
     assert_eq!(info["config"]["word_pool"], "mean");
     let vocab = info["word_vocab"].as_array().unwrap();
     assert!(vocab.len() > 10 && vocab.iter().all(|w| w.as_str().unwrap() == w.as_str().unwrap().to_lowercase()), "{vocab:?}");
@@ -259,8 +264,9 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let bytes = std::fs::read(&train_cache).unwrap();
     assert_eq!(u64::from_le_bytes(bytes[8..16].try_into().unwrap()), 7 * 384);
 
-    // Eval decodes from the cache; predict runs the encoder live, pools and
-    // looks words up on its own: the same entities.
+    // Eval decodes from the cache and the shards; predict runs the encoder
+    // live, pools, looks words up and builds the document edges and syntax
+    // ids on its own: the same entities.
     enrelg(&["eval", "--run", &s(&run), "--split", "test", "--cache-dir", &s(&cache)]);
     let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("eval-test.json")).unwrap()).unwrap();
     let pred = tmp.join("pred");
@@ -296,8 +302,8 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     // run's best checkpoint did: the head was loaded, the encoder is the pretrained one.
     let lr0 = tmp.join("lr0.toml");
     std::fs::write(&lr0, "lr_encoder = 0.0\nlr_head = 0.0\n").unwrap();
-    let shape = ["--shape-dim", "8", "--layer-mix", "--char-dim", "8", "--word-dim", "8", "--word-pool", "mean"];
-    let stage2 = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "1", "--fine-tune", "--config", &s(&lr0), "--init-from", &s(&run)];
+    let shape = ["--shape-dim", "8", "--layer-mix", "--char-dim", "8", "--word-dim", "8", "--word-pool", "mean", "--pos-dim", "4"];
+    let stage2 = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "1", "--fine-tune", "--config", &s(&lr0), "--init-from", &s(&run), "--coref-scope", "document"];
     let warm = tmp.join("warm");
     enrelg(&[&stage2[..], &shape[..], &["--out", &s(&warm)]].concat());
     let warm_info: serde_json::Value = serde_json::from_slice(&std::fs::read(warm.join("run.json")).unwrap()).unwrap();
@@ -307,8 +313,10 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     assert!(best > 0.0, "the frozen run learned nothing: the comparison below would be empty");
     assert!((warm_info["best_dev_f1"].as_f64().unwrap() - best).abs() < 1e-9, "{} vs {best}", warm_info["best_dev_f1"]);
     // Another shape, or a frozen run from a fine-tuned one, is refused.
-    let err =
-        enrelg_fails(&[&stage2[..], &["--shape-dim", "16", "--layer-mix", "--char-dim", "8", "--word-dim", "8", "--word-pool", "mean", "--out", &s(&tmp.join("wide"))]].concat());
+    let err = enrelg_fails(
+        &[&stage2[..], &["--shape-dim", "16", "--layer-mix", "--char-dim", "8", "--word-dim", "8", "--word-pool", "mean", "--pos-dim", "4", "--out", &s(&tmp.join("wide"))]]
+            .concat(),
+    );
     assert!(err.contains("another shape") && err.contains("\"shape_dim\":16"), "{err}");
     let frozen = ["train", "--data", &s(&shards), "--model", &model, "--epochs", "1", "--freeze-encoder", "--init-from", &s(&warm), "--cache-dir", &s(&cache)];
     let err = enrelg_fails(&[&frozen[..], &shape[..], &["--out", &s(&tmp.join("refrozen"))]].concat());

@@ -33,6 +33,7 @@ pub mod shape;
 pub mod shard;
 pub mod skips;
 pub mod stats;
+pub mod syntax;
 pub mod text;
 pub mod window;
 

@@ -49,6 +49,8 @@ pub struct TrainConfig {
     /// vocabulary is the training split's words seen `word_min_count` times.
     pub word_dim: usize,
     pub word_min_count: usize,
+    /// UPOS and dependency-relation embedding sizes (0 = off, as in the paper).
+    pub pos_dim: usize,
     /// The coreference graph's reach: one window (the paper) or the document.
     pub coref_scope: CorefScope,
 }
@@ -80,6 +82,7 @@ impl Default for TrainConfig {
             word_pool: WordPool::First,
             word_dim: 0,
             word_min_count: 2,
+            pos_dim: 0,
             coref_scope: CorefScope::Window,
         }
     }
@@ -114,6 +117,7 @@ impl TrainConfig {
             .with_word_pool(self.word_pool)
             .with_word_dim(self.word_dim)
             .with_word_vocab(word_vocab)
+            .with_pos_dim(self.pos_dim)
             .with_coref_scope(self.coref_scope)
     }
 }

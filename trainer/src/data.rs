@@ -7,6 +7,7 @@ use anyhow::Context;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use enrelg_pipeline::graph::{Edge, EdgeKind};
 use enrelg_pipeline::shard::{read_table, ShardManifest};
+use enrelg_pipeline::syntax::{deprel_id, upos_id, NUM_DEPRELS, NUM_UPOS};
 use enrelg_pipeline::window::Window;
 use enrelg_schemas::tables::{self, doc_edges, edges, tokens, windows};
 use enrelg_schemas::Graph;
@@ -29,6 +30,9 @@ pub struct WindowRecord {
     pub chars: Vec<Vec<u32>>,
     /// The words themselves.
     pub forms: Vec<String>,
+    /// UPOS and dependency-relation ids of each word (`enrelg_pipeline::syntax`).
+    pub upos: Vec<u32>,
+    pub deprel: Vec<u32>,
     /// Word-identity ids ([`crate::vocab`]); empty unless a run uses them.
     pub word_ids: Vec<u32>,
     /// Undirected edges between word positions, `src < dst`.
@@ -45,17 +49,28 @@ fn u32_list(df: &DataFrame, name: &str, row: usize) -> anyhow::Result<Vec<u32>> 
     Ok(s.u32()?.into_no_null_iter().collect())
 }
 
-/// Each document's word forms in order, from a split's `tokens` table.
-fn forms_by_document(table: &DataFrame) -> anyhow::Result<HashMap<String, Vec<String>>> {
+/// Each document's words in order: forms and syntactic ids.
+#[derive(Default)]
+struct DocumentWords {
+    forms: Vec<String>,
+    upos: Vec<u32>,
+    deprel: Vec<u32>,
+}
+
+/// Each document's words, from a split's `tokens` table.
+fn words_by_document(table: &DataFrame) -> anyhow::Result<HashMap<String, DocumentWords>> {
     let docs = table.column(tokens::DOC_ID)?.str()?;
     let idx = table.column(tokens::IDX)?.u32()?;
     let forms = table.column(tokens::FORM)?.str()?;
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let (upos, deprel) = (table.column(tokens::UPOS)?.str()?, table.column(tokens::DEPREL)?.str()?);
+    let mut out: HashMap<String, DocumentWords> = HashMap::new();
     for row in 0..table.height() {
         let (doc, i, form) = (docs.get(row).unwrap_or(""), idx.get(row).unwrap_or(u32::MAX) as usize, forms.get(row).unwrap_or(""));
-        let list = out.entry(doc.to_string()).or_default();
-        anyhow::ensure!(i == list.len(), "tokens table: document {doc} has token {i} where {} was expected (row {row})", list.len());
-        list.push(form.to_string());
+        let words = out.entry(doc.to_string()).or_default();
+        anyhow::ensure!(i == words.forms.len(), "tokens table: document {doc} has token {i} where {} was expected (row {row})", words.forms.len());
+        words.forms.push(form.to_string());
+        words.upos.push(upos_id(upos.get(row).unwrap_or("")));
+        words.deprel.push(deprel_id(deprel.get(row).unwrap_or("")));
     }
     Ok(out)
 }
@@ -93,7 +108,7 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
     let table = read_table(shards, split, tables::WINDOWS)?;
     let mut edges = edges_by_window(&read_table(shards, split, tables::EDGES)?)?;
     let mut doc_links = doc_edges_by_window(&read_table(shards, split, tables::DOC_EDGES)?)?;
-    let forms = forms_by_document(&read_table(shards, split, tables::TOKENS)?)?;
+    let words_of = words_by_document(&read_table(shards, split, tables::TOKENS)?)?;
     let ids: Vec<u32> = table.column(windows::WINDOW_ID)?.u32()?.into_no_null_iter().collect();
     let docs: Vec<String> = table.column(windows::DOC_ID)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
     let index: Vec<u32> = table.column(windows::WINDOW_INDEX)?.u32()?.into_no_null_iter().collect();
@@ -103,10 +118,12 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
     for (row, &id) in ids.iter().enumerate() {
         let word_first_subtoken = u32_list(&table, windows::WORD_FIRST_SUBTOKEN, row)?;
         let (start, words) = (starts[row] as usize, word_first_subtoken.len());
-        let doc_forms = forms.get(&docs[row]).with_context(|| format!("window {id}: document {} has no tokens", docs[row]))?;
-        let window_forms = doc_forms
-            .get(start..start + words)
-            .with_context(|| format!("window {id}: words {start}..{} outside document {}'s {} tokens", start + words, docs[row], doc_forms.len()))?;
+        let doc_words = words_of.get(&docs[row]).with_context(|| format!("window {id}: document {} has no tokens", docs[row]))?;
+        let range = start..start + words;
+        let window_forms = doc_words
+            .forms
+            .get(range.clone())
+            .with_context(|| format!("window {id}: words {start}..{} outside document {}'s {} tokens", start + words, docs[row], doc_words.forms.len()))?;
         let window = Window {
             doc_id: docs[row].clone(),
             index: index[row] as usize,
@@ -118,6 +135,7 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
         let (tags, shapes) = (u32_list(&table, windows::LABELS, row)?, u32_list(&table, windows::WORD_SHAPES, row)?);
         let mut record = WindowRecord::new(id, window, window_forms, tags, shapes, &edges.remove(&id).unwrap_or_default(), dep_kinds);
         record.doc_coref = doc_links.remove(&id).unwrap_or_default();
+        (record.upos, record.deprel) = (doc_words.upos[range.clone()].to_vec(), doc_words.deprel[range].to_vec());
         record.check(num_tags).with_context(|| format!("{}: split {split}, window {id} of document {}", shards.display(), record.doc_id))?;
         records.push(record);
     }
@@ -156,6 +174,8 @@ impl WindowRecord {
             shapes,
             chars: forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
             forms: forms.to_vec(),
+            upos: vec![0; forms.len()],
+            deprel: vec![0; forms.len()],
             word_ids: Vec::new(),
             coref: pairs(&|k| k.graph() == Graph::Coref),
             dep: pairs(&|k| dep_kinds.contains(&k)),
@@ -191,13 +211,23 @@ impl WindowRecord {
         let words = self.word_first_subtoken.len();
         anyhow::ensure!(words > 0, "no words");
         anyhow::ensure!(
-            self.tags.len() == words && self.shapes.len() == words && self.chars.len() == words && self.forms.len() == words,
-            "{words} words but {} labels, {} shapes, {} character lists and {} forms",
+            self.tags.len() == words
+                && self.shapes.len() == words
+                && self.chars.len() == words
+                && self.forms.len() == words
+                && self.upos.len() == words
+                && self.deprel.len() == words,
+            "{words} words but {} labels, {} shapes, {} character lists, {} forms, {} UPOS and {} relations",
             self.tags.len(),
             self.shapes.len(),
             self.chars.len(),
-            self.forms.len()
+            self.forms.len(),
+            self.upos.len(),
+            self.deprel.len()
         );
+        if self.upos.iter().any(|&u| u as usize >= NUM_UPOS) || self.deprel.iter().any(|&d| d as usize >= NUM_DEPRELS) {
+            anyhow::bail!("a UPOS or relation id outside the syntax classes");
+        }
         use enrelg_pipeline::chars::{MAX_CHARS, NUM_CHARS};
         if let Some(c) = self.chars.iter().find(|c| c.is_empty() || c.len() > MAX_CHARS || c.iter().any(|&id| id as usize >= NUM_CHARS)) {
             anyhow::bail!("character ids {c:?}: need 1 to {MAX_CHARS} ids below {NUM_CHARS}");
@@ -234,6 +264,8 @@ pub struct PaddedBatch {
     wmask: Vec<bool>,
     tags: Vec<i64>,
     shapes: Vec<i64>,
+    upos: Vec<i64>,
+    deprel: Vec<i64>,
     word_ids: Vec<i64>,
     /// `[B, L, C]` character ids, 0-padded.
     chars: Vec<i64>,
@@ -260,6 +292,8 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         wmask: vec![false; b * l],
         tags: vec![0; b * l],
         shapes: vec![0; b * l],
+        upos: vec![0; b * l],
+        deprel: vec![0; b * l],
         word_ids: vec![crate::vocab::PAD as i64; b * l],
         chars: vec![0; b * l * c],
         max_chars: c,
@@ -284,6 +318,9 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         }
         for (w, &s) in rec.shapes.iter().enumerate().take(l) {
             p.shapes[r * l + w] = s as i64;
+        }
+        for (w, (&u, &d)) in rec.upos.iter().zip(&rec.deprel).enumerate().take(l) {
+            (p.upos[r * l + w], p.deprel[r * l + w]) = (u as i64, d as i64);
         }
         for (w, &id) in rec.word_ids.iter().enumerate().take(l) {
             p.word_ids[r * l + w] = id as i64;
@@ -363,6 +400,8 @@ impl PaddedBatch {
             word_mask: Tensor::<2, Bool>::from_data(TensorData::new(self.wmask, [b, l]), device),
             tags: Tensor::<2, Int>::from_data(TensorData::new(self.tags, [b, l]), device),
             shapes: Tensor::<2, Int>::from_data(TensorData::new(self.shapes, [b, l]), device),
+            upos: Tensor::<2, Int>::from_data(TensorData::new(self.upos, [b, l]), device),
+            deprel: Tensor::<2, Int>::from_data(TensorData::new(self.deprel, [b, l]), device),
             word_ids: Tensor::<2, Int>::from_data(TensorData::new(self.word_ids, [b, l]), device),
             chars: Tensor::<3, Int>::from_data(TensorData::new(self.chars, [b, l, self.max_chars]), device),
             lens: self.lens,

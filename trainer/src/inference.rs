@@ -13,15 +13,16 @@ use crate::model::crf::{host_rows, CrfPotentials};
 use crate::model::{CorefScope, Enrelg, EnrelgHead};
 use crate::run::LoadedRun;
 
-/// Windows per forward pass of the head on cached encoder outputs.
-const HEAD_CHUNK: usize = 64;
-/// Windows per forward pass through the encoder.
-const FULL_CHUNK: usize = 16;
+/// Windows per forward pass, on cached encoder outputs or through the
+/// encoder. One size for both, since in document scope it is also the
+/// longest group of a document's windows that share one graph, and the
+/// scores must not depend on how they were computed.
+const INFERENCE_WINDOWS: usize = 64;
 
 /// Emission scores of every window (`[words, N]` row-major, on the host)
 /// from a head on cached encoder outputs.
 pub fn cached_emissions(head: &EnrelgHead, e: &Embedded, records: &[WindowRecord], device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
-    by_batches(records, head.coref_scope, HEAD_CHUNK, |chunk| {
+    by_batches(records, head.coref_scope, INFERENCE_WINDOWS, |chunk| {
         let batch = pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), head.coref_scope).into_device(device);
         Ok(host_rows(head.emissions(e.pad(chunk, records).into_device(device), &batch), batch.word_mask.clone())?)
     })
@@ -29,7 +30,7 @@ pub fn cached_emissions(head: &EnrelgHead, e: &Embedded, records: &[WindowRecord
 
 /// Emission scores of every window through the full model (encoder included).
 pub fn full_emissions(model: &Enrelg, records: &[WindowRecord], device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
-    by_batches(records, model.head.coref_scope, FULL_CHUNK, |chunk| {
+    by_batches(records, model.head.coref_scope, INFERENCE_WINDOWS, |chunk| {
         let batch = pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), model.head.coref_scope).into_device(device);
         Ok(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone())?)
     })

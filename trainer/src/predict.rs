@@ -14,6 +14,7 @@ use enrelg_pipeline::align::AlignConfig;
 use enrelg_pipeline::document::Document;
 use enrelg_pipeline::graph::EdgeKind;
 use enrelg_pipeline::shard::{process, BuildOptions};
+use enrelg_pipeline::syntax::{deprel_id, upos_id};
 use enrelg_pipeline::window::WordPieceTokenizer;
 use enrelg_schemas::chunks;
 use serde::Serialize;
@@ -123,7 +124,10 @@ impl<'a> Tagger<'a> {
                     let words = &data.doc.tokens[w.word_start..w.word_end];
                     let forms: Vec<String> = words.iter().map(|t| t.form.clone()).collect();
                     let shapes = words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect();
-                    WindowRecord::new(w.index as u32, w.clone(), &forms, vec![0; words.len()], shapes, edges, dep_kinds)
+                    let mut record = WindowRecord::new(w.index as u32, w.clone(), &forms, vec![0; words.len()], shapes, edges, dep_kinds);
+                    record.upos = words.iter().map(|t| upos_id(&t.upos)).collect();
+                    record.deprel = words.iter().map(|t| deprel_id(&t.deprel)).collect();
+                    record
                 })
                 .collect();
             if run.info.config.coref_scope == CorefScope::Document {

@@ -138,6 +138,9 @@ fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
     if config.word_pool == crate::model::WordPool::Mean {
         parts.push("mean pool".to_string());
     }
+    if config.pos_dim > 0 {
+        parts.push(format!("syntax {}", config.pos_dim));
+    }
     if config.coref_scope == crate::model::CorefScope::Document {
         parts.push("document coref".to_string());
     }

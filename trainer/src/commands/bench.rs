@@ -12,7 +12,7 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use clap::Args;
 use enrelg::config::TrainConfig;
-use enrelg::data::{load_split, make_batch, pad, WindowRecord};
+use enrelg::data::{load_split, make_batch, pad_for, WindowRecord};
 use enrelg::encoder_cache::{cache_file, embed};
 use enrelg::model::checkpoint::weights_path;
 use enrelg::model::crf::host_rows;
@@ -147,7 +147,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
             clock = Instant::now();
             secs
         };
-        let (padded, words) = (pad(&refs), embedded.pad(&idx, records));
+        let (padded, words) = (pad_for(&refs, cfg.coref_scope), embedded.pad(&idx, records));
         let t_pad = lap();
         if let Some(dir) = args.export.as_ref().filter(|_| step > 0) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -182,7 +182,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
         let start = (step * args.batch) % (records.len() - args.batch + 1);
         let idx: Vec<usize> = (start..start + args.batch).collect();
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
-        let (batch, words) = (pad(&refs).into_device(&plain), embedded.pad(&idx, records).into_device(&plain));
+        let (batch, words) = (pad_for(&refs, cfg.coref_scope).into_device(&plain), embedded.pad(&idx, records).into_device(&plain));
         let clock = Instant::now();
         host_rows(valid.emissions(words, &batch), batch.word_mask.clone())?;
         inference += clock.elapsed().as_secs_f64();

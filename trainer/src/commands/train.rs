@@ -50,6 +50,9 @@ pub struct TrainArgs {
     /// How a word's vector is pooled from its subtokens (the paper: first).
     #[arg(long, value_enum)]
     pub word_pool: Option<WordPool>,
+    /// UPOS and dependency-relation embeddings of this size each, from the parse (0 = off, the paper's model).
+    #[arg(long)]
+    pub pos_dim: Option<usize>,
     /// The coreference graph's reach: window (the paper) or document (edges between windows too).
     #[arg(long, value_enum)]
     pub coref_scope: Option<CorefScope>,
@@ -104,6 +107,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(p) = args.word_pool {
         cfg.word_pool = p;
+    }
+    if let Some(d) = args.pos_dim {
+        cfg.pos_dim = d;
     }
     if let Some(c) = args.coref_scope {
         cfg.coref_scope = c;

@@ -111,6 +111,11 @@ pub struct EnrelgConfig {
     /// (0 = off, the paper's model) and the rows it has (the run's vocabulary).
     #[config(default = 0)]
     pub word_dim: usize,
+    /// Size of each of two embeddings, of the word's UPOS and of its
+    /// dependency relation, concatenated to the encoder output (0 = off,
+    /// the paper's model).
+    #[config(default = 0)]
+    pub pos_dim: usize,
     #[config(default = 0)]
     pub word_vocab: usize,
     /// How words are pooled from subtokens (the paper: the first).
@@ -130,6 +135,8 @@ pub struct EnrelgHead {
     pub shape: Option<Embedding>,
     pub chars: Option<CharCnn>,
     pub word: Option<Embedding>,
+    pub upos: Option<Embedding>,
+    pub deprel: Option<Embedding>,
     pub lstm: MaskedBiLstm,
     pub coref: Option<GraphAttention>,
     pub dep: Option<GraphAttention>,
@@ -175,7 +182,9 @@ impl EnrelgConfig {
             shape: (self.shape_dim > 0).then(|| EmbeddingConfig::new(enrelg_pipeline::shape::NUM_SHAPES, self.shape_dim).init(device)),
             chars: (self.char_dim > 0).then(|| CharCnnConfig::new(self.char_dim).init(device)),
             word: (self.word_dim > 0).then(|| EmbeddingConfig::new(self.word_vocab, self.word_dim).init(device)),
-            lstm: MaskedBiLstmConfig::new(self.d_encoder + self.shape_dim + self.char_dim + self.word_dim).with_d_hidden(self.lstm_hidden).init(device),
+            upos: (self.pos_dim > 0).then(|| EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_UPOS, self.pos_dim).init(device)),
+            deprel: (self.pos_dim > 0).then(|| EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_DEPRELS, self.pos_dim).init(device)),
+            lstm: MaskedBiLstmConfig::new(self.d_encoder + self.shape_dim + self.char_dim + self.word_dim + 2 * self.pos_dim).with_d_hidden(self.lstm_hidden).init(device),
             fuse_lstm: linear.then(|| LinearConfig::new(d_lstm, d_lstm).init(device)),
             fuse_coref: (linear && coref.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
             fuse_dep: (linear && dep.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
@@ -207,6 +216,9 @@ pub struct Batch {
     pub tags: Tensor<2, Int>,
     /// `[B, L]` word shape classes.
     pub shapes: Tensor<2, Int>,
+    /// `[B, L]` UPOS and dependency-relation ids (`enrelg_pipeline::syntax`).
+    pub upos: Tensor<2, Int>,
+    pub deprel: Tensor<2, Int>,
     /// `[B, L]` word-identity ids (`crate::vocab`; padding when a run has no vocabulary).
     pub word_ids: Tensor<2, Int>,
     /// `[B, L, C]` character ids of each word, 0-padded.
@@ -257,6 +269,10 @@ impl EnrelgHead {
         }
         if let Some(emb) = &self.word {
             inputs.push(emb.forward(batch.word_ids.clone()));
+        }
+        if let (Some(upos), Some(deprel)) = (&self.upos, &self.deprel) {
+            inputs.push(upos.forward(batch.upos.clone()));
+            inputs.push(deprel.forward(batch.deprel.clone()));
         }
         let words = Tensor::cat(inputs, 2);
         let e = self.lstm.forward(self.dropout.forward(words), &batch.lens);
@@ -342,6 +358,8 @@ mod tests {
             shapes: (0..n as u32).map(|i| (i * 7 + shift) % 10).collect(),
             chars: (0..n as u32).map(|i| (0..=i % 4).map(|k| 1 + (i + k + shift) % 90).collect()).collect(),
             forms: (0..n).map(|i| format!("w{i}")).collect(),
+            upos: (0..n as u32).map(|i| (i + shift) % 18).collect(),
+            deprel: (0..n as u32).map(|i| (i * 3 + shift) % 60).collect(),
             word_ids: (0..n as u32).map(|i| (i + shift) % 6).collect(),
             coref: vec![(0, 2)],
             dep: vec![(1, 2), (0, 1)],
@@ -415,7 +433,7 @@ mod tests {
         let words = Tensor::<3>::from_data(TensorData::new((0..2 * 5 * 8).map(|i| (i as f32 * 0.1).sin()).collect::<Vec<f32>>(), [2, 5, 8]), &device);
         for variant in [Variant::Baseline, Variant::C, Variant::D, Variant::Cd] {
             for fusion in [Fusion::Linear, Fusion::Vector, Fusion::Concat] {
-                for (shape_dim, char_dim, word_dim) in [(0, 0, 0), (4, 0, 0), (0, 5, 0), (0, 0, 3), (4, 5, 3)] {
+                for (shape_dim, char_dim, word_dim, pos_dim) in [(0, 0, 0, 0), (4, 0, 0, 0), (0, 5, 0, 0), (0, 0, 3, 0), (0, 0, 0, 2), (4, 5, 3, 2)] {
                     let head = EnrelgConfig::new(3, variant, 8)
                         .with_fusion(fusion)
                         .with_lstm_hidden(4)
@@ -425,9 +443,10 @@ mod tests {
                         .with_char_dim(char_dim)
                         .with_word_dim(word_dim)
                         .with_word_vocab(6)
+                        .with_pos_dim(pos_dim)
                         .init_head(&device);
                     let loss: f32 = head.loss(words.clone(), &batch).into_scalar::<f32>();
-                    assert!(loss.is_finite() && loss > 0.0, "{variant:?} {fusion:?} {shape_dim} {char_dim} {word_dim}: {loss}");
+                    assert!(loss.is_finite() && loss > 0.0, "{variant:?} {fusion:?} {shape_dim} {char_dim} {word_dim} {pos_dim}: {loss}");
                     let paths = head.decode(words.clone(), &batch);
                     assert_eq!(paths.iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 3]);
                 }
