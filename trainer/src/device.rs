@@ -30,3 +30,11 @@ pub fn by_name(name: &str) -> anyhow::Result<Device> {
         other => anyhow::bail!("device {other:?} is not built in; available: {} (tch, cuda and vulkan need `--features tch|cuda|vulkan`)", AVAILABLE.join(", ")),
     }
 }
+
+/// Peak resident memory of this process in MiB (Linux), if known.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}

@@ -16,6 +16,25 @@ pub struct EvaluatedRun {
     pub dir: PathBuf,
     pub info: RunInfo,
     pub score: Score,
+    /// Mean seconds per training epoch and peak resident memory (MiB), from
+    /// `metrics.jsonl` (memory is missing from records older than the field).
+    pub seconds_per_epoch: Option<f64>,
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// Mean epoch seconds and the largest peak memory in a run's `metrics.jsonl`.
+fn epoch_costs(dir: &Path) -> anyhow::Result<(Option<f64>, Option<f64>)> {
+    let path = dir.join(crate::run::METRICS);
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok((None, None)) };
+    let (mut seconds, mut peak) = (Vec::new(), None::<f64>);
+    for (i, line) in text.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).with_context(|| format!("{}, line {}", path.display(), i + 1))?;
+        seconds.extend(v["seconds"].as_f64());
+        if let Some(m) = v["peak_rss_mib"].as_f64() {
+            peak = Some(peak.map_or(m, |p| p.max(m)));
+        }
+    }
+    Ok(((!seconds.is_empty()).then(|| MeanStd::of(&seconds).mean), peak))
 }
 
 /// Read `run.json` and `eval-SPLIT.json` of a run folder.
@@ -25,7 +44,8 @@ pub fn read_run(dir: &Path, split: &str) -> anyhow::Result<EvaluatedRun> {
     let score: Score =
         serde_json::from_slice(&std::fs::read(&eval_path).with_context(|| format!("reading {} (run `enrelg eval --run {} --split {split}`)", eval_path.display(), dir.display()))?)
             .with_context(|| format!("parsing {}", eval_path.display()))?;
-    Ok(EvaluatedRun { dir: dir.to_path_buf(), info, score })
+    let (seconds_per_epoch, peak_rss_mib) = epoch_costs(dir)?;
+    Ok(EvaluatedRun { dir: dir.to_path_buf(), info, score, seconds_per_epoch, peak_rss_mib })
 }
 
 /// Mean and sample standard deviation (0 for a single value).
@@ -66,7 +86,11 @@ pub struct Row {
     pub recall: MeanStd,
     pub f1: MeanStd,
     pub per_type_f1: BTreeMap<String, MeanStd>,
+    pub per_type_recall: BTreeMap<String, MeanStd>,
     pub best_dev_f1: MeanStd,
+    /// Over the runs that recorded them.
+    pub seconds_per_epoch: Option<MeanStd>,
+    pub peak_rss_mib: Option<f64>,
 }
 
 /// Group runs by everything but the seed (configuration, shards, checkpoint).
@@ -89,7 +113,10 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
         }
         let micro = |f: fn(&Score) -> f64| MeanStd::of(&group.iter().map(|r| f(&r.score)).collect::<Vec<_>>());
         let types: std::collections::BTreeSet<&String> = group.iter().flat_map(|r| r.score.per_type.keys()).collect();
-        let per_type_f1 = types.into_iter().map(|t| (t.clone(), MeanStd::of(&group.iter().map(|r| r.score.per_type.get(t).map_or(0.0, |p| p.f1)).collect::<Vec<_>>()))).collect();
+        let per_type = |f: fn(&crate::eval::Prf) -> f64| -> BTreeMap<String, MeanStd> {
+            types.iter().map(|&t| (t.clone(), MeanStd::of(&group.iter().map(|r| r.score.per_type.get(t).map_or(0.0, f)).collect::<Vec<_>>()))).collect()
+        };
+        let seconds: Vec<f64> = group.iter().filter_map(|r| r.seconds_per_epoch).collect();
         rows.push(Row {
             dataset: first.shards.file_name().map_or_else(|| first.shards.display().to_string(), |n| n.to_string_lossy().into_owned()),
             variant: format!("{:?}", first.config.variant).to_lowercase(),
@@ -101,7 +128,10 @@ pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
             precision: micro(|s| s.micro.precision),
             recall: micro(|s| s.micro.recall),
             f1: micro(|s| s.micro.f1),
-            per_type_f1,
+            per_type_f1: per_type(|p| p.f1),
+            per_type_recall: per_type(|p| p.recall),
+            seconds_per_epoch: (!seconds.is_empty()).then(|| MeanStd::of(&seconds)),
+            peak_rss_mib: group.iter().filter_map(|r| r.peak_rss_mib).reduce(f64::max),
             best_dev_f1: MeanStd::of(&group.iter().map(|r| r.info.best_dev_f1).collect::<Vec<_>>()),
         });
     }
@@ -161,17 +191,24 @@ pub fn markdown(rows: &[Row], split: &str) -> String {
     for t in &types {
         out += &format!(" {t} F1 |");
     }
-    out += " best dev F1 |\n|---|---|---|---|---|---|---|---|---|";
-    out += &"---|".repeat(types.len() + 1);
+    for t in &types {
+        out += &format!(" {t} R |");
+    }
+    out += " best dev F1 | s/epoch | peak MiB |\n|---|---|---|---|---|---|---|---|---|";
+    out += &"---|".repeat(2 * types.len() + 3);
     out.push('\n');
     for r in rows {
         let seeds = r.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
         let epochs = r.config.get("max_epochs").map_or("?".into(), |v| v.to_string());
         out += &format!("| {} | {} | {} | {} | {epochs} | {} | {} | {} | {} |", r.dataset, r.variant, r.encoder, r.additions, seeds, r.precision, r.recall, r.f1);
-        for t in &types {
-            out += &r.per_type_f1.get(*t).map_or(" – |".to_string(), |m| format!(" {m} |"));
+        for map in [&r.per_type_f1, &r.per_type_recall] {
+            for t in &types {
+                out += &map.get(*t).map_or(" – |".to_string(), |m| format!(" {m} |"));
+            }
         }
-        out += &format!(" {} |\n", r.best_dev_f1);
+        let seconds = r.seconds_per_epoch.map_or("–".to_string(), |m| format!("{:.0} ± {:.0}", m.mean, m.std));
+        let peak = r.peak_rss_mib.map_or("–".to_string(), |m| format!("{m:.0}"));
+        out += &format!(" {} | {seconds} | {peak} |\n", r.best_dev_f1);
     }
     out
 }

@@ -326,6 +326,9 @@ struct EpochLog {
     seconds: f64,
     subtokens_per_second: f64,
     lr_head: f64,
+    /// Peak resident memory of the training process so far, MiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peak_rss_mib: Option<f64>,
 }
 
 impl Epochs<'_> {
@@ -369,6 +372,7 @@ impl Epochs<'_> {
                 seconds: secs,
                 subtokens_per_second: subtokens as f64 / secs.max(1e-9),
                 lr_head: lr,
+                peak_rss_mib: crate::device::peak_rss_mib(),
             };
             writeln!(metrics, "{}", serde_json::to_string(&log)?)?;
             metrics.flush()?;

@@ -13,6 +13,7 @@ use burn::optim::GradientsParams;
 use clap::Args;
 use enrelg::config::TrainConfig;
 use enrelg::data::{load_split, make_batch, pad_for, WindowRecord};
+use enrelg::device::peak_rss_mib;
 use enrelg::encoder_cache::{cache_file, embed};
 use enrelg::model::checkpoint::weights_path;
 use enrelg::model::crf::host_rows;
@@ -55,14 +56,6 @@ pub struct BenchArgs {
     /// for `bench/torch_reference.py` to time PyTorch on the same batches.
     #[arg(long, requires = "frozen")]
     pub export: Option<PathBuf>,
-}
-
-/// Peak resident memory of this process in MiB (Linux), if known.
-pub fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
