@@ -605,3 +605,53 @@ fn a_second_writer_is_refused_and_a_killed_writers_lock_does_not_block_resume() 
     assert!(!killed.join(enrelg::run::LOCK).exists());
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// A metrics line without what depends on the machine's load.
+fn timeless(metrics: &str) -> Vec<serde_json::Value> {
+    metrics
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            for k in ["seconds", "subtokens_per_second", "peak_rss_mib"] {
+                v.as_object_mut().unwrap().remove(k);
+            }
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterrupted_one() {
+    let Some((tmp, model)) = small_shards("experiment", 2) else { return };
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let spec = tmp.join("tiny.toml");
+    std::fs::write(&spec, "description = \"two seeds\"\nconsistency = true\n[base]\nmax_epochs = 2\nshape_dim = 8\n[grid]\ndataset = [\"shards\"]\nseed = [1, 2]\n").unwrap();
+    let experiment = |name: &str, extra: &[&str]| {
+        let args = ["experiment", "--spec", &s(&spec), "--shards", &s(&tmp), "--model", &model, "--cache-dir", &s(&tmp.join("cache"))];
+        let (runs, results) = (tmp.join(name).join("runs"), tmp.join(name).join("results"));
+        enrelg(&[&args[..], &["--runs", &s(&runs), "--results", &s(&results)], extra].concat())
+    };
+    // Interrupted: one cell, then the rest.
+    let first = experiment("interrupted", &["--limit", "1"]);
+    assert!(first.contains("1 cells finished now, 0 already finished"), "{first}");
+    let plan = experiment("interrupted", &["--dry-run"]);
+    assert!(plan.contains("shards-seed-1") && plan.contains("finished") && plan.contains("to run") && plan.contains("1 of 2 cells finished"), "{plan}");
+    let second = experiment("interrupted", &[]);
+    assert!(second.contains("1 cells finished now, 1 already finished, 0 failed"), "{second}");
+    let whole = experiment("whole", &[]);
+    assert!(whole.contains("2 cells finished now"), "{whole}");
+    for cell in ["shards-seed-1", "shards-seed-2"] {
+        let record = |name: &str, file: &str| std::fs::read_to_string(tmp.join(name).join("results/tiny").join(cell).join(file)).unwrap();
+        for file in ["eval-test.json", "eval-test-consistency.json", "consistency-test.json"] {
+            assert_eq!(record("interrupted", file), record("whole", file), "{cell}/{file}");
+        }
+        assert_eq!(timeless(&record("interrupted", "metrics.jsonl")), timeless(&record("whole", "metrics.jsonl")), "{cell}");
+        assert_eq!(timeless(&record("whole", "metrics.jsonl")).len(), 2);
+    }
+    // The tables: one row of two seeds, plain and with consistency decoding.
+    let table = std::fs::read_to_string(tmp.join("interrupted/results/tiny/table.md")).unwrap();
+    assert!(table.contains("| 1,2 |") && table.contains("## test-consistency"), "{table}");
+    let csv = std::fs::read_to_string(tmp.join("interrupted/results/tiny/table.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "a header, the plain row and the consistency row:\n{csv}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

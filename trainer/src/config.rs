@@ -53,6 +53,9 @@ pub struct TrainConfig {
     pub pos_dim: usize,
     /// The coreference graph's reach: one window (the paper) or the document.
     pub coref_scope: CorefScope,
+    /// Train on this share of the training documents, the first ones in
+    /// shard order (learning curves; 1.0 = all).
+    pub train_fraction: f64,
 }
 
 impl Default for TrainConfig {
@@ -84,6 +87,7 @@ impl Default for TrainConfig {
             word_min_count: 2,
             pos_dim: 0,
             coref_scope: CorefScope::Window,
+            train_fraction: 1.0,
         }
     }
 }

@@ -412,6 +412,26 @@ impl PaddedBatch {
     }
 }
 
+/// How many leading windows of `records` (a split in shard order, each
+/// document's windows together) hold its first `ceil(fraction * documents)`
+/// documents: the training subset of a learning curve, nested across fractions.
+pub fn first_documents(records: &[WindowRecord], fraction: f64) -> anyhow::Result<usize> {
+    anyhow::ensure!(fraction > 0.0 && fraction <= 1.0, "train_fraction {fraction} is not in (0, 1]");
+    let mut docs: Vec<&str> = records.iter().map(|r| r.doc_id.as_str()).collect();
+    docs.dedup();
+    let wanted = (fraction * docs.len() as f64).ceil() as usize;
+    let mut seen = 0;
+    for (i, r) in records.iter().enumerate() {
+        if i == 0 || r.doc_id != records[i - 1].doc_id {
+            if seen == wanted {
+                return Ok(i);
+            }
+            seen += 1;
+        }
+    }
+    Ok(records.len())
+}
+
 /// Pad windows into one batch on `device` (window scope).
 pub fn make_batch(records: &[&WindowRecord], device: &Device) -> Batch {
     pad(records).into_device(device)
@@ -536,6 +556,16 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_fraction_keeps_the_first_documents_whole() {
+        let recs = doc_windows(&[("a", 2), ("b", 3), ("c", 1), ("d", 5)]);
+        assert_eq!(first_documents(&recs, 0.5).unwrap(), 5);
+        assert_eq!(first_documents(&recs, 0.3).unwrap(), 5, "ceil: 2 of 4 documents");
+        assert_eq!(first_documents(&recs, 0.25).unwrap(), 2);
+        assert_eq!(first_documents(&recs, 1.0).unwrap(), 11);
+        assert!(first_documents(&recs, 0.0).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod device;
 pub mod encoder_cache;
 pub mod ensemble;
 pub mod eval;
+pub mod experiment;
 pub mod inference;
 pub mod model;
 pub mod npy;

@@ -34,6 +34,8 @@ enum Command {
     Ensemble(commands::ensemble::EnsembleArgs),
     /// Mean ± std over seeds of evaluated runs, one row per configuration (Markdown or JSON).
     Summarize(commands::summarize::SummarizeArgs),
+    /// Run a grid of training runs from a spec (resumable; skips finished cells) and write its tables.
+    Experiment(commands::experiment::ExperimentArgs),
     /// Score a CoNLL file (token gold predicted) exactly as conlleval does.
     Conlleval(commands::conlleval::ConllevalArgs),
     /// Tag new documents (.txt + .conllu) with a trained run; writes brat .ann and entities.jsonl.
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Ensemble(args) => commands::ensemble::run(args),
         Command::Summarize(args) => commands::summarize::run(args),
+        Command::Experiment(args) => commands::experiment::run_experiment(args),
         Command::Conlleval(args) => commands::conlleval::run(args),
         Command::Predict(args) => commands::predict::run_predict(args),
         Command::Score(args) => commands::predict::run_score(args),

@@ -168,6 +168,9 @@ fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
     if config.word_pool == crate::model::WordPool::Mean {
         parts.push("mean pool".to_string());
     }
+    if config.train_fraction < 1.0 {
+        parts.push(format!("{:.0} % of train", 100.0 * config.train_fraction));
+    }
     if config.pos_dim > 0 {
         parts.push(format!("syntax {}", config.pos_dim));
     }

@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::config::TrainConfig;
-use crate::data::{load_split, pad_for, plan_batches, prefetched, PaddedBatch, WindowRecord};
+use crate::data::{first_documents, load_split, pad_for, plan_batches, prefetched, PaddedBatch, WindowRecord};
 use crate::encoder_cache::{cache_file, embed, Embedded, PaddedWords};
 use crate::eval::score_windows;
 use crate::inference::{cached_emissions, full_emissions, viterbi_all};
@@ -196,6 +196,8 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         Ok(SplitData { name: name.into(), records: load_split(inp.shards, name, kinds)?, embedded: Embedded::default(), scope: cfg.coref_scope })
     };
     let (mut train, mut dev) = (split("train")?, split(&dev_split)?);
+    // Encoded whole (one cache for every fraction), then cut to the fraction's windows.
+    let keep = first_documents(&train.records, cfg.train_fraction)?;
     // Built from the training split alone, the same on every (re)run.
     let vocab: Option<WordVocab> = (cfg.word_dim > 0).then(|| WordVocab::from_forms(train.records.iter().flat_map(|r| r.forms.iter().map(String::as_str)), cfg.word_min_count));
     if let Some(v) = &vocab {
@@ -234,11 +236,17 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let mut epochs = Epochs { cfg, run: &run, info, progress: progress.unwrap_or_else(Progress::new), stop_after: inp.stop_after, device: auto.clone() };
     let optim = || cfg.optimizer().init();
     if cfg.freeze_encoder {
-        let model_sha = epochs.info.model_sha256.clone();
         for split in [&mut train, &mut dev] {
-            let cache = cache_file(cfg, inp.cache_dir, &split.records, &model_sha, &split.name);
+            let cache = cache_file(cfg, inp.cache_dir, &split.records, &epochs.info.model_sha256, &split.name);
             split.embedded = embed(&encoder, cfg, &split.records, &cache, &plain, &split.name)?;
         }
+    }
+    if keep < train.records.len() {
+        tracing::info!("training on the first {} % of the documents: {keep} of {} windows", 100.0 * cfg.train_fraction, train.records.len());
+        train.records.truncate(keep);
+        train.embedded.words.truncate(keep);
+    }
+    if cfg.freeze_encoder {
         let mut head = mcfg.init_head(&auto);
         if let Some(file) = &init_file {
             head = head.try_load_file(file).map_err(record_err(format!("loading the warm-start checkpoint {}", file.display())))?;

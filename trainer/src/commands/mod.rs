@@ -4,6 +4,7 @@ pub mod conlleval;
 pub mod data;
 pub mod ensemble;
 pub mod eval;
+pub mod experiment;
 pub mod inspect;
 pub mod predict;
 pub mod stats;

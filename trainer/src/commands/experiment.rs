@@ -1,0 +1,80 @@
+//! `enrelg experiment`: run a grid of training runs from a spec, resumably,
+//! and write its tables.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use enrelg::experiment::{plan, run, write_tables, Layout, Spec, Status};
+
+#[derive(Args)]
+pub struct ExperimentArgs {
+    /// The spec (experiments/NAME.toml); NAME names its run and result folders.
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Cells run at once; each gets an equal share of the cores.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Run at most this many unfinished cells, then stop (the rest run next time).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// List the cells, their status and the estimated time left; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only rewrite the tables from the records already kept.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub tables_only: bool,
+    /// Folder holding each dataset's shards (`SHARDS/DATASET`).
+    #[arg(long, default_value = "shards")]
+    pub shards: PathBuf,
+    #[arg(long, default_value = "models/minilm")]
+    pub model: PathBuf,
+    /// Run folders with their checkpoints (`RUNS/NAME/CELL`).
+    #[arg(long, default_value = "runs/experiments")]
+    pub runs: PathBuf,
+    /// Kept records and tables (`RESULTS/NAME/CELL`, `RESULTS/NAME/table.*`).
+    #[arg(long, default_value = "results/experiments")]
+    pub results: PathBuf,
+    #[arg(long, default_value = "cache/encoder")]
+    pub cache_dir: PathBuf,
+}
+
+pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
+    let spec = Spec::read(&args.spec)?;
+    let name = args.spec.file_stem().and_then(|s| s.to_str()).context("--spec needs a file name")?.to_string();
+    let layout = Layout { shards_root: args.shards, model: args.model, runs_root: args.runs, results_root: args.results, cache_dir: args.cache_dir };
+    if args.dry_run {
+        let cells = plan(&layout, &spec, &name)?;
+        let mut left = 0.0;
+        for (cell, status, estimate) in &cells {
+            let state = match status {
+                Status::Finished => "finished".to_string(),
+                Status::Partial(n) => format!("{n} epochs done"),
+                Status::NotStarted => "to run".to_string(),
+            };
+            let time = match (status, estimate) {
+                (Status::Finished, _) => String::new(),
+                (_, Some(s)) => format!("~{:.0} min", s / 60.0),
+                (_, None) => "? (no finished cell of this dataset yet)".to_string(),
+            };
+            left += estimate.filter(|_| *status != Status::Finished).unwrap_or(0.0);
+            println!("{:<60} {state:<16} {time}", cell.name);
+        }
+        let finished = cells.iter().filter(|c| c.1 == Status::Finished).count();
+        println!("{finished} of {} cells finished; about {:.1} h left at --jobs 1 (cells without an estimate not counted)", cells.len(), left / 3600.0);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut failed = false;
+    if !args.tables_only {
+        let exe = std::env::current_exe().context("locating the enrelg binary")?;
+        let outcome = run(&exe, &layout, &spec, &name, args.jobs, args.limit)?;
+        println!("{} cells finished now, {} already finished, {} failed", outcome.finished.len(), outcome.skipped, outcome.failed.len());
+        for (cell, log) in &outcome.failed {
+            eprintln!("  {cell}: see {log}");
+        }
+        failed = !outcome.failed.is_empty();
+    }
+    print!("{}", write_tables(&layout, &spec, &name)?);
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

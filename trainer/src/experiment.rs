@@ -1,0 +1,454 @@
+//! Experiments: a grid of training runs from one spec file, run as child
+//! `enrelg train` processes, resumable across sessions, with each finished
+//! cell's records kept and the tables written from them.
+//!
+//! A spec (`experiments/NAME.toml`):
+//!
+//! ```toml
+//! description = "Table 1: the graphs' ablation"
+//! consistency = true          # also evaluate with consistency decoding
+//! [base]                      # TrainConfig fields every cell shares
+//! shape_dim = 32
+//! [grid]                      # axes: `dataset` and any TrainConfig field
+//! dataset = ["mars", "anatem"]
+//! variant = ["baseline", "cd"]
+//! seed = [1, 2, 3]
+//! ```
+//!
+//! Cells run seed-major (every configuration's first seed before any second
+//! seed), so an interrupted grid already has one run of every row. A cell is
+//! finished when its records hold the evaluation; a cell whose run folder
+//! has a `run.json` but no evaluation is resumed (`train --resume`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use enrelg_pipeline::fs::write_atomic;
+use serde::{Deserialize, Serialize};
+
+use crate::config::TrainConfig;
+use crate::run::{consistency_file, consistent_split, eval_file, METRICS, RUN_JSON};
+use crate::summary::{markdown, read_run, summarize, EvaluatedRun, Row};
+
+/// The grid axis naming the shards (a folder under the shards root).
+pub const DATASET: &str = "dataset";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub description: String,
+    /// Evaluate each cell with consistency decoding as well (`eval --consistency`).
+    #[serde(default)]
+    pub consistency: bool,
+    /// The split the tables report.
+    #[serde(default = "test_split")]
+    pub split: String,
+    /// TrainConfig fields every cell shares.
+    #[serde(default)]
+    pub base: toml::Table,
+    /// Each axis and its values: `dataset` and TrainConfig fields.
+    pub grid: BTreeMap<String, Vec<toml::Value>>,
+}
+
+fn test_split() -> String {
+    "test".into()
+}
+
+/// One run of the grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    /// Folder name: the dataset, then `axis-value` for every other axis.
+    pub name: String,
+    pub dataset: String,
+    pub config: TrainConfig,
+}
+
+/// Where a cell stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Its records hold the evaluation.
+    Finished,
+    /// A run folder with this many complete epochs (0: started, none finished).
+    Partial(usize),
+    NotStarted,
+}
+
+impl Spec {
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let spec: Spec = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        anyhow::ensure!(spec.grid.get(DATASET).is_some_and(|d| !d.is_empty()), "{}: the grid needs a `dataset` axis", path.display());
+        if let Some((axis, _)) = spec.grid.iter().find(|(_, values)| values.is_empty()) {
+            anyhow::bail!("{}: grid axis {axis} has no values", path.display());
+        }
+        Ok(spec)
+    }
+
+    /// Every cell, seed-major; a value that is not a valid TrainConfig field
+    /// value is an error naming the axis.
+    pub fn cells(&self) -> anyhow::Result<Vec<Cell>> {
+        let seeds = self.grid.get("seed").cloned().unwrap_or_else(|| vec![toml::Value::Integer(TrainConfig::default().seed as i64)]);
+        let axes: Vec<(&String, &Vec<toml::Value>)> = self.grid.iter().filter(|(k, _)| k.as_str() != "seed").collect();
+        let mut cells = Vec::new();
+        for seed in &seeds {
+            let mut combos: Vec<Vec<(&String, &toml::Value)>> = vec![Vec::new()];
+            for (axis, values) in &axes {
+                combos = combos.into_iter().flat_map(|c| values.iter().map(move |v| [c.clone(), vec![(*axis, v)]].concat())).collect();
+            }
+            for combo in combos {
+                let mut table = self.base.clone();
+                let mut dataset = None;
+                let mut name_parts = Vec::new();
+                for (axis, value) in &combo {
+                    if axis.as_str() == DATASET {
+                        dataset = Some(value.as_str().with_context(|| format!("dataset {value} is not a name"))?.to_string());
+                    } else {
+                        table.insert((*axis).clone(), (*value).clone());
+                        name_parts.push(format!("{axis}-{}", value_name(value)));
+                    }
+                }
+                table.insert("seed".into(), seed.clone());
+                name_parts.push(format!("seed-{}", value_name(seed)));
+                let dataset = dataset.context("a cell without a dataset")?;
+                let config: TrainConfig = toml::Value::Table(table.clone()).try_into().with_context(|| format!("grid cell {dataset} {}: {table}", name_parts.join(" ")))?;
+                cells.push(Cell { name: format!("{dataset}-{}", name_parts.join("-")), dataset, config });
+            }
+        }
+        Ok(cells)
+    }
+}
+
+/// A grid value as it appears in a folder name.
+fn value_name(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The folders an experiment reads and writes.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Shards of each dataset: `shards_root/DATASET`.
+    pub shards_root: PathBuf,
+    pub model: PathBuf,
+    /// Run folders (checkpoints): `runs_root/SPEC/CELL`.
+    pub runs_root: PathBuf,
+    /// Kept records and tables: `results_root/SPEC/CELL`, `results_root/SPEC/table.*`.
+    pub results_root: PathBuf,
+    pub cache_dir: PathBuf,
+}
+
+/// The record files a finished cell keeps (no checkpoints).
+pub fn record_files(spec: &Spec) -> Vec<String> {
+    let mut files = vec![RUN_JSON.to_string(), METRICS.to_string(), eval_file(&spec.split)];
+    if spec.consistency {
+        files.push(eval_file(&consistent_split(&spec.split)));
+        files.push(consistency_file(&spec.split));
+    }
+    files
+}
+
+impl Layout {
+    pub fn run_dir(&self, spec_name: &str, cell: &Cell) -> PathBuf {
+        self.runs_root.join(spec_name).join(&cell.name)
+    }
+    pub fn record_dir(&self, spec_name: &str, cell: &Cell) -> PathBuf {
+        self.results_root.join(spec_name).join(&cell.name)
+    }
+
+    pub fn status(&self, spec: &Spec, spec_name: &str, cell: &Cell) -> Status {
+        if record_files(spec).iter().all(|f| self.record_dir(spec_name, cell).join(f).exists()) {
+            return Status::Finished;
+        }
+        let run = self.run_dir(spec_name, cell);
+        if !run.join(RUN_JSON).exists() {
+            return Status::NotStarted;
+        }
+        let epochs = std::fs::read_to_string(run.join(METRICS)).map_or(0, |t| t.lines().count());
+        Status::Partial(epochs)
+    }
+
+    /// Copy a finished run's records into its record folder (atomic per file).
+    fn keep_records(&self, spec: &Spec, spec_name: &str, cell: &Cell) -> anyhow::Result<()> {
+        let (run, keep) = (self.run_dir(spec_name, cell), self.record_dir(spec_name, cell));
+        std::fs::create_dir_all(&keep).with_context(|| format!("creating {}", keep.display()))?;
+        // run.json last: a record folder with it is complete.
+        let mut files = record_files(spec);
+        files.rotate_left(1);
+        for f in files {
+            let bytes = std::fs::read(run.join(&f)).with_context(|| format!("cell {}: reading {}", cell.name, run.join(&f).display()))?;
+            write_atomic(&keep.join(&f), &bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// The `enrelg train` (and `eval --consistency`) command lines of a cell.
+fn commands(exe: &Path, layout: &Layout, spec: &Spec, spec_name: &str, cell: &Cell) -> anyhow::Result<Vec<Command>> {
+    let run = layout.run_dir(spec_name, cell);
+    std::fs::create_dir_all(&run).with_context(|| format!("creating {}", run.display()))?;
+    let config = run.with_extension("toml");
+    write_atomic(&config, toml::to_string(&cell.config)?.as_bytes())?;
+    let mut train = Command::new(exe);
+    train.arg("train").arg("--data").arg(layout.shards_root.join(&cell.dataset)).arg("--model").arg(&layout.model).arg("--out").arg(&run);
+    train.arg("--cache-dir").arg(&layout.cache_dir).arg("--test");
+    if run.join(RUN_JSON).exists() {
+        train.arg("--resume");
+    } else {
+        train.arg("--config").arg(&config);
+    }
+    let mut out = vec![train];
+    if spec.consistency {
+        let mut eval = Command::new(exe);
+        eval.arg("eval").arg("--run").arg(&run).arg("--split").arg(&spec.split).arg("--consistency").arg("--cache-dir").arg(&layout.cache_dir);
+        out.push(eval);
+    }
+    Ok(out)
+}
+
+/// One cell's commands, run one after another in a thread, output appended to its log.
+struct Running {
+    cell: Cell,
+    started: Instant,
+    steps: Vec<Command>,
+    child: Child,
+    log: PathBuf,
+}
+
+fn spawn(mut cmd: Command, log: &Path, threads: Option<usize>) -> anyhow::Result<Child> {
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(log).with_context(|| format!("opening {}", log.display()))?;
+    if let Some(n) = threads {
+        cmd.env("RAYON_NUM_THREADS", n.to_string());
+    }
+    cmd.stdout(Stdio::from(file.try_clone()?)).stderr(Stdio::from(file));
+    cmd.spawn().with_context(|| format!("starting {cmd:?}"))
+}
+
+/// What one invocation did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub finished: Vec<String>,
+    pub failed: Vec<(String, String)>,
+    pub skipped: usize,
+}
+
+/// Run the cells that are not finished, `jobs` at once, at most `limit` of
+/// them; keep each finished cell's records. Children of a parallel run get
+/// an equal share of the cores (`RAYON_NUM_THREADS`), as oversubscribed
+/// threads slow every run down.
+pub fn run(exe: &Path, layout: &Layout, spec: &Spec, spec_name: &str, jobs: usize, limit: Option<usize>) -> anyhow::Result<Outcome> {
+    let cells = spec.cells()?;
+    let mut outcome = Outcome::default();
+    let mut todo = Vec::new();
+    for cell in cells {
+        match layout.status(spec, spec_name, &cell) {
+            Status::Finished => outcome.skipped += 1,
+            // The evaluation ran but the records were not copied yet.
+            _ if record_files(spec).iter().all(|f| layout.run_dir(spec_name, &cell).join(f).exists()) => {
+                layout.keep_records(spec, spec_name, &cell)?;
+                outcome.finished.push(cell.name.clone());
+            }
+            _ => todo.push(cell),
+        }
+    }
+    todo.truncate(limit.unwrap_or(usize::MAX));
+    let jobs = jobs.max(1);
+    let threads = (jobs > 1).then(|| std::thread::available_parallelism().map_or(1, |n| (n.get() / jobs).max(1)));
+    let mut queue = todo.into_iter();
+    let mut running: Vec<Running> = Vec::new();
+    loop {
+        while running.len() < jobs {
+            let Some(cell) = queue.next() else { break };
+            let log = layout.run_dir(spec_name, &cell).with_extension("log");
+            let mut steps = commands(exe, layout, spec, spec_name, &cell)?;
+            tracing::info!("cell {}: starting (log {})", cell.name, log.display());
+            let child = spawn(steps.remove(0), &log, threads)?;
+            running.push(Running { cell, started: Instant::now(), steps, child, log });
+        }
+        if running.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        let mut i = 0;
+        while i < running.len() {
+            let Some(status) = running[i].child.try_wait()? else {
+                i += 1;
+                continue;
+            };
+            let r = &mut running[i];
+            if !status.success() {
+                tracing::error!("cell {} failed ({status}); see {}", r.cell.name, r.log.display());
+                outcome.failed.push((r.cell.name.clone(), r.log.display().to_string()));
+                running.remove(i);
+            } else if !r.steps.is_empty() {
+                let next = r.steps.remove(0);
+                r.child = spawn(next, &r.log, threads)?;
+            } else {
+                let r = running.remove(i);
+                layout.keep_records(spec, spec_name, &r.cell)?;
+                tracing::info!("cell {}: finished in {:.0} s", r.cell.name, r.started.elapsed().as_secs_f64());
+                outcome.finished.push(r.cell.name);
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// The finished cells' evaluated records, for `split` (e.g. `test` or `test-consistency`).
+pub fn finished_runs(layout: &Layout, spec: &Spec, spec_name: &str, split: &str) -> anyhow::Result<Vec<EvaluatedRun>> {
+    let mut out = Vec::new();
+    for cell in spec.cells()? {
+        let dir = layout.record_dir(spec_name, &cell);
+        if layout.status(spec, spec_name, &cell) == Status::Finished && dir.join(eval_file(split)).exists() {
+            out.push(read_run(&dir, split)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Write `table.md`, `table.csv` and `table.json` (mean ± std over seeds of
+/// every finished configuration; consistency-decoded rows in their own
+/// table) into the spec's results folder; returns the Markdown.
+pub fn write_tables(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Result<String> {
+    let dir = layout.results_root.join(spec_name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut md = format!("# {spec_name}: {}\n\n", spec.description);
+    let mut all: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    let mut splits = vec![spec.split.clone()];
+    if spec.consistency {
+        splits.push(consistent_split(&spec.split));
+    }
+    for split in splits {
+        let rows = summarize(finished_runs(layout, spec, spec_name, &split)?)?;
+        md += &format!("## {split}\n\n{}\n", markdown(&rows, &split));
+        all.insert(split, rows);
+    }
+    write_atomic(&dir.join("table.md"), md.as_bytes())?;
+    write_atomic(&dir.join("table.json"), serde_json::to_string_pretty(&all)?.as_bytes())?;
+    write_atomic(&dir.join("table.csv"), csv(&all).as_bytes())?;
+    Ok(md)
+}
+
+/// One line per row and split: the configuration's axes and the scores (mean, std).
+fn csv(tables: &BTreeMap<String, Vec<Row>>) -> String {
+    let types: std::collections::BTreeSet<&String> = tables.values().flatten().flat_map(|r| r.per_type_f1.keys()).collect();
+    let mut out = "split,dataset,variant,encoder,additions,seeds,precision,precision_std,recall,recall_std,f1,f1_std".to_string();
+    for t in &types {
+        out += &format!(",{t}_f1,{t}_f1_std,{t}_recall,{t}_recall_std");
+    }
+    out += ",best_dev_f1,seconds_per_epoch,peak_rss_mib\n";
+    let quote = |s: &str| if s.contains([',', '"']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
+    for (split, rows) in tables {
+        for r in rows {
+            let seeds = r.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(" ");
+            out += &format!(
+                "{},{},{},{},{},{seeds},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4}",
+                quote(split),
+                quote(&r.dataset),
+                r.variant,
+                quote(&r.encoder),
+                quote(&r.additions),
+                r.precision.mean,
+                r.precision.std,
+                r.recall.mean,
+                r.recall.std,
+                r.f1.mean,
+                r.f1.std
+            );
+            for t in &types {
+                let (f, rc) = (r.per_type_f1.get(*t), r.per_type_recall.get(*t));
+                out += &format!(
+                    ",{},{},{},{}",
+                    f.map_or(String::new(), |m| format!("{:.4}", m.mean)),
+                    f.map_or(String::new(), |m| format!("{:.4}", m.std)),
+                    rc.map_or(String::new(), |m| format!("{:.4}", m.mean)),
+                    rc.map_or(String::new(), |m| format!("{:.4}", m.std))
+                );
+            }
+            out += &format!(
+                ",{:.4},{},{}\n",
+                r.best_dev_f1.mean,
+                r.seconds_per_epoch.map_or(String::new(), |m| format!("{:.1}", m.mean)),
+                r.peak_rss_mib.map_or(String::new(), |m| format!("{m:.0}"))
+            );
+        }
+    }
+    out
+}
+
+/// `--dry-run`: each cell, its status and an estimate of the seconds it
+/// still needs from the finished cells of its dataset (mean epochs × mean
+/// seconds per epoch), if any.
+pub fn plan(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Result<Vec<(Cell, Status, Option<f64>)>> {
+    let cells = spec.cells()?;
+    let mut per_dataset: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for cell in &cells {
+        if layout.status(spec, spec_name, cell) != Status::Finished {
+            continue;
+        }
+        let metrics = std::fs::read_to_string(layout.record_dir(spec_name, cell).join(METRICS))?;
+        let seconds: Vec<f64> = metrics.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["seconds"].as_f64()).collect();
+        let entry = per_dataset.entry(cell.dataset.clone()).or_default();
+        entry.0.push(seconds.len() as f64);
+        entry.1.extend(seconds);
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    Ok(cells
+        .into_iter()
+        .map(|cell| {
+            let status = layout.status(spec, spec_name, &cell);
+            let estimate = per_dataset.get(&cell.dataset).map(|(epochs, secs)| {
+                let done = match status {
+                    Status::Partial(n) => n as f64,
+                    Status::Finished => mean(epochs),
+                    Status::NotStarted => 0.0,
+                };
+                (mean(epochs) - done).max(0.0) * mean(secs)
+            });
+            (cell, status, estimate)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> Spec {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn cells_are_seed_major_named_by_their_axes_and_carry_the_base() {
+        let s = spec(
+            r#"
+            description = "t"
+            [base]
+            shape_dim = 32
+            [grid]
+            dataset = ["mars", "anatem"]
+            variant = ["baseline", "cd"]
+            seed = [1, 2]
+            "#,
+        );
+        let cells = s.cells().unwrap();
+        assert_eq!(cells.len(), 8);
+        let names: Vec<&str> = cells.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names[..4], ["mars-variant-baseline-seed-1", "mars-variant-cd-seed-1", "anatem-variant-baseline-seed-1", "anatem-variant-cd-seed-1"][..]);
+        assert!(cells[4..].iter().all(|c| c.config.seed == 2));
+        assert!(cells.iter().all(|c| c.config.shape_dim == 32));
+    }
+
+    #[test]
+    fn a_bad_value_or_field_names_its_cell() {
+        let s = spec("description = \"t\"\n[grid]\ndataset = [\"mars\"]\nvariant = [\"cdx\"]\n");
+        let err = format!("{:#}", s.cells().unwrap_err());
+        assert!(err.contains("variant-cdx"), "{err}");
+        let s = spec("description = \"t\"\n[grid]\ndataset = [\"mars\"]\nno_such_field = [1]\n");
+        assert!(format!("{:#}", s.cells().unwrap_err()).contains("no_such_field"));
+    }
+}
