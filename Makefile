@@ -8,7 +8,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
+.PHONY: experiments all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
 
 all: data
 
@@ -96,6 +96,17 @@ ensemble: build model
 
 eval: build
 	$(BIN) eval --run $(RUN) --split test
+
+# The paper's tables and figures with our encoder (experiments/*.toml; README,
+# Experiments): resumable, finished cells are skipped, records and tables land
+# in results/experiments. E.g. make experiments SPECS=table1 WHERE=dataset=mars
+SPECS ?= table1 table2 figure3 figure4 document
+JOBS ?= 1
+WHERE ?=
+experiments: data
+	@set -e; for s in $(SPECS); do \
+	  $(BIN) experiment --spec experiments/$$s.toml --jobs $(JOBS) $(foreach w,$(WHERE),--where $(w)); \
+	done
 
 # Benchmarks against references measured in the same run (docs/performance.md).
 # Run on an otherwise idle machine: a training beside it halves every figure.

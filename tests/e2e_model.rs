@@ -625,7 +625,7 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     let Some((tmp, model)) = small_shards("experiment", 2) else { return };
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let spec = tmp.join("tiny.toml");
-    std::fs::write(&spec, "description = \"two seeds\"\nconsistency = true\n[base]\nmax_epochs = 2\nshape_dim = 8\n[grid]\ndataset = [\"shards\"]\nseed = [1, 2]\n").unwrap();
+    std::fs::write(&spec, "description = \"two seeds\"\nconsistency = true\n[base]\nmax_epochs = 2\nshape_dim = 8\n[[grid]]\ndataset = [\"shards\"]\nseed = [1, 2]\n").unwrap();
     let experiment = |name: &str, extra: &[&str]| {
         let args = ["experiment", "--spec", &s(&spec), "--shards", &s(&tmp), "--model", &model, "--cache-dir", &s(&tmp.join("cache"))];
         let (runs, results) = (tmp.join(name).join("runs"), tmp.join(name).join("results"));
@@ -635,13 +635,16 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     let first = experiment("interrupted", &["--limit", "1"]);
     assert!(first.contains("1 cells finished now, 0 already finished"), "{first}");
     let plan = experiment("interrupted", &["--dry-run"]);
-    assert!(plan.contains("shards-seed-1") && plan.contains("finished") && plan.contains("to run") && plan.contains("1 of 2 cells finished"), "{plan}");
+    assert!(plan.contains("shards-cd-") && plan.contains("finished") && plan.contains("to run") && plan.contains("1 of 2 cells finished"), "{plan}");
     let second = experiment("interrupted", &[]);
     assert!(second.contains("1 cells finished now, 1 already finished, 0 failed"), "{second}");
     let whole = experiment("whole", &[]);
     assert!(whole.contains("2 cells finished now"), "{whole}");
-    for cell in ["shards-seed-1", "shards-seed-2"] {
-        let record = |name: &str, file: &str| std::fs::read_to_string(tmp.join(name).join("results/tiny").join(cell).join(file)).unwrap();
+    let mut cells: Vec<String> = std::fs::read_dir(tmp.join("whole/results/cells")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    cells.sort();
+    assert!(cells.len() == 2 && cells[0].ends_with("-seed-1") && cells[1].ends_with("-seed-2"), "{cells:?}");
+    for cell in &cells {
+        let record = |name: &str, file: &str| std::fs::read_to_string(tmp.join(name).join("results/cells").join(cell).join(file)).unwrap();
         for file in ["eval-test.json", "eval-test-consistency.json", "consistency-test.json"] {
             assert_eq!(record("interrupted", file), record("whole", file), "{cell}/{file}");
         }

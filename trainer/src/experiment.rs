@@ -9,16 +9,24 @@
 //! consistency = true          # also evaluate with consistency decoding
 //! [base]                      # TrainConfig fields every cell shares
 //! shape_dim = 32
-//! [grid]                      # axes: `dataset` and any TrainConfig field
+//! [[grid]]                    # axes: `dataset` and any TrainConfig field
 //! dataset = ["mars", "anatem"]
 //! variant = ["baseline", "cd"]
 //! seed = [1, 2, 3]
+//! [[grid]]                    # more grids: their cells join the first's
+//! dataset = ["mars"]
+//! variant = ["cd"]
+//! coref_scope = ["document"]
+//! seed = [1, 2, 3]
 //! ```
 //!
-//! Cells run seed-major (every configuration's first seed before any second
-//! seed), so an interrupted grid already has one run of every row. A cell is
-//! finished when its records hold the evaluation; a cell whose run folder
-//! has a `run.json` but no evaluation is resumed (`train --resume`).
+//! A cell is named by its dataset, variant, seed and a hash of the rest of
+//! its configuration, so every spec that names the same configuration shares
+//! one run. Cells run seed-major (every configuration's first seed before
+//! any second seed), so an interrupted grid already has one run of every
+//! row. A cell is finished when its records hold the evaluation; a cell
+//! whose run folder has a `run.json` but no evaluation is resumed
+//! (`train --resume`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,8 +57,8 @@ pub struct Spec {
     /// TrainConfig fields every cell shares.
     #[serde(default)]
     pub base: toml::Table,
-    /// Each axis and its values: `dataset` and TrainConfig fields.
-    pub grid: BTreeMap<String, Vec<toml::Value>>,
+    /// Grids, each axis with its values: `dataset` and TrainConfig fields.
+    pub grid: Vec<BTreeMap<String, Vec<toml::Value>>>,
 }
 
 fn test_split() -> String {
@@ -60,7 +68,7 @@ fn test_split() -> String {
 /// One run of the grid.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
-    /// Folder name: the dataset, then `axis-value` for every other axis.
+    /// Folder name: `DATASET-VARIANT-HASH-seed-N` ([`cell_name`]).
     pub name: String,
     pub dataset: String,
     pub config: TrainConfig,
@@ -80,53 +88,75 @@ impl Spec {
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let spec: Spec = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        anyhow::ensure!(spec.grid.get(DATASET).is_some_and(|d| !d.is_empty()), "{}: the grid needs a `dataset` axis", path.display());
-        if let Some((axis, _)) = spec.grid.iter().find(|(_, values)| values.is_empty()) {
-            anyhow::bail!("{}: grid axis {axis} has no values", path.display());
+        anyhow::ensure!(!spec.grid.is_empty(), "{}: no [[grid]]", path.display());
+        for (i, grid) in spec.grid.iter().enumerate() {
+            anyhow::ensure!(grid.get(DATASET).is_some_and(|d| !d.is_empty()), "{}: grid {} needs a `dataset` axis", path.display(), i + 1);
+            if let Some((axis, _)) = grid.iter().find(|(_, values)| values.is_empty()) {
+                anyhow::bail!("{}: grid {}: axis {axis} has no values", path.display(), i + 1);
+            }
         }
         Ok(spec)
     }
 
-    /// Every cell, seed-major; a value that is not a valid TrainConfig field
-    /// value is an error naming the axis.
+    /// Every cell once, seed-major; a value that is not a valid TrainConfig
+    /// field value is an error naming the axis.
     pub fn cells(&self) -> anyhow::Result<Vec<Cell>> {
-        let seeds = self.grid.get("seed").cloned().unwrap_or_else(|| vec![toml::Value::Integer(TrainConfig::default().seed as i64)]);
-        let axes: Vec<(&String, &Vec<toml::Value>)> = self.grid.iter().filter(|(k, _)| k.as_str() != "seed").collect();
-        let mut cells = Vec::new();
-        for seed in &seeds {
+        let mut keyed = Vec::new();
+        for (g, grid) in self.grid.iter().enumerate() {
+            let seeds = grid.get("seed").cloned().unwrap_or_else(|| vec![toml::Value::Integer(TrainConfig::default().seed as i64)]);
             let mut combos: Vec<Vec<(&String, &toml::Value)>> = vec![Vec::new()];
-            for (axis, values) in &axes {
-                combos = combos.into_iter().flat_map(|c| values.iter().map(move |v| [c.clone(), vec![(*axis, v)]].concat())).collect();
+            for (axis, values) in grid.iter().filter(|(k, _)| k.as_str() != "seed") {
+                combos = combos.into_iter().flat_map(|c| values.iter().map(move |v| [c.clone(), vec![(axis, v)]].concat())).collect();
             }
-            for combo in combos {
-                let mut table = self.base.clone();
-                let mut dataset = None;
-                let mut name_parts = Vec::new();
-                for (axis, value) in &combo {
-                    if axis.as_str() == DATASET {
-                        dataset = Some(value.as_str().with_context(|| format!("dataset {value} is not a name"))?.to_string());
-                    } else {
-                        table.insert((*axis).clone(), (*value).clone());
-                        name_parts.push(format!("{axis}-{}", value_name(value)));
+            for (si, seed) in seeds.iter().enumerate() {
+                for (ci, combo) in combos.iter().enumerate() {
+                    let mut table = self.base.clone();
+                    let mut dataset = None;
+                    for (axis, value) in combo {
+                        if axis.as_str() == DATASET {
+                            dataset = Some(value.as_str().with_context(|| format!("dataset {value} is not a name"))?.to_string());
+                        } else {
+                            table.insert((*axis).clone(), (*value).clone());
+                        }
                     }
+                    table.insert("seed".into(), seed.clone());
+                    let dataset = dataset.context("a cell without a dataset")?;
+                    let config: TrainConfig = toml::Value::Table(table.clone()).try_into().with_context(|| format!("grid {}, cell {dataset} {table}", g + 1))?;
+                    keyed.push(((si, g, ci), Cell { name: cell_name(&dataset, &config)?, dataset, config }));
                 }
-                table.insert("seed".into(), seed.clone());
-                name_parts.push(format!("seed-{}", value_name(seed)));
-                let dataset = dataset.context("a cell without a dataset")?;
-                let config: TrainConfig = toml::Value::Table(table.clone()).try_into().with_context(|| format!("grid cell {dataset} {}: {table}", name_parts.join(" ")))?;
-                cells.push(Cell { name: format!("{dataset}-{}", name_parts.join("-")), dataset, config });
             }
         }
-        Ok(cells)
+        keyed.sort_by_key(|(k, _)| *k);
+        let mut seen = std::collections::HashSet::new();
+        Ok(keyed.into_iter().map(|(_, c)| c).filter(|c| seen.insert(c.name.clone())).collect())
     }
 }
 
-/// A grid value as it appears in a folder name.
-fn value_name(v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => s.clone(),
-        other => other.to_string(),
+impl Cell {
+    /// Whether the cell has `key` = `value` (`dataset` or a TrainConfig
+    /// field; strings compared without quotes), for `--where`.
+    pub fn matches(&self, key: &str, value: &str) -> anyhow::Result<bool> {
+        if key == DATASET {
+            return Ok(self.dataset == value);
+        }
+        let config = serde_json::to_value(&self.config)?;
+        let field = config.get(key).with_context(|| format!("--where {key}: not `dataset` or a training configuration field"))?;
+        Ok(field.as_str().map_or_else(|| field.to_string() == value, |s| s == value))
     }
+}
+
+/// `DATASET-VARIANT-HASH-seed-N`: HASH is the first 8 hex digits of the
+/// SHA-256 of the configuration's fields that differ from
+/// [`TrainConfig::default`] (seed excluded), so a field added later with a
+/// default keeps every name.
+pub fn cell_name(dataset: &str, config: &TrainConfig) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let (value, default) = (serde_json::to_value(config)?, serde_json::to_value(TrainConfig::default())?);
+    let differs: BTreeMap<&String, &serde_json::Value> =
+        value.as_object().context("a configuration is an object")?.iter().filter(|(k, v)| k.as_str() != "seed" && default.get(k.as_str()) != Some(v)).collect();
+    let hash = sha2::Sha256::digest(serde_json::to_string(&differs)?.as_bytes());
+    let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{dataset}-{}-{hex}-seed-{}", serde_json::to_value(config.variant)?.as_str().unwrap_or("variant"), config.seed))
 }
 
 /// The folders an experiment reads and writes.
@@ -135,9 +165,9 @@ pub struct Layout {
     /// Shards of each dataset: `shards_root/DATASET`.
     pub shards_root: PathBuf,
     pub model: PathBuf,
-    /// Run folders (checkpoints): `runs_root/SPEC/CELL`.
+    /// Run folders (checkpoints): `runs_root/CELL`.
     pub runs_root: PathBuf,
-    /// Kept records and tables: `results_root/SPEC/CELL`, `results_root/SPEC/table.*`.
+    /// Kept records `results_root/cells/CELL`, each spec's tables `results_root/SPEC/table.*`.
     pub results_root: PathBuf,
     pub cache_dir: PathBuf,
 }
@@ -153,18 +183,18 @@ pub fn record_files(spec: &Spec) -> Vec<String> {
 }
 
 impl Layout {
-    pub fn run_dir(&self, spec_name: &str, cell: &Cell) -> PathBuf {
-        self.runs_root.join(spec_name).join(&cell.name)
+    pub fn run_dir(&self, cell: &Cell) -> PathBuf {
+        self.runs_root.join(&cell.name)
     }
-    pub fn record_dir(&self, spec_name: &str, cell: &Cell) -> PathBuf {
-        self.results_root.join(spec_name).join(&cell.name)
+    pub fn record_dir(&self, cell: &Cell) -> PathBuf {
+        self.results_root.join("cells").join(&cell.name)
     }
 
-    pub fn status(&self, spec: &Spec, spec_name: &str, cell: &Cell) -> Status {
-        if record_files(spec).iter().all(|f| self.record_dir(spec_name, cell).join(f).exists()) {
+    pub fn status(&self, spec: &Spec, cell: &Cell) -> Status {
+        if record_files(spec).iter().all(|f| self.record_dir(cell).join(f).exists()) {
             return Status::Finished;
         }
-        let run = self.run_dir(spec_name, cell);
+        let run = self.run_dir(cell);
         if !run.join(RUN_JSON).exists() {
             return Status::NotStarted;
         }
@@ -173,8 +203,8 @@ impl Layout {
     }
 
     /// Copy a finished run's records into its record folder (atomic per file).
-    fn keep_records(&self, spec: &Spec, spec_name: &str, cell: &Cell) -> anyhow::Result<()> {
-        let (run, keep) = (self.run_dir(spec_name, cell), self.record_dir(spec_name, cell));
+    fn keep_records(&self, spec: &Spec, cell: &Cell) -> anyhow::Result<()> {
+        let (run, keep) = (self.run_dir(cell), self.record_dir(cell));
         std::fs::create_dir_all(&keep).with_context(|| format!("creating {}", keep.display()))?;
         // run.json last: a record folder with it is complete.
         let mut files = record_files(spec);
@@ -188,8 +218,8 @@ impl Layout {
 }
 
 /// The `enrelg train` (and `eval --consistency`) command lines of a cell.
-fn commands(exe: &Path, layout: &Layout, spec: &Spec, spec_name: &str, cell: &Cell) -> anyhow::Result<Vec<Command>> {
-    let run = layout.run_dir(spec_name, cell);
+fn commands(exe: &Path, layout: &Layout, spec: &Spec, cell: &Cell) -> anyhow::Result<Vec<Command>> {
+    let run = layout.run_dir(cell);
     std::fs::create_dir_all(&run).with_context(|| format!("creating {}", run.display()))?;
     let config = run.with_extension("toml");
     write_atomic(&config, toml::to_string(&cell.config)?.as_bytes())?;
@@ -240,16 +270,16 @@ pub struct Outcome {
 /// them; keep each finished cell's records. Children of a parallel run get
 /// an equal share of the cores (`RAYON_NUM_THREADS`), as oversubscribed
 /// threads slow every run down.
-pub fn run(exe: &Path, layout: &Layout, spec: &Spec, spec_name: &str, jobs: usize, limit: Option<usize>) -> anyhow::Result<Outcome> {
-    let cells = spec.cells()?;
+pub fn run(exe: &Path, layout: &Layout, spec: &Spec, filter: &[(String, String)], jobs: usize, limit: Option<usize>) -> anyhow::Result<Outcome> {
+    let cells = select(spec.cells()?, filter)?;
     let mut outcome = Outcome::default();
     let mut todo = Vec::new();
     for cell in cells {
-        match layout.status(spec, spec_name, &cell) {
+        match layout.status(spec, &cell) {
             Status::Finished => outcome.skipped += 1,
             // The evaluation ran but the records were not copied yet.
-            _ if record_files(spec).iter().all(|f| layout.run_dir(spec_name, &cell).join(f).exists()) => {
-                layout.keep_records(spec, spec_name, &cell)?;
+            _ if record_files(spec).iter().all(|f| layout.run_dir(&cell).join(f).exists()) => {
+                layout.keep_records(spec, &cell)?;
                 outcome.finished.push(cell.name.clone());
             }
             _ => todo.push(cell),
@@ -263,8 +293,8 @@ pub fn run(exe: &Path, layout: &Layout, spec: &Spec, spec_name: &str, jobs: usiz
     loop {
         while running.len() < jobs {
             let Some(cell) = queue.next() else { break };
-            let log = layout.run_dir(spec_name, &cell).with_extension("log");
-            let mut steps = commands(exe, layout, spec, spec_name, &cell)?;
+            let log = layout.run_dir(&cell).with_extension("log");
+            let mut steps = commands(exe, layout, spec, &cell)?;
             tracing::info!("cell {}: starting (log {})", cell.name, log.display());
             let child = spawn(steps.remove(0), &log, threads)?;
             running.push(Running { cell, started: Instant::now(), steps, child, log });
@@ -289,7 +319,7 @@ pub fn run(exe: &Path, layout: &Layout, spec: &Spec, spec_name: &str, jobs: usiz
                 r.child = spawn(next, &r.log, threads)?;
             } else {
                 let r = running.remove(i);
-                layout.keep_records(spec, spec_name, &r.cell)?;
+                layout.keep_records(spec, &r.cell)?;
                 tracing::info!("cell {}: finished in {:.0} s", r.cell.name, r.started.elapsed().as_secs_f64());
                 outcome.finished.push(r.cell.name);
             }
@@ -298,12 +328,23 @@ pub fn run(exe: &Path, layout: &Layout, spec: &Spec, spec_name: &str, jobs: usiz
     Ok(outcome)
 }
 
+/// The cells that match every `(key, value)` of `filter`.
+pub fn select(cells: Vec<Cell>, filter: &[(String, String)]) -> anyhow::Result<Vec<Cell>> {
+    let mut out = Vec::new();
+    for cell in cells {
+        if filter.iter().map(|(k, v)| cell.matches(k, v)).collect::<anyhow::Result<Vec<bool>>>()?.into_iter().all(|m| m) {
+            out.push(cell);
+        }
+    }
+    Ok(out)
+}
+
 /// The finished cells' evaluated records, for `split` (e.g. `test` or `test-consistency`).
-pub fn finished_runs(layout: &Layout, spec: &Spec, spec_name: &str, split: &str) -> anyhow::Result<Vec<EvaluatedRun>> {
+pub fn finished_runs(layout: &Layout, spec: &Spec, split: &str) -> anyhow::Result<Vec<EvaluatedRun>> {
     let mut out = Vec::new();
     for cell in spec.cells()? {
-        let dir = layout.record_dir(spec_name, &cell);
-        if layout.status(spec, spec_name, &cell) == Status::Finished && dir.join(eval_file(split)).exists() {
+        let dir = layout.record_dir(&cell);
+        if layout.status(spec, &cell) == Status::Finished && dir.join(eval_file(split)).exists() {
             out.push(read_run(&dir, split)?);
         }
     }
@@ -323,7 +364,7 @@ pub fn write_tables(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Re
         splits.push(consistent_split(&spec.split));
     }
     for split in splits {
-        let rows = summarize(finished_runs(layout, spec, spec_name, &split)?)?;
+        let rows = summarize(finished_runs(layout, spec, &split)?)?;
         md += &format!("## {split}\n\n{}\n", markdown(&rows, &split));
         all.insert(split, rows);
     }
@@ -383,24 +424,24 @@ fn csv(tables: &BTreeMap<String, Vec<Row>>) -> String {
 /// `--dry-run`: each cell, its status and an estimate of the seconds it
 /// still needs from the finished cells of its dataset (mean epochs × mean
 /// seconds per epoch), if any.
-pub fn plan(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Result<Vec<(Cell, Status, Option<f64>)>> {
+pub fn plan(layout: &Layout, spec: &Spec, filter: &[(String, String)]) -> anyhow::Result<Vec<(Cell, Status, Option<f64>)>> {
     let cells = spec.cells()?;
     let mut per_dataset: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for cell in &cells {
-        if layout.status(spec, spec_name, cell) != Status::Finished {
+        if layout.status(spec, cell) != Status::Finished {
             continue;
         }
-        let metrics = std::fs::read_to_string(layout.record_dir(spec_name, cell).join(METRICS))?;
+        let metrics = std::fs::read_to_string(layout.record_dir(cell).join(METRICS))?;
         let seconds: Vec<f64> = metrics.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["seconds"].as_f64()).collect();
         let entry = per_dataset.entry(cell.dataset.clone()).or_default();
         entry.0.push(seconds.len() as f64);
         entry.1.extend(seconds);
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    Ok(cells
+    Ok(select(cells, filter)?
         .into_iter()
         .map(|cell| {
-            let status = layout.status(spec, spec_name, &cell);
+            let status = layout.status(spec, &cell);
             let estimate = per_dataset.get(&cell.dataset).map(|(epochs, secs)| {
                 let done = match status {
                     Status::Partial(n) => n as f64,
@@ -423,32 +464,57 @@ mod tests {
     }
 
     #[test]
-    fn cells_are_seed_major_named_by_their_axes_and_carry_the_base() {
+    fn cells_are_seed_major_named_by_their_configuration_and_carry_the_base() {
         let s = spec(
             r#"
             description = "t"
             [base]
             shape_dim = 32
-            [grid]
+            [[grid]]
             dataset = ["mars", "anatem"]
             variant = ["baseline", "cd"]
             seed = [1, 2]
+            [[grid]]
+            dataset = ["mars"]
+            variant = ["cd"]
+            coref_scope = ["window", "document"]
+            seed = [1]
             "#,
         );
         let cells = s.cells().unwrap();
-        assert_eq!(cells.len(), 8);
-        let names: Vec<&str> = cells.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names[..4], ["mars-variant-baseline-seed-1", "mars-variant-cd-seed-1", "anatem-variant-baseline-seed-1", "anatem-variant-cd-seed-1"][..]);
-        assert!(cells[4..].iter().all(|c| c.config.seed == 2));
+        // The second grid's window-scope CD is the first grid's mars CD: one cell.
+        assert_eq!(cells.len(), 9);
+        assert!(cells[..5].iter().all(|c| c.config.seed == 1) && cells[5..].iter().all(|c| c.config.seed == 2));
         assert!(cells.iter().all(|c| c.config.shape_dim == 32));
+        assert!(cells[0].name.starts_with("mars-baseline-") && cells[0].name.ends_with("-seed-1"), "{}", cells[0].name);
+        let doc = cells.iter().find(|c| c.config.coref_scope == crate::model::CorefScope::Document).unwrap();
+        let window_cd = cells.iter().find(|c| c.dataset == "mars" && c.config.variant == crate::model::Variant::Cd && c.config.seed == 1 && c.name != doc.name).unwrap();
+        assert_ne!(doc.name[8..16], window_cd.name[8..16]);
+        // The same configuration has the same name whichever spec names it.
+        let mut other = TrainConfig::default();
+        (other.shape_dim, other.seed) = (32, 2);
+        assert_eq!(
+            cell_name("mars", &other).unwrap(),
+            cells.iter().find(|c| c.dataset == "mars" && c.config.variant == crate::model::Variant::Cd && c.config.seed == 2).unwrap().name
+        );
     }
 
     #[test]
-    fn a_bad_value_or_field_names_its_cell() {
-        let s = spec("description = \"t\"\n[grid]\ndataset = [\"mars\"]\nvariant = [\"cdx\"]\n");
+    fn where_filters_by_dataset_and_configuration_fields() {
+        let s = spec("description = \"t\"\n[[grid]]\ndataset = [\"mars\", \"anatem\"]\ncoref_scope = [\"window\", \"document\"]\npos_dim = [0, 16]\n");
+        let f = |pairs: &[(&str, &str)]| select(s.cells().unwrap(), &pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>()).unwrap().len();
+        assert_eq!(f(&[]), 8);
+        assert_eq!(f(&[("dataset", "mars")]), 4);
+        assert_eq!(f(&[("dataset", "mars"), ("coref_scope", "document"), ("pos_dim", "0")]), 1);
+        assert!(select(s.cells().unwrap(), &[("nope".into(), "1".into())]).is_err());
+    }
+
+    #[test]
+    fn a_bad_value_or_field_names_its_grid() {
+        let s = spec("description = \"t\"\n[[grid]]\ndataset = [\"mars\"]\nvariant = [\"cdx\"]\n");
         let err = format!("{:#}", s.cells().unwrap_err());
-        assert!(err.contains("variant-cdx"), "{err}");
-        let s = spec("description = \"t\"\n[grid]\ndataset = [\"mars\"]\nno_such_field = [1]\n");
+        assert!(err.contains("grid 1") && err.contains("cdx"), "{err}");
+        let s = spec("description = \"t\"\n[[grid]]\ndataset = [\"mars\"]\nno_such_field = [1]\n");
         assert!(format!("{:#}", s.cells().unwrap_err()).contains("no_such_field"));
     }
 }

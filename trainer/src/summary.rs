@@ -151,7 +151,7 @@ fn encoder(info: &RunInfo) -> &'static str {
 }
 
 /// The inputs a configuration (and auxiliary label types) add to the paper's model.
-fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
+pub fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
     let mut parts = Vec::new();
     if config.shape_dim > 0 {
         parts.push(format!("shape {}", config.shape_dim));

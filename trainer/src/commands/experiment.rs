@@ -16,6 +16,10 @@ pub struct ExperimentArgs {
     /// Cells run at once; each gets an equal share of the cores.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
+    /// Only the cells with KEY=VALUE (`dataset` or a training configuration
+    /// field, e.g. `dataset=mars`, `coref_scope=document`); repeatable.
+    #[arg(long = "where", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub filter: Vec<(String, String)>,
     /// Run at most this many unfinished cells, then stop (the rest run next time).
     #[arg(long)]
     pub limit: Option<usize>,
@@ -30,14 +34,18 @@ pub struct ExperimentArgs {
     pub shards: PathBuf,
     #[arg(long, default_value = "models/minilm")]
     pub model: PathBuf,
-    /// Run folders with their checkpoints (`RUNS/NAME/CELL`).
+    /// Run folders with their checkpoints (`RUNS/CELL`).
     #[arg(long, default_value = "runs/experiments")]
     pub runs: PathBuf,
-    /// Kept records and tables (`RESULTS/NAME/CELL`, `RESULTS/NAME/table.*`).
+    /// Kept records and tables (`RESULTS/cells/CELL`, `RESULTS/NAME/table.*`).
     #[arg(long, default_value = "results/experiments")]
     pub results: PathBuf,
     #[arg(long, default_value = "cache/encoder")]
     pub cache_dir: PathBuf,
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
 }
 
 pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
@@ -45,7 +53,7 @@ pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     let name = args.spec.file_stem().and_then(|s| s.to_str()).context("--spec needs a file name")?.to_string();
     let layout = Layout { shards_root: args.shards, model: args.model, runs_root: args.runs, results_root: args.results, cache_dir: args.cache_dir };
     if args.dry_run {
-        let cells = plan(&layout, &spec, &name)?;
+        let cells = plan(&layout, &spec, &args.filter)?;
         let mut left = 0.0;
         for (cell, status, estimate) in &cells {
             let state = match status {
@@ -56,19 +64,19 @@ pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
             let time = match (status, estimate) {
                 (Status::Finished, _) => String::new(),
                 (_, Some(s)) => format!("~{:.0} min", s / 60.0),
-                (_, None) => "? (no finished cell of this dataset yet)".to_string(),
+                (_, None) => "?".to_string(),
             };
             left += estimate.filter(|_| *status != Status::Finished).unwrap_or(0.0);
-            println!("{:<60} {state:<16} {time}", cell.name);
+            println!("{:<32} {state:<15} {time:<10} {}", cell.name, enrelg::summary::additions(&cell.config, &[]));
         }
         let finished = cells.iter().filter(|c| c.1 == Status::Finished).count();
-        println!("{finished} of {} cells finished; about {:.1} h left at --jobs 1 (cells without an estimate not counted)", cells.len(), left / 3600.0);
+        println!("{finished} of {} cells finished; about {:.1} h left at --jobs 1 (? = no finished cell of that dataset to estimate from)", cells.len(), left / 3600.0);
         return Ok(ExitCode::SUCCESS);
     }
     let mut failed = false;
     if !args.tables_only {
         let exe = std::env::current_exe().context("locating the enrelg binary")?;
-        let outcome = run(&exe, &layout, &spec, &name, args.jobs, args.limit)?;
+        let outcome = run(&exe, &layout, &spec, &args.filter, args.jobs, args.limit)?;
         println!("{} cells finished now, {} already finished, {} failed", outcome.finished.len(), outcome.skipped, outcome.failed.len());
         for (cell, log) in &outcome.failed {
             eprintln!("  {cell}: see {log}");
