@@ -625,7 +625,11 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     let Some((tmp, model)) = small_shards("experiment", 2) else { return };
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let spec = tmp.join("tiny.toml");
-    std::fs::write(&spec, "description = \"two seeds\"\nconsistency = true\n[base]\nmax_epochs = 2\nshape_dim = 8\n[[grid]]\ndataset = [\"shards\"]\nseed = [1, 2]\n").unwrap();
+    std::fs::write(
+        &spec,
+        "description = \"baseline and CD\"\nconsistency = true\nreference = { variant = \"baseline\" }\n[base]\nmax_epochs = 2\nshape_dim = 8\n[[grid]]\ndataset = [\"shards\"]\nvariant = [\"baseline\", \"cd\"]\n",
+    )
+    .unwrap();
     let experiment = |name: &str, extra: &[&str]| {
         let args = ["experiment", "--spec", &s(&spec), "--shards", &s(&tmp), "--model", &model, "--cache-dir", &s(&tmp.join("cache"))];
         let (runs, results) = (tmp.join(name).join("runs"), tmp.join(name).join("results"));
@@ -635,14 +639,14 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     let first = experiment("interrupted", &["--limit", "1"]);
     assert!(first.contains("1 cells finished now, 0 already finished"), "{first}");
     let plan = experiment("interrupted", &["--dry-run"]);
-    assert!(plan.contains("shards-cd-") && plan.contains("finished") && plan.contains("to run") && plan.contains("1 of 2 cells finished"), "{plan}");
+    assert!(plan.contains("shards-baseline-") && plan.contains("finished") && plan.contains("to run") && plan.contains("1 of 2 cells finished"), "{plan}");
     let second = experiment("interrupted", &[]);
     assert!(second.contains("1 cells finished now, 1 already finished, 0 failed"), "{second}");
     let whole = experiment("whole", &[]);
     assert!(whole.contains("2 cells finished now"), "{whole}");
     let mut cells: Vec<String> = std::fs::read_dir(tmp.join("whole/results/cells")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     cells.sort();
-    assert!(cells.len() == 2 && cells[0].ends_with("-seed-1") && cells[1].ends_with("-seed-2"), "{cells:?}");
+    assert!(cells.len() == 2 && cells[0].starts_with("shards-baseline-") && cells[1].starts_with("shards-cd-"), "{cells:?}");
     for cell in &cells {
         let record = |name: &str, file: &str| std::fs::read_to_string(tmp.join(name).join("results/cells").join(cell).join(file)).unwrap();
         for file in ["eval-test.json", "eval-test-consistency.json", "consistency-test.json"] {
@@ -651,10 +655,15 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
         assert_eq!(timeless(&record("interrupted", "metrics.jsonl")), timeless(&record("whole", "metrics.jsonl")), "{cell}");
         assert_eq!(timeless(&record("whole", "metrics.jsonl")).len(), 2);
     }
-    // The tables: one row of two seeds, plain and with consistency decoding.
+    // The tables: two rows, plain and with consistency decoding, and CD
+    // tested against the baseline.
     let table = std::fs::read_to_string(tmp.join("interrupted/results/tiny/table.md")).unwrap();
-    assert!(table.contains("| 1,2 |") && table.contains("## test-consistency"), "{table}");
+    assert!(table.contains("| shards | baseline |") && table.contains("| shards | cd |") && table.contains("## test-consistency"), "{table}");
+    assert!(table.contains("paired bootstrap") && table.contains("| shards | cd (shape 8) | baseline (shape 8) |"), "{table}");
     let csv = std::fs::read_to_string(tmp.join("interrupted/results/tiny/table.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 3, "a header, the plain row and the consistency row:\n{csv}");
+    assert_eq!(csv.lines().count(), 5, "a header, two plain rows and two consistency rows:\n{csv}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.join("interrupted/results/tiny/table.json")).unwrap()).unwrap();
+    let p = json["significance"]["test"][0]["p_value"].as_f64().unwrap();
+    assert!(p > 0.0 && p <= 1.0, "{json}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -49,6 +49,11 @@ pub struct Score {
     pub correct_tokens: usize,
     pub micro: Prf,
     pub per_type: BTreeMap<String, Prf>,
+    /// Entity counts of each document, for significance tests that resample
+    /// documents ([`crate::significance`]); empty where sequences have no
+    /// document (`enrelg conlleval`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_document: BTreeMap<String, Counts>,
 }
 
 /// Accumulates gold and predicted tag sequences.
@@ -58,10 +63,12 @@ pub struct Scorer {
     correct_tokens: usize,
     total: Counts,
     per_type: BTreeMap<String, Counts>,
+    per_document: BTreeMap<String, Counts>,
 }
 
 impl Scorer {
-    pub fn add<S: AsRef<str>>(&mut self, gold: &[S], predicted: &[S]) {
+    /// Add a sequence; returns its own counts.
+    pub fn add<S: AsRef<str>>(&mut self, gold: &[S], predicted: &[S]) -> Counts {
         assert_eq!(gold.len(), predicted.len(), "gold and predicted sequences differ in length");
         self.tokens += gold.len();
         self.correct_tokens += gold.iter().zip(predicted).filter(|(g, p)| g.as_ref() == p.as_ref()).count();
@@ -79,10 +86,24 @@ impl Scorer {
             self.total.correct += 1;
             self.per_type.entry(c.ty.clone()).or_default().correct += 1;
         }
+        Counts { gold: g.len(), predicted: p.len(), correct: g.intersection(&p).count() }
+    }
+
+    /// Add a sequence of document `doc`, counted in its document's counts too.
+    pub fn add_in<S: AsRef<str>>(&mut self, doc: &str, gold: &[S], predicted: &[S]) {
+        let c = self.add(gold, predicted);
+        let d = self.per_document.entry(doc.to_string()).or_default();
+        (d.gold, d.predicted, d.correct) = (d.gold + c.gold, d.predicted + c.predicted, d.correct + c.correct);
     }
 
     pub fn score(&self) -> Score {
-        Score { tokens: self.tokens, correct_tokens: self.correct_tokens, micro: self.total.prf(), per_type: self.per_type.iter().map(|(k, v)| (k.clone(), v.prf())).collect() }
+        Score {
+            tokens: self.tokens,
+            correct_tokens: self.correct_tokens,
+            micro: self.total.prf(),
+            per_type: self.per_type.iter().map(|(k, v)| (k.clone(), v.prf())).collect(),
+            per_document: self.per_document.clone(),
+        }
     }
 }
 
@@ -107,7 +128,7 @@ pub fn score_windows(records: &[WindowRecord], predicted: &[Vec<usize>], tags: &
     for (rec, pred) in records.iter().zip(predicted) {
         let gold: Vec<&str> = rec.tags.iter().map(|&t| tags[t as usize].as_str()).collect();
         let guess: Vec<&str> = pred.iter().map(|&t| tags[t].as_str()).collect();
-        scorer.add(&gold, &guess);
+        scorer.add_in(&rec.doc_id, &gold, &guess);
     }
     scorer.score()
 }

@@ -38,7 +38,9 @@ use enrelg_pipeline::fs::write_atomic;
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
+use crate::eval::Score;
 use crate::run::{consistency_file, consistent_split, eval_file, METRICS, RUN_JSON};
+use crate::significance::{compare, Comparison, RESAMPLES};
 use crate::summary::{markdown, read_run, summarize, EvaluatedRun, Row};
 
 /// The grid axis naming the shards (a folder under the shards root).
@@ -57,6 +59,10 @@ pub struct Spec {
     /// TrainConfig fields every cell shares.
     #[serde(default)]
     pub base: toml::Table,
+    /// What each row is tested against: the row with these fields changed
+    /// (e.g. `{ variant = "baseline" }`), same dataset; none when absent.
+    #[serde(default)]
+    pub reference: Option<toml::Table>,
     /// Grids, each axis with its values: `dataset` and TrainConfig fields.
     pub grid: Vec<BTreeMap<String, Vec<toml::Value>>>,
 }
@@ -351,25 +357,79 @@ pub fn finished_runs(layout: &Layout, spec: &Spec, split: &str) -> anyhow::Resul
     Ok(out)
 }
 
+/// A row tested against its reference row ([`Spec::reference`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Tested {
+    pub dataset: String,
+    pub row: String,
+    pub reference: String,
+    #[serde(flatten)]
+    pub comparison: Comparison,
+}
+
+/// A row's label in the significance table: variant and inputs.
+fn label(r: &Row) -> String {
+    format!("{} ({})", r.variant, r.additions)
+}
+
+/// Each row that has a reference row, tested against it with a paired
+/// bootstrap over documents ([`crate::significance`]).
+fn significance(spec: &Spec, rows: &[Row], runs: &[EvaluatedRun]) -> anyhow::Result<Vec<Tested>> {
+    let Some(overrides) = &spec.reference else { return Ok(Vec::new()) };
+    let scores = |r: &Row| -> Vec<(u64, &Score)> { runs.iter().filter(|e| r.runs.contains(&e.dir)).map(|e| (e.info.config.seed, &e.score)).collect() };
+    let mut out = Vec::new();
+    for row in rows {
+        let mut wanted = row.config.clone();
+        for (k, v) in overrides {
+            wanted[k.as_str()] = serde_json::to_value(v)?;
+        }
+        let Some(reference) = rows.iter().find(|r| r.dataset == row.dataset && r.config == wanted && r.config != row.config) else { continue };
+        // The seed of the bootstrap is fixed so a table is reproducible.
+        if let Some(comparison) = compare(&scores(row), &scores(reference), RESAMPLES, 20_211_111) {
+            out.push(Tested { dataset: row.dataset.clone(), row: label(row), reference: label(reference), comparison });
+        }
+    }
+    Ok(out)
+}
+
+fn significance_markdown(tested: &[Tested], split: &str) -> String {
+    if tested.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "Against the reference: paired bootstrap over {split} documents ({RESAMPLES} resamples, one-sided p that the row is not better), and the seeds both ran.\n\n| dataset | row | reference | Δ F1 | p | seeds better |\n|---|---|---|---:|---:|---:|\n"
+    );
+    for t in tested {
+        let c = &t.comparison;
+        out += &format!("| {} | {} | {} | {:+.2} | {:.3} | {}/{} |\n", t.dataset, t.row, t.reference, c.delta_f1, c.p_value, c.seeds_better, c.paired_seeds);
+    }
+    out
+}
+
 /// Write `table.md`, `table.csv` and `table.json` (mean ± std over seeds of
-/// every finished configuration; consistency-decoded rows in their own
-/// table) into the spec's results folder; returns the Markdown.
+/// every finished configuration, each row tested against its reference;
+/// consistency-decoded rows in their own table) into the spec's results
+/// folder; returns the Markdown.
 pub fn write_tables(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Result<String> {
     let dir = layout.results_root.join(spec_name);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut md = format!("# {spec_name}: {}\n\n", spec.description);
     let mut all: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    let mut tests: BTreeMap<String, Vec<Tested>> = BTreeMap::new();
     let mut splits = vec![spec.split.clone()];
     if spec.consistency {
         splits.push(consistent_split(&spec.split));
     }
     for split in splits {
+        let runs = finished_runs(layout, spec, &split)?;
         let rows = summarize(finished_runs(layout, spec, &split)?)?;
-        md += &format!("## {split}\n\n{}\n", markdown(&rows, &split));
-        all.insert(split, rows);
+        let tested = significance(spec, &rows, &runs)?;
+        md += &format!("## {split}\n\n{}\n{}\n", markdown(&rows, &split), significance_markdown(&tested, &split));
+        all.insert(split.clone(), rows);
+        tests.insert(split, tested);
     }
     write_atomic(&dir.join("table.md"), md.as_bytes())?;
-    write_atomic(&dir.join("table.json"), serde_json::to_string_pretty(&all)?.as_bytes())?;
+    write_atomic(&dir.join("table.json"), serde_json::to_string_pretty(&serde_json::json!({ "rows": all, "significance": tests }))?.as_bytes())?;
     write_atomic(&dir.join("table.csv"), csv(&all).as_bytes())?;
     Ok(md)
 }

@@ -16,6 +16,7 @@ pub mod model;
 pub mod npy;
 pub mod predict;
 pub mod run;
+pub mod significance;
 pub mod summary;
 pub mod train;
 pub mod vocab;
