@@ -8,7 +8,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: experiments all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
+.PHONY: experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
 
 all: data
 
@@ -107,6 +107,10 @@ experiments: data
 	@set -e; for s in $(SPECS); do \
 	  $(BIN) experiment --spec experiments/$$s.toml --jobs $(JOBS) $(foreach w,$(WHERE),--where $(w)); \
 	done
+
+# docs/results.md from the records (tables, what ran, what remains) and experiments/NOTES.md.
+results: build
+	$(BIN) results $(foreach s,$(SPECS),experiments/$(s).toml)
 
 # Benchmarks against references measured in the same run (docs/performance.md).
 # Run on an otherwise idle machine: a training beside it halves every figure.

@@ -36,6 +36,8 @@ enum Command {
     Summarize(commands::summarize::SummarizeArgs),
     /// Run a grid of training runs from a spec (resumable; skips finished cells) and write its tables.
     Experiment(commands::experiment::ExperimentArgs),
+    /// docs/results.md from the experiments' records: tables, what ran and what remains.
+    Results(commands::results::ResultsArgs),
     /// Score a CoNLL file (token gold predicted) exactly as conlleval does.
     Conlleval(commands::conlleval::ConllevalArgs),
     /// Tag new documents (.txt + .conllu) with a trained run; writes brat .ann and entities.jsonl.
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Ensemble(args) => commands::ensemble::run(args),
         Command::Summarize(args) => commands::summarize::run(args),
         Command::Experiment(args) => commands::experiment::run_experiment(args),
+        Command::Results(args) => commands::results::run(args),
         Command::Conlleval(args) => commands::conlleval::run(args),
         Command::Predict(args) => commands::predict::run_predict(args),
         Command::Score(args) => commands::predict::run_score(args),

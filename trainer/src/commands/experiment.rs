@@ -70,7 +70,7 @@ pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
             println!("{:<32} {state:<15} {time:<10} {}", cell.name, enrelg::summary::additions(&cell.config, &[]));
         }
         let finished = cells.iter().filter(|c| c.1 == Status::Finished).count();
-        println!("{finished} of {} cells finished; about {:.1} h left at --jobs 1 (? = no finished cell of that dataset to estimate from)", cells.len(), left / 3600.0);
+        println!("{finished} of {} cells finished; about {:.1} h left at --jobs 1 (? = no finished cell of that dataset to estimate from)", cells.len(), left / 3600.0 + 0.0);
         return Ok(ExitCode::SUCCESS);
     }
     let mut failed = false;

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod experiment;
 pub mod inspect;
 pub mod predict;
+pub mod results;
 pub mod stats;
 pub mod summarize;
 pub mod train;

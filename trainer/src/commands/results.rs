@@ -1,0 +1,79 @@
+//! `enrelg results`: docs/results.md from the experiments' records — each
+//! spec's tables, what ran and what remains, the commands, the encoder and
+//! the machine — with the hand-written reading in `experiments/NOTES.md`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use enrelg::experiment::{plan, write_tables, Layout, Spec, Status};
+use enrelg::run::METRICS;
+use enrelg_pipeline::fs::write_atomic;
+
+#[derive(Args)]
+pub struct ResultsArgs {
+    /// Specs, in the order of the page.
+    #[arg(required = true)]
+    pub specs: Vec<PathBuf>,
+    /// The reading of the numbers, written by hand, placed after the tables.
+    #[arg(long, default_value = "experiments/NOTES.md")]
+    pub notes: PathBuf,
+    #[arg(long, default_value = "docs/results.md")]
+    pub out: PathBuf,
+    #[arg(long, default_value = "runs/experiments")]
+    pub runs: PathBuf,
+    #[arg(long, default_value = "results/experiments")]
+    pub results: PathBuf,
+}
+
+/// The CPU's model name and the cores (Linux).
+fn machine() -> String {
+    let cpu =
+        std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores ({})", cpu.unwrap_or_else(|| "unknown CPU".into()))
+}
+
+pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
+    let layout = Layout { shards_root: "shards".into(), model: "models/minilm".into(), runs_root: args.runs, results_root: args.results, cache_dir: "cache/encoder".into() };
+    let mut page = String::from("# Results\n\nProduced by `make results` (`enrelg results`) from the records of `make experiments` under `results/experiments/`; ");
+    page += &format!(
+        "do not edit by hand (the reading below comes from `{}`). Encoder: all-MiniLM-L6-v2 (uncased, 6 layers, 384 dimensions), frozen; its outputs cached, the layers after it trained on the CPU, flex backend. Machine of the records: {}.\n\n",
+        args.notes.display(),
+        machine()
+    );
+    let mut seen_seconds = std::collections::BTreeSet::new();
+    let mut cpu_seconds = 0.0;
+    for path in &args.specs {
+        let spec = Spec::read(path)?;
+        let name = path.file_stem().and_then(|s| s.to_str()).context("a spec needs a file name")?;
+        let cells = plan(&layout, &spec, &[])?;
+        let finished = cells.iter().filter(|c| c.1 == Status::Finished).count();
+        let left: f64 = cells.iter().filter(|c| c.1 != Status::Finished).filter_map(|c| c.2).sum();
+        let unknown = cells.iter().filter(|c| c.1 != Status::Finished && c.2.is_none()).count();
+        for (cell, status, _) in &cells {
+            // Cells shared between specs count once.
+            if *status == Status::Finished && seen_seconds.insert(cell.name.clone()) {
+                let metrics = std::fs::read_to_string(layout.record_dir(cell).join(METRICS))?;
+                cpu_seconds += metrics.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["seconds"].as_f64()).sum::<f64>();
+            }
+        }
+        let tables = write_tables(&layout, &spec, name)?;
+        // The spec's own heading one level down.
+        page += &tables.replacen("# ", "## ", 1).replace("\n## ", "\n### ");
+        page += &format!(
+            "{finished} of {} cells finished; left: about {:.1} h of training at one cell at a time{}. Command: `make experiments SPECS={name}` (spec `{}`).\n\n",
+            cells.len(),
+            left / 3600.0 + 0.0, // an empty sum is -0.0
+            if unknown > 0 { format!(" plus {unknown} cells of a dataset with no finished cell to estimate from") } else { String::new() },
+            path.display()
+        );
+    }
+    page += &format!("Training time of all finished cells: {:.1} h (sum of epoch seconds; encoder caching and evaluation not counted).\n\n", cpu_seconds / 3600.0);
+    let notes = std::fs::read_to_string(&args.notes).with_context(|| format!("reading {}", args.notes.display()))?;
+    page += &notes;
+    write_atomic(&args.out, page.as_bytes())?;
+    println!("wrote {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
