@@ -665,5 +665,12 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.join("interrupted/results/tiny/table.json")).unwrap()).unwrap();
     let p = json["significance"]["test"][0]["p_value"].as_f64().unwrap();
     assert!(p > 0.0 && p <= 1.0, "{json}");
+    // The results page: the tables, what ran, and the notes.
+    let (notes, page) = (tmp.join("NOTES.md"), tmp.join("results.md"));
+    std::fs::write(&notes, "## Reading\n\nBy hand.\n").unwrap();
+    let root = tmp.join("whole");
+    enrelg(&["results", &s(&spec), "--notes", &s(&notes), "--out", &s(&page), "--runs", &s(&root.join("runs")), "--results", &s(&root.join("results"))]);
+    let page = std::fs::read_to_string(&page).unwrap();
+    assert!(page.contains("## tiny: baseline and CD") && page.contains("2 of 2 cells finished") && page.ends_with("By hand.\n"), "{page}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
