@@ -39,10 +39,13 @@ pub struct WindowRecord {
     pub coref: Vec<(u32, u32)>,
     pub dep: Vec<(u32, u32)>,
     /// Document coreference edges from this window's words to another
-    /// window's: `(word, other window's id, word there)`, each edge listed
-    /// once, by the window of its earlier end.
-    pub doc_coref: Vec<(u32, u32, u32)>,
+    /// window's, each edge listed once, by the window of its earlier end.
+    pub doc_coref: Vec<DocLink>,
 }
+
+/// A document coreference edge seen from one end: `(word, the other
+/// window's id, the word there)`.
+pub type DocLink = (u32, u32, u32);
 
 fn u32_list(df: &DataFrame, name: &str, row: usize) -> anyhow::Result<Vec<u32>> {
     let s = df.column(name)?.list()?.get_as_series(row).with_context(|| format!("{name}: row {row} is null"))?;
@@ -92,10 +95,10 @@ fn edges_by_window(table: &DataFrame) -> anyhow::Result<HashMap<u32, Vec<Edge>>>
 }
 
 /// Each window's document coreference edges, from a split's `doc_edges` table.
-fn doc_edges_by_window(table: &DataFrame) -> anyhow::Result<HashMap<u32, Vec<(u32, u32, u32)>>> {
+fn doc_edges_by_window(table: &DataFrame) -> anyhow::Result<HashMap<u32, Vec<DocLink>>> {
     let col = |name: &str| -> anyhow::Result<Vec<Option<u32>>> { Ok(table.column(name)?.u32()?.iter().collect()) };
     let (sw, s, dw, d) = (col(doc_edges::SRC_WINDOW)?, col(doc_edges::SRC)?, col(doc_edges::DST_WINDOW)?, col(doc_edges::DST)?);
-    let mut out: HashMap<u32, Vec<(u32, u32, u32)>> = HashMap::new();
+    let mut out: HashMap<u32, Vec<DocLink>> = HashMap::new();
     for row in 0..table.height() {
         let (Some(sw), Some(s), Some(dw), Some(d)) = (sw[row], s[row], dw[row], d[row]) else { anyhow::bail!("doc_edges table, row {row}: a null window or end") };
         out.entry(sw).or_default().push((s, dw, d));

@@ -147,7 +147,9 @@ impl Cell {
         }
         let config = serde_json::to_value(&self.config)?;
         let field = config.get(key).with_context(|| format!("--where {key}: not `dataset` or a training configuration field"))?;
-        Ok(field.as_str().map_or_else(|| field.to_string() == value, |s| s == value))
+        // `16`, `0.5` and `true` as JSON; a name such as `document` as a string.
+        let wanted = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        Ok(*field == wanted)
     }
 }
 
