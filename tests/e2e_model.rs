@@ -669,8 +669,17 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     let (notes, page) = (tmp.join("NOTES.md"), tmp.join("results.md"));
     std::fs::write(&notes, "## Reading\n\nBy hand.\n").unwrap();
     let root = tmp.join("whole");
-    enrelg(&["results", &s(&spec), "--notes", &s(&notes), "--out", &s(&page), "--runs", &s(&root.join("runs")), "--results", &s(&root.join("results"))]);
+    let figures = tmp.join("figures");
+    enrelg(&["results", &s(&spec), "--notes", &s(&notes), "--out", &s(&page), "--figures", &s(&figures), "--runs", &s(&root.join("runs")), "--results", &s(&root.join("results"))]);
     let page = std::fs::read_to_string(&page).unwrap();
     assert!(page.contains("## tiny: baseline and CD") && page.contains("2 of 2 cells finished") && page.ends_with("By hand.\n"), "{page}");
+    // Its figures, linked relative to the page, one point per row.
+    assert!(page.contains("](figures/tiny-shards-f1.png)"), "{page}");
+    let svg = std::fs::read_to_string(figures.join("tiny-shards-f1.svg")).unwrap();
+    assert!(svg.contains("\nbaseline\n") && svg.contains("\ncd\n"), "{svg}");
+    assert!(figures.join("tiny-shards-seconds.png").exists());
+    // And the dev curve of a run.
+    enrelg(&["plot", &s(&root.join("results/cells").join(&cells[1])), "--out", &s(&figures.join("dev"))]);
+    assert!(std::fs::read_to_string(figures.join("dev.svg")).unwrap().contains("Dev F1 per epoch"));
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -436,6 +436,62 @@ pub fn write_tables(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Re
     Ok(md)
 }
 
+/// The axes a spec varies besides dataset and seed, in grid order of first
+/// appearance: what tells its rows apart in a figure.
+pub fn varying_axes(spec: &Spec) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for grid in &spec.grid {
+        for key in grid.keys().filter(|k| k.as_str() != DATASET && k.as_str() != "seed") {
+            if !out.contains(key) {
+                out.push(key.clone());
+            }
+        }
+    }
+    out
+}
+
+/// A row's short label in a figure: its values on `axes` (`cd document 16`).
+pub fn row_label(row: &Row, axes: &[String]) -> String {
+    axes.iter().map(|a| row.config.get(a).map_or("?".to_string(), |v| v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect::<Vec<_>>().join(" ")
+}
+
+/// The spec's figures under `dir` (`SPEC-DATASET-f1`, `-seconds`, and
+/// `-curve` when it varies `train_fraction`), SVG and PNG; the PNG paths.
+pub fn write_figures(layout: &Layout, spec: &Spec, spec_name: &str, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    use crate::plot::{lines, points, Point, Series};
+    let rows = summarize(finished_runs(layout, spec, &spec.split)?)?;
+    let axes = varying_axes(spec);
+    let curve_axes: Vec<String> = axes.iter().filter(|a| a.as_str() != "train_fraction").cloned().collect();
+    let datasets: std::collections::BTreeSet<&String> = rows.iter().map(|r| &r.dataset).collect();
+    let mut out = Vec::new();
+    for dataset in datasets {
+        let mine: Vec<&Row> = rows.iter().filter(|r| &r.dataset == dataset).collect();
+        let stem = |what: &str| dir.join(format!("{spec_name}-{dataset}-{what}"));
+        let f1: Vec<Point> = mine.iter().map(|r| Point { label: row_label(r, &axes), mean: r.f1.mean, std: r.f1.std }).collect();
+        out.push(points(&stem("f1"), &format!("{spec_name}, {dataset}: {} F1 (mean ± std over seeds)", spec.split), &format!("{} F1", spec.split), &f1)?[1].clone());
+        let seconds: Vec<Point> = mine.iter().filter_map(|r| r.seconds_per_epoch.map(|m| Point { label: row_label(r, &axes), mean: m.mean, std: m.std })).collect();
+        if !seconds.is_empty() {
+            out.push(points(&stem("seconds"), &format!("{spec_name}, {dataset}: seconds per training epoch"), "seconds per epoch", &seconds)?[1].clone());
+        }
+        if axes.iter().any(|a| a == "train_fraction") {
+            let mut series: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+            for r in &mine {
+                let x = r.config.get("train_fraction").and_then(serde_json::Value::as_f64).unwrap_or(1.0);
+                series.entry(row_label(r, &curve_axes)).or_default().push((100.0 * x, r.f1.mean, r.f1.std));
+            }
+            let series: Vec<Series> = series
+                .into_iter()
+                .map(|(label, mut points)| {
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    Series { label, points }
+                })
+                .collect();
+            out.push(lines(&stem("curve"), &format!("{spec_name}, {dataset}: learning curve"), "% of the training documents", &format!("{} F1", spec.split), &series)?[1].clone());
+        }
+    }
+    Ok(out)
+}
+
 /// One line per row and split: the configuration's axes and the scores (mean, std).
 fn csv(tables: &BTreeMap<String, Vec<Row>>) -> String {
     let types: std::collections::BTreeSet<&String> = tables.values().flatten().flat_map(|r| r.per_type_f1.keys()).collect();

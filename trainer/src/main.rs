@@ -36,6 +36,8 @@ enum Command {
     Summarize(commands::summarize::SummarizeArgs),
     /// Run a grid of training runs from a spec (resumable; skips finished cells) and write its tables.
     Experiment(commands::experiment::ExperimentArgs),
+    /// Dev F1 per epoch of runs as a figure (SVG and PNG).
+    Plot(commands::plot::PlotArgs),
     /// docs/results.md from the experiments' records: tables, what ran and what remains.
     Results(commands::results::ResultsArgs),
     /// Score a CoNLL file (token gold predicted) exactly as conlleval does.
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Summarize(args) => commands::summarize::run(args),
         Command::Experiment(args) => commands::experiment::run_experiment(args),
         Command::Results(args) => commands::results::run(args),
+        Command::Plot(args) => commands::plot::run(args),
         Command::Conlleval(args) => commands::conlleval::run(args),
         Command::Predict(args) => commands::predict::run_predict(args),
         Command::Score(args) => commands::predict::run_score(args),

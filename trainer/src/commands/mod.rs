@@ -6,6 +6,7 @@ pub mod ensemble;
 pub mod eval;
 pub mod experiment;
 pub mod inspect;
+pub mod plot;
 pub mod predict;
 pub mod results;
 pub mod stats;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg::experiment::{plan, write_tables, Layout, Spec, Status};
+use enrelg::experiment::{plan, write_figures, write_tables, Layout, Spec, Status};
 use enrelg::run::METRICS;
 use enrelg_pipeline::fs::write_atomic;
 
@@ -21,10 +21,18 @@ pub struct ResultsArgs {
     pub notes: PathBuf,
     #[arg(long, default_value = "docs/results.md")]
     pub out: PathBuf,
+    /// Where the figures go (SVG and PNG), linked from the page.
+    #[arg(long, default_value = "docs/figures")]
+    pub figures: PathBuf,
     #[arg(long, default_value = "runs/experiments")]
     pub runs: PathBuf,
     #[arg(long, default_value = "results/experiments")]
     pub results: PathBuf,
+}
+
+/// `path` relative to `base` when it lies under it (figures beside the page), else as given.
+fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> PathBuf {
+    path.strip_prefix(base).map_or_else(|_| path.to_path_buf(), std::path::Path::to_path_buf)
 }
 
 /// The CPU's model name and the cores (Linux).
@@ -62,6 +70,11 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
         let tables = write_tables(&layout, &spec, name)?;
         // The spec's own heading one level down.
         page += &tables.replacen("# ", "## ", 1).replace("\n## ", "\n### ");
+        for png in write_figures(&layout, &spec, name, &args.figures)? {
+            // Linked relative to the page.
+            let rel = pathdiff(&png, args.out.parent().unwrap_or(std::path::Path::new(".")));
+            page += &format!("![{}]({})\n\n", png.file_stem().and_then(|s| s.to_str()).unwrap_or("figure"), rel.display());
+        }
         page += &format!(
             "{finished} of {} cells finished; left: about {:.1} h of training at one cell at a time{}. Command: `make experiments SPECS={name}` (spec `{}`).\n\n",
             cells.len(),

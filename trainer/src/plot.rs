@@ -1,0 +1,175 @@
+//! Figures of runs and experiments with `plotters`, each written as SVG and
+//! PNG: lines with a ± std band (learning curves, dev F1 per epoch) and
+//! points with ± std whiskers per row (F1, seconds per epoch; an axis
+//! around the values rather than from zero, so differences of a point show).
+//!
+//! Text is drawn with DejaVu Sans, vendored in `assets/fonts` (its licence
+//! beside it), so a figure looks the same on every machine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use anyhow::Context;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+const FONT: &str = "sans-serif";
+const SIZE: (u32, u32) = (900, 540);
+
+fn register_font() -> anyhow::Result<()> {
+    static ONCE: Once = Once::new();
+    let mut result = Ok(());
+    ONCE.call_once(|| {
+        result = plotters::style::register_font(FONT, FontStyle::Normal, include_bytes!("../../assets/fonts/DejaVuSans.ttf"))
+            .map_err(|_| anyhow::anyhow!("the vendored font does not load"));
+    });
+    result
+}
+
+/// One line: its label and points `(x, mean, std)`.
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// One row's point: its label, mean and std.
+pub struct Point {
+    pub label: String,
+    pub mean: f64,
+    pub std: f64,
+}
+
+/// `stem.svg` and `stem.png` from the same drawing.
+fn both(
+    stem: &Path,
+    draw_svg: impl Fn(&DrawingArea<SVGBackend, Shift>) -> anyhow::Result<()>,
+    draw_png: impl Fn(&DrawingArea<BitMapBackend, Shift>) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    register_font()?;
+    if let Some(dir) = stem.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let (svg, png) = (stem.with_extension("svg"), stem.with_extension("png"));
+    {
+        let area = SVGBackend::new(&svg, SIZE).into_drawing_area();
+        draw_svg(&area)?;
+        area.present().map_err(|e| anyhow::anyhow!("writing {}: {e}", svg.display()))?;
+    }
+    {
+        let area = BitMapBackend::new(&png, SIZE).into_drawing_area();
+        draw_png(&area)?;
+        area.present().map_err(|e| anyhow::anyhow!("writing {}: {e}", png.display()))?;
+    }
+    Ok(vec![svg, png])
+}
+
+fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow::anyhow!("drawing: {e:?}")
+}
+
+fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if lo.is_finite() {
+        (lo - pad, hi + pad)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+/// Lines with a shaded ± std band, legend at the lower right.
+pub fn lines(stem: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> anyhow::Result<Vec<PathBuf>> {
+    fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> anyhow::Result<()> {
+        area.fill(&WHITE).map_err(err)?;
+        let points = || series.iter().flat_map(|s| s.points.iter());
+        let (x0, x1) = range(points().map(|p| p.0), 0.0);
+        let (y0, y1) = range(points().flat_map(|p| [p.1 - p.2, p.1 + p.2]), 1.0);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..x1.max(x0 + 1e-9), y0..y1)
+            .map_err(err)?;
+        chart.configure_mesh().x_desc(x_label).y_desc(y_label).label_style((FONT, 15)).draw().map_err(err)?;
+        for (i, s) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let band: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1 + p.2)).chain(s.points.iter().rev().map(|p| (p.0, p.1 - p.2))).collect();
+            chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18)))).map_err(err)?;
+            chart
+                .draw_series(LineSeries::new(s.points.iter().map(|p| (p.0, p.1)), color.stroke_width(2)))
+                .map_err(err)?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            chart.draw_series(s.points.iter().map(|p| Circle::new((p.0, p.1), 3, color.filled()))).map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font((FONT, 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    }
+    both(stem, |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, x_label, y_label, series), |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, x_label, y_label, series))
+}
+
+/// A point with ± std whiskers per row, labels under each.
+pub fn points(stem: &Path, title: &str, y_label: &str, rows: &[Point]) -> anyhow::Result<Vec<PathBuf>> {
+    fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str, y_label: &str, rows: &[Point]) -> anyhow::Result<()> {
+        area.fill(&WHITE).map_err(err)?;
+        let (y0, y1) = range(rows.iter().flat_map(|r| [r.mean - r.std, r.mean + r.std]), 1.0);
+        let last = rows.len().max(1) - 1;
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .build_cartesian_2d((0..last).into_segmented(), y0..y1)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .y_desc(y_label)
+            .x_labels(rows.len())
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => rows.get(*i).map_or(String::new(), |r| r.label.clone()),
+                _ => String::new(),
+            })
+            .label_style((FONT, 13))
+            .draw()
+            .map_err(err)?;
+        for (i, r) in rows.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let x = SegmentValue::CenterOf(i);
+            chart.draw_series(std::iter::once(PathElement::new(vec![(x.clone(), r.mean - r.std), (x.clone(), r.mean + r.std)], color.stroke_width(2)))).map_err(err)?;
+            chart.draw_series(std::iter::once(Circle::new((x, r.mean), 6, color.filled()))).map_err(err)?;
+        }
+        Ok(())
+    }
+    both(stem, |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, y_label, rows), |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, y_label, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_points_write_svg_with_their_labels_and_a_png() {
+        let dir = std::env::temp_dir().join(format!("enrelg-plot-{}", std::process::id()));
+        let series = [Series { label: "CD".into(), points: vec![(0.25, 80.0, 1.0), (0.5, 84.0, 0.5), (1.0, 87.0, 0.4)] }];
+        let files = lines(&dir.join("curve"), "Learning curve", "share of train", "test F1", &series).unwrap();
+        let svg = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(svg.contains("Learning curve") && svg.contains("CD") && svg.contains("<polygon"), "{svg}");
+        assert_eq!(&std::fs::read(&files[1]).unwrap()[1..4], b"PNG");
+        let rows =
+            [Point { label: "baseline".into(), mean: 87.1, std: 0.1 }, Point { label: "cd".into(), mean: 86.8, std: 0.6 }, Point { label: "doc".into(), mean: 87.5, std: 0.3 }];
+        let files = points(&dir.join("points"), "F1", "test F1", &rows).unwrap();
+        let svg = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(svg.contains("baseline") && svg.contains("cd"), "{svg}");
+        if std::env::var_os("ENRELG_KEEP_PLOTS").is_none() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+}
