@@ -145,12 +145,13 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
     if let Some(id) = edges.keys().chain(doc_links.keys()).next() {
         anyhow::bail!("{}: split {split}: the edges or doc_edges table names window {id}, which the windows table lacks", shards.display());
     }
-    // The far end of each document edge: a window of the same document.
-    let doc_of: HashMap<u32, &str> = records.iter().map(|r| (r.window_id, r.doc_id.as_str())).collect();
+    // The far end of each document edge: a word of another window of the same document.
+    let far: HashMap<u32, (&str, usize)> = records.iter().map(|r| (r.window_id, (r.doc_id.as_str(), r.forms.len()))).collect();
     for r in &records {
-        if let Some(&(w, other, o)) = r.doc_coref.iter().find(|(_, other, _)| doc_of.get(other) != Some(&r.doc_id.as_str())) {
+        let wrong = |&&(_, other, o): &&DocLink| far.get(&other).is_none_or(|&(doc, words)| doc != r.doc_id || o as usize >= words);
+        if let Some(&(w, other, o)) = r.doc_coref.iter().find(wrong) {
             anyhow::bail!(
-                "{}: split {split}: doc_edges links word {w} of window {} (document {}) to word {o} of window {other}, not a window of that document",
+                "{}: split {split}: doc_edges links word {w} of window {} (document {}) to word {o} of window {other}, not a word of another window of that document",
                 shards.display(),
                 r.window_id,
                 r.doc_id

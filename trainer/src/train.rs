@@ -198,8 +198,9 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let (mut train, mut dev) = (split("train")?, split(&dev_split)?);
     // Encoded whole (one cache for every fraction), then cut to the fraction's windows.
     let keep = first_documents(&train.records, cfg.train_fraction)?;
-    // Built from the training split alone, the same on every (re)run.
-    let vocab: Option<WordVocab> = (cfg.word_dim > 0).then(|| WordVocab::from_forms(train.records.iter().flat_map(|r| r.forms.iter().map(String::as_str)), cfg.word_min_count));
+    // Built from the training windows trained on alone, the same on every (re)run.
+    let vocab: Option<WordVocab> =
+        (cfg.word_dim > 0).then(|| WordVocab::from_forms(train.records[..keep].iter().flat_map(|r| r.forms.iter().map(String::as_str)), cfg.word_min_count));
     if let Some(v) = &vocab {
         tracing::info!("word vocabulary: {} words seen at least {} times in train", v.words().len(), cfg.word_min_count);
         train.records.iter_mut().chain(dev.records.iter_mut()).for_each(|r| r.set_word_ids(v));
