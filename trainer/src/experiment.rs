@@ -248,7 +248,7 @@ fn commands(exe: &Path, layout: &Layout, spec: &Spec, cell: &Cell) -> anyhow::Re
     Ok(out)
 }
 
-/// One cell's commands, run one after another in a thread, output appended to its log.
+/// A cell under way: its child process, the commands still to run after it, its log.
 struct Running {
     cell: Cell,
     started: Instant,
