@@ -488,19 +488,12 @@ pub fn plan_batches(records: &[WindowRecord], scope: CorefScope, batch_size: usi
     BatchPlan { batches, cut_documents, cut_doc_edges }
 }
 
-/// Deterministic shuffle (SplitMix64), so a seed fixes the batch order.
+/// Deterministic shuffle ([`crate::rng::SplitMix64`]), so a seed fixes the batch order.
 fn shuffled(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
-    let mut state = seed ^ ((epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = crate::rng::SplitMix64::new(seed ^ ((epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
     let mut v: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
         v.swap(i, j);
     }
     v

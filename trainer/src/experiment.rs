@@ -41,7 +41,7 @@ use crate::config::TrainConfig;
 use crate::eval::Score;
 use crate::run::{consistency_file, consistent_split, eval_file, METRICS, RUN_JSON};
 use crate::significance::{compare, Comparison, RESAMPLES};
-use crate::summary::{markdown, read_run, summarize, EvaluatedRun, Row};
+use crate::summary::{epoch_costs, markdown, read_run, summarize, EvaluatedRun, Row};
 
 /// The grid axis naming the shards (a folder under the shards root).
 pub const DATASET: &str = "dataset";
@@ -411,8 +411,8 @@ fn significance_markdown(tested: &[Tested], split: &str) -> String {
 /// Write `table.md`, `table.csv` and `table.json` (mean ± std over seeds of
 /// every finished configuration, each row tested against its reference;
 /// consistency-decoded rows in their own table) into the spec's results
-/// folder; returns the Markdown.
-pub fn write_tables(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Result<String> {
+/// folder; returns the Markdown and the rows of each split.
+pub fn write_tables(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Result<(String, BTreeMap<String, Vec<Row>>)> {
     let dir = layout.results_root.join(spec_name);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut md = format!("# {spec_name}: {}\n\n", spec.description);
@@ -424,7 +424,7 @@ pub fn write_tables(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Re
     }
     for split in splits {
         let runs = finished_runs(layout, spec, &split)?;
-        let rows = summarize(finished_runs(layout, spec, &split)?)?;
+        let rows = summarize(&runs)?;
         let tested = significance(spec, &rows, &runs)?;
         md += &format!("## {split}\n\n{}\n{}\n", markdown(&rows, &split), significance_markdown(&tested, &split));
         all.insert(split.clone(), rows);
@@ -433,7 +433,7 @@ pub fn write_tables(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Re
     write_atomic(&dir.join("table.md"), md.as_bytes())?;
     write_atomic(&dir.join("table.json"), serde_json::to_string_pretty(&serde_json::json!({ "rows": all, "significance": tests }))?.as_bytes())?;
     write_atomic(&dir.join("table.csv"), csv(&all).as_bytes())?;
-    Ok(md)
+    Ok((md, all))
 }
 
 /// The axes a spec varies besides dataset and seed, in grid order of first
@@ -456,10 +456,10 @@ pub fn row_label(row: &Row, axes: &[String]) -> String {
 }
 
 /// The spec's figures under `dir` (`SPEC-DATASET-f1`, `-seconds`, and
-/// `-curve` when it varies `train_fraction`), SVG and PNG; the PNG paths.
-pub fn write_figures(layout: &Layout, spec: &Spec, spec_name: &str, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// `-curve` when it varies `train_fraction`) from its rows on its split, SVG
+/// and PNG; the PNG paths.
+pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     use crate::plot::{lines, points, Point, Series};
-    let rows = summarize(finished_runs(layout, spec, &spec.split)?)?;
     let axes = varying_axes(spec);
     let curve_axes: Vec<String> = axes.iter().filter(|a| a.as_str() != "train_fraction").cloned().collect();
     let datasets: std::collections::BTreeSet<&String> = rows.iter().map(|r| &r.dataset).collect();
@@ -549,8 +549,7 @@ pub fn plan(layout: &Layout, spec: &Spec, filter: &[(String, String)]) -> anyhow
         if layout.status(spec, cell) != Status::Finished {
             continue;
         }
-        let metrics = std::fs::read_to_string(layout.record_dir(cell).join(METRICS))?;
-        let seconds: Vec<f64> = metrics.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["seconds"].as_f64()).collect();
+        let seconds = epoch_costs(&layout.record_dir(cell))?.seconds;
         let entry = per_dataset.entry(cell.dataset.clone()).or_default();
         entry.0.push(seconds.len() as f64);
         entry.1.extend(seconds);

@@ -16,6 +16,7 @@ pub mod model;
 pub mod npy;
 pub mod plot;
 pub mod predict;
+pub mod rng;
 pub mod run;
 pub mod significance;
 pub mod summary;

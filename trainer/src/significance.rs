@@ -58,10 +58,10 @@ pub fn compare(runs: &[(u64, &Score)], reference: &[(u64, &Score)], resamples: u
     let (a, b): (Vec<&Score>, Vec<&Score>) = (runs.iter().map(|(_, s)| *s).collect(), reference.iter().map(|(_, s)| *s).collect());
     let everything: Vec<usize> = (0..docs.len()).collect();
     let delta_f1 = mean_f1(&a, &docs, &everything) - mean_f1(&b, &docs, &everything);
-    let mut rng = SplitMix(seed);
+    let mut rng = crate::rng::SplitMix64::new(seed);
     let mut not_better = 0;
     for _ in 0..resamples {
-        let draw: Vec<usize> = (0..docs.len()).map(|_| (rng.next() % docs.len() as u64) as usize).collect();
+        let draw: Vec<usize> = (0..docs.len()).map(|_| (rng.next_u64() % docs.len() as u64) as usize).collect();
         if mean_f1(&a, &docs, &draw) - mean_f1(&b, &docs, &draw) <= 0.0 {
             not_better += 1;
         }
@@ -74,19 +74,6 @@ pub fn compare(runs: &[(u64, &Score)], reference: &[(u64, &Score)], resamples: u
         paired_seeds: paired.len(),
         seeds_better: paired.iter().filter(|(x, y)| x > y).count(),
     })
-}
-
-/// SplitMix64: a seeded, portable stream, so a table's p-values are reproducible.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 #[cfg(test)]

@@ -22,19 +22,28 @@ pub struct EvaluatedRun {
     pub peak_rss_mib: Option<f64>,
 }
 
-/// Mean epoch seconds and the largest peak memory in a run's `metrics.jsonl`.
-fn epoch_costs(dir: &Path) -> anyhow::Result<(Option<f64>, Option<f64>)> {
+/// What a run's `metrics.jsonl` says of its cost: each epoch's seconds and
+/// the largest peak memory recorded (none in records older than the field,
+/// nothing at all when the file is missing).
+#[derive(Debug, Default)]
+pub struct EpochCosts {
+    pub seconds: Vec<f64>,
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// Read a run folder's [`EpochCosts`].
+pub fn epoch_costs(dir: &Path) -> anyhow::Result<EpochCosts> {
     let path = dir.join(crate::run::METRICS);
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok((None, None)) };
-    let (mut seconds, mut peak) = (Vec::new(), None::<f64>);
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(EpochCosts::default()) };
+    let mut costs = EpochCosts::default();
     for (i, line) in text.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).with_context(|| format!("{}, line {}", path.display(), i + 1))?;
-        seconds.extend(v["seconds"].as_f64());
+        costs.seconds.extend(v["seconds"].as_f64());
         if let Some(m) = v["peak_rss_mib"].as_f64() {
-            peak = Some(peak.map_or(m, |p| p.max(m)));
+            costs.peak_rss_mib = Some(costs.peak_rss_mib.map_or(m, |p| p.max(m)));
         }
     }
-    Ok(((!seconds.is_empty()).then(|| MeanStd::of(&seconds).mean), peak))
+    Ok(costs)
 }
 
 /// Read `run.json` and `eval-SPLIT.json` of a run folder.
@@ -44,8 +53,9 @@ pub fn read_run(dir: &Path, split: &str) -> anyhow::Result<EvaluatedRun> {
     let score: Score =
         serde_json::from_slice(&std::fs::read(&eval_path).with_context(|| format!("reading {} (run `enrelg eval --run {} --split {split}`)", eval_path.display(), dir.display()))?)
             .with_context(|| format!("parsing {}", eval_path.display()))?;
-    let (seconds_per_epoch, peak_rss_mib) = epoch_costs(dir)?;
-    Ok(EvaluatedRun { dir: dir.to_path_buf(), info, score, seconds_per_epoch, peak_rss_mib })
+    let costs = epoch_costs(dir)?;
+    let seconds_per_epoch = (!costs.seconds.is_empty()).then(|| MeanStd::of(&costs.seconds).mean);
+    Ok(EvaluatedRun { dir: dir.to_path_buf(), info, score, seconds_per_epoch, peak_rss_mib: costs.peak_rss_mib })
 }
 
 /// Mean and sample standard deviation (0 for a single value).
@@ -94,8 +104,8 @@ pub struct Row {
 }
 
 /// Group runs by everything but the seed (configuration, shards, checkpoint).
-pub fn summarize(runs: Vec<EvaluatedRun>) -> anyhow::Result<Vec<Row>> {
-    let mut groups: BTreeMap<String, Vec<EvaluatedRun>> = BTreeMap::new();
+pub fn summarize(runs: &[EvaluatedRun]) -> anyhow::Result<Vec<Row>> {
+    let mut groups: BTreeMap<String, Vec<&EvaluatedRun>> = BTreeMap::new();
     for run in runs {
         let mut config = serde_json::to_value(&run.info.config)?;
         if let Some(m) = config.as_object_mut() {

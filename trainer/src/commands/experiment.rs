@@ -83,6 +83,6 @@ pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
         }
         failed = !outcome.failed.is_empty();
     }
-    print!("{}", write_tables(&layout, &spec, &name)?);
+    print!("{}", write_tables(&layout, &spec, &name)?.0);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use enrelg::experiment::{plan, write_figures, write_tables, Layout, Spec, Status};
-use enrelg::run::METRICS;
+use enrelg::summary::epoch_costs;
 use enrelg_pipeline::fs::write_atomic;
 
 #[derive(Args)]
@@ -63,14 +63,13 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
         for (cell, status, _) in &cells {
             // Cells shared between specs count once.
             if *status == Status::Finished && seen_seconds.insert(cell.name.clone()) {
-                let metrics = std::fs::read_to_string(layout.record_dir(cell).join(METRICS))?;
-                cpu_seconds += metrics.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["seconds"].as_f64()).sum::<f64>();
+                cpu_seconds += epoch_costs(&layout.record_dir(cell))?.seconds.iter().sum::<f64>();
             }
         }
-        let tables = write_tables(&layout, &spec, name)?;
+        let (tables, rows) = write_tables(&layout, &spec, name)?;
         // The spec's own heading one level down.
         page += &tables.replacen("# ", "## ", 1).replace("\n## ", "\n### ");
-        for png in write_figures(&layout, &spec, name, &args.figures)? {
+        for png in write_figures(&spec, name, rows.get(&spec.split).map_or(&[][..], Vec::as_slice), &args.figures)? {
             // Linked relative to the page.
             let rel = pathdiff(&png, args.out.parent().unwrap_or(std::path::Path::new(".")));
             page += &format!("![{}]({})\n\n", png.file_stem().and_then(|s| s.to_str()).unwrap_or("figure"), rel.display());
