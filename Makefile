@@ -1,5 +1,5 @@
-# enrelg: make data | make test | make check-stats | make stats | make model | make bless-stats
-DATA_DIR ?= ../shared/data
+# enrelg: make data | make test | make check-data | make check-stats | make stats | make model | make bless-stats | make tag
+DATA_DIR ?= datasets
 CARGO_TARGET_DIR ?= $(HOME)/.cache/enrelg-target
 export CARGO_TARGET_DIR
 BIN := $(CARGO_TARGET_DIR)/release/enrelg
@@ -8,7 +8,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
+.PHONY: check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
 
 all: data
 
@@ -123,6 +123,10 @@ $(BENCH_PYTHON): bench/requirements.txt
 	touch $(BENCH_PYTHON)
 bench: build model bench-venv
 	$(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
+
+# The corpora in datasets/ against their SHA256SUMS (datasets/NOTICE.md).
+check-data:
+	scripts/check_data.sh $(DATA_DIR)
 
 # Statistics tables for people.
 stats: build

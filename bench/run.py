@@ -13,7 +13,7 @@ Every figure is measured here, now, by the commands listed in the page:
 
 Run it on an otherwise idle machine: a training run beside it halves every figure.
 
-    python bench/run.py --enrelg BIN --model models/minilm --data ../shared/data --out docs/performance.md
+    python bench/run.py --enrelg BIN --model models/minilm --data datasets --out docs/performance.md
 """
 
 import argparse
@@ -98,7 +98,7 @@ def markdown(args, pipe, train):
         "# Performance",
         "",
         f"Measured by `make bench` ({' '.join(sys.argv[1:]) or 'defaults'}) on {today}: {os.cpu_count()} cores ({cpu_model()}),",
-        "flex backend (Burn's pure-Rust CPU backend), all-MiniLM-L6-v2, the shared corpora. Every ratio is against a",
+        "flex backend (Burn's pure-Rust CPU backend), all-MiniLM-L6-v2, the corpora in datasets/. Every ratio is against a",
         "reference measured in the same run on the same inputs; absolute seconds move with the machine, ratios less.",
         "",
         "## Pipeline (`enrelg data`)",
@@ -157,7 +157,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--enrelg", required=True)
     ap.add_argument("--model", default="models/minilm")
-    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--data", default="datasets")
     ap.add_argument("--python", default=sys.executable, help="Python with torch, numpy and polars")
     ap.add_argument("--cache-dir", default="cache/encoder")
     ap.add_argument("--repeats", type=int, default=3)

@@ -17,7 +17,7 @@ fn required() -> bool {
 
 /// (data dir, model dir), or None when absent and not required.
 fn inputs() -> Option<(PathBuf, PathBuf)> {
-    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/data"));
+    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("datasets"));
     let model = std::env::var_os("ENRELG_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("models/minilm"));
     if data.join("mars").exists() && model.join("tokenizer.json").exists() {
         return Some((data, model));

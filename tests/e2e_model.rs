@@ -13,7 +13,7 @@ use common::{copy_dir, small_corpus, workspace};
 use enrelg_schemas::tables::{self, tokens};
 
 fn inputs() -> Option<(PathBuf, PathBuf)> {
-    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/data"));
+    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("datasets"));
     let model = std::env::var_os("ENRELG_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("models/minilm"));
     if data.join("mars").exists() && model.join("model.safetensors").exists() {
         return Some((data, model));

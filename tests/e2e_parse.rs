@@ -11,7 +11,7 @@ use common::workspace;
 
 #[test]
 fn spacy_export_is_read_back_by_the_rust_readers() {
-    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/data"));
+    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("datasets"));
     let python = std::env::var_os("ENRELG_PARSE_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
     let required = std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1");
     if !data.join("mars").exists() || !python.exists() {

@@ -1,5 +1,5 @@
 //! End-to-end tests of `enrelg stats` and `enrelg compare` over the real
-//! corpora in `../shared/data` (or `ENRELG_DATA_DIR`).
+//! corpora in `datasets/` (or `ENRELG_DATA_DIR`).
 //!
 //! Without the data these tests say so and pass, unless
 //! `ENRELG_REQUIRE_DATA=1` (set by CI), where missing data is a failure.
@@ -13,7 +13,7 @@ mod common;
 use common::workspace;
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/data"));
+    let dir = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("datasets"));
     if dir.join("stats.json").exists() {
         return Some(dir);
     }
