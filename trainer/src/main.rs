@@ -44,6 +44,10 @@ enum Command {
     Conlleval(commands::conlleval::ConllevalArgs),
     /// Tag new documents (.txt + .conllu) with a trained run; writes brat .ann and entities.jsonl.
     Predict(commands::predict::PredictArgs),
+    /// Static HTML pages of a split: text, gold and predicted entities, errors, both graphs as arcs.
+    Show(commands::show::ShowArgs),
+    /// Raw text in (a .txt tree or a JSONL file), entities out: parses what has no parse, then predicts.
+    Tag(commands::tag::TagArgs),
     /// Exact-span, exact-type P/R/F1 between a gold and a predicted brat tree.
     Score(commands::predict::ScoreArgs),
 }
@@ -66,6 +70,8 @@ fn main() -> ExitCode {
         Command::Plot(args) => commands::plot::run(args),
         Command::Conlleval(args) => commands::conlleval::run(args),
         Command::Predict(args) => commands::predict::run_predict(args),
+        Command::Show(args) => commands::show::run(args),
+        Command::Tag(args) => commands::tag::run(args),
         Command::Score(args) => commands::predict::run_score(args),
     };
     match result {

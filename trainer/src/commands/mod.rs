@@ -9,8 +9,10 @@ pub mod inspect;
 pub mod plot;
 pub mod predict;
 pub mod results;
+pub mod show;
 pub mod stats;
 pub mod summarize;
+pub mod tag;
 pub mod train;
 
 use std::path::{Path, PathBuf};

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use burn::tensor::Device;
 use clap::Args;
 use enrelg::eval::{score_spans, Span};
-use enrelg::predict::{find_inputs, to_ann, txt_files, with_ext, Tagger};
+use enrelg::predict::{find_inputs, to_ann, txt_files, with_ext, PredictedEntity, Tagger};
 use enrelg::run::LoadedRun;
 use enrelg_pipeline::brat;
 use enrelg_pipeline::corpus::load_unannotated;
@@ -66,49 +67,72 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
     let inputs = find_inputs(&args.input, args.parses.as_deref())?;
     anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
+    let tagged = tag_documents(&tagger, &inputs, &args.out, &device, args.strict)?;
+    super::report_skips(std::iter::once(&tagged.skipped));
+    println!("{}", tagged.summary(&args.device.name, &args.out));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What [`tag_documents`] did.
+pub struct Tagged {
+    /// Entities per tagged document, by relative path.
+    pub entities: BTreeMap<PathBuf, Vec<PredictedEntity>>,
+    pub words: usize,
+    pub seconds: f64,
+    pub skipped: SkipReport,
+}
+
+impl Tagged {
+    pub fn summary(&self, device: &str, out: &Path) -> String {
+        let total: usize = self.entities.values().map(Vec::len).sum();
+        format!(
+            "{} documents, {} words, {total} entities in {:.1} s ({:.0} words/s on {device}) -> {}",
+            self.entities.len(),
+            self.words,
+            self.seconds,
+            self.words as f64 / self.seconds.max(1e-9),
+            out.display()
+        )
+    }
+}
+
+/// Tag each (`.txt`, `.conllu`, relative path) of `inputs`: `out/REL.ann` per
+/// document and `out/entities.jsonl` for all. A document that cannot be read
+/// is skipped and counted (an error with `strict`).
+pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], out: &Path, device: &Device, strict: bool) -> anyhow::Result<Tagged> {
     let bar = ProgressBar::new(inputs.len() as u64);
     bar.set_style(ProgressStyle::with_template("tagging [{bar:30}] {pos}/{len} documents ({per_sec}, eta {eta})")?.progress_chars("=> "));
     let start = Instant::now();
-    let mut words = 0usize;
+    let mut tagged = Tagged { entities: BTreeMap::new(), words: 0, seconds: 0.0, skipped: SkipReport::default() };
     let mut jsonl = String::new();
-    let mut total = 0usize;
-    let mut skipped = SkipReport::default();
-    for (txt, parse, rel) in &inputs {
+    for (txt, parse, rel) in inputs {
         let doc = match load_unannotated(txt, parse) {
             Ok(doc) => doc,
-            Err(e) if !args.strict && e.is_document_problem() => {
+            Err(e) if !strict && e.is_document_problem() => {
                 // No .ann is written for it: the summary names it.
-                skipped.add(Unit::Document, &e.reason(), e.to_string());
+                tagged.skipped.add(Unit::Document, &e.reason(), e.to_string());
                 bar.inc(1);
                 continue;
             }
             Err(e) => return Err(e.into()),
         };
-        words += doc.tokens.len();
-        let entities = tagger.tag(doc, &device)?;
-        total += entities.len();
-        let out = with_ext(&args.out, rel, "ann");
-        if let Some(dir) = out.parent() {
+        tagged.words += doc.tokens.len();
+        let entities = tagger.tag(doc, device)?;
+        let path = with_ext(out, rel, "ann");
+        if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        enrelg_pipeline::fs::write_atomic(&out, to_ann(&entities).as_bytes())?;
+        enrelg_pipeline::fs::write_atomic(&path, to_ann(&entities).as_bytes())?;
         for e in &entities {
             jsonl += &(serde_json::to_string(e)? + "\n");
         }
+        tagged.entities.insert(rel.clone(), entities);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    enrelg_pipeline::fs::write_atomic(&args.out.join("entities.jsonl"), jsonl.as_bytes())?;
-    let secs = start.elapsed().as_secs_f64();
-    super::report_skips(std::iter::once(&skipped));
-    println!(
-        "{} documents, {words} words, {total} entities in {secs:.1} s ({:.0} words/s on {}) -> {}",
-        inputs.len() - skipped.documents,
-        words as f64 / secs.max(1e-9),
-        args.device.name,
-        args.out.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    enrelg_pipeline::fs::write_atomic(&out.join("entities.jsonl"), jsonl.as_bytes())?;
+    tagged.seconds = start.elapsed().as_secs_f64();
+    Ok(tagged)
 }
 
 #[derive(Args)]

@@ -1,0 +1,257 @@
+//! `enrelg tag` and `enrelg show` on real Mars documents with a small
+//! trained run (frozen MiniLM, one epoch).
+//!
+//! tag: raw `.txt` files (no parses) and a JSONL file in, `.ann` / JSONL out,
+//! with bad input named and the rest still tagged. show: every highlight is
+//! the text at its offsets, the arcs of each window are its edges table rows,
+//! and headless Chromium finds them in the DOM.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+use common::{small_corpus, workspace};
+use enrelg_schemas::tables::{self, edges, windows};
+
+struct Setup {
+    tmp: PathBuf,
+    model: String,
+    python: Option<PathBuf>,
+}
+
+fn setup(name: &str) -> Option<Setup> {
+    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("datasets"));
+    let model = std::env::var_os("ENRELG_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("models/minilm"));
+    let python = std::env::var_os("ENRELG_PARSE_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
+    let required = std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1");
+    if !data.join("mars").exists() || !model.join("model.safetensors").exists() {
+        assert!(!required, "need the corpora and the model (make model)");
+        eprintln!("skipping: corpora or model missing");
+        return None;
+    }
+    assert!(!required || python.exists(), "need {} (make parse-venv)", python.display());
+    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    small_corpus(&data.join("mars"), &tmp.join("corpus"), 3);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let model = s(&model);
+    let (shards, run) = (tmp.join("shards"), tmp.join("run"));
+    enrelg(&["data", "--corpus", &s(&tmp.join("corpus")), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&shards)]);
+    let cache = s(&tmp.join("cache"));
+    enrelg(&["train", "--data", &s(&shards), "--model", &model, "--variant", "cd", "--epochs", "1", "--freeze-encoder", "--out", &s(&run), "--cache-dir", &cache]);
+    enrelg(&["eval", "--run", &s(&run), "--split", "test", "--cache-dir", &cache]);
+    Some(Setup { tmp, model, python: python.exists().then_some(python) })
+}
+
+fn run_enrelg(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_enrelg")).args(args).current_dir(workspace()).output().expect("run enrelg")
+}
+
+fn enrelg(args: &[&str]) -> String {
+    let out = run_enrelg(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "enrelg {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Brat `T` lines of an `.ann` file: (type, start, end, surface).
+fn ann_spans(path: &Path) -> Vec<(String, usize, usize, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            let t: Vec<&str> = cols[1].split(' ').collect();
+            (t[0].to_string(), t[1].parse().unwrap(), t[2].parse().unwrap(), cols[2].to_string())
+        })
+        .collect()
+}
+
+fn slice(text: &str, s: usize, e: usize) -> String {
+    text.chars().skip(s).take(e - s).collect()
+}
+
+#[test]
+fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
+    let Some(setup) = setup("tag") else { return };
+    let Some(python) = &setup.python else {
+        eprintln!("skipping: no spaCy environment (make parse-venv)");
+        return;
+    };
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let tmp = &setup.tmp;
+    let raw = tmp.join("raw");
+    std::fs::create_dir_all(raw.join("nested")).unwrap();
+    let test = tmp.join("corpus/standoff/test");
+    let mut stems: Vec<String> = std::fs::read_dir(&test).unwrap().filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
+    stems.sort();
+    stems.dedup();
+    for (i, stem) in stems.iter().enumerate() {
+        let dst = if i == 0 { raw.join("nested").join(format!("{stem}.txt")) } else { raw.join(format!("{stem}.txt")) };
+        std::fs::copy(test.join(format!("{stem}.txt")), dst).unwrap();
+    }
+    std::fs::write(raw.join("latin1.txt"), b"Curiosity analysed Schr\xf6der.\n").unwrap();
+    std::fs::write(raw.join("empty.txt"), b"").unwrap();
+    let first = std::fs::read_to_string(test.join(format!("{}.txt", stems[0]))).unwrap().replace('\n', " ");
+    let long: String = first.chars().cycle().take(1 << 20).collect();
+    std::fs::write(raw.join("one-line.txt"), long).unwrap();
+
+    let run = s(&tmp.join("run"));
+    let out = tmp.join("tagged");
+    let args = ["tag", "--input", &s(&raw), "--out", &s(&out), "--run", &run, "--python", &s(python)];
+    let report = enrelg(&args);
+    assert!(report.contains(&format!("{}:1:24: not UTF-8", raw.join("latin1.txt").display())), "{report}");
+    assert!(report.contains(&format!("{}: 1048576 characters in 1 line(s), more than --max-chars", raw.join("one-line.txt").display())), "{report}");
+    assert!(report.contains("1 empty document(s)"), "{report}");
+    for (i, stem) in stems.iter().enumerate() {
+        let rel = if i == 0 { format!("nested/{stem}") } else { stem.clone() };
+        let text = std::fs::read_to_string(raw.join(format!("{rel}.txt"))).unwrap();
+        let spans = ann_spans(&out.join(format!("{rel}.ann")));
+        for (_, s, e, surface) in &spans {
+            assert_eq!(&slice(&text, *s, *e).replace('\n', " "), surface, "{rel}: span {s}-{e}");
+        }
+        assert!(out.join(format!("{}/parses/{rel}.conllu", enrelg::tag::WORK_DIR)).exists());
+    }
+    assert_eq!(std::fs::read_to_string(out.join("empty.ann")).unwrap(), "");
+    assert!(!out.join("latin1.ann").exists() && !out.join("one-line.ann").exists());
+    // A rerun parses nothing again and writes the same output.
+    let before = std::fs::read_to_string(out.join("entities.jsonl")).unwrap();
+    let again = enrelg(&args);
+    assert!(again.contains("0 documents to parse") || !again.contains("documents to parse"), "{again}");
+    assert_eq!(std::fs::read_to_string(out.join("entities.jsonl")).unwrap(), before);
+
+    // JSONL in, JSONL out; bad lines are named, the other records tagged.
+    let text0 = std::fs::read_to_string(raw.join(format!("nested/{}.txt", stems[0]))).unwrap();
+    let text1 = std::fs::read_to_string(raw.join(format!("{}.txt", stems[1]))).unwrap();
+    let jsonl = tmp.join("in.jsonl");
+    let lines = [
+        serde_json::json!({"id": "doc-a", "text": text0}).to_string(),
+        "{not json".to_string(),
+        serde_json::json!({"id": "doc-b", "text": text1}).to_string(),
+        serde_json::json!({"id": "doc-a", "text": "duplicate"}).to_string(),
+    ];
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+    let out_j = tmp.join("tagged-jsonl");
+    let report = enrelg(&["tag", "--input", &s(&jsonl), "--out", &s(&out_j), "--run", &run, "--python", &s(python)]);
+    assert!(report.contains(&format!("{}:2: not JSON", jsonl.display())), "{report}");
+    assert!(report.contains(&format!("{}:4: duplicate id \"doc-a\" (first on line 1)", jsonl.display())), "{report}");
+    let tagged: Vec<serde_json::Value> = std::fs::read_to_string(out_j.join("tagged.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(tagged.iter().map(|t| t["id"].as_str().unwrap()).collect::<Vec<_>>(), vec!["doc-a", "doc-b"]);
+    for (t, text) in tagged.iter().zip([&text0, &text1]) {
+        for e in t["entities"].as_array().unwrap() {
+            let (s, e2) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
+            assert_eq!(slice(text, s, e2), e["text"].as_str().unwrap());
+        }
+    }
+    // The same text tags the same in both forms.
+    let tree: Vec<(String, usize, usize)> = ann_spans(&out.join(format!("nested/{}.ann", stems[0]))).into_iter().map(|(t, s, e, _)| (t, s, e)).collect();
+    let from_jsonl: Vec<(String, usize, usize)> = tagged[0]["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap().to_string(), e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize))
+        .collect();
+    assert_eq!(tree, from_jsonl);
+    // No run anywhere: a message that says how to get one.
+    let none = run_enrelg(&["tag", "--input", &s(&raw), "--out", &s(&tmp.join("x")), "--runs-dir", &s(&tmp.join("no-runs")), "--python", &s(python)]);
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("make train DATASET=mars"), "{}", String::from_utf8_lossy(&none.stderr));
+    let _ = setup.model;
+    std::fs::remove_dir_all(tmp).unwrap();
+}
+
+/// (attributes, inner text) of each `<TAG ...>inner</TAG>` (or self-closing).
+fn elements<'a>(html: &'a str, tag: &str) -> Vec<(&'a str, &'a str)> {
+    html.split(&format!("<{tag} "))
+        .skip(1)
+        .map(|rest| {
+            let end = rest.find('>').unwrap();
+            let (attrs, after) = (&rest[..end], &rest[end + 1..]);
+            (attrs.trim_end_matches('/'), after.split(&format!("</{tag}>")).next().unwrap_or(""))
+        })
+        .collect()
+}
+
+fn attr<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!("{name}=\"");
+    let at = attrs.match_indices(&key).find(|(i, _)| *i == 0 || attrs.as_bytes()[i - 1] == b' ')?.0;
+    attrs[at + key.len()..].split('"').next()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}
+
+#[test]
+fn show_pages_match_the_text_and_the_edges_and_render_in_chromium() {
+    let Some(setup) = setup("show") else { return };
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let tmp = &setup.tmp;
+    let (shards, out) = (tmp.join("shards"), tmp.join("show"));
+    let report = enrelg(&["show", "--shards", &s(&shards), "--split", "test", "--run", &s(&tmp.join("run")), "--out", &s(&out)]);
+    assert!(report.contains("3 pages"), "{report}");
+
+    // The edges table, by window: (class, src, dst) with the kind's graph class.
+    let e = enrelg_pipeline::shard::read_table(&shards, "test", tables::EDGES).unwrap();
+    let col = |n: &str| e.column(n).unwrap().u32().unwrap().into_no_null_iter().collect::<Vec<u32>>();
+    let (win, src, dst) = (col(edges::WINDOW_ID), col(edges::SRC), col(edges::DST));
+    let (graph, kind) = (e.column(edges::GRAPH).unwrap().str().unwrap(), e.column(edges::KIND).unwrap().str().unwrap());
+    let mut expected: BTreeMap<u32, BTreeSet<(String, u32, u32)>> = BTreeMap::new();
+    for row in 0..e.height() {
+        let class = format!("{} {}", if graph.get(row).unwrap() == "coref" { "c" } else { "d" }, kind.get(row).unwrap());
+        expected.entry(win[row]).or_default().insert((class, src[row], dst[row]));
+    }
+    let w = enrelg_pipeline::shard::read_table(&shards, "test", tables::WINDOWS).unwrap();
+    let window_ids: Vec<u32> = w.column(windows::WINDOW_ID).unwrap().u32().unwrap().into_no_null_iter().collect();
+    let mut drawn: BTreeMap<u32, BTreeSet<(String, u32, u32)>> = BTreeMap::new();
+
+    let test = tmp.join("corpus/standoff/test");
+    let mut pages = 0;
+    for entry in std::fs::read_dir(&test).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "txt") {
+            continue;
+        }
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let html = std::fs::read_to_string(out.join(format!("{stem}.html"))).unwrap();
+        assert!(html.len() < 400_000, "{stem}: page of {} bytes", html.len());
+        let marks: Vec<_> = elements(&html, "mark").into_iter().filter(|(a, _)| attr(a, "data-s").is_some()).collect();
+        assert!(!marks.is_empty(), "{stem}: no entities highlighted");
+        for (a, inner) in &marks {
+            let (s0, e0) = (attr(a, "data-s").unwrap().parse().unwrap(), attr(a, "data-e").unwrap().parse().unwrap());
+            assert_eq!(unescape(inner), slice(&text, s0, e0), "{stem}: highlight {s0}-{e0}");
+        }
+        for (a, _) in elements(&html, "path") {
+            let wid: u32 = attr(a, "data-w").unwrap().parse().unwrap();
+            let edge = (attr(a, "class").unwrap().to_string(), attr(a, "data-s").unwrap().parse().unwrap(), attr(a, "data-d").unwrap().parse().unwrap());
+            assert!(drawn.entry(wid).or_default().insert(edge), "{stem}: an arc drawn twice");
+        }
+        pages += 1;
+    }
+    assert_eq!(pages, 3);
+    for id in &window_ids {
+        assert_eq!(drawn.get(id).cloned().unwrap_or_default(), expected.get(id).cloned().unwrap_or_default(), "window {id}: arcs differ from the edges table");
+    }
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index.contains("Most frequent misses") && index.contains("By length in words"), "index without the error analysis");
+
+    // A real browser parses the page into the DOM we expect.
+    let chromium = ["chromium", "chromium-browser"].into_iter().find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let Some(chromium) = chromium else {
+        assert!(!std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1"), "need chromium (apt-get install chromium) for the browser check");
+        eprintln!("skipping the browser check: no chromium");
+        return;
+    };
+    let page = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap() != "index.html").unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let dom = Command::new(chromium).args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"]).arg(format!("file://{}", page.display())).output().unwrap();
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let count = |doc: &str, tag: &str, key: &str| elements(doc, tag).into_iter().filter(|(a, _)| attr(a, key).is_some()).count();
+    assert_eq!(count(&dom, "mark", "data-s"), count(&html, "mark", "data-s"), "highlights in the DOM");
+    assert_eq!(count(&dom, "path", "data-w"), count(&html, "path", "data-w"), "arcs in the DOM");
+    assert!(count(&dom, "path", "data-w") > 0 && dom.contains("id=\"pred\""));
+    std::fs::remove_dir_all(tmp).unwrap();
+}

