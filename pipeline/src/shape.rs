@@ -8,6 +8,20 @@
 /// Number of shape classes (ids `0..NUM_SHAPES`).
 pub const NUM_SHAPES: usize = 10;
 
+/// A readable name of each shape class, by id (for people: `enrelg show`).
+pub const SHAPE_NAMES: [&str; NUM_SHAPES] = [
+    "punctuation",
+    "number",
+    "capitals and digits",
+    "lowercase and digits",
+    "one or two capitals",
+    "all capitals",
+    "Capitalised",
+    "Capitalised, with - or .",
+    "mixed case",
+    "lowercase",
+];
+
 /// The shape class of a word.
 pub fn shape(form: &str) -> u32 {
     let letters = form.chars().filter(|c| c.is_alphabetic()).count();

@@ -11,6 +11,7 @@ use enrelg::run::RunInfo;
 use enrelg::show::html::{document_page, errors, index_page, page_name, IndexRow, Palette};
 use enrelg::show::{load, read_predictions, ErrorSummary, Outcome};
 use enrelg_pipeline::fs::{sha256_file, write_atomic};
+use enrelg_pipeline::graph::DependencyVariant;
 use enrelg_schemas::tables::MANIFEST;
 
 #[derive(Args)]
@@ -21,7 +22,8 @@ pub struct ShowArgs {
     #[arg(long, default_value = "test")]
     pub split: String,
     /// A trained run whose predictions on the split (`enrelg eval --run RUN
-    /// --split SPLIT` writes them) are shown beside the gold.
+    /// --split SPLIT` writes them) are shown beside the gold; its dependency
+    /// edge set is the one drawn (default without a run: key + compound).
     #[arg(long)]
     pub run: Option<PathBuf>,
     /// Only these documents (repeat the flag); default: all of the split.
@@ -34,10 +36,12 @@ pub struct ShowArgs {
 
 pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
-    let (mut docs, order) = load(&args.shards, &args.split)?;
+    let info = args.run.as_deref().map(RunInfo::read).transpose()?;
+    // The dependency edges the run uses (the default variant's without a run).
+    let variant = info.as_ref().map_or_else(DependencyVariant::default, |i| i.config.dependency_variant);
+    let (mut docs, order) = load(&args.shards, &args.split, variant.kinds())?;
     let mut scored: Option<Vec<String>> = None;
-    if let Some(run) = &args.run {
-        let info = RunInfo::read(run)?;
+    if let (Some(run), Some(info)) = (&args.run, &info) {
         let found = sha256_file(&args.shards.join(MANIFEST))?;
         anyhow::ensure!(
             found == info.shard_manifest_sha256,

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use enrelg_pipeline::graph::EdgeKind;
+use enrelg_pipeline::shape::{shape, SHAPE_NAMES};
 use enrelg_schemas::Graph;
 
 use super::{ErrorSummary, Mention, Outcome, ShowDoc, ShowWindow};
@@ -77,19 +78,29 @@ const STYLE: &str = "body{font:14px/1.5 system-ui,sans-serif;margin:1em 2em;colo
 a{color:#1a5fb4}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}\
 th{background:#f3f3f3}td.n{text-align:right}.cols{display:flex;gap:2em}.cols>div{flex:1;min-width:0}\
 .text{white-space:pre-wrap;border:1px solid #ddd;padding:.5em;background:#fcfcfc}\
-mark{border-bottom:2px solid;padding:0 1px;color:inherit}mark.fn{outline:2px solid #d00}mark.fp{outline:2px dashed #d00}\
+mark{border-bottom:2px solid;padding:0 1px;color:inherit;background:none}mark.fn{outline:2px solid #d00}mark.fp{outline:2px dashed #d00}\
 mark.wt{outline:2px solid #a0a}mark.ws{outline:2px dotted #a0a}\
 .scroll{overflow-x:auto;border:1px solid #eee;margin-bottom:1em}svg text{font:13px 'DejaVu Sans Mono',monospace}\
 path.c{stroke:#1a5fb4;fill:none}path.d{stroke:#888;fill:none}path.exact{stroke-width:1.5}path.lemma{stroke-dasharray:4 2}\
-path.acronym{stroke:#c64600}line.de{stroke:#0a0;stroke-width:2}rect.fn,rect.fp,rect.wt,rect.ws{stroke:#d00;stroke-width:1.5}\
-body.hc .c,body.hd .d,body.hde .de{display:none}.key span{margin-right:1em}";
+path.acronym{stroke:#c64600}path.de{stroke:#0a0;stroke-width:3}rect.fn,rect.fp,rect.wt,rect.ws{stroke:#d00;stroke-width:1.5}\
+body.hc .c,body.hd .d,body.hde .de{display:none}.key span{margin-right:1em}\
+#tip{position:absolute;display:none;background:#ffe;border:1px solid #999;padding:2px 6px;font-size:13px;pointer-events:none;max-width:40em}";
 
+/// Toggles, and the hover box of words and document-edge ticks; `W` (one
+/// entry per word of the document: lemma, UPOS, relation, shape, acronym,
+/// gold tag, predicted tag) is written by [`document_page`].
 const SCRIPT: &str = "for(const b of document.querySelectorAll('input[data-hide]'))\
-b.addEventListener('change',e=>document.body.classList.toggle(e.target.dataset.hide,!e.target.checked));";
+b.addEventListener('change',e=>document.body.classList.toggle(e.target.dataset.hide,!e.target.checked));\
+const tip=document.getElementById('tip');\
+const form=i=>document.querySelector('text[data-i=\"'+i+'\"]')?.textContent??'word '+i;\
+if(tip)document.addEventListener('mouseover',e=>{const d=e.target.dataset||{};let t='';\
+if(d.i!==undefined){const w=W[d.i];t=e.target.textContent+' · lemma '+w[0]+' · '+w[1]+' · '+w[2]+' · shape '+w[3]+(w[4]?' · '+w[4]:'')+' · gold '+w[5]+(w[6]?' · predicted '+w[6]:'');}\
+else if(d.o!==undefined){t='document-level coreference with: '+d.o.split(' ').map(x=>{const[i,k]=x.split(':');return form(i)+' (word '+i+', '+k+')';}).join(', ');}\
+if(!t){tip.style.display='none';return;}tip.textContent=t;tip.style.display='block';tip.style.left=(e.pageX+12)+'px';tip.style.top=(e.pageY+14)+'px';});";
 
 fn page(title: &str, body: &str, palette: &Palette) -> String {
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}{}</style></head>\n<body>\n{body}\n<script>{SCRIPT}</script>\n</body></html>\n",
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}{}</style></head>\n<body>\n{body}\n<div id=\"tip\"></div><script>{SCRIPT}</script>\n</body></html>\n",
         escape(title),
         palette.css()
     )
@@ -128,7 +139,7 @@ fn highlighted(doc: &ShowDoc, mentions: &[Mention], palette: &Palette) -> String
 /// An arc from word centre `x1` to `x2`, bulging up (`dir` -1) or down (1) from `y`.
 fn arc_path(x1: f64, x2: f64, y: f64, dir: f64) -> (String, f64) {
     let h = (10.0 + 12.0 * ((x2 - x1).abs() / (8.0 * CW)).sqrt()).min(MAX_ARC);
-    (format!("M{x1:.1} {y:.1}C{x1:.1} {:.1} {x2:.1} {:.1} {x2:.1} {y:.1}", y + dir * h, y + dir * h), h)
+    (format!("M{x1:.0} {y:.0}C{x1:.0} {:.0} {x2:.0} {:.0} {x2:.0} {y:.0}", y + dir * h, y + dir * h), h)
 }
 
 /// One window as an SVG: coreference arcs above the words, gold and
@@ -159,24 +170,17 @@ fn window_svg(doc: &ShowDoc, w: &ShowWindow, gold: &[Mention], pred: &[Mention],
         let (d, _) = arc_path(x1.min(x2), x1.max(x2), y, dir);
         let _ = write!(body, "<path class=\"{graph} {}\" data-w=\"{}\" data-s=\"{}\" data-d=\"{}\" d=\"{d}\"/>", a.kind.name(), w.id, a.src, a.dst);
     }
+    // One tick per word with document edges; its other ends (document word
+    // index and kind) in `data-o`, shown on hover.
+    let mut ends: std::collections::BTreeMap<u32, Vec<String>> = std::collections::BTreeMap::new();
     for e in &w.doc_edges {
-        let Some(xc) = centre(e.pos) else { continue };
-        let other = doc.windows.iter().find(|o| o.id == e.other_window);
-        let (index, form) = other.map_or((u32::MAX, "?"), |o| (o.index, doc.words.get(o.word_start + e.other_pos as usize).map_or("?", |w| w.form.as_str())));
-        let _ = write!(
-            body,
-            "<line class=\"de {}\" data-w=\"{}\" data-s=\"{}\" data-ow=\"{}\" data-op=\"{}\" x1=\"{xc:.1}\" x2=\"{xc:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"><title>document edge ({}) to \u{201c}{}\u{201d}, window {index} word {}</title></line>",
-            e.kind,
-            w.id,
-            e.pos,
-            e.other_window,
-            e.other_pos,
-            top - 2.0,
-            top - 9.0,
-            e.kind,
-            escape(form),
-            e.other_pos
-        );
+        if let Some(other) = doc.windows.iter().find(|o| o.id == e.other_window) {
+            ends.entry(e.pos).or_default().push(format!("{}:{}", other.word_start + e.other_pos as usize, e.kind));
+        }
+    }
+    for (pos, others) in ends {
+        let Some(xc) = centre(pos) else { continue };
+        let _ = write!(body, "<path class=\"de\" data-w=\"{}\" data-s=\"{pos}\" data-o=\"{}\" d=\"M{xc:.0} {:.0}v-8\"/>", w.id, others.join(" "), top - 1.0);
     }
     for (side, mentions, y) in [("g", gold, gold_y), ("p", pred, pred_y)] {
         for m in mentions.iter().filter(|m| m.start < w.word_end && m.end > w.word_start) {
@@ -195,22 +199,29 @@ fn window_svg(doc: &ShowDoc, w: &ShowWindow, gold: &[Mention], pred: &[Mention],
         }
     }
     for (k, (word, &(x0, width))) in words.iter().zip(&x).enumerate() {
-        let mut tip = format!("{} · lemma {} · {} · {} · shape {}", word.form, word.lemma, word.upos, word.deprel, enrelg_pipeline::shape::shape(&word.form));
-        if let Some(a) = &word.acronym {
-            tip += &format!(" · {a}");
-        }
-        tip += &format!(" · gold {}", word.gold);
-        if let Some(p) = &word.pred {
-            tip += &format!(" · predicted {p}");
-        }
-        let _ = write!(
-            body,
-            "<text x=\"{x0:.1}\" y=\"{text_y:.1}\" textLength=\"{width:.1}\" lengthAdjust=\"spacingAndGlyphs\" data-i=\"{k}\"><title>{}</title>{}</text>",
-            escape(&tip),
-            escape(&word.form)
-        );
+        let _ = write!(body, "<text x=\"{x0:.0}\" y=\"{text_y:.0}\" textLength=\"{width:.0}\" data-i=\"{}\">{}</text>", w.word_start + k, escape(&word.form));
     }
     format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{cursor:.0}\" height=\"{:.0}\" data-w=\"{}\">{body}</svg>", dep_y + MAX_ARC + 4.0, w.id)
+}
+
+/// The hover data of each word: lemma, UPOS, relation, shape, acronym, gold, predicted.
+fn word_table(doc: &ShowDoc) -> String {
+    let rows: Vec<[String; 7]> = doc
+        .words
+        .iter()
+        .map(|w| {
+            [
+                w.lemma.clone(),
+                w.upos.clone(),
+                w.deprel.clone(),
+                SHAPE_NAMES[shape(&w.form) as usize].to_string(),
+                w.acronym.clone().unwrap_or_default(),
+                w.gold.clone(),
+                w.pred.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into())
 }
 
 fn count(mentions: &[Mention], o: Outcome) -> usize {
@@ -243,7 +254,7 @@ pub fn document_page(doc: &ShowDoc, gold: &[Mention], pred: &[Mention], nav: (Op
     }
     b += "</p>\n<p class=\"key\">";
     b += &palette.legend();
-    b += "<span><mark>red outline</mark> missed (gold) / spurious (predicted, dashed)</span><span>purple: wrong type (solid) / wrong span (dotted)</span></p>\n";
+    b += "<span><mark class=\"fn\">red outline</mark> missed (gold) / spurious (predicted, dashed)</span><span>purple: wrong type (solid) / wrong span (dotted)</span></p>\n";
     b += "<p><label><input type=\"checkbox\" data-hide=\"hc\" checked> coreference arcs</label> <label><input type=\"checkbox\" data-hide=\"hd\" checked> dependency arcs</label> <label><input type=\"checkbox\" data-hide=\"hde\" checked> document edges</label></p>\n";
     b += "<div class=\"cols\"><div><h2>gold</h2><div class=\"text\" id=\"gold\">";
     b += &highlighted(doc, gold, palette);
@@ -253,12 +264,15 @@ pub fn document_page(doc: &ShowDoc, gold: &[Mention], pred: &[Mention], nav: (Op
         b += &highlighted(doc, pred, palette);
         b += "</div></div>";
     }
-    b += "</div>\n<h2>Windows and graphs</h2>\n<p>Blue arcs above the words: coreference (solid exact, dashed lemma, orange acronym); grey arcs below: dependency; green ticks: ends of document-level coreference edges (hover for the other end). Bars: gold, then predicted. Hover a word for its lemma, UPOS, relation, shape, acronym and tags.</p>\n";
+    b += "</div>\n<h2>Windows and graphs</h2>\n<p>Blue arcs above the words: coreference (solid exact, dashed lemma, orange acronym); grey arcs below: dependency; green ticks: ends of document-level coreference edges (hover for the other end). Bars: gold, then predicted. Hover a word for its lemma, UPOS, relation, shape, acronym and tags, a green tick for the other ends of its document edges.</p>\n";
     for w in &doc.windows {
-        let _ = write!(b, "<h3>window {} (words {}-{})</h3><div class=\"scroll\">", w.index, w.word_start, w.word_end);
+        let _ = write!(b, "<h3 id=\"w{}\">window {} (words {}-{})</h3><div class=\"scroll\">", w.index, w.index, w.word_start, w.word_end);
         b += &window_svg(doc, w, gold, pred, palette);
         b += "</div>\n";
     }
+    b += "<script>const W=";
+    b += &word_table(doc).replace("</", "<\\/");
+    b += ";</script>";
     page(&format!("{} · enrelg show", doc.id), &b, palette)
 }
 
@@ -296,9 +310,9 @@ pub fn index_page(title: &str, rows: &mut [IndexRow], summary: Option<&ErrorSumm
     let (g, p, c) = rows.iter().fold((0, 0, 0), |acc, r| (acc.0 + r.gold, acc.1 + r.pred, acc.2 + r.correct));
     if let Some(s) = summary {
         let (pp, rr, ff) = prf(c, g, p);
-        let _ = write!(
+        let _ = writeln!(
             b,
-            "<p>{} documents; {g} gold mentions, {p} predicted, {c} correct: precision {pp:.2}, recall {rr:.2}, F1 {ff:.2} (BIO chunks per sentence, the scored types)</p>\n",
+            "<p>{} documents; {g} gold mentions, {p} predicted, {c} correct: precision {pp:.2}, recall {rr:.2}, F1 {ff:.2} (BIO chunks per sentence, the scored types)</p>",
             rows.len()
         );
         b += "<h2>Error analysis</h2>\n<div class=\"cols\">";
@@ -319,7 +333,7 @@ pub fn index_page(title: &str, rows: &mut [IndexRow], summary: Option<&ErrorSumm
         }
         b += "</table></div></div>\n";
     } else {
-        let _ = write!(b, "<p>{} documents, {g} gold mentions (no run given: gold only)</p>\n", rows.len());
+        let _ = writeln!(b, "<p>{} documents, {g} gold mentions (no run given: gold only)</p>", rows.len());
     }
     b += "<p class=\"key\">";
     b += &palette.legend();

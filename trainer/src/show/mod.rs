@@ -16,8 +16,8 @@ use std::path::Path;
 use anyhow::Context;
 use enrelg_pipeline::graph::EdgeKind;
 use enrelg_pipeline::shard::read_table;
-use enrelg_schemas::chunks;
 use enrelg_schemas::tables::{self, acronyms, doc_edges, documents, edges, tokens, windows};
+use enrelg_schemas::{chunks, Graph};
 use polars::prelude::DataFrame;
 
 /// One word of a document, as the shards hold it.
@@ -198,9 +198,14 @@ fn u32s(df: &DataFrame, name: &str) -> anyhow::Result<Vec<u32>> {
     Ok(col.into_no_null_iter().collect())
 }
 
+/// (document, window) indices of the windows, in the windows table's order.
+pub type WindowOrder = Vec<(usize, usize)>;
+
 /// The documents of a split of the shards, in the documents table's order,
-/// and the windows table's order as (document, window) indices.
-pub fn load(shards: &Path, split: &str) -> anyhow::Result<(Vec<ShowDoc>, Vec<(usize, usize)>)> {
+/// and the windows table's order as (document, window) indices. Window
+/// arcs are the coreference edges and the dependency edges of `dep_kinds`
+/// (those a run uses; the `All` variant's every-arc kind would bury the rest).
+pub fn load(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow::Result<(Vec<ShowDoc>, WindowOrder)> {
     let table = |name: &str| read_table(shards, split, name).with_context(|| format!("{}: split {split}, table {name}", shards.display()));
     let docs_t = table(tables::DOCUMENTS)?;
     let mut docs: Vec<ShowDoc> =
@@ -270,6 +275,9 @@ pub fn load(shards: &Path, split: &str) -> anyhow::Result<(Vec<ShowDoc>, Vec<(us
         let kind = EdgeKind::from_name(&e_kind[row]).with_context(|| format!("edges table, row {row}: unknown kind {:?}", e_kind[row]))?;
         anyhow::ensure!(kind.graph().name() == e_graph[row], "edges table, row {row}: kind {} is not of graph {}", e_kind[row], e_graph[row]);
         let (di, wi) = window(e_win[row], "edges table")?;
+        if kind.graph() == Graph::Dep && !dep_kinds.contains(&kind) {
+            continue;
+        }
         docs[di].windows[wi].arcs.push(Arc { kind, src: e_src[row], dst: e_dst[row] });
     }
 
