@@ -162,6 +162,20 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.out.clone()
     };
+    if let Some(records) = &records {
+        // Name a record's JSONL line in place of its work file.
+        for reason in tagged.skipped.reasons.values_mut() {
+            for message in &mut reason.first {
+                for r in records {
+                    let stem = r.file_stem();
+                    if message.contains(&stem) {
+                        *message = format!("{}:{} (id {:?}): {message}", args.input.display(), r.line, r.id);
+                        break;
+                    }
+                }
+            }
+        }
+    }
     skipped.merge(&tagged.skipped);
     super::report_skips(std::iter::once(&skipped));
     println!("{}", tagged.summary(&args.device.name, &out_path));
