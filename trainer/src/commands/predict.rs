@@ -49,9 +49,25 @@ pub struct PredictArgs {
 
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let device = args.device.device()?;
-    let runs = args.runs.iter().map(|r| LoadedRun::open(r, &device)).collect::<anyhow::Result<Vec<_>>>()?;
-    let tokenizer = WordPieceTokenizer::from_model_dir(&runs[0].info.model)?;
-    for (run, dir) in runs.iter().zip(&args.runs) {
+    check_threshold(args.consistency)?;
+    let (runs, tokenizer) = open_runs(&args.runs, &device)?;
+    let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
+    let inputs = find_inputs(&args.input, args.parses.as_deref())?;
+    anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
+    let tagged = tag_documents(&tagger, &inputs, &args.out, &device, args.strict)?;
+    super::report_skips(std::iter::once(&tagged.skipped));
+    println!("{}", tagged.summary(&args.device.name, &args.out));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Load the runs that tag together and the tokenizer of their model
+/// folder, refusing a folder whose tokenizer differs from the one a run was
+/// trained with.
+pub fn open_runs(dirs: &[PathBuf], device: &Device) -> anyhow::Result<(Vec<LoadedRun>, WordPieceTokenizer)> {
+    let runs = dirs.iter().map(|r| LoadedRun::open(r, device)).collect::<anyhow::Result<Vec<_>>>()?;
+    let first = runs.first().context("no run to tag with")?;
+    let tokenizer = WordPieceTokenizer::from_model_dir(&first.info.model)?;
+    for (run, dir) in runs.iter().zip(dirs) {
         anyhow::ensure!(
             tokenizer.sha256 == run.info.tokenizer_sha256,
             "{}: tokenizer sha256 {} differs from the one run {} was trained with ({}); predict with the run's own model folder",
@@ -61,16 +77,15 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
             &run.info.tokenizer_sha256[..12]
         );
     }
-    if let Some(t) = args.consistency {
+    Ok((runs, tokenizer))
+}
+
+/// A consistency-decoding threshold must be a majority.
+pub fn check_threshold(threshold: Option<f64>) -> anyhow::Result<()> {
+    if let Some(t) = threshold {
         anyhow::ensure!((0.5..=1.0).contains(&t), "--consistency {t}: a majority threshold between 0.5 and 1.0");
     }
-    let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
-    let inputs = find_inputs(&args.input, args.parses.as_deref())?;
-    anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
-    let tagged = tag_documents(&tagger, &inputs, &args.out, &device, args.strict)?;
-    super::report_skips(std::iter::once(&tagged.skipped));
-    println!("{}", tagged.summary(&args.device.name, &args.out));
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// What [`tag_documents`] did.

@@ -7,12 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use enrelg::predict::{txt_files, with_ext, Tagger};
-use enrelg::run::LoadedRun;
 use enrelg::tag::{newest_run, read_checked, read_jsonl, up_to_date, Parser, TaggedRecord, TextCheck, DEFAULT_MAX_CHARS, WORK_DIR};
 use enrelg_pipeline::skips::{SkipReport, Unit};
-use enrelg_pipeline::window::WordPieceTokenizer;
 
-use super::predict::tag_documents;
+use super::predict::{check_threshold, open_runs, tag_documents};
 use super::DeviceArgs;
 
 #[derive(Args)]
@@ -60,6 +58,7 @@ struct Doc {
 pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     // The run first: without one there is nothing to do.
     let run_dirs = if args.runs.is_empty() { vec![newest_run(&args.runs_dir, &args.dataset)?] } else { args.runs.clone() };
+    check_threshold(args.consistency)?;
     let work = args.out.join(WORK_DIR);
     let mut skipped = SkipReport::default();
     let jsonl = args.input.is_file();
@@ -122,14 +121,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
 
     // 3. Tag.
     let device = args.device.device()?;
-    let runs = run_dirs.iter().map(|r| LoadedRun::open(r, &device)).collect::<anyhow::Result<Vec<_>>>()?;
-    let tokenizer = WordPieceTokenizer::from_model_dir(&runs[0].info.model)?;
-    for (run, dir) in runs.iter().zip(&run_dirs) {
-        anyhow::ensure!(tokenizer.sha256 == run.info.tokenizer_sha256, "{}: trained with another tokenizer than {}", dir.display(), tokenizer.source.display());
-    }
-    if let Some(t) = args.consistency {
-        anyhow::ensure!((0.5..=1.0).contains(&t), "--consistency {t}: a majority threshold between 0.5 and 1.0");
-    }
+    let (runs, tokenizer) = open_runs(&run_dirs, &device)?;
     eprintln!("tagging with {}", run_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
     let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
     let ann_root = if jsonl { work.join("ann") } else { args.out.clone() };
@@ -144,8 +136,9 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
         enrelg_pipeline::fs::write_atomic(&path, b"")?;
         tagged.entities.insert(d.rel.clone(), Vec::new());
     }
-    if !docs.iter().all(|d| !d.empty) {
-        eprintln!("{} empty document(s): no entities", docs.iter().filter(|d| d.empty).count());
+    let empty = docs.iter().filter(|d| d.empty).count();
+    if empty > 0 {
+        eprintln!("{empty} empty document(s): no entities");
     }
 
     // 4. JSONL out, in input order, for the records that were tagged.
