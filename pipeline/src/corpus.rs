@@ -225,11 +225,27 @@ pub fn load_enrelg_dir(dir: &Path) -> Result<Vec<(String, EnrelgFile)>, CorpusEr
     files.into_par_iter().map(|(split, path)| Ok((split.clone(), enrelg_conll::read(&path, &split)?))).collect()
 }
 
+/// The folders of a standoff corpus that hold its data (`standoff/`, `conllu/`).
+pub const DATA_FOLDERS: [&str; 2] = ["standoff", "conllu"];
+
+/// SHA-256 over the data of a standoff corpus: every file under its
+/// [`DATA_FOLDERS`] (paths relative to `dir`), so that our own files kept
+/// beside the corpus (`datasets/mars/manifest.json`, the expected
+/// statistics) never change the hash of the data they describe.
+pub fn corpus_sha256(dir: &Path) -> Result<String, CorpusError> {
+    hash_files(dir, DATA_FOLDERS.iter().map(|f| dir.join(f)).filter(|p| p.is_dir()).collect())
+}
+
 /// SHA-256 over every file under `dir` (relative path and content, sorted by
 /// path), so that statistics name the exact input they were computed from.
 pub fn tree_sha256(dir: &Path) -> Result<String, CorpusError> {
+    hash_files(dir, vec![dir.to_path_buf()])
+}
+
+/// SHA-256 over the files under `roots`, each named by its path relative to `dir`.
+fn hash_files(dir: &Path, roots: Vec<PathBuf>) -> Result<String, CorpusError> {
     let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
+    let mut stack = roots;
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).map_err(io(&d))? {
             let entry = entry.map_err(io(&d))?;
@@ -262,6 +278,24 @@ pub fn tree_sha256(dir: &Path) -> Result<String, CorpusError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn corpus_hash_covers_the_data_folders_only() {
+        let dir = std::env::temp_dir().join(format!("enrelg-corpus-hash-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for f in DATA_FOLDERS {
+            std::fs::create_dir_all(dir.join(f).join("test")).unwrap();
+            std::fs::write(dir.join(f).join("test/1.txt"), f).unwrap();
+        }
+        let data = corpus_sha256(&dir).unwrap();
+        assert_eq!(data, tree_sha256(&dir).unwrap(), "with nothing beside the data both hashes agree");
+        std::fs::write(dir.join("manifest.json"), "{}").unwrap();
+        assert_eq!(corpus_sha256(&dir).unwrap(), data, "a file beside the data folders changes nothing");
+        assert_ne!(tree_sha256(&dir).unwrap(), data);
+        std::fs::write(dir.join("conllu/test/1.txt"), "changed").unwrap();
+        assert_ne!(corpus_sha256(&dir).unwrap(), data, "a change in the data does");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// One CoNLL-U line per whitespace-separated word of `text`, all attached
     /// to the first word, with TokenRange offsets.

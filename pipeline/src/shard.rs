@@ -429,7 +429,7 @@ fn build_into(corpus_dir: &Path, tmp: &Path, opts: &BuildOptions, progress: &(dy
     let manifest = ShardManifest {
         format_version: FORMAT_VERSION,
         corpus: opts.corpus_name.clone(),
-        corpus_sha256: corpus::tree_sha256(corpus_dir)?,
+        corpus_sha256: corpus::corpus_sha256(corpus_dir)?,
         tokenizer: TokenizerIdentity { source: opts.tokenizer.source.display().to_string(), sha256: opts.tokenizer.sha256.clone() },
         label_types: opts.labels.types().to_vec(),
         auxiliary_types: opts.labels.auxiliary_types().to_vec(),

@@ -43,7 +43,7 @@ pub struct SplitStats {
 pub struct CorpusStats {
     /// `standoff` (brat + CoNLL-U) or `enrelg` (token-level release).
     pub format: String,
-    /// [`corpus::tree_sha256`] of the input folder.
+    /// [`corpus::corpus_sha256`] (standoff) or [`corpus::tree_sha256`] (EnRel-G folder) of the input.
     pub input_sha256: String,
     pub label_types: Vec<String>,
     pub align_config: AlignConfig,
@@ -113,7 +113,7 @@ pub fn standoff_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig, s
             (name, s)
         })
         .collect();
-    Ok(CorpusStats { format: "standoff".into(), input_sha256: corpus::tree_sha256(dir)?, label_types: labels.types().to_vec(), align_config: *cfg, splits })
+    Ok(CorpusStats { format: "standoff".into(), input_sha256: corpus::corpus_sha256(dir)?, label_types: labels.types().to_vec(), align_config: *cfg, splits })
 }
 
 /// Statistics of an EnRel-G release folder (`*.conll`).
