@@ -108,27 +108,46 @@ pub const MODIFIER_RELS: &[&str] =
     &["amod", "nmod", "nummod", "poss", "nmod:poss", "npadvmod", "nmod:npmod", "advmod", "appos", "quantmod", "acl", "relcl", "acl:relcl", "nounmod"];
 
 fn rel_in(token: &Token, rels: &[&str]) -> bool {
-    let r = token.deprel.to_ascii_lowercase();
-    rels.contains(&r.as_str())
+    // The relation names are lowercase ASCII: compare without allocating.
+    rels.iter().any(|r| token.deprel.eq_ignore_ascii_case(r))
 }
 
 fn is_content(t: &Token) -> bool {
-    !is_stop_word(&t.form) && !is_punctuation(&t.form) && !is_number(&t.form) && t.upos != "PUNCT" && t.upos != "NUM" && t.upos != "SYM"
+    // Cheapest tests first; the stop-word lookup is the costly one.
+    t.upos != "PUNCT" && t.upos != "NUM" && t.upos != "SYM" && !is_punctuation(&t.form) && !is_number(&t.form) && !is_stop_word(&t.form)
 }
 
 fn pair(a: usize, b: usize) -> (u32, u32) {
     (a.min(b) as u32, a.max(b) as u32)
 }
 
+/// Edges sorted by pair, one per pair: the first one pushed for it (a
+/// stable sort keeps the order of pushes). Cheaper than a `BTreeMap` per
+/// window, and the same result as its `insert`-then-`or_insert` order.
+fn first_per_pair<K: Ord + Copy>(mut edges: Vec<(K, EdgeKind)>) -> Vec<(K, EdgeKind)> {
+    edges.sort_by_key(|&(pair, _)| pair);
+    edges.dedup_by_key(|&mut (pair, _)| pair);
+    edges
+}
+
 /// Where each acronym's long form occurs in a document (token starts),
 /// matched case-insensitively; computed once per document.
 pub fn long_form_occurrences(doc: &Document, acronyms: &[Acronym]) -> Vec<Vec<usize>> {
-    let lower: Vec<String> = doc.tokens.iter().map(|t| t.form.to_lowercase()).collect();
+    let tokens = &doc.tokens;
+    // `form.to_lowercase() == lower` without lowercasing (and allocating for)
+    // every word of the document: ASCII words compare byte by byte.
+    let same = |form: &str, lower: &str| {
+        if form.is_ascii() {
+            form.len() == lower.len() && form.bytes().zip(lower.bytes()).all(|(a, b)| a.to_ascii_lowercase() == b)
+        } else {
+            form.to_lowercase() == lower
+        }
+    };
     acronyms
         .iter()
         .map(|a| {
-            let long = &lower[a.long_start..a.long_end];
-            (0..=lower.len().saturating_sub(long.len())).filter(|&p| lower[p..p + long.len()] == *long).collect()
+            let long: Vec<String> = tokens[a.long_start..a.long_end].iter().map(|t| t.form.to_lowercase()).collect();
+            (0..=tokens.len().saturating_sub(long.len())).filter(|&p| long.iter().enumerate().all(|(i, l)| same(&tokens[p + i].form, l))).collect()
         })
         .collect()
 }
@@ -138,7 +157,8 @@ pub struct CorefGraph;
 
 impl CorefGraph {
     pub fn edges(doc: &Document, start: usize, end: usize, lemmas: &[String], acronyms: &[Acronym], long_forms: &[Vec<usize>]) -> Vec<Edge> {
-        let mut edges: BTreeMap<(u32, u32), EdgeKind> = BTreeMap::new();
+        // Lemma edges first: they win over an acronym edge on the same pair.
+        let mut edges: Vec<((u32, u32), EdgeKind)> = Vec::new();
         let nouns: Vec<usize> = (start..end).filter(|&w| matches!(doc.tokens[w].upos.as_str(), "NOUN" | "PROPN") && is_content(&doc.tokens[w])).collect();
         let mut by_lemma: HashMap<&str, Vec<usize>> = HashMap::new();
         for &w in &nouns {
@@ -148,7 +168,7 @@ impl CorefGraph {
             for (i, &a) in group.iter().enumerate() {
                 for &b in &group[i + 1..] {
                     let kind = if doc.tokens[a].form == doc.tokens[b].form { EdgeKind::Exact } else { EdgeKind::Lemma };
-                    edges.insert(pair(a - start, b - start), kind);
+                    edges.push((pair(a - start, b - start), kind));
                 }
             }
         }
@@ -160,12 +180,12 @@ impl CorefGraph {
             for m in mentions {
                 for &w in &long_words {
                     if w != m {
-                        edges.entry(pair(m - start, w - start)).or_insert(EdgeKind::Acronym);
+                        edges.push((pair(m - start, w - start), EdgeKind::Acronym));
                     }
                 }
             }
         }
-        edges.into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
+        first_per_pair(edges).into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
     }
 }
 
@@ -211,13 +231,38 @@ impl DocumentCorefGraph {
         for (i, &(start, end)) in windows.iter().enumerate() {
             window_of[start..end].fill(i);
         }
-        let mut edges: BTreeMap<(usize, usize), EdgeKind> = BTreeMap::new();
-        // The k nearest of `candidates` (sorted positions) to `w` outside w's window.
+        // Lemma edges first: they win over an acronym edge on the same pair.
+        let mut edges: Vec<((usize, usize), EdgeKind)> = Vec::new();
+        // The k nearest of `candidates` (ascending positions) to `w` outside
+        // w's window, nearest first, the earlier on a tie. Windows are
+        // contiguous, so the candidates inside w's window are one run: walk
+        // outwards from both of its ends.
         let nearest = |w: usize, candidates: &[usize]| -> Vec<usize> {
-            let mut others: Vec<usize> = candidates.iter().copied().filter(|&c| window_of[c] != window_of[w]).collect();
-            others.sort_by_key(|&c| (c.abs_diff(w), c));
-            others.truncate(k);
-            others
+            let mine = window_of[w];
+            let lo = candidates.partition_point(|&c| c < w && window_of[c] != mine);
+            let hi = lo + candidates[lo..].iter().take_while(|&&c| window_of[c] == mine).count();
+            // candidates[..left] lie before the window, candidates[right..] after it.
+            let (mut left, mut right) = (lo, hi);
+            let mut out = Vec::with_capacity(k);
+            while out.len() < k {
+                let next = match (left.checked_sub(1).map(|i| candidates[i]), candidates.get(right).copied()) {
+                    (Some(l), Some(r)) if w - l <= r - w => {
+                        left -= 1;
+                        l
+                    }
+                    (Some(l), None) => {
+                        left -= 1;
+                        l
+                    }
+                    (_, Some(r)) => {
+                        right += 1;
+                        r
+                    }
+                    (None, None) => break,
+                };
+                out.push(next);
+            }
+            out
         };
         let mut by_lemma: HashMap<&str, Vec<usize>> = HashMap::new();
         for (w, (t, lemma)) in doc.tokens.iter().zip(lemmas).enumerate() {
@@ -229,7 +274,7 @@ impl DocumentCorefGraph {
             for &a in group {
                 for b in nearest(a, group) {
                     let kind = if doc.tokens[a].form == doc.tokens[b].form { EdgeKind::Exact } else { EdgeKind::Lemma };
-                    edges.insert((a.min(b), a.max(b)), kind);
+                    edges.push(((a.min(b), a.max(b)), kind));
                 }
             }
         }
@@ -240,16 +285,16 @@ impl DocumentCorefGraph {
             let long_words: Vec<usize> = occurrences.iter().flat_map(|&p| p..p + long_len).filter(|&w| is_content(&doc.tokens[w])).collect::<BTreeSet<_>>().into_iter().collect();
             for &m in &mentions {
                 for w in nearest(m, &long_words) {
-                    edges.entry((m.min(w), m.max(w))).or_insert(EdgeKind::Acronym);
+                    edges.push(((m.min(w), m.max(w)), EdgeKind::Acronym));
                 }
             }
             for &w in &long_words {
                 for m in nearest(w, &mentions) {
-                    edges.entry((m.min(w), m.max(w))).or_insert(EdgeKind::Acronym);
+                    edges.push(((m.min(w), m.max(w)), EdgeKind::Acronym));
                 }
             }
         }
-        edges.into_iter().filter(|((a, b), _)| a != b).map(|((src, dst), kind)| DocEdge { kind, src, dst }).collect()
+        first_per_pair(edges).into_iter().filter(|((a, b), _)| a != b).map(|((src, dst), kind)| DocEdge { kind, src, dst }).collect()
     }
 }
 
@@ -259,11 +304,9 @@ pub struct DependencyGraph;
 impl DependencyGraph {
     pub fn edges(doc: &Document, start: usize, end: usize) -> Vec<Edge> {
         let inside = |w: usize| w >= start && w < end;
-        let mut edges: BTreeMap<(u32, u32), EdgeKind> = BTreeMap::new();
-        let mut add = |a: usize, b: usize, kind: EdgeKind| {
-            let e = edges.entry(pair(a - start, b - start)).or_insert(kind);
-            *e = (*e).min(kind);
-        };
+        // A pair found by several rules keeps the smallest kind (sorted first).
+        let mut edges: Vec<((u32, u32), EdgeKind)> = Vec::new();
+        let mut add = |a: usize, b: usize, kind: EdgeKind| edges.push((pair(a - start, b - start), kind));
         let mut key_dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for w in start..end {
             let t = &doc.tokens[w];
@@ -273,34 +316,36 @@ impl DependencyGraph {
                 }
             }
         }
-        let mut in_key: BTreeSet<usize> = BTreeSet::new();
+        // Whether each word of the window is part of a key relation.
+        let mut in_key = vec![false; end - start];
         for (&h, deps) in &key_dependents {
             for (i, &a) in deps.iter().enumerate() {
                 if inside(h) {
                     add(a, h, EdgeKind::KeyHead);
-                    in_key.insert(h);
-                    in_key.insert(a);
+                    in_key[h - start] = true;
+                    in_key[a - start] = true;
                 }
                 for &b in &deps[i + 1..] {
                     add(a, b, EdgeKind::KeySibling);
-                    in_key.insert(a);
-                    in_key.insert(b);
+                    in_key[a - start] = true;
+                    in_key[b - start] = true;
                 }
             }
         }
         for w in start..end {
             let t = &doc.tokens[w];
             let Some(h) = t.head.filter(|&h| inside(h) && h != w) else { continue };
-            let kind = if in_key.contains(&h) && rel_in(t, COMPOUND_RELS) {
+            let kind = if in_key[h - start] && rel_in(t, COMPOUND_RELS) {
                 EdgeKind::Compound
-            } else if in_key.contains(&h) && rel_in(t, MODIFIER_RELS) {
+            } else if in_key[h - start] && rel_in(t, MODIFIER_RELS) {
                 EdgeKind::Modifier
             } else {
                 EdgeKind::Arc
             };
             add(w, h, kind);
         }
-        edges.into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
+        edges.sort_unstable();
+        first_per_pair(edges).into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
     }
 }
 

@@ -159,6 +159,10 @@ pub const STOP_WORDS: &[&str] = &[
 ];
 
 pub fn is_stop_word(form: &str) -> bool {
+    // Most words are already lowercase ASCII: look them up without allocating.
+    if form.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        return STOP_WORDS.binary_search(&form).is_ok();
+    }
     let lower = form.to_lowercase();
     STOP_WORDS.binary_search(&lower.as_str()).is_ok()
 }
