@@ -47,7 +47,7 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
     let layout = Layout { shards_root: "shards".into(), model: "models/minilm".into(), runs_root: args.runs, results_root: args.results, cache_dir: "cache/encoder".into() };
     let mut page = String::from("# Results\n\nProduced by `make results` (`enrelg results`) from the records of `make experiments` under `results/experiments/`; ");
     page += &format!(
-        "do not edit by hand (the reading below comes from `{}`). Encoder: all-MiniLM-L6-v2 (uncased, 6 layers, 384 dimensions), frozen; its outputs cached, the layers after it trained on the CPU, flex backend. Machine of the records: {}.\n\n",
+        "do not edit by hand (the reading below comes from `{}`). Encoder: all-MiniLM-L6-v2 (uncased, 6 layers, 384 dimensions), frozen; its outputs cached, the layers after it trained on the CPU, flex backend. This page was written on {}; which machine trained which records, and how many cells shared it, is in the notes.\n\n",
         args.notes.display(),
         machine()
     );
