@@ -233,37 +233,7 @@ impl DocumentCorefGraph {
         }
         // Lemma edges first: they win over an acronym edge on the same pair.
         let mut edges: Vec<((usize, usize), EdgeKind)> = Vec::new();
-        // The k nearest of `candidates` (ascending positions) to `w` outside
-        // w's window, nearest first, the earlier on a tie. Windows are
-        // contiguous, so the candidates inside w's window are one run: walk
-        // outwards from both of its ends.
-        let nearest = |w: usize, candidates: &[usize]| -> Vec<usize> {
-            let mine = window_of[w];
-            let lo = candidates.partition_point(|&c| c < w && window_of[c] != mine);
-            let hi = lo + candidates[lo..].iter().take_while(|&&c| window_of[c] == mine).count();
-            // candidates[..left] lie before the window, candidates[right..] after it.
-            let (mut left, mut right) = (lo, hi);
-            let mut out = Vec::with_capacity(k);
-            while out.len() < k {
-                let next = match (left.checked_sub(1).map(|i| candidates[i]), candidates.get(right).copied()) {
-                    (Some(l), Some(r)) if w - l <= r - w => {
-                        left -= 1;
-                        l
-                    }
-                    (Some(l), None) => {
-                        left -= 1;
-                        l
-                    }
-                    (_, Some(r)) => {
-                        right += 1;
-                        r
-                    }
-                    (None, None) => break,
-                };
-                out.push(next);
-            }
-            out
-        };
+        let nearest = |w: usize, candidates: &[usize]| nearest_outside_window(&window_of, w, candidates, k);
         let mut by_lemma: HashMap<&str, Vec<usize>> = HashMap::new();
         for (w, (t, lemma)) in doc.tokens.iter().zip(lemmas).enumerate() {
             if matches!(t.upos.as_str(), "NOUN" | "PROPN") && is_content(t) {
@@ -296,6 +266,39 @@ impl DocumentCorefGraph {
         }
         first_per_pair(edges).into_iter().filter(|((a, b), _)| a != b).map(|((src, dst), kind)| DocEdge { kind, src, dst }).collect()
     }
+}
+
+/// The `k` nearest of `candidates` (ascending word positions) to word `w`
+/// that lie outside w's window (`window_of`: each word's window), nearest
+/// first, the earlier on a tie. Windows are contiguous, so the candidates
+/// inside w's window are one run: walk outwards from both of its ends
+/// rather than sorting every candidate by distance.
+fn nearest_outside_window(window_of: &[usize], w: usize, candidates: &[usize], k: usize) -> Vec<usize> {
+    let mine = window_of[w];
+    let lo = candidates.partition_point(|&c| c < w && window_of[c] != mine);
+    let hi = lo + candidates[lo..].iter().take_while(|&&c| window_of[c] == mine).count();
+    // candidates[..left] lie before the window, candidates[right..] after it.
+    let (mut left, mut right) = (lo, hi);
+    let mut out = Vec::with_capacity(k);
+    while out.len() < k {
+        let next = match (left.checked_sub(1).map(|i| candidates[i]), candidates.get(right).copied()) {
+            (Some(l), Some(r)) if w - l <= r - w => {
+                left -= 1;
+                l
+            }
+            (Some(l), None) => {
+                left -= 1;
+                l
+            }
+            (_, Some(r)) => {
+                right += 1;
+                r
+            }
+            (None, None) => break,
+        };
+        out.push(next);
+    }
+    out
 }
 
 /// Dependency edges among words `start..end` of `doc`.
@@ -431,6 +434,29 @@ mod tests {
         // A larger k adds neighbours, never pairs within a window.
         let more = DocumentCorefGraph::edges(&d, &windows, &lemmas, &[], &[], 5);
         assert!(more.len() > edges.len() && more.iter().all(|e| !(e.src <= 2 && e.dst <= 2)));
+    }
+
+    #[test]
+    fn nearest_outside_window_equals_sorting_every_candidate() {
+        // Windows of 1-6 words; candidate sets and words drawn by a fixed LCG.
+        let mut state = 12345u64;
+        let mut next = |n: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 33) % n) as usize
+        };
+        for _ in 0..500 {
+            let mut window_of = Vec::new();
+            for i in 0..1 + next(8) {
+                window_of.extend(std::iter::repeat_n(i, 1 + next(6)));
+            }
+            let n = window_of.len();
+            let candidates: Vec<usize> = (0..n).filter(|_| next(3) == 0).collect();
+            let (w, k) = (next(n as u64), next(4));
+            let mut brute: Vec<usize> = candidates.iter().copied().filter(|&c| window_of[c] != window_of[w]).collect();
+            brute.sort_by_key(|&c| (c.abs_diff(w), c));
+            brute.truncate(k);
+            assert_eq!(nearest_outside_window(&window_of, w, &candidates, k), brute, "w {w}, k {k}, {candidates:?} in {window_of:?}");
+        }
     }
 
     #[test]
