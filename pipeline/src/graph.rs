@@ -135,14 +135,9 @@ fn first_per_pair<K: Ord + Copy>(mut edges: Vec<(K, EdgeKind)>) -> Vec<(K, EdgeK
 pub fn long_form_occurrences(doc: &Document, acronyms: &[Acronym]) -> Vec<Vec<usize>> {
     let tokens = &doc.tokens;
     // `form.to_lowercase() == lower` without lowercasing (and allocating for)
-    // every word of the document: ASCII words compare byte by byte.
-    let same = |form: &str, lower: &str| {
-        if form.is_ascii() {
-            form.len() == lower.len() && form.bytes().zip(lower.bytes()).all(|(a, b)| a.to_ascii_lowercase() == b)
-        } else {
-            form.to_lowercase() == lower
-        }
-    };
+    // every word of the document: `lower` holds no ASCII capitals, so an
+    // ASCII word needs only std's ASCII-folding comparison.
+    let same = |form: &str, lower: &str| if form.is_ascii() { form.eq_ignore_ascii_case(lower) } else { form.to_lowercase() == lower };
     acronyms
         .iter()
         .map(|a| {
@@ -307,7 +302,7 @@ pub struct DependencyGraph;
 impl DependencyGraph {
     pub fn edges(doc: &Document, start: usize, end: usize) -> Vec<Edge> {
         let inside = |w: usize| w >= start && w < end;
-        // A pair found by several rules keeps the smallest kind (sorted first).
+        // A pair found by several rules keeps the smallest kind.
         let mut edges: Vec<((u32, u32), EdgeKind)> = Vec::new();
         let mut add = |a: usize, b: usize, kind: EdgeKind| edges.push((pair(a - start, b - start), kind));
         let mut key_dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -347,8 +342,10 @@ impl DependencyGraph {
             };
             add(w, h, kind);
         }
+        // Sorted by pair, then kind: the smallest kind of each pair comes first.
         edges.sort_unstable();
-        first_per_pair(edges).into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
+        edges.dedup_by_key(|&mut (pair, _)| pair);
+        edges.into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
     }
 }
 
