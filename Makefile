@@ -110,7 +110,7 @@ eval: build
 # Experiments): resumable, finished cells are skipped, records and tables land
 # in results/experiments. E.g. make experiments SPECS=table1 WHERE=dataset=mars
 SPECS ?= table1 table2 figure3 figure4 document
-JOBS ?= 1
+JOBS ?= 2
 WHERE ?=
 experiments: data
 	@set -e; for s in $(SPECS); do \

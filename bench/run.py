@@ -7,6 +7,9 @@ Every figure is measured here, now, by the commands listed in the page:
   - graph building against `scripts/check_graphs.py`, a straightforward
     Python implementation of the same coreference and dependency rules with
     pairwise loops, timed on the same windows;
+  - per-stage throughput with criterion (`cargo bench --bench stages`,
+    pipeline/benches/stages.rs), one thread, and the per-document stages
+    on real documents concatenated 1x to 16x (the scaling figure);
   - the frozen-encoder training step and inference of the head in Burn
     (`enrelg bench-model --frozen`, make train's inputs) against
     `bench/torch_reference.py` (PyTorch) on the very same exported batches.
@@ -67,6 +70,37 @@ def pipeline(args, tmp):
     return rows
 
 
+def criterion(args, tmp):
+    """Run the criterion benchmarks; {full id: (median seconds, words)}."""
+    home = os.path.join(tmp, "criterion")
+    env = dict(os.environ, CRITERION_HOME=home, ENRELG_DATA_DIR=os.path.abspath(args.data), ENRELG_MODEL_DIR=os.path.abspath(args.model))
+    run([args.cargo, "bench", "--workspace", "--bench", "stages"], env=env)
+    out = {}
+    for root, _, files in os.walk(home):
+        if "benchmark.json" in files and os.path.basename(root) == "new":
+            bench = json.load(open(os.path.join(root, "benchmark.json")))
+            estimates = json.load(open(os.path.join(root, "estimates.json")))
+            words = (bench.get("throughput") or {}).get("Elements")
+            out[bench["full_id"]] = {"seconds": estimates["median"]["point_estimate"] / 1e9, "words": words}
+    if not out:
+        sys.exit(f"no criterion results under {home}")
+    return out
+
+
+def scaling_figure(args, crit, stem):
+    """Words/s of the per-document stages against document length, drawn by `enrelg plot --lines`."""
+    points = []
+    for full_id, r in crit.items():
+        m = re.fullmatch(r"mars/document-length/all per-document stages/(\d+)x", full_id)
+        if m:
+            points.append([int(m.group(1)), r["words"] / r["seconds"] / 1e3, 0.0])
+    chart = {"title": "Per-document stages against document length (Mars, 1 thread)", "x_label": "copies of each document", "y_label": "k words/s", "series": [{"label": "align + lemmas + acronyms + windows + graphs", "points": sorted(points)}]}
+    spec = stem + ".json"
+    with open(spec, "w") as f:
+        json.dump(chart, f, indent=2)
+    run([args.enrelg, "plot", "--lines", spec, "--out", stem])
+
+
 def trainer(args, tmp):
     batches = os.path.join(tmp, "batches")
     rows = []
@@ -92,7 +126,7 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def markdown(args, pipe, train):
+def markdown(args, pipe, crit, train):
     today = datetime.date.today().isoformat()
     lines = [
         "# Performance",
@@ -115,6 +149,36 @@ def markdown(args, pipe, train):
             f"| {corpus} | {r['words']} | {m['ingest']:.2f} s | {m['align+lemmas+acronyms']:.2f} s | {m['windows']:.2f} s ({r['words'] / max(m['windows'], 1e-9) / 1e6:.2f} M words/s) | "
             f"{m['graphs']:.3f} s ({r['words'] / max(m['graphs'], 1e-9) / 1e6:.2f} M words/s) | {m['write']:.2f} s | {m['total']:.2f} s | {r['words'] / m['total'] / 1e3:.0f} k |"
         )
+    stage_rows = [(k.split("/")[-1], v) for k, v in crit.items() if k.startswith("mars/stage/")]
+    order = ["ingest", "align", "lemmas", "acronyms", "windows", "graphs", "all per-document stages", "build (all stages + shard writing, every core)"]
+    stage_rows.sort(key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    lines += [
+        "",
+        "## Pipeline stages (criterion)",
+        "",
+        "`cargo bench --workspace --bench stages` ([pipeline/benches/stages.rs](../pipeline/benches/stages.rs)): each stage",
+        "alone over every document of Mars (all splits), one thread unless marked, median of criterion's samples.",
+        "",
+        "| stage | seconds | words/s |",
+        "|---|---:|---:|",
+    ]
+    for name, r in stage_rows:
+        lines.append(f"| {name} | {r['seconds']:.3f} | {r['words'] / r['seconds'] / 1e6:.2f} M |")
+    scale = sorted((int(k.rsplit("/", 1)[1][:-1]), v) for k, v in crit.items() if k.startswith("mars/document-length/"))
+    if scale:
+        base = scale[0][1]["words"] / scale[0][1]["seconds"]
+        lines += [
+            "",
+            "Scaling with document length: the first 8 Mars train documents, each concatenated with itself k times",
+            "(`Document::repeated`), through every per-document stage (the document-level coreference graph included):",
+            "",
+            "| copies | words | seconds | words/s | relative to 1x |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for k, r in scale:
+            wps = r["words"] / r["seconds"]
+            lines.append(f"| {k}x | {r['words']} | {r['seconds']:.3f} | {wps / 1e3:.0f} k | {wps / base:.2f} |")
+        lines += ["", "![per-document stages against document length](performance-scaling.svg)"]
     lines += [
         "",
         "## Graph building against a Python reference",
@@ -160,6 +224,7 @@ def main():
     ap.add_argument("--data", default="datasets")
     ap.add_argument("--python", default=sys.executable, help="Python with torch, numpy and polars")
     ap.add_argument("--cache-dir", default="cache/encoder")
+    ap.add_argument("--cargo", default="cargo", help="cargo for the criterion benchmarks (CARGO_TARGET_DIR as set)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--out", default="docs/performance.md")
@@ -167,8 +232,10 @@ def main():
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="enrelg-bench-") as tmp:
         pipe = pipeline(args, tmp)
+        crit = criterion(args, tmp)
+        scaling_figure(args, crit, os.path.join(os.path.dirname(args.out) or ".", "performance-scaling"))
         train = trainer(args, tmp)
-    page = markdown(args, pipe, train)
+    page = markdown(args, pipe, crit, train)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     tmp_out = args.out + ".tmp"
     with open(tmp_out, "w") as f:
@@ -176,7 +243,7 @@ def main():
     os.replace(tmp_out, args.out)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"pipeline": pipe, "trainer": train}, f, indent=2)
+            json.dump({"pipeline": pipe, "criterion": crit, "trainer": train}, f, indent=2)
     print(page)
 
 

@@ -681,5 +681,13 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     // And the dev curve of a run.
     enrelg(&["plot", &s(&root.join("results/cells").join(&cells[1])), "--out", &s(&figures.join("dev"))]);
     assert!(std::fs::read_to_string(figures.join("dev.svg")).unwrap().contains("Dev F1 per epoch"));
+    // Any line chart from JSON, as make bench draws its scaling figure.
+    let chart = tmp.join("chart.json");
+    std::fs::write(&chart, r#"{"title": "Scaling", "x_label": "copies", "y_label": "k words/s", "series": [{"label": "stages", "points": [[1, 700, 0], [16, 450, 0]]}]}"#).unwrap();
+    enrelg(&["plot", "--lines", &s(&chart), "--out", &s(&figures.join("scaling"))]);
+    assert!(std::fs::read_to_string(figures.join("scaling.svg")).unwrap().contains("Scaling"));
+    std::fs::write(&chart, r#"{"title": "no series"}"#).unwrap();
+    let bad = enrelg_fails(&["plot", "--lines", &s(&chart), "--out", &s(&figures.join("bad"))]);
+    assert!(bad.contains("chart.json: not a chart"), "{bad}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

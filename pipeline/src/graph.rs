@@ -132,17 +132,48 @@ fn first_per_pair<K: Ord + Copy>(mut edges: Vec<(K, EdgeKind)>) -> Vec<(K, EdgeK
 
 /// Where each acronym's long form occurs in a document (token starts),
 /// matched case-insensitively; computed once per document.
+///
+/// One pass over the document finds where each long form's first word
+/// occurs, and only those places are compared further, so the cost grows
+/// with the document rather than with documents times definitions (a
+/// long document repeats its definitions: the naive scan of every token
+/// for every acronym was quadratic). Acronyms with the same long form share
+/// one list.
 pub fn long_form_occurrences(doc: &Document, acronyms: &[Acronym]) -> Vec<Vec<usize>> {
     let tokens = &doc.tokens;
-    // `form.to_lowercase() == lower` without lowercasing (and allocating for)
-    // every word of the document: `lower` holds no ASCII capitals, so an
+    let longs: Vec<Vec<String>> = acronyms.iter().map(|a| tokens[a.long_start..a.long_end].iter().map(|t| t.form.to_lowercase()).collect()).collect();
+    let mut starts: HashMap<&str, Vec<usize>> = longs.iter().filter_map(|l| l.first()).map(|w| (w.as_str(), Vec::new())).collect();
+    if !starts.is_empty() {
+        let mut lower = String::new();
+        for (p, t) in tokens.iter().enumerate() {
+            lower.clear();
+            if t.form.is_ascii() {
+                lower.extend(t.form.chars().map(|c| c.to_ascii_lowercase()));
+            } else {
+                lower.push_str(&t.form.to_lowercase());
+            }
+            if let Some(at) = starts.get_mut(lower.as_str()) {
+                at.push(p);
+            }
+        }
+    }
+    // `form.to_lowercase() == l` without allocating: `l` is lowercase, so an
     // ASCII word needs only std's ASCII-folding comparison.
-    let same = |form: &str, lower: &str| if form.is_ascii() { form.eq_ignore_ascii_case(lower) } else { form.to_lowercase() == lower };
-    acronyms
+    let same = |form: &str, l: &str| if form.is_ascii() { form.eq_ignore_ascii_case(l) } else { form.to_lowercase() == l };
+    let mut done: HashMap<&[String], Vec<usize>> = HashMap::new();
+    longs
         .iter()
-        .map(|a| {
-            let long: Vec<String> = tokens[a.long_start..a.long_end].iter().map(|t| t.form.to_lowercase()).collect();
-            (0..=tokens.len().saturating_sub(long.len())).filter(|&p| long.iter().enumerate().all(|(i, l)| same(&tokens[p + i].form, l))).collect()
+        .map(|long| {
+            let Some(first) = long.first() else { return (0..=tokens.len()).collect() };
+            done.entry(long.as_slice())
+                .or_insert_with(|| {
+                    starts[first.as_str()]
+                        .iter()
+                        .copied()
+                        .filter(|&p| p + long.len() <= tokens.len() && long[1..].iter().enumerate().all(|(i, l)| same(&tokens[p + 1 + i].form, l)))
+                        .collect()
+                })
+                .clone()
         })
         .collect()
 }
@@ -453,6 +484,38 @@ mod tests {
             brute.sort_by_key(|&c| (c.abs_diff(w), c));
             brute.truncate(k);
             assert_eq!(nearest_outside_window(&window_of, w, &candidates, k), brute, "w {w}, k {k}, {candidates:?} in {window_of:?}");
+        }
+    }
+
+    #[test]
+    fn long_form_occurrences_equal_scanning_every_token() {
+        // Documents of mixed-case (and non-ASCII) words, long forms drawn
+        // from them by a fixed LCG, some repeated as a long document repeats its definitions.
+        let mut state = 99u64;
+        let mut next = |n: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 33) % n) as usize
+        };
+        let vocab = ["Alpha", "alpha", "ALPHA", "X-ray", "x-ray", "Ωmega", "ωmega", "ΣΑΣ", "σας", "of", "Of", "the"];
+        for _ in 0..300 {
+            let rows: Vec<(&str, &str, &str, usize)> = (0..1 + next(40)).map(|_| (vocab[next(vocab.len() as u64)], "NOUN", "dep", 0)).collect();
+            let d = doc(&rows);
+            let n = d.tokens.len();
+            let acronyms: Vec<Acronym> = (0..next(6))
+                .map(|_| {
+                    let long_start = next(n as u64);
+                    let long_end = (long_start + 1 + next(3)).min(n);
+                    Acronym { short_form: "AX".into(), short: 0, long_start, long_end }
+                })
+                .collect();
+            let scan: Vec<Vec<usize>> = acronyms
+                .iter()
+                .map(|a| {
+                    let long: Vec<String> = d.tokens[a.long_start..a.long_end].iter().map(|t| t.form.to_lowercase()).collect();
+                    (0..=n - long.len()).filter(|&p| long.iter().enumerate().all(|(i, l)| d.tokens[p + i].form.to_lowercase() == *l)).collect()
+                })
+                .collect();
+            assert_eq!(long_form_occurrences(&d, &acronyms), scan, "{rows:?} {acronyms:?}");
         }
     }
 
