@@ -94,7 +94,7 @@ def scaling_figure(args, crit, stem):
         m = re.fullmatch(r"mars/document-length/all per-document stages/(\d+)x", full_id)
         if m:
             points.append([int(m.group(1)), r["words"] / r["seconds"] / 1e3, 0.0])
-    chart = {"title": "Per-document stages against document length (Mars, 1 thread)", "x_label": "copies of each document", "y_label": "k words/s", "series": [{"label": "align + lemmas + acronyms + windows + graphs", "points": sorted(points)}]}
+    chart = {"title": "Per-document stages against document length (Mars, 1 thread)", "x_label": "copies of each document", "y_label": "k words/s", "y_from": 0, "series": [{"label": "align + lemmas + acronyms + windows + graphs", "points": sorted(points)}]}
     spec = stem + ".json"
     with open(spec, "w") as f:
         json.dump(chart, f, indent=2)

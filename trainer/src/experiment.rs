@@ -486,7 +486,9 @@ pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> 
                     Series { label, points }
                 })
                 .collect();
-            out.push(lines(&stem("curve"), &format!("{spec_name}, {dataset}: learning curve"), "% of the training documents", &format!("{} F1", spec.split), &series)?[1].clone());
+            out.push(
+                lines(&stem("curve"), &format!("{spec_name}, {dataset}: learning curve"), "% of the training documents", &format!("{} F1", spec.split), &series, None)?[1].clone(),
+            );
         }
     }
     Ok(out)

@@ -76,13 +76,15 @@ fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     }
 }
 
-/// Lines with a shaded ± std band, legend at the lower right.
-pub fn lines(stem: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> anyhow::Result<Vec<PathBuf>> {
-    fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> anyhow::Result<()> {
+/// Lines with a shaded ± std band, legend at the lower right; the y axis
+/// starts at `y_from` when given (0 for rates, so that a small change looks small).
+pub fn lines(stem: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series], y_from: Option<f64>) -> anyhow::Result<Vec<PathBuf>> {
+    fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str, x_label: &str, y_label: &str, series: &[Series], y_from: Option<f64>) -> anyhow::Result<()> {
         area.fill(&WHITE).map_err(err)?;
         let points = || series.iter().flat_map(|s| s.points.iter());
         let (x0, x1) = range(points().map(|p| p.0), 0.0);
         let (y0, y1) = range(points().flat_map(|p| [p.1 - p.2, p.1 + p.2]), 1.0);
+        let y0 = y_from.map_or(y0, |f| f.min(y0));
         let mut chart = ChartBuilder::on(area)
             .caption(title, (FONT, 22))
             .margin(12)
@@ -112,7 +114,11 @@ pub fn lines(stem: &Path, title: &str, x_label: &str, y_label: &str, series: &[S
             .map_err(err)?;
         Ok(())
     }
-    both(stem, |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, x_label, y_label, series), |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, x_label, y_label, series))
+    both(
+        stem,
+        |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, x_label, y_label, series, y_from),
+        |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, x_label, y_label, series, y_from),
+    )
 }
 
 /// A point with ± std whiskers per row, labels under each.

@@ -16,7 +16,8 @@ pub struct PlotArgs {
     #[arg(required_unless_present = "lines", conflicts_with = "lines")]
     pub runs: Vec<PathBuf>,
     /// A chart as JSON instead of runs: `{"title", "x_label", "y_label",
-    /// "series": [{"label", "points": [[x, mean, std], ...]}]}`.
+    /// "series": [{"label", "points": [[x, mean, std], ...]}]}`, optionally
+    /// `"y_from": 0` to start the y axis there.
     #[arg(long, value_name = "FILE.json")]
     pub lines: Option<PathBuf>,
     /// The figure without extension: STEM.svg and STEM.png.
@@ -41,7 +42,7 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
         let label = run.file_name().map_or_else(|| run.display().to_string(), |n| n.to_string_lossy().into_owned());
         series.push(Series { label, points });
     }
-    for file in lines(&args.out, "Dev F1 per epoch", "epoch", "dev F1", &series)? {
+    for file in lines(&args.out, "Dev F1 per epoch", "epoch", "dev F1", &series, None)? {
         println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -53,6 +54,8 @@ struct Chart {
     x_label: String,
     y_label: String,
     series: Vec<ChartSeries>,
+    #[serde(default)]
+    y_from: Option<f64>,
 }
 
 #[derive(serde::Deserialize)]
@@ -67,7 +70,7 @@ fn chart(path: &std::path::Path, out: &std::path::Path) -> anyhow::Result<ExitCo
     let chart: Chart =
         serde_json::from_str(&text).with_context(|| format!("{}: not a chart (title, x_label, y_label, series of label and [x, mean, std] points)", path.display()))?;
     let series: Vec<Series> = chart.series.into_iter().map(|s| Series { label: s.label, points: s.points }).collect();
-    for file in lines(out, &chart.title, &chart.x_label, &chart.y_label, &series)? {
+    for file in lines(out, &chart.title, &chart.x_label, &chart.y_label, &series, chart.y_from)? {
         println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
