@@ -165,10 +165,13 @@ mod tests {
     fn lines_and_points_write_svg_with_their_labels_and_a_png() {
         let dir = std::env::temp_dir().join(format!("enrelg-plot-{}", std::process::id()));
         let series = [Series { label: "CD".into(), points: vec![(0.25, 80.0, 1.0), (0.5, 84.0, 0.5), (1.0, 87.0, 0.4)] }];
-        let files = lines(&dir.join("curve"), "Learning curve", "share of train", "test F1", &series).unwrap();
+        let files = lines(&dir.join("curve"), "Learning curve", "share of train", "test F1", &series, None).unwrap();
         let svg = std::fs::read_to_string(&files[0]).unwrap();
         assert!(svg.contains("Learning curve") && svg.contains("CD") && svg.contains("<polygon"), "{svg}");
+        assert!(!svg.contains("\n0.0\n"), "the axis fits the points:\n{svg}");
         assert_eq!(&std::fs::read(&files[1]).unwrap()[1..4], b"PNG");
+        let files = lines(&dir.join("from-zero"), "Learning curve", "share of train", "test F1", &series, Some(0.0)).unwrap();
+        assert!(std::fs::read_to_string(&files[0]).unwrap().contains("\n0.0\n"), "the axis starts at 0");
         let rows =
             [Point { label: "baseline".into(), mean: 87.1, std: 0.1 }, Point { label: "cd".into(), mean: 86.8, std: 0.6 }, Point { label: "doc".into(), mean: 87.5, std: 0.3 }];
         let files = points(&dir.join("points"), "F1", "test F1", &rows).unwrap();
