@@ -14,7 +14,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use enrelg_pipeline::acronym;
 use enrelg_pipeline::align::{align, AlignConfig};
 use enrelg_pipeline::corpus::{load_document, load_split, splits};
-use enrelg_pipeline::graph::{long_form_occurrences, CorefGraph, DependencyGraph, DependencyVariant, DocumentCorefGraph, DOC_COREF_NEIGHBOURS};
+use enrelg_pipeline::graph::{document_graphs, DependencyVariant};
 use enrelg_pipeline::lemma::Lemmatizer;
 use enrelg_pipeline::manifest::Manifest;
 use enrelg_pipeline::shard::{build, process, BuildOptions};
@@ -91,13 +91,8 @@ fn stages(cr: &mut Criterion) {
         b.iter(|| {
             let mut edges = 0;
             for (i, d) in c.documents.iter().enumerate() {
-                let long_forms = long_form_occurrences(d, &acronyms[i]);
-                for w in &wins[i] {
-                    edges += CorefGraph::edges(d, w.word_start, w.word_end, &lemmas[i], &acronyms[i], &long_forms).len();
-                    edges += DependencyGraph::edges(d, w.word_start, w.word_end).len();
-                }
-                let ranges: Vec<(usize, usize)> = wins[i].iter().map(|w| (w.word_start, w.word_end)).collect();
-                edges += DocumentCorefGraph::edges(d, &ranges, &lemmas[i], &acronyms[i], &long_forms, DOC_COREF_NEIGHBOURS).len();
+                let (per_window, doc_edges) = document_graphs(d, &wins[i], &lemmas[i], &acronyms[i]);
+                edges += per_window.iter().map(Vec::len).sum::<usize>() + doc_edges.len();
             }
             edges
         })

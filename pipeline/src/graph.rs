@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::acronym::Acronym;
 use crate::document::{Document, Token};
 use crate::lemma::{is_number, is_punctuation, is_stop_word};
+use crate::window::Window;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -176,6 +177,25 @@ pub fn long_form_occurrences(doc: &Document, acronyms: &[Acronym]) -> Vec<Vec<us
                 .clone()
         })
         .collect()
+}
+
+/// The graph stage of one document, as the shards hold it: each window's
+/// coreference and dependency edges (in the order of `windows`), and the
+/// coreference edges between windows (each word's `DOC_COREF_NEIGHBOURS`
+/// nearest mentions).
+pub fn document_graphs(doc: &Document, windows: &[Window], lemmas: &[String], acronyms: &[Acronym]) -> (Vec<Vec<Edge>>, Vec<DocEdge>) {
+    let long_forms = long_form_occurrences(doc, acronyms);
+    let per_window = windows
+        .iter()
+        .map(|w| {
+            let mut edges = CorefGraph::edges(doc, w.word_start, w.word_end, lemmas, acronyms, &long_forms);
+            edges.extend(DependencyGraph::edges(doc, w.word_start, w.word_end));
+            edges
+        })
+        .collect();
+    let ranges: Vec<(usize, usize)> = windows.iter().map(|w| (w.word_start, w.word_end)).collect();
+    let doc_edges = DocumentCorefGraph::edges(doc, &ranges, lemmas, acronyms, &long_forms, DOC_COREF_NEIGHBOURS);
+    (per_window, doc_edges)
 }
 
 /// Coreference edges among words `start..end` of `doc`.
@@ -464,14 +484,20 @@ mod tests {
         assert!(more.len() > edges.len() && more.iter().all(|e| !(e.src <= 2 && e.dst <= 2)));
     }
 
+    /// A fixed linear congruential generator: `next(n)` draws from `0..n`,
+    /// the same sequence on every run.
+    fn lcg(seed: u64) -> impl FnMut(u64) -> usize {
+        let mut state = seed;
+        move |n| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 33) % n) as usize
+        }
+    }
+
     #[test]
     fn nearest_outside_window_equals_sorting_every_candidate() {
         // Windows of 1-6 words; candidate sets and words drawn by a fixed LCG.
-        let mut state = 12345u64;
-        let mut next = |n: u64| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((state >> 33) % n) as usize
-        };
+        let mut next = lcg(12345);
         for _ in 0..500 {
             let mut window_of = Vec::new();
             for i in 0..1 + next(8) {
@@ -491,11 +517,7 @@ mod tests {
     fn long_form_occurrences_equal_scanning_every_token() {
         // Documents of mixed-case (and non-ASCII) words, long forms drawn
         // from them by a fixed LCG, some repeated as a long document repeats its definitions.
-        let mut state = 99u64;
-        let mut next = |n: u64| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((state >> 33) % n) as usize
-        };
+        let mut next = lcg(99);
         let vocab = ["Alpha", "alpha", "ALPHA", "X-ray", "x-ray", "Ωmega", "ωmega", "ΣΑΣ", "σας", "of", "Of", "the"];
         for _ in 0..300 {
             let rows: Vec<(&str, &str, &str, usize)> = (0..1 + next(40)).map(|_| (vocab[next(vocab.len() as u64)], "NOUN", "dep", 0)).collect();

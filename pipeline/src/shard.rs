@@ -33,7 +33,7 @@ use crate::acronym::{self, Acronym};
 use crate::align::{align, AlignConfig, AlignReport};
 use crate::corpus::{self, CorpusError};
 use crate::document::Document;
-use crate::graph::{long_form_occurrences, CorefGraph, DependencyGraph, DependencyVariant, DocEdge, DocumentCorefGraph, Edge, DOC_COREF_NEIGHBOURS};
+use crate::graph::{document_graphs, DependencyVariant, DocEdge, Edge, DOC_COREF_NEIGHBOURS};
 use crate::lemma::Lemmatizer;
 use crate::skips::SkipReport;
 use crate::window::{windows, Window, WindowConfig, WindowError, WindowReport, WordPieceTokenizer};
@@ -188,17 +188,8 @@ pub fn process(doc: Document, opts: &BuildOptions, clocks: &[AtomicU64; 3]) -> R
     let t1 = Instant::now();
     let (wins, windowing) = windows(&doc, opts.tokenizer, &opts.window)?;
     let t2 = Instant::now();
-    let long_forms = long_form_occurrences(&doc, &acronyms);
-    let windows = wins
-        .into_iter()
-        .map(|w| {
-            let mut edges = CorefGraph::edges(&doc, w.word_start, w.word_end, &lemmas, &acronyms, &long_forms);
-            edges.extend(DependencyGraph::edges(&doc, w.word_start, w.word_end));
-            (w, edges)
-        })
-        .collect::<Vec<_>>();
-    let ranges: Vec<(usize, usize)> = windows.iter().map(|(w, _)| (w.word_start, w.word_end)).collect();
-    let doc_edges = DocumentCorefGraph::edges(&doc, &ranges, &lemmas, &acronyms, &long_forms, DOC_COREF_NEIGHBOURS);
+    let (edges, doc_edges) = document_graphs(&doc, &wins, &lemmas, &acronyms);
+    let windows: Vec<(Window, Vec<Edge>)> = wins.into_iter().zip(edges).collect();
     let t3 = Instant::now();
     for (clock, d) in clocks.iter().zip([t1 - t0, t2 - t1, t3 - t2]) {
         clock.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
