@@ -455,11 +455,11 @@ pub fn row_label(row: &Row, axes: &[String]) -> String {
     axes.iter().map(|a| row.config.get(a).map_or("?".to_string(), |v| v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect::<Vec<_>>().join(" ")
 }
 
-/// The spec's figures under `dir` (`SPEC-DATASET-f1`, `-seconds`, and
-/// `-curve` when it varies `train_fraction`) from its rows on its split, SVG
-/// and PNG; the PNG paths.
+/// The spec's figures under `dir` (`SPEC-DATASET-f1`, `-types` (per-type
+/// F1 of every row), `-seconds`, and `-curve` when it varies
+/// `train_fraction`) from its rows on its split, SVG and PNG; the PNG paths.
 pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    use crate::plot::{lines, points, Point, Series};
+    use crate::plot::{bars, lines, points, Bars, Point, Series};
     let axes = varying_axes(spec);
     let curve_axes: Vec<String> = axes.iter().filter(|a| a.as_str() != "train_fraction").cloned().collect();
     let datasets: std::collections::BTreeSet<&String> = rows.iter().map(|r| &r.dataset).collect();
@@ -469,6 +469,15 @@ pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> 
         let stem = |what: &str| dir.join(format!("{spec_name}-{dataset}-{what}"));
         let f1: Vec<Point> = mine.iter().map(|r| Point { label: row_label(r, &axes), mean: r.f1.mean, std: r.f1.std }).collect();
         out.push(points(&stem("f1"), &format!("{spec_name}, {dataset}: {} F1 (mean ± std over seeds)", spec.split), &format!("{} F1", spec.split), &f1)?[1].clone());
+        let types: Vec<String> = mine.iter().flat_map(|r| r.per_type_f1.keys().cloned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let per_type: Vec<Bars> =
+            mine.iter().map(|r| Bars { label: row_label(r, &axes), values: types.iter().map(|t| r.per_type_f1.get(t).map(|m| (m.mean, m.std))).collect() }).collect();
+        if !types.is_empty() {
+            out.push(
+                bars(&stem("types"), &format!("{spec_name}, {dataset}: {} F1 per type (mean ± std over seeds)", spec.split), &format!("{} F1", spec.split), &types, &per_type)?[1]
+                    .clone(),
+            );
+        }
         let seconds: Vec<Point> = mine.iter().filter_map(|r| r.seconds_per_epoch.map(|m| Point { label: row_label(r, &axes), mean: m.mean, std: m.std })).collect();
         if !seconds.is_empty() {
             out.push(points(&stem("seconds"), &format!("{spec_name}, {dataset}: seconds per training epoch"), "seconds per epoch", &seconds)?[1].clone());

@@ -1,7 +1,8 @@
 //! Figures of runs and experiments with `plotters`, each written as SVG and
 //! PNG: lines with a ± std band (learning curves, dev F1 per epoch) and
 //! points with ± std whiskers per row (F1, seconds per epoch; an axis
-//! around the values rather than from zero, so differences of a point show).
+//! around the values rather than from zero, so differences of a point show)
+//! and grouped bars with ± std whiskers (per-type F1 of each row).
 //!
 //! Text is drawn with DejaVu Sans, vendored in `assets/fonts` (its licence
 //! beside it), so a figure looks the same on every machine.
@@ -39,9 +40,10 @@ pub struct Point {
     pub std: f64,
 }
 
-/// `stem.svg` and `stem.png` from the same drawing.
+/// `stem.svg` and `stem.png` from the same drawing, `size` pixels.
 fn both(
     stem: &Path,
+    size: (u32, u32),
     draw_svg: impl Fn(&DrawingArea<SVGBackend, Shift>) -> anyhow::Result<()>,
     draw_png: impl Fn(&DrawingArea<BitMapBackend, Shift>) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<PathBuf>> {
@@ -51,12 +53,12 @@ fn both(
     }
     let (svg, png) = (stem.with_extension("svg"), stem.with_extension("png"));
     {
-        let area = SVGBackend::new(&svg, SIZE).into_drawing_area();
+        let area = SVGBackend::new(&svg, size).into_drawing_area();
         draw_svg(&area)?;
         area.present().map_err(|e| anyhow::anyhow!("writing {}: {e}", svg.display()))?;
     }
     {
-        let area = BitMapBackend::new(&png, SIZE).into_drawing_area();
+        let area = BitMapBackend::new(&png, size).into_drawing_area();
         draw_png(&area)?;
         area.present().map_err(|e| anyhow::anyhow!("writing {}: {e}", png.display()))?;
     }
@@ -116,6 +118,7 @@ pub fn lines(stem: &Path, title: &str, x_label: &str, y_label: &str, series: &[S
     }
     both(
         stem,
+        SIZE,
         |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, x_label, y_label, series, y_from),
         |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, x_label, y_label, series, y_from),
     )
@@ -154,7 +157,93 @@ pub fn points(stem: &Path, title: &str, y_label: &str, rows: &[Point]) -> anyhow
         }
         Ok(())
     }
-    both(stem, |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, y_label, rows), |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, y_label, rows))
+    both(stem, SIZE, |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, y_label, rows), |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, y_label, rows))
+}
+
+/// One row of a bar chart: its label and, per group, `(mean, std)` or
+/// `None` where the row has no value.
+pub struct Bars {
+    pub label: String,
+    pub values: Vec<Option<(f64, f64)>>,
+}
+
+/// Horizontal bars from 0 to 100, one group per entry of `groups` (top to
+/// bottom, its name on the left) holding one bar per row with ± std
+/// whiskers, a legend of the rows in free space below the last group; the
+/// height grows with the number of bars so that each stays readable.
+pub fn bars(stem: &Path, title: &str, x_label: &str, groups: &[String], rows: &[Bars]) -> anyhow::Result<Vec<PathBuf>> {
+    // Bar slots from the top: group g, row r at g * (rows + 1) + r, a gap
+    // after each group, then two empty slots per row for the legend.
+    let per_group = rows.len() + 1;
+    let slots = (groups.len() * per_group + 2 * rows.len()) as i32;
+    // Segments 0..=slots + 1 bottom to top; the slot counted from the top sits at `slots - top`.
+    let y_of = |top: usize| slots - top as i32;
+    fn draw<DB: DrawingBackend>(
+        area: &DrawingArea<DB, Shift>,
+        title: &str,
+        x_label: &str,
+        groups: &[String],
+        rows: &[Bars],
+        slots: i32,
+        y_of: &dyn Fn(usize) -> i32,
+    ) -> anyhow::Result<()> {
+        area.fill(&WHITE).map_err(err)?;
+        let per_group = rows.len() + 1;
+        let longest = groups.iter().map(|g| g.chars().count()).max().unwrap_or(0);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size((24 + 8 * longest).min(320) as u32)
+            .build_cartesian_2d(0f64..100f64, (0..slots + 1).into_segmented())
+            .map_err(err)?;
+        let label_of = |v: &SegmentValue<i32>| match v {
+            SegmentValue::CenterOf(y) => {
+                let top = (slots - y) as usize;
+                if top % per_group == (rows.len().max(1) - 1) / 2 {
+                    groups.get(top / per_group).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            }
+            _ => String::new(),
+        };
+        chart.configure_mesh().disable_y_mesh().x_desc(x_label).y_labels(slots as usize + 2).y_label_formatter(&label_of).label_style((FONT, 13)).draw().map_err(err)?;
+        for (r, row) in rows.iter().enumerate() {
+            let color = Palette99::pick(r).to_rgba();
+            let bars = row.values.iter().enumerate().filter_map(|(g, v)| v.map(|v| (y_of(g * per_group + r), v)));
+            chart
+                .draw_series(bars.clone().map(|(y, (mean, _))| {
+                    let mut bar = Rectangle::new([(0.0, SegmentValue::Exact(y)), (mean, SegmentValue::Exact(y + 1))], color.filled());
+                    bar.set_margin(1, 1, 0, 0);
+                    bar
+                }))
+                .map_err(err)?
+                .label(row.label.as_str())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+            chart
+                .draw_series(bars.map(|(y, (mean, std))| {
+                    PathElement::new(vec![((mean - std).max(0.0), SegmentValue::CenterOf(y)), ((mean + std).min(100.0), SegmentValue::CenterOf(y))], BLACK.stroke_width(1))
+                }))
+                .map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font((FONT, 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    }
+    let size = (SIZE.0, SIZE.1.max(120 + 10 * slots as u32));
+    both(
+        stem,
+        size,
+        |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, x_label, groups, rows, slots, &y_of),
+        |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, x_label, groups, rows, slots, &y_of),
+    )
 }
 
 #[cfg(test)]
@@ -177,6 +266,20 @@ mod tests {
         let files = points(&dir.join("points"), "F1", "test F1", &rows).unwrap();
         let svg = std::fs::read_to_string(&files[0]).unwrap();
         assert!(svg.contains("baseline") && svg.contains("cd"), "{svg}");
+        let groups = ["Element".to_string(), "Mineral".to_string(), "Target".to_string()];
+        let rows = [
+            Bars { label: "baseline".into(), values: vec![Some((90.0, 1.0)), Some((80.0, 2.0)), Some((67.0, 3.0))] },
+            Bars { label: "cd".into(), values: vec![Some((91.0, 0.5)), None, Some((70.0, 1.5))] },
+        ];
+        let files = bars(&dir.join("bars"), "Per-type F1", "test F1", &groups, &rows).unwrap();
+        let svg = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(groups.iter().all(|g| svg.contains(g.as_str())) && svg.contains("baseline") && svg.contains("cd"), "{svg}");
+        // Five bars (one value is missing), each a filled rectangle in its row's colour.
+        let [first, second] = [0, 1].map(|i| Palette99::pick(i).to_rgba());
+        let fill = |c: plotters::style::RGBAColor| format!("fill=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+        assert_eq!(svg.matches(&fill(first)).count(), 3 + 1, "three bars and a legend swatch:\n{svg}");
+        assert_eq!(svg.matches(&fill(second)).count(), 2 + 1, "two bars and a legend swatch:\n{svg}");
+        assert_eq!(&std::fs::read(&files[1]).unwrap()[1..4], b"PNG");
         if std::env::var_os("ENRELG_KEEP_PLOTS").is_none() {
             std::fs::remove_dir_all(&dir).unwrap();
         }
