@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::Context;
 use burn::tensor::Device;
 use enrelg_pipeline::shard::ShardManifest;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::WindowRecord;
 use crate::eval::{score_predictions, score_windows, Score};
@@ -96,7 +96,7 @@ pub fn apply(records: &[WindowRecord], pred: &[Vec<usize>], threshold: f64) -> (
 
 /// Dev F1 under each threshold and the best one (ties: the larger threshold,
 /// the smaller change).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ThresholdChoice {
     pub threshold: f64,
     pub dev_f1: Vec<(f64, f64)>,
@@ -112,7 +112,7 @@ pub fn choose_threshold(dev: &[WindowRecord], dev_pred: &[Vec<usize>], tags: &[S
 /// strings that occur at least twice in a document (as votes, see the
 /// module docs) and are labelled an entity at least once, the share whose
 /// occurrences carry more than one label (an entity type or none).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Consistency {
     pub repeated_strings: usize,
     pub inconsistent: usize,
@@ -132,7 +132,7 @@ pub fn gold_paths(records: &[WindowRecord]) -> Vec<Vec<usize>> {
 }
 
 /// What `eval --consistency` records beside the score (`consistency-SPLIT.json`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsistencyRecord {
     pub split: String,
     /// The threshold, chosen on this split of the shards.

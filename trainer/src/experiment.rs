@@ -39,9 +39,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
 use crate::eval::Score;
+use crate::plot::{bars, lines, points, Bars, Point, Series};
 use crate::run::{consistency_file, consistent_split, eval_file, METRICS, RUN_JSON};
 use crate::significance::{compare, Comparison, RESAMPLES};
-use crate::summary::{epoch_costs, markdown, read_run, summarize, EvaluatedRun, Row};
+use crate::summary::{epoch_costs, markdown, read_run, summarize, EvaluatedRun, MeanStd, Row};
 
 /// The grid axis naming the shards (a folder under the shards root).
 pub const DATASET: &str = "dataset";
@@ -459,7 +460,6 @@ pub fn row_label(row: &Row, axes: &[String]) -> String {
 /// F1 of every row), `-seconds`, and `-curve` when it varies
 /// `train_fraction`) from its rows on its split, SVG and PNG; the PNG paths.
 pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    use crate::plot::{bars, lines, points, Bars, Point, Series};
     let axes = varying_axes(spec);
     let curve_axes: Vec<String> = axes.iter().filter(|a| a.as_str() != "train_fraction").cloned().collect();
     let datasets: std::collections::BTreeSet<&String> = rows.iter().map(|r| &r.dataset).collect();
@@ -474,9 +474,23 @@ pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> 
             mine.iter().map(|r| Bars { label: row_label(r, &axes), values: types.iter().map(|t| r.per_type_f1.get(t).map(|m| (m.mean, m.std))).collect() }).collect();
         if !types.is_empty() {
             out.push(
-                bars(&stem("types"), &format!("{spec_name}, {dataset}: {} F1 per type (mean ± std over seeds)", spec.split), &format!("{} F1", spec.split), &types, &per_type)?[1]
+                bars(
+                    &stem("types"),
+                    &format!("{spec_name}, {dataset}: {} F1 per type (mean ± std over seeds)", spec.split),
+                    &format!("{} F1", spec.split),
+                    100.0,
+                    &types,
+                    &per_type,
+                )?[1]
                     .clone(),
             );
+        }
+        if spec.consistency {
+            let labels: Vec<String> = mine.iter().map(|r| row_label(r, &axes)).collect();
+            let shares = mixed_label_shares(&mine.iter().map(|r| r.runs.as_slice()).collect::<Vec<_>>(), &spec.split)?;
+            let x_max = shares.iter().flat_map(|b| b.values.iter().flatten()).map(|(m, s)| m + s).fold(10.0, f64::max);
+            let title = format!("{spec_name}, {dataset}: repeated names with mixed labels ({}, mean ± std over seeds)", spec.split);
+            out.push(bars(&stem("consistency"), &title, "% of repeated strings", (x_max / 10.0).ceil() * 10.0, &labels, &shares)?[1].clone());
         }
         let seconds: Vec<Point> = mine.iter().filter_map(|r| r.seconds_per_epoch.map(|m| Point { label: row_label(r, &axes), mean: m.mean, std: m.std })).collect();
         if !seconds.is_empty() {
@@ -501,6 +515,47 @@ pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> 
         }
     }
     Ok(out)
+}
+
+/// Per row, given its runs' record folders (a group of bars): the share of repeated names whose mentions
+/// carry mixed labels in gold and in the predictions without and with
+/// consistency decoding, in % (mean ± std over the row's seeds), from each
+/// run's `consistency-SPLIT.json` (see [`crate::consistency::Consistency`]).
+fn mixed_label_shares(rows: &[&[PathBuf]], split: &str) -> anyhow::Result<Vec<Bars>> {
+    use crate::consistency::ConsistencyRecord;
+    let mut per_row: Vec<[Vec<f64>; 3]> = Vec::new();
+    for runs in rows {
+        let mut shares: [Vec<f64>; 3] = Default::default();
+        for dir in runs.iter() {
+            let path = dir.join(consistency_file(split));
+            if !path.exists() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let record: ConsistencyRecord = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            for (list, c) in shares.iter_mut().zip([&record.gold, &record.predicted_plain, &record.predicted_consistent]) {
+                list.push(100.0 * c.share);
+            }
+        }
+        per_row.push(shares);
+    }
+    let names = ["gold", "predicted", "predicted + consistency decoding"];
+    Ok(names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Bars {
+            label: name.to_string(),
+            values: per_row
+                .iter()
+                .map(|s| {
+                    (!s[i].is_empty()).then(|| {
+                        let m = MeanStd::of(&s[i]);
+                        (m.mean, m.std)
+                    })
+                })
+                .collect(),
+        })
+        .collect())
 }
 
 /// One line per row and split: the configuration's axes and the scores (mean, std).
@@ -644,5 +699,43 @@ mod tests {
         assert!(err.contains("grid 1") && err.contains("cdx"), "{err}");
         let s = spec("description = \"t\"\n[[grid]]\ndataset = [\"mars\"]\nno_such_field = [1]\n");
         assert!(format!("{:#}", s.cells().unwrap_err()).contains("no_such_field"));
+    }
+
+    #[test]
+    fn mixed_label_shares_average_each_rows_runs_and_skip_runs_without_a_record() {
+        use crate::consistency::{Consistency, ConsistencyRecord, ThresholdChoice};
+        let root = std::env::temp_dir().join(format!("enrelg-shares-{}", std::process::id()));
+        let share = |inconsistent: usize| Consistency { repeated_strings: 100, inconsistent, share: inconsistent as f64 / 100.0 };
+        let write = |name: &str, plain: usize, consistent: usize| {
+            let dir = root.join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            let record = ConsistencyRecord {
+                split: "test".into(),
+                dev_split: "dev".into(),
+                choice: ThresholdChoice { threshold: 0.5, dev_f1: vec![(0.5, 80.0)] },
+                changed_words: 3,
+                f1_plain: 80.0,
+                f1_consistent: 81.0,
+                gold: share(5),
+                predicted_plain: share(plain),
+                predicted_consistent: share(consistent),
+            };
+            std::fs::write(dir.join(consistency_file("test")), serde_json::to_string(&record).unwrap()).unwrap();
+            dir
+        };
+        let a = [write("a1", 30, 10), write("a2", 40, 20)];
+        let b = [root.join("no-record")];
+        let bars = mixed_label_shares(&[&a[..], &b[..]], "test").unwrap();
+        let labels: Vec<&str> = bars.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["gold", "predicted", "predicted + consistency decoding"]);
+        let close = |v: Option<(f64, f64)>, mean: f64, std: f64| {
+            let (m, s) = v.unwrap();
+            assert!((m - mean).abs() < 1e-9 && (s - std).abs() < 1e-9, "{m} ± {s}, expected {mean} ± {std}");
+        };
+        close(bars[0].values[0], 5.0, 0.0);
+        close(bars[1].values[0], 35.0, 50f64.sqrt());
+        close(bars[2].values[0], 15.0, 50f64.sqrt());
+        assert!(bars.iter().all(|b| b.values[1].is_none()), "a row without records has no bars");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -167,11 +167,11 @@ pub struct Bars {
     pub values: Vec<Option<(f64, f64)>>,
 }
 
-/// Horizontal bars from 0 to 100, one group per entry of `groups` (top to
+/// Horizontal bars from 0 to `x_max`, one group per entry of `groups` (top to
 /// bottom, its name on the left) holding one bar per row with ± std
 /// whiskers, a legend of the rows in free space below the last group; the
 /// height grows with the number of bars so that each stays readable.
-pub fn bars(stem: &Path, title: &str, x_label: &str, groups: &[String], rows: &[Bars]) -> anyhow::Result<Vec<PathBuf>> {
+pub fn bars(stem: &Path, title: &str, x_label: &str, x_max: f64, groups: &[String], rows: &[Bars]) -> anyhow::Result<Vec<PathBuf>> {
     // Bar slots from the top: group g, row r at g * (rows + 1) + r, a gap
     // after each group, then two empty slots per row for the legend.
     let per_group = rows.len() + 1;
@@ -182,6 +182,7 @@ pub fn bars(stem: &Path, title: &str, x_label: &str, groups: &[String], rows: &[
         area: &DrawingArea<DB, Shift>,
         title: &str,
         x_label: &str,
+        x_max: f64,
         groups: &[String],
         rows: &[Bars],
         slots: i32,
@@ -195,7 +196,7 @@ pub fn bars(stem: &Path, title: &str, x_label: &str, groups: &[String], rows: &[
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size((24 + 8 * longest).min(320) as u32)
-            .build_cartesian_2d(0f64..100f64, (0..slots + 1).into_segmented())
+            .build_cartesian_2d(0f64..x_max, (0..slots + 1).into_segmented())
             .map_err(err)?;
         let label_of = |v: &SegmentValue<i32>| match v {
             SegmentValue::CenterOf(y) => {
@@ -223,7 +224,7 @@ pub fn bars(stem: &Path, title: &str, x_label: &str, groups: &[String], rows: &[
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
             chart
                 .draw_series(bars.map(|(y, (mean, std))| {
-                    PathElement::new(vec![((mean - std).max(0.0), SegmentValue::CenterOf(y)), ((mean + std).min(100.0), SegmentValue::CenterOf(y))], BLACK.stroke_width(1))
+                    PathElement::new(vec![((mean - std).max(0.0), SegmentValue::CenterOf(y)), ((mean + std).min(x_max), SegmentValue::CenterOf(y))], BLACK.stroke_width(1))
                 }))
                 .map_err(err)?;
         }
@@ -241,8 +242,8 @@ pub fn bars(stem: &Path, title: &str, x_label: &str, groups: &[String], rows: &[
     both(
         stem,
         size,
-        |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, x_label, groups, rows, slots, &y_of),
-        |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, x_label, groups, rows, slots, &y_of),
+        |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, x_label, x_max, groups, rows, slots, &y_of),
+        |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, x_label, x_max, groups, rows, slots, &y_of),
     )
 }
 
@@ -271,7 +272,7 @@ mod tests {
             Bars { label: "baseline".into(), values: vec![Some((90.0, 1.0)), Some((80.0, 2.0)), Some((67.0, 3.0))] },
             Bars { label: "cd".into(), values: vec![Some((91.0, 0.5)), None, Some((70.0, 1.5))] },
         ];
-        let files = bars(&dir.join("bars"), "Per-type F1", "test F1", &groups, &rows).unwrap();
+        let files = bars(&dir.join("bars"), "Per-type F1", "test F1", 100.0, &groups, &rows).unwrap();
         let svg = std::fs::read_to_string(&files[0]).unwrap();
         assert!(groups.iter().all(|g| svg.contains(g.as_str())) && svg.contains("baseline") && svg.contains("cd"), "{svg}");
         // Five bars (one value is missing), each a filled rectangle in its row's colour.
