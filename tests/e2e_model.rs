@@ -659,6 +659,7 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     // tested against the baseline.
     let table = std::fs::read_to_string(tmp.join("interrupted/results/tiny/table.md")).unwrap();
     assert!(table.contains("| shards | baseline |") && table.contains("| shards | cd |") && table.contains("## test-consistency"), "{table}");
+    assert!(table.contains("\n### test, shards\n") && table.contains("\n### test-consistency, shards\n"), "one table per split and corpus:\n{table}");
     assert!(table.contains("paired bootstrap") && table.contains("| shards | cd (shape 8) | baseline (shape 8) |"), "{table}");
     let csv = std::fs::read_to_string(tmp.join("interrupted/results/tiny/table.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "a header, two plain rows and two consistency rows:\n{csv}");
@@ -678,6 +679,12 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     let svg = std::fs::read_to_string(figures.join("tiny-shards-f1.svg")).unwrap();
     assert!(svg.contains("\nbaseline\n") && svg.contains("\ncd\n"), "{svg}");
     assert!(figures.join("tiny-shards-seconds.png").exists());
+    // Per-type F1 and the mixed-label shares (the spec decodes with consistency), one bar label per row.
+    for figure in ["types", "consistency"] {
+        assert!(page.contains(&format!("](figures/tiny-shards-{figure}.png)")), "{page}");
+        let svg = std::fs::read_to_string(figures.join(format!("tiny-shards-{figure}.svg"))).unwrap();
+        assert!(svg.contains("\nbaseline\n") && svg.contains("\ncd\n"), "{figure}: {svg}");
+    }
     // And the dev curve of a run.
     enrelg(&["plot", &s(&root.join("results/cells").join(&cells[1])), "--out", &s(&figures.join("dev"))]);
     assert!(std::fs::read_to_string(figures.join("dev.svg")).unwrap().contains("Dev F1 per epoch"));

@@ -411,7 +411,7 @@ fn significance_markdown(tested: &[Tested], split: &str) -> String {
 
 /// Write `table.md`, `table.csv` and `table.json` (mean ± std over seeds of
 /// every finished configuration, each row tested against its reference;
-/// consistency-decoded rows in their own table) into the spec's results
+/// one Markdown table per split and corpus) into the spec's results
 /// folder; returns the Markdown and the rows of each split.
 pub fn write_tables(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Result<(String, BTreeMap<String, Vec<Row>>)> {
     let dir = layout.results_root.join(spec_name);
@@ -427,7 +427,14 @@ pub fn write_tables(layout: &Layout, spec: &Spec, spec_name: &str) -> anyhow::Re
         let runs = finished_runs(layout, spec, &split)?;
         let rows = summarize(&runs)?;
         let tested = significance(spec, &rows, &runs)?;
-        md += &format!("## {split}\n\n{}\n{}\n", markdown(&rows, &split), significance_markdown(&tested, &split));
+        // One table per corpus, so that each carries only its own entity types.
+        md += &format!("## {split}\n\n");
+        let datasets: std::collections::BTreeSet<&String> = rows.iter().map(|r| &r.dataset).collect();
+        for dataset in datasets {
+            let mine: Vec<Row> = rows.iter().filter(|r| &r.dataset == dataset).cloned().collect();
+            md += &format!("### {split}, {dataset}\n\n{}\n", markdown(&mine, &split));
+        }
+        md += &format!("{}\n", significance_markdown(&tested, &split));
         all.insert(split.clone(), rows);
         tests.insert(split, tested);
     }

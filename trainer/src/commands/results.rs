@@ -67,8 +67,8 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
             }
         }
         let (tables, rows) = write_tables(&layout, &spec, name)?;
-        // The spec's own heading one level down.
-        page += &tables.replacen("# ", "## ", 1).replace("\n## ", "\n### ");
+        // The spec's own headings one level down (deepest first).
+        page += &tables.replace("\n### ", "\n#### ").replacen("# ", "## ", 1).replace("\n## ", "\n### ");
         for png in write_figures(&spec, name, rows.get(&spec.split).map_or(&[][..], Vec::as_slice), &args.figures)? {
             // Linked relative to the page.
             let rel = pathdiff(&png, args.out.parent().unwrap_or(std::path::Path::new(".")));
