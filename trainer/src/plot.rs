@@ -172,24 +172,11 @@ pub struct Bars {
 /// whiskers, a legend of the rows in free space below the last group; the
 /// height grows with the number of bars so that each stays readable.
 pub fn bars(stem: &Path, title: &str, x_label: &str, x_max: f64, groups: &[String], rows: &[Bars]) -> anyhow::Result<Vec<PathBuf>> {
-    // Bar slots from the top: group g, row r at g * (rows + 1) + r, a gap
-    // after each group, then two empty slots per row for the legend.
-    let per_group = rows.len() + 1;
-    let slots = (groups.len() * per_group + 2 * rows.len()) as i32;
-    // Segments 0..=slots + 1 bottom to top; the slot counted from the top sits at `slots - top`.
-    let y_of = |top: usize| slots - top as i32;
-    fn draw<DB: DrawingBackend>(
-        area: &DrawingArea<DB, Shift>,
-        title: &str,
-        x_label: &str,
-        x_max: f64,
-        groups: &[String],
-        rows: &[Bars],
-        slots: i32,
-        y_of: &dyn Fn(usize) -> i32,
-    ) -> anyhow::Result<()> {
+    fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str, x_label: &str, x_max: f64, groups: &[String], rows: &[Bars], slots: i32) -> anyhow::Result<()> {
         area.fill(&WHITE).map_err(err)?;
         let per_group = rows.len() + 1;
+        // Segments 0..=slots + 1 bottom to top; the slot counted from the top sits at `slots - top`.
+        let y_of = |top: usize| slots - top as i32;
         let longest = groups.iter().map(|g| g.chars().count()).max().unwrap_or(0);
         let mut chart = ChartBuilder::on(area)
             .caption(title, (FONT, 22))
@@ -238,12 +225,15 @@ pub fn bars(stem: &Path, title: &str, x_label: &str, x_max: f64, groups: &[Strin
             .map_err(err)?;
         Ok(())
     }
+    // Bar slots from the top: group g, row r at g * (rows + 1) + r, a gap
+    // after each group, then two empty slots per row for the legend.
+    let slots = (groups.len() * (rows.len() + 1) + 2 * rows.len()) as i32;
     let size = (SIZE.0, SIZE.1.max(120 + 10 * slots as u32));
     both(
         stem,
         size,
-        |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, x_label, x_max, groups, rows, slots, &y_of),
-        |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, x_label, x_max, groups, rows, slots, &y_of),
+        |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, x_label, x_max, groups, rows, slots),
+        |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, x_label, x_max, groups, rows, slots),
     )
 }
 
