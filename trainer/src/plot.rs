@@ -69,6 +69,11 @@ fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing: {e:?}")
 }
 
+/// The series' legend, framed, at the lower right.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, DB, CT>) -> anyhow::Result<()> {
+    chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).label_font((FONT, 15)).background_style(WHITE.mix(0.85)).border_style(BLACK).draw().map_err(err)
+}
+
 fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     if lo.is_finite() {
@@ -106,15 +111,7 @@ pub fn lines(stem: &Path, title: &str, x_label: &str, y_label: &str, series: &[S
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
             chart.draw_series(s.points.iter().map(|p| Circle::new((p.0, p.1), 3, color.filled()))).map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        legend(&mut chart)
     }
     both(
         stem,
@@ -215,15 +212,7 @@ pub fn bars(stem: &Path, title: &str, x_label: &str, x_max: f64, groups: &[Strin
                 }))
                 .map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        legend(&mut chart)
     }
     // Bar slots from the top: group g, row r at g * (rows + 1) + r, a gap
     // after each group, then two empty slots per row for the legend.
