@@ -464,7 +464,8 @@ pub fn row_label(row: &Row, axes: &[String]) -> String {
 }
 
 /// The spec's figures under `dir` (`SPEC-DATASET-f1`, `-types` (per-type
-/// F1 of every row), `-seconds`, and `-curve` when it varies
+/// F1 of every row), `-consistency` (mixed-label shares) when it decodes
+/// with consistency, `-seconds`, and `-curve` when it varies
 /// `train_fraction`) from its rows on its split, SVG and PNG; the PNG paths.
 pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let axes = varying_axes(spec);
@@ -524,8 +525,9 @@ pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> 
     Ok(out)
 }
 
-/// Per row, given its runs' record folders (a group of bars): the share of repeated names whose mentions
-/// carry mixed labels in gold and in the predictions without and with
+/// Per row, given its runs' record folders (a group of bars): the share of
+/// repeated names whose mentions carry mixed labels in gold and in the
+/// predictions without and with
 /// consistency decoding, in % (mean ± std over the row's seeds), from each
 /// run's `consistency-SPLIT.json` (see [`crate::consistency::Consistency`]).
 fn mixed_label_shares(rows: &[&[PathBuf]], split: &str) -> anyhow::Result<Vec<Bars>> {
