@@ -7,6 +7,11 @@
 //! seeds of the micro F1 of the drawn documents' summed entity counts. The
 //! one-sided p-value is the share of resamples in which the configuration
 //! does not beat its reference, `(#{delta <= 0} + 1) / (B + 1)`.
+//!
+//! Seeds are paired too: while a grid is unfinished one configuration may
+//! have run seeds the other has not, and a seed's own spread would then
+//! pass for a difference, so only the seeds both ran are compared (all of
+//! each side's seeds only when they share none).
 
 use serde::Serialize;
 
@@ -17,7 +22,7 @@ pub const RESAMPLES: usize = 1000;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Comparison {
-    /// Mean F1 over seeds minus the reference's, on the whole split.
+    /// Mean F1 over the compared seeds minus the reference's, on the whole split.
     pub delta_f1: f64,
     pub p_value: f64,
     pub resamples: usize,
@@ -46,10 +51,16 @@ fn mean_f1(runs: &[&Score], docs: &[&String], draw: &[usize]) -> f64 {
     total / runs.len() as f64
 }
 
-/// Compare `runs` against `reference` (each `(seed, score)`), over the
-/// documents every score counts. None when a side has no run or no
-/// per-document counts (records older than them).
+/// Compare `runs` against `reference` (each `(seed, score)`) on the seeds
+/// both ran (see the module docs), over the documents every score counts.
+/// None when a side has no run or no per-document counts (records older
+/// than them).
 pub fn compare(runs: &[(u64, &Score)], reference: &[(u64, &Score)], resamples: usize, seed: u64) -> Option<Comparison> {
+    fn shared<'a>(side: &[(u64, &'a Score)], other: &[(u64, &Score)]) -> Vec<(u64, &'a Score)> {
+        side.iter().filter(|(s, _)| other.iter().any(|(o, _)| o == s)).copied().collect()
+    }
+    let (paired_runs, paired_reference) = (shared(runs, reference), shared(reference, runs));
+    let (runs, reference) = if paired_runs.is_empty() { (runs, reference) } else { (&paired_runs[..], &paired_reference[..]) };
     let all: Vec<&Score> = runs.iter().chain(reference).map(|(_, s)| *s).collect();
     if runs.is_empty() || reference.is_empty() || all.iter().any(|s| s.per_document.is_empty()) {
         return None;
@@ -110,6 +121,18 @@ mod tests {
         let c = compare(&[(1, &score(&docs))], &[(1, &base)], 1000, 3).unwrap();
         assert!(c.delta_f1 > 0.0);
         assert!(c.p_value > 0.2, "{c:?}");
+    }
+
+    #[test]
+    fn only_the_seeds_both_sides_ran_are_compared() {
+        let (weak, strong, middle) = (score(&[(10, 10, 6); 30]), score(&[(10, 10, 9); 30]), score(&[(10, 10, 7); 30]));
+        // Seed 2 of the row is strong, but the reference never ran seed 2: only seed 1 counts.
+        let c = compare(&[(1, &middle), (2, &strong)], &[(1, &middle)], 200, 5).unwrap();
+        assert_eq!((c.delta_f1, c.paired_seeds, c.seeds_better), (0.0, 1, 0), "{c:?}");
+        assert!(c.p_value > 0.99, "{c:?}");
+        // No seed in common: every run of each side.
+        let c = compare(&[(1, &strong), (2, &middle)], &[(3, &weak)], 200, 5).unwrap();
+        assert!((c.delta_f1 - (80.0 - 60.0)).abs() < 1e-9 && c.paired_seeds == 0, "the mean of 90 and 70 against 60: {c:?}");
     }
 
     #[test]
