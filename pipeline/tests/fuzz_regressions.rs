@@ -2,12 +2,16 @@
 //! found, kept after the fix) and the seed corpora under `fuzz/seeds/TARGET/`
 //! through the fuzz harnesses: none may panic.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use enrelg_pipeline::fuzzing;
 
 fn replay(target: &str, harness: fn(&[u8])) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    // The variable `cargo test` sets at run time: a binary reused from a
+    // build of another checkout (a shared CARGO_TARGET_DIR) carries that
+    // checkout's path in the compile-time value.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let root = manifest.join("../fuzz");
     let mut n = 0;
     for dir in ["regressions", "seeds"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else { continue };

@@ -3,9 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-/// The workspace root: the tests run the binary from there.
+/// The workspace root: the tests run the binary from there. From the
+/// variable `cargo test` sets when it runs a test: a test binary reused from
+/// a build of another checkout (CI shares `CARGO_TARGET_DIR`) carries that
+/// checkout's path in the compile-time value.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest.parent().expect("workspace").to_path_buf()
 }
 
 /// Copy the first `n` documents of each Mars split into `dst`.
