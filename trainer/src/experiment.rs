@@ -475,11 +475,15 @@ pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> 
     for dataset in datasets {
         let mine: Vec<&Row> = rows.iter().filter(|r| &r.dataset == dataset).collect();
         let stem = |what: &str| dir.join(format!("{spec_name}-{dataset}-{what}"));
-        let f1: Vec<Point> = mine.iter().map(|r| Point { label: row_label(r, &axes), mean: r.f1.mean, std: r.f1.std }).collect();
+        let labels: Vec<String> = mine.iter().map(|r| row_label(r, &axes)).collect();
+        let f1: Vec<Point> = mine.iter().zip(&labels).map(|(r, label)| Point { label: label.clone(), mean: r.f1.mean, std: r.f1.std }).collect();
         out.push(points(&stem("f1"), &format!("{spec_name}, {dataset}: {} F1 (mean ± std over seeds)", spec.split), &format!("{} F1", spec.split), &f1)?[1].clone());
         let types: Vec<String> = mine.iter().flat_map(|r| r.per_type_f1.keys().cloned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-        let per_type: Vec<Bars> =
-            mine.iter().map(|r| Bars { label: row_label(r, &axes), values: types.iter().map(|t| r.per_type_f1.get(t).map(|m| (m.mean, m.std))).collect() }).collect();
+        let per_type: Vec<Bars> = mine
+            .iter()
+            .zip(&labels)
+            .map(|(r, label)| Bars { label: label.clone(), values: types.iter().map(|t| r.per_type_f1.get(t).map(|m| (m.mean, m.std))).collect() })
+            .collect();
         if !types.is_empty() {
             out.push(
                 bars(
@@ -494,13 +498,12 @@ pub fn write_figures(spec: &Spec, spec_name: &str, rows: &[Row], dir: &Path) -> 
             );
         }
         if spec.consistency {
-            let labels: Vec<String> = mine.iter().map(|r| row_label(r, &axes)).collect();
             let shares = mixed_label_shares(&mine.iter().map(|r| r.runs.as_slice()).collect::<Vec<_>>(), &spec.split)?;
             let x_max = shares.iter().flat_map(|b| b.values.iter().flatten()).map(|(m, s)| m + s).fold(10.0, f64::max);
             let title = format!("{spec_name}, {dataset}: repeated names with mixed labels ({}, mean ± std over seeds)", spec.split);
             out.push(bars(&stem("consistency"), &title, "% of repeated strings", (x_max / 10.0).ceil() * 10.0, &labels, &shares)?[1].clone());
         }
-        let seconds: Vec<Point> = mine.iter().filter_map(|r| r.seconds_per_epoch.map(|m| Point { label: row_label(r, &axes), mean: m.mean, std: m.std })).collect();
+        let seconds: Vec<Point> = mine.iter().zip(&labels).filter_map(|(r, label)| r.seconds_per_epoch.map(|m| Point { label: label.clone(), mean: m.mean, std: m.std })).collect();
         if !seconds.is_empty() {
             out.push(points(&stem("seconds"), &format!("{spec_name}, {dataset}: seconds per training epoch"), "seconds per epoch", &seconds)?[1].clone());
         }

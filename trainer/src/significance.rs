@@ -56,17 +56,16 @@ fn mean_f1(runs: &[&Score], docs: &[&String], draw: &[usize]) -> f64 {
 /// None when a side has no run or no per-document counts (records older
 /// than them).
 pub fn compare(runs: &[(u64, &Score)], reference: &[(u64, &Score)], resamples: usize, seed: u64) -> Option<Comparison> {
-    fn shared<'a>(side: &[(u64, &'a Score)], other: &[(u64, &Score)]) -> Vec<(u64, &'a Score)> {
-        side.iter().filter(|(s, _)| other.iter().any(|(o, _)| o == s)).copied().collect()
-    }
-    let (paired_runs, paired_reference) = (shared(runs, reference), shared(reference, runs));
-    let (runs, reference) = if paired_runs.is_empty() { (runs, reference) } else { (&paired_runs[..], &paired_reference[..]) };
-    let all: Vec<&Score> = runs.iter().chain(reference).map(|(_, s)| *s).collect();
-    if runs.is_empty() || reference.is_empty() || all.iter().any(|s| s.per_document.is_empty()) {
+    // The seeds both sides ran, as (row, reference) pairs: found once, used
+    // for the bootstrap and for the per-seed comparison.
+    let pairs: Vec<(&Score, &Score)> = runs.iter().filter_map(|(seed, s)| reference.iter().find(|(r, _)| r == seed).map(|(_, r)| (*s, *r))).collect();
+    let (a, b): (Vec<&Score>, Vec<&Score>) =
+        if pairs.is_empty() { (runs.iter().map(|(_, s)| *s).collect(), reference.iter().map(|(_, s)| *s).collect()) } else { pairs.iter().copied().unzip() };
+    let all: Vec<&Score> = a.iter().chain(&b).copied().collect();
+    if a.is_empty() || b.is_empty() || all.iter().any(|s| s.per_document.is_empty()) {
         return None;
     }
     let docs: Vec<&String> = all[0].per_document.keys().filter(|d| all.iter().all(|s| s.per_document.contains_key(*d))).collect();
-    let (a, b): (Vec<&Score>, Vec<&Score>) = (runs.iter().map(|(_, s)| *s).collect(), reference.iter().map(|(_, s)| *s).collect());
     let everything: Vec<usize> = (0..docs.len()).collect();
     let delta_f1 = mean_f1(&a, &docs, &everything) - mean_f1(&b, &docs, &everything);
     let mut rng = crate::rng::SplitMix64::new(seed);
@@ -77,13 +76,12 @@ pub fn compare(runs: &[(u64, &Score)], reference: &[(u64, &Score)], resamples: u
             not_better += 1;
         }
     }
-    let paired: Vec<(f64, f64)> = runs.iter().filter_map(|(seed, s)| reference.iter().find(|(r, _)| r == seed).map(|(_, r)| (s.micro.f1, r.micro.f1))).collect();
     Some(Comparison {
         delta_f1,
         p_value: (not_better + 1) as f64 / (resamples + 1) as f64,
         resamples,
-        paired_seeds: paired.len(),
-        seeds_better: paired.iter().filter(|(x, y)| x > y).count(),
+        paired_seeds: pairs.len(),
+        seeds_better: pairs.iter().filter(|(x, y)| x.micro.f1 > y.micro.f1).count(),
     })
 }
 
