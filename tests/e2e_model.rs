@@ -612,7 +612,8 @@ fn timeless(metrics: &str) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| {
             let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            for k in ["seconds", "subtokens_per_second", "peak_rss_mib"] {
+            // What the epoch cost and where it ran, not what it learned.
+            for k in ["seconds", "subtokens_per_second", "peak_rss_mib", "cpu", "threads", "load_average"] {
                 v.as_object_mut().unwrap().remove(k);
             }
             v
@@ -674,6 +675,7 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     enrelg(&["results", &s(&spec), "--notes", &s(&notes), "--out", &s(&page), "--figures", &s(&figures), "--runs", &s(&root.join("runs")), "--results", &s(&root.join("results"))]);
     let page = std::fs::read_to_string(&page).unwrap();
     assert!(page.contains("## tiny: baseline and CD") && page.contains("2 of 2 cells finished") && page.ends_with("By hand.\n"), "{page}");
+    assert!(page.contains("Epochs by machine") && page.contains(" thread"), "each epoch's machine is counted:\n{page}");
     // Its figures, linked relative to the page, one point per row.
     assert!(page.contains("](figures/tiny-shards-f1.png)"), "{page}");
     let svg = std::fs::read_to_string(figures.join("tiny-shards-f1.svg")).unwrap();

@@ -31,6 +31,19 @@ pub fn by_name(name: &str) -> anyhow::Result<Device> {
     }
 }
 
+/// The CPU's model name (Linux), if known.
+pub fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("model name"))?;
+    Some(line.split(':').nth(1)?.trim().to_string())
+}
+
+/// The one-minute load average (Linux), if known: how busy the machine was,
+/// for reading seconds per epoch measured beside other work.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+}
+
 /// Peak resident memory of this process in MiB (Linux), if known.
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

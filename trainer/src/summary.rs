@@ -22,14 +22,20 @@ pub struct EvaluatedRun {
     pub peak_rss_mib: Option<f64>,
 }
 
-/// What a run's `metrics.jsonl` says of its cost: each epoch's seconds and
-/// the largest peak memory recorded (none in records older than the field,
-/// nothing at all when the file is missing).
+/// What a run's `metrics.jsonl` says of its cost: each epoch's seconds, the
+/// largest peak memory recorded (none in records older than the field,
+/// nothing at all when the file is missing) and where its epochs ran.
 #[derive(Debug, Default)]
 pub struct EpochCosts {
     pub seconds: Vec<f64>,
     pub peak_rss_mib: Option<f64>,
+    /// Epochs per machine ("CPU, N threads"); epochs of records older than
+    /// the field count under [`NOT_RECORDED`].
+    pub machines: BTreeMap<String, usize>,
 }
+
+/// The machine of epochs whose record does not say.
+pub const NOT_RECORDED: &str = "not recorded";
 
 /// Read a run folder's [`EpochCosts`].
 pub fn epoch_costs(dir: &Path) -> anyhow::Result<EpochCosts> {
@@ -42,6 +48,12 @@ pub fn epoch_costs(dir: &Path) -> anyhow::Result<EpochCosts> {
         if let Some(m) = v["peak_rss_mib"].as_f64() {
             costs.peak_rss_mib = Some(costs.peak_rss_mib.map_or(m, |p| p.max(m)));
         }
+        let machine = match (v["cpu"].as_str(), v["threads"].as_u64()) {
+            (Some(cpu), Some(1)) => format!("{cpu}, 1 thread"),
+            (Some(cpu), Some(n)) => format!("{cpu}, {n} threads"),
+            _ => NOT_RECORDED.to_string(),
+        };
+        *costs.machines.entry(machine).or_default() += 1;
     }
     Ok(costs)
 }
@@ -229,6 +241,25 @@ pub fn markdown(rows: &[Row], split: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_costs_count_the_epochs_of_each_machine() {
+        let dir = std::env::temp_dir().join(format!("enrelg-epoch-costs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lines = [
+            r#"{"epoch":1,"seconds":50.0,"peak_rss_mib":2000.0}"#,
+            r#"{"epoch":2,"seconds":60.0,"peak_rss_mib":2100.0,"cpu":"AMD EPYC","threads":1,"load_average":2.0}"#,
+            r#"{"epoch":3,"seconds":40.0,"cpu":"AMD EPYC","threads":1}"#,
+            r#"{"epoch":4,"seconds":30.0,"cpu":"Intel Xeon","threads":2}"#,
+        ];
+        std::fs::write(dir.join(crate::run::METRICS), lines.join("\n")).unwrap();
+        let costs = epoch_costs(&dir).unwrap();
+        assert_eq!(costs.seconds, [50.0, 60.0, 40.0, 30.0]);
+        assert_eq!(costs.peak_rss_mib, Some(2100.0));
+        let machines: Vec<(&str, usize)> = costs.machines.iter().map(|(m, n)| (m.as_str(), *n)).collect();
+        assert_eq!(machines, [("AMD EPYC, 1 thread", 2), ("Intel Xeon, 2 threads", 1), (NOT_RECORDED, 1)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn mean_and_sample_standard_deviation() {

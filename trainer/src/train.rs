@@ -338,6 +338,15 @@ struct EpochLog {
     /// Peak resident memory of the training process so far, MiB.
     #[serde(skip_serializing_if = "Option::is_none")]
     peak_rss_mib: Option<f64>,
+    /// Where the epoch ran, to read `seconds` by: the CPU's model, the
+    /// threads of the compute pool and the machine's one-minute load average
+    /// at the epoch's end (about 2 on 2 cores means another job beside it).
+    /// A resumed run may have epochs from several machines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu: Option<String>,
+    threads: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load_average: Option<f64>,
 }
 
 impl Epochs<'_> {
@@ -382,6 +391,9 @@ impl Epochs<'_> {
                 subtokens_per_second: subtokens as f64 / secs.max(1e-9),
                 lr_head: lr,
                 peak_rss_mib: crate::device::peak_rss_mib(),
+                cpu: crate::device::cpu_model(),
+                threads: rayon::current_num_threads(),
+                load_average: crate::device::load_average(),
             };
             writeln!(metrics, "{}", serde_json::to_string(&log)?)?;
             metrics.flush()?;

@@ -37,10 +37,18 @@ fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> PathBuf {
 
 /// The CPU's model name and the cores (Linux).
 fn machine() -> String {
-    let cpu =
-        std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()));
+    let cpu = enrelg::device::cpu_model();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     format!("{cores} cores ({})", cpu.unwrap_or_else(|| "unknown CPU".into()))
+}
+
+/// Where the finished cells' epochs ran, from their `metrics.jsonl`.
+fn machines_line(machines: &std::collections::BTreeMap<String, usize>) -> String {
+    if machines.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = machines.iter().map(|(m, n)| format!("{m}: {n}")).collect();
+    format!("Epochs by machine (the CPU and threads each epoch recorded; older records did not record them): {}.\n\n", parts.join("; "))
 }
 
 pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
@@ -53,6 +61,7 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
     );
     let mut seen_seconds = std::collections::BTreeSet::new();
     let mut cpu_seconds = 0.0;
+    let mut machines = std::collections::BTreeMap::<String, usize>::new();
     for path in &args.specs {
         let spec = Spec::read(path)?;
         let name = path.file_stem().and_then(|s| s.to_str()).context("a spec needs a file name")?;
@@ -63,7 +72,11 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
         for (cell, status, _) in &cells {
             // Cells shared between specs count once.
             if *status == Status::Finished && seen_seconds.insert(cell.name.clone()) {
-                cpu_seconds += epoch_costs(&layout.record_dir(cell))?.seconds.iter().sum::<f64>();
+                let costs = epoch_costs(&layout.record_dir(cell))?;
+                cpu_seconds += costs.seconds.iter().sum::<f64>();
+                for (machine, epochs) in costs.machines {
+                    *machines.entry(machine).or_default() += epochs;
+                }
             }
         }
         let (tables, rows) = write_tables(&layout, &spec, name)?;
@@ -83,6 +96,7 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     page += &format!("Training time of all finished cells: {:.1} h (sum of epoch seconds; encoder caching and evaluation not counted).\n\n", cpu_seconds / 3600.0);
+    page += &machines_line(&machines);
     let notes = std::fs::read_to_string(&args.notes).with_context(|| format!("reading {}", args.notes.display()))?;
     page += &notes;
     write_atomic(&args.out, page.as_bytes())?;
