@@ -29,8 +29,9 @@ pub struct EvaluatedRun {
 pub struct EpochCosts {
     pub seconds: Vec<f64>,
     pub peak_rss_mib: Option<f64>,
-    /// Epochs per machine ("CPU, N threads"); epochs of records older than
-    /// the field count under [`NOT_RECORDED`].
+    /// Epochs per machine ("CPU, N threads"; "unknown CPU" where the
+    /// system does not say); epochs of records older than the fields count
+    /// under [`NOT_RECORDED`].
     pub machines: BTreeMap<String, usize>,
 }
 
@@ -48,10 +49,10 @@ pub fn epoch_costs(dir: &Path) -> anyhow::Result<EpochCosts> {
         if let Some(m) = v["peak_rss_mib"].as_f64() {
             costs.peak_rss_mib = Some(costs.peak_rss_mib.map_or(m, |p| p.max(m)));
         }
-        let machine = match (v["cpu"].as_str(), v["threads"].as_u64()) {
-            (Some(cpu), Some(1)) => format!("{cpu}, 1 thread"),
-            (Some(cpu), Some(n)) => format!("{cpu}, {n} threads"),
-            _ => NOT_RECORDED.to_string(),
+        let machine = match (v["threads"].as_u64(), v["cpu"].as_str().unwrap_or("unknown CPU")) {
+            (Some(1), cpu) => format!("{cpu}, 1 thread"),
+            (Some(n), cpu) => format!("{cpu}, {n} threads"),
+            (None, _) => NOT_RECORDED.to_string(),
         };
         *costs.machines.entry(machine).or_default() += 1;
     }
@@ -251,13 +252,14 @@ mod tests {
             r#"{"epoch":2,"seconds":60.0,"peak_rss_mib":2100.0,"cpu":"AMD EPYC","threads":1,"load_average":2.0}"#,
             r#"{"epoch":3,"seconds":40.0,"cpu":"AMD EPYC","threads":1}"#,
             r#"{"epoch":4,"seconds":30.0,"cpu":"Intel Xeon","threads":2}"#,
+            r#"{"epoch":5,"seconds":20.0,"threads":2}"#,
         ];
         std::fs::write(dir.join(crate::run::METRICS), lines.join("\n")).unwrap();
         let costs = epoch_costs(&dir).unwrap();
-        assert_eq!(costs.seconds, [50.0, 60.0, 40.0, 30.0]);
+        assert_eq!(costs.seconds, [50.0, 60.0, 40.0, 30.0, 20.0]);
         assert_eq!(costs.peak_rss_mib, Some(2100.0));
         let machines: Vec<(&str, usize)> = costs.machines.iter().map(|(m, n)| (m.as_str(), *n)).collect();
-        assert_eq!(machines, [("AMD EPYC, 1 thread", 2), ("Intel Xeon, 2 threads", 1), (NOT_RECORDED, 1)]);
+        assert_eq!(machines, [("AMD EPYC, 1 thread", 2), ("Intel Xeon, 2 threads", 1), (NOT_RECORDED, 1), ("unknown CPU, 2 threads", 1)]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
