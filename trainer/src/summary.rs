@@ -200,6 +200,11 @@ pub fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
     if config.coref_scope == crate::model::CorefScope::Document {
         parts.push("document coref".to_string());
     }
+    // Table 2's axis: a row with another dependency edge set than the default.
+    if config.variant.uses_dep() && config.dependency_variant != enrelg_pipeline::graph::DependencyVariant::default() {
+        let name = serde_json::to_value(config.dependency_variant).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        parts.push(format!("dependency edges {name}"));
+    }
     if !auxiliary_types.is_empty() {
         parts.push(format!("{} auxiliary types", auxiliary_types.len()));
     }
@@ -277,5 +282,9 @@ mod tests {
         assert_eq!(additions(&c, &[]), "none");
         (c.shape_dim, c.char_dim, c.layer_mix, c.word_pool, c.word_dim) = (32, 50, true, crate::model::WordPool::Mean, 50);
         assert_eq!(additions(&c, &["Locality".into(), "Site".into()]), "shape 32 + chars 50 + layer mix + words 50 + mean pool + 2 auxiliary types");
+        c.dependency_variant = enrelg_pipeline::graph::DependencyVariant::KeyOnly;
+        assert!(additions(&c, &[]).ends_with("mean pool + dependency edges key_only"), "{}", additions(&c, &[]));
+        c.variant = crate::model::Variant::C;
+        assert!(!additions(&c, &[]).contains("dependency"), "a model without the dependency graph");
     }
 }
