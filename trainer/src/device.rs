@@ -31,6 +31,9 @@ pub fn by_name(name: &str) -> anyhow::Result<Device> {
     }
 }
 
+/// How records and pages name a CPU whose model the system does not say.
+pub const UNKNOWN_CPU: &str = "unknown CPU";
+
 /// The CPU's model name (Linux), if known.
 pub fn cpu_model() -> Option<String> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;

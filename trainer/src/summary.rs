@@ -49,7 +49,7 @@ pub fn epoch_costs(dir: &Path) -> anyhow::Result<EpochCosts> {
         if let Some(m) = v["peak_rss_mib"].as_f64() {
             costs.peak_rss_mib = Some(costs.peak_rss_mib.map_or(m, |p| p.max(m)));
         }
-        let machine = match (v["threads"].as_u64(), v["cpu"].as_str().unwrap_or("unknown CPU")) {
+        let machine = match (v["threads"].as_u64(), v["cpu"].as_str().unwrap_or(crate::device::UNKNOWN_CPU)) {
             (Some(1), cpu) => format!("{cpu}, 1 thread"),
             (Some(n), cpu) => format!("{cpu}, {n} threads"),
             (None, _) => NOT_RECORDED.to_string(),

@@ -359,6 +359,8 @@ impl Epochs<'_> {
         }
         let mut metrics = self.run.metrics(resumed.then_some(self.progress.epoch))?;
         let cfg = self.cfg;
+        // Where this process runs, recorded with each of its epochs.
+        let (cpu, threads) = (crate::device::cpu_model(), rayon::current_num_threads());
         // Document scope packs whole documents, so batches per epoch vary a
         // little with the shuffle; the schedule counts the first epoch's.
         let plan = plan_batches(&train.records, cfg.coref_scope, cfg.batch_size, Some((cfg.seed, 1)));
@@ -391,8 +393,8 @@ impl Epochs<'_> {
                 subtokens_per_second: subtokens as f64 / secs.max(1e-9),
                 lr_head: lr,
                 peak_rss_mib: crate::device::peak_rss_mib(),
-                cpu: crate::device::cpu_model(),
-                threads: rayon::current_num_threads(),
+                cpu: cpu.clone(),
+                threads,
                 load_average: crate::device::load_average(),
             };
             writeln!(metrics, "{}", serde_json::to_string(&log)?)?;

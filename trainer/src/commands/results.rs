@@ -39,7 +39,7 @@ fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> PathBuf {
 fn machine() -> String {
     let cpu = enrelg::device::cpu_model();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores ({})", cpu.unwrap_or_else(|| "unknown CPU".into()))
+    format!("{cores} cores ({})", cpu.as_deref().unwrap_or(enrelg::device::UNKNOWN_CPU))
 }
 
 /// Where the finished cells' epochs ran, from their `metrics.jsonl`.
