@@ -618,41 +618,83 @@ fn csv(tables: &BTreeMap<String, Vec<Row>>) -> String {
 }
 
 /// `--dry-run`: each cell, its status and an estimate of the seconds it
-/// still needs from the finished cells of its dataset (mean epochs × mean
-/// seconds per epoch), if any.
+/// still needs from the finished cells of its dataset ([`estimate_seconds`]),
+/// if any.
 pub fn plan(layout: &Layout, spec: &Spec, filter: &[(String, String)]) -> anyhow::Result<Vec<(Cell, Status, Option<f64>)>> {
     let cells = spec.cells()?;
-    let mut per_dataset: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut per_dataset: BTreeMap<String, Vec<FinishedCost>> = BTreeMap::new();
     for cell in &cells {
         if layout.status(spec, cell) != Status::Finished {
             continue;
         }
         let seconds = epoch_costs(&layout.record_dir(cell))?.seconds;
-        let entry = per_dataset.entry(cell.dataset.clone()).or_default();
-        entry.0.push(seconds.len() as f64);
-        entry.1.extend(seconds);
+        per_dataset.entry(cell.dataset.clone()).or_default().push(FinishedCost { train_fraction: cell.config.train_fraction, seconds });
     }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     Ok(select(cells, filter)?
         .into_iter()
         .map(|cell| {
             let status = layout.status(spec, &cell);
-            let estimate = per_dataset.get(&cell.dataset).map(|(epochs, secs)| {
-                let done = match status {
-                    Status::Partial(n) => n as f64,
-                    Status::Finished => mean(epochs),
-                    Status::NotStarted => 0.0,
-                };
-                (mean(epochs) - done).max(0.0) * mean(secs)
-            });
+            let done = match status {
+                Status::Finished => None,
+                Status::Partial(n) => Some(n),
+                Status::NotStarted => Some(0),
+            };
+            let estimate = match done {
+                None => Some(0.0),
+                Some(done) => per_dataset.get(&cell.dataset).and_then(|finished| estimate_seconds(finished, cell.config.train_fraction, done)),
+            };
             (cell, status, estimate)
         })
         .collect())
 }
 
+/// The epoch seconds of one finished cell and the share of the training
+/// documents it trained on.
+pub struct FinishedCost {
+    pub train_fraction: f64,
+    pub seconds: Vec<f64>,
+}
+
+/// Seconds a cell training on `train_fraction` of the documents still needs
+/// after `done` epochs: mean epochs × mean seconds per epoch of the finished
+/// cells with the same fraction, or, where none has finished yet, of all of
+/// them with each epoch scaled by the ratio of fractions (an epoch's cost is
+/// mostly its training pass, which is linear in the documents; the devel pass
+/// is not, so this underestimates small fractions until one has finished).
+pub fn estimate_seconds(finished: &[FinishedCost], train_fraction: f64, done: usize) -> Option<f64> {
+    let same: Vec<&FinishedCost> = finished.iter().filter(|c| (c.train_fraction - train_fraction).abs() < 1e-9).collect();
+    let basis: Vec<&FinishedCost> = if same.is_empty() { finished.iter().collect() } else { same };
+    if basis.is_empty() {
+        return None;
+    }
+    let epochs = basis.iter().map(|c| c.seconds.len() as f64).sum::<f64>() / basis.len() as f64;
+    let scaled_seconds: f64 = basis.iter().map(|c| c.seconds.iter().sum::<f64>() * train_fraction / c.train_fraction).sum();
+    let per_epoch = scaled_seconds / basis.iter().map(|c| c.seconds.len()).sum::<usize>().max(1) as f64;
+    Some((epochs - done as f64).max(0.0) * per_epoch)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn estimates_prefer_the_same_training_fraction_and_else_scale_by_it() {
+        let cost = |train_fraction: f64, seconds: &[f64]| FinishedCost { train_fraction, seconds: seconds.to_vec() };
+        // Two full-data cells: 3 epochs on average, 560 s over 6 epochs.
+        let mut finished = vec![cost(1.0, &[100.0; 4]), cost(1.0, &[80.0; 2])];
+        let per_epoch = 560.0 / 6.0;
+        let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-9);
+        assert!(close(estimate_seconds(&finished, 1.0, 0), 3.0 * per_epoch));
+        assert!(close(estimate_seconds(&finished, 1.0, 1), 2.0 * per_epoch));
+        assert_eq!(estimate_seconds(&finished, 1.0, 5), Some(0.0));
+        // No quarter-data cell has finished: full-data epochs, scaled.
+        assert!(close(estimate_seconds(&finished, 0.25, 0), 3.0 * per_epoch / 4.0));
+        // Once one has, its own epochs and seconds are the estimate.
+        finished.push(cost(0.25, &[40.0; 10]));
+        assert!(close(estimate_seconds(&finished, 0.25, 4), 6.0 * 40.0));
+        assert!(close(estimate_seconds(&finished, 1.0, 0), 3.0 * per_epoch));
+        assert_eq!(estimate_seconds(&[], 1.0, 0), None);
+    }
 
     fn spec(text: &str) -> Spec {
         toml::from_str(text).unwrap()
