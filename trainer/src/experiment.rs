@@ -634,14 +634,11 @@ pub fn plan(layout: &Layout, spec: &Spec, filter: &[(String, String)]) -> anyhow
         .into_iter()
         .map(|cell| {
             let status = layout.status(spec, &cell);
-            let done = match status {
-                Status::Finished => None,
-                Status::Partial(n) => Some(n),
-                Status::NotStarted => Some(0),
-            };
-            let estimate = match done {
-                None => Some(0.0),
-                Some(done) => per_dataset.get(&cell.dataset).and_then(|finished| estimate_seconds(finished, cell.config.train_fraction, done)),
+            let left_after = |done| per_dataset.get(&cell.dataset).and_then(|finished| estimate_seconds(finished, cell.config.train_fraction, done));
+            let estimate = match status {
+                Status::Finished => Some(0.0),
+                Status::Partial(done) => left_after(done),
+                Status::NotStarted => left_after(0),
             };
             (cell, status, estimate)
         })
@@ -650,9 +647,9 @@ pub fn plan(layout: &Layout, spec: &Spec, filter: &[(String, String)]) -> anyhow
 
 /// The epoch seconds of one finished cell and the share of the training
 /// documents it trained on.
-pub struct FinishedCost {
-    pub train_fraction: f64,
-    pub seconds: Vec<f64>,
+struct FinishedCost {
+    train_fraction: f64,
+    seconds: Vec<f64>,
 }
 
 /// Seconds a cell training on `train_fraction` of the documents still needs
@@ -661,7 +658,7 @@ pub struct FinishedCost {
 /// them with each epoch scaled by the ratio of fractions (an epoch's cost is
 /// mostly its training pass, which is linear in the documents; the devel pass
 /// is not, so this underestimates small fractions until one has finished).
-pub fn estimate_seconds(finished: &[FinishedCost], train_fraction: f64, done: usize) -> Option<f64> {
+fn estimate_seconds(finished: &[FinishedCost], train_fraction: f64, done: usize) -> Option<f64> {
     let same: Vec<&FinishedCost> = finished.iter().filter(|c| (c.train_fraction - train_fraction).abs() < 1e-9).collect();
     let basis: Vec<&FinishedCost> = if same.is_empty() { finished.iter().collect() } else { same };
     if basis.is_empty() {
