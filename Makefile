@@ -2,13 +2,38 @@
 DATA_DIR ?= datasets
 CARGO_TARGET_DIR ?= $(HOME)/.cache/enrelg-target
 export CARGO_TARGET_DIR
-BIN := $(CARGO_TARGET_DIR)/release/enrelg
+# BACKEND=flex (pure-Rust CPU, the default) or tch (libtorch from the PyPI torch wheel, CPU;
+# DEVICE=tch-cuda for its GPU). tch builds into its own target folder, so switching back and
+# forth rebuilds nothing, and gets its own virtual environment with the pinned wheel.
+BACKEND ?= flex
+TORCH_VENV ?= .venv-torch
+ifeq ($(BACKEND),tch)
+BUILD_DIR := $(CARGO_TARGET_DIR)-tch
+DEVICE ?= tch
+TORCH_LIB = $(shell $(TORCH_VENV)/bin/python -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null)
+# The binary finds libtorch through the wheel's folder; the build finds it through the venv's python.
+RUN_ENV = LD_LIBRARY_PATH=$(TORCH_LIB)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}
+BUILD_ENV = CARGO_TARGET_DIR=$(BUILD_DIR) LIBTORCH_USE_PYTORCH=1 VIRTUAL_ENV=$(abspath $(TORCH_VENV)) PATH=$(abspath $(TORCH_VENV))/bin:$$PATH
+FEATURES := --features tch
+BACKEND_DEPS := torch-venv
+else ifeq ($(BACKEND),flex)
+BUILD_DIR := $(CARGO_TARGET_DIR)
+DEVICE ?= flex
+RUN_ENV :=
+BUILD_ENV :=
+FEATURES :=
+BACKEND_DEPS :=
+else
+$(error BACKEND must be flex or tch, not $(BACKEND))
+endif
+BIN := $(BUILD_DIR)/release/enrelg
+RUN_BIN = $(RUN_ENV) $(BIN)
 CORPORA := mars anatem
 # EnRel-G release folder names under $(DATA_DIR)/enrelg
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
+.PHONY: torch-venv test-tch check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
 
 all: data
 
@@ -49,8 +74,20 @@ data: build model
 	  $(BIN) data --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --model $(MODEL_DIR) --out $(SHARDS_DIR)/$$c || exit 1; \
 	done
 
-build:
-	cargo build --release --bin enrelg
+build: $(BACKEND_DEPS)
+	$(BUILD_ENV) cargo build --release --bin enrelg $(FEATURES)
+
+# libtorch for BACKEND=tch: the torch wheel tch 0.22 is built against (2.9.0), from PyPI.
+torch-venv: $(TORCH_VENV)/bin/python
+$(TORCH_VENV)/bin/python: scripts/requirements-torch.txt
+	python3 -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/pip install --quiet -r scripts/requirements-torch.txt
+	touch $@
+
+# The tests on the tch backend: the model's tests with libtorch beside flex.
+test-tch: BACKEND = tch
+test-tch: torch-venv
+	$(BUILD_ENV) $(RUN_ENV) ENRELG_TEST_DEVICE=tch cargo test --release -p enrelg --lib $(FEATURES) model::
 
 DATASET ?= mars
 VARIANT ?= cd
@@ -79,7 +116,7 @@ RUN ?= $(call run_of,$(SEED))
 # baseline run alone took 47 s per epoch), plus ~4 min to cache the encoder.
 train: build model
 	$(BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
-	$(BIN) train --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --coref-scope $(COREF_SCOPE) --out $(RUN) --test
+	$(RUN_BIN) train --device $(DEVICE) --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --coref-scope $(COREF_SCOPE) --out $(RUN) --test
 
 # A seed ensemble: train each of SEEDS as `make train SEED=N` (a seed whose run
 # already has eval-test.json is kept), then decode test with the mean scores of
@@ -101,10 +138,10 @@ ensemble: build model
 # defaults to the newest `make train` run of DATASET under runs/.
 tag: build model parse-venv
 	@test -n "$(INPUT)" -a -n "$(OUT)" || (echo "usage: make tag INPUT=DIR|FILE.jsonl OUT=DIR [RUN=runs/...] [DATASET=mars]"; exit 2)
-	$(BIN) tag --input $(INPUT) --out $(OUT) $(if $(filter file,$(origin RUN)),--dataset $(DATASET),--run $(RUN)) --python $(PARSE_PYTHON) --spacy-model $(SPACY_MODEL)
+	$(RUN_BIN) tag --device $(DEVICE) --input $(INPUT) --out $(OUT) $(if $(filter file,$(origin RUN)),--dataset $(DATASET),--run $(RUN)) --python $(PARSE_PYTHON) --spacy-model $(SPACY_MODEL)
 
 eval: build
-	$(BIN) eval --run $(RUN) --split test
+	$(RUN_BIN) eval --device $(DEVICE) --run $(RUN) --split test
 
 # The paper's tables and figures with our encoder (experiments/*.toml; README,
 # Experiments): resumable, finished cells are skipped, records and tables land
@@ -131,7 +168,7 @@ $(BENCH_PYTHON): bench/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
 	touch $(BENCH_PYTHON)
 bench: build model bench-venv
-	$(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
+	$(RUN_ENV) $(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --device $(DEVICE) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
 
 # The corpora in datasets/ against their SHA256SUMS (datasets/NOTICE.md).
 check-data:

@@ -101,19 +101,53 @@ def scaling_figure(args, crit, stem):
     run([args.enrelg, "plot", "--lines", spec, "--out", stem])
 
 
+def bench_model(binary, args, tmp, variant, export=None):
+    """One `enrelg bench-model --frozen` run: seconds per phase of the head's training step."""
+    cmd = [binary, "bench-model", "--frozen", "--device", args.device, "--config", "bench/make-train.toml", "--shards", os.path.join(tmp, "shards-mars"), "--model", args.model, "--steps", str(args.steps), "--variant", variant, "--cache-dir", args.cache_dir]
+    if export:
+        cmd += ["--export", export]
+    text = run(cmd)
+    m = re.search(r"([\d.]+) s per step \(pad ([\d.]+), to device ([\d.]+), forward ([\d.]+), backward ([\d.]+), AdamW ([\d.]+)\); inference ([\d.]+) s per batch; .*peak RSS (\d+) MiB", text)
+    return dict(zip(["step", "pad", "to_device", "forward", "backward", "optimizer", "inference", "peak_rss_mib"], [float(v) for v in m.groups()]))
+
+
 def trainer(args, tmp):
-    batches = os.path.join(tmp, "batches")
     rows = []
     for variant in ["cd", "baseline"]:
-        cmd = [args.enrelg, "bench-model", "--frozen", "--config", "bench/make-train.toml", "--shards", os.path.join(tmp, "shards-mars"), "--model", args.model, "--steps", str(args.steps), "--variant", variant, "--cache-dir", args.cache_dir]
-        if variant == "cd":
-            cmd += ["--export", batches]
-        text = run(cmd)
-        m = re.search(r"([\d.]+) s per step \(pad ([\d.]+), to device ([\d.]+), forward ([\d.]+), backward ([\d.]+), AdamW ([\d.]+)\); inference ([\d.]+) s per batch; .*peak RSS (\d+) MiB", text)
-        burn = dict(zip(["step", "pad", "to_device", "forward", "backward", "optimizer", "inference", "peak_rss_mib"], [float(v) for v in m.groups()]))
+        batches = os.path.join(tmp, f"batches-{variant}")
+        burn = bench_model(args.enrelg, args, tmp, variant, export=batches)
         torch = json.loads(run([args.python, "bench/torch_reference.py", batches, "--variant", variant, "--json"]))
-        rows.append({"variant": variant, "burn": burn, "torch": torch})
+        row = {"variant": variant, "burn": burn, "torch": torch}
+        if args.before:
+            # The previous build on the same cached batches (same seed, so the same windows).
+            row["before"] = bench_model(args.before, args, tmp, variant)
+        rows.append(row)
     return rows
+
+
+def predict(args, tmp):
+    """`make train DATASET=mars` for one epoch (its seconds per epoch), then `enrelg predict` on
+    Mars test with that run (words per second, encoder included), for this build and --before."""
+    shards, run_dir = os.path.join(tmp, "shards-mars"), os.path.join(tmp, "run-mars")
+    common = ["--device", args.device]
+    run([args.enrelg, "train", *common, "--data", shards, "--model", args.model, "--config", "bench/make-train.toml", "--variant", "cd", "--seed", "1", "--epochs", "1", "--out", run_dir, "--cache-dir", args.cache_dir])
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        epoch = json.loads(f.readline())
+    out = {"make_train": {"mars_seconds_per_epoch": epoch["seconds"], "peak_rss_mib": epoch.get("peak_rss_mib")}, "predict": {}}
+    for name, binary in [("this build", args.enrelg)] + ([("before", args.before)] if args.before else []):
+        target = os.path.join(tmp, f"predict-{len(out['predict'])}")
+        text = run([binary, "predict", *common, "--run", run_dir, "--input", os.path.join(args.data, "mars", "standoff", "test"), "--parses", os.path.join(args.data, "mars", "conllu", "test"), "--out", target])
+        m = re.search(r"(\d+) documents, (\d+) words, (\d+) entities in ([\d.]+) s \(([\d.]+) words/s", text)
+        docs, words, entities, seconds, _ = m.groups()
+        entity_lines = sorted(open(os.path.join(target, "entities.jsonl")).read().splitlines()) if os.path.exists(os.path.join(target, "entities.jsonl")) else []
+        out["predict"][name] = {"backend": args.device, "documents": int(docs), "words": int(words), "entities": int(entities), "seconds": float(seconds), "words_per_second": int(words) / float(seconds), "entities_sha": hash_lines(entity_lines)}
+    return out
+
+
+def hash_lines(lines):
+    import hashlib
+
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def cpu_model():
@@ -126,7 +160,7 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def markdown(args, pipe, crit, train):
+def markdown(args, pipe, crit, train, pred):
     today = datetime.date.today().isoformat()
     lines = [
         "# Performance",
@@ -214,6 +248,35 @@ def markdown(args, pipe, crit, train):
         lines.append(f"| {r['variant']} | Burn flex | {b['step']:.3f} | {b['forward']:.3f} | {b['backward']:.3f} | {b['optimizer']:.3f} | {b['inference']:.3f} | {b['peak_rss_mib']:.0f} MiB | {b['step'] / t['step_seconds']:.2f} | {b['inference'] / t['inference_seconds']:.2f} |")
         lines.append(f"| {r['variant']} | {t['framework']} | {t['step_seconds']:.3f} | {t['forward_seconds']:.3f} | {t['backward_seconds']:.3f} | {t['optimizer_seconds']:.3f} | {t['inference_seconds']:.3f} | {t['peak_rss_mib']:.0f} MiB | | |")
     lines += ["", "(Burn's peak RSS includes the encoder cache of the whole Mars train split, 1.06 GB; PyTorch reads only the exported batches.)", ""]
+    befores = [r for r in train if "before" in r]
+    if befores:
+        lines += [
+            "Before and after, the same batches in the same run: `--before` names the previous build.",
+            "",
+            "| variant | step before | step now | speed-up | inference before | inference now | speed-up | peak RSS before | peak RSS now |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in befores:
+            b, a = r["before"], r["burn"]
+            lines.append(f"| {r['variant']} | {b['step']:.3f} | {a['step']:.3f} | {b['step'] / a['step']:.2f}x | {b['inference']:.3f} | {a['inference']:.3f} | {b['inference'] / a['inference']:.2f}x | {b['peak_rss_mib']:.0f} MiB | {a['peak_rss_mib']:.0f} MiB |")
+        lines.append("")
+    if pred is not None:
+        m = pred["measured"]
+        lines += [
+            "## `make train` epochs and `predict`",
+            "",
+            f"Measured {m['date']} ({m['cores']} cores, {m['cpu']}): `enrelg train --config bench/make-train.toml --variant cd --epochs 1`",
+            "(make train's model on Mars; the encoder cache is built before the epoch and not counted), then `enrelg predict`",
+            "with that run on Mars test (the frozen MiniLM encoder runs on every window: nothing cached).",
+            "",
+            f"`make train DATASET=mars`: {pred['make_train']['mars_seconds_per_epoch']:.1f} s per epoch.",
+            "",
+            "| build | backend | documents | words | entities | seconds | words/s | entities (sha256 of the sorted lines) |",
+            "|---|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for name, p in pred["predict"].items():
+            lines.append(f"| {name} | {p['backend']} | {p['documents']} | {p['words']} | {p['entities']} | {p['seconds']:.1f} | {p['words_per_second']:.0f} | `{p['entities_sha']}` |")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -229,13 +292,31 @@ def main():
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--out", default="docs/performance.md")
     ap.add_argument("--json", help="also write the raw figures here")
+    ap.add_argument("--device", default="flex", help="Burn device of the trainer sections (flex, tch)")
+    ap.add_argument("--before", help="a previous enrelg build, timed on the same inputs for before/after ratios")
+    ap.add_argument("--sections", default="pipeline,trainer,predict", help="which sections to measure; the others keep their figures from --json")
     args = ap.parse_args()
+    sections = set(args.sections.split(","))
+    previous = {}
+    if args.json and os.path.exists(args.json):
+        with open(args.json) as f:
+            previous = json.load(f)
+    measured = {"date": datetime.date.today().isoformat(), "cpu": cpu_model(), "cores": os.cpu_count(), "command": " ".join(sys.argv[1:])}
     with tempfile.TemporaryDirectory(prefix="enrelg-bench-") as tmp:
+        # The shards (and the encoder cache) every trainer section reads.
         pipe = pipeline(args, tmp)
-        crit = criterion(args, tmp)
-        scaling_figure(args, crit, os.path.join(os.path.dirname(args.out) or ".", "performance-scaling"))
-        train = trainer(args, tmp)
-    page = markdown(args, pipe, crit, train)
+        if "pipeline" in sections:
+            crit = criterion(args, tmp)
+            scaling_figure(args, crit, os.path.join(os.path.dirname(args.out) or ".", "performance-scaling"))
+        else:
+            pipe, crit = previous["pipeline"], previous["criterion"]
+        train = trainer(args, tmp) if "trainer" in sections else previous["trainer"]
+        pred = predict(args, tmp) if "predict" in sections else previous.get("predict_section")
+    for row in train:
+        row.setdefault("measured", measured)
+    if pred is not None:
+        pred.setdefault("measured", measured)
+    page = markdown(args, pipe, crit, train, pred)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     tmp_out = args.out + ".tmp"
     with open(tmp_out, "w") as f:
@@ -243,7 +324,11 @@ def main():
     os.replace(tmp_out, args.out)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"pipeline": pipe, "criterion": crit, "trainer": train}, f, indent=2)
+            record = {"pipeline": pipe, "criterion": crit, "trainer": train, "predict_section": pred}
+            if pred is not None:
+                record["predict"] = {p["backend"]: {"words_per_second": p["words_per_second"]} for name, p in pred["predict"].items() if name == "this build"}
+                record["make_train"] = pred["make_train"]
+            json.dump(record, f, indent=2)
     print(page)
 
 

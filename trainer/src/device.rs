@@ -9,6 +9,8 @@ pub const AVAILABLE: &[&str] = &[
     "flex",
     #[cfg(feature = "tch")]
     "tch",
+    #[cfg(feature = "tch")]
+    "tch-cuda",
     #[cfg(feature = "cuda")]
     "cuda",
     #[cfg(feature = "vulkan")]
@@ -22,6 +24,10 @@ pub fn by_name(name: &str) -> anyhow::Result<Device> {
         #[cfg(feature = "tch")]
         #[allow(deprecated)]
         "tch" => Ok(Device::libtorch()),
+        // libtorch's first CUDA GPU: the PyPI wheel carries the CUDA libraries, nothing to download at build time.
+        #[cfg(feature = "tch")]
+        #[allow(deprecated)]
+        "tch-cuda" => Ok(Device::libtorch_cuda(0)),
         #[cfg(feature = "cuda")]
         "cuda" => Ok(Device::cuda(0)),
         // wgpu picks the adapter (a discrete GPU first); pinned to Vulkan so kernels are SPIR-V.
@@ -29,6 +35,14 @@ pub fn by_name(name: &str) -> anyhow::Result<Device> {
         "vulkan" => Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
         other => anyhow::bail!("device {other:?} is not built in; available: {} (tch, cuda and vulkan need `--features tch|cuda|vulkan`)", AVAILABLE.join(", ")),
     }
+}
+
+/// The device the model's unit tests run on: `ENRELG_TEST_DEVICE` (`make test-tch` sets `tch`),
+/// else flex.
+#[cfg(test)]
+pub fn test_device() -> Device {
+    let name = std::env::var("ENRELG_TEST_DEVICE").unwrap_or_else(|_| "flex".into());
+    by_name(&name).expect("ENRELG_TEST_DEVICE names a device built into this binary")
 }
 
 /// How records and pages name a CPU whose model the system does not say.

@@ -541,12 +541,17 @@ impl std::fmt::Display for Holder {
 }
 
 /// A process's start time from `/proc/PID/stat` (field 22), None when no
-/// such process exists.
+/// such process exists or it has ended: a zombie (state `Z`, killed but not
+/// yet reaped by its parent, which in a container whose first process never
+/// reaps is forever) or a dying one (`X`) writes nothing more.
 fn process_start(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    if matches!(fields.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 /// A trained run, loaded for evaluation or prediction.
@@ -647,6 +652,32 @@ mod tests {
         let reused = Holder { pid: std::process::id(), start: Some(0), command: "an earlier process".into() };
         std::fs::write(out.join(LOCK), serde_json::to_string(&reused).unwrap()).unwrap();
         drop(RunDir::lock(&out).unwrap());
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    /// A writer killed with SIGKILL and not reaped is a zombie: its /proc entry stays, but it
+    /// writes nothing more, so its lock is taken over. (The killed child here is this test's own
+    /// and unreaped until the end, as an orphan is under a first process that never reaps.)
+    #[test]
+    fn a_zombie_holders_lock_is_taken_over() {
+        let out = scratch("zombie");
+        let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+        let pid = child.id();
+        let zombie = Holder { pid, start: process_start(pid), command: "enrelg train (killed)".into() };
+        assert!(zombie.start.is_some() && zombie.is_alive(), "a running writer holds its lock");
+        std::fs::write(out.join(LOCK), serde_json::to_string(&zombie).unwrap()).unwrap();
+        assert!(RunDir::lock(&out).is_err());
+        // SIGKILL (`Child::kill`), no wait: the process becomes a zombie.
+        child.kill().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z")) {
+            assert!(std::time::Instant::now() < deadline, "the killed child never became a zombie");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "a zombie keeps its /proc entry");
+        assert!(!zombie.is_alive());
+        drop(RunDir::lock(&out).unwrap());
+        child.wait().unwrap();
         std::fs::remove_dir_all(&out).unwrap();
     }
 

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use super::checkpoint::{read_weights, CheckpointError, RawTensor};
+use super::dropout::dropout;
 
 #[derive(Debug, Error)]
 pub enum BertError {
@@ -133,11 +134,11 @@ impl BertLayer {
         let kk = split(self.key.forward(x.clone()));
         let v = split(self.value.forward(x.clone()));
         let scores = q.matmul(kk.swap_dims(2, 3)) / (d as f64).sqrt() + bias;
-        let att = self.attention_dropout.forward(softmax(scores, 3));
+        let att = dropout(&self.attention_dropout, softmax(scores, 3));
         let ctx = att.matmul(v).swap_dims(1, 2).reshape([b, t, h]);
-        let x = self.attention_norm.forward(self.dropout.forward(self.attention_output.forward(ctx)) + x);
+        let x = self.attention_norm.forward(dropout(&self.dropout, self.attention_output.forward(ctx)) + x);
         let ff = self.output.forward(gelu(self.intermediate.forward(x.clone())));
-        self.output_norm.forward(self.dropout.forward(ff) + x)
+        self.output_norm.forward(dropout(&self.dropout, ff) + x)
     }
 }
 
@@ -174,7 +175,7 @@ impl BertEncoder {
         let positions = Tensor::<1, Int>::arange(0..t as i64, &device).unsqueeze_dim::<2>(0).expand([b, t]);
         let types = Tensor::<2, Int>::zeros([b, t], &device);
         let x = self.word_embeddings.forward(input_ids) + self.position_embeddings.forward(positions) + self.token_type_embeddings.forward(types);
-        let mut x = self.dropout.forward(self.embeddings_norm.forward(x));
+        let mut x = dropout(&self.dropout, self.embeddings_norm.forward(x));
         // Padding keys get a large negative bias, as in the reference implementation.
         let bias = attention_mask.bool_not().float().reshape([b, 1, 1, t]) * -1e9f64;
         let mut all = Vec::with_capacity(self.num_hidden_states());

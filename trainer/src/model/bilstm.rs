@@ -16,9 +16,12 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{Lstm, LstmConfig};
+use burn::nn::activation::Activation;
+use burn::nn::{GateController, Lstm, LstmConfig};
 use burn::tensor::s;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use super::fused;
 
 #[derive(Config, Debug)]
 pub struct MaskedBiLstmConfig {
@@ -49,7 +52,57 @@ fn reversal(lens: &[usize], l: usize, device: &Device) -> Tensor<2, Int> {
 
 impl MaskedBiLstm {
     /// `x`: `[B, L, D]`, rows of lengths `lens`. Returns `[B, L, 2 * hidden]`.
+    ///
+    /// On devices with the fused kernel ([`fused::supports`]) the recurrence is one operation;
+    /// elsewhere, and for LSTM settings the kernel does not implement, the composition of
+    /// [`Self::forward_reference`].
     pub fn forward(&self, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
+        if fused::supports(&x.device()) && self.fusable() {
+            self.forward_fused(x, lens)
+        } else {
+            self.forward_reference(x, lens)
+        }
+    }
+
+    /// Whether both directions use the gates the kernel computes: sigmoid gates with a forget
+    /// gate of their own, tanh candidate and output, no cell clipping (`LstmConfig`'s defaults).
+    fn fusable(&self) -> bool {
+        [&self.forward, &self.backward].iter().all(|lstm| {
+            let gates = [&lstm.input_gate, &lstm.output_gate, &lstm.cell_gate];
+            matches!(lstm.gate_activation, Activation::Sigmoid(_))
+                && matches!(lstm.cell_activation, Activation::Tanh(_))
+                && matches!(lstm.hidden_activation, Activation::Tanh(_))
+                && lstm.clip.is_none()
+                && !lstm.input_forget
+                && lstm.batch_first
+                && !lstm.reverse
+                && lstm.forget_gate.as_ref().is_some_and(|g| g.input_transform.bias.is_some() && g.hidden_transform.bias.is_some())
+                && gates.iter().all(|g| g.input_transform.bias.is_some() && g.hidden_transform.bias.is_some())
+        })
+    }
+
+    /// The fused path: the input projection of every step and both directions as one matmul
+    /// (under autodiff, its gradient too), then the recurrence as one operation.
+    fn forward_fused(&self, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
+        let [b, l, d] = x.dims();
+        let h = self.forward.d_hidden;
+        // The kernel's gate order is Burn's: input, forget, output, cell.
+        let gates = |lstm: &Lstm| -> [GateController; 4] {
+            let forget = lstm.forget_gate.clone().expect("fusable() checked the forget gate");
+            [lstm.input_gate.clone(), forget, lstm.output_gate.clone(), lstm.cell_gate.clone()]
+        };
+        let all: Vec<GateController> = [&self.forward, &self.backward].into_iter().flat_map(gates).collect();
+        let w_ih = Tensor::cat(all.iter().map(|g| g.input_transform.weight.val()).collect(), 1);
+        let bias = |linear: &burn::nn::Linear| linear.bias.as_ref().expect("fusable() checked the biases").val();
+        let b_all = Tensor::cat(all.iter().map(|g| bias(&g.input_transform) + bias(&g.hidden_transform)).collect(), 0);
+        let w_hh = Tensor::stack::<3>(all.chunks(4).map(|dir| Tensor::cat(dir.iter().map(|g| g.hidden_transform.weight.val()).collect(), 1)).collect(), 0);
+        let xw = x.reshape([b * l, d]).matmul(w_ih).reshape([b, l, 8 * h]) + b_all.reshape([1, 1, 8 * h]);
+        fused::bilstm_recurrence(xw, w_hh, lens)
+    }
+
+    /// The generic composition of Burn tensor operations: the reference the fused kernel is
+    /// tested against, and the path of backends without it.
+    pub fn forward_reference(&self, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
         let [b, l, d] = x.dims();
         let fwd = run(&self.forward, x.clone());
         let h = fwd.dims()[2];
@@ -100,7 +153,7 @@ mod tests {
 
     #[test]
     fn the_recurrence_gives_burns_lstm_outputs_and_gradients_exactly() {
-        let dev = Device::flex().autodiff();
+        let dev = crate::device::test_device().autodiff();
         let lstm = LstmConfig::new(3, 4, true).with_batch_first(true).init(&dev);
         // 11 steps: blocks of 4, 4 and 3.
         let data: Vec<f32> = (0..2 * 11 * 3).map(|i| (i as f32 * 0.61).cos()).collect();
@@ -116,9 +169,55 @@ mod tests {
         assert_eq!(w(&ga), w(&gb));
     }
 
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+
+    /// The fused kernel against the composition it replaces: outputs, and the gradients of the
+    /// input and of every weight, on padded rows, under autodiff.
+    #[test]
+    fn the_fused_recurrence_equals_the_reference_in_outputs_and_gradients() {
+        let dev = Device::flex().autodiff();
+        assert!(fused::supports(&dev) && fused::supports(&Device::flex()));
+        let lstm = MaskedBiLstmConfig::new(5).with_d_hidden(6).init(&dev);
+        assert!(lstm.fusable());
+        let lens = [7usize, 4, 1];
+        let data: Vec<f32> = (0..3 * 7 * 5).map(|i| (i as f32 * 0.43).sin()).collect();
+        let x = || Tensor::<3>::from_data(TensorData::new(data.clone(), [3, 7, 5]), &dev).require_grad();
+        // A loss that weighs every output differently, so a misplaced state shows.
+        let weights = Tensor::<3>::from_data(TensorData::new((0..3 * 7 * 12).map(|i| (i as f32 * 0.29).cos()).collect::<Vec<f32>>(), [3, 7, 12]), &dev);
+        let (xa, xb) = (x(), x());
+        let (ours, reference) = (lstm.forward_fused(xa.clone(), &lens), lstm.forward_reference(xb.clone(), &lens));
+        let close = |a: Vec<f32>, b: Vec<f32>, what: &str| {
+            assert_eq!(a.len(), b.len());
+            for (k, (p, q)) in a.iter().zip(&b).enumerate() {
+                assert!((p - q).abs() < 1e-5 * (1.0 + q.abs()), "{what}[{k}]: fused {p} reference {q}");
+            }
+        };
+        close(values(ours.clone()), values(reference.clone()), "output");
+        let ga = (ours * weights.clone()).sum().backward();
+        let gb = (reference * weights).sum().backward();
+        close(values(xa.grad(&ga).unwrap()), values(xb.grad(&gb).unwrap()), "d input");
+        for (name, lstm_dir) in [("forward", &lstm.forward), ("backward", &lstm.backward)] {
+            let gates = [&lstm_dir.input_gate, lstm_dir.forget_gate.as_ref().unwrap(), &lstm_dir.output_gate, &lstm_dir.cell_gate];
+            for (k, g) in gates.iter().enumerate() {
+                for (part, linear) in [("input", &g.input_transform), ("hidden", &g.hidden_transform)] {
+                    let w = |grads: &burn::tensor::Gradients| values(linear.weight.grad(grads).unwrap());
+                    close(w(&ga), w(&gb), &format!("{name} gate {k} {part} weight"));
+                    let bias = |grads: &burn::tensor::Gradients| values(linear.bias.as_ref().unwrap().grad(grads).unwrap());
+                    close(bias(&ga), bias(&gb), &format!("{name} gate {k} {part} bias"));
+                }
+            }
+        }
+        // Without autodiff (inference) the same outputs.
+        let plain = lstm.valid();
+        let x = Tensor::<3>::from_data(TensorData::new(data.clone(), [3, 7, 5]), &Device::flex());
+        close(values(plain.forward(x.clone(), &lens)), values(plain.forward_reference(x, &lens)), "inference output");
+    }
+
     #[test]
     fn padding_does_not_change_real_positions() {
-        let dev = Device::flex();
+        let dev = crate::device::test_device();
         let lstm = MaskedBiLstmConfig::new(3).with_d_hidden(2).init(&dev);
         let data: Vec<f32> = (0..2 * 4 * 3).map(|i| (i as f32 * 0.37).sin()).collect();
         let x = Tensor::<3>::from_data(TensorData::new(data.clone(), [2, 4, 3]), &dev);

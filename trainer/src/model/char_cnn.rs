@@ -54,7 +54,7 @@ mod tests {
 
     #[test]
     fn one_vector_per_word_that_depends_on_its_characters_only() {
-        let device = Device::flex();
+        let device = crate::device::test_device();
         let cnn = CharCnnConfig::new(6).init(&device);
         // Two windows of two words; word (0,0) and word (1,1) are the same "Fe".
         let ids = TensorData::new(vec![39i64, 70, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 39, 70, 0, 0], [2, 2, 4]);

@@ -88,10 +88,69 @@ impl Crf {
     }
 
     /// Mean negative log-likelihood of the gold tags over the batch.
+    ///
+    /// `log Z` comes from [`Self::log_partition_by_marginals`] (a handful of operations); should
+    /// the scores not read back, from the composed forward algorithm ([`Self::log_partition`]).
     pub fn nll(&self, emissions: Tensor<3>, tags: Tensor<2, Int>, mask: Tensor<2, Bool>) -> Tensor<1> {
-        let z = self.log_partition(emissions.clone(), mask.clone());
+        let z = self.log_partition_by_marginals(emissions.clone(), mask.clone()).unwrap_or_else(|e| {
+            tracing::warn!("{e}; computing log Z by the composed forward algorithm");
+            self.log_partition(emissions.clone(), mask.clone())
+        });
         let gold = self.path_score(emissions, tags, mask);
         (z - gold).mean()
+    }
+
+    /// Log partition function per sequence `[B]`, with the gradient of [`Self::log_partition`]
+    /// but without its `L` log-sum-exp steps under autodiff.
+    ///
+    /// The gradient of `log Z` with respect to the emissions is the unary marginals, with respect
+    /// to the transitions the pairwise marginals summed over positions, and with respect to the
+    /// start and end scores the marginals of the first and last tags. One forward-backward pass
+    /// on the host ([`CrfPotentials::marginals`]) gives them; `log Z` is then written as the
+    /// detached marginals times the scores plus a detached constant, whose value is `log Z` and
+    /// whose gradient is exactly those marginals.
+    pub fn log_partition_by_marginals(&self, emissions: Tensor<3>, mask: Tensor<2, Bool>) -> Result<Tensor<1>, ReadbackError> {
+        let [b, l, n] = emissions.dims();
+        let device = emissions.device();
+        let potentials = self.potentials()?;
+        let rows = host_rows(emissions.clone(), mask)?;
+        let (mut unary, mut pair) = (vec![0f32; b * l * n], vec![0f32; b * n * n]);
+        let (mut first, mut last, mut offset) = (vec![0f32; b * n], vec![0f32; b * n], vec![0f32; b]);
+        for (r, row) in rows.iter().enumerate() {
+            let len = row.len() / n;
+            if len == 0 {
+                return Err(ReadbackError { what: "word mask", message: format!("row {r} has no word") });
+            }
+            let m = potentials.marginals(row);
+            let mut value = 0f64;
+            for (k, (&mu, &e)) in m.unary.iter().zip(row).enumerate() {
+                unary[r * l * n + k] = mu as f32;
+                value += mu * e as f64;
+            }
+            for (k, &xi) in m.pair.iter().enumerate() {
+                pair[r * n * n + k] = xi as f32;
+                value += xi * potentials.transitions[k] as f64;
+            }
+            for j in 0..n {
+                let (mu_first, mu_last) = (m.unary[j], m.unary[(len - 1) * n + j]);
+                first[r * n + j] = mu_first as f32;
+                last[r * n + j] = mu_last as f32;
+                value += mu_first * potentials.start[j] as f64 + mu_last * potentials.end[j] as f64;
+            }
+            offset[r] = (m.log_z - value) as f32;
+        }
+        let constant = |values: Vec<f32>, shape: Vec<usize>| TensorData::new(values, shape);
+        let unary = Tensor::<3>::from_data(constant(unary, vec![b, l, n]), &device);
+        let pair = Tensor::<3>::from_data(constant(pair, vec![b, n, n]), &device);
+        let first = Tensor::<2>::from_data(constant(first, vec![b, n]), &device);
+        let last = Tensor::<2>::from_data(constant(last, vec![b, n]), &device);
+        let offset = Tensor::<1>::from_data(constant(offset, vec![b]), &device);
+        let per_row = |x: Tensor<3>| x.sum_dim(2).sum_dim(1).reshape([b]);
+        Ok(per_row(unary * emissions)
+            + per_row(pair * self.transitions.val().unsqueeze_dim::<3>(0))
+            + (first * self.start.val().unsqueeze_dim::<2>(0)).sum_dim(1).reshape([b])
+            + (last * self.end.val().unsqueeze_dim::<2>(0)).sum_dim(1).reshape([b])
+            + offset)
     }
 
     /// Best tag path of each row (its masked length), by Viterbi on the host.
@@ -161,6 +220,52 @@ impl CrfPotentials {
         Some(CrfPotentials { num_tags: first.num_tags, transitions: avg(|p| &p.transitions), start: avg(|p| &p.start), end: avg(|p| &p.end) })
     }
 
+    /// The forward-backward pass over emissions `[len, N]` (row-major, `len >= 1`), in `f64`.
+    pub fn marginals(&self, emissions: &[f32]) -> Marginals {
+        let n = self.num_tags;
+        let len = emissions.len() / n;
+        assert!(len >= 1 && emissions.len() == len * n, "emissions are not [len >= 1, {n}]");
+        let e = |t: usize, j: usize| emissions[t * n + j] as f64;
+        let tr = |i: usize, j: usize| self.transitions[i * n + j] as f64;
+        let lse = |xs: &mut dyn Iterator<Item = f64>| -> f64 {
+            let xs: Vec<f64> = xs.collect();
+            let max = xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            if max == f64::NEG_INFINITY {
+                return max;
+            }
+            max + xs.iter().map(|x| (x - max).exp()).sum::<f64>().ln()
+        };
+        let mut alpha = vec![0f64; len * n];
+        for j in 0..n {
+            alpha[j] = self.start[j] as f64 + e(0, j);
+        }
+        for t in 1..len {
+            for j in 0..n {
+                alpha[t * n + j] = e(t, j) + lse(&mut (0..n).map(|i| alpha[(t - 1) * n + i] + tr(i, j)));
+            }
+        }
+        let log_z = lse(&mut (0..n).map(|j| alpha[(len - 1) * n + j] + self.end[j] as f64));
+        let mut beta = vec![0f64; len * n];
+        for j in 0..n {
+            beta[(len - 1) * n + j] = self.end[j] as f64;
+        }
+        for t in (0..len - 1).rev() {
+            for i in 0..n {
+                beta[t * n + i] = lse(&mut (0..n).map(|j| tr(i, j) + e(t + 1, j) + beta[(t + 1) * n + j]));
+            }
+        }
+        let unary = (0..len * n).map(|k| (alpha[k] + beta[k] - log_z).exp()).collect();
+        let mut pair = vec![0f64; n * n];
+        for t in 0..len - 1 {
+            for i in 0..n {
+                for j in 0..n {
+                    pair[i * n + j] += (alpha[t * n + i] + tr(i, j) + e(t + 1, j) + beta[(t + 1) * n + j] - log_z).exp();
+                }
+            }
+        }
+        Marginals { log_z, unary, pair }
+    }
+
     /// Best tag path for emissions `[len, N]` (row-major).
     pub fn viterbi(&self, emissions: &[f32]) -> Vec<usize> {
         let n = self.num_tags;
@@ -191,6 +296,16 @@ impl CrfPotentials {
     }
 }
 
+/// The result of [`CrfPotentials::marginals`] for one row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marginals {
+    pub log_z: f64,
+    /// `[len, N]`: the probability of each tag at each position.
+    pub unary: Vec<f64>,
+    /// `[N, N]`: the expected number of `i -> j` transitions in the row.
+    pub pair: Vec<f64>,
+}
+
 /// Build a `[B, L]` tag tensor from rows (padding with 0).
 pub fn tags_tensor(rows: &[Vec<usize>], len: usize, device: &Device) -> Tensor<2, Int> {
     let mut flat = vec![0i64; rows.len() * len];
@@ -213,7 +328,7 @@ mod tests {
     use super::*;
 
     fn device() -> Device {
-        Device::flex()
+        crate::device::test_device()
     }
 
     fn emissions(b: usize, l: usize, n: usize, device: &Device) -> Tensor<3> {
@@ -304,11 +419,54 @@ mod tests {
         assert!(a.viterbi(&ea) != *brute || b.viterbi(&eb) != *brute);
     }
 
+    /// The marginal surrogate against the composed forward algorithm: the same `log Z`, and
+    /// under autodiff the same gradients for emissions and every potential, on padded rows.
+    #[test]
+    fn log_partition_by_marginals_equals_the_forward_algorithm_in_value_and_gradient() {
+        let dev = crate::device::test_device().autodiff();
+        let (n, l) = (4, 6);
+        let base = crf(n, &crate::device::test_device());
+        let lens = [6usize, 3, 1];
+        let data: Vec<f32> = (0..3 * l * n).map(|i| ((i * 37 % 23) as f32 / 5.0) - 2.0).collect();
+        let run = |by_marginals: bool| {
+            let c = Crf {
+                transitions: Param::from_tensor(Tensor::<2>::from_data(base.transitions.val().into_data(), &dev).require_grad()),
+                start: Param::from_tensor(Tensor::<1>::from_data(base.start.val().into_data(), &dev).require_grad()),
+                end: Param::from_tensor(Tensor::<1>::from_data(base.end.val().into_data(), &dev).require_grad()),
+            };
+            let em = Tensor::<3>::from_data(TensorData::new(data.clone(), [3, l, n]), &dev).require_grad();
+            let mask = prefix_mask(&lens, l, &dev);
+            let z = if by_marginals { c.log_partition_by_marginals(em.clone(), mask).unwrap() } else { c.log_partition(em.clone(), mask) };
+            // Weigh the rows differently so a row's gradient cannot hide in another's.
+            let weights = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, -0.5, 2.0], [3]), &dev);
+            let grads = (z.clone() * weights).sum().backward();
+            let g = |t: Tensor<3>| t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+            let v = |t: Tensor<1>| scalars(t);
+            let out = vec![
+                scalars(z),
+                g(em.grad(&grads).unwrap()),
+                c.transitions.val().grad(&grads).unwrap().into_data().convert::<f32>().try_into_vec::<f32>().unwrap(),
+                v(c.start.val().grad(&grads).unwrap()),
+                v(c.end.val().grad(&grads).unwrap()),
+            ];
+            out
+        };
+        let (ours, reference) = (run(true), run(false));
+        for (part, (a, b)) in ["log Z", "d emissions", "d transitions", "d start", "d end"].iter().zip(ours.iter().zip(&reference)) {
+            assert_eq!(a.len(), b.len(), "{part}");
+            for (k, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!((p - q).abs() < 1e-4 * (1.0 + q.abs()), "{part}[{k}]: by marginals {p}, forward algorithm {q}");
+            }
+        }
+        // Padding gets no gradient.
+        assert!(ours[1][(1 * l + 3) * n..(2 * l) * n].iter().all(|g| *g == 0.0));
+    }
+
     #[test]
     fn nll_gradients_match_finite_differences() {
-        let dev = Device::flex().autodiff();
+        let dev = crate::device::test_device().autodiff();
         let (n, l) = (3, 4);
-        let base = crf(n, &Device::flex());
+        let base = crf(n, &crate::device::test_device());
         let tdata: Vec<f32> = base.transitions.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
         let em = emissions(2, l, n, &dev);
         let mask = prefix_mask(&[4, 2], l, &dev);

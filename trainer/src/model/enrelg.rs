@@ -12,6 +12,7 @@ use super::bert::BertEncoder;
 use super::bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
 use super::char_cnn::{CharCnn, CharCnnConfig};
 use super::crf::{Crf, CrfConfig};
+use super::dropout::dropout;
 use super::gat::{GraphAttention, GraphAttentionConfig, NodeEdges};
 use super::mix::{ScalarMix, ScalarMixConfig};
 
@@ -275,7 +276,7 @@ impl EnrelgHead {
             inputs.push(deprel.forward(batch.deprel.clone()));
         }
         let words = Tensor::cat(inputs, 2);
-        let e = self.lstm.forward(self.dropout.forward(words), &batch.lens);
+        let e = self.lstm.forward(dropout(&self.dropout, words), &batch.lens);
         let gc = self.coref.as_ref().map(|g| match &batch.coref_nodes {
             Some(edges) => {
                 let [b, l, d] = e.dims();
@@ -308,7 +309,7 @@ impl EnrelgHead {
             }
             Fusion::Concat => Tensor::cat([Some(e), gc, gd].into_iter().flatten().collect(), 2),
         };
-        self.output.forward(self.dropout.forward(fused))
+        self.output.forward(dropout(&self.dropout, fused))
     }
 
     pub fn loss(&self, words: Tensor<3>, batch: &Batch) -> Tensor<1> {
@@ -380,7 +381,7 @@ mod tests {
 
     #[test]
     fn document_scope_equals_window_scope_when_each_document_is_one_window() {
-        let device = Device::flex();
+        let device = crate::device::test_device();
         let mut recs = [record(5, 0), record(5, 1), record(3, 2)];
         for (i, r) in recs.iter_mut().enumerate() {
             r.doc_id = format!("d{i}");
@@ -401,7 +402,7 @@ mod tests {
 
     #[test]
     fn in_document_scope_another_window_reaches_a_word_only_through_a_document_edge() {
-        let device = Device::flex();
+        let device = crate::device::test_device();
         let head = EnrelgConfig::new(3, Variant::C, 8).with_lstm_hidden(4).with_gat_heads(2).with_gat_head_dim(4).init_head(&device);
         // Two windows of one document; word 1 of window 0 is linked to word 2 of window 1.
         let (mut a, b) = (record(4, 0), record(4, 1));
@@ -426,7 +427,7 @@ mod tests {
 
     #[test]
     fn every_variant_and_fusion_gives_a_finite_loss_and_full_paths() {
-        let device = Device::flex().autodiff();
+        let device = crate::device::test_device().autodiff();
         let recs = [record(5, 0), record(3, 1)];
         let refs: Vec<&WindowRecord> = recs.iter().collect();
         let batch = make_batch(&refs, &device);
@@ -456,7 +457,7 @@ mod tests {
 
     #[test]
     fn mean_pooling_averages_each_words_subtokens_and_first_takes_the_first() {
-        let device = Device::flex();
+        let device = crate::device::test_device();
         let config: crate::model::BertConfig =
             serde_json::from_str(r#"{"vocab_size": 40, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16}"#).unwrap();
         let encoder = config.init(&device);
@@ -476,7 +477,7 @@ mod tests {
 
     #[test]
     fn a_mixing_head_takes_every_hidden_state_and_trains_its_mix() {
-        let device = Device::flex().autodiff();
+        let device = crate::device::test_device().autodiff();
         let recs = [record(5, 0), record(3, 1)];
         let refs: Vec<&WindowRecord> = recs.iter().collect();
         let batch = make_batch(&refs, &device);

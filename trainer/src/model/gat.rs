@@ -13,6 +13,7 @@
 //! batch (the document-scope coreference graph, whose edges join windows
 //! and would make a dense document adjacency quadratic in its length).
 
+use super::dropout::dropout;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
@@ -74,14 +75,14 @@ impl GraphAttention {
     pub fn forward(&self, x: Tensor<3>, adjacency: Tensor<3, Bool>) -> Tensor<3> {
         let [b, l, _] = x.dims();
         let (k, f) = (self.heads, self.d_head);
-        let wh = self.linear.forward(self.dropout.forward(x)).reshape([b, l, k, f]).swap_dims(1, 2); // [B, K, L, F]
+        let wh = self.linear.forward(dropout(&self.dropout, x)).reshape([b, l, k, f]).swap_dims(1, 2); // [B, K, L, F]
         let src = (wh.clone() * self.a_src.val().reshape([1, k, 1, f])).sum_dim(3); // [B, K, L, 1]
         let dst = (wh.clone() * self.a_dst.val().reshape([1, k, 1, f])).sum_dim(3).swap_dims(2, 3); // [B, K, 1, L]
         let scores = leaky_relu(src + dst, self.alpha); // [B, K, L, L]
         let eye = Tensor::<2, Bool>::from_data(burn::tensor::TensorData::new((0..l * l).map(|i| i / l == i % l).collect::<Vec<bool>>(), [l, l]), &scores.device());
         let allowed = adjacency.bool_or(eye.unsqueeze_dim::<3>(0).expand([b, l, l])).unsqueeze_dim::<4>(1).expand([b, k, l, l]);
         let scores = scores.mask_fill(allowed.bool_not(), -1e9);
-        let att = self.dropout.forward(softmax(scores, 3));
+        let att = dropout(&self.dropout, softmax(scores, 3));
         let out = elu(att.matmul(wh), 1.0); // [B, K, L, F]
         out.swap_dims(1, 2).reshape([b, l, k * f])
     }
@@ -95,7 +96,7 @@ impl GraphAttention {
         let (k, f) = (self.heads, self.d_head);
         let device = x.device();
         let (src, dst) = (edges.src.clone(), edges.dst.clone());
-        let wh = self.linear.forward(self.dropout.forward(x)).reshape([n, k, f]); // [N, K, F]
+        let wh = self.linear.forward(dropout(&self.dropout, x)).reshape([n, k, f]); // [N, K, F]
         let score_of = |a: &Param<Tensor<2>>| (wh.clone() * a.val().unsqueeze_dim::<3>(0)).sum_dim(2).reshape([n, k]); // [N, K]
         let scores = leaky_relu(score_of(&self.a_src).select(0, src.clone()) + score_of(&self.a_dst).select(0, dst.clone()), self.alpha); // [E, K]
                                                                                                                                           // Softmax over each node's edges, shifted by the node's largest score
@@ -103,7 +104,7 @@ impl GraphAttention {
         let shift = Tensor::<2>::full([n, k], -1e30, &device).select_assign(0, src.clone(), scores.clone().detach(), IndexingUpdateOp::Max);
         let exp = (scores - shift.select(0, src.clone())).exp();
         let total = Tensor::<2>::zeros([n, k], &device).select_assign(0, src.clone(), exp.clone(), IndexingUpdateOp::Add);
-        let att = self.dropout.forward(exp / total.select(0, src.clone())); // [E, K]
+        let att = dropout(&self.dropout, exp / total.select(0, src.clone())); // [E, K]
         let messages = wh.select(0, dst) * att.unsqueeze_dim::<3>(2); // [E, K, F]
         let out = Tensor::<3>::zeros([n, k, f], &device).select_assign(0, src, messages, IndexingUpdateOp::Add);
         elu(out, 1.0).reshape([n, k * f])
@@ -135,7 +136,7 @@ mod tests {
     use burn::tensor::TensorData;
 
     fn setup() -> (GraphAttention, Tensor<3>, Device) {
-        let dev = Device::flex();
+        let dev = crate::device::test_device();
         let gat = GraphAttentionConfig::new(6).with_heads(2).with_d_head(3).init(&dev);
         let data: Vec<f32> = (0..2 * 4 * 6).map(|i| ((i * 7 % 13) as f32) / 6.0 - 1.0).collect();
         (gat, Tensor::from_data(TensorData::new(data, [2, 4, 6]), &dev), dev)
@@ -210,7 +211,7 @@ mod tests {
 
     #[test]
     fn the_edge_list_form_is_finite_with_large_scores_and_trains() {
-        let dev = Device::flex().autodiff();
+        let dev = crate::device::test_device().autodiff();
         let gat = GraphAttentionConfig::new(6).with_heads(2).with_d_head(3).with_dropout(0.0).init(&dev);
         let edges = NodeEdges::new(vec![0, 1, 2, 3, 4, 0, 1, 3], vec![0, 1, 2, 3, 4, 1, 0, 4], &dev);
         let input = |scale: f32| Tensor::<2>::from_data(TensorData::new((0..5 * 6).map(|i| ((i * 5 % 11) as f32 - 5.0) * scale).collect::<Vec<f32>>(), [5, 6]), &dev);

@@ -54,7 +54,7 @@ mod tests {
 
     #[test]
     fn starts_as_the_mean_of_the_layers_and_learns_its_weights() {
-        let device = Device::flex().autodiff();
+        let device = crate::device::test_device().autodiff();
         // Two words, three layers of size 2: layer k holds the value k+1 (word 0) or -(k+1) (word 1).
         let data: Vec<f32> = [1.0f32, -1.0].iter().flat_map(|s| (1..=3).flat_map(move |k| [s * k as f32; 2])).collect();
         let stack = Tensor::<3>::from_data(TensorData::new(data, [1, 2, 6]), &device);

@@ -5,8 +5,11 @@ pub mod bilstm;
 pub mod char_cnn;
 pub mod checkpoint;
 pub mod crf;
+pub mod dropout;
 pub mod enrelg;
+pub mod fused;
 pub mod gat;
+pub mod lstm_kernel;
 pub mod mix;
 
 pub use bert::{BertConfig, BertEncoder};
