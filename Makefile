@@ -160,6 +160,8 @@ results: build
 
 # Benchmarks against references measured in the same run (docs/performance.md).
 # Run on an otherwise idle machine: a training beside it halves every figure.
+# BENCH_ARGS: e.g. --before OLD_BINARY (before/after on the same inputs), --sections trainer,predict.
+BENCH_ARGS ?=
 BENCH_VENV ?= .venv-bench
 BENCH_PYTHON := $(BENCH_VENV)/bin/python
 bench-venv: $(BENCH_PYTHON)
@@ -168,7 +170,7 @@ $(BENCH_PYTHON): bench/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
 	touch $(BENCH_PYTHON)
 bench: build model bench-venv
-	$(RUN_ENV) $(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --device $(DEVICE) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
+	$(RUN_ENV) $(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --device $(DEVICE) $(BENCH_ARGS) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
 
 # The corpora in datasets/ against their SHA256SUMS (datasets/NOTICE.md).
 check-data:

@@ -157,6 +157,39 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     assert!(stderr.contains("skipped: 2 document(s)") && stderr.contains("latin1.txt:1:5") && stderr.contains("missing .conllu: 1"), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("3 documents"));
     assert!(!tmp.join("pred2/latin1.ann").exists());
+    // Every skipped document is listed in OUT/skipped.tsv with its reason and location.
+    let table = std::fs::read_to_string(tmp.join("pred2/skipped.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows.iter().any(|r| r[0].ends_with("latin1.txt") && r[1] == "1:5" && r[2].contains("UTF-8")), "{table}");
+    assert!(rows.iter().any(|r| r[0].ends_with("noparse.txt") && r[2] == "missing .conllu"), "{table}");
+
+    // A run whose model folder was recorded relative to the folder it was trained in works
+    // from any working directory, and after the project (run and model) moves.
+    let project = tmp.join("moved-project");
+    copy_dir(&run, &project.join("runs/r"));
+    std::fs::create_dir_all(project.join("models")).unwrap();
+    std::os::unix::fs::symlink(&model, project.join("models/minilm")).unwrap();
+    let info_path = project.join("runs/r/run.json");
+    let mut info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&info_path).unwrap()).unwrap();
+    info["model"] = "models/minilm".into();
+    std::fs::write(&info_path, info.to_string()).unwrap();
+    let elsewhere = tmp.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let predict_from = |run_dir: &Path, out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_enrelg"))
+            .args(["predict", "--run", &s(run_dir), "--input", &s(&corpus.join("standoff/test")), "--parses", &s(&corpus.join("conllu/test")), "--out", &s(out)])
+            .current_dir(&elsewhere)
+            .output()
+            .unwrap()
+    };
+    let moved = predict_from(&project.join("runs/r"), &tmp.join("pred-moved"));
+    assert!(moved.status.success(), "{}", String::from_utf8_lossy(&moved.stderr));
+    assert_eq!(std::fs::read_to_string(tmp.join("pred-moved/entities.jsonl")).unwrap(), jsonl, "the moved run tags as the original");
+    std::fs::remove_file(project.join("models/minilm")).unwrap();
+    let lost = predict_from(&project.join("runs/r"), &tmp.join("pred-lost"));
+    let err = String::from_utf8_lossy(&lost.stderr);
+    assert!(!lost.status.success() && err.contains("run.json: the encoder it was trained with (models/minilm) is not where run.json says"), "{err}");
     let err = enrelg_fails(&["predict", "--run", &s(&run), "--input", &s(&inputs), "--out", &s(&tmp.join("pred3")), "--strict"]);
     assert!(err.contains("latin1.txt:1:5: invalid UTF-8"), "{err}");
 

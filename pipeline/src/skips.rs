@@ -47,6 +47,10 @@ pub struct SkipReport {
     pub documents: usize,
     pub lines: usize,
     pub reasons: BTreeMap<String, ReasonCount>,
+    /// Every skip in the order it happened, `(reason, message)`, for [`SkipReport::to_tsv`];
+    /// not serialised (manifests and statistics keep the counts and the first locations).
+    #[serde(skip)]
+    pub all: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -64,8 +68,22 @@ impl SkipReport {
         let r = self.reasons.entry(reason.to_string()).or_default();
         r.count += 1;
         if r.first.len() < EXAMPLES_PER_REASON {
-            r.first.push(message);
+            r.first.push(message.clone());
         }
+        self.all.push((reason.to_string(), message));
+    }
+
+    /// Every skip as a tab-separated table with a header: `path`, `line:column` (empty when
+    /// the message names none), `reason` and the whole `message`. Tabs and line breaks inside
+    /// a field are written as spaces.
+    pub fn to_tsv(&self) -> String {
+        let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+        let mut out = String::from("path\tline:column\treason\tmessage\n");
+        for (reason, message) in &self.all {
+            let (path, at) = location(message);
+            out += &format!("{}\t{}\t{}\t{}\n", clean(path), at, clean(reason), clean(message));
+        }
+        out
     }
 
     pub fn is_empty(&self) -> bool {
@@ -76,6 +94,7 @@ impl SkipReport {
     pub fn merge(&mut self, other: &SkipReport) {
         self.documents += other.documents;
         self.lines += other.lines;
+        self.all.extend(other.all.iter().cloned());
         for (reason, c) in &other.reasons {
             let r = self.reasons.entry(reason.clone()).or_default();
             r.count += c.count;
@@ -86,6 +105,21 @@ impl SkipReport {
             }
         }
     }
+}
+
+/// The file and `line:column` a skip message starts with (`a/b.txt:3:7: invalid UTF-8` gives
+/// `a/b.txt` and `3:7`; `a/b.txt: missing .conllu` gives `a/b.txt` and nothing).
+fn location(message: &str) -> (&str, &str) {
+    let head = message.split_once(": ").map_or(message, |(head, _)| head);
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut path_end = head.len();
+    for _ in 0..2 {
+        match head[..path_end].rsplit_once(':') {
+            Some((rest, n)) if numeric(n) => path_end = rest.len(),
+            _ => break,
+        }
+    }
+    (&head[..path_end], head[path_end..].trim_start_matches(':'))
 }
 
 impl fmt::Display for SkipReport {
@@ -129,5 +163,21 @@ mod tests {
         total.merge(&r);
         assert_eq!(total.reasons["missing .ann"].count, 14);
         assert_eq!(total.documents, 14);
+        assert_eq!(total.all.len(), 16, "every skip, not only the first five per reason");
+    }
+
+    #[test]
+    fn the_table_lists_every_skip_with_its_path_and_location() {
+        let mut r = SkipReport::default();
+        r.add(Unit::Document, "invalid UTF-8", "in/a b.txt:3:7: invalid UTF-8".into());
+        r.add(Unit::Document, "missing .conllu", "in/c.txt: missing .conllu".into());
+        r.add(Unit::Line, "JSONL line not JSON", "in.jsonl:12: not JSON:\tbad".into());
+        let tsv = r.to_tsv();
+        let rows: Vec<&str> = tsv.lines().collect();
+        assert_eq!(rows[0], "path\tline:column\treason\tmessage");
+        assert_eq!(rows[1], "in/a b.txt\t3:7\tinvalid UTF-8\tin/a b.txt:3:7: invalid UTF-8");
+        assert_eq!(rows[2], "in/c.txt\t\tmissing .conllu\tin/c.txt: missing .conllu");
+        assert_eq!(rows[3], "in.jsonl\t12\tJSONL line not JSON\tin.jsonl:12: not JSON: bad");
+        assert_eq!(rows.len(), 4);
     }
 }

@@ -237,6 +237,40 @@ impl RunInfo {
         }
         Ok((checkpoint, found))
     }
+
+    /// The encoder folder of the run in folder `run`, from any working directory.
+    ///
+    /// `run.json` names the folder as training was given it, often relative to the folder
+    /// training ran in (`models/minilm`). Tried in order: that path as it stands (absolute, or
+    /// relative to the working directory), then the same relative path under each folder that
+    /// holds the run (`runs/x` trained in `project/` finds `project/models/minilm`, wherever the
+    /// project was moved or copied with its model). A candidate counts only when its weights
+    /// have the SHA-256 the run recorded.
+    pub fn model_dir(&self, run: &Path) -> anyhow::Result<PathBuf> {
+        let mut candidates = vec![self.model.clone()];
+        if self.model.is_relative() {
+            let run = std::fs::canonicalize(run).with_context(|| format!("{}: cannot open the run folder", run.display()))?;
+            candidates.extend(run.ancestors().map(|dir| dir.join(&self.model)));
+        }
+        let mut tried = Vec::new();
+        for dir in candidates {
+            let Ok(weights) = crate::model::checkpoint::weights_path(&dir) else {
+                tried.push(format!("{} (no weights)", dir.display()));
+                continue;
+            };
+            match sha256_file(&weights) {
+                Ok(sha) if sha == self.model_sha256 => return Ok(dir),
+                Ok(sha) => tried.push(format!("{} (weights SHA-256 {}, not {})", dir.display(), &sha[..12], &self.model_sha256[..12.min(self.model_sha256.len())])),
+                Err(_) => tried.push(format!("{} (unreadable weights)", dir.display())),
+            }
+        }
+        anyhow::bail!(
+            "{}: the encoder it was trained with ({}) is not where run.json says; tried {}. Keep the model folder at the same place relative to the run's project folder, or run from that folder",
+            run.join(RUN_JSON).display(),
+            self.model.display(),
+            tried.join(", ")
+        )
+    }
 }
 
 /// Version 1 recorded the label set as its BIO `tags` and the
@@ -563,6 +597,8 @@ pub struct LoadedRun {
     pub vocab: Option<WordVocab>,
     /// SHA-256 of the checkpoint loaded (checked against run.json).
     pub checkpoint_sha256: String,
+    /// Where the encoder was found ([`RunInfo::model_dir`]).
+    pub model_dir: PathBuf,
 }
 
 impl LoadedRun {
@@ -571,7 +607,8 @@ impl LoadedRun {
         let info = RunInfo::read(run)?;
         let (checkpoint, checkpoint_sha256) = info.checked_checkpoint(run)?;
         let load_err = |e: burn::store::RecordError| anyhow::anyhow!("{}: {e:?}", checkpoint.display());
-        let encoder = BertEncoder::from_pretrained(&info.model, device)?;
+        let model_dir = info.model_dir(run)?;
+        let encoder = BertEncoder::from_pretrained(&model_dir, device)?;
         let vocab = info.vocab();
         let mcfg = info.config.model_config(info.labels.num_tags(), info.d_encoder, encoder.num_hidden_states(), vocab.as_ref().map_or(0, WordVocab::size));
         let model = if info.config.freeze_encoder {
@@ -579,7 +616,7 @@ impl LoadedRun {
         } else {
             Enrelg { encoder, head: mcfg.init_head(device) }.try_load_file(&checkpoint).map_err(load_err)?
         };
-        Ok(Self { info, model, vocab, checkpoint_sha256 })
+        Ok(Self { info, model, vocab, checkpoint_sha256, model_dir })
     }
 }
 

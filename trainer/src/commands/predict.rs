@@ -55,6 +55,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let inputs = find_inputs(&args.input, args.parses.as_deref())?;
     anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
     let tagged = tag_documents(&tagger, &inputs, &args.out, &device, args.strict)?;
+    enrelg_pipeline::fs::write_atomic(&args.out.join(SKIPPED_TSV), tagged.skipped.to_tsv().as_bytes())?;
     super::report_skips(std::iter::once(&tagged.skipped));
     println!("{}", tagged.summary(&args.device.name, &args.out));
     Ok(ExitCode::SUCCESS)
@@ -66,7 +67,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
 pub fn open_runs(dirs: &[PathBuf], device: &Device) -> anyhow::Result<(Vec<LoadedRun>, WordPieceTokenizer)> {
     let runs = dirs.iter().map(|r| LoadedRun::open(r, device)).collect::<anyhow::Result<Vec<_>>>()?;
     let first = runs.first().context("no run to tag with")?;
-    let tokenizer = WordPieceTokenizer::from_model_dir(&first.info.model)?;
+    let tokenizer = WordPieceTokenizer::from_model_dir(&first.model_dir)?;
     for (run, dir) in runs.iter().zip(dirs) {
         anyhow::ensure!(
             tokenizer.sha256 == run.info.tokenizer_sha256,
@@ -110,6 +111,10 @@ impl Tagged {
         )
     }
 }
+
+/// Every document or line `predict` and `tag` skipped, with its reason and location
+/// ([`SkipReport::to_tsv`]), in their output folder.
+pub const SKIPPED_TSV: &str = "skipped.tsv";
 
 /// Tag each (`.txt`, `.conllu`, relative path) of `inputs`: `out/REL.ann` per
 /// document and `out/entities.jsonl` for all. A document that cannot be read

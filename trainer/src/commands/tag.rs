@@ -10,7 +10,7 @@ use enrelg::predict::{txt_files, with_ext, Tagger};
 use enrelg::tag::{newest_run, read_checked, read_jsonl, up_to_date, Parser, TaggedRecord, TextCheck, DEFAULT_MAX_CHARS, WORK_DIR};
 use enrelg_pipeline::skips::{SkipReport, Unit};
 
-use super::predict::{check_threshold, open_runs, tag_documents};
+use super::predict::{check_threshold, open_runs, tag_documents, SKIPPED_TSV};
 use super::DeviceArgs;
 
 #[derive(Args)]
@@ -157,19 +157,17 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(records) = &records {
         // Name a record's JSONL line in place of its work file.
-        for reason in tagged.skipped.reasons.values_mut() {
-            for message in &mut reason.first {
-                for r in records {
-                    let stem = r.file_stem();
-                    if message.contains(&stem) {
-                        *message = format!("{}:{} (id {:?}): {message}", args.input.display(), r.line, r.id);
-                        break;
-                    }
-                }
+        let rename = |message: &mut String| {
+            if let Some(r) = records.iter().find(|r| message.contains(&r.file_stem())) {
+                *message = format!("{}:{} (id {:?}): {message}", args.input.display(), r.line, r.id);
             }
-        }
+        };
+        tagged.skipped.reasons.values_mut().flat_map(|reason| reason.first.iter_mut()).for_each(rename);
+        tagged.skipped.all.iter_mut().for_each(|(_, message)| rename(message));
     }
     skipped.merge(&tagged.skipped);
+    // Every skipped document and line, for users tagging thousands of files.
+    enrelg_pipeline::fs::write_atomic(&args.out.join(SKIPPED_TSV), skipped.to_tsv().as_bytes())?;
     super::report_skips(std::iter::once(&skipped));
     println!("{}", tagged.summary(&args.device.name, &out_path));
     Ok(ExitCode::SUCCESS)
