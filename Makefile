@@ -33,7 +33,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: torch-venv test-tch check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
+.PHONY: torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
 
 all: data
 
@@ -71,7 +71,7 @@ parses: parse-venv
 # Arrow shards for both corpora: windows, graphs, labels (shards/mars, shards/anatem).
 data: build model
 	@for c in $(CORPORA); do \
-	  $(BIN) data --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --model $(MODEL_DIR) --out $(SHARDS_DIR)/$$c || exit 1; \
+	  $(RUN_BIN) data --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --model $(MODEL_DIR) --out $(SHARDS_DIR)/$$c || exit 1; \
 	done
 
 build: $(BACKEND_DEPS)
@@ -84,10 +84,11 @@ $(TORCH_VENV)/bin/python: scripts/requirements-torch.txt
 	$(TORCH_VENV)/bin/pip install --quiet -r scripts/requirements-torch.txt
 	touch $@
 
-# The tests on the tch backend: the model's tests with libtorch beside flex.
-test-tch: BACKEND = tch
-test-tch: torch-venv
-	$(BUILD_ENV) $(RUN_ENV) ENRELG_TEST_DEVICE=tch cargo test --release -p enrelg --lib $(FEATURES) model::
+# The model's unit tests on the tch backend (libtorch on the CPU).
+test-tch:
+	$(MAKE) --no-print-directory BACKEND=tch model-tests
+model-tests: $(BACKEND_DEPS)
+	$(BUILD_ENV) $(RUN_ENV) ENRELG_TEST_DEVICE=$(DEVICE) cargo test --release -p enrelg --lib $(FEATURES) model::
 
 DATASET ?= mars
 VARIANT ?= cd
@@ -115,7 +116,7 @@ RUN ?= $(call run_of,$(SEED))
 # cores shared with one or two other runs (63 min in all with two others; a
 # baseline run alone took 47 s per epoch), plus ~4 min to cache the encoder.
 train: build model
-	$(BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
+	$(RUN_BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
 	$(RUN_BIN) train --device $(DEVICE) --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --coref-scope $(COREF_SCOPE) --out $(RUN) --test
 
 # A seed ensemble: train each of SEEDS as `make train SEED=N` (a seed whose run
@@ -129,7 +130,7 @@ ensemble: build model
 	@set -e; for s in $(SEEDS); do \
 	  test -f $(call run_of,$$s)/eval-test.json || $(MAKE) --no-print-directory train SEED=$$s; \
 	done
-	$(BIN) ensemble $(foreach s,$(SEEDS),--run $(call run_of,$(s))) --split test --out $(ENSEMBLE)
+	$(RUN_BIN) ensemble $(foreach s,$(SEEDS),--run $(call run_of,$(s))) --split test --out $(ENSEMBLE)
 
 # Tag raw text with a trained run: INPUT is a folder tree of .txt files (brat
 # .ann + entities.jsonl mirror it in OUT) or a .jsonl file of {"id", "text"}
@@ -151,12 +152,12 @@ JOBS ?= 2
 WHERE ?=
 experiments: data
 	@set -e; for s in $(SPECS); do \
-	  $(BIN) experiment --spec experiments/$$s.toml --jobs $(JOBS) $(foreach w,$(WHERE),--where $(w)); \
+	  $(RUN_BIN) experiment --spec experiments/$$s.toml --jobs $(JOBS) $(foreach w,$(WHERE),--where $(w)); \
 	done
 
 # docs/results.md from the records (tables, what ran, what remains) and experiments/NOTES.md.
 results: build
-	$(BIN) results $(foreach s,$(SPECS),experiments/$(s).toml)
+	$(RUN_BIN) results $(foreach s,$(SPECS),experiments/$(s).toml)
 
 # Benchmarks against references measured in the same run (docs/performance.md).
 # Run on an otherwise idle machine: a training beside it halves every figure.
@@ -178,33 +179,33 @@ check-data:
 
 # Statistics tables for people.
 stats: build
-	@for c in $(CORPORA); do echo "== $$c"; $(BIN) stats --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json; done
+	@for c in $(CORPORA); do echo "== $$c"; $(RUN_BIN) stats --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json; done
 
 # Fail when the statistics of the corpora drift from datasets/*/expected-*.json.
 check-stats: build model
 	@set -e; for c in $(CORPORA); do \
-	  $(BIN) stats --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --json --check datasets/$$c/expected-stats.json > /dev/null; \
+	  $(RUN_BIN) stats --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --json --check datasets/$$c/expected-stats.json > /dev/null; \
 	done
-	@$(BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json --json --check datasets/mars/expected-stats-enrelg.json > /dev/null
-	@$(BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_anatem) --manifest datasets/anatem/manifest.json --json --check datasets/anatem/expected-stats-enrelg.json > /dev/null
+	@$(RUN_BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json --json --check datasets/mars/expected-stats-enrelg.json > /dev/null
+	@$(RUN_BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_anatem) --manifest datasets/anatem/manifest.json --json --check datasets/anatem/expected-stats-enrelg.json > /dev/null
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; for c in $(CORPORA); do \
-	  $(BIN) data --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --model $(MODEL_DIR) --out $$tmp/$$c --check-stats datasets/$$c/expected-shards.json > /dev/null; \
+	  $(RUN_BIN) data --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --model $(MODEL_DIR) --out $$tmp/$$c --check-stats datasets/$$c/expected-shards.json > /dev/null; \
 	done
 
 # Regenerate the expected statistics after an intended change (review the diff!).
 bless-stats: build model
 	@for c in $(CORPORA); do \
-	  $(BIN) stats --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --json --write datasets/$$c/expected-stats.json > /dev/null; \
+	  $(RUN_BIN) stats --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --json --write datasets/$$c/expected-stats.json > /dev/null; \
 	done
-	@$(BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json --json --write datasets/mars/expected-stats-enrelg.json > /dev/null
-	@$(BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_anatem) --manifest datasets/anatem/manifest.json --json --write datasets/anatem/expected-stats-enrelg.json > /dev/null
+	@$(RUN_BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json --json --write datasets/mars/expected-stats-enrelg.json > /dev/null
+	@$(RUN_BIN) stats --format enrelg --corpus $(DATA_DIR)/enrelg/$(ENRELG_anatem) --manifest datasets/anatem/manifest.json --json --write datasets/anatem/expected-stats-enrelg.json > /dev/null
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; for c in $(CORPORA); do \
-	  $(BIN) data --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --model $(MODEL_DIR) --out $$tmp/$$c --write-stats datasets/$$c/expected-shards.json > /dev/null; \
+	  $(RUN_BIN) data --corpus $(DATA_DIR)/$$c --manifest datasets/$$c/manifest.json --model $(MODEL_DIR) --out $$tmp/$$c --write-stats datasets/$$c/expected-shards.json > /dev/null; \
 	done
 
 # How the Mars brat entities differ from the EnRel-G release, by kind.
 compare: build
-	$(BIN) compare --corpus $(DATA_DIR)/mars --enrelg $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json
+	$(RUN_BIN) compare --corpus $(DATA_DIR)/mars --enrelg $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json
 
 test: model venv parse-venv
 	ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) ENRELG_PYTHON=$(abspath $(PYTHON)) ENRELG_MODEL_DIR=$(abspath $(MODEL_DIR)) ENRELG_PARSE_PYTHON=$(abspath $(PARSE_PYTHON)) cargo test --release --workspace
