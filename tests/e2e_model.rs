@@ -162,7 +162,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|l| l.split('\t').collect()).collect();
     assert_eq!(rows.len(), 2, "{table}");
     assert!(rows.iter().any(|r| r[0].ends_with("latin1.txt") && r[1] == "1:5" && r[2].contains("UTF-8")), "{table}");
-    assert!(rows.iter().any(|r| r[0].ends_with("noparse.txt") && r[2] == "missing .conllu"), "{table}");
+    assert!(rows.iter().any(|r| r[0].ends_with("noparse.conllu") && r[1].is_empty() && r[2] == "missing .conllu"), "{table}");
 
     // A run whose model folder was recorded relative to the folder it was trained in works
     // from any working directory, and after the project (run and model) moves.
