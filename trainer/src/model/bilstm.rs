@@ -17,7 +17,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::activation::Activation;
-use burn::nn::{GateController, Lstm, LstmConfig};
+use burn::nn::{Lstm, LstmConfig};
 use burn::tensor::s;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
@@ -44,6 +44,25 @@ impl MaskedBiLstmConfig {
     }
 }
 
+/// The BiLSTM's weights in the fused kernel's layout.
+struct KernelWeights {
+    /// `[D, 8H]`: every gate's input weights, the left-to-right direction's four first.
+    w_ih: Tensor<2>,
+    /// `[8H]`: each gate's input and hidden biases, summed.
+    bias: Tensor<1>,
+    /// `[2, H, 4H]`: each direction's hidden-to-gates weights.
+    w_hh: Tensor<3>,
+}
+
+/// The fused path: the input projection of every step and both directions as one matmul
+/// (under autodiff, its gradient too), then the recurrence as one operation.
+fn forward_fused(x: Tensor<3>, lens: &[usize], weights: KernelWeights) -> Tensor<3> {
+    let [b, l, d] = x.dims();
+    let h8 = weights.bias.dims()[0];
+    let xw = x.reshape([b * l, d]).matmul(weights.w_ih).reshape([b, l, h8]) + weights.bias.reshape([1, 1, h8]);
+    fused::bilstm_recurrence(xw, weights.w_hh, lens)
+}
+
 /// Index that reverses each row within its length: `[B, L]`.
 fn reversal(lens: &[usize], l: usize, device: &Device) -> Tensor<2, Int> {
     let flat: Vec<i64> = lens.iter().flat_map(|&n| (0..l).map(move |t| if t < n { (n - 1 - t) as i64 } else { t as i64 })).collect();
@@ -57,47 +76,42 @@ impl MaskedBiLstm {
     /// elsewhere, and for LSTM settings the kernel does not implement, the composition of
     /// [`Self::forward_reference`].
     pub fn forward(&self, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
-        if fused::supports(&x.device()) && self.fusable() {
-            self.forward_fused(x, lens)
-        } else {
-            self.forward_reference(x, lens)
+        if fused::supports(&x.device()) {
+            if let Some(weights) = self.kernel_weights() {
+                return forward_fused(x, lens, weights);
+            }
         }
+        self.forward_reference(x, lens)
     }
 
-    /// Whether both directions use the gates the kernel computes: sigmoid gates with a forget
-    /// gate of their own, tanh candidate and output, no cell clipping (`LstmConfig`'s defaults).
-    fn fusable(&self) -> bool {
-        [&self.forward, &self.backward].iter().all(|lstm| {
-            let gates = [&lstm.input_gate, &lstm.output_gate, &lstm.cell_gate];
-            matches!(lstm.gate_activation, Activation::Sigmoid(_))
+    /// Both directions' weights as the kernel takes them, when both use the gates it computes
+    /// (sigmoid gates with a forget gate of their own, tanh candidate and output, no cell
+    /// clipping, biases: `LstmConfig`'s defaults); `None` otherwise.
+    fn kernel_weights(&self) -> Option<KernelWeights> {
+        let (mut w_ih, mut bias, mut w_hh) = (Vec::new(), Vec::new(), Vec::new());
+        for lstm in [&self.forward, &self.backward] {
+            let settings = matches!(lstm.gate_activation, Activation::Sigmoid(_))
                 && matches!(lstm.cell_activation, Activation::Tanh(_))
                 && matches!(lstm.hidden_activation, Activation::Tanh(_))
                 && lstm.clip.is_none()
                 && !lstm.input_forget
                 && lstm.batch_first
-                && !lstm.reverse
-                && lstm.forget_gate.as_ref().is_some_and(|g| g.input_transform.bias.is_some() && g.hidden_transform.bias.is_some())
-                && gates.iter().all(|g| g.input_transform.bias.is_some() && g.hidden_transform.bias.is_some())
-        })
-    }
-
-    /// The fused path: the input projection of every step and both directions as one matmul
-    /// (under autodiff, its gradient too), then the recurrence as one operation.
-    fn forward_fused(&self, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
-        let [b, l, d] = x.dims();
-        let h = self.forward.d_hidden;
-        // The kernel's gate order is Burn's: input, forget, output, cell.
-        let gates = |lstm: &Lstm| -> [GateController; 4] {
-            let forget = lstm.forget_gate.clone().expect("fusable() checked the forget gate");
-            [lstm.input_gate.clone(), forget, lstm.output_gate.clone(), lstm.cell_gate.clone()]
-        };
-        let all: Vec<GateController> = [&self.forward, &self.backward].into_iter().flat_map(gates).collect();
-        let w_ih = Tensor::cat(all.iter().map(|g| g.input_transform.weight.val()).collect(), 1);
-        let bias = |linear: &burn::nn::Linear| linear.bias.as_ref().expect("fusable() checked the biases").val();
-        let b_all = Tensor::cat(all.iter().map(|g| bias(&g.input_transform) + bias(&g.hidden_transform)).collect(), 0);
-        let w_hh = Tensor::stack::<3>(all.chunks(4).map(|dir| Tensor::cat(dir.iter().map(|g| g.hidden_transform.weight.val()).collect(), 1)).collect(), 0);
-        let xw = x.reshape([b * l, d]).matmul(w_ih).reshape([b, l, 8 * h]) + b_all.reshape([1, 1, 8 * h]);
-        fused::bilstm_recurrence(xw, w_hh, lens)
+                && !lstm.reverse;
+            if !settings {
+                return None;
+            }
+            // The kernel's gate order is Burn's: input, forget, output, cell.
+            let gates = [Some(&lstm.input_gate), lstm.forget_gate.as_ref(), Some(&lstm.output_gate), Some(&lstm.cell_gate)];
+            let mut hidden = Vec::new();
+            for gate in gates {
+                let gate = gate?;
+                w_ih.push(gate.input_transform.weight.val());
+                bias.push(gate.input_transform.bias.as_ref()?.val() + gate.hidden_transform.bias.as_ref()?.val());
+                hidden.push(gate.hidden_transform.weight.val());
+            }
+            w_hh.push(Tensor::cat(hidden, 1));
+        }
+        Some(KernelWeights { w_ih: Tensor::cat(w_ih, 1), bias: Tensor::cat(bias, 0), w_hh: Tensor::stack(w_hh, 0) })
     }
 
     /// The generic composition of Burn tensor operations: the reference the fused kernel is
@@ -180,14 +194,14 @@ mod tests {
         let dev = Device::flex().autodiff();
         assert!(fused::supports(&dev) && fused::supports(&Device::flex()));
         let lstm = MaskedBiLstmConfig::new(5).with_d_hidden(6).init(&dev);
-        assert!(lstm.fusable());
+        assert!(lstm.kernel_weights().is_some());
         let lens = [7usize, 4, 1];
         let data: Vec<f32> = (0..3 * 7 * 5).map(|i| (i as f32 * 0.43).sin()).collect();
         let x = || Tensor::<3>::from_data(TensorData::new(data.clone(), [3, 7, 5]), &dev).require_grad();
         // A loss that weighs every output differently, so a misplaced state shows.
         let weights = Tensor::<3>::from_data(TensorData::new((0..3 * 7 * 12).map(|i| (i as f32 * 0.29).cos()).collect::<Vec<f32>>(), [3, 7, 12]), &dev);
         let (xa, xb) = (x(), x());
-        let (ours, reference) = (lstm.forward_fused(xa.clone(), &lens), lstm.forward_reference(xb.clone(), &lens));
+        let (ours, reference) = (forward_fused(xa.clone(), &lens, lstm.kernel_weights().unwrap()), lstm.forward_reference(xb.clone(), &lens));
         let close = |a: Vec<f32>, b: Vec<f32>, what: &str| {
             assert_eq!(a.len(), b.len());
             for (k, (p, q)) in a.iter().zip(&b).enumerate() {

@@ -236,8 +236,8 @@ impl CrfPotentials {
             max + xs.iter().map(|x| (x - max).exp()).sum::<f64>().ln()
         };
         let mut alpha = vec![0f64; len * n];
-        for j in 0..n {
-            alpha[j] = self.start[j] as f64 + e(0, j);
+        for (j, a) in alpha[..n].iter_mut().enumerate() {
+            *a = self.start[j] as f64 + e(0, j);
         }
         for t in 1..len {
             for j in 0..n {

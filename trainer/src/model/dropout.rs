@@ -21,9 +21,12 @@ pub fn dropout<const D: usize>(layer: &Dropout, input: Tensor<D>) -> Tensor<D> {
         return input;
     }
     let device = input.device();
-    let seed_bits =
-        Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), &device.clone().inner()).into_data().convert::<f32>().try_into_vec::<f32>().expect("two f32 seed draws");
-    let seed = ((seed_bits[0].to_bits() as u64) << 32) | seed_bits[1].to_bits() as u64;
+    let draws: Vec<f32> = Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), &device.clone().inner()).into_data().iter::<f32>().collect();
+    let [high, low] = draws[..] else {
+        // A backend that cannot read two numbers back: Burn's own dropout.
+        return layer.forward(input);
+    };
+    let seed = ((high.to_bits() as u64) << 32) | low.to_bits() as u64;
     let shape = input.dims();
     let mask = mask(shape.iter().product(), 1.0 - layer.prob, seed);
     input * Tensor::<D>::from_data(TensorData::new(mask, shape), &device)
