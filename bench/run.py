@@ -21,6 +21,7 @@ Run it on an otherwise idle machine: a training run beside it halves every figur
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -139,14 +140,13 @@ def predict(args, tmp):
         text = run([binary, "predict", *common, "--run", run_dir, "--input", os.path.join(args.data, "mars", "standoff", "test"), "--parses", os.path.join(args.data, "mars", "conllu", "test"), "--out", target])
         m = re.search(r"(\d+) documents, (\d+) words, (\d+) entities in ([\d.]+) s \(([\d.]+) words/s", text)
         docs, words, entities, seconds, _ = m.groups()
-        entity_lines = sorted(open(os.path.join(target, "entities.jsonl")).read().splitlines()) if os.path.exists(os.path.join(target, "entities.jsonl")) else []
+        entities_path = os.path.join(target, "entities.jsonl")
+        entity_lines = sorted(open(entities_path).read().splitlines()) if os.path.exists(entities_path) else []
         out["predict"][name] = {"backend": args.device, "documents": int(docs), "words": int(words), "entities": int(entities), "seconds": float(seconds), "words_per_second": int(words) / float(seconds), "entities_sha": hash_lines(entity_lines)}
     return out
 
 
 def hash_lines(lines):
-    import hashlib
-
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 

@@ -227,31 +227,23 @@ impl CrfPotentials {
         assert!(len >= 1 && emissions.len() == len * n, "emissions are not [len >= 1, {n}]");
         let e = |t: usize, j: usize| emissions[t * n + j] as f64;
         let tr = |i: usize, j: usize| self.transitions[i * n + j] as f64;
-        let lse = |xs: &mut dyn Iterator<Item = f64>| -> f64 {
-            let xs: Vec<f64> = xs.collect();
-            let max = xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            if max == f64::NEG_INFINITY {
-                return max;
-            }
-            max + xs.iter().map(|x| (x - max).exp()).sum::<f64>().ln()
-        };
         let mut alpha = vec![0f64; len * n];
         for (j, a) in alpha[..n].iter_mut().enumerate() {
             *a = self.start[j] as f64 + e(0, j);
         }
         for t in 1..len {
             for j in 0..n {
-                alpha[t * n + j] = e(t, j) + lse(&mut (0..n).map(|i| alpha[(t - 1) * n + i] + tr(i, j)));
+                alpha[t * n + j] = e(t, j) + log_sum_exp(n, |i| alpha[(t - 1) * n + i] + tr(i, j));
             }
         }
-        let log_z = lse(&mut (0..n).map(|j| alpha[(len - 1) * n + j] + self.end[j] as f64));
+        let log_z = log_sum_exp(n, |j| alpha[(len - 1) * n + j] + self.end[j] as f64);
         let mut beta = vec![0f64; len * n];
         for j in 0..n {
             beta[(len - 1) * n + j] = self.end[j] as f64;
         }
         for t in (0..len - 1).rev() {
             for i in 0..n {
-                beta[t * n + i] = lse(&mut (0..n).map(|j| tr(i, j) + e(t + 1, j) + beta[(t + 1) * n + j]));
+                beta[t * n + i] = log_sum_exp(n, |j| tr(i, j) + e(t + 1, j) + beta[(t + 1) * n + j]);
             }
         }
         let unary = (0..len * n).map(|k| (alpha[k] + beta[k] - log_z).exp()).collect();
@@ -294,6 +286,16 @@ impl CrfPotentials {
         }
         path
     }
+}
+
+/// `log sum_k e^{term(k)}` over `k < n`, stable and without allocating (the forward-backward
+/// pass calls it for every position and tag of every training batch).
+fn log_sum_exp(n: usize, term: impl Fn(usize) -> f64) -> f64 {
+    let max = (0..n).map(&term).fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY {
+        return max;
+    }
+    max + (0..n).map(|k| (term(k) - max).exp()).sum::<f64>().ln()
 }
 
 /// The result of [`CrfPotentials::marginals`] for one row.

@@ -157,6 +157,7 @@ fn direction_forward(dir: usize, xw: &[f32], w: &[f32], dims: Dims, lens: &[usiz
     let mut gates = vec![0.0f32; l * b * g4];
     let mut cells = vec![0.0f32; l * b * h];
     let mut hidden = vec![0.0f32; l * b * h];
+    let zeros = vec![0.0f32; h];
     for s in 0..l {
         let z = &mut gates[s * b * g4..(s + 1) * b * g4];
         for (r, &len) in lens.iter().enumerate() {
@@ -168,7 +169,6 @@ fn direction_forward(dir: usize, xw: &[f32], w: &[f32], dims: Dims, lens: &[usiz
             matmul(b, g4, h, z, g4, true, &done[(s - 1) * b * h..], (1, h), w, (1, g4));
         }
         let (cells_done, cells_now) = cells.split_at_mut(s * b * h);
-        let zeros = vec![0.0f32; h];
         for r in 0..b {
             let prev = if s > 0 { &cells_done[((s - 1) * b + r) * h..((s - 1) * b + r + 1) * h] } else { &zeros[..] };
             let (zi, rest) = z[r * g4..(r + 1) * g4].split_at_mut(h);
