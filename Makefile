@@ -217,7 +217,7 @@ clippy:
 fmt:
 	cargo fmt --all
 
-# Fuzz one reader (brat, conllu, enrelg, document) for FUZZ_SECONDS; needs
+# Fuzz one reader (brat, conllu, enrelg, document, tag_input) for FUZZ_SECONDS; needs
 # cargo-fuzz and a nightly toolchain. The working corpus starts from the seeds;
 # crash inputs land in fuzz/artifacts/TARGET (copy each into
 # fuzz/regressions/TARGET once fixed, where `cargo test` replays it).

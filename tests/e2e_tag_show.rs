@@ -1,5 +1,5 @@
 //! `enrelg tag` and `enrelg show` on real Mars documents with a small
-//! trained run (frozen MiniLM, one epoch).
+//! trained run (frozen MiniLM, eight epochs on three documents).
 //!
 //! tag: raw `.txt` files (no parses) and a JSONL file in, `.ann` / JSONL out,
 //! with bad input named and the rest still tagged. show: every highlight is
@@ -39,7 +39,29 @@ fn setup(name: &str) -> Option<Setup> {
     let (shards, run) = (tmp.join("shards"), tmp.join("run"));
     enrelg(&["data", "--corpus", &s(&tmp.join("corpus")), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&shards)]);
     let cache = s(&tmp.join("cache"));
-    enrelg(&["train", "--data", &s(&shards), "--model", &model, "--variant", "cd", "--epochs", "1", "--freeze-encoder", "--out", &s(&run), "--cache-dir", &cache]);
+    // Small batches and a high rate: enough steps on three documents for a
+    // model that finds entities, which the offset checks need.
+    let config = tmp.join("train.toml");
+    std::fs::write(&config, "batch_size = 2\nlr_head = 0.005\nwarmup = 0.0\n").unwrap();
+    let train = [
+        "train",
+        "--data",
+        &s(&shards),
+        "--model",
+        &model,
+        "--config",
+        &s(&config),
+        "--variant",
+        "cd",
+        "--epochs",
+        "8",
+        "--freeze-encoder",
+        "--out",
+        &s(&run),
+        "--cache-dir",
+        &cache,
+    ];
+    enrelg(&train);
     enrelg(&["eval", "--run", &s(&run), "--split", "test", "--cache-dir", &cache]);
     Some(Setup { tmp, model, python: python.exists().then_some(python) })
 }
@@ -111,7 +133,7 @@ fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
         for (_, s, e, surface) in &spans {
             assert_eq!(&slice(&text, *s, *e).replace('\n', " "), surface, "{rel}: span {s}-{e}");
         }
-        assert!(out.join(format!("{}/parses/{rel}.conllu", enrelg::tag::WORK_DIR)).exists());
+        assert!(out.join(format!("{}/parses/{rel}.conllu", enrelg::output::WORK_DIR)).exists());
     }
     assert_eq!(std::fs::read_to_string(out.join("empty.ann")).unwrap(), "");
     assert!(!out.join("latin1.ann").exists() && !out.join("one-line.ann").exists());
@@ -157,8 +179,147 @@ fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
     let none = run_enrelg(&["tag", "--input", &s(&raw), "--out", &s(&tmp.join("x")), "--runs-dir", &s(&tmp.join("no-runs")), "--python", &s(python)]);
     assert!(!none.status.success());
     assert!(String::from_utf8_lossy(&none.stderr).contains("make train DATASET=mars"), "{}", String::from_utf8_lossy(&none.stderr));
+    real_folders(tmp, &run, python, &text0, &text1);
     let _ = setup.model;
     std::fs::remove_dir_all(tmp).unwrap();
+}
+
+/// `enrelg` with the working directory `cwd`, killed (and the test failed)
+/// after `limit`: a walk that never ends must not hang the test run.
+fn enrelg_within(args: &[String], cwd: &Path, limit: std::time::Duration) -> (bool, String) {
+    let log = std::env::temp_dir().join(format!("enrelg-e2e-log-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_enrelg")).args(args).current_dir(cwd).stdout(file.try_clone().unwrap()).stderr(file).spawn().unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("enrelg {args:?} still running after {limit:?}:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    (status.success(), std::fs::read_to_string(&log).unwrap())
+}
+
+/// The folders users have: link loops, a FIFO, odd names, a byte order mark,
+/// the parser's whitespace; two runs into one OUT; a rerun after a file went
+/// bad; a run tagged from another working directory.
+fn real_folders(tmp: &Path, run: &str, python: &Path, text0: &str, text1: &str) {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::symlink;
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let raw = tmp.join("raw2");
+    std::fs::create_dir_all(raw.join("a")).unwrap();
+    std::fs::create_dir_all(raw.join("b")).unwrap();
+    std::fs::write(raw.join("a/doc.txt"), text0).unwrap();
+    std::fs::write(raw.join("b/doc.txt"), text1).unwrap();
+    symlink("..", raw.join("a/up")).unwrap();
+    symlink(".", raw.join("b/self")).unwrap();
+    symlink("a", raw.join("again")).unwrap();
+    symlink("a/doc.txt", raw.join("alias.txt")).unwrap();
+    assert!(Command::new("mkfifo").arg(raw.join("fifo.txt")).status().unwrap().success());
+    std::fs::write(raw.join("new\nline.txt"), text0).unwrap();
+    std::fs::write(raw.join(std::ffi::OsStr::from_bytes(b"odd\xff.txt")), text1).unwrap();
+    std::fs::write(raw.join("bom.txt"), format!("\u{feff}{text0}")).unwrap();
+    std::fs::write(raw.join("sep.txt"), text0.replacen(' ', "\u{1c}", 3)).unwrap();
+
+    let out = tmp.join("tagged2");
+    let args: Vec<String> = ["tag", "--input", &s(&raw), "--out", &s(&out), "--run", run, "--python", &s(python)].map(String::from).to_vec();
+    let minute = std::time::Duration::from_secs(300);
+    let (ok, report) = enrelg_within(&args, &workspace(), minute);
+    assert!(ok, "{report}");
+    assert!(report.contains("6 documents"), "each document once: {report}");
+    let skipped = std::fs::read_to_string(out.join("skipped.tsv")).unwrap();
+    assert!(skipped.contains(&format!("{}\t\tnot a regular file", raw.join("fifo.txt").display())), "{skipped}");
+    assert_eq!(skipped.matches("folder already walked").count(), 2 * 3, "a/up, b/self, again: {skipped}");
+    assert!(skipped.contains("file already listed") && !skipped.contains("sep.txt") && !skipped.contains("bom.txt"), "{skipped}");
+    // entities.jsonl tells the two doc.txt apart.
+    let paths: BTreeSet<String> = std::fs::read_to_string(out.join("entities.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(paths.contains("a/doc.txt") && paths.contains("b/doc.txt") && paths.contains("new\nline.txt") && paths.contains("odd\u{fffd}.txt"), "{paths:?}");
+    let spans = |rel: &[u8]| ann_spans(&out.join(std::ffi::OsStr::from_bytes(rel)));
+    let a = spans(b"a/doc.ann");
+    assert!(!a.is_empty());
+    assert_eq!(spans(b"new\nline.ann"), a);
+    assert_eq!(spans(b"odd\xff.ann"), spans(b"b/doc.ann"));
+    // The byte order mark counts, as brat counts it: the same entities one character on.
+    let shifted: Vec<_> = a.iter().map(|(t, s, e, x)| (t.clone(), s + 1, e + 1, x.clone())).collect();
+    assert_eq!(spans(b"bom.ann"), shifted);
+    assert!(!spans(b"sep.ann").is_empty(), "U+001C is whitespace to the parser and to the checks");
+    // Python reading each .txt as UTF-8 finds every surface at its offsets.
+    let check = r#"
+import os, sys
+raw, out = sys.argv[1], sys.argv[2]
+n = 0
+for root, _, files in os.walk(out):
+    for name in files:
+        if not name.endswith(".ann") or ".enrelg" in root:
+            continue
+        rel = os.path.relpath(os.path.join(root, name), out)[:-4] + ".txt"
+        text = open(os.path.join(raw, rel), encoding="utf-8", newline="").read()
+        for line in open(os.path.join(root, name), encoding="utf-8"):
+            _, span, surface = line.rstrip("\n").split("\t")
+            _, s, e = span.split(" ")
+            assert " ".join(text[int(s):int(e)].split()) == " ".join(surface.split()), (rel, s, e, surface)
+            n += 1
+print(n)
+"#;
+    let py = Command::new(python).args(["-c", check, &s(&raw), &s(&out)]).output().unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    assert!(String::from_utf8_lossy(&py.stdout).trim().parse::<usize>().unwrap() >= 5 * a.len());
+
+    // A rerun after a file went bad: its output goes, the others stay.
+    std::fs::write(raw.join("sep.txt"), b"Schr\xf6der").unwrap();
+    let (ok, report) = enrelg_within(&args, &workspace(), minute);
+    assert!(ok, "{report}");
+    assert!(report.contains("removed 1 output file(s)"), "{report}");
+    assert!(!out.join("sep.ann").exists() && out.join("bom.ann").exists());
+    assert!(std::fs::read_to_string(out.join("skipped.tsv")).unwrap().contains(&format!("{}\t1:5\tnot UTF-8", raw.join("sep.txt").display())));
+
+    // Two runs into one OUT: the second is refused while the first writes.
+    let out_c = tmp.join("tagged-twice");
+    let mut args_c = args.clone();
+    args_c[4] = s(&out_c);
+    let first =
+        Command::new(env!("CARGO_BIN_EXE_enrelg")).args(&args_c).current_dir(workspace()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let lock = out_c.join(enrelg::output::WORK_DIR).join("writer.lock");
+    let start = std::time::Instant::now();
+    while !lock.exists() && start.elapsed() < minute {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let (ok, report) = enrelg_within(&args_c, &workspace(), minute);
+    assert!(!ok && report.contains("is being written by another process"), "{report}");
+    assert!(first.wait_with_output().unwrap().status.success());
+    assert_eq!(std::fs::read_to_string(out_c.join("entities.jsonl")).unwrap(), std::fs::read_to_string(out.join("entities.jsonl")).unwrap());
+
+    // From another working directory, a run whose model is recorded relative
+    // to its project folder (as `make train` records it).
+    let project = tmp.join("project");
+    std::fs::create_dir_all(project.join("runs/r")).unwrap();
+    std::fs::create_dir_all(project.join("models")).unwrap();
+    let mut info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(Path::new(run).join("run.json")).unwrap()).unwrap();
+    symlink(info["model"].as_str().unwrap(), project.join("models/minilm")).unwrap();
+    info["model"] = "models/minilm".into();
+    for entry in std::fs::read_dir(run).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, project.join("runs/r").join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(project.join("runs/r/run.json"), serde_json::to_string_pretty(&info).unwrap()).unwrap();
+    let elsewhere = tmp.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let args_e: Vec<String> = ["tag", "--input", "../raw2", "--out", "tagged", "--run", "../project/runs/r", "--python", &s(python)].map(String::from).to_vec();
+    let (ok, report) = enrelg_within(&args_e, &elsewhere, minute);
+    assert!(ok, "{report}");
+    assert_eq!(std::fs::read_to_string(elsewhere.join("tagged/entities.jsonl")).unwrap(), std::fs::read_to_string(out.join("entities.jsonl")).unwrap());
 }
 
 /// (attributes, inner text) of each `<TAG ...>inner</TAG>` (or self-closing).

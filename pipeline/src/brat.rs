@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::document::Entity;
-use crate::text::{read_utf8_file, ReadError, Text};
+use crate::text::{is_space, read_document_file, read_utf8_file, ReadError, Text};
 
 #[derive(Debug, Error)]
 pub enum BratError {
@@ -77,20 +77,25 @@ pub struct Standoff {
 
 /// Read `stem.txt` and `stem.ann`; the document id is the file stem.
 pub fn read(txt_path: &Path, ann_path: &Path) -> Result<Standoff, BratError> {
-    let text = Text::new(read_utf8(txt_path)?);
+    let text = read_text(txt_path)?;
     let ann = read_utf8(ann_path)?;
     let Annotations { entities, annotation_lines, skipped } = parse_ann(&ann, &text, ann_path, txt_path)?;
     let id = txt_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Standoff { id, text, entities, annotation_lines, skipped })
 }
 
-/// Read a `.txt` file as document text (UTF-8, byte order mark removed).
+/// Read a `.txt` file as document text: UTF-8, a byte order mark kept as its
+/// first character, since brat counts it in the offsets.
 pub fn read_text(path: &Path) -> Result<Text, BratError> {
-    Ok(Text::new(read_utf8(path)?))
+    Ok(Text::new(read_with(path, read_document_file)?))
 }
 
 fn read_utf8(path: &Path) -> Result<String, BratError> {
-    read_utf8_file(path).map_err(|e| match e {
+    read_with(path, read_utf8_file)
+}
+
+fn read_with(path: &Path, read: fn(&Path) -> Result<String, ReadError>) -> Result<String, BratError> {
+    read(path).map_err(|e| match e {
         ReadError::Io(source) => BratError::Io { path: path.to_path_buf(), source },
         ReadError::Encoding { line, column, byte } => BratError::Encoding { path: path.to_path_buf(), line, column, byte },
     })
@@ -109,6 +114,16 @@ fn line_kind(id: &str) -> Option<&'static str> {
         '*' => "*",
         _ => return None,
     })
+}
+
+/// One entity line of an `.ann` file, `T{n}\tTYPE START END\tSURFACE\n`. A
+/// surface character that would end the line for brat's reader (Python's
+/// line breaks, [`crate::text::is_line_break`]) or split its fields (a tab)
+/// is written as a space, as brat writes it; [`parse_ann`] reads the line
+/// back to the same span.
+pub fn entity_line(n: usize, ty: &str, start: usize, end: usize, surface: &str) -> String {
+    let surface: String = surface.chars().map(|c| if c == '\t' || crate::text::is_line_break(c) { ' ' } else { c }).collect();
+    format!("T{n}\t{ty} {start} {end}\t{surface}\n")
 }
 
 /// Parse the content of an `.ann` file against its text.
@@ -192,7 +207,7 @@ pub fn parse_ann(ann: &str, text: &Text, ann_path: &Path, txt_path: &Path) -> Re
 }
 
 fn fold_ws(s: &str) -> String {
-    s.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect()
+    s.chars().map(|c| if is_space(c) { ' ' } else { c }).collect()
 }
 
 #[cfg(test)]
@@ -227,16 +242,29 @@ mod tests {
         assert_eq!(k["T"], 2);
     }
 
+    /// brat reads the `.txt` with Python's "utf-8" codec: a byte order mark
+    /// is character 0 of the text; the `.ann`'s is only a signature.
     #[test]
-    fn bom_is_not_a_character() {
+    fn a_documents_bom_counts_as_brat_counts_it() {
         let dir = std::env::temp_dir().join(format!("enrelg-brat-bom-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("d.txt"), b"\xef\xbb\xbfFe and Mg").unwrap();
-        std::fs::write(dir.join("d.ann"), b"\xef\xbb\xbfT1\tElement 0 2\tFe\n").unwrap();
+        std::fs::write(dir.join("d.ann"), b"\xef\xbb\xbfT1\tElement 1 3\tFe\n").unwrap();
         let doc = read(&dir.join("d.txt"), &dir.join("d.ann")).unwrap();
-        assert_eq!(doc.entities[0].spans, vec![(0, 2)]);
+        assert_eq!(doc.entities[0].spans, vec![(1, 3)]);
         assert_eq!(doc.id, "d");
+        std::fs::write(dir.join("d.ann"), b"T1\tElement 0 2\tFe\n").unwrap();
+        assert!(read(&dir.join("d.txt"), &dir.join("d.ann")).is_err(), "offsets that skip the mark point one character early");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn entity_lines_stay_one_line_for_brat_and_read_back() {
+        let text = Text::new("Fe\u{2028}oxide\u{1c}x\tMg".to_string());
+        let line = entity_line(1, "Mineral", 0, 12, text.slice(0, 12).unwrap());
+        assert_eq!(line, "T1\tMineral 0 12\tFe oxide x M\n");
+        let read = parse_ann(&line, &text, Path::new("f.ann"), Path::new("f.txt")).unwrap();
+        assert_eq!(read.entities[0].spans, vec![(0, 12)]);
     }
 
     #[test]

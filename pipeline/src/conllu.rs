@@ -341,7 +341,7 @@ fn check_coverage(tokens: &[Token], text: &Text, path: &Path, txt: &Path) -> Res
     let mut first = None;
     let mut count = 0;
     for (i, (c, &cov)) in text.as_str().chars().zip(&covered).enumerate() {
-        if !cov && !c.is_whitespace() {
+        if !cov && !crate::text::is_blank_at(i, c) {
             count += 1;
             first.get_or_insert(i);
         }
@@ -359,7 +359,7 @@ fn check_coverage(tokens: &[Token], text: &Text, path: &Path, txt: &Path) -> Res
 /// Find `form` at `cursor` after skipping whitespace.
 fn align_form(text: &Text, cursor: usize, form: &str) -> Option<(usize, usize)> {
     let mut at = cursor;
-    while text.char_at(at).is_some_and(char::is_whitespace) {
+    while text.char_at(at).is_some_and(|c| crate::text::is_blank_at(at, c)) {
         at += 1;
     }
     let len = form.chars().count();

@@ -19,6 +19,7 @@ use crate::conllu::{self, ConlluError};
 use crate::document::Document;
 use crate::enrelg_conll::{self, EnrelgError, EnrelgFile};
 use crate::skips::{SkipReport, Unit};
+use crate::tree::{Depth, Links};
 
 #[derive(Debug, Error)]
 pub enum CorpusError {
@@ -94,16 +95,28 @@ pub fn splits(dir: &Path) -> Result<Vec<String>, CorpusError> {
     Ok(names)
 }
 
-/// File stems with the given extension in a folder, sorted.
-fn stems(dir: &Path, ext: &str) -> Result<BTreeSet<String>, CorpusError> {
+/// File stems with the given extension in a split folder, sorted, by the
+/// input rules of [`crate::tree`] (regular files only, links followed). What
+/// is passed over goes into `skipped` (a document for `.txt`, an entry for
+/// its partners, which the missing partner counts); with `strict` it is the
+/// error instead.
+fn stems(dir: &Path, ext: &str, strict: bool, skipped: &mut SkipReport) -> Result<BTreeSet<String>, CorpusError> {
+    let tree = crate::tree::walk(dir, ext, Depth::Flat, Links::Follow).map_err(|e| CorpusError::Io { path: e.path, source: e.source })?;
+    let mut passed = tree.skipped;
     let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-        let path = entry.map_err(io(dir))?.path();
-        if path.extension().is_some_and(|e| e == ext) {
-            if let Some(stem) = path.file_stem() {
-                out.insert(stem.to_string_lossy().into_owned());
+    for rel in &tree.files {
+        match rel.file_stem().and_then(|s| s.to_str()) {
+            Some(stem) => {
+                out.insert(stem.to_string());
             }
+            None => passed.push((Unit::Document, "file name not UTF-8", format!("{}: a document id must be UTF-8", dir.join(rel).display()))),
         }
+    }
+    for (unit, reason, message) in passed {
+        if strict {
+            return Err(CorpusError::Layout { path: dir.to_path_buf(), what: message });
+        }
+        skipped.add(if ext == "txt" { unit } else { Unit::Entry }, reason, message);
     }
     Ok(out)
 }
@@ -123,12 +136,13 @@ pub struct LoadedSplit {
 pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, CorpusError> {
     let standoff = dir.join("standoff").join(split);
     let parses = dir.join("conllu").join(split);
-    let txt = stems(&standoff, "txt")?;
-    let ann = stems(&standoff, "ann")?;
+    let mut skipped = SkipReport::default();
+    let txt = stems(&standoff, "txt", strict, &mut skipped)?;
+    let ann = stems(&standoff, "ann", strict, &mut skipped)?;
     if !parses.is_dir() {
         return Err(CorpusError::Layout { path: parses, what: "no such folder: every split needs its CoNLL-U parses (make parses CORPUS=...)".into() });
     }
-    let conllu = stems(&parses, "conllu")?;
+    let conllu = stems(&parses, "conllu", strict, &mut skipped)?;
     if txt.is_empty() {
         return Err(CorpusError::Layout { path: standoff, what: "no .txt files".into() });
     }
@@ -156,7 +170,6 @@ pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, 
     // In file name order, so that reports and the strict error do not depend on thread timing.
     let mut outcomes: Vec<(&String, DocumentResult)> = orphans.into_iter().map(|(s, e)| (s, Err(e))).chain(read).collect();
     outcomes.sort_by(|a, b| a.0.cmp(b.0));
-    let mut skipped = SkipReport::default();
     let mut documents = Vec::with_capacity(outcomes.len());
     for (_, outcome) in outcomes {
         match outcome {
@@ -355,8 +368,9 @@ mod tests {
         f.good("a_good", "Fe and Mg in Gale", "T1\tElement 0 2\tFe\nT2\tElement 7 9\tMg\n");
         f.good("b_unknown_line", "Fe here", "T1\tElement 0 2\tFe\nX1\tweird line\n");
         f.file("standoff/train/c_crlf_bom.txt", "\u{feff}Fe\r\nMg");
-        f.file("standoff/train/c_crlf_bom.ann", "\u{feff}T1\tElement 4 6\tMg\r\n");
-        f.file("conllu/train/c_crlf_bom.conllu", "1\tFe\t_\tX\t_\t_\t0\troot\t_\tTokenRange=0:2\n2\tMg\t_\tX\t_\t_\t1\tdep\t_\tTokenRange=4:6\n");
+        // brat counts the text's byte order mark; the .ann's is only a signature.
+        f.file("standoff/train/c_crlf_bom.ann", "\u{feff}T1\tElement 5 7\tMg\r\n");
+        f.file("conllu/train/c_crlf_bom.conllu", "1\tFe\t_\tX\t_\t_\t0\troot\t_\tTokenRange=1:3\n2\tMg\t_\tX\t_\t_\t1\tdep\t_\tTokenRange=5:7\n");
         f.good("d_past_end", "Fe", "T1\tElement 0 9\tFe\n");
         f.good("e_reversed", "Fe and Mg", "T1\tElement 7 2\tMg\n");
         f.good("f_surface", "Fe and Mg", "T1\tElement 0 2\tMg\n");
@@ -389,7 +403,7 @@ mod tests {
         let loaded = load_split(&f.0, "train", false).unwrap();
         let ids: Vec<&str> = loaded.documents.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, ["a_good", "b_unknown_line", "c_crlf_bom"]);
-        assert_eq!(loaded.documents[2].entities[0].spans, vec![(4, 6)]);
+        assert_eq!(loaded.documents[2].entities[0].spans, vec![(5, 7)]);
         let r = &loaded.skipped;
         let counts: Vec<(&str, usize)> = r.reasons.iter().map(|(k, v)| (k.as_str(), v.count)).collect();
         assert_eq!(

@@ -12,7 +12,9 @@ use enrelg_schemas::LabelSet;
 
 use crate::align::{align, AlignConfig};
 use crate::document::Document;
-use crate::text::{decode_utf8, Text};
+use crate::input::{check_text, parse_jsonl, TextCheck};
+use crate::skips::SkipReport;
+use crate::text::{decode_document, decode_utf8, is_blank, Text};
 use crate::{acronym, brat, conllu, enrelg_conll, graph, lemma};
 
 /// Split fuzz input into `n` parts at NUL bytes (missing parts are empty).
@@ -88,6 +90,45 @@ pub fn document(data: &[u8]) {
     let acronyms = acronym::detect(&doc);
     let occurrences = graph::long_form_occurrences(&doc, &acronyms);
     assert_eq!(occurrences.len(), acronyms.len());
+}
+
+/// JSONL NUL `.txt` NUL two span bytes: what `enrelg tag` checks of its
+/// input before parsing, and the `.ann` line it writes for a span of a text.
+pub fn tag_input(data: &[u8]) {
+    let [jsonl, txt, span]: [Vec<u8>; 3] = parts(data, 3).try_into().expect("three parts");
+    let path = Path::new("in.jsonl");
+    let mut skipped = SkipReport::default();
+    let records = parse_jsonl(&jsonl, path, &mut skipped);
+    let lines = jsonl.split(|&b| b == b'\n').count();
+    let ids: std::collections::BTreeSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), records.len(), "duplicate ids kept");
+    assert!(records.iter().all(|r| (1..=lines).contains(&r.line)));
+    assert_eq!(skipped.lines, skipped.all.len(), "every skip is a line");
+    assert!(skipped.all.iter().all(|(_, m)| m.starts_with("in.jsonl:")), "a message without its line");
+    for r in &records {
+        let _ = check_text(&r.text, 1000);
+    }
+    let Ok(text) = decode_document(txt) else { return };
+    match check_text(&text, 1000) {
+        Ok(TextCheck::Empty) => assert!(is_blank(&text)),
+        Ok(TextCheck::Text) => assert!(!is_blank(&text) && text.chars().count() <= 1000),
+        Err(_) => assert!(text.chars().count() > 1000),
+    }
+    // Any span of the text, written as an .ann line, reads back as itself.
+    let text = Text::new(text);
+    let n = text.len_chars();
+    let (Some(&a), Some(&b)) = (span.first(), span.get(1)) else { return };
+    let (start, end) = (usize::from(a) % (n + 1), usize::from(b) % (n + 1));
+    let (start, end) = (start.min(end), start.max(end));
+    let Some(surface) = text.slice(start, end) else { return };
+    if start == end || is_blank(surface) {
+        return;
+    }
+    let line = brat::entity_line(1, "T", start, end, surface);
+    assert_eq!(line.matches(crate::text::is_line_break).count(), 1, "{line:?} is more than one line for brat");
+    let read = brat::parse_ann(&line, &text, Path::new("f.ann"), Path::new("f.txt")).expect("our own line reads back");
+    assert_eq!(read.entities.len(), 1);
+    assert_eq!(read.entities[0].spans, vec![(start, end)]);
 }
 
 /// What every later stage assumes of a document's tokens.

@@ -5,7 +5,8 @@
 //! [`Document`] per file pair) -> [`align`] (BIO labels) -> [`lemma`] and
 //! [`acronym`] -> [`window`] (128-subtoken windows) -> [`graph`]
 //! (`CorefGraph`, `DependencyGraph`) -> [`shard`] (Arrow files). Statistics
-//! over the way: [`stats`], [`compare`].
+//! over the way: [`stats`], [`compare`]. Raw text to tag enters through
+//! [`input`] (JSONL records, text checks) and [`tree`] (input folders).
 
 // Errors carry file, line and both texts so they can say what is wrong; they
 // are the cold path, so their size does not matter.
@@ -27,6 +28,7 @@ pub mod fs;
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod fuzzing;
 pub mod graph;
+pub mod input;
 pub mod lemma;
 pub mod manifest;
 pub mod shape;
@@ -35,6 +37,7 @@ pub mod skips;
 pub mod stats;
 pub mod syntax;
 pub mod text;
+pub mod tree;
 pub mod window;
 
 pub use document::{Document, Entity, Sentence, Token};

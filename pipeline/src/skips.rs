@@ -38,6 +38,9 @@ pub const EXAMPLES_PER_REASON: usize = 5;
 pub enum Unit {
     Document,
     Line,
+    /// An entry of an input folder that is no document of its own (a second
+    /// way to a folder or file already walked): counted under its reason only.
+    Entry,
 }
 
 /// Skipped input, counted by reason, with the first few messages (each names
@@ -64,6 +67,7 @@ impl SkipReport {
         match unit {
             Unit::Document => self.documents += 1,
             Unit::Line => self.lines += 1,
+            Unit::Entry => {}
         }
         let r = self.reasons.entry(reason.to_string()).or_default();
         r.count += 1;

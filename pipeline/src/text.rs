@@ -47,16 +47,56 @@ impl Text {
     }
 }
 
-/// Decode a file's bytes as UTF-8 without a byte order mark.
+/// The byte order mark. brat, and any program that reads a `.txt` as UTF-8
+/// (Python's `"utf-8"` codec), keep it as the text's first character, so a
+/// document's offsets count it; in record formats (`.ann`, CoNLL-U, JSONL
+/// lines) it is only an encoding signature.
+pub const BOM: char = '\u{feff}';
+
+/// Whitespace as the parser sees it: Python's `str.isspace()`, which spaCy
+/// splits on, is Unicode's White_Space plus the information separators
+/// U+001C..U+001F. Every check of which characters a token must cover uses
+/// this rule, so a text the parser accepts is never refused here.
+pub fn is_space(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{1c}'..='\u{1f}')
+}
+
+/// Whether character `at` of a document lies outside every token by rule:
+/// whitespace, or the byte order mark opening the text (the parser reads it
+/// as a space, so that offsets still count it).
+pub fn is_blank_at(at: usize, c: char) -> bool {
+    is_space(c) || (at == 0 && c == BOM)
+}
+
+/// Whether a document holds no word at all.
+pub fn is_blank(text: &str) -> bool {
+    text.chars().enumerate().all(|(i, c)| is_blank_at(i, c))
+}
+
+/// Characters that end a line for Python's `str.splitlines`, and so for
+/// brat's reader of `.ann` files: a surface written into an `.ann` line must
+/// hold none of them.
+pub fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\u{b}' | '\u{c}' | '\r' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Decode a record file's bytes (`.ann`, CoNLL-U, JSONL) as UTF-8 without a
+/// byte order mark.
 ///
 /// Returns the byte offset of the first invalid sequence on failure, so the
 /// caller can name the place in its error.
 pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, usize> {
-    let mut s = String::from_utf8(bytes).map_err(|e| e.utf8_error().valid_up_to())?;
-    if s.starts_with('\u{feff}') {
-        s.drain(..'\u{feff}'.len_utf8());
+    let mut s = decode_document(bytes)?;
+    if s.starts_with(BOM) {
+        s.drain(..BOM.len_utf8());
     }
     Ok(s)
+}
+
+/// Decode a document's bytes (a `.txt`) as UTF-8, keeping a byte order mark
+/// as its first character, as brat counts it.
+pub fn decode_document(bytes: Vec<u8>) -> Result<String, usize> {
+    String::from_utf8(bytes).map_err(|e| e.utf8_error().valid_up_to())
 }
 
 /// Why a text file could not be read.
@@ -71,10 +111,19 @@ pub enum ReadError {
     },
 }
 
-/// Read a file as UTF-8 text without a byte order mark.
+/// Read a record file (`.ann`, CoNLL-U) as UTF-8 text without a byte order mark.
 pub fn read_utf8_file(path: &std::path::Path) -> Result<String, ReadError> {
+    read_with(path, decode_utf8)
+}
+
+/// Read a document (`.txt`) as UTF-8 text, a byte order mark kept ([`BOM`]).
+pub fn read_document_file(path: &std::path::Path) -> Result<String, ReadError> {
+    read_with(path, decode_document)
+}
+
+fn read_with(path: &std::path::Path, decode: fn(Vec<u8>) -> Result<String, usize>) -> Result<String, ReadError> {
     let bytes = std::fs::read(path).map_err(ReadError::Io)?;
-    decode_utf8(bytes.clone()).map_err(|byte| {
+    decode(bytes.clone()).map_err(|byte| {
         let valid = String::from_utf8_lossy(&bytes[..byte]).into_owned();
         let (line, column) = line_col(&valid, valid.len());
         ReadError::Encoding { line, column, byte }
@@ -106,9 +155,26 @@ mod tests {
     }
 
     #[test]
-    fn strips_bom_and_reports_bad_bytes() {
+    fn records_drop_the_bom_documents_keep_it_and_bad_bytes_are_placed() {
         assert_eq!(decode_utf8(b"\xef\xbb\xbfabc".to_vec()).unwrap(), "abc");
+        assert_eq!(decode_document(b"\xef\xbb\xbfabc".to_vec()).unwrap(), "\u{feff}abc");
         assert_eq!(decode_utf8(b"ab\xe9c".to_vec()), Err(2));
+        assert_eq!(decode_document(b"ab\xe9c".to_vec()), Err(2));
+    }
+
+    /// The sets as Python 3 computes them (`chr(c).isspace()`, and
+    /// `len(("a" + chr(c) + "b").splitlines()) > 1`, over every code point).
+    #[test]
+    fn whitespace_and_line_breaks_are_pythons() {
+        let space: Vec<u32> = (0..=0x10ffff).filter_map(char::from_u32).filter(|&c| is_space(c)).map(u32::from).collect();
+        let python = [
+            0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a,
+            0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+        ];
+        assert_eq!(space, python);
+        let breaks: Vec<u32> = (0..=0x10ffff).filter_map(char::from_u32).filter(|&c| is_line_break(c)).map(u32::from).collect();
+        assert_eq!(breaks, [0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029]);
+        assert!(is_blank("\u{feff} \u{1c}\n") && !is_blank(" \u{feff}") && !is_blank("Fe"));
     }
 
     #[test]

@@ -46,3 +46,8 @@ fn enrelg_inputs() {
 fn document_inputs() {
     replay("document", fuzzing::document);
 }
+
+#[test]
+fn tag_input_inputs() {
+    replay("tag_input", fuzzing::tag_input);
+}

@@ -14,6 +14,7 @@ pub mod experiment;
 pub mod inference;
 pub mod model;
 pub mod npy;
+pub mod output;
 pub mod plot;
 pub mod predict;
 pub mod rng;

@@ -11,10 +11,13 @@ use std::sync::atomic::AtomicU64;
 use anyhow::Context;
 use burn::tensor::Device;
 use enrelg_pipeline::align::AlignConfig;
+use enrelg_pipeline::brat;
 use enrelg_pipeline::document::Document;
 use enrelg_pipeline::graph::EdgeKind;
 use enrelg_pipeline::shard::{process, BuildOptions};
+use enrelg_pipeline::skips::SkipReport;
 use enrelg_pipeline::syntax::{deprel_id, upos_id};
+use enrelg_pipeline::tree::{strip_ext, walk, with_ext, Depth, Links};
 use enrelg_pipeline::window::WordPieceTokenizer;
 use enrelg_schemas::chunks;
 use serde::Serialize;
@@ -36,34 +39,22 @@ pub struct PredictedEntity {
     pub text: String,
 }
 
-/// Relative paths, without extension, of the `.txt` files under `root`, sorted.
-pub fn txt_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "txt") {
-                out.push(path.strip_prefix(root).unwrap_or(&path).with_extension(""));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// `base/rel.ext`; unlike `with_extension`, keeps dots inside a file stem (`a.b` -> `a.b.ext`).
-pub fn with_ext(base: &Path, rel: &Path, ext: &str) -> PathBuf {
-    base.join(format!("{}.{ext}", rel.display()))
+/// Relative paths, without extension, of the `.txt` files under `root`
+/// (the input rules of [`enrelg_pipeline::tree`]), sorted; what the walk
+/// passes over (FIFOs, broken links, second ways into a folder) goes into
+/// `skipped`.
+pub fn txt_files(root: &Path, links: Links, skipped: &mut SkipReport) -> anyhow::Result<Vec<PathBuf>> {
+    let tree = walk(root, "txt", Depth::Tree, links)?;
+    tree.report(skipped);
+    Ok(tree.files.iter().map(|f| strip_ext(f)).collect())
 }
 
 /// (`.txt`, `.conllu`, relative path) under `input`; parses beside the text
 /// or in a `parses` tree mirroring it. The parse may be missing: the caller
 /// decides (predict skips the document and counts it).
-pub fn find_inputs(input: &Path, parses: Option<&Path>) -> anyhow::Result<Vec<(PathBuf, PathBuf, PathBuf)>> {
-    Ok(txt_files(input)?.into_iter().map(|rel| (with_ext(input, &rel, "txt"), with_ext(parses.unwrap_or(input), &rel, "conllu"), rel)).collect())
+pub fn find_inputs(input: &Path, parses: Option<&Path>, links: Links, skipped: &mut SkipReport) -> anyhow::Result<Vec<(PathBuf, PathBuf, PathBuf)>> {
+    let rels = txt_files(input, links, skipped)?;
+    Ok(rels.into_iter().map(|rel| (with_ext(input, &rel, "txt"), with_ext(parses.unwrap_or(input), &rel, "conllu"), rel)).collect())
 }
 
 /// One or more trained runs ready to tag documents: models, tokenizer and
@@ -164,14 +155,7 @@ impl<'a> Tagger<'a> {
     }
 }
 
-/// The `.ann` content for a document's entities (newlines in the surface become spaces, as brat writes them).
+/// The `.ann` content for a document's entities ([`brat::entity_line`]).
 pub fn to_ann(entities: &[PredictedEntity]) -> String {
-    entities
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let surface: String = e.text.chars().map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c }).collect();
-            format!("T{}\t{} {} {}\t{}\n", i + 1, e.ty, e.start, e.end, surface)
-        })
-        .collect()
+    entities.iter().enumerate().map(|(i, e)| brat::entity_line(i + 1, &e.ty, e.start, e.end, &e.text)).collect()
 }

@@ -491,7 +491,13 @@ pub struct RunLock {
 
 impl RunLock {
     pub fn acquire(dir: &Path) -> anyhow::Result<Self> {
-        let path = dir.join(LOCK);
+        Self::acquire_file(dir, &dir.join(LOCK))
+    }
+
+    /// The lock of folder `dir` held as the file `path` (another folder's
+    /// writer, e.g. `enrelg tag`'s output folder, [`crate::output`]).
+    pub fn acquire_file(dir: &Path, path: &Path) -> anyhow::Result<Self> {
+        let path = path.to_path_buf();
         let me = Holder::current();
         let holder = serde_json::to_string(&me)?;
         // Written in full under a private name, then linked into place: the

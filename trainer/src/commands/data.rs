@@ -10,6 +10,7 @@ use enrelg_pipeline::corpus;
 use enrelg_pipeline::graph::DependencyVariant;
 use enrelg_pipeline::manifest::Manifest;
 use enrelg_pipeline::shard::{build, BuildOptions};
+use enrelg_pipeline::tree::{Depth, Links};
 use enrelg_pipeline::window::{WindowConfig, WordPieceTokenizer};
 use enrelg_schemas::LabelSet;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -57,14 +58,8 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
     let manifest = Manifest::read(&args.manifest)?;
     let tokenizer = WordPieceTokenizer::from_model_dir(&args.model)?;
     let splits = corpus::splits(&args.corpus)?;
-    let total: usize = splits
-        .iter()
-        .map(|s| {
-            std::fs::read_dir(args.corpus.join("standoff").join(s))
-                .map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "txt")).count())
-                .unwrap_or(0)
-        })
-        .sum();
+    let total: usize =
+        splits.iter().map(|s| enrelg_pipeline::tree::walk(&args.corpus.join("standoff").join(s), "txt", Depth::Flat, Links::Follow).map_or(0, |t| t.files.len())).sum();
     let bar = ProgressBar::new(total as u64);
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} documents ({per_sec}, eta {eta})")?.progress_chars("=> "));
     bar.set_message(format!("building {}", manifest.name));

@@ -10,13 +10,16 @@ use anyhow::Context;
 use burn::tensor::Device;
 use clap::Args;
 use enrelg::eval::{score_spans, Span};
-use enrelg::predict::{find_inputs, to_ann, txt_files, with_ext, PredictedEntity, Tagger};
+use enrelg::output::OutputDir;
+use enrelg::predict::{find_inputs, to_ann, txt_files, PredictedEntity, Tagger};
 use enrelg::run::LoadedRun;
 use enrelg_pipeline::brat;
 use enrelg_pipeline::corpus::load_unannotated;
 use enrelg_pipeline::skips::{SkipReport, Unit};
+use enrelg_pipeline::tree::{with_ext, Links};
 use enrelg_pipeline::window::WordPieceTokenizer;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
 
 use super::DeviceArgs;
 
@@ -45,6 +48,18 @@ pub struct PredictArgs {
     /// with a counted warning.
     #[arg(long)]
     pub strict: bool,
+    /// Do not follow symbolic links to folders in --input (links to files are followed).
+    #[arg(long)]
+    pub no_follow_links: bool,
+}
+
+/// How the input walk treats links to folders.
+pub fn links(no_follow: bool) -> Links {
+    if no_follow {
+        Links::Skip
+    } else {
+        Links::Follow
+    }
 }
 
 pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
@@ -52,13 +67,26 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     check_threshold(args.consistency)?;
     let (runs, tokenizer) = open_runs(&args.runs, &device)?;
     let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
-    let inputs = find_inputs(&args.input, args.parses.as_deref())?;
+    let mut walked = SkipReport::default();
+    let inputs = find_inputs(&args.input, args.parses.as_deref(), links(args.no_follow_links), &mut walked)?;
     anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
-    let tagged = tag_documents(&tagger, &inputs, &args.out, &device, args.strict)?;
-    enrelg_pipeline::fs::write_atomic(&args.out.join(SKIPPED_TSV), tagged.skipped.to_tsv().as_bytes())?;
+    anyhow::ensure!(!args.strict || walked.is_empty(), "{}: {}", args.input.display(), walked.all.first().map_or("", |(_, m)| m.as_str()));
+    let mut out = OutputDir::open(&args.out)?;
+    let mut tagged = tag_documents(&tagger, &inputs, &mut out, &args.out, &device, args.strict)?;
+    walked.merge(&tagged.skipped);
+    tagged.skipped = walked;
+    out.write(&args.out.join(SKIPPED_TSV), tagged.skipped.to_tsv().as_bytes())?;
+    report_removed(&out.finish()?);
     super::report_skips(std::iter::once(&tagged.skipped));
     println!("{}", tagged.summary(&args.device.name, &args.out));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Name the outputs a rerun removed (documents it no longer tags).
+pub fn report_removed(removed: &[PathBuf]) {
+    if !removed.is_empty() {
+        eprintln!("removed {} output file(s) of the previous run for documents not tagged this time, e.g. {}", removed.len(), removed[0].display());
+    }
 }
 
 /// Load the runs that tag together and the tokenizer of their model
@@ -116,10 +144,23 @@ impl Tagged {
 /// ([`SkipReport::to_tsv`]), in their output folder.
 pub const SKIPPED_TSV: &str = "skipped.tsv";
 
-/// Tag each (`.txt`, `.conllu`, relative path) of `inputs`: `out/REL.ann` per
-/// document and `out/entities.jsonl` for all. A document that cannot be read
-/// is skipped and counted (an error with `strict`).
-pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], out: &Path, device: &Device, strict: bool) -> anyhow::Result<Tagged> {
+/// Where `predict` and `tag` write every entity of a folder input.
+pub const ENTITIES_JSONL: &str = "entities.jsonl";
+
+/// One line of [`ENTITIES_JSONL`]: the document's `.txt` path relative to
+/// the input (documents named alike in two folders stay apart; a name that
+/// is not UTF-8 is shown with U+FFFD) and the entity.
+#[derive(Serialize)]
+struct EntityLine<'a> {
+    path: String,
+    #[serde(flatten)]
+    entity: &'a PredictedEntity,
+}
+
+/// Tag each (`.txt`, `.conllu`, relative path) of `inputs`: `ann_root/REL.ann`
+/// per document and `ann_root/entities.jsonl` for all, written through `out`.
+/// A document that cannot be read is skipped and counted (an error with `strict`).
+pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], out: &mut OutputDir, ann_root: &Path, device: &Device, strict: bool) -> anyhow::Result<Tagged> {
     let bar = ProgressBar::new(inputs.len() as u64);
     bar.set_style(ProgressStyle::with_template("tagging [{bar:30}] {pos}/{len} documents ({per_sec}, eta {eta})")?.progress_chars("=> "));
     let start = Instant::now();
@@ -138,19 +179,16 @@ pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], ou
         };
         tagged.words += doc.tokens.len();
         let entities = tagger.tag(doc, device)?;
-        let path = with_ext(out, rel, "ann");
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        enrelg_pipeline::fs::write_atomic(&path, to_ann(&entities).as_bytes())?;
-        for e in &entities {
-            jsonl += &(serde_json::to_string(e)? + "\n");
+        out.write(&with_ext(ann_root, rel, "ann"), to_ann(&entities).as_bytes())?;
+        let path = with_ext(Path::new(""), rel, "txt").to_string_lossy().into_owned();
+        for entity in &entities {
+            jsonl += &(serde_json::to_string(&EntityLine { path: path.clone(), entity })? + "\n");
         }
         tagged.entities.insert(rel.clone(), entities);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    enrelg_pipeline::fs::write_atomic(&out.join("entities.jsonl"), jsonl.as_bytes())?;
+    out.write(&ann_root.join(ENTITIES_JSONL), jsonl.as_bytes())?;
     tagged.seconds = start.elapsed().as_secs_f64();
     Ok(tagged)
 }
@@ -185,7 +223,11 @@ fn read_tree(gold: &Path, ann_root: &Path, rels: &[PathBuf]) -> anyhow::Result<B
 }
 
 pub fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
-    let inputs = txt_files(&args.gold)?;
+    let mut walked = SkipReport::default();
+    let inputs = txt_files(&args.gold, Links::Follow, &mut walked)?;
+    if !walked.is_empty() {
+        super::report_skips(std::iter::once(&walked));
+    }
     let gold = read_tree(&args.gold, &args.gold, &inputs)?;
     let pred = read_tree(&args.gold, &args.pred, &inputs).context("reading predictions (each needs the gold .txt for its surface check)")?;
     let types: BTreeSet<String> = match &args.types {

@@ -6,11 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg::predict::{txt_files, with_ext, Tagger};
-use enrelg::tag::{newest_run, read_checked, read_jsonl, up_to_date, Parser, TaggedRecord, TextCheck, DEFAULT_MAX_CHARS, WORK_DIR};
+use enrelg::output::OutputDir;
+use enrelg::predict::{txt_files, Tagger};
+use enrelg::tag::{newest_run, up_to_date, Parser, TaggedRecord};
+use enrelg_pipeline::input::{read_checked, read_jsonl, TextCheck, DEFAULT_MAX_CHARS};
 use enrelg_pipeline::skips::{SkipReport, Unit};
+use enrelg_pipeline::tree::with_ext;
 
-use super::predict::{check_threshold, open_runs, tag_documents, SKIPPED_TSV};
+use super::predict::{check_threshold, links, open_runs, report_removed, tag_documents, SKIPPED_TSV};
 use super::DeviceArgs;
 
 #[derive(Args)]
@@ -44,6 +47,9 @@ pub struct TagArgs {
     /// Consistency decoding at this threshold (as `enrelg predict --consistency`).
     #[arg(long, value_name = "THRESHOLD")]
     pub consistency: Option<f64>,
+    /// Do not follow symbolic links to folders in --input (links to files are followed).
+    #[arg(long)]
+    pub no_follow_links: bool,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -59,7 +65,9 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     // The run first: without one there is nothing to do.
     let run_dirs = if args.runs.is_empty() { vec![newest_run(&args.runs_dir, &args.dataset)?] } else { args.runs.clone() };
     check_threshold(args.consistency)?;
-    let work = args.out.join(WORK_DIR);
+    // One writer per output folder: a second `tag` into it is refused.
+    let mut out = OutputDir::open(&args.out)?;
+    let work = out.work();
     let mut skipped = SkipReport::default();
     let jsonl = args.input.is_file();
     anyhow::ensure!(
@@ -86,7 +94,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     };
     let rels: Vec<PathBuf> = match &records {
         Some(records) => records.iter().map(|r| PathBuf::from(r.file_stem())).collect(),
-        None => txt_files(&args.input)?,
+        None => txt_files(&args.input, links(args.no_follow_links), &mut skipped)?,
     };
     anyhow::ensure!(!rels.is_empty() || !skipped.is_empty(), "{}: no documents", args.input.display());
     let mut docs = Vec::new();
@@ -126,14 +134,10 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
     let ann_root = if jsonl { work.join("ann") } else { args.out.clone() };
     let inputs: Vec<_> = docs.iter().filter(|d| !d.empty).map(|d| (d.txt.clone(), parse_of(d), d.rel.clone())).collect();
-    let mut tagged = tag_documents(&tagger, &inputs, &ann_root, &device, false)?;
+    let mut tagged = tag_documents(&tagger, &inputs, &mut out, &ann_root, &device, false)?;
     // Empty documents have no entities; they still get their (empty) output.
     for d in docs.iter().filter(|d| d.empty) {
-        let path = with_ext(&ann_root, &d.rel, "ann");
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        enrelg_pipeline::fs::write_atomic(&path, b"")?;
+        out.write(&with_ext(&ann_root, &d.rel, "ann"), b"")?;
         tagged.entities.insert(d.rel.clone(), Vec::new());
     }
     let empty = docs.iter().filter(|d| d.empty).count();
@@ -150,7 +154,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
             }
         }
         let path = args.out.join("tagged.jsonl");
-        enrelg_pipeline::fs::write_atomic(&path, lines.as_bytes())?;
+        out.write(&path, lines.as_bytes())?;
         path
     } else {
         args.out.clone()
@@ -167,7 +171,8 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     }
     skipped.merge(&tagged.skipped);
     // Every skipped document and line, for users tagging thousands of files.
-    enrelg_pipeline::fs::write_atomic(&args.out.join(SKIPPED_TSV), skipped.to_tsv().as_bytes())?;
+    out.write(&args.out.join(SKIPPED_TSV), skipped.to_tsv().as_bytes())?;
+    report_removed(&out.finish()?);
     super::report_skips(std::iter::once(&skipped));
     println!("{}", tagged.summary(&args.device.name, &out_path));
     Ok(ExitCode::SUCCESS)
