@@ -93,6 +93,21 @@ model-tests: $(BACKEND_DEPS)
 DATASET ?= mars
 VARIANT ?= cd
 SEED ?= 1
+# Your own brat folder (README, Your own corpus): `make train CORPUS=DIR` lays
+# it out and parses it beside its shards (enrelg data without --manifest);
+# DATASET becomes the folder's name, TYPES=A,B chooses the entity types.
+CORPUS ?=
+TYPES ?=
+ifneq ($(CORPUS),)
+DATASET := $(notdir $(abspath $(CORPUS)))
+DATA_ARGS = --corpus $(CORPUS) --python $(PARSE_PYTHON) --spacy-model $(SPACY_MODEL) $(if $(TYPES),--types $(TYPES))
+TRAIN_DEPS := parse-venv
+else
+DATA_ARGS = --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json
+TRAIN_DEPS :=
+endif
+# Maximum epochs (default: the training configuration's 30, with early stopping).
+EPOCHS ?=
 # Inputs beyond the paper, measured on Mars (README, Training results): word
 # shapes, a character CNN, a scalar mix of the encoder layers and words as the
 # mean of their subtokens lift test F1 from 79.0 (shapes only) to 87.2.
@@ -115,9 +130,9 @@ RUN ?= $(call run_of,$(SEED))
 # up to 30 epochs with early stopping. Mars: 30 epochs of 73-129 s each on 2
 # cores shared with one or two other runs (63 min in all with two others; a
 # baseline run alone took 47 s per epoch), plus ~4 min to cache the encoder.
-train: build model
-	$(RUN_BIN) data --corpus $(DATA_DIR)/$(DATASET) --manifest datasets/$(DATASET)/manifest.json --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
-	$(RUN_BIN) train --device $(DEVICE) --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --coref-scope $(COREF_SCOPE) --out $(RUN) --test
+train: build model $(TRAIN_DEPS)
+	$(RUN_BIN) data $(DATA_ARGS) --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
+	$(RUN_BIN) train --device $(DEVICE) --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --coref-scope $(COREF_SCOPE) $(if $(EPOCHS),--epochs $(EPOCHS)) --out $(RUN) --test
 
 # A seed ensemble: train each of SEEDS as `make train SEED=N` (a seed whose run
 # already has eval-test.json is kept), then decode test with the mean scores of

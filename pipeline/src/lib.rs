@@ -28,6 +28,7 @@ pub mod fs;
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod fuzzing;
 pub mod graph;
+pub mod import;
 pub mod input;
 pub mod lemma;
 pub mod manifest;

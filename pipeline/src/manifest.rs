@@ -34,21 +34,37 @@ pub struct SplitSpec {
     /// Folder name under `standoff/` and `conllu/`.
     pub name: String,
     /// The EnRel-G release file holding the same documents.
+    #[serde(default)]
     pub enrelg_file: Option<String>,
     pub documents: usize,
+    /// For a corpus imported from a brat folder ([`crate::import`]): the
+    /// source `.txt` of each document, relative to that folder, in id order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
+/// Only `name`, `label_types` and `splits` are required; the provenance
+/// fields (sources, checksums, licence, attribution) are for corpora that are
+/// published, as Mars and AnatEM are.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub name: String,
+    #[serde(default)]
     pub title: String,
     pub label_types: Vec<String>,
     pub splits: Vec<SplitSpec>,
+    #[serde(default)]
     pub sources: Vec<Source>,
     /// SHA-256 of the EnRel-G release files, by file name.
+    #[serde(default)]
     pub enrelg_sha256: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
     pub license: String,
+    #[serde(default)]
     pub attribution: String,
+    /// How an imported corpus was split ([`crate::import`]), to repeat it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_rule: Option<String>,
 }
 
 impl Manifest {

@@ -1,6 +1,6 @@
 //! `enrelg data`: build the Arrow shards of a corpus (windows, graphs, labels).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use enrelg_pipeline::corpus;
 use enrelg_pipeline::graph::DependencyVariant;
+use enrelg_pipeline::import::{self, ImportOptions, SplitShares};
 use enrelg_pipeline::manifest::Manifest;
 use enrelg_pipeline::shard::{build, BuildOptions};
 use enrelg_pipeline::tree::{Depth, Links};
@@ -16,15 +17,30 @@ use enrelg_schemas::LabelSet;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::stats::PolicyArgs;
+use super::ParserArgs;
 
 #[derive(Args)]
 pub struct DataArgs {
-    /// Standoff corpus folder (standoff/ + conllu/).
+    /// Standoff corpus folder (standoff/ + conllu/) with --manifest; without
+    /// it, any folder of brat .txt + .ann files (flat, nested, or in
+    /// train/dev/test subfolders), laid out and parsed beside --out.
     #[arg(long)]
     pub corpus: PathBuf,
-    /// Dataset manifest (label set, splits).
+    /// Dataset manifest (label set, splits); none for a brat folder.
     #[arg(long)]
-    pub manifest: PathBuf,
+    pub manifest: Option<PathBuf>,
+    /// A brat folder's entity types to label (default: annotation.conf's, else all in the .ann files).
+    #[arg(long, value_delimiter = ',', conflicts_with = "manifest")]
+    pub types: Option<Vec<String>>,
+    /// A brat folder without split subfolders: train/dev/test shares by document.
+    #[arg(long, default_value = "70/10/20", conflicts_with = "manifest")]
+    pub split: SplitShares,
+    /// The seed of that split.
+    #[arg(long, default_value_t = 1, conflicts_with = "manifest")]
+    pub split_seed: u64,
+    /// Parses a brat folder's texts.
+    #[command(flatten)]
+    pub parser: ParserArgs,
     /// Hugging Face model folder holding tokenizer.json (or the file itself).
     #[arg(long, default_value = "models/minilm")]
     pub model: PathBuf,
@@ -53,9 +69,17 @@ pub struct DataArgs {
     pub write_stats: Option<PathBuf>,
 }
 
-pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
-    let manifest = Manifest::read(&args.manifest)?;
+    let manifest_path = match args.manifest.clone() {
+        Some(path) => path,
+        None => {
+            let (corpus, manifest) = import_brat_folder(&args)?;
+            args.corpus = corpus;
+            manifest
+        }
+    };
+    let manifest = Manifest::read(&manifest_path)?;
     let tokenizer = WordPieceTokenizer::from_model_dir(&args.model)?;
     let splits = corpus::splits(&args.corpus)?;
     let total: usize =
@@ -66,7 +90,7 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
     let opts = BuildOptions {
         corpus_name: manifest.name.clone(),
         labels: LabelSet::with_auxiliary(manifest.label_set()?.types().iter().cloned(), args.auxiliary_types.iter().cloned())
-            .with_context(|| format!("--auxiliary-types with the label types of {}", args.manifest.display()))?,
+            .with_context(|| format!("--auxiliary-types with the label types of {}", manifest_path.display()))?,
         align: args.policy.config(),
         window: WindowConfig { max_subtokens: args.max_subtokens },
         dependency_variant: args.dep_variant,
@@ -132,6 +156,48 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The folder beside the shards `out` where a brat folder is laid out as a
+/// corpus (`OUT.corpus/{standoff,conllu}/SPLIT`, `manifest.json`).
+pub fn imported_corpus_dir(out: &Path) -> PathBuf {
+    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "shards".into());
+    name.push(".corpus");
+    out.with_file_name(name)
+}
+
+/// Lay the brat folder `--corpus` out as a corpus beside the shards, parse
+/// what has no up-to-date parse, and say what was decided: (corpus folder,
+/// generated manifest).
+fn import_brat_folder(args: &DataArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
+    anyhow::ensure!(
+        !args.corpus.join("standoff").is_dir(),
+        "{}: a corpus with standoff/ needs its --manifest (a brat folder without one has no standoff/ folder)",
+        args.corpus.display()
+    );
+    let opts = ImportOptions { types: args.types.clone(), shares: args.split, seed: args.split_seed, strict: args.policy.strict };
+    let plan = import::plan(&args.corpus, &opts)?;
+    let staged = imported_corpus_dir(&args.out);
+    let manifest = import::write(&plan, &args.corpus, &staged)?;
+    let counts: Vec<String> = manifest.splits.iter().map(|s| format!("{} {}", s.name, s.documents)).collect();
+    eprintln!("{}: {} documents ({}; split {})", args.corpus.display(), manifest.splits.iter().map(|s| s.documents).sum::<usize>(), counts.join(", "), plan.split_rule);
+    for (ty, n) in &plan.type_counts {
+        let chosen = if plan.label_types.contains(ty) { "labelled" } else { "not labelled (--types)" };
+        eprintln!("  {ty}: {n} mention(s), {chosen}");
+    }
+    if !plan.unannotated.is_empty() {
+        eprintln!("{} .txt file(s) without .ann left out (--strict refuses them), e.g. {}", plan.unannotated.len(), args.corpus.join(&plan.unannotated[0]).display());
+    }
+    if !plan.skipped.is_empty() {
+        super::report_skips(std::iter::once(&plan.skipped));
+    }
+    let rels: Vec<PathBuf> = plan.splits.iter().flat_map(|(split, docs)| docs.iter().map(move |d| Path::new(split).join(&d.id))).collect();
+    args.parser.parser().parse(&staged.join("standoff"), &rels, &staged.join("conllu"))?;
+    for (split, _) in &plan.splits {
+        std::fs::create_dir_all(staged.join("conllu").join(split))?;
+    }
+    eprintln!("corpus laid out in {} (manifest.json records the split)", staged.display());
+    Ok((staged.clone(), staged.join("manifest.json")))
 }
 
 /// An auxiliary type that labels no word in any split is most likely a typo:

