@@ -95,5 +95,124 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
         let (a, b) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
         assert_eq!(text.chars().skip(a).take(b - a).collect::<String>(), e["text"].as_str().unwrap());
     }
+    tiny_cased_bert(&tmp, &flat, &python);
     std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A cased BERT published as `config.json` + `vocab.txt` +
+/// `tokenizer_config.json` + `model.safetensors` (no `tokenizer.json`),
+/// random weights written here: its tokenizer keeps case, and it builds
+/// shards, trains and tags; another architecture is refused at once.
+fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
+    use safetensors::tensor::TensorView;
+    use safetensors::Dtype;
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let model = tmp.join("tiny-cased-bert");
+    std::fs::create_dir_all(&model).unwrap();
+    // Every character alone and as a continuation, so no word is unknown, and a few whole words.
+    let mut vocab: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Gale", "gale", "The", "the", "cells", "of"].map(String::from).to_vec();
+    let mut chars = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(flat).unwrap() {
+        chars.extend(std::fs::read_to_string(e.unwrap().path()).unwrap_or_default().chars().filter(|c| !c.is_whitespace()));
+    }
+    for c in &chars {
+        vocab.push(c.to_string());
+        vocab.push(format!("##{c}"));
+    }
+    vocab.sort();
+    vocab.dedup();
+    std::fs::write(model.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
+    std::fs::write(model.join("tokenizer_config.json"), r#"{"do_lower_case": false, "tokenizer_class": "BertTokenizer"}"#).unwrap();
+    let (h, layers, ff) = (32usize, 2usize, 64usize);
+    let config = serde_json::json!({"model_type": "bert", "vocab_size": vocab.len(), "hidden_size": h, "num_hidden_layers": layers, "num_attention_heads": 2,
+        "intermediate_size": ff, "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu"});
+    std::fs::write(model.join("config.json"), config.to_string()).unwrap();
+    let mut shapes: Vec<(String, Vec<usize>)> = vec![
+        ("embeddings.word_embeddings.weight".into(), vec![vocab.len(), h]),
+        ("embeddings.position_embeddings.weight".into(), vec![512, h]),
+        ("embeddings.token_type_embeddings.weight".into(), vec![2, h]),
+        ("embeddings.LayerNorm.weight".into(), vec![h]),
+        ("embeddings.LayerNorm.bias".into(), vec![h]),
+    ];
+    for i in 0..layers {
+        let p = format!("encoder.layer.{i}");
+        for (name, o, n) in [
+            ("attention.self.query", h, h),
+            ("attention.self.key", h, h),
+            ("attention.self.value", h, h),
+            ("attention.output.dense", h, h),
+            ("intermediate.dense", ff, h),
+            ("output.dense", h, ff),
+        ] {
+            shapes.push((format!("{p}.{name}.weight"), vec![o, n]));
+            shapes.push((format!("{p}.{name}.bias"), vec![o]));
+        }
+        for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
+            shapes.push((format!("{p}.{norm}.weight"), vec![h]));
+            shapes.push((format!("{p}.{norm}.bias"), vec![h]));
+        }
+    }
+    // Deterministic small weights; layer norms start as the identity.
+    let mut state = 0x9e3779b97f4a7c15u64;
+    let data: Vec<(String, Vec<usize>, Vec<u8>)> = shapes
+        .into_iter()
+        .map(|(name, shape)| {
+            let n: usize = shape.iter().product();
+            let values: Vec<f32> = (0..n)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let u = (state >> 40) as f32 / (1u64 << 24) as f32;
+                    if name.ends_with("LayerNorm.weight") {
+                        1.0
+                    } else if name.ends_with("LayerNorm.bias") {
+                        0.0
+                    } else {
+                        (u - 0.5) * 0.04
+                    }
+                })
+                .collect();
+            (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        })
+        .collect();
+    let views: Vec<(String, TensorView)> = data.iter().map(|(n, shape, bytes)| (n.clone(), TensorView::new(Dtype::F32, shape.clone(), bytes).unwrap())).collect();
+    safetensors::serialize_to_file(views, None, &model.join("model.safetensors")).unwrap();
+
+    let shards = tmp.join("shards/tiny");
+    let (ok, report) = enrelg(&["data", "--corpus", &s(flat), "--model", &s(&model), "--out", &s(&shards), "--python", &s(python)]);
+    assert!(ok, "{report}");
+    let run = tmp.join("run-tiny");
+    let (ok, trained) = enrelg(&[
+        "train",
+        "--data",
+        &s(&shards),
+        "--model",
+        &s(&model),
+        "--variant",
+        "baseline",
+        "--epochs",
+        "1",
+        "--freeze-encoder",
+        "--out",
+        &s(&run),
+        "--cache-dir",
+        &s(&tmp.join("cache-tiny")),
+    ]);
+    assert!(ok, "{trained}");
+    let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    let uncased = tmp.join("tiny-uncased");
+    std::fs::create_dir_all(&uncased).unwrap();
+    std::fs::copy(model.join("vocab.txt"), uncased.join("vocab.txt")).unwrap();
+    let cased = enrelg_pipeline::window::WordPieceTokenizer::from_model_dir(&model).unwrap();
+    let lower = enrelg_pipeline::window::WordPieceTokenizer::from_model_dir(&uncased).unwrap();
+    assert_eq!(info["tokenizer_sha256"], cased.sha256.as_str(), "the run records the cased tokenizer");
+    assert_ne!(cased.subtokens(&["Gale"]).unwrap(), lower.subtokens(&["Gale"]).unwrap());
+    let (ok, report) =
+        enrelg(&["tag", "--input", &s(&tmp.join("shards/tiny.corpus/standoff/test")), "--out", &s(&tmp.join("tagged-tiny")), "--run", &s(&run), "--python", &s(python)]);
+    assert!(ok && report.contains("6 documents"), "{report}");
+
+    let mut roberta = config;
+    roberta["model_type"] = "roberta".into();
+    std::fs::write(model.join("config.json"), roberta.to_string()).unwrap();
+    let (ok, refused) = enrelg(&["train", "--data", &s(&shards), "--model", &s(&model), "--epochs", "1", "--freeze-encoder", "--out", &s(&tmp.join("run-roberta"))]);
+    assert!(!ok && refused.contains("model_type \"roberta\" is not supported"), "{refused}");
 }

@@ -47,7 +47,15 @@ pub struct WordPieceTokenizer {
 
 impl WordPieceTokenizer {
     /// Load `tokenizer.json` from a Hugging Face model folder (or a file path).
+    ///
+    /// A folder without `tokenizer.json` but with `vocab.txt` (BERT checkpoints
+    /// as their authors publish them: SciBERT, BioBERT) gets BERT's WordPiece
+    /// built from the vocabulary and `tokenizer_config.json`
+    /// ([`Self::from_vocab`]).
     pub fn from_model_dir(path: &Path) -> Result<Self, WindowError> {
+        if path.is_dir() && !path.join("tokenizer.json").exists() && path.join("vocab.txt").exists() {
+            return Self::from_vocab(path);
+        }
         let file = if path.is_dir() { path.join("tokenizer.json") } else { path.to_path_buf() };
         let load = |message: String| WindowError::Load { path: file.clone(), message };
         let bytes = std::fs::read(&file).map_err(|e| load(e.to_string()))?;
@@ -57,6 +65,44 @@ impl WordPieceTokenizer {
         let id = |token: &'static str| tokenizer.token_to_id(token).ok_or(WindowError::MissingSpecial { path: file.clone(), token });
         let (cls, sep, unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
         let sha256 = crate::fs::sha256_hex(&bytes);
+        Ok(Self { tokenizer, known: Default::default(), cls, sep, unk, sha256, source: file })
+    }
+
+    /// BERT's tokenizer from a folder's `vocab.txt` and `tokenizer_config.json`:
+    /// the BERT normaliser (`do_lower_case`, `strip_accents`,
+    /// `tokenize_chinese_chars`; BERT's defaults, lower case with accents
+    /// stripped, when a key or the file is absent), BERT's pre-tokenizer and
+    /// WordPiece with `##` continuations, as Hugging Face's `BertTokenizerFast`
+    /// builds it. Its SHA-256 covers the vocabulary and those three settings,
+    /// so a cased and an uncased load of one vocabulary are different tokenizers.
+    pub fn from_vocab(dir: &Path) -> Result<Self, WindowError> {
+        use tokenizers::models::wordpiece::WordPiece;
+        use tokenizers::normalizers::bert::BertNormalizer;
+        use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+        let file = dir.join("vocab.txt");
+        let load = |path: &Path, message: String| WindowError::Load { path: path.to_path_buf(), message };
+        let bytes = std::fs::read(&file).map_err(|e| load(&file, e.to_string()))?;
+        let config_path = dir.join("tokenizer_config.json");
+        let config: serde_json::Value = match std::fs::read(&config_path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| load(&config_path, e.to_string()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Value::Null,
+            Err(e) => return Err(load(&config_path, e.to_string())),
+        };
+        let flag = |key: &str, default: bool| config.get(key).and_then(serde_json::Value::as_bool).unwrap_or(default);
+        let lowercase = flag("do_lower_case", true);
+        let chinese = flag("tokenize_chinese_chars", true);
+        // null or absent: strip accents exactly when lower-casing (BERT's rule).
+        let strip_accents = config.get("strip_accents").and_then(serde_json::Value::as_bool);
+        let vocab = WordPiece::read_bytes(&bytes).map_err(|e| load(&file, e.to_string()))?;
+        let model = WordPiece::builder().vocab(vocab).unk_token("[UNK]".into()).build().map_err(|e| load(&file, e.to_string()))?;
+        let mut tokenizer = Tokenizer::new(model);
+        tokenizer.with_normalizer(Some(BertNormalizer::new(true, chinese, strip_accents, lowercase))).map_err(|e| load(&file, e.to_string()))?;
+        tokenizer.with_pre_tokenizer(Some(BertPreTokenizer));
+        let id = |token: &'static str| tokenizer.token_to_id(token).ok_or(WindowError::MissingSpecial { path: file.clone(), token });
+        let (cls, sep, unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
+        let mut keyed = bytes;
+        keyed.extend_from_slice(format!("\0do_lower_case={lowercase} strip_accents={strip_accents:?} tokenize_chinese_chars={chinese}").as_bytes());
+        let sha256 = crate::fs::sha256_hex(&keyed);
         Ok(Self { tokenizer, known: Default::default(), cls, sep, unk, sha256, source: file })
     }
 
@@ -241,5 +287,37 @@ mod tests {
         reversed.reverse();
         assert_eq!(tok.subtokens(&reversed).unwrap(), tok.encode(&reversed).unwrap(), "from memory, in another order");
         assert!(tok.subtokens(&[]).unwrap().is_empty());
+    }
+
+    /// A folder as BERT checkpoints are published (`vocab.txt` +
+    /// `tokenizer_config.json`, no `tokenizer.json`) tokenizes every word of
+    /// real Mars text as the model's own `tokenizer.json` (Hugging Face's
+    /// serialisation of the same BERT WordPiece) does; `do_lower_case: false`
+    /// keeps case.
+    #[test]
+    fn a_vocab_txt_folder_tokenizes_as_tokenizer_json() {
+        let Some(json) = tokenizer() else { return };
+        let dir = std::env::temp_dir().join(format!("enrelg-vocab-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let model = json.source.parent().unwrap();
+        for f in ["vocab.txt", "tokenizer_config.json"] {
+            std::fs::copy(model.join(f), dir.join(f)).unwrap();
+        }
+        let vocab = WordPieceTokenizer::from_model_dir(&dir).unwrap();
+        assert_eq!(vocab.source, dir.join("vocab.txt"));
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/mars/standoff/test/2397.txt")).unwrap();
+        let mut words: Vec<&str> = text.split_whitespace().collect();
+        words.extend(["Schröder", "e\u{301}", "naïve", "北京", "\u{7}", "Fe2O3", "ÅNGSTRÖM", "x\u{200b}y"]);
+        assert!(words.len() > 20);
+        assert_eq!(vocab.encode(&words).unwrap(), json.encode(&words).unwrap());
+        assert_eq!((vocab.cls, vocab.sep, vocab.unk), (json.cls, json.sep, json.unk));
+        // Cased: "Gale" is no longer "gale".
+        std::fs::write(dir.join("tokenizer_config.json"), r#"{"do_lower_case": false}"#).unwrap();
+        let cased = WordPieceTokenizer::from_model_dir(&dir).unwrap();
+        assert_ne!(cased.encode(&["Gale"]).unwrap(), vocab.encode(&["Gale"]).unwrap());
+        assert_eq!(cased.encode(&["gale"]).unwrap(), vocab.encode(&["gale"]).unwrap());
+        assert_ne!(cased.sha256, vocab.sha256, "the settings are part of the tokenizer's identity");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

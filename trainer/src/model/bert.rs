@@ -72,6 +72,13 @@ impl BertConfig {
         let path = dir.join("config.json");
         let bytes = std::fs::read(&path).map_err(|source| BertError::Io { path: path.clone(), source })?;
         let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| BertError::Config { path: path.clone(), message: e.to_string() })?;
+        // Other architectures share field names but not weights or tokenizer: refuse them at once.
+        if let Some(kind) = v.get("model_type").and_then(|t| t.as_str()).filter(|t| *t != "bert") {
+            return Err(BertError::Config {
+                path,
+                message: format!("model_type {kind:?} is not supported: only BERT-family WordPiece checkpoints (model_type \"bert\": BERT, SciBERT, BioBERT, MiniLM, ...); RoBERTa, DeBERTa, ELECTRA and others are not"),
+            });
+        }
         if let Some(act) = v.get("hidden_act").and_then(|a| a.as_str()) {
             if act != "gelu" {
                 return Err(BertError::Config { path, message: format!("hidden_act {act:?} is not supported (only \"gelu\")") });
