@@ -320,6 +320,46 @@ print(n)
     let (ok, report) = enrelg_within(&args_e, &elsewhere, minute);
     assert!(ok, "{report}");
     assert_eq!(std::fs::read_to_string(elsewhere.join("tagged/entities.jsonl")).unwrap(), std::fs::read_to_string(out.join("entities.jsonl")).unwrap());
+
+    // Chunks for a job array: tasks 0/2 and 1/2 (as Slurm sets it) write
+    // the whole run's output, chunk by chunk; a rerun redoes only what is missing.
+    let input = tmp.join("chunks-in");
+    std::fs::create_dir_all(&input).unwrap();
+    let records: Vec<String> = [text0, text1, "{broken", text1, text0]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| if t.starts_with('{') { t.to_string() } else { serde_json::json!({"id": format!("r{i}"), "text": t}).to_string() })
+        .collect();
+    std::fs::write(input.join("part.jsonl"), records.join("\n") + "\n").unwrap();
+    let whole = tmp.join("chunks-whole");
+    let (ok, report) =
+        enrelg_within(&["tag", "--input", &s(&input.join("part.jsonl")), "--out", &s(&whole), "--run", run, "--python", &s(python)].map(String::from), &workspace(), minute);
+    assert!(ok, "{report}");
+    let chunked = tmp.join("chunks-out");
+    let task = |spec: &str, slurm: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_enrelg"));
+        cmd.args(["tag", "--input", &s(&input), "--out", &s(&chunked), "--run", run, "--python", &s(python), "--chunk", spec, "--chunk-lines", "2"]).current_dir(workspace());
+        if let Some(id) = slurm {
+            cmd.env("SLURM_ARRAY_TASK_ID", id).env("SLURM_ARRAY_TASK_COUNT", "2");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(task("0/2", None).contains("task 0 of 2: 2 of 3 chunks of 2 lines"));
+    assert!(task("slurm", Some("1")).contains("task 1 of 2: 1 of 3 chunks"));
+    let joined: String = (0..3).map(|k| std::fs::read_to_string(chunked.join(format!("part/{k:05}.jsonl"))).unwrap()).collect();
+    assert_eq!(joined, std::fs::read_to_string(whole.join("tagged.jsonl")).unwrap(), "the chunks are the whole output");
+    let skipped = std::fs::read_to_string(chunked.join("part/00001.skipped.tsv")).unwrap();
+    assert!(skipped.contains(&format!("{}\t3\tJSONL line not JSON", input.join("part.jsonl").display())), "the skip names the input's own line: {skipped}");
+    std::fs::remove_file(chunked.join("part/00002.jsonl")).unwrap();
+    let again = task("0/2", None);
+    assert!(again.contains("1 chunk(s) already done") && again.contains("chunk 2 of"), "{again}");
+    assert_eq!(
+        std::fs::read_to_string(chunked.join("part/00002.jsonl")).unwrap(),
+        joined[joined.len() - std::fs::read_to_string(chunked.join("part/00002.jsonl")).unwrap().len()..]
+    );
+    assert!(std::fs::read_dir(chunked.join(".enrelg/chunks")).unwrap().next().is_none(), "no work folder left");
 }
 
 /// (attributes, inner text) of each `<TAG ...>inner</TAG>` (or self-closing).

@@ -3,6 +3,7 @@
 // Library code reports bad input as errors: no unwrap/expect outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod chunk;
 pub mod config;
 pub mod consistency;
 pub mod data;

@@ -34,7 +34,7 @@ pub fn newest_run(runs_dir: &Path, dataset: &str) -> anyhow::Result<PathBuf> {
         for entry in entries.flatten() {
             let dir = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with(&prefix) || !dir.join("run.json").exists() {
+            if !name.starts_with(&prefix) || !dir.join(crate::run::RUN_JSON).exists() {
                 continue;
             }
             let Ok(info) = RunInfo::read(&dir) else { continue };

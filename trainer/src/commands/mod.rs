@@ -64,7 +64,7 @@ pub fn report_skips<'a>(splits: impl Iterator<Item = &'a SkipReport>) {
 }
 
 /// Where a command runs its model, for every command that runs one.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct DeviceArgs {
     /// Burn backend: flex (pure-Rust CPU, always built); tch, cuda or vulkan
     /// with the cargo features of the same names.

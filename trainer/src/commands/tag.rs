@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg::output::OutputDir;
+use enrelg::chunk::{self, Task, DEFAULT_CHUNK_LINES};
+use enrelg::output::{OutputDir, WORK_DIR};
 use enrelg::predict::{txt_files, Tagger};
 use enrelg::tag::{newest_run, up_to_date, TaggedRecord};
 use enrelg_pipeline::input::{read_checked, read_jsonl, TextCheck, DEFAULT_MAX_CHARS};
@@ -16,7 +17,7 @@ use enrelg_pipeline::tree::with_ext;
 use super::predict::{check_threshold, links, open_runs, report_removed, tag_documents, SKIPPED_TSV};
 use super::{DeviceArgs, ParserArgs};
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct TagArgs {
     /// A folder tree of `.txt` files, or one `.jsonl` file of {"id", "text"} records.
     #[arg(long)]
@@ -46,9 +47,21 @@ pub struct TagArgs {
     /// Do not follow symbolic links to folders in --input (links to files are followed).
     #[arg(long)]
     pub no_follow_links: bool,
+    /// Tag a JSONL input (a file, or a folder of them) in fixed chunks, this
+    /// process taking task i of N (0-based), or `slurm` for
+    /// SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT: OUT/FILE/CHUNK.jsonl per
+    /// chunk, finished chunks skipped on a rerun ([`enrelg::chunk`]).
+    #[arg(long, value_name = "i/N|slurm")]
+    pub chunk: Option<Task>,
+    /// Lines of a JSONL file per chunk.
+    #[arg(long, default_value_t = DEFAULT_CHUNK_LINES)]
+    pub chunk_lines: usize,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
+
+/// What `tag` writes for a JSONL input: one line per tagged record.
+pub const TAGGED_JSONL: &str = "tagged.jsonl";
 
 /// A document to tag: its text file, relative path, and whether it is empty.
 struct Doc {
@@ -60,6 +73,9 @@ struct Doc {
 pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     // The run first: without one there is nothing to do.
     let run_dirs = if args.runs.is_empty() { vec![newest_run(&args.runs_dir, &args.dataset)?] } else { args.runs.clone() };
+    if let Some(task) = args.chunk {
+        return run_chunks(TagArgs { runs: run_dirs, ..args }, task);
+    }
     check_threshold(args.consistency)?;
     // One writer per output folder: a second `tag` into it is refused.
     let mut out = OutputDir::open(&args.out)?;
@@ -149,7 +165,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
                 lines += &(serde_json::to_string(&TaggedRecord::new(&r.id, entities))? + "\n");
             }
         }
-        let path = args.out.join("tagged.jsonl");
+        let path = args.out.join(TAGGED_JSONL);
         out.write(&path, lines.as_bytes())?;
         path
     } else {
@@ -171,5 +187,44 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     report_removed(&out.finish()?);
     super::report_skips(std::iter::once(&skipped));
     println!("{}", tagged.summary(&args.device.name, &out_path));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Tag this task's chunks of a JSONL input ([`enrelg::chunk`]): each chunk
+/// is tagged as a JSONL input of its own in a work folder of its own (its own
+/// lock), then its `tagged.jsonl` is renamed to `OUT/FILE/CHUNK.jsonl`, which
+/// marks it done.
+fn run_chunks(args: TagArgs, task: Task) -> anyhow::Result<ExitCode> {
+    let chunks = chunk::plan(&args.input, args.chunk_lines)?;
+    let mine: Vec<&chunk::Chunk> = chunks.iter().filter(|c| c.global % task.count == task.index).collect();
+    eprintln!("task {} of {}: {} of {} chunks of {} lines", task.index, task.count, mine.len(), chunks.len(), args.chunk_lines);
+    let mut done = 0;
+    for c in mine {
+        let target = c.output(&args.out, "jsonl");
+        if target.exists() {
+            done += 1;
+            continue;
+        }
+        let source = if args.input.is_dir() { args.input.join(&c.file) } else { args.input.clone() };
+        let name = format!("{}-{:05}", c.file.with_extension("").to_string_lossy().replace('/', "__"), c.index);
+        let work = args.out.join(WORK_DIR).join("chunks").join(name);
+        std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+        let input = work.join("input.jsonl");
+        let bytes = std::fs::read(&source).with_context(|| format!("reading {}", source.display()))?;
+        std::fs::write(&input, c.text(&bytes)).with_context(|| format!("writing {}", input.display()))?;
+        let tagged = work.join("out");
+        eprintln!("chunk {} of {} (lines {}-{}):", c.index, source.display(), c.first_line, c.first_line + c.lines - 1);
+        run(TagArgs { input: input.clone(), out: tagged.clone(), chunk: None, ..args.clone() })?;
+        // The skip table names the input file, not the chunk's copy of it.
+        let skipped = std::fs::read_to_string(tagged.join(SKIPPED_TSV)).unwrap_or_default().replace(&input.display().to_string(), &source.display().to_string());
+        let dir = target.parent().context("a chunk output without a folder")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        enrelg_pipeline::fs::write_atomic(&c.output(&args.out, SKIPPED_TSV), skipped.as_bytes())?;
+        std::fs::rename(tagged.join(TAGGED_JSONL), &target).with_context(|| format!("moving the chunk's output to {}", target.display()))?;
+        std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
+    }
+    if done > 0 {
+        eprintln!("{done} chunk(s) already done, skipped");
+    }
     Ok(ExitCode::SUCCESS)
 }
