@@ -104,6 +104,9 @@ pub struct Doc {
     pub txt: PathBuf,
 }
 
+/// (split, its documents sorted by id), in canonical split order.
+pub type Splits = Vec<(String, Vec<Doc>)>;
+
 /// What [`plan`] decided.
 #[derive(Debug)]
 pub struct ImportPlan {
@@ -112,7 +115,7 @@ pub struct ImportPlan {
     /// Entity mentions per type in the `.ann` files, chosen or not.
     pub type_counts: BTreeMap<String, usize>,
     /// (split, documents sorted by id), in canonical split order.
-    pub splits: Vec<(String, Vec<Doc>)>,
+    pub splits: Splits,
     /// How the split was made, for the manifest.
     pub split_rule: String,
     /// `.txt` files without `.ann`, left out.
@@ -227,12 +230,11 @@ fn choose_types(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(B
 }
 
 /// The split: by the folder's split subfolders, else seeded by document.
-fn split(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(Vec<(String, Vec<Doc>)>, String), ImportError> {
+fn split(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(Splits, String), ImportError> {
     let top = |txt: &PathBuf| txt.components().next().filter(|_| txt.components().count() > 1).and_then(|c| c.as_os_str().to_str()).and_then(split_of_folder);
     let by_folder = docs.iter().any(|t| top(t).is_some());
     let mut splits: BTreeMap<&'static str, Vec<PathBuf>> = BTreeMap::new();
-    let rule;
-    if by_folder {
+    let rule = if by_folder {
         for txt in docs {
             // Documents outside the split folders belong to none: say so.
             let split = top(txt).ok_or_else(|| ImportError::EmptySplit {
@@ -242,7 +244,7 @@ fn split(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(Vec<(Str
             })?;
             splits.entry(split).or_default().push(txt.clone());
         }
-        rule = "the folder's train/dev/test subfolders".to_string();
+        "the folder's train/dev/test subfolders".to_string()
     } else {
         let mut keyed: Vec<([u8; 32], &PathBuf)> = docs
             .iter()
@@ -269,8 +271,8 @@ fn split(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(Vec<(Str
             };
             splits.entry(split).or_default().push(t.clone());
         }
-        rule = format!("by document, SHA-256 of (seed {}, relative path) order, shares {s}", opts.seed);
-    }
+        format!("by document, SHA-256 of (seed {}, relative path) order, shares {s}", opts.seed)
+    };
     let mut out = Vec::new();
     for split in ["train", "dev", "test"] {
         let files = splits.remove(split).unwrap_or_default();
