@@ -5,27 +5,32 @@
 //! graph configuration, then the model decodes each window with Viterbi and
 //! the word-level BIO tags are turned back into character spans.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
+use std::time::Instant;
 
 use anyhow::Context;
 use burn::tensor::Device;
 use enrelg_pipeline::align::AlignConfig;
 use enrelg_pipeline::brat;
+use enrelg_pipeline::corpus::load_unannotated;
 use enrelg_pipeline::document::Document;
 use enrelg_pipeline::graph::EdgeKind;
 use enrelg_pipeline::shard::{process, BuildOptions};
-use enrelg_pipeline::skips::SkipReport;
+use enrelg_pipeline::skips::{SkipReport, Unit};
 use enrelg_pipeline::syntax::{deprel_id, upos_id};
 use enrelg_pipeline::tree::{strip_ext, walk, with_ext, Depth, Links};
 use enrelg_pipeline::window::WordPieceTokenizer;
 use enrelg_schemas::chunks;
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::data::WindowRecord;
 use crate::inference::full_emissions;
 use crate::model::crf::CrfPotentials;
 use crate::model::CorefScope;
+use crate::output::OutputDir;
 use crate::run::LoadedRun;
 
 /// One predicted entity.
@@ -158,4 +163,108 @@ impl<'a> Tagger<'a> {
 /// The `.ann` content for a document's entities ([`brat::entity_line`]).
 pub fn to_ann(entities: &[PredictedEntity]) -> String {
     entities.iter().enumerate().map(|(i, e)| brat::entity_line(i + 1, &e.ty, e.start, e.end, &e.text)).collect()
+}
+
+/// Load the runs that tag together and the tokenizer of their model
+/// folder, refusing a folder whose tokenizer differs from the one a run was
+/// trained with.
+pub fn open_runs(dirs: &[PathBuf], device: &Device) -> anyhow::Result<(Vec<LoadedRun>, WordPieceTokenizer)> {
+    let runs = dirs.iter().map(|r| LoadedRun::open(r, device)).collect::<anyhow::Result<Vec<_>>>()?;
+    let first = runs.first().context("no run to tag with")?;
+    let tokenizer = WordPieceTokenizer::from_model_dir(&first.model_dir)?;
+    for (run, dir) in runs.iter().zip(dirs) {
+        anyhow::ensure!(
+            tokenizer.sha256 == run.info.tokenizer_sha256,
+            "{}: tokenizer sha256 {} differs from the one run {} was trained with ({}); predict with the run's own model folder",
+            tokenizer.source.display(),
+            &tokenizer.sha256[..12],
+            dir.display(),
+            &run.info.tokenizer_sha256[..12]
+        );
+    }
+    Ok((runs, tokenizer))
+}
+
+/// A consistency-decoding threshold must be a majority.
+pub fn check_threshold(threshold: Option<f64>) -> anyhow::Result<()> {
+    if let Some(t) = threshold {
+        anyhow::ensure!((0.5..=1.0).contains(&t), "--consistency {t}: a majority threshold between 0.5 and 1.0");
+    }
+    Ok(())
+}
+
+/// What [`tag_documents`] did.
+pub struct Tagged {
+    /// Entities per tagged document, by relative path.
+    pub entities: BTreeMap<PathBuf, Vec<PredictedEntity>>,
+    pub words: usize,
+    pub seconds: f64,
+    pub skipped: SkipReport,
+}
+
+impl Tagged {
+    pub fn summary(&self, device: &str, out: &Path) -> String {
+        let total: usize = self.entities.values().map(Vec::len).sum();
+        format!(
+            "{} documents, {} words, {total} entities in {:.1} s ({:.0} words/s on {device}) -> {}",
+            self.entities.len(),
+            self.words,
+            self.seconds,
+            self.words as f64 / self.seconds.max(1e-9),
+            out.display()
+        )
+    }
+}
+
+/// Every document or line `predict` and `tag` skipped, with its reason and location
+/// ([`SkipReport::to_tsv`]), in their output folder.
+pub const SKIPPED_TSV: &str = "skipped.tsv";
+
+/// Where `predict` and `tag` write every entity of a folder input.
+pub const ENTITIES_JSONL: &str = "entities.jsonl";
+
+/// One line of [`ENTITIES_JSONL`]: the document's `.txt` path relative to
+/// the input (documents named alike in two folders stay apart; a name that
+/// is not UTF-8 is shown with U+FFFD) and the entity.
+#[derive(Serialize)]
+struct EntityLine<'a> {
+    path: String,
+    #[serde(flatten)]
+    entity: &'a PredictedEntity,
+}
+
+/// Tag each (`.txt`, `.conllu`, relative path) of `inputs`: `ann_root/REL.ann`
+/// per document and `ann_root/entities.jsonl` for all, written through `out`.
+/// A document that cannot be read is skipped and counted (an error with `strict`).
+pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], out: &mut OutputDir, ann_root: &Path, device: &Device, strict: bool) -> anyhow::Result<Tagged> {
+    let bar = ProgressBar::new(inputs.len() as u64);
+    bar.set_style(ProgressStyle::with_template("tagging [{bar:30}] {pos}/{len} documents ({per_sec}, eta {eta})")?.progress_chars("=> "));
+    let start = Instant::now();
+    let mut tagged = Tagged { entities: BTreeMap::new(), words: 0, seconds: 0.0, skipped: SkipReport::default() };
+    let mut jsonl = String::new();
+    for (txt, parse, rel) in inputs {
+        let doc = match load_unannotated(txt, parse) {
+            Ok(doc) => doc,
+            Err(e) if !strict && e.is_document_problem() => {
+                // No .ann is written for it: the summary names it.
+                tagged.skipped.add(Unit::Document, &e.reason(), e.to_string());
+                bar.inc(1);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tagged.words += doc.tokens.len();
+        let entities = tagger.tag(doc, device)?;
+        out.write(&with_ext(ann_root, rel, "ann"), to_ann(&entities).as_bytes())?;
+        let path = with_ext(Path::new(""), rel, "txt").to_string_lossy().into_owned();
+        for entity in &entities {
+            jsonl += &(serde_json::to_string(&EntityLine { path: path.clone(), entity })? + "\n");
+        }
+        tagged.entities.insert(rel.clone(), entities);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    out.write(&ann_root.join(ENTITIES_JSONL), jsonl.as_bytes())?;
+    tagged.seconds = start.elapsed().as_secs_f64();
+    Ok(tagged)
 }

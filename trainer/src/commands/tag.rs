@@ -8,13 +8,13 @@ use anyhow::Context;
 use clap::Args;
 use enrelg::chunk::{self, Task, DEFAULT_CHUNK_LINES};
 use enrelg::output::{OutputDir, WORK_DIR};
-use enrelg::predict::{txt_files, Tagger};
+use enrelg::predict::{check_threshold, open_runs, tag_documents, txt_files, Tagger, SKIPPED_TSV};
 use enrelg::tag::{newest_run, up_to_date, TaggedRecord};
 use enrelg_pipeline::input::{read_checked, read_jsonl, TextCheck, DEFAULT_MAX_CHARS};
 use enrelg_pipeline::skips::{SkipReport, Unit};
 use enrelg_pipeline::tree::with_ext;
 
-use super::predict::{check_threshold, links, open_runs, report_removed, tag_documents, SKIPPED_TSV};
+use super::predict::{links, report_removed};
 use super::{DeviceArgs, ParserArgs};
 
 #[derive(Args, Clone)]
