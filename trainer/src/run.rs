@@ -285,6 +285,42 @@ fn upgrade_v1(value: &mut serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One line of `metrics.jsonl`: written by training once per epoch, read by
+/// the summaries, `enrelg plot` and `enrelg results`. Fields added later
+/// are optional when read, so older records still read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub loss: f64,
+    pub dev_precision: f64,
+    pub dev_recall: f64,
+    pub dev_f1: f64,
+    pub seconds: f64,
+    pub subtokens_per_second: f64,
+    pub lr_head: f64,
+    /// Peak resident memory of the training process so far, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
+    /// Where the epoch ran, to read `seconds` by: the CPU's model, the
+    /// threads of the compute pool and the machine's one-minute load average
+    /// at the epoch's end (about 2 on 2 cores means another job beside it).
+    /// A resumed run may have epochs from several machines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<f64>,
+}
+
+impl EpochRecord {
+    /// Every line of a `metrics.jsonl`, each error naming the file and line.
+    pub fn read_all(path: &Path) -> anyhow::Result<Vec<Self>> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        text.lines().enumerate().map(|(i, line)| serde_json::from_str(line).with_context(|| format!("{}, line {}", path.display(), i + 1))).collect()
+    }
+}
+
 /// Where training stands after a complete epoch: the schedule's position and
 /// early stopping's memory. Saved with each resume checkpoint (`last/state.json`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -628,6 +664,20 @@ impl LoadedRun {
 
 #[cfg(test)]
 mod tests {
+    /// Records written by training, now and before the fields were added,
+    /// read back; a record is written back byte for byte.
+    #[test]
+    fn epoch_records_read_every_generation_and_write_back_unchanged() {
+        let new = r#"{"epoch":1,"loss":99.88173878009502,"dev_precision":18.78787878787879,"dev_recall":1.4492753623188406,"dev_f1":2.6909722222222223,"seconds":106.725414013,"subtokens_per_second":1856.746135235065,"lr_head":0.0003333333333333333,"peak_rss_mib":3290.52734375,"cpu":"AMD EPYC","threads":1,"load_average":2.57}"#;
+        let old = r#"{"epoch":1,"loss":78.4544166907286,"dev_precision":0.0,"dev_recall":0.0,"dev_f1":0.0,"seconds":49.931042488,"subtokens_per_second":2610.5803825611483,"lr_head":0.0003333333333333333}"#;
+        for line in [new, old] {
+            let r: EpochRecord = serde_json::from_str(line).unwrap();
+            assert_eq!(serde_json::to_string(&r).unwrap(), line);
+        }
+        let r: EpochRecord = serde_json::from_str(old).unwrap();
+        assert_eq!((r.threads, r.peak_rss_mib), (None, None));
+    }
+
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {

@@ -41,15 +41,16 @@ pub const NOT_RECORDED: &str = "not recorded";
 /// Read a run folder's [`EpochCosts`].
 pub fn epoch_costs(dir: &Path) -> anyhow::Result<EpochCosts> {
     let path = dir.join(crate::run::METRICS);
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(EpochCosts::default()) };
+    if !path.exists() {
+        return Ok(EpochCosts::default());
+    }
     let mut costs = EpochCosts::default();
-    for (i, line) in text.lines().enumerate() {
-        let v: serde_json::Value = serde_json::from_str(line).with_context(|| format!("{}, line {}", path.display(), i + 1))?;
-        costs.seconds.extend(v["seconds"].as_f64());
-        if let Some(m) = v["peak_rss_mib"].as_f64() {
+    for r in crate::run::EpochRecord::read_all(&path)? {
+        costs.seconds.push(r.seconds);
+        if let Some(m) = r.peak_rss_mib {
             costs.peak_rss_mib = Some(costs.peak_rss_mib.map_or(m, |p| p.max(m)));
         }
-        let machine = match (v["threads"].as_u64(), v["cpu"].as_str().unwrap_or(crate::device::UNKNOWN_CPU)) {
+        let machine = match (r.threads, r.cpu.as_deref().unwrap_or(crate::device::UNKNOWN_CPU)) {
             (Some(1), cpu) => format!("{cpu}, 1 thread"),
             (Some(n), cpu) => format!("{cpu}, {n} threads"),
             (None, _) => NOT_RECORDED.to_string(),
@@ -259,6 +260,9 @@ mod tests {
             r#"{"epoch":4,"seconds":30.0,"cpu":"Intel Xeon","threads":2}"#,
             r#"{"epoch":5,"seconds":20.0,"threads":2}"#,
         ];
+        // Every record has the scores (abbreviated above).
+        let lines: Vec<String> =
+            lines.iter().map(|l| l.replacen('{', r#"{"loss":1.0,"dev_precision":0.0,"dev_recall":0.0,"dev_f1":0.0,"subtokens_per_second":1.0,"lr_head":0.001,"#, 1)).collect();
         std::fs::write(dir.join(crate::run::METRICS), lines.join("\n")).unwrap();
         let costs = epoch_costs(&dir).unwrap();
         assert_eq!(costs.seconds, [50.0, 60.0, 40.0, 30.0, 20.0]);

@@ -18,7 +18,6 @@ use enrelg_pipeline::fs::sha256_file;
 use enrelg_pipeline::shard::ShardManifest;
 use enrelg_schemas::tables::MANIFEST;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
 use crate::config::TrainConfig;
 use crate::data::{first_documents, load_split, pad_for, plan_batches, prefetched, PaddedBatch, WindowRecord};
@@ -26,7 +25,7 @@ use crate::encoder_cache::{cache_file, embed, Embedded, PaddedWords};
 use crate::eval::score_windows;
 use crate::inference::{cached_emissions, full_emissions, viterbi_all};
 use crate::model::{BertEncoder, CorefScope, Enrelg, EnrelgConfig, EnrelgHead};
-use crate::run::{Outcome, Progress, RunDir, RunInfo, WarmStart, LAST, LAST_MODULE, LAST_OPTIM, LAST_OPTIM_ENCODER, LAST_OPTIM_HEAD, RUN_FORMAT_VERSION};
+use crate::run::{EpochRecord, Outcome, Progress, RunDir, RunInfo, WarmStart, LAST, LAST_MODULE, LAST_OPTIM, LAST_OPTIM_ENCODER, LAST_OPTIM_HEAD, RUN_FORMAT_VERSION};
 use crate::vocab::WordVocab;
 
 /// How a run begins.
@@ -324,31 +323,6 @@ struct Epochs<'a> {
     device: Device,
 }
 
-/// One line of `metrics.jsonl`.
-#[derive(Debug, Serialize)]
-struct EpochLog {
-    epoch: usize,
-    loss: f64,
-    dev_precision: f64,
-    dev_recall: f64,
-    dev_f1: f64,
-    seconds: f64,
-    subtokens_per_second: f64,
-    lr_head: f64,
-    /// Peak resident memory of the training process so far, MiB.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    peak_rss_mib: Option<f64>,
-    /// Where the epoch ran, to read `seconds` by: the CPU's model, the
-    /// threads of the compute pool and the machine's one-minute load average
-    /// at the epoch's end (about 2 on 2 cores means another job beside it).
-    /// A resumed run may have epochs from several machines.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpu: Option<String>,
-    threads: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    load_average: Option<f64>,
-}
-
 impl Epochs<'_> {
     /// Train `learner` from the epoch after `self.progress` (loading the
     /// resume checkpoint when `resumed`) until the last epoch, early stopping
@@ -383,7 +357,7 @@ impl Epochs<'_> {
             let lr = cfg.lr_head * schedule(self.progress.step.saturating_sub(1), total_steps, cfg.warmup);
             let secs = t0.elapsed().as_secs_f64();
             let subtokens: usize = train.records.iter().map(|r| r.input_ids.len()).sum();
-            let log = EpochLog {
+            let log = EpochRecord {
                 epoch,
                 loss: loss / steps as f64,
                 dev_precision: score.micro.precision,
@@ -394,7 +368,7 @@ impl Epochs<'_> {
                 lr_head: lr,
                 peak_rss_mib: crate::device::peak_rss_mib(),
                 cpu: cpu.clone(),
-                threads,
+                threads: Some(threads),
                 load_average: crate::device::load_average(),
             };
             writeln!(metrics, "{}", serde_json::to_string(&log)?)?;

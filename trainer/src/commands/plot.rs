@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use enrelg::plot::{lines, Series};
-use enrelg::run::METRICS;
+use enrelg::run::{EpochRecord, METRICS};
 
 #[derive(Args)]
 pub struct PlotArgs {
@@ -31,14 +31,7 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
     }
     let mut series = Vec::new();
     for run in &args.runs {
-        let path = run.join(METRICS);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let mut points = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let v: serde_json::Value = serde_json::from_str(line).with_context(|| format!("{}, line {}", path.display(), i + 1))?;
-            let (Some(epoch), Some(f1)) = (v["epoch"].as_f64(), v["dev_f1"].as_f64()) else { anyhow::bail!("{}, line {}: no epoch or dev_f1", path.display(), i + 1) };
-            points.push((epoch, f1, 0.0));
-        }
+        let points = EpochRecord::read_all(&run.join(METRICS))?.iter().map(|r| (r.epoch as f64, r.dev_f1, 0.0)).collect();
         let label = run.file_name().map_or_else(|| run.display().to_string(), |n| n.to_string_lossy().into_owned());
         series.push(Series { label, points });
     }
