@@ -69,13 +69,24 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
 
 /// Canonical split order: train, dev/devel, test, then any others by name.
 pub fn split_rank(name: &str) -> (usize, String) {
-    let rank = match name {
-        "train" => 0,
-        "dev" | "devel" | "valid" | "validation" => 1,
-        "test" => 2,
+    let rank = match split_role(name) {
+        Some("train") => 0,
+        Some("dev") => 1,
+        Some("test") => 2,
         _ => 3,
     };
     (rank, name.to_string())
+}
+
+/// The role of a split folder name: `train`, `dev` (also `devel`, `valid`,
+/// `validation`) or `test`; None for any other name.
+pub fn split_role(name: &str) -> Option<&'static str> {
+    match name {
+        "train" => Some("train"),
+        "dev" | "devel" | "valid" | "validation" => Some("dev"),
+        "test" => Some("test"),
+        _ => None,
+    }
 }
 
 /// Split names under `DIR/standoff`, in canonical order.

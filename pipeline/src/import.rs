@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::corpus::split_rank;
+use crate::corpus::{split_rank, split_role};
 use crate::fs::{io_err, write_atomic, FsError};
 use crate::manifest::{Manifest, SplitSpec};
 use crate::skips::SkipReport;
@@ -124,16 +124,6 @@ pub struct ImportPlan {
     pub skipped: SkipReport,
 }
 
-/// The split folders a user may have, and the split each one is.
-fn split_of_folder(name: &str) -> Option<&'static str> {
-    match name {
-        "train" => Some("train"),
-        "dev" | "devel" | "valid" | "validation" => Some("dev"),
-        "test" => Some("test"),
-        _ => None,
-    }
-}
-
 /// Decide types and split for the brat folder `dir`.
 pub fn plan(dir: &Path, opts: &ImportOptions) -> Result<ImportPlan, ImportError> {
     let mut skipped = SkipReport::default();
@@ -231,7 +221,7 @@ fn choose_types(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(B
 
 /// The split: by the folder's split subfolders, else seeded by document.
 fn split(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(Splits, String), ImportError> {
-    let top = |txt: &PathBuf| txt.components().next().filter(|_| txt.components().count() > 1).and_then(|c| c.as_os_str().to_str()).and_then(split_of_folder);
+    let top = |txt: &PathBuf| txt.components().next().filter(|_| txt.components().count() > 1).and_then(|c| c.as_os_str().to_str()).and_then(split_role);
     let by_folder = docs.iter().any(|t| top(t).is_some());
     let mut splits: BTreeMap<&'static str, Vec<PathBuf>> = BTreeMap::new();
     let rule = if by_folder {
