@@ -57,9 +57,9 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
     let (ok, refused) = enrelg(&strict);
     assert!(!ok && refused.contains(&format!("{}: a .txt without its .ann", flat.join("notes.txt").display())), "{refused}");
 
-    // Train a few epochs (small batches and a high rate: a model that finds entities), then tag.
+    // Train a few epochs, then tag.
     let config = tmp.join("train.toml");
-    std::fs::write(&config, "batch_size = 2\nlr_head = 0.005\nwarmup = 0.0\n").unwrap();
+    std::fs::write(&config, common::FAST_TRAIN_TOML).unwrap();
     let run = tmp.join("run");
     let (ok, trained) = enrelg(&[
         "train",

@@ -39,10 +39,8 @@ fn setup(name: &str) -> Option<Setup> {
     let (shards, run) = (tmp.join("shards"), tmp.join("run"));
     enrelg(&["data", "--corpus", &s(&tmp.join("corpus")), "--manifest", "datasets/mars/manifest.json", "--model", &model, "--out", &s(&shards)]);
     let cache = s(&tmp.join("cache"));
-    // Small batches and a high rate: enough steps on three documents for a
-    // model that finds entities, which the offset checks need.
     let config = tmp.join("train.toml");
-    std::fs::write(&config, "batch_size = 2\nlr_head = 0.005\nwarmup = 0.0\n").unwrap();
+    std::fs::write(&config, common::FAST_TRAIN_TOML).unwrap();
     let train = [
         "train",
         "--data",

@@ -44,3 +44,8 @@ pub fn copy_dir(src: &Path, dst: &Path) {
         }
     }
 }
+
+/// A training configuration for the tests' tiny corpora: small batches and a
+/// high rate, enough steps on a few documents for a model that finds
+/// entities (which the offset checks need).
+pub const FAST_TRAIN_TOML: &str = "batch_size = 2\nlr_head = 0.005\nwarmup = 0.0\n";
