@@ -195,6 +195,11 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
 /// lock), then its `tagged.jsonl` is renamed to `OUT/FILE/CHUNK.jsonl`, which
 /// marks it done.
 fn run_chunks(args: TagArgs, task: Task) -> anyhow::Result<ExitCode> {
+    // Chunk outputs are JSONL too: inside the input folder they would become input.
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    if let (Ok(input), Ok(out)) = (args.input.canonicalize(), args.out.canonicalize()) {
+        anyhow::ensure!(!(input.is_dir() && out.starts_with(&input)), "--out {} lies inside --input {}: put the chunk outputs elsewhere", args.out.display(), args.input.display());
+    }
     let chunks = chunk::plan(&args.input, args.chunk_lines)?;
     let mine: Vec<&chunk::Chunk> = chunks.iter().filter(|c| c.global % task.count == task.index).collect();
     eprintln!("task {} of {}: {} of {} chunks of {} lines", task.index, task.count, mine.len(), chunks.len(), args.chunk_lines);
