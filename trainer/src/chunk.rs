@@ -58,6 +58,9 @@ pub struct Chunk {
     /// 1-based first line and the number of lines.
     pub first_line: usize,
     pub lines: usize,
+    /// Where its lines lie in the file, in bytes (line breaks included), so
+    /// a task reads its chunk and not the whole file.
+    pub bytes: std::ops::Range<u64>,
 }
 
 impl Chunk {
@@ -66,15 +69,18 @@ impl Chunk {
         out.join(self.file.with_extension("")).join(format!("{:05}.{ext}", self.index))
     }
 
-    /// Its lines of the file's bytes, preceded by blank lines so that a
-    /// JSONL reader names the lines of the whole file.
-    pub fn text(&self, bytes: &[u8]) -> Vec<u8> {
+    /// Its lines, read from `path` (the file it was planned from), preceded
+    /// by blank lines so that a JSONL reader names the lines of the whole file.
+    pub fn read(&self, path: &Path) -> anyhow::Result<Vec<u8>> {
+        use std::io::{Read, Seek};
         let mut out = vec![b'\n'; self.first_line - 1];
-        for line in bytes.split(|&b| b == b'\n').skip(self.first_line - 1).take(self.lines) {
-            out.extend_from_slice(line);
+        let mut file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        file.seek(std::io::SeekFrom::Start(self.bytes.start)).with_context(|| format!("reading {}", path.display()))?;
+        file.take(self.bytes.end - self.bytes.start).read_to_end(&mut out).with_context(|| format!("reading {}", path.display()))?;
+        if !out.ends_with(b"\n") {
             out.push(b'\n');
         }
-        out
+        Ok(out)
     }
 }
 
@@ -90,13 +96,16 @@ pub fn plan(input: &Path, size: usize) -> anyhow::Result<Vec<Chunk>> {
     let mut chunks = Vec::new();
     for (path, rel) in files {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let mut lines = bytes.split(|&b| b == b'\n').count();
-        if bytes.ends_with(b"\n") {
-            lines -= 1;
+        // Where each line starts, and the end of the file after the last.
+        let mut starts: Vec<u64> = std::iter::once(0).chain(bytes.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i as u64 + 1)).collect();
+        if bytes.ends_with(b"\n") || bytes.is_empty() {
+            starts.pop();
         }
+        let lines = starts.len();
+        starts.push(bytes.len() as u64);
         for index in 0..lines.div_ceil(size) {
-            let first_line = index * size + 1;
-            chunks.push(Chunk { file: rel.clone(), index, global: chunks.len(), first_line, lines: size.min(lines - index * size) });
+            let (first, last) = (index * size, lines.min((index + 1) * size));
+            chunks.push(Chunk { file: rel.clone(), index, global: chunks.len(), first_line: first + 1, lines: last - first, bytes: starts[first]..starts[last] });
         }
     }
     Ok(chunks)
@@ -116,7 +125,8 @@ mod tests {
         let chunks = plan(&dir, 2).unwrap();
         let shape: Vec<(String, usize, usize, usize)> = chunks.iter().map(|c| (c.file.display().to_string(), c.index, c.first_line, c.lines)).collect();
         assert_eq!(shape, [("a.jsonl".into(), 0, 1, 2), ("a.jsonl".into(), 1, 3, 2), ("a.jsonl".into(), 2, 5, 1), ("b/c.jsonl".into(), 0, 1, 2), ("b/c.jsonl".into(), 1, 3, 1)]);
-        assert_eq!(chunks[1].text(b"1\n2\n3\n4\n5\n"), b"\n\n3\n4\n");
+        assert_eq!(chunks[1].read(&dir.join("a.jsonl")).unwrap(), b"\n\n3\n4\n");
+        assert_eq!(chunks[4].read(&dir.join("b/c.jsonl")).unwrap(), b"\n\n3\n", "a last line without its break gets one");
         assert_eq!(chunks[4].output(Path::new("/o"), "jsonl"), Path::new("/o/b/c/00001.jsonl"));
         assert_eq!("1/3".parse::<Task>().unwrap(), Task { index: 1, count: 3 });
         assert!("3/3".parse::<Task>().is_err() && "x".parse::<Task>().is_err());

@@ -215,8 +215,7 @@ fn run_chunks(args: TagArgs, task: Task) -> anyhow::Result<ExitCode> {
         let work = args.out.join(WORK_DIR).join("chunks").join(name);
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let input = work.join("input.jsonl");
-        let bytes = std::fs::read(&source).with_context(|| format!("reading {}", source.display()))?;
-        std::fs::write(&input, c.text(&bytes)).with_context(|| format!("writing {}", input.display()))?;
+        std::fs::write(&input, c.read(&source)?).with_context(|| format!("writing {}", input.display()))?;
         let tagged = work.join("out");
         eprintln!("chunk {} of {} (lines {}-{}):", c.index, source.display(), c.first_line, c.first_line + c.lines - 1);
         run(TagArgs { input: input.clone(), out: tagged.clone(), chunk: None, ..args.clone() })?;
