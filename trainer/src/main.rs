@@ -53,6 +53,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    enrelg::device::keep_freed_buffers();
     tracing_subscriber::fmt().with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let result = match cli.command {

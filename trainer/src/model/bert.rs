@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use serde::Deserialize;
 use thiserror::Error;
 
 use super::checkpoint::{read_weights, CheckpointError, RawTensor};
 use super::dropout::dropout;
+use super::fused;
+use super::linear::forward_rows;
 
 #[derive(Debug, Error)]
 pub enum BertError {
@@ -137,14 +138,14 @@ impl BertLayer {
         let [b, t, h] = x.dims();
         let (k, d) = (self.heads, h / self.heads);
         let split = |y: Tensor<3>| y.reshape([b, t, k, d]).swap_dims(1, 2); // [B, K, T, d]
-        let q = split(self.query.forward(x.clone()));
-        let kk = split(self.key.forward(x.clone()));
-        let v = split(self.value.forward(x.clone()));
+        let q = split(forward_rows(&self.query, x.clone()));
+        let kk = split(forward_rows(&self.key, x.clone()));
+        let v = split(forward_rows(&self.value, x.clone()));
         let scores = q.matmul(kk.swap_dims(2, 3)) / (d as f64).sqrt() + bias;
-        let att = dropout(&self.attention_dropout, softmax(scores, 3));
+        let att = dropout(&self.attention_dropout, fused::softmax(scores));
         let ctx = att.matmul(v).swap_dims(1, 2).reshape([b, t, h]);
-        let x = self.attention_norm.forward(dropout(&self.dropout, self.attention_output.forward(ctx)) + x);
-        let ff = self.output.forward(gelu(self.intermediate.forward(x.clone())));
+        let x = self.attention_norm.forward(dropout(&self.dropout, forward_rows(&self.attention_output, ctx)) + x);
+        let ff = forward_rows(&self.output, fused::gelu(forward_rows(&self.intermediate, x.clone())));
         self.output_norm.forward(dropout(&self.dropout, ff) + x)
     }
 }

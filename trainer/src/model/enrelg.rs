@@ -14,6 +14,7 @@ use super::char_cnn::{CharCnn, CharCnnConfig};
 use super::crf::{Crf, CrfConfig};
 use super::dropout::dropout;
 use super::gat::{GraphAttention, GraphAttentionConfig, NodeEdges};
+use super::linear::forward_rows;
 use super::mix::{ScalarMix, ScalarMixConfig};
 
 /// Which graphs the model uses (the paper's ablation).
@@ -242,14 +243,35 @@ pub fn pool_first_subtoken(hidden: Tensor<3>, index: Tensor<2, Int>) -> Tensor<3
     hidden.gather(1, index.unsqueeze_dim::<3>(2).expand([b, l, h]))
 }
 
+/// Windows the encoder runs at once. A batch of more is encoded in slices of this many: the
+/// windows are independent in the encoder, and on the CPU a larger slice only adds memory traffic
+/// (at 64 windows of 128 subtokens one layer's attention scores alone are 50 MB) and costs more
+/// per window than two slices of 32 (measured on flex).
+pub const ENCODER_WINDOWS: usize = 32;
+
 /// Word embeddings from the encoder: `[B, L, H]` from the last layer, or with
 /// `all_layers` every hidden state side by side, `[B, L, K*H]`, for a [`ScalarMix`].
+/// Each hidden state is pooled to words before they are put side by side, so the subtoken-level
+/// concatenation (`[B, T, K*H]`) never exists.
 pub fn encoder_words(encoder: &BertEncoder, batch: &Batch, all_layers: bool, pool: WordPool) -> Tensor<3> {
-    let (ids, mask) = (batch.input_ids.clone(), batch.attention_mask.clone());
-    let hidden = if all_layers { Tensor::cat(encoder.forward_all(ids, mask), 2) } else { encoder.forward(ids, mask) };
-    match pool {
-        WordPool::First => pool_first_subtoken(hidden, batch.word_index.clone()),
-        WordPool::Mean => batch.word_mean.clone().matmul(hidden),
+    let b = batch.input_ids.dims()[0];
+    let slices: Vec<Tensor<3>> = (0..b)
+        .step_by(ENCODER_WINDOWS)
+        .map(|start| {
+            let rows = start..(start + ENCODER_WINDOWS).min(b);
+            let (ids, mask) = (batch.input_ids.clone().slice(rows.clone()), batch.attention_mask.clone().slice(rows.clone()));
+            let hidden = if all_layers { encoder.forward_all(ids, mask) } else { vec![encoder.forward(ids, mask)] };
+            let pooled = hidden.into_iter().map(|h| match pool {
+                WordPool::First => pool_first_subtoken(h, batch.word_index.clone().slice(rows.clone())),
+                WordPool::Mean => batch.word_mean.clone().slice(rows.clone()).matmul(h),
+            });
+            Tensor::cat(pooled.collect(), 2)
+        })
+        .collect();
+    if slices.len() == 1 {
+        slices.into_iter().next().unwrap_or_else(|| unreachable!("one slice"))
+    } else {
+        Tensor::cat(slices, 0)
     }
 }
 
@@ -287,12 +309,12 @@ impl EnrelgHead {
         let gd = self.dep.as_ref().map(|g| g.forward(e.clone(), batch.dep.clone()));
         let fused = match self.fusion {
             Fusion::Linear => {
-                let mut out = self.fuse_lstm.as_ref().map_or(e.clone(), |l| l.forward(e.clone()));
+                let mut out = self.fuse_lstm.as_ref().map_or(e.clone(), |l| forward_rows(l, e.clone()));
                 if let (Some(g), Some(l)) = (gc, &self.fuse_coref) {
-                    out = out + l.forward(g);
+                    out = out + forward_rows(l, g);
                 }
                 if let (Some(g), Some(l)) = (gd, &self.fuse_dep) {
-                    out = out + l.forward(g);
+                    out = out + forward_rows(l, g);
                 }
                 out
             }
@@ -309,7 +331,7 @@ impl EnrelgHead {
             }
             Fusion::Concat => Tensor::cat([Some(e), gc, gd].into_iter().flatten().collect(), 2),
         };
-        self.output.forward(dropout(&self.dropout, fused))
+        forward_rows(&self.output, dropout(&self.dropout, fused))
     }
 
     pub fn loss(&self, words: Tensor<3>, batch: &Batch) -> Tensor<1> {

@@ -5,6 +5,11 @@
 //! backward pass; under autodiff it is one graph node instead of several per time step. Other
 //! backends keep the generic composition ([`super::bilstm::run`]), which stays the reference the
 //! kernel is tested against: [`supports`] says which path a device takes.
+//!
+//! The encoder's element-wise work takes the same route: [`gelu`] and [`softmax`] over the last
+//! dimension run as one parallel host pass each ([`super::fast_math`]) where flex would evaluate
+//! a scalar library `erf` per element on one thread and softmax as four tensor passes. On other
+//! backends they are Burn's own activations.
 
 use std::sync::Arc;
 
@@ -16,8 +21,9 @@ use burn::backend::autodiff::Autodiff;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch, DispatchDevice, Flex};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{activation, DType, Device, Tensor, TensorData};
 
+use super::fast_math;
 use super::lstm_kernel::{self, Dims, Tape};
 
 /// Operations over whole sequences with a kernel of their own.
@@ -27,6 +33,10 @@ pub trait FusedOps: Backend {
     /// biases, left-to-right gates first), `w_hh` `[2, H, 4H]`, `lens` words per row. Returns
     /// `[B, L, 2H]` ([`lstm_kernel::forward`]).
     fn bilstm_recurrence(xw: FloatTensor<Self>, w_hh: FloatTensor<Self>, lens: Vec<usize>, steps: usize, hidden: usize) -> FloatTensor<Self>;
+    /// GELU (the erf form) of every element of a tensor of dims `shape` ([`fast_math::gelu`]).
+    fn gelu(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self>;
+    /// Softmax over the last of the dims `shape`.
+    fn softmax_last(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self>;
 }
 
 /// Whether tensors on `device` take the fused operations (flex, with or without autodiff).
@@ -44,13 +54,61 @@ pub fn bilstm_recurrence(xw: Tensor<3>, w_hh: Tensor<3>, lens: &[usize]) -> Tens
     Tensor::from_dispatch(<Dispatch as FusedOps>::bilstm_recurrence(xw.into_dispatch(), w_hh.into_dispatch(), lens.to_vec(), l, h))
 }
 
+/// GELU (the erf form, as BERT uses it), element-wise.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !supports(&x.device()) {
+        return activation::gelu(x);
+    }
+    let shape = x.dims().to_vec();
+    Tensor::from_dispatch(<Dispatch as FusedOps>::gelu(x.into_dispatch(), shape))
+}
+
+/// Softmax over the last dimension.
+pub fn softmax<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !supports(&x.device()) {
+        return activation::softmax(x, D - 1);
+    }
+    let shape = x.dims().to_vec();
+    Tensor::from_dispatch(<Dispatch as FusedOps>::softmax_last(x.into_dispatch(), shape))
+}
+
 /// A flex tensor's values as `f32` (converted from whatever float type it holds).
 fn host(t: FloatTensor<Flex>) -> Vec<f32> {
     t.into_data().iter::<f32>().collect()
 }
 
-fn flex_tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FloatTensor<Flex> {
+fn flex_tensor<S: Into<burn::tensor::Shape>>(values: Vec<f32>, shape: S) -> FloatTensor<Flex> {
     Flex::float_from_data(TensorData::new(values, shape), &Default::default())
+}
+
+/// `f` applied to a tensor's values in its own storage when it is a contiguous `f32` tensor (a
+/// shared storage is copied first, by flex's copy-on-write), else to a host copy. Element-wise
+/// passes over the encoder's activations would otherwise spend as long copying and faulting in
+/// fresh pages as computing.
+fn map_in_place(mut t: FloatTensor<Flex>, shape: Vec<usize>, f: impl FnOnce(&mut [f32])) -> FloatTensor<Flex> {
+    let n = t.layout().num_elements();
+    if t.dtype() == DType::F32 && t.is_contiguous() && t.layout().start_offset() == 0 {
+        f(&mut t.storage_mut::<f32>()[..n]);
+        return t;
+    }
+    let mut values = host(t);
+    f(&mut values);
+    flex_tensor(values, shape)
+}
+
+/// A flex tensor's values as a slice when it is a contiguous `f32` tensor, else as a copy.
+fn values(t: &FloatTensor<Flex>) -> std::borrow::Cow<'_, [f32]> {
+    let n = t.layout().num_elements();
+    if t.dtype() == DType::F32 && t.is_contiguous() && t.layout().start_offset() == 0 {
+        std::borrow::Cow::Borrowed(&t.storage::<f32>()[..n])
+    } else {
+        std::borrow::Cow::Owned(host(t.clone()))
+    }
+}
+
+/// The last of `shape`'s dims: the softmax's row width.
+fn last(shape: &[usize]) -> usize {
+    shape.last().copied().unwrap_or(1)
 }
 
 fn dims(lens: &[usize], steps: usize, hidden: usize) -> Dims {
@@ -61,6 +119,15 @@ impl FusedOps for Flex {
     fn bilstm_recurrence(xw: FloatTensor<Self>, w_hh: FloatTensor<Self>, lens: Vec<usize>, steps: usize, hidden: usize) -> FloatTensor<Self> {
         let (out, _) = lstm_kernel::forward(&host(xw), &host(w_hh), dims(&lens, steps, hidden), &lens);
         flex_tensor(out, [lens.len(), steps, 2 * hidden])
+    }
+
+    fn gelu(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self> {
+        map_in_place(x, shape, fast_math::gelu_in_place)
+    }
+
+    fn softmax_last(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self> {
+        let width = last(&shape);
+        map_in_place(x, shape, |values| fast_math::softmax_rows(values, width))
     }
 }
 
@@ -87,7 +154,67 @@ impl Backward<Flex, 2> for RecurrenceBackward {
     }
 }
 
+/// GELU's backward pass from its input.
+#[derive(Debug)]
+struct GeluBackward;
+
+impl Backward<Flex, 1> for GeluBackward {
+    /// The input and its dims.
+    type State = (FloatTensor<Flex>, Vec<usize>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        if let Some(node) = node {
+            let (x, shape) = ops.state;
+            let g = map_in_place(grad, shape, |g| fast_math::gelu_backward_in_place(&values(&x), g));
+            grads.register::<Flex>(node.id, g);
+        }
+    }
+}
+
+/// Softmax's backward pass from its output.
+#[derive(Debug)]
+struct SoftmaxBackward;
+
+impl Backward<Flex, 1> for SoftmaxBackward {
+    /// The output and its dims.
+    type State = (FloatTensor<Flex>, Vec<usize>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        if let Some(node) = node {
+            let (y, shape) = ops.state;
+            let width = last(&shape);
+            let g = map_in_place(grad, shape, |g| fast_math::softmax_rows_backward(&values(&y), g, width));
+            grads.register::<Flex>(node.id, g);
+        }
+    }
+}
+
 impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
+    fn gelu(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self> {
+        match GeluBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let input = x.primitive().clone();
+                let out = <Flex as FusedOps>::gelu(input.clone(), shape.clone());
+                prep.finish((input, shape), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(<Flex as FusedOps>::gelu(x.into_primitive(), shape)),
+        }
+    }
+
+    fn softmax_last(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self> {
+        match SoftmaxBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let out = Flex::softmax_last(x.primitive().clone(), shape.clone());
+                prep.finish((out.clone(), shape), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::softmax_last(x.into_primitive(), shape)),
+        }
+    }
+
     fn bilstm_recurrence(xw: FloatTensor<Self>, w_hh: FloatTensor<Self>, lens: Vec<usize>, steps: usize, hidden: usize) -> FloatTensor<Self> {
         match RecurrenceBackward.prepare::<C>([xw.node(), w_hh.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
@@ -96,6 +223,50 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
                 prep.finish(Arc::new((tape, w)), flex_tensor(out, [lens.len(), steps, 2 * hidden]))
             }
             OpsKind::UnTracked(prep) => prep.finish(Flex::bilstm_recurrence(xw.into_primitive(), w_hh.into_primitive(), lens, steps, hidden)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::activation;
+    use burn::tensor::{Device, Tensor, TensorData};
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+
+    fn close(a: Vec<f32>, b: Vec<f32>, what: &str) {
+        assert_eq!(a.len(), b.len());
+        for (k, (p, q)) in a.iter().zip(&b).enumerate() {
+            assert!((p - q).abs() < 2e-6 * (1.0 + q.abs()), "{what}[{k}]: fused {p} reference {q}");
+        }
+    }
+
+    /// GELU and softmax against Burn's own activations: outputs and input gradients under
+    /// autodiff (a loss weighing every output differently), and outputs without autodiff. The
+    /// softmax input holds a large negative bias in some positions, as attention's padding does.
+    #[test]
+    fn gelu_and_softmax_equal_burns_activations_in_outputs_and_gradients() {
+        let dev = Device::flex().autodiff();
+        assert!(super::supports(&dev));
+        let shape = [2, 3, 5, 9];
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = (0..n).map(|i| (i as f32 * 0.61).sin() * 6.0 + if i % 9 == 8 { -1e9 } else { 0.0 }).collect();
+        let smooth: Vec<f32> = (0..n).map(|i| (i as f32 * 0.61).sin() * 6.0).collect();
+        let weights = Tensor::<4>::from_data(TensorData::new((0..n).map(|i| (i as f32 * 0.29).cos()).collect::<Vec<f32>>(), shape), &dev);
+        type Op = fn(Tensor<4>) -> Tensor<4>;
+        let cases: [(&str, &[f32], Op, Op); 2] =
+            [("gelu", &smooth, super::gelu::<4>, activation::gelu::<4>), ("softmax", &data, super::softmax::<4>, |x| activation::softmax(x, 3))];
+        for (name, input, ours, reference) in cases {
+            let x = || Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &dev).require_grad();
+            let (xa, xb) = (x(), x());
+            let (a, b) = (ours(xa.clone()), reference(xb.clone()));
+            close(values(a.clone()), values(b.clone()), name);
+            let (ga, gb) = ((a * weights.clone()).sum().backward(), (b * weights.clone()).sum().backward());
+            close(values(xa.grad(&ga).unwrap()), values(xb.grad(&gb).unwrap()), &format!("d {name}"));
+            let plain = Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &Device::flex());
+            close(values(ours(plain.clone())), values(reference(plain)), &format!("{name} without autodiff"));
         }
     }
 }

@@ -14,6 +14,7 @@
 //! and would make a dense document adjacency quadratic in its length).
 
 use super::dropout::dropout;
+use super::linear::forward_rows;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
@@ -75,7 +76,7 @@ impl GraphAttention {
     pub fn forward(&self, x: Tensor<3>, adjacency: Tensor<3, Bool>) -> Tensor<3> {
         let [b, l, _] = x.dims();
         let (k, f) = (self.heads, self.d_head);
-        let wh = self.linear.forward(dropout(&self.dropout, x)).reshape([b, l, k, f]).swap_dims(1, 2); // [B, K, L, F]
+        let wh = forward_rows(&self.linear, dropout(&self.dropout, x)).reshape([b, l, k, f]).swap_dims(1, 2); // [B, K, L, F]
         let src = (wh.clone() * self.a_src.val().reshape([1, k, 1, f])).sum_dim(3); // [B, K, L, 1]
         let dst = (wh.clone() * self.a_dst.val().reshape([1, k, 1, f])).sum_dim(3).swap_dims(2, 3); // [B, K, 1, L]
         let scores = leaky_relu(src + dst, self.alpha); // [B, K, L, L]

@@ -16,6 +16,8 @@
 
 use gemm::{gemm, Parallelism};
 
+use super::fast_math::{sigmoid, tanh};
+
 /// The sizes of one recurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dims {
@@ -51,33 +53,6 @@ fn position(dir: usize, len: usize, s: usize) -> usize {
     } else {
         len - 1 - s
     }
-}
-
-/// `e^x` without a library call, so that the gate loops vectorise: `x = n ln 2 + r` with
-/// `|r| <= ln 2 / 2`, a degree-6 Taylor polynomial for `e^r` (relative error below 2e-7 there)
-/// and `2^n` put into the exponent bits. Inputs are clamped to where `e^x` is a normal `f32`.
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer with plain SSE2.
-    const ROUND: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
-    let shifted = x * std::f32::consts::LOG2_E + ROUND;
-    let n = shifted - ROUND;
-    let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let two_n = f32::from_bits(((shifted.to_bits() as i32 - ROUND.to_bits() as i32 + 127) as u32) << 23);
-    p * two_n
-}
-
-#[inline(always)]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp(-x))
-}
-
-/// `tanh(x) = 1 - 2 / (1 + e^{2x})`: exact limits at both ends, absolute error about 1e-7.
-#[inline(always)]
-fn tanh(x: f32) -> f32 {
-    1.0 - 2.0 / (1.0 + exp(2.0 * x))
 }
 
 /// `dst[m, n] (+)= lhs[m, k] * rhs[k, n]` with explicit strides (column, row) for each operand,
@@ -326,22 +301,6 @@ mod tests {
         };
         check(&d_xw, &xw, true);
         check(&d_w, &w, false);
-    }
-
-    #[test]
-    fn exp_sigmoid_and_tanh_match_the_library_functions() {
-        for k in -2000..=2000 {
-            let x = k as f32 * 0.05;
-            if x.abs() <= 80.0 {
-                let (e, reference) = (exp(x), x.exp());
-                assert!((e - reference).abs() <= 4e-7 * reference, "exp({x}): {e} vs {reference}");
-            }
-            assert!((tanh(x) - x.tanh()).abs() < 3e-7, "tanh({x})");
-            assert!((sigmoid(x) - 1.0 / (1.0 + (-x).exp())).abs() < 3e-7, "sigmoid({x})");
-        }
-        assert_eq!((tanh(1e4), tanh(-1e4), sigmoid(1e4)), (1.0, -1.0, 1.0));
-        assert!((0.0..1e-37).contains(&sigmoid(-1e4)));
-        assert!(exp(-1e4) >= 0.0 && exp(1e4).is_finite());
     }
 
     #[test]

@@ -7,8 +7,10 @@ pub mod checkpoint;
 pub mod crf;
 pub mod dropout;
 pub mod enrelg;
+pub mod fast_math;
 pub mod fused;
 pub mod gat;
+pub mod linear;
 pub mod lstm_kernel;
 pub mod mix;
 
