@@ -384,6 +384,8 @@ impl PaddedBatch {
         let [b, t, l] = self.dims;
         let file = |name: &str| dir.join(format!("{prefix}-{name}.npy"));
         write(&file("input_ids"), &[b, t], NpyData::I64(&self.ids))?;
+        write(&file("attention_mask"), &[b, t], NpyData::Bool(&self.att))?;
+        write(&file("word_mean"), &[b, l, t], NpyData::F32(&self.mean))?;
         write(&file("word_mask"), &[b, l], NpyData::Bool(&self.wmask))?;
         write(&file("tags"), &[b, l], NpyData::I64(&self.tags))?;
         write(&file("shapes"), &[b, l], NpyData::I64(&self.shapes))?;

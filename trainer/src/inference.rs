@@ -17,7 +17,7 @@ use crate::run::LoadedRun;
 /// encoder. One size for both, since in document scope it is also the
 /// longest group of a document's windows that share one graph, and the
 /// scores must not depend on how they were computed.
-const INFERENCE_WINDOWS: usize = 64;
+pub const INFERENCE_WINDOWS: usize = 64;
 
 /// Emission scores of every window (`[words, N]` row-major, on the host)
 /// from a head on cached encoder outputs.

@@ -17,7 +17,7 @@ use enrelg_pipeline::brat;
 use enrelg_pipeline::corpus::load_unannotated;
 use enrelg_pipeline::document::Document;
 use enrelg_pipeline::graph::EdgeKind;
-use enrelg_pipeline::shard::{process, BuildOptions};
+use enrelg_pipeline::shard::{process, BuildOptions, DocumentData};
 use enrelg_pipeline::skips::{SkipReport, Unit};
 use enrelg_pipeline::syntax::{deprel_id, upos_id};
 use enrelg_pipeline::tree::{strip_ext, walk, with_ext, Depth, Links};
@@ -27,7 +27,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::data::WindowRecord;
-use crate::inference::full_emissions;
+use crate::inference::{full_emissions, INFERENCE_WINDOWS};
 use crate::model::crf::CrfPotentials;
 use crate::model::CorefScope;
 use crate::output::OutputDir;
@@ -106,46 +106,55 @@ impl<'a> Tagger<'a> {
 
     /// Tag one document.
     pub fn tag(&self, doc: Document, device: &Device) -> anyhow::Result<Vec<PredictedEntity>> {
+        let mut tagged = self.tag_many(vec![self.prepare(doc)?], device)?;
+        Ok(tagged.pop().unwrap_or_default())
+    }
+
+    /// A document through the pipeline stages (alignment, lemmas, acronyms, windows, graphs),
+    /// ready for [`Tagger::tag_many`].
+    pub fn prepare(&self, doc: Document) -> anyhow::Result<DocumentData> {
         let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
-        let data = process(doc, &self.opts, &clocks)?;
+        Ok(process(doc, &self.opts, &clocks)?)
+    }
+
+    /// Tag prepared documents together: their windows share the model's batches (at most
+    /// [`crate::inference::INFERENCE_WINDOWS`] each), so that many short documents fill the
+    /// encoder's batches as one long one would. Each document's entities are the same as
+    /// [`Tagger::tag`] gives it alone: windows are independent in window scope, and in document
+    /// scope a document's windows are grouped as they are alone (whole documents per batch, a long
+    /// one cut into the same consecutive groups).
+    pub fn tag_many(&self, docs: Vec<DocumentData>, device: &Device) -> anyhow::Result<Vec<Vec<PredictedEntity>>> {
+        let counts: Vec<usize> = docs.iter().map(|d| d.windows.len()).collect();
         // Each member sees the windows with its own dependency edges and word ids.
         let mut emissions = Vec::with_capacity(self.runs.len());
         let mut first_records = None;
         for run in self.runs {
-            let dep_kinds: &[EdgeKind] = run.info.config.dependency_variant.kinds();
-            let mut records: Vec<WindowRecord> = data
-                .windows
-                .iter()
-                .map(|(w, edges)| {
-                    let words = &data.doc.tokens[w.word_start..w.word_end];
-                    let forms: Vec<String> = words.iter().map(|t| t.form.clone()).collect();
-                    let shapes = words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect();
-                    let mut record = WindowRecord::new(w.index as u32, w.clone(), &forms, vec![0; words.len()], shapes, edges, dep_kinds);
-                    record.upos = words.iter().map(|t| upos_id(&t.upos)).collect();
-                    record.deprel = words.iter().map(|t| deprel_id(&t.deprel)).collect();
-                    record
-                })
-                .collect();
-            if run.info.config.coref_scope == CorefScope::Document {
-                let starts: Vec<usize> = data.windows.iter().map(|(w, _)| w.word_start).collect();
-                for e in &data.doc_edges {
-                    let [(sw, sp), (dw, dp)] = e.ends(&starts);
-                    records[sw].doc_coref.push((sp, dw as u32, dp));
-                }
-            }
-            if let Some(v) = &run.vocab {
-                records.iter_mut().for_each(|r| r.set_word_ids(v));
+            let mut records = Vec::with_capacity(counts.iter().sum());
+            for (k, data) in docs.iter().enumerate() {
+                records.extend(run_records(run, data, k, records.len()));
             }
             emissions.push(full_emissions(&run.model, &records, device)?);
             first_records.get_or_insert(records);
         }
         let mut paths = crate::ensemble::decode_mean(&emissions, std::slice::from_ref(&self.crf)).context("no run to tag with")?;
-        if let (Some(threshold), Some(records)) = (self.consistency, &first_records) {
-            paths = crate::consistency::apply(records, &paths, threshold).0;
+        let records = first_records.context("no run to tag with")?;
+        let mut out = Vec::with_capacity(docs.len());
+        let mut start = 0;
+        for (data, n) in docs.iter().zip(counts) {
+            let mut doc_paths: Vec<Vec<usize>> = paths.drain(..n).collect();
+            if let Some(threshold) = self.consistency {
+                doc_paths = crate::consistency::apply(&records[start..start + n], &doc_paths, threshold).0;
+            }
+            start += n;
+            out.push(self.entities(&data.doc, &doc_paths));
         }
+        Ok(out)
+    }
+
+    /// A document's entities from the tag paths of its windows.
+    fn entities(&self, doc: &Document, paths: &[Vec<usize>]) -> Vec<PredictedEntity> {
         // Auxiliary types are learned, not output.
         let tags: Vec<&str> = paths.iter().flatten().map(|&t| self.scored_tags[t].as_str()).collect();
-        let doc = &data.doc;
         let mut out = Vec::new();
         // Chunks per sentence: an entity never spans a sentence in the output.
         for sent in &doc.sentences {
@@ -156,8 +165,41 @@ impl<'a> Tagger<'a> {
                 out.push(PredictedEntity { doc: doc.id.clone(), ty: c.ty, start, end, text });
             }
         }
-        Ok(out)
+        out
     }
+}
+
+/// The model inputs of document number `k` of a [`Tagger::tag_many`] call as `run` reads them,
+/// its windows numbered from `first_window`. Window ids are unique across the call and the
+/// document id is its number in the call, so that documents never merge in a batch plan and the
+/// document-scope edges find their windows.
+fn run_records(run: &LoadedRun, data: &DocumentData, k: usize, first_window: usize) -> Vec<WindowRecord> {
+    let dep_kinds: &[EdgeKind] = run.info.config.dependency_variant.kinds();
+    let mut records: Vec<WindowRecord> = data
+        .windows
+        .iter()
+        .map(|(w, edges)| {
+            let words = &data.doc.tokens[w.word_start..w.word_end];
+            let forms: Vec<String> = words.iter().map(|t| t.form.clone()).collect();
+            let shapes = words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect();
+            let mut record = WindowRecord::new((first_window + w.index) as u32, w.clone(), &forms, vec![0; words.len()], shapes, edges, dep_kinds);
+            record.doc_id = k.to_string();
+            record.upos = words.iter().map(|t| upos_id(&t.upos)).collect();
+            record.deprel = words.iter().map(|t| deprel_id(&t.deprel)).collect();
+            record
+        })
+        .collect();
+    if run.info.config.coref_scope == CorefScope::Document {
+        let starts: Vec<usize> = data.windows.iter().map(|(w, _)| w.word_start).collect();
+        for e in &data.doc_edges {
+            let [(sw, sp), (dw, dp)] = e.ends(&starts);
+            records[sw].doc_coref.push((sp, (first_window + dw) as u32, dp));
+        }
+    }
+    if let Some(v) = &run.vocab {
+        records.iter_mut().for_each(|r| r.set_word_ids(v));
+    }
+    records
 }
 
 /// The `.ann` content for a document's entities ([`brat::entity_line`]).
@@ -242,6 +284,21 @@ pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], ou
     let start = Instant::now();
     let mut tagged = Tagged { entities: BTreeMap::new(), words: 0, seconds: 0.0, skipped: SkipReport::default() };
     let mut jsonl = String::new();
+    // Documents wait until their windows fill a batch, then are tagged together ([`Tagger::tag_many`]).
+    let mut pending: Vec<(DocumentData, &Path)> = Vec::new();
+    let mut flush = |pending: &mut Vec<(DocumentData, &Path)>, tagged: &mut Tagged, jsonl: &mut String| -> anyhow::Result<()> {
+        let (docs, rels): (Vec<DocumentData>, Vec<&Path>) = std::mem::take(pending).into_iter().unzip();
+        for (entities, rel) in tagger.tag_many(docs, device)?.into_iter().zip(rels) {
+            out.write(&with_ext(ann_root, rel, "ann"), to_ann(&entities).as_bytes())?;
+            let path = with_ext(Path::new(""), rel, "txt").to_string_lossy().into_owned();
+            for entity in &entities {
+                *jsonl += &(serde_json::to_string(&EntityLine { path: path.clone(), entity })? + "\n");
+            }
+            tagged.entities.insert(rel.to_path_buf(), entities);
+            bar.inc(1);
+        }
+        Ok(())
+    };
     for (txt, parse, rel) in inputs {
         let doc = match load_unannotated(txt, parse) {
             Ok(doc) => doc,
@@ -254,15 +311,12 @@ pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], ou
             Err(e) => return Err(e.into()),
         };
         tagged.words += doc.tokens.len();
-        let entities = tagger.tag(doc, device)?;
-        out.write(&with_ext(ann_root, rel, "ann"), to_ann(&entities).as_bytes())?;
-        let path = with_ext(Path::new(""), rel, "txt").to_string_lossy().into_owned();
-        for entity in &entities {
-            jsonl += &(serde_json::to_string(&EntityLine { path: path.clone(), entity })? + "\n");
+        pending.push((tagger.prepare(doc)?, rel));
+        if pending.iter().map(|(d, _)| d.windows.len()).sum::<usize>() >= INFERENCE_WINDOWS {
+            flush(&mut pending, &mut tagged, &mut jsonl)?;
         }
-        tagged.entities.insert(rel.clone(), entities);
-        bar.inc(1);
     }
+    flush(&mut pending, &mut tagged, &mut jsonl)?;
     bar.finish_and_clear();
     out.write(&ann_root.join(ENTITIES_JSONL), jsonl.as_bytes())?;
     tagged.seconds = start.elapsed().as_secs_f64();

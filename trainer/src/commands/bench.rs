@@ -1,9 +1,11 @@
-//! `enrelg bench-model`: time a forward + backward pass of the model on real
-//! batches from the shards, and report the peak memory. With `--frozen`,
-//! time the training step of the frozen-encoder mode instead (the head on
-//! cached encoder outputs: host padding, forward, backward, AdamW), phase by phase.
+//! `enrelg bench-model`: time the training step of `make train`'s model on real batches from the
+//! shards, phase by phase (host padding, to device, forward, backward, AdamW), then inference on
+//! the same batches, and report the peak memory. By default the encoder is fine-tuned with the
+//! head; with `--frozen` the head trains on cached encoder outputs. `--export` writes the timed
+//! batches and `--export-inference` every window in `predict`'s batches, for
+//! `bench/torch_reference.py` to time PyTorch on the same inputs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -12,12 +14,13 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use clap::Args;
 use enrelg::config::TrainConfig;
-use enrelg::data::{load_split, make_batch, pad_for, WindowRecord};
+use enrelg::data::{load_split, pad_for, WindowRecord};
 use enrelg::device::peak_rss_mib;
 use enrelg::encoder_cache::{cache_file, embed};
+use enrelg::inference::INFERENCE_WINDOWS;
 use enrelg::model::checkpoint::weights_path;
 use enrelg::model::crf::host_rows;
-use enrelg::model::{BertEncoder, Enrelg, EnrelgConfig, Fusion, Variant};
+use enrelg::model::{BertEncoder, Enrelg, Fusion, Variant};
 use enrelg_pipeline::fs::sha256_file;
 use enrelg_pipeline::graph::DependencyVariant;
 use enrelg_pipeline::shard::ShardManifest;
@@ -46,59 +49,72 @@ pub struct BenchArgs {
     pub steps: usize,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// Time the frozen-encoder training step (the head on cached encoder outputs).
+    /// Time the frozen-encoder training step (the head on cached encoder outputs) instead of
+    /// fine-tuning the encoder with the head.
     #[arg(long)]
     pub frozen: bool,
-    /// TOML file with TrainConfig fields for the head (`--frozen`); --variant and --fusion override it.
-    #[arg(long, requires = "frozen")]
+    /// TOML file with TrainConfig fields (make train's: bench/make-train.toml); --variant and
+    /// --fusion override it.
+    #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Write each timed batch as .npy files into this folder (`--frozen`),
-    /// for `bench/torch_reference.py` to time PyTorch on the same batches.
-    #[arg(long, requires = "frozen")]
+    /// Write each timed batch as .npy files into this folder, for `bench/torch_reference.py` to
+    /// time PyTorch on the same batches.
+    #[arg(long)]
     pub export: Option<PathBuf>,
+    /// Write every window of --split in `predict`'s batches as .npy files into this folder (for
+    /// `bench/torch_reference.py --predict`), time nothing.
+    #[arg(long, conflicts_with_all = ["frozen", "export"])]
+    pub export_inference: Option<PathBuf>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let manifest = ShardManifest::read(&args.shards)?;
     let records = load_split(&args.shards, &args.split, DependencyVariant::default().kinds())?;
+    if let Some(dir) = &args.export_inference {
+        return export_inference(&args, dir, &records);
+    }
     anyhow::ensure!(records.len() >= args.batch, "{} has only {} windows", args.split, records.len());
     if args.frozen {
-        return frozen(&args, manifest.tags.len(), &records);
+        frozen(&args, manifest.tags.len(), &records)
+    } else {
+        fine_tune(&args, manifest.tags.len(), &records)
     }
-    let device = args.device.device()?.autodiff();
-    let encoder = BertEncoder::from_pretrained(&args.model, &device)?;
-    let config = EnrelgConfig::new(manifest.tags.len(), args.variant, encoder.d_model()).with_fusion(args.fusion);
-    let model = Enrelg { head: config.init_head(&device), encoder };
-    let mut times = Vec::new();
-    let mut subtokens = 0usize;
-    for step in 0..=args.steps {
-        let start = (step * args.batch) % (records.len() - args.batch + 1);
-        let refs: Vec<_> = records[start..start + args.batch].iter().collect();
-        let batch = make_batch(&refs, &device);
-        let t = Instant::now();
-        let loss = model.loss(&batch);
-        let grads = loss.backward();
-        let value: f32 = loss.into_scalar::<f32>();
-        drop(grads);
-        let secs = t.elapsed().as_secs_f64();
-        anyhow::ensure!(value.is_finite(), "loss is not finite: {value}");
-        if step > 0 {
-            times.push(secs);
-            subtokens += refs.iter().map(|r| r.input_ids.len()).sum::<usize>();
+}
+
+/// `make train`'s config from `--config` (or the defaults) with `--variant` and `--fusion`.
+fn train_config(args: &BenchArgs) -> anyhow::Result<TrainConfig> {
+    let mut cfg: TrainConfig = match &args.config {
+        Some(p) => TrainConfig::read_toml(p)?,
+        None => TrainConfig::default(),
+    };
+    (cfg.variant, cfg.fusion) = (args.variant, args.fusion);
+    Ok(cfg)
+}
+
+/// The windows of timed step `step` (0 is the warm-up): consecutive batches through the split.
+fn step_windows(step: usize, batch: usize, records: &[WindowRecord]) -> Vec<usize> {
+    let start = (step * batch) % (records.len() - batch + 1);
+    (start..start + batch).collect()
+}
+
+/// Every window of the split in the batches `predict` runs (each document's windows together,
+/// at most [`INFERENCE_WINDOWS`] per batch), as `.npy` files `batchK-NAME.npy`, for
+/// `bench/torch_reference.py --predict` to time the same forward passes in PyTorch.
+fn export_inference(args: &BenchArgs, dir: &Path, records: &[WindowRecord]) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let cfg = train_config(args)?;
+    let (mut batches, mut words, mut start) = (0usize, 0usize, 0usize);
+    while start < records.len() {
+        let end = start + records[start..].iter().take_while(|r| r.doc_id == records[start].doc_id).count();
+        for chunk in (start..end).collect::<Vec<_>>().chunks(INFERENCE_WINDOWS) {
+            let refs: Vec<&WindowRecord> = chunk.iter().map(|&i| &records[i]).collect();
+            words += refs.iter().map(|r| r.tags.len()).sum::<usize>();
+            pad_for(&refs, cfg.coref_scope).export(dir, &format!("batch{batches}"))?;
+            batches += 1;
         }
-        println!("step {step}: loss {value:.3}, {secs:.2} s{}", if step == 0 { " (warm-up)" } else { "" });
+        start = end;
     }
-    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
-    println!(
-        "{} {:?} on {}: forward + backward, batch {} windows: {:.2} s per batch ({:.0} subtokens/s); peak RSS {:.0} MiB",
-        args.model.display(),
-        args.variant,
-        args.device.name,
-        args.batch,
-        mean,
-        subtokens as f64 / times.iter().sum::<f64>().max(1e-9),
-        peak_rss_mib().unwrap_or(f64::NAN)
-    );
+    println!("{} windows of {} in {batches} batches, {words} words -> {}", records.len(), args.split, dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -115,11 +131,7 @@ struct Phases {
 /// `--frozen`: the head's training step on consecutive batches of cached
 /// encoder outputs, as `enrelg train` runs it (same config, optimizer and rate).
 fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow::Result<ExitCode> {
-    let mut cfg: TrainConfig = match &args.config {
-        Some(p) => TrainConfig::read_toml(p)?,
-        None => TrainConfig::default(),
-    };
-    (cfg.variant, cfg.fusion) = (args.variant, args.fusion);
+    let cfg = train_config(args)?;
     let plain = args.device.device()?;
     plain.seed(cfg.seed);
     let auto = plain.clone().autodiff();
@@ -131,8 +143,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
     let mut optim = cfg.optimizer().init();
     let (mut phases, mut subtokens) = (Phases::default(), 0usize);
     for step in 0..=args.steps {
-        let start = (step * args.batch) % (records.len() - args.batch + 1);
-        let idx: Vec<usize> = (start..start + args.batch).collect();
+        let idx = step_windows(step, args.batch, records);
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
         let mut clock = Instant::now();
         let mut lap = || {
@@ -172,30 +183,100 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
     let valid = head.valid();
     let mut inference = 0.0;
     for step in 1..=args.steps {
-        let start = (step * args.batch) % (records.len() - args.batch + 1);
-        let idx: Vec<usize> = (start..start + args.batch).collect();
+        let idx = step_windows(step, args.batch, records);
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
         let (batch, words) = (pad_for(&refs, cfg.coref_scope).into_device(&plain), embedded.pad(&idx, records).into_device(&plain));
         let clock = Instant::now();
         host_rows(valid.emissions(words, &batch), batch.word_mask.clone())?;
         inference += clock.elapsed().as_secs_f64();
     }
-    let n = args.steps.max(1) as f64;
-    let total = phases.pad + phases.to_device + phases.forward + phases.backward + phases.optimizer;
-    println!(
-        "frozen head {:?} on {}, batch {}: {:.3} s per step (pad {:.3}, to device {:.3}, forward {:.3}, backward {:.3}, AdamW {:.3}); inference {:.3} s per batch; {:.0} subtokens/s; peak RSS {:.0} MiB",
-        cfg.variant,
-        args.device.name,
-        args.batch,
-        total / n,
-        phases.pad / n,
-        phases.to_device / n,
-        phases.forward / n,
-        phases.backward / n,
-        phases.optimizer / n,
-        inference / n,
-        subtokens as f64 / total.max(1e-9),
-        peak_rss_mib().unwrap_or(f64::NAN)
-    );
+    phases.report(&format!("frozen head {:?}", cfg.variant), args, inference, subtokens);
+    Ok(ExitCode::SUCCESS)
+}
+
+impl Phases {
+    /// The line `bench/run.py` reads: mean seconds per step and phase, and per inference batch.
+    fn report(&self, what: &str, args: &BenchArgs, inference: f64, subtokens: usize) {
+        let n = args.steps.max(1) as f64;
+        let total = self.pad + self.to_device + self.forward + self.backward + self.optimizer;
+        println!(
+            "{what} on {}, batch {}: {:.3} s per step (pad {:.3}, to device {:.3}, forward {:.3}, backward {:.3}, AdamW {:.3}); inference {:.3} s per batch; {:.0} subtokens/s; peak RSS {:.0} MiB",
+            args.device.name,
+            args.batch,
+            total / n,
+            self.pad / n,
+            self.to_device / n,
+            self.forward / n,
+            self.backward / n,
+            self.optimizer / n,
+            inference / n,
+            subtokens as f64 / total.max(1e-9),
+            peak_rss_mib().unwrap_or(f64::NAN)
+        );
+    }
+}
+
+/// The training step of `make train`'s model with the encoder fine-tuned (`enrelg train
+/// --fine-tune`): encoder and head forward from the subtokens, backward through both, one AdamW
+/// step each at its own rate; then inference through the whole model on the same batches.
+fn fine_tune(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow::Result<ExitCode> {
+    let cfg = train_config(args)?;
+    let plain = args.device.device()?;
+    plain.seed(cfg.seed);
+    let auto = plain.clone().autodiff();
+    let encoder = BertEncoder::from_pretrained(&args.model, &auto)?;
+    let head = cfg.model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0).init_head(&auto);
+    let mut model = Enrelg { head, encoder };
+    let (mut optim_encoder, mut optim_head) = (cfg.optimizer().init(), cfg.optimizer().init());
+    let (mut phases, mut subtokens) = (Phases::default(), 0usize);
+    for step in 0..=args.steps {
+        let idx = step_windows(step, args.batch, records);
+        let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
+        let mut clock = Instant::now();
+        let mut lap = || {
+            let secs = clock.elapsed().as_secs_f64();
+            clock = Instant::now();
+            secs
+        };
+        let padded = pad_for(&refs, cfg.coref_scope);
+        let t_pad = lap();
+        if let Some(dir) = args.export.as_ref().filter(|_| step > 0) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            padded.export(dir, &format!("step{step}"))?;
+            lap(); // the export is not part of the step
+        }
+        let batch = padded.into_device(&auto);
+        let t_device = lap();
+        let loss = model.loss(&batch);
+        let value: f32 = loss.clone().into_scalar::<f32>();
+        let t_forward = lap();
+        let mut grads = loss.backward();
+        let (g_encoder, g_head) = (GradientsParams::from_module(&mut grads, &model.encoder), GradientsParams::from_module(&mut grads, &model.head));
+        let t_backward = lap();
+        model.encoder = optim_encoder.step(cfg.lr_encoder, model.encoder, g_encoder);
+        model.head = optim_head.step(cfg.lr_head, model.head, g_head);
+        let t_optim = lap();
+        anyhow::ensure!(value.is_finite(), "loss is not finite: {value}");
+        println!("step {step}: loss {value:.3}, {:.2} s{}", t_pad + t_device + t_forward + t_backward + t_optim, if step == 0 { " (warm-up)" } else { "" });
+        if step > 0 {
+            phases.pad += t_pad;
+            phases.to_device += t_device;
+            phases.forward += t_forward;
+            phases.backward += t_backward;
+            phases.optimizer += t_optim;
+            subtokens += refs.iter().map(|r| r.input_ids.len()).sum::<usize>();
+        }
+    }
+    // Inference as predict runs it: the whole model without autodiff, on the same batches.
+    let valid = model.valid();
+    let mut inference = 0.0;
+    for step in 1..=args.steps {
+        let refs: Vec<&WindowRecord> = step_windows(step, args.batch, records).iter().map(|&i| &records[i]).collect();
+        let batch = pad_for(&refs, cfg.coref_scope).into_device(&plain);
+        let clock = Instant::now();
+        host_rows(valid.head.emissions(valid.words(&batch), &batch), batch.word_mask.clone())?;
+        inference += clock.elapsed().as_secs_f64();
+    }
+    phases.report(&format!("fine-tuned {:?}", cfg.variant), args, inference, subtokens);
     Ok(ExitCode::SUCCESS)
 }
