@@ -11,8 +11,11 @@ Every figure is measured here, now, by the commands listed in the page:
     pipeline/benches/stages.rs), one thread, and the per-document stages
     on real documents concatenated 1x to 16x (the scaling figure);
   - the frozen-encoder training step and inference of the head in Burn
-    (`enrelg bench-model --frozen`, make train's inputs) against
-    `bench/torch_reference.py` (PyTorch) on the very same exported batches.
+    (`enrelg bench-model --frozen`, make train's inputs) and the fine-tuning
+    step of the whole model (`enrelg bench-model`) against
+    `bench/torch_reference.py` (PyTorch) on the very same exported batches;
+  - `make train DATASET=mars` seconds per epoch, and `enrelg predict` words
+    per second on Mars test against a PyTorch loop over the same windows.
 
 Run it on an otherwise idle machine: a training run beside it halves every figure.
 
@@ -103,8 +106,11 @@ def scaling_figure(args, crit, stem):
 
 
 def bench_model(binary, args, tmp, variant, export=None):
-    """One `enrelg bench-model --frozen` run: seconds per phase of the head's training step."""
-    cmd = [binary, "bench-model", "--frozen", "--device", args.device, "--config", "bench/make-train.toml", "--shards", os.path.join(tmp, "shards-mars"), "--model", args.model, "--steps", str(args.steps), "--variant", variant, "--cache-dir", args.cache_dir]
+    """One `enrelg bench-model` run: seconds per phase of the training step, the head's on cached
+    encoder outputs (`--frozen`) or the whole model's for a `-fine-tune` variant."""
+    fine_tune = variant.endswith("-fine-tune")
+    steps = args.fine_tune_steps if fine_tune else args.steps
+    cmd = [binary, "bench-model", *([] if fine_tune else ["--frozen"]), "--device", args.device, "--config", "bench/make-train.toml", "--shards", os.path.join(tmp, "shards-mars"), "--model", args.model, "--steps", str(steps), "--variant", variant.removesuffix("-fine-tune"), "--cache-dir", args.cache_dir]
     if export:
         cmd += ["--export", export]
     text = run(cmd)
@@ -114,12 +120,13 @@ def bench_model(binary, args, tmp, variant, export=None):
 
 def trainer(args, tmp):
     rows = []
-    for variant in ["cd", "baseline"]:
+    for variant in ["cd", "baseline", "cd-fine-tune"]:
         batches = os.path.join(tmp, f"batches-{variant}")
         burn = bench_model(args.enrelg, args, tmp, variant, export=batches)
-        torch = json.loads(run([args.python, "bench/torch_reference.py", batches, "--variant", variant, "--json"]))
+        fine_tune = ["--fine-tune", args.model] if variant.endswith("-fine-tune") else []
+        torch = json.loads(run([args.python, "bench/torch_reference.py", batches, "--variant", variant.removesuffix("-fine-tune"), *fine_tune, "--json"]))
         row = {"variant": variant, "burn": burn, "torch": torch}
-        if args.before:
+        if args.before and not variant.endswith("-fine-tune"):
             # The previous build on the same cached batches (same seed, so the same windows).
             row["before"] = bench_model(args.before, args, tmp, variant)
         rows.append(row)
@@ -141,8 +148,13 @@ def predict(args, tmp):
         m = re.search(r"(\d+) documents, (\d+) words, (\d+) entities in ([\d.]+) s \(([\d.]+) words/s", text)
         docs, words, entities, seconds, _ = m.groups()
         entities_path = os.path.join(target, "entities.jsonl")
-        entity_lines = sorted(open(entities_path).read().splitlines()) if os.path.exists(entities_path) else []
+        # The entities without their file path (older builds do not write it), one canonical line each.
+        entity_lines = sorted(json.dumps({k: v for k, v in json.loads(line).items() if k != "path"}, sort_keys=True) for line in open(entities_path)) if os.path.exists(entities_path) else []
         out["predict"][name] = {"backend": args.device, "documents": int(docs), "words": int(words), "entities": int(entities), "seconds": float(seconds), "words_per_second": int(words) / float(seconds), "entities_sha": hash_lines(entity_lines)}
+    # PyTorch over the same windows in the same batches: encoder, head and Viterbi in eval mode.
+    windows = os.path.join(tmp, "inference-mars-test")
+    run([args.enrelg, "bench-model", "--shards", shards, "--split", "test", "--config", "bench/make-train.toml", "--export-inference", windows])
+    out["torch_predict"] = json.loads(run([args.python, "bench/torch_reference.py", windows, "--predict", args.model, "--json"]))
     return out
 
 
@@ -230,15 +242,18 @@ def markdown(args, pipe, crit, train, pred):
         lines.append(f"| {corpus} | {r['words']} | {r['python_graph_seconds']:.2f} s | {g:.3f} s | {r['python_graph_seconds'] / max(g, 1e-9):.0f}x |")
     lines += [
         "",
-        "## Trainer: the frozen-encoder head against PyTorch",
+        "## Trainer against PyTorch",
         "",
         f"`enrelg bench-model --frozen --config bench/make-train.toml --steps {args.steps}` times the training step of",
         "`make train`'s model (scalar mix of the 7 MiniLM hidden states, shape 32, character CNN 50, BiLSTM 256, GATs",
         "4 x 128, linear fusion, CRF) on consecutive batches of 32 Mars train windows from the encoder cache, then",
         "inference (emissions without autodiff, as `eval`). It exports those batches as .npy, and",
         "`bench/torch_reference.py` runs the same model written in PyTorch (nn.LSTM with packed sequences, the same",
-        f"GAT, fusion and CRF) on exactly them, with {os.cpu_count()} threads. Seconds per batch of 32 windows, mean over the batches",
-        "after one warm-up step.",
+        f"GAT, fusion and CRF) on exactly them, with {os.cpu_count()} threads. The `cd-fine-tune` row times the same model",
+        f"with the encoder trained too (`enrelg bench-model` without `--frozen`, {args.fine_tune_steps} steps, as `enrelg train --fine-tune`):",
+        "the reference loads the same MiniLM folder into transformers' `BertModel` and pools its hidden states with the",
+        "exported weights; its inference is the whole model. Seconds per batch of 32 windows, mean over the batches after",
+        "one warm-up step.",
         "",
         "| variant | framework | step | forward | backward | AdamW | inference | peak RSS | Burn / PyTorch (step) | Burn / PyTorch (inference) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -247,7 +262,7 @@ def markdown(args, pipe, crit, train, pred):
         b, t = r["burn"], r["torch"]
         lines.append(f"| {r['variant']} | Burn flex | {b['step']:.3f} | {b['forward']:.3f} | {b['backward']:.3f} | {b['optimizer']:.3f} | {b['inference']:.3f} | {b['peak_rss_mib']:.0f} MiB | {b['step'] / t['step_seconds']:.2f} | {b['inference'] / t['inference_seconds']:.2f} |")
         lines.append(f"| {r['variant']} | {t['framework']} | {t['step_seconds']:.3f} | {t['forward_seconds']:.3f} | {t['backward_seconds']:.3f} | {t['optimizer_seconds']:.3f} | {t['inference_seconds']:.3f} | {t['peak_rss_mib']:.0f} MiB | | |")
-    lines += ["", "(Burn's peak RSS includes the encoder cache of the whole Mars train split, 1.06 GB; PyTorch reads only the exported batches.)", ""]
+    lines += ["", "(In the frozen rows Burn's peak RSS includes the encoder cache of the whole Mars train split, 1.06 GB; PyTorch reads only the exported batches.)", ""]
     befores = [r for r in train if "before" in r]
     if befores:
         lines += [
@@ -271,11 +286,22 @@ def markdown(args, pipe, crit, train, pred):
             "",
             f"`make train DATASET=mars`: {pred['make_train']['mars_seconds_per_epoch']:.1f} s per epoch.",
             "",
-            "| build | backend | documents | words | entities | seconds | words/s | entities (sha256 of the sorted lines) |",
+            "| build | backend | documents | words | entities | seconds | words/s | entities (sha256 of the sorted lines, without `path`) |",
             "|---|---|---:|---:|---:|---:|---:|---|",
         ]
         for name, p in pred["predict"].items():
             lines.append(f"| {name} | {p['backend']} | {p['documents']} | {p['words']} | {p['entities']} | {p['seconds']:.1f} | {p['words_per_second']:.0f} | `{p['entities_sha']}` |")
+        t = pred.get("torch_predict")
+        if t:
+            this = pred["predict"]["this build"]
+            lines += [
+                f"| PyTorch reference | {t['framework']} | | {t['words']} | | {t['seconds']:.1f} | {t['words_per_second']:.0f} | |",
+                "",
+                "The PyTorch reference is `bench/torch_reference.py --predict` over the same Mars test windows in the batches",
+                "`predict` runs (`enrelg bench-model --export-inference`): transformers' `BertModel` with the MiniLM weights, the",
+                "same head and a Viterbi decode, in eval mode, without reading or writing files. "
+                f"Burn / PyTorch (words/s): {this['words_per_second'] / t['words_per_second']:.2f}.",
+            ]
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -290,6 +316,7 @@ def main():
     ap.add_argument("--cargo", default="cargo", help="cargo for the criterion benchmarks (CARGO_TARGET_DIR as set)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--fine-tune-steps", type=int, default=4, help="timed steps of the fine-tuning variant (each costs seconds)")
     ap.add_argument("--out", default="docs/performance.md")
     ap.add_argument("--json", help="also write the raw figures here")
     ap.add_argument("--device", default="flex", help="Burn device of the trainer sections (flex, tch)")
@@ -327,6 +354,8 @@ def main():
             record = {"pipeline": pipe, "criterion": crit, "trainer": train, "predict_section": pred}
             if pred is not None:
                 record["predict"] = {p["backend"]: {"words_per_second": p["words_per_second"]} for name, p in pred["predict"].items() if name == "this build"}
+                if pred.get("torch_predict"):
+                    record["predict"]["torch_reference"] = {"words_per_second": pred["torch_predict"]["words_per_second"]}
                 record["make_train"] = pred["make_train"]
             json.dump(record, f, indent=2)
     print(page)

@@ -1,5 +1,5 @@
-"""PyTorch reference of the frozen-encoder EnRel-G head, timed on the very
-batches `enrelg bench-model --frozen --export DIR` timed in Burn.
+"""PyTorch reference of the EnRel-G model, timed on the very batches
+`enrelg bench-model [--frozen] --export DIR` timed in Burn.
 
 Written as a PyTorch user would write the same model: a scalar mix of the
 encoder layers, a word-shape embedding and a character CNN beside the
@@ -9,9 +9,19 @@ plus self loops), linear fusion, an output layer and a linear-chain CRF
 (forward algorithm for the log partition). Same sizes, dropout, AdamW with
 weight decay and gradient-norm clipping as `enrelg train`.
 
+With --fine-tune MODEL the encoder is part of the model: transformers'
+BertModel loaded from the same MiniLM folder, every hidden state pooled to
+words with the exported mean-pooling weights, trained with the head (AdamW,
+the encoder at its own rate), as `enrelg train --fine-tune`. With --predict
+MODEL, DIR holds every window of a split in `predict`'s batches
+(`enrelg bench-model --export-inference DIR`) and the whole model (encoder,
+head, Viterbi) runs over them in eval mode: words per second, as a PyTorch
+user's tagging loop.
+
 Usage: python bench/torch_reference.py DIR [--variant cd] [--threads 2] [--json]
+           [--fine-tune MODEL | --predict MODEL]
 Prints per-step seconds (forward, backward, AdamW) and inference seconds per
-batch, with the peak resident memory.
+batch, with the peak resident memory (--predict: words per second).
 """
 
 import argparse
@@ -23,6 +33,8 @@ import time
 
 import numpy as np
 import torch
+
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -95,8 +107,8 @@ class Head(nn.Module):
         self.output = nn.Linear(2 * hidden, num_tags)
         self.crf = Crf(num_tags)
 
-    def emissions(self, batch):
-        words = batch["words"]
+    def emissions(self, batch, words=None):
+        words = batch["words"] if words is None else words
         b, l, _ = words.shape
         mixed = (words.view(b, l, self.layers, self.d_encoder) * torch.softmax(self.mix, 0).view(1, 1, -1, 1)).sum(2) * self.gamma
         c = batch["chars"].shape[2]
@@ -116,17 +128,89 @@ class Head(nn.Module):
         return self.crf.nll(self.emissions(batch), batch["tags"], batch["word_mask"])
 
 
-def load(directory):
-    steps = sorted({os.path.basename(p).split("-")[0] for p in glob.glob(os.path.join(directory, "step*-words.npy"))}, key=lambda s: int(s[4:]))
+class FineTuned(nn.Module):
+    """The encoder and the head together: every hidden state pooled to words, side by side."""
+
+    def __init__(self, model_dir, num_tags, variant):
+        super().__init__()
+        from transformers import BertModel
+
+        self.encoder = BertModel.from_pretrained(model_dir, add_pooling_layer=False)
+        config = self.encoder.config
+        self.head = Head(num_tags, d_encoder=config.hidden_size, layers=config.num_hidden_layers + 1, variant=variant)
+
+    def emissions(self, batch):
+        out = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"].long(), output_hidden_states=True)
+        words = torch.cat([batch["word_mean"] @ h for h in out.hidden_states], 2)
+        return self.head.emissions(batch, words)
+
+    def loss(self, batch):
+        return self.head.crf.nll(self.emissions(batch), batch["tags"], batch["word_mask"])
+
+
+def viterbi(emissions, crf, mask):
+    """Best tag path of each row (as `enrelg predict` decodes): [B, L] on the host."""
+    b, l, n = emissions.shape
+    score = crf.start.unsqueeze(0) + emissions[:, 0]
+    pointers = []
+    for t in range(1, l):
+        best, idx = (score.unsqueeze(2) + crf.transitions.unsqueeze(0)).max(1)
+        nxt = best + emissions[:, t]
+        score = torch.where(mask[:, t].unsqueeze(1), nxt, score)
+        pointers.append(idx)
+    score = score + crf.end.unsqueeze(0)
+    lens = mask.long().sum(1).tolist()
+    last = score.argmax(1).tolist()
+    paths = []
+    for row in range(b):
+        tag, path = last[row], [last[row]]
+        for t in range(lens[row] - 1, 0, -1):
+            tag = int(pointers[t - 1][row, tag])
+            path.append(tag)
+        paths.append(path[::-1])
+    return paths
+
+
+ARRAYS = ["shapes", "chars", "lens", "coref", "dep", "tags", "word_mask"]
+ENCODER_ARRAYS = ["input_ids", "attention_mask", "word_mean"]
+
+
+def load(directory, prefix="step", names=("words",)):
+    pattern = os.path.join(directory, f"{prefix}*-{ARRAYS[0]}.npy")
+    steps = sorted({os.path.basename(p).split("-")[0] for p in glob.glob(pattern)}, key=lambda s: int(s[len(prefix):]))
     if not steps:
-        raise SystemExit(f"{directory}: no step*-words.npy (run `enrelg bench-model --frozen --export {directory}`)")
+        raise SystemExit(f"{directory}: no {prefix}*-{ARRAYS[0]}.npy (run `enrelg bench-model --export {directory}`)")
     batches = []
     for s in steps:
-        arrays = {name: np.load(os.path.join(directory, f"{s}-{name}.npy")) for name in ["words", "shapes", "chars", "lens", "coref", "dep", "tags", "word_mask"]}
+        arrays = {name: np.load(os.path.join(directory, f"{s}-{name}.npy")) for name in [*names, *ARRAYS]}
         batch = {k: torch.from_numpy(v) for k, v in arrays.items()}
         batch["lens"] = batch["lens"].cpu()
         batches.append(batch)
     return batches
+
+
+def predict(args):
+    """Words per second of the whole model over every exported batch, in eval mode."""
+    batches = load(args.directory, prefix="batch", names=ENCODER_ARRAYS)
+    model = FineTuned(args.predict, args.num_tags, "" if args.variant == "baseline" else args.variant).eval()
+    words = sum(int(b["lens"].sum()) for b in batches)
+    with torch.no_grad():
+        viterbi(model.emissions(batches[0]), model.head.crf, batches[0]["word_mask"])  # warm-up
+        t0 = time.perf_counter()
+        for batch in batches:
+            viterbi(model.emissions(batch), model.head.crf, batch["word_mask"])
+        seconds = time.perf_counter() - t0
+    record = {
+        "framework": f"pytorch {torch.__version__}",
+        "threads": args.threads,
+        "variant": args.variant,
+        "batches": len(batches),
+        "words": words,
+        "seconds": seconds,
+        "words_per_second": words / seconds,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print(json.dumps(record) if args.json else f"pytorch {torch.__version__} ({args.threads} threads), predict {args.variant}: {words} words in {seconds:.1f} s ({words / seconds:.0f} words/s)")
 
 
 def main():
@@ -136,12 +220,24 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--num-tags", type=int, default=7)
     ap.add_argument("--json", action="store_true")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--fine-tune", metavar="MODEL", help="train the encoder (this BERT folder) with the head")
+    mode.add_argument("--predict", metavar="MODEL", help="time the whole model with this BERT folder over predict's batches")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    batches = load(args.directory)
-    model = Head(args.num_tags, variant="" if args.variant == "baseline" else args.variant)
-    optim = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    variant = "" if args.variant == "baseline" else args.variant
+    if args.predict:
+        return predict(args)
+    if args.fine_tune:
+        batches = load(args.directory, names=ENCODER_ARRAYS)
+        model = FineTuned(args.fine_tune, args.num_tags, variant)
+        # enrelg train --fine-tune: the encoder at 5e-5, the head at 1e-3 (TrainConfig's defaults).
+        optim = torch.optim.AdamW([{"params": model.encoder.parameters(), "lr": 5e-5}, {"params": model.head.parameters()}], lr=1e-3, weight_decay=0.01)
+    else:
+        batches = load(args.directory)
+        model = Head(args.num_tags, variant=variant)
+        optim = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
 
     def step(batch):
         t0 = time.perf_counter()
@@ -173,9 +269,9 @@ def main():
     record = {
         "framework": f"pytorch {torch.__version__}",
         "threads": args.threads,
-        "variant": args.variant,
+        "variant": args.variant + ("-fine-tune" if args.fine_tune else ""),
         "batches": len(batches),
-        "batch": int(batches[0]["words"].shape[0]),
+        "batch": int(batches[0]["tags"].shape[0]),
         "step_seconds": float(phases.sum()),
         "forward_seconds": float(phases[0]),
         "backward_seconds": float(phases[1]),
@@ -187,7 +283,7 @@ def main():
         print(json.dumps(record))
     else:
         print(
-            f"pytorch {torch.__version__} ({args.threads} threads), frozen head {args.variant}, batch {record['batch']}: "
+            f"pytorch {torch.__version__} ({args.threads} threads), {'fine-tuned' if args.fine_tune else 'frozen head'} {args.variant}, batch {record['batch']}: "
             f"{record['step_seconds']:.3f} s per step (forward {phases[0]:.3f}, backward {phases[1]:.3f}, AdamW {phases[2]:.3f}); "
             f"inference {inference:.3f} s per batch; peak RSS {peak:.0f} MiB"
         )

@@ -14,11 +14,12 @@
 //! and would make a dense document adjacency quadratic in its length).
 
 use super::dropout::dropout;
+use super::fused;
 use super::linear::forward_rows;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
-use burn::tensor::activation::{elu, leaky_relu, softmax};
+use burn::tensor::activation::{elu, leaky_relu};
 use burn::tensor::{Bool, Device, IndexingUpdateOp, Int, Tensor};
 
 #[derive(Config, Debug)]
@@ -83,7 +84,7 @@ impl GraphAttention {
         let eye = Tensor::<2, Bool>::from_data(burn::tensor::TensorData::new((0..l * l).map(|i| i / l == i % l).collect::<Vec<bool>>(), [l, l]), &scores.device());
         let allowed = adjacency.bool_or(eye.unsqueeze_dim::<3>(0).expand([b, l, l])).unsqueeze_dim::<4>(1).expand([b, k, l, l]);
         let scores = scores.mask_fill(allowed.bool_not(), -1e9);
-        let att = dropout(&self.dropout, softmax(scores, 3));
+        let att = dropout(&self.dropout, fused::softmax(scores));
         let out = elu(att.matmul(wh), 1.0); // [B, K, L, F]
         out.swap_dims(1, 2).reshape([b, l, k * f])
     }
