@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # `make train DATASET=mars` (window CD, make train's inputs) for the seeds given, one lane per
-# call (RAYON_NUM_THREADS=1), records copied into results/fused-kernels/ as each run finishes.
+# call (RAYON_NUM_THREADS=1), records copied into results/$NAME/ (default fused-kernels) as each
+# run finishes.
 # Resumable: a seed whose record has eval-test.json is skipped, a run folder with run.json resumes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-$HOME/.cache/enrelg-target/release/enrelg}
+NAME=${NAME:-fused-kernels}
 for seed in "$@"; do
-  rec=results/fused-kernels/mars-cd-seed$seed
+  rec=results/$NAME/mars-cd-seed$seed
   [ -f "$rec/eval-test.json" ] && continue
-  run=runs/fused-kernels/mars-cd-seed$seed
+  run=runs/$NAME/mars-cd-seed$seed
   resume=""
   [ -f "$run/run.json" ] && resume="--resume"
   RAYON_NUM_THREADS=1 "$BIN" train --data shards/mars --model models/minilm --variant cd --seed "$seed" \
