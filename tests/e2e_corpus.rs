@@ -1,7 +1,8 @@
 //! Your own corpus: a flat folder of real AnatEM brat documents, as a user
 //! would copy them (no manifest, no parses, one `.txt` without `.ann`), through
 //! the real binary: `enrelg data --corpus DIR` (laid out, split and parsed
-//! beside the shards) -> `enrelg train` -> `enrelg tag` -> entities.
+//! beside the shards) -> `enrelg train` -> `enrelg tag` -> entities; `enrelg
+//! show` and `enrelg experiment` on the imported corpus.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -95,8 +96,48 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
         let (a, b) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
         assert_eq!(text.chars().skip(a).take(b - a).collect::<String>(), e["text"].as_str().unwrap());
     }
+    downstream(&tmp, &shards, &run, &model);
     tiny_cased_bert(&tmp, &flat, &python);
     std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// What else a user runs on the imported corpus: `enrelg show` with the run's predictions, and
+/// `enrelg experiment` with a spec that names the corpus by its shard folder's name.
+fn downstream(tmp: &Path, shards: &Path, run: &Path, model: &Path) {
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let show = tmp.join("show");
+    let (ok, report) = enrelg(&["show", "--shards", &s(shards), "--run", &s(run), "--out", &s(&show)]);
+    assert!(ok, "{report}");
+    let index = std::fs::read_to_string(show.join("index.html")).unwrap();
+    let pages = std::fs::read_dir(&show).unwrap().filter(|e| e.as_ref().unwrap().file_name() != "index.html").count();
+    assert!(pages >= 6 && index.contains("my-anatomy"), "one page per test document and the corpus named: {pages} pages\n{report}");
+    let spec = tmp.join("mine.toml");
+    std::fs::write(
+        &spec,
+        "description = \"my corpus: CD against the baseline\"\nreference = { variant = \"baseline\" }\n[base]\nmax_epochs = 1\nbatch_size = 2\n[[grid]]\ndataset = [\"my-anatomy\"]\nvariant = [\"baseline\", \"cd\"]\n",
+    )
+    .unwrap();
+    let shards_root = shards.parent().unwrap();
+    let (runs, results) = (tmp.join("experiment/runs"), tmp.join("experiment/results"));
+    let args = [
+        "experiment",
+        "--spec",
+        &s(&spec),
+        "--shards",
+        &s(shards_root),
+        "--model",
+        &s(model),
+        "--runs",
+        &s(&runs),
+        "--results",
+        &s(&results),
+        "--cache-dir",
+        &s(&tmp.join("cache")),
+    ];
+    let (ok, report) = enrelg(&args);
+    assert!(ok && report.contains("2 cells finished now"), "{report}");
+    let table = std::fs::read_to_string(results.join("mine/table.md")).unwrap();
+    assert!(table.contains("| my-anatomy | baseline |") && table.contains("| my-anatomy | cd |") && table.contains("paired bootstrap"), "{table}");
 }
 
 /// A cased BERT published as `config.json` + `vocab.txt` +
