@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use enrelg_pipeline::window::WordPieceTokenizer;
+
 mod common;
 use common::workspace;
 
@@ -243,17 +245,92 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
     let uncased = tmp.join("tiny-uncased");
     std::fs::create_dir_all(&uncased).unwrap();
     std::fs::copy(model.join("vocab.txt"), uncased.join("vocab.txt")).unwrap();
-    let cased = enrelg_pipeline::window::WordPieceTokenizer::from_model_dir(&model).unwrap();
-    let lower = enrelg_pipeline::window::WordPieceTokenizer::from_model_dir(&uncased).unwrap();
+    let cased = WordPieceTokenizer::from_model_dir(&model).unwrap();
+    let lower = WordPieceTokenizer::from_model_dir(&uncased).unwrap();
     assert_eq!(info["tokenizer_sha256"], cased.sha256.as_str(), "the run records the cased tokenizer");
     assert_ne!(cased.subtokens(&["Gale"]).unwrap(), lower.subtokens(&["Gale"]).unwrap());
     let (ok, report) =
         enrelg(&["tag", "--input", &s(&tmp.join("shards/tiny.corpus/standoff/test")), "--out", &s(&tmp.join("tagged-tiny")), "--run", &s(&run), "--python", &s(python)]);
     assert!(ok && report.contains("6 documents"), "{report}");
+    tiny_tokenizer_json(tmp, flat, &model, python, &cased, &lower);
 
     let mut roberta = config;
     roberta["model_type"] = "roberta".into();
     std::fs::write(model.join("config.json"), roberta.to_string()).unwrap();
     let (ok, refused) = enrelg(&["train", "--data", &s(&shards), "--model", &s(&model), "--epochs", "1", "--freeze-encoder", "--out", &s(&tmp.join("run-roberta"))]);
     assert!(!ok && refused.contains("model_type \"roberta\" is not supported"), "{refused}");
+}
+
+/// The tiny vocabulary against Python `tokenizers`' BERT WordPiece on the corpus's text, cased and
+/// uncased; then the same model published with a `tokenizer.json` (saved by that library)
+/// tokenizes as its `vocab.txt` did, and trains and tags.
+fn tiny_tokenizer_json(tmp: &Path, flat: &Path, model: &Path, parse_python: &Path, cased: &WordPieceTokenizer, lower: &WordPieceTokenizer) {
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let python = std::env::var_os("ENRELG_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(flat).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "txt")).collect();
+    files.sort();
+    let text: String = files.iter().take(3).map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    let mut words: Vec<&str> = text.split_whitespace().collect();
+    words.sort_unstable();
+    words.dedup();
+    let with_json = tmp.join("tiny-cased-json");
+    std::fs::create_dir_all(&with_json).unwrap();
+    for f in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
+        std::fs::copy(model.join(f), with_json.join(f)).unwrap();
+    }
+    let words_file = tmp.join("tiny-words.json");
+    std::fs::write(&words_file, serde_json::to_vec(&words).unwrap()).unwrap();
+    let script = r#"
+import json, sys
+from tokenizers import BertWordPieceTokenizer
+vocab, words, out = sys.argv[1], json.load(open(sys.argv[2], encoding="utf-8")), sys.argv[3]
+ids = {}
+for lower in (False, True):
+    tok = BertWordPieceTokenizer(vocab, lowercase=lower)
+    ids["uncased" if lower else "cased"] = [tok.encode(w, add_special_tokens=False).ids for w in words]
+BertWordPieceTokenizer(vocab, lowercase=False).save(out)
+json.dump(ids, sys.stdout)
+"#;
+    let out = Command::new(&python).arg("-c").arg(script).arg(model.join("vocab.txt")).arg(&words_file).arg(with_json.join("tokenizer.json")).output().expect("run python");
+    assert!(out.status.success(), "{}: {}", python.display(), String::from_utf8_lossy(&out.stderr));
+    let reference: std::collections::BTreeMap<String, Vec<Vec<u32>>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cased.subtokens(&words).unwrap(), reference["cased"], "cased, as Python tokenizers");
+    assert_eq!(lower.subtokens(&words).unwrap(), reference["uncased"], "uncased, as Python tokenizers");
+    assert_ne!(reference["cased"], reference["uncased"]);
+    let json = WordPieceTokenizer::from_model_dir(&with_json).unwrap();
+    assert_eq!(json.source, with_json.join("tokenizer.json"));
+    assert_eq!(json.subtokens(&words).unwrap(), reference["cased"], "tokenizer.json tokenizes as vocab.txt");
+    let shards = tmp.join("shards/tiny-json");
+    let (ok, report) = enrelg(&["data", "--corpus", &s(flat), "--model", &s(&with_json), "--out", &s(&shards), "--python", &s(parse_python)]);
+    assert!(ok, "{report}");
+    let run = tmp.join("run-tiny-json");
+    let (ok, trained) = enrelg(&[
+        "train",
+        "--data",
+        &s(&shards),
+        "--model",
+        &s(&with_json),
+        "--variant",
+        "baseline",
+        "--epochs",
+        "1",
+        "--freeze-encoder",
+        "--out",
+        &s(&run),
+        "--cache-dir",
+        &s(&tmp.join("cache-tiny-json")),
+    ]);
+    assert!(ok, "{trained}");
+    let (ok, report) = enrelg(&[
+        "tag",
+        "--input",
+        &s(&tmp.join("shards/tiny-json.corpus/standoff/test")),
+        "--out",
+        &s(&tmp.join("tagged-tiny-json")),
+        "--run",
+        &s(&run),
+        "--python",
+        &s(parse_python),
+    ]);
+    assert!(ok && report.contains("6 documents"), "{report}");
 }
