@@ -14,7 +14,7 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use clap::Args;
 use enrelg::config::TrainConfig;
-use enrelg::data::{load_split, pad_for, WindowRecord};
+use enrelg::data::{load_split, pad_for, PaddedBatch, WindowRecord};
 use enrelg::device::peak_rss_mib;
 use enrelg::encoder_cache::{cache_file, embed};
 use enrelg::inference::INFERENCE_WINDOWS;
@@ -118,7 +118,7 @@ fn export_inference(args: &BenchArgs, dir: &Path, records: &[WindowRecord]) -> a
     Ok(ExitCode::SUCCESS)
 }
 
-/// Seconds of each phase of a frozen-encoder training step, summed over the timed steps.
+/// Seconds of each phase of a training step, summed over the timed steps, and their subtokens.
 #[derive(Default)]
 struct Phases {
     pad: f64,
@@ -126,6 +126,13 @@ struct Phases {
     forward: f64,
     backward: f64,
     optimizer: f64,
+    subtokens: usize,
+}
+
+/// Write timed step `step`'s batch as `.npy` files into `dir` (`--export`).
+fn export(dir: &Path, padded: &PaddedBatch, step: usize) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    padded.export(dir, &format!("step{step}"))
 }
 
 /// `--frozen`: the head's training step on consecutive batches of cached
@@ -141,7 +148,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
     let embedded = embed(&encoder, &cfg, records, &cache, &plain, &args.split)?;
     let mut head = cfg.model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0).init_head(&auto);
     let mut optim = cfg.optimizer().init();
-    let (mut phases, mut subtokens) = (Phases::default(), 0usize);
+    let mut phases = Phases::default();
     for step in 0..=args.steps {
         let idx = step_windows(step, args.batch, records);
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
@@ -154,8 +161,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
         let (padded, words) = (pad_for(&refs, cfg.coref_scope), embedded.pad(&idx, records));
         let t_pad = lap();
         if let Some(dir) = args.export.as_ref().filter(|_| step > 0) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            padded.export(dir, &format!("step{step}"))?;
+            export(dir, &padded, step)?;
             words.export(dir, &format!("step{step}"))?;
             lap(); // the export is not part of the step
         }
@@ -168,16 +174,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
         let t_backward = lap();
         head = optim.step(cfg.lr_head, head, grads);
         let t_optim = lap();
-        anyhow::ensure!(value.is_finite(), "loss is not finite: {value}");
-        println!("step {step}: loss {value:.3}, {:.2} s{}", t_pad + t_device + t_forward + t_backward + t_optim, if step == 0 { " (warm-up)" } else { "" });
-        if step > 0 {
-            phases.pad += t_pad;
-            phases.to_device += t_device;
-            phases.forward += t_forward;
-            phases.backward += t_backward;
-            phases.optimizer += t_optim;
-            subtokens += refs.iter().map(|r| r.input_ids.len()).sum::<usize>();
-        }
+        phases.record(step, value, [t_pad, t_device, t_forward, t_backward, t_optim], &refs)?;
     }
     // Inference as eval runs it: the head without autodiff, on the same batches.
     let valid = head.valid();
@@ -190,13 +187,29 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
         host_rows(valid.emissions(words, &batch), batch.word_mask.clone())?;
         inference += clock.elapsed().as_secs_f64();
     }
-    phases.report(&format!("frozen head {:?}", cfg.variant), args, inference, subtokens);
+    phases.report(&format!("frozen head {:?}", cfg.variant), args, inference);
     Ok(ExitCode::SUCCESS)
 }
 
 impl Phases {
+    /// Print step `step`'s line and count its phase seconds `[pad, to device, forward, backward,
+    /// optimizer]` unless it is the warm-up (step 0).
+    fn record(&mut self, step: usize, loss: f32, t: [f64; 5], windows: &[&WindowRecord]) -> anyhow::Result<()> {
+        anyhow::ensure!(loss.is_finite(), "loss is not finite: {loss}");
+        println!("step {step}: loss {loss:.3}, {:.2} s{}", t.iter().sum::<f64>(), if step == 0 { " (warm-up)" } else { "" });
+        if step > 0 {
+            self.pad += t[0];
+            self.to_device += t[1];
+            self.forward += t[2];
+            self.backward += t[3];
+            self.optimizer += t[4];
+            self.subtokens += windows.iter().map(|r| r.input_ids.len()).sum::<usize>();
+        }
+        Ok(())
+    }
+
     /// The line `bench/run.py` reads: mean seconds per step and phase, and per inference batch.
-    fn report(&self, what: &str, args: &BenchArgs, inference: f64, subtokens: usize) {
+    fn report(&self, what: &str, args: &BenchArgs, inference: f64) {
         let n = args.steps.max(1) as f64;
         let total = self.pad + self.to_device + self.forward + self.backward + self.optimizer;
         println!(
@@ -210,7 +223,7 @@ impl Phases {
             self.backward / n,
             self.optimizer / n,
             inference / n,
-            subtokens as f64 / total.max(1e-9),
+            self.subtokens as f64 / total.max(1e-9),
             peak_rss_mib().unwrap_or(f64::NAN)
         );
     }
@@ -228,7 +241,7 @@ fn fine_tune(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> any
     let head = cfg.model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0).init_head(&auto);
     let mut model = Enrelg { head, encoder };
     let (mut optim_encoder, mut optim_head) = (cfg.optimizer().init(), cfg.optimizer().init());
-    let (mut phases, mut subtokens) = (Phases::default(), 0usize);
+    let mut phases = Phases::default();
     for step in 0..=args.steps {
         let idx = step_windows(step, args.batch, records);
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
@@ -241,8 +254,7 @@ fn fine_tune(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> any
         let padded = pad_for(&refs, cfg.coref_scope);
         let t_pad = lap();
         if let Some(dir) = args.export.as_ref().filter(|_| step > 0) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            padded.export(dir, &format!("step{step}"))?;
+            export(dir, &padded, step)?;
             lap(); // the export is not part of the step
         }
         let batch = padded.into_device(&auto);
@@ -256,16 +268,7 @@ fn fine_tune(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> any
         model.encoder = optim_encoder.step(cfg.lr_encoder, model.encoder, g_encoder);
         model.head = optim_head.step(cfg.lr_head, model.head, g_head);
         let t_optim = lap();
-        anyhow::ensure!(value.is_finite(), "loss is not finite: {value}");
-        println!("step {step}: loss {value:.3}, {:.2} s{}", t_pad + t_device + t_forward + t_backward + t_optim, if step == 0 { " (warm-up)" } else { "" });
-        if step > 0 {
-            phases.pad += t_pad;
-            phases.to_device += t_device;
-            phases.forward += t_forward;
-            phases.backward += t_backward;
-            phases.optimizer += t_optim;
-            subtokens += refs.iter().map(|r| r.input_ids.len()).sum::<usize>();
-        }
+        phases.record(step, value, [t_pad, t_device, t_forward, t_backward, t_optim], &refs)?;
     }
     // Inference as predict runs it: the whole model without autodiff, on the same batches.
     let valid = model.valid();
@@ -277,6 +280,6 @@ fn fine_tune(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> any
         host_rows(valid.head.emissions(valid.words(&batch), &batch), batch.word_mask.clone())?;
         inference += clock.elapsed().as_secs_f64();
     }
-    phases.report(&format!("fine-tuned {:?}", cfg.variant), args, inference, subtokens);
+    phases.report(&format!("fine-tuned {:?}", cfg.variant), args, inference);
     Ok(ExitCode::SUCCESS)
 }
