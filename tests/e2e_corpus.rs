@@ -220,27 +220,7 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
     let views: Vec<(String, TensorView)> = data.iter().map(|(n, shape, bytes)| (n.clone(), TensorView::new(Dtype::F32, shape.clone(), bytes).unwrap())).collect();
     safetensors::serialize_to_file(views, None, &model.join("model.safetensors")).unwrap();
 
-    let shards = tmp.join("shards/tiny");
-    let (ok, report) = enrelg(&["data", "--corpus", &s(flat), "--model", &s(&model), "--out", &s(&shards), "--python", &s(python)]);
-    assert!(ok, "{report}");
-    let run = tmp.join("run-tiny");
-    let (ok, trained) = enrelg(&[
-        "train",
-        "--data",
-        &s(&shards),
-        "--model",
-        &s(&model),
-        "--variant",
-        "baseline",
-        "--epochs",
-        "1",
-        "--freeze-encoder",
-        "--out",
-        &s(&run),
-        "--cache-dir",
-        &s(&tmp.join("cache-tiny")),
-    ]);
-    assert!(ok, "{trained}");
+    let (shards, run) = data_train_tag(tmp, flat, &model, "tiny", python);
     let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
     let uncased = tmp.join("tiny-uncased");
     std::fs::create_dir_all(&uncased).unwrap();
@@ -249,9 +229,6 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
     let lower = WordPieceTokenizer::from_model_dir(&uncased).unwrap();
     assert_eq!(info["tokenizer_sha256"], cased.sha256.as_str(), "the run records the cased tokenizer");
     assert_ne!(cased.subtokens(&["Gale"]).unwrap(), lower.subtokens(&["Gale"]).unwrap());
-    let (ok, report) =
-        enrelg(&["tag", "--input", &s(&tmp.join("shards/tiny.corpus/standoff/test")), "--out", &s(&tmp.join("tagged-tiny")), "--run", &s(&run), "--python", &s(python)]);
-    assert!(ok && report.contains("6 documents"), "{report}");
     tiny_tokenizer_json(tmp, flat, &model, python, &cased, &lower);
 
     let mut roberta = config;
@@ -265,7 +242,6 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
 /// uncased; then the same model published with a `tokenizer.json` (saved by that library)
 /// tokenizes as its `vocab.txt` did, and trains and tags.
 fn tiny_tokenizer_json(tmp: &Path, flat: &Path, model: &Path, parse_python: &Path, cased: &WordPieceTokenizer, lower: &WordPieceTokenizer) {
-    let s = |p: &Path| p.to_str().unwrap().to_string();
     let python = std::env::var_os("ENRELG_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv/bin/python"));
     let mut files: Vec<PathBuf> = std::fs::read_dir(flat).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "txt")).collect();
     files.sort();
@@ -300,37 +276,24 @@ json.dump(ids, sys.stdout)
     let json = WordPieceTokenizer::from_model_dir(&with_json).unwrap();
     assert_eq!(json.source, with_json.join("tokenizer.json"));
     assert_eq!(json.subtokens(&words).unwrap(), reference["cased"], "tokenizer.json tokenizes as vocab.txt");
-    let shards = tmp.join("shards/tiny-json");
-    let (ok, report) = enrelg(&["data", "--corpus", &s(flat), "--model", &s(&with_json), "--out", &s(&shards), "--python", &s(parse_python)]);
+    data_train_tag(tmp, flat, &with_json, "tiny-json", parse_python);
+}
+
+/// The imported corpus `flat` through the binary with encoder `model`: shards in
+/// `tmp/shards/NAME`, one frozen epoch of the baseline in `tmp/run-NAME`, its test texts tagged
+/// into `tmp/tagged-NAME`. Returns the shard folder and the run.
+fn data_train_tag(tmp: &Path, flat: &Path, model: &Path, name: &str, parse_python: &Path) -> (PathBuf, PathBuf) {
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let shards = tmp.join("shards").join(name);
+    let (ok, report) = enrelg(&["data", "--corpus", &s(flat), "--model", &s(model), "--out", &s(&shards), "--python", &s(parse_python)]);
     assert!(ok, "{report}");
-    let run = tmp.join("run-tiny-json");
-    let (ok, trained) = enrelg(&[
-        "train",
-        "--data",
-        &s(&shards),
-        "--model",
-        &s(&with_json),
-        "--variant",
-        "baseline",
-        "--epochs",
-        "1",
-        "--freeze-encoder",
-        "--out",
-        &s(&run),
-        "--cache-dir",
-        &s(&tmp.join("cache-tiny-json")),
-    ]);
+    let run = tmp.join(format!("run-{name}"));
+    let cache = tmp.join(format!("cache-{name}"));
+    let (ok, trained) =
+        enrelg(&["train", "--data", &s(&shards), "--model", &s(model), "--variant", "baseline", "--epochs", "1", "--freeze-encoder", "--out", &s(&run), "--cache-dir", &s(&cache)]);
     assert!(ok, "{trained}");
-    let (ok, report) = enrelg(&[
-        "tag",
-        "--input",
-        &s(&tmp.join("shards/tiny-json.corpus/standoff/test")),
-        "--out",
-        &s(&tmp.join("tagged-tiny-json")),
-        "--run",
-        &s(&run),
-        "--python",
-        &s(parse_python),
-    ]);
+    let texts = tmp.join("shards").join(format!("{name}.corpus/standoff/test"));
+    let (ok, report) = enrelg(&["tag", "--input", &s(&texts), "--out", &s(&tmp.join(format!("tagged-{name}"))), "--run", &s(&run), "--python", &s(parse_python)]);
     assert!(ok && report.contains("6 documents"), "{report}");
+    (shards, run)
 }

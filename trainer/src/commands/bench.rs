@@ -129,6 +129,16 @@ struct Phases {
     subtokens: usize,
 }
 
+/// A stopwatch: each call returns the seconds since the previous call (or since its creation).
+fn laps() -> impl FnMut() -> f64 {
+    let mut clock = Instant::now();
+    move || {
+        let secs = clock.elapsed().as_secs_f64();
+        clock = Instant::now();
+        secs
+    }
+}
+
 /// Write timed step `step`'s batch as `.npy` files into `dir` (`--export`).
 fn export(dir: &Path, padded: &PaddedBatch, step: usize) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -152,12 +162,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
     for step in 0..=args.steps {
         let idx = step_windows(step, args.batch, records);
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
-        let mut clock = Instant::now();
-        let mut lap = || {
-            let secs = clock.elapsed().as_secs_f64();
-            clock = Instant::now();
-            secs
-        };
+        let mut lap = laps();
         let (padded, words) = (pad_for(&refs, cfg.coref_scope), embedded.pad(&idx, records));
         let t_pad = lap();
         if let Some(dir) = args.export.as_ref().filter(|_| step > 0) {
@@ -245,12 +250,7 @@ fn fine_tune(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> any
     for step in 0..=args.steps {
         let idx = step_windows(step, args.batch, records);
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
-        let mut clock = Instant::now();
-        let mut lap = || {
-            let secs = clock.elapsed().as_secs_f64();
-            clock = Instant::now();
-            secs
-        };
+        let mut lap = laps();
         let padded = pad_for(&refs, cfg.coref_scope);
         let t_pad = lap();
         if let Some(dir) = args.export.as_ref().filter(|_| step > 0) {

@@ -170,6 +170,19 @@ fn sum(values: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
+/// `sum(a * b)` in eight interleaved partial sums, as [`sum`].
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for ((lane, x), y) in lanes.iter_mut().zip(x).zip(y) {
+            *lane += x * y;
+        }
+    }
+    lanes.iter().sum::<f32>() + ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum::<f32>()
+}
+
 /// The softmax's backward pass per row: `dx = y (dy - sum(dy y))`, written into `grad`.
 pub fn softmax_rows_backward(output: &[f32], grad: &mut [f32], width: usize) {
     assert_eq!(output.len(), grad.len(), "softmax backward: output and gradient differ in length");
@@ -180,11 +193,7 @@ pub fn softmax_rows_backward(output: &[f32], grad: &mut [f32], width: usize) {
 vectorised! {
     fn softmax_backward_chunk(output: &[f32], grad: &mut [f32], width: usize) {
         for (g, y) in grad.chunks_exact_mut(width).zip(output.chunks_exact(width)) {
-            let mut products = [0.0f32; 8];
-            for (k, (g, y)) in g.iter().zip(y).enumerate() {
-                products[k % 8] += g * y;
-            }
-            let dot: f32 = products.iter().sum();
+            let dot = dot(g, y);
             g.iter_mut().zip(y).for_each(|(g, &y)| *g = y * (*g - dot));
         }
     }
