@@ -19,6 +19,7 @@ use crate::conllu::{self, ConlluError};
 use crate::document::Document;
 use crate::enrelg_conll::{self, EnrelgError, EnrelgFile};
 use crate::skips::{SkipReport, Unit};
+use crate::text::Text;
 use crate::tree::{Depth, Links};
 
 #[derive(Debug, Error)]
@@ -225,8 +226,20 @@ pub fn load_unannotated(txt: &Path, parse: &Path) -> Result<Document, CorpusErro
     }
     let text = brat::read_text(txt)?;
     let parsed = conllu::read(parse)?;
-    let (tokens, sentences) = conllu::to_tokens(&parsed, &text, parse, txt)?;
     let id = txt.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    unannotated_from(id, text, &parsed, parse, txt)
+}
+
+/// A document to tag from its text and CoNLL-U parse held in memory (the
+/// Python package parses in-process); `origin` names it in errors. The same
+/// document as [`load_unannotated`] reads from files holding the same bytes.
+pub fn unannotated(id: String, text: String, conllu: &str, origin: &Path) -> Result<Document, CorpusError> {
+    let parsed = conllu::parse(conllu, origin)?;
+    unannotated_from(id, Text::new(text), &parsed, origin, origin)
+}
+
+fn unannotated_from(id: String, text: Text, parsed: &conllu::ConlluFile, parse: &Path, txt: &Path) -> Result<Document, CorpusError> {
+    let (tokens, sentences) = conllu::to_tokens(parsed, &text, parse, txt)?;
     Ok(Document { id, text, tokens, sentences, entities: Vec::new(), annotation_lines: Default::default() })
 }
 

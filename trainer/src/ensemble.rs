@@ -104,13 +104,17 @@ impl Decoded {
 /// each `[words, N]`) and CRF potentials. None without members.
 pub fn decode_mean(emissions: &[Vec<Vec<f32>>], potentials: &[CrfPotentials]) -> Option<Vec<Vec<usize>>> {
     let mean = CrfPotentials::mean(potentials)?;
+    Some(mean_emissions(emissions)?.iter().map(|avg| mean.viterbi(avg)).collect())
+}
+
+/// The members' mean emission scores of each window (`emissions[member][window]`).
+pub fn mean_emissions(emissions: &[Vec<Vec<f32>>]) -> Option<Vec<Vec<f32>>> {
     let windows = emissions.first()?.len();
     Some(
         (0..windows)
             .map(|w| {
                 let len = emissions[0][w].len();
-                let avg: Vec<f32> = (0..len).map(|i| emissions.iter().map(|m| m[w][i]).sum::<f32>() / emissions.len() as f32).collect();
-                mean.viterbi(&avg)
+                (0..len).map(|i| emissions.iter().map(|m| m[w][i]).sum::<f32>() / emissions.len() as f32).collect()
             })
             .collect(),
     )

@@ -34,7 +34,7 @@ use crate::output::OutputDir;
 use crate::run::LoadedRun;
 
 /// One predicted entity.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PredictedEntity {
     pub doc: String,
     #[serde(rename = "type")]
@@ -42,6 +42,10 @@ pub struct PredictedEntity {
     pub start: usize,
     pub end: usize,
     pub text: String,
+    /// The model's confidence: the mean over the entity's words of the CRF's marginal
+    /// probability of the tag it was given (forward-backward on the decoded emissions),
+    /// rounded to four decimals so that it reads the same from every batch.
+    pub score: f32,
 }
 
 /// Relative paths, without extension, of the `.txt` files under `root`
@@ -136,23 +140,38 @@ impl<'a> Tagger<'a> {
             emissions.push(full_emissions(&run.model, &records, device)?);
             first_records.get_or_insert(records);
         }
-        let mut paths = crate::ensemble::decode_mean(&emissions, std::slice::from_ref(&self.crf)).context("no run to tag with")?;
+        let mean = crate::ensemble::mean_emissions(&emissions).context("no run to tag with")?;
         let records = first_records.context("no run to tag with")?;
         let mut out = Vec::with_capacity(docs.len());
         let mut start = 0;
         for (data, n) in docs.iter().zip(counts) {
-            let mut doc_paths: Vec<Vec<usize>> = paths.drain(..n).collect();
+            let windows = &mean[start..start + n];
+            let mut paths: Vec<Vec<usize>> = windows.iter().map(|e| self.crf.viterbi(e)).collect();
             if let Some(threshold) = self.consistency {
-                doc_paths = crate::consistency::apply(&records[start..start + n], &doc_paths, threshold).0;
+                paths = crate::consistency::apply(&records[start..start + n], &paths, threshold).0;
             }
             start += n;
-            out.push(self.entities(&data.doc, &doc_paths));
+            out.push(self.entities(&data.doc, &paths, &self.tag_probabilities(windows, &paths)));
         }
         Ok(out)
     }
 
-    /// A document's entities from the tag paths of its windows.
-    fn entities(&self, doc: &Document, paths: &[Vec<usize>]) -> Vec<PredictedEntity> {
+    /// Each word's marginal probability of the tag in `paths`, the windows' words in order.
+    fn tag_probabilities(&self, emissions: &[Vec<f32>], paths: &[Vec<usize>]) -> Vec<f64> {
+        let n = self.crf.num_tags;
+        let mut out = Vec::with_capacity(paths.iter().map(Vec::len).sum());
+        for (e, path) in emissions.iter().zip(paths) {
+            if path.is_empty() {
+                continue;
+            }
+            let unary = self.crf.marginals(e).unary;
+            out.extend(path.iter().enumerate().map(|(t, &tag)| unary[t * n + tag]));
+        }
+        out
+    }
+
+    /// A document's entities from the tag paths of its windows and each word's tag probability.
+    fn entities(&self, doc: &Document, paths: &[Vec<usize>], probabilities: &[f64]) -> Vec<PredictedEntity> {
         // Auxiliary types are learned, not output.
         let tags: Vec<&str> = paths.iter().flatten().map(|&t| self.scored_tags[t].as_str()).collect();
         let mut out = Vec::new();
@@ -162,10 +181,46 @@ impl<'a> Tagger<'a> {
                 let (first, last) = (sent.start + c.start, sent.start + c.end - 1);
                 let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
                 let text = doc.text.slice(start, end).unwrap_or_default().to_string();
-                out.push(PredictedEntity { doc: doc.id.clone(), ty: c.ty, start, end, text });
+                let mean = probabilities[first..=last].iter().sum::<f64>() / (last + 1 - first) as f64;
+                let score = ((mean * 1e4).round() / 1e4) as f32;
+                out.push(PredictedEntity { doc: doc.id.clone(), ty: c.ty, start, end, text, score });
             }
         }
         out
+    }
+}
+
+/// Documents waiting to be tagged together ([`Tagger::tag_many`]) until their windows fill a
+/// batch of [`INFERENCE_WINDOWS`], each with the caller's `T` (its path, its place in a list).
+/// The one batching rule of `predict`, `tag` and the Python package, so that they tag a
+/// document in the same batch and give it the same scores.
+pub struct Batcher<T> {
+    pending: Vec<(DocumentData, T)>,
+}
+
+impl<T> Default for Batcher<T> {
+    fn default() -> Self {
+        Self { pending: Vec::new() }
+    }
+}
+
+impl<T> Batcher<T> {
+    /// Add a prepared document; the documents tagged when the batch filled, with their `T`s.
+    pub fn push(&mut self, tagger: &Tagger, doc: DocumentData, key: T, device: &Device) -> anyhow::Result<Vec<(Vec<PredictedEntity>, T)>> {
+        self.pending.push((doc, key));
+        if self.pending.iter().map(|(d, _)| d.windows.len()).sum::<usize>() >= INFERENCE_WINDOWS {
+            return self.finish(tagger, device);
+        }
+        Ok(Vec::new())
+    }
+
+    /// Tag what is waiting.
+    pub fn finish(&mut self, tagger: &Tagger, device: &Device) -> anyhow::Result<Vec<(Vec<PredictedEntity>, T)>> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (docs, keys): (Vec<DocumentData>, Vec<T>) = std::mem::take(&mut self.pending).into_iter().unzip();
+        Ok(tagger.tag_many(docs, device)?.into_iter().zip(keys).collect())
     }
 }
 
@@ -284,11 +339,9 @@ pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], ou
     let start = Instant::now();
     let mut tagged = Tagged { entities: BTreeMap::new(), words: 0, seconds: 0.0, skipped: SkipReport::default() };
     let mut jsonl = String::new();
-    // Documents wait until their windows fill a batch, then are tagged together ([`Tagger::tag_many`]).
-    let mut pending: Vec<(DocumentData, &Path)> = Vec::new();
-    let mut flush = |pending: &mut Vec<(DocumentData, &Path)>, tagged: &mut Tagged, jsonl: &mut String| -> anyhow::Result<()> {
-        let (docs, rels): (Vec<DocumentData>, Vec<&Path>) = std::mem::take(pending).into_iter().unzip();
-        for (entities, rel) in tagger.tag_many(docs, device)?.into_iter().zip(rels) {
+    let mut batcher: Batcher<&Path> = Batcher::default();
+    let mut write = |done: Vec<(Vec<PredictedEntity>, &Path)>, tagged: &mut Tagged, jsonl: &mut String| -> anyhow::Result<()> {
+        for (entities, rel) in done {
             out.write(&with_ext(ann_root, rel, "ann"), to_ann(&entities).as_bytes())?;
             let path = with_ext(Path::new(""), rel, "txt").to_string_lossy().into_owned();
             for entity in &entities {
@@ -311,12 +364,10 @@ pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], ou
             Err(e) => return Err(e.into()),
         };
         tagged.words += doc.tokens.len();
-        pending.push((tagger.prepare(doc)?, rel));
-        if pending.iter().map(|(d, _)| d.windows.len()).sum::<usize>() >= INFERENCE_WINDOWS {
-            flush(&mut pending, &mut tagged, &mut jsonl)?;
-        }
+        let done = batcher.push(tagger, tagger.prepare(doc)?, rel.as_path(), device)?;
+        write(done, &mut tagged, &mut jsonl)?;
     }
-    flush(&mut pending, &mut tagged, &mut jsonl)?;
+    write(batcher.finish(tagger, device)?, &mut tagged, &mut jsonl)?;
     bar.finish_and_clear();
     out.write(&ann_root.join(ENTITIES_JSONL), jsonl.as_bytes())?;
     tagged.seconds = start.elapsed().as_secs_f64();

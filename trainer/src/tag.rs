@@ -15,10 +15,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Context;
+use burn::tensor::Device;
+use enrelg_pipeline::corpus::unannotated;
+use enrelg_pipeline::text::is_blank;
 use enrelg_pipeline::tree::with_ext;
 use serde::Serialize;
 
-use crate::predict::PredictedEntity;
+use crate::predict::{Batcher, PredictedEntity, Tagger};
 use crate::run::RunInfo;
 
 /// The parse export, so that the binary parses without the repository beside it.
@@ -154,12 +157,67 @@ pub struct TaggedEntity<'a> {
     pub start: usize,
     pub end: usize,
     pub text: &'a str,
+    pub score: f32,
 }
 
 impl<'a> TaggedRecord<'a> {
     pub fn new(id: &'a str, entities: &'a [PredictedEntity]) -> Self {
-        Self { id, entities: entities.iter().map(|e| TaggedEntity { ty: &e.ty, start: e.start, end: e.end, text: &e.text }).collect() }
+        Self { id, entities: entities.iter().map(|e| TaggedEntity { ty: &e.ty, start: e.start, end: e.end, text: &e.text, score: e.score }).collect() }
     }
+
+    /// Its line of `tagged.jsonl`, without the line break.
+    pub fn to_json(&self) -> String {
+        // A struct of strings and numbers always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// One text to tag that was parsed in memory (the Python package runs spaCy in-process with
+/// the parse script `enrelg tag` runs, [`PARSE_SCRIPT`]).
+pub struct ParsedText {
+    pub id: String,
+    pub text: String,
+    /// Its CoNLL-U parse; empty for a blank text (no entities, no model).
+    pub conllu: String,
+}
+
+/// Tag texts parsed in memory, in order: each one's `tagged.jsonl` line as `enrelg tag` writes
+/// it for the same record, or why it was not tagged (a parse that does not fit its text). The
+/// documents go through the same batches as `enrelg tag` puts them in ([`Batcher`]); an error of
+/// the model itself fails the call.
+pub fn tag_parsed(tagger: &Tagger, texts: Vec<ParsedText>, device: &Device) -> anyhow::Result<Vec<Result<String, String>>> {
+    let mut out: Vec<Result<String, String>> = vec![Ok(String::new()); texts.len()];
+    let ids: Vec<String> = texts.iter().map(|t| t.id.clone()).collect();
+    let mut batcher: Batcher<usize> = Batcher::default();
+    let write = |done: Vec<(Vec<PredictedEntity>, usize)>, out: &mut Vec<Result<String, String>>| {
+        for (entities, i) in done {
+            out[i] = Ok(TaggedRecord::new(&ids[i], &entities).to_json());
+        }
+    };
+    for (i, t) in texts.into_iter().enumerate() {
+        if is_blank(&t.text) {
+            out[i] = Ok(TaggedRecord::new(&t.id, &[]).to_json());
+            continue;
+        }
+        let origin = PathBuf::from(format!("text {i} (id {:?})", t.id));
+        let doc = match unannotated(t.id, t.text, &t.conllu, &origin) {
+            Ok(doc) => doc,
+            Err(e) => {
+                out[i] = Err(e.to_string());
+                continue;
+            }
+        };
+        let prepared = match tagger.prepare(doc) {
+            Ok(p) => p,
+            Err(e) => {
+                out[i] = Err(format!("{e:#}"));
+                continue;
+            }
+        };
+        write(batcher.push(tagger, prepared, i, device)?, &mut out);
+    }
+    write(batcher.finish(tagger, device)?, &mut out);
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -162,7 +162,7 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
         let mut lines = String::new();
         for r in records {
             if let Some(entities) = tagged.entities.get(&PathBuf::from(r.file_stem())) {
-                lines += &(serde_json::to_string(&TaggedRecord::new(&r.id, entities))? + "\n");
+                lines += &(TaggedRecord::new(&r.id, entities).to_json() + "\n");
             }
         }
         let path = args.out.join(TAGGED_JSONL);
