@@ -1,4 +1,4 @@
-# enrelg: make data | make test | make check-data | make check-stats | make stats | make model | make bless-stats | make tag
+# enrelg: make data | make test | make python | make check-data | make check-stats | make stats | make model | make bless-stats | make tag
 DATA_DIR ?= datasets
 CARGO_TARGET_DIR ?= $(HOME)/.cache/enrelg-target
 export CARGO_TARGET_DIR
@@ -33,7 +33,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
+.PHONY: python test-python bench-scale torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
 
 all: data
 
@@ -188,6 +188,12 @@ $(BENCH_PYTHON): bench/requirements.txt
 bench: build model bench-venv
 	$(RUN_ENV) $(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --device $(DEVICE) $(BENCH_ARGS) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
 
+# Corpus-scale tagging throughput for docs/scale.md: `enrelg tag` against `python -m enrelg.ray`
+# with 1 and 2 tagger actors on the same real texts, and each actor's memory (RUN=a trained run).
+bench-scale: build python parse-venv
+	@test -n "$(RUN)" || (echo "usage: make bench-scale RUN=runs/mars-cd-seed1"; exit 2)
+	$(PYTHON) bench/scale.py --run $(RUN) --enrelg $(BIN) --parse-python $(PARSE_PYTHON) --json docs/scale.json
+
 # The corpora in datasets/ against their SHA256SUMS (datasets/NOTICE.md).
 check-data:
 	scripts/check_data.sh $(DATA_DIR)
@@ -222,8 +228,27 @@ bless-stats: build model
 compare: build
 	$(RUN_BIN) compare --corpus $(DATA_DIR)/mars --enrelg $(DATA_DIR)/enrelg/$(ENRELG_mars) --manifest datasets/mars/manifest.json
 
-test: model venv parse-venv
+# The Rust tests, then the Python suite.
+test: model venv parse-venv python
 	ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) ENRELG_PYTHON=$(abspath $(PYTHON)) ENRELG_MODEL_DIR=$(abspath $(MODEL_DIR)) ENRELG_PARSE_PYTHON=$(abspath $(PARSE_PYTHON)) cargo test --release --workspace
+	$(MAKE) --no-print-directory test-python
+
+# The Python package (python/): its requirements (spaCy and its model as in parse-venv, Ray
+# Data, pyarrow, maturin, pytest) and the abi3 wheel maturin builds, installed into .venv.
+PYTHON_REQUIREMENTS := $(VENV)/.python-requirements
+$(PYTHON_REQUIREMENTS): python/requirements.txt $(PYTHON)
+	$(VENV)/bin/pip install --quiet -r python/requirements.txt
+	touch $@
+python: $(PYTHON_REQUIREMENTS)
+	rm -rf $(CARGO_TARGET_DIR)/wheels
+	cd python && $(abspath $(VENV))/bin/maturin build --release --quiet -o $(CARGO_TARGET_DIR)/wheels
+	$(VENV)/bin/pip install --quiet --force-reinstall --no-deps $(CARGO_TARGET_DIR)/wheels/enrelg-*.whl
+
+# The Python suite (python/tests): the package against `enrelg tag`, and Ray jobs on a local Ray
+# with 2 CPUs that the tests start; each test has a timeout.
+test-python: python build model parse-venv
+	ENRELG_BIN=$(abspath $(BIN)) ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) ENRELG_MODEL_DIR=$(abspath $(MODEL_DIR)) ENRELG_PARSE_PYTHON=$(abspath $(PARSE_PYTHON)) \
+	  $(VENV)/bin/pytest -q -p no:cacheprovider python/tests
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings

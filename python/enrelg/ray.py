@@ -248,6 +248,7 @@ def arguments(argv=None):
 
 def main(argv=None) -> int:
     args = arguments(argv)
+    start = time.perf_counter()
     chunks = plan(args.input, args.chunk_size)
     os.makedirs(args.out, exist_ok=True)
     if clear_temporaries(args.out):
@@ -272,7 +273,7 @@ def main(argv=None) -> int:
     # default to -1 for actor pools), so a killed tagger's chunk is tagged again, not lost.
     ds = ds.map_batches(TagStage, fn_constructor_kwargs={"runs": runs, "device": args.device, "threads": args.tag_cpus, "consistency": args.consistency, "crash_once": args.crash_once},
                         batch_size=1, compute=ray.data.ActorPoolStrategy(size=args.tag_actors), num_cpus=args.tag_cpus, memory=args.tag_memory_gb * gb)
-    start, done, docs = time.perf_counter(), 0, 0
+    done, docs = 0, 0
     for row in ds.iter_rows():
         chunk = Chunk(**json.loads(row["chunk"]))
         target = os.path.join(args.out, chunk.output)
@@ -289,7 +290,7 @@ def main(argv=None) -> int:
         docs += int(row["documents"])
         elapsed = time.perf_counter() - start
         print(f"[{done}/{len(pending)}] {chunk.output}: {row['documents']} documents, {row['entities']} entities, {row['errors']} errors "
-              f"({docs / elapsed:.1f} documents/s)", file=sys.stderr, flush=True)
+              f"({docs / elapsed:.1f} documents/s, at {elapsed:.1f} s)", file=sys.stderr, flush=True)
     return 0
 
 
