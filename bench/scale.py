@@ -109,7 +109,7 @@ def main() -> int:
 
 def job_seconds(stderr: str) -> float:
     """Seconds from the job's start line to its last chunk, from the lines' stamps."""
-    stamps = [float(m.group(1)) for m in re.finditer(r"^\[\d+/\d+\] .* at (\d+\.\d+) s$", stderr, re.M)]
+    stamps = [float(m.group(1)) for m in re.finditer(r"^\[\d+/\d+\] .* at (\d+\.\d+) s\)$", stderr, re.M)]
     if not stamps:
         raise SystemExit(f"no progress lines in the job's output:\n{stderr[-3000:]}")
     return stamps[-1]
