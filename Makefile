@@ -33,7 +33,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: python test-python bench-scale torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
+.PHONY: python test-python bench-scale check-layers torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
 
 all: data
 
@@ -252,6 +252,10 @@ test-python: python build model parse-venv
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# The trainer library's modules depend on each other one way (docs/architecture.md).
+check-layers:
+	python3 scripts/check_layers.py trainer/src
 
 # Format every crate with rustfmt.toml (CI checks it with --check).
 fmt:

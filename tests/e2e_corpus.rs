@@ -13,18 +13,37 @@ mod common;
 use common::workspace;
 
 fn enrelg(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_enrelg")).args(args).current_dir(workspace()).output().expect("run enrelg");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    let out = Command::new(env!("CARGO_BIN_EXE_enrelg"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("run enrelg");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 #[test]
 fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
-    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("datasets"));
-    let model = std::env::var_os("ENRELG_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("models/minilm"));
-    let python = std::env::var_os("ENRELG_PARSE_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
+    let data = std::env::var_os("ENRELG_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("datasets"));
+    let model = std::env::var_os("ENRELG_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("models/minilm"));
+    let python = std::env::var_os("ENRELG_PARSE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
     let required = std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1");
-    if !data.join("anatem").exists() || !model.join("model.safetensors").exists() || !python.exists() {
-        assert!(!required, "need the corpora, the model (make model) and the spaCy environment (make parse-venv)");
+    if !data.join("anatem").exists()
+        || !model.join("model.safetensors").exists()
+        || !python.exists()
+    {
+        assert!(
+            !required,
+            "need the corpora, the model (make model) and the spaCy environment (make parse-venv)"
+        );
         eprintln!("skipping: corpora, model or spaCy environment missing");
         return;
     }
@@ -34,31 +53,70 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
     let flat = tmp.join("my-anatomy");
     std::fs::create_dir_all(&flat).unwrap();
     let train = data.join("anatem/standoff/train");
-    let mut stems: Vec<PathBuf> = std::fs::read_dir(&train).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "txt")).collect();
+    let mut stems: Vec<PathBuf> = std::fs::read_dir(&train)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
     stems.sort();
     for txt in stems.iter().take(30) {
         std::fs::copy(txt, flat.join(txt.file_name().unwrap())).unwrap();
-        std::fs::copy(txt.with_extension("ann"), flat.join(txt.with_extension("ann").file_name().unwrap())).unwrap();
+        std::fs::copy(
+            txt.with_extension("ann"),
+            flat.join(txt.with_extension("ann").file_name().unwrap()),
+        )
+        .unwrap();
     }
     std::fs::write(flat.join("notes.txt"), "My own notes, not annotated.").unwrap();
 
     let shards = tmp.join("shards/my-anatomy");
-    let data_args = ["data", "--corpus", &s(&flat), "--model", &s(&model), "--out", &s(&shards), "--python", &s(&python)];
+    let data_args = [
+        "data",
+        "--corpus",
+        &s(&flat),
+        "--model",
+        &s(&model),
+        "--out",
+        &s(&shards),
+        "--python",
+        &s(&python),
+    ];
     let (ok, report) = enrelg(&data_args);
     assert!(ok, "{report}");
-    assert!(report.contains("30 documents (train 21, dev 3, test 6; split by document"), "{report}");
-    assert!(report.contains("1 .txt file(s) without .ann left out") && report.contains("notes.txt"), "{report}");
+    assert!(
+        report.contains("30 documents (train 21, dev 3, test 6; split by document"),
+        "{report}"
+    );
+    assert!(
+        report.contains("1 .txt file(s) without .ann left out") && report.contains("notes.txt"),
+        "{report}"
+    );
     let corpus = tmp.join("shards/my-anatomy.corpus");
     let manifest = std::fs::read_to_string(corpus.join("manifest.json")).unwrap();
-    assert_eq!(std::fs::read_dir(corpus.join("conllu/test")).unwrap().count(), 6, "the parses are made beside the shards");
+    assert_eq!(
+        std::fs::read_dir(corpus.join("conllu/test"))
+            .unwrap()
+            .count(),
+        6,
+        "the parses are made beside the shards"
+    );
     // A rerun: the same split, nothing parsed again.
     let (ok, again) = enrelg(&data_args);
     assert!(ok && !again.contains("documents to parse"), "{again}");
-    assert_eq!(std::fs::read_to_string(corpus.join("manifest.json")).unwrap(), manifest);
+    assert_eq!(
+        std::fs::read_to_string(corpus.join("manifest.json")).unwrap(),
+        manifest
+    );
     // --strict refuses the unannotated text, naming it.
     let strict = [&data_args[..], &["--strict"]].concat();
     let (ok, refused) = enrelg(&strict);
-    assert!(!ok && refused.contains(&format!("{}: a .txt without its .ann", flat.join("notes.txt").display())), "{refused}");
+    assert!(
+        !ok && refused.contains(&format!(
+            "{}: a .txt without its .ann",
+            flat.join("notes.txt").display()
+        )),
+        "{refused}"
+    );
 
     // Train a few epochs, then tag.
     let config = tmp.join("train.toml");
@@ -84,19 +142,37 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
         "--test",
     ]);
     assert!(ok, "{trained}");
-    let eval: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("eval-test.json")).unwrap()).unwrap();
+    let eval: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("eval-test.json")).unwrap())
+            .unwrap();
     assert!(eval.to_string().contains("\"f1\""), "{eval}");
     let tagged = tmp.join("tagged");
     let test_texts = corpus.join("standoff/test");
-    let (ok, report) = enrelg(&["tag", "--input", &s(&test_texts), "--out", &s(&tagged), "--run", &s(&run), "--python", &s(&python)]);
+    let (ok, report) = enrelg(&[
+        "tag",
+        "--input",
+        &s(&test_texts),
+        "--out",
+        &s(&tagged),
+        "--run",
+        &s(&run),
+        "--python",
+        &s(&python),
+    ]);
     assert!(ok, "{report}");
     let entities = std::fs::read_to_string(tagged.join("entities.jsonl")).unwrap();
     assert!(!entities.is_empty(), "the run tags entities: {report}");
     for line in entities.lines() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         let text = std::fs::read_to_string(test_texts.join(e["path"].as_str().unwrap())).unwrap();
-        let (a, b) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
-        assert_eq!(text.chars().skip(a).take(b - a).collect::<String>(), e["text"].as_str().unwrap());
+        let (a, b) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(
+            text.chars().skip(a).take(b - a).collect::<String>(),
+            e["text"].as_str().unwrap()
+        );
     }
     downstream(&tmp, &shards, &run, &model);
     tiny_cased_bert(&tmp, &flat, &python);
@@ -108,11 +184,25 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
 fn downstream(tmp: &Path, shards: &Path, run: &Path, model: &Path) {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let show = tmp.join("show");
-    let (ok, report) = enrelg(&["show", "--shards", &s(shards), "--run", &s(run), "--out", &s(&show)]);
+    let (ok, report) = enrelg(&[
+        "show",
+        "--shards",
+        &s(shards),
+        "--run",
+        &s(run),
+        "--out",
+        &s(&show),
+    ]);
     assert!(ok, "{report}");
     let index = std::fs::read_to_string(show.join("index.html")).unwrap();
-    let pages = std::fs::read_dir(&show).unwrap().filter(|e| e.as_ref().unwrap().file_name() != "index.html").count();
-    assert!(pages >= 6 && index.contains("my-anatomy"), "one page per test document and the corpus named: {pages} pages\n{report}");
+    let pages = std::fs::read_dir(&show)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name() != "index.html")
+        .count();
+    assert!(
+        pages >= 6 && index.contains("my-anatomy"),
+        "one page per test document and the corpus named: {pages} pages\n{report}"
+    );
     let spec = tmp.join("mine.toml");
     std::fs::write(
         &spec,
@@ -139,7 +229,12 @@ fn downstream(tmp: &Path, shards: &Path, run: &Path, model: &Path) {
     let (ok, report) = enrelg(&args);
     assert!(ok && report.contains("2 cells finished now"), "{report}");
     let table = std::fs::read_to_string(results.join("mine/table.md")).unwrap();
-    assert!(table.contains("| my-anatomy | baseline |") && table.contains("| my-anatomy | cd |") && table.contains("paired bootstrap"), "{table}");
+    assert!(
+        table.contains("| my-anatomy | baseline |")
+            && table.contains("| my-anatomy | cd |")
+            && table.contains("paired bootstrap"),
+        "{table}"
+    );
 }
 
 /// A cased BERT published as `config.json` + `vocab.txt` +
@@ -153,10 +248,19 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
     let model = tmp.join("tiny-cased-bert");
     std::fs::create_dir_all(&model).unwrap();
     // Every character alone and as a continuation, so no word is unknown, and a few whole words.
-    let mut vocab: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Gale", "gale", "The", "the", "cells", "of"].map(String::from).to_vec();
+    let mut vocab: Vec<String> = [
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Gale", "gale", "The", "the", "cells", "of",
+    ]
+    .map(String::from)
+    .to_vec();
     let mut chars = std::collections::BTreeSet::new();
     for e in std::fs::read_dir(flat).unwrap() {
-        chars.extend(std::fs::read_to_string(e.unwrap().path()).unwrap_or_default().chars().filter(|c| !c.is_whitespace()));
+        chars.extend(
+            std::fs::read_to_string(e.unwrap().path())
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| !c.is_whitespace()),
+        );
     }
     for c in &chars {
         vocab.push(c.to_string());
@@ -165,13 +269,20 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
     vocab.sort();
     vocab.dedup();
     std::fs::write(model.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
-    std::fs::write(model.join("tokenizer_config.json"), r#"{"do_lower_case": false, "tokenizer_class": "BertTokenizer"}"#).unwrap();
+    std::fs::write(
+        model.join("tokenizer_config.json"),
+        r#"{"do_lower_case": false, "tokenizer_class": "BertTokenizer"}"#,
+    )
+    .unwrap();
     let (h, layers, ff) = (32usize, 2usize, 64usize);
     let config = serde_json::json!({"model_type": "bert", "vocab_size": vocab.len(), "hidden_size": h, "num_hidden_layers": layers, "num_attention_heads": 2,
         "intermediate_size": ff, "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu"});
     std::fs::write(model.join("config.json"), config.to_string()).unwrap();
     let mut shapes: Vec<(String, Vec<usize>)> = vec![
-        ("embeddings.word_embeddings.weight".into(), vec![vocab.len(), h]),
+        (
+            "embeddings.word_embeddings.weight".into(),
+            vec![vocab.len(), h],
+        ),
         ("embeddings.position_embeddings.weight".into(), vec![512, h]),
         ("embeddings.token_type_embeddings.weight".into(), vec![2, h]),
         ("embeddings.LayerNorm.weight".into(), vec![h]),
@@ -203,7 +314,9 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
             let n: usize = shape.iter().product();
             let values: Vec<f32> = (0..n)
                 .map(|_| {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     let u = (state >> 40) as f32 / (1u64 << 24) as f32;
                     if name.ends_with("LayerNorm.weight") {
                         1.0
@@ -214,44 +327,100 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
                     }
                 })
                 .collect();
-            (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+            (
+                name,
+                shape,
+                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
         })
         .collect();
-    let views: Vec<(String, TensorView)> = data.iter().map(|(n, shape, bytes)| (n.clone(), TensorView::new(Dtype::F32, shape.clone(), bytes).unwrap())).collect();
+    let views: Vec<(String, TensorView)> = data
+        .iter()
+        .map(|(n, shape, bytes)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, shape.clone(), bytes).unwrap(),
+            )
+        })
+        .collect();
     safetensors::serialize_to_file(views, None, &model.join("model.safetensors")).unwrap();
 
     let (shards, run) = data_train_tag(tmp, flat, &model, "tiny", python);
-    let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
     let uncased = tmp.join("tiny-uncased");
     std::fs::create_dir_all(&uncased).unwrap();
     std::fs::copy(model.join("vocab.txt"), uncased.join("vocab.txt")).unwrap();
     let cased = WordPieceTokenizer::from_model_dir(&model).unwrap();
     let lower = WordPieceTokenizer::from_model_dir(&uncased).unwrap();
-    assert_eq!(info["tokenizer_sha256"], cased.sha256.as_str(), "the run records the cased tokenizer");
-    assert_ne!(cased.subtokens(&["Gale"]).unwrap(), lower.subtokens(&["Gale"]).unwrap());
+    assert_eq!(
+        info["tokenizer_sha256"],
+        cased.sha256.as_str(),
+        "the run records the cased tokenizer"
+    );
+    assert_ne!(
+        cased.subtokens(&["Gale"]).unwrap(),
+        lower.subtokens(&["Gale"]).unwrap()
+    );
     tiny_tokenizer_json(tmp, flat, &model, python, &cased, &lower);
 
     let mut roberta = config;
     roberta["model_type"] = "roberta".into();
     std::fs::write(model.join("config.json"), roberta.to_string()).unwrap();
-    let (ok, refused) = enrelg(&["train", "--data", &s(&shards), "--model", &s(&model), "--epochs", "1", "--freeze-encoder", "--out", &s(&tmp.join("run-roberta"))]);
-    assert!(!ok && refused.contains("model_type \"roberta\" is not supported"), "{refused}");
+    let (ok, refused) = enrelg(&[
+        "train",
+        "--data",
+        &s(&shards),
+        "--model",
+        &s(&model),
+        "--epochs",
+        "1",
+        "--freeze-encoder",
+        "--out",
+        &s(&tmp.join("run-roberta")),
+    ]);
+    assert!(
+        !ok && refused.contains("model_type \"roberta\" is not supported"),
+        "{refused}"
+    );
 }
 
 /// The tiny vocabulary against Python `tokenizers`' BERT WordPiece on the corpus's text, cased and
 /// uncased; then the same model published with a `tokenizer.json` (saved by that library)
 /// tokenizes as its `vocab.txt` did, and trains and tags.
-fn tiny_tokenizer_json(tmp: &Path, flat: &Path, model: &Path, parse_python: &Path, cased: &WordPieceTokenizer, lower: &WordPieceTokenizer) {
-    let python = std::env::var_os("ENRELG_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(flat).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "txt")).collect();
+fn tiny_tokenizer_json(
+    tmp: &Path,
+    flat: &Path,
+    model: &Path,
+    parse_python: &Path,
+    cased: &WordPieceTokenizer,
+    lower: &WordPieceTokenizer,
+) {
+    let python = std::env::var_os("ENRELG_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(flat)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
     files.sort();
-    let text: String = files.iter().take(3).map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    let text: String = files
+        .iter()
+        .take(3)
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
     let mut words: Vec<&str> = text.split_whitespace().collect();
     words.sort_unstable();
     words.dedup();
     let with_json = tmp.join("tiny-cased-json");
     std::fs::create_dir_all(&with_json).unwrap();
-    for f in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "vocab.txt",
+        "tokenizer_config.json",
+    ] {
         std::fs::copy(model.join(f), with_json.join(f)).unwrap();
     }
     let words_file = tmp.join("tiny-words.json");
@@ -267,33 +436,100 @@ for lower in (False, True):
 BertWordPieceTokenizer(vocab, lowercase=False).save(out)
 json.dump(ids, sys.stdout)
 "#;
-    let out = Command::new(&python).arg("-c").arg(script).arg(model.join("vocab.txt")).arg(&words_file).arg(with_json.join("tokenizer.json")).output().expect("run python");
-    assert!(out.status.success(), "{}: {}", python.display(), String::from_utf8_lossy(&out.stderr));
-    let reference: std::collections::BTreeMap<String, Vec<Vec<u32>>> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(cased.subtokens(&words).unwrap(), reference["cased"], "cased, as Python tokenizers");
-    assert_eq!(lower.subtokens(&words).unwrap(), reference["uncased"], "uncased, as Python tokenizers");
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(model.join("vocab.txt"))
+        .arg(&words_file)
+        .arg(with_json.join("tokenizer.json"))
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reference: std::collections::BTreeMap<String, Vec<Vec<u32>>> =
+        serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        cased.subtokens(&words).unwrap(),
+        reference["cased"],
+        "cased, as Python tokenizers"
+    );
+    assert_eq!(
+        lower.subtokens(&words).unwrap(),
+        reference["uncased"],
+        "uncased, as Python tokenizers"
+    );
     assert_ne!(reference["cased"], reference["uncased"]);
     let json = WordPieceTokenizer::from_model_dir(&with_json).unwrap();
     assert_eq!(json.source, with_json.join("tokenizer.json"));
-    assert_eq!(json.subtokens(&words).unwrap(), reference["cased"], "tokenizer.json tokenizes as vocab.txt");
+    assert_eq!(
+        json.subtokens(&words).unwrap(),
+        reference["cased"],
+        "tokenizer.json tokenizes as vocab.txt"
+    );
     data_train_tag(tmp, flat, &with_json, "tiny-json", parse_python);
 }
 
 /// The imported corpus `flat` through the binary with encoder `model`: shards in
 /// `tmp/shards/NAME`, one frozen epoch of the baseline in `tmp/run-NAME`, its test texts tagged
 /// into `tmp/tagged-NAME`. Returns the shard folder and the run.
-fn data_train_tag(tmp: &Path, flat: &Path, model: &Path, name: &str, parse_python: &Path) -> (PathBuf, PathBuf) {
+fn data_train_tag(
+    tmp: &Path,
+    flat: &Path,
+    model: &Path,
+    name: &str,
+    parse_python: &Path,
+) -> (PathBuf, PathBuf) {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let shards = tmp.join("shards").join(name);
-    let (ok, report) = enrelg(&["data", "--corpus", &s(flat), "--model", &s(model), "--out", &s(&shards), "--python", &s(parse_python)]);
+    let (ok, report) = enrelg(&[
+        "data",
+        "--corpus",
+        &s(flat),
+        "--model",
+        &s(model),
+        "--out",
+        &s(&shards),
+        "--python",
+        &s(parse_python),
+    ]);
     assert!(ok, "{report}");
     let run = tmp.join(format!("run-{name}"));
     let cache = tmp.join(format!("cache-{name}"));
-    let (ok, trained) =
-        enrelg(&["train", "--data", &s(&shards), "--model", &s(model), "--variant", "baseline", "--epochs", "1", "--freeze-encoder", "--out", &s(&run), "--cache-dir", &s(&cache)]);
+    let (ok, trained) = enrelg(&[
+        "train",
+        "--data",
+        &s(&shards),
+        "--model",
+        &s(model),
+        "--variant",
+        "baseline",
+        "--epochs",
+        "1",
+        "--freeze-encoder",
+        "--out",
+        &s(&run),
+        "--cache-dir",
+        &s(&cache),
+    ]);
     assert!(ok, "{trained}");
-    let texts = tmp.join("shards").join(format!("{name}.corpus/standoff/test"));
-    let (ok, report) = enrelg(&["tag", "--input", &s(&texts), "--out", &s(&tmp.join(format!("tagged-{name}"))), "--run", &s(&run), "--python", &s(parse_python)]);
+    let texts = tmp
+        .join("shards")
+        .join(format!("{name}.corpus/standoff/test"));
+    let (ok, report) = enrelg(&[
+        "tag",
+        "--input",
+        &s(&texts),
+        "--out",
+        &s(&tmp.join(format!("tagged-{name}"))),
+        "--run",
+        &s(&run),
+        "--python",
+        &s(parse_python),
+    ]);
     assert!(ok && report.contains("6 documents"), "{report}");
     (shards, run)
 }

@@ -17,12 +17,21 @@ fn required() -> bool {
 
 /// (data dir, model dir), or None when absent and not required.
 fn inputs() -> Option<(PathBuf, PathBuf)> {
-    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("datasets"));
-    let model = std::env::var_os("ENRELG_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("models/minilm"));
+    let data = std::env::var_os("ENRELG_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("datasets"));
+    let model = std::env::var_os("ENRELG_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("models/minilm"));
     if data.join("mars").exists() && model.join("tokenizer.json").exists() {
         return Some((data, model));
     }
-    assert!(!required(), "need {} and {} (make model)", data.display(), model.display());
+    assert!(
+        !required(),
+        "need {} and {} (make model)",
+        data.display(),
+        model.display()
+    );
     eprintln!("skipping: corpora or model missing (make model)");
     None
 }
@@ -46,10 +55,18 @@ fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for split in ["", "train", "dev", "test"] {
         let d = dir.join(split);
-        let mut names: Vec<_> = std::fs::read_dir(&d).unwrap().filter_map(Result::ok).filter(|e| e.path().is_file()).map(|e| e.path()).collect();
+        let mut names: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_file())
+            .map(|e| e.path())
+            .collect();
         names.sort();
         for p in names {
-            out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            out.push((
+                p.strip_prefix(dir).unwrap().display().to_string(),
+                std::fs::read(&p).unwrap(),
+            ));
         }
     }
     out
@@ -57,34 +74,93 @@ fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
-    let Some((data, model)) = inputs() else { return };
+    let Some((data, model)) = inputs() else {
+        return;
+    };
     let tmp = std::env::temp_dir().join(format!("enrelg-e2e-data-{}", std::process::id()));
     let (a, b) = (tmp.join("a"), tmp.join("b"));
     assert!(build(&data, &model, &a).wait().unwrap().success());
     assert!(build(&data, &model, &b).wait().unwrap().success());
-    assert_eq!(files_of(&a), files_of(&b), "two runs must give identical bytes");
+    assert_eq!(
+        files_of(&a),
+        files_of(&b),
+        "two runs must give identical bytes"
+    );
 
     let manifest = ShardManifest::read(&a).unwrap();
     assert_eq!(manifest.splits, ["train", "dev", "test"]);
     // The statistics CI guards: windows, subtokens, edges per kind, acronyms, losses.
-    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(workspace().join("datasets/mars/expected-shards.json")).unwrap()).unwrap();
-    let drift = enrelg_pipeline::stats::drift(&expected, &serde_json::to_value(&manifest.statistics).unwrap());
+    let expected: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(workspace().join("datasets/mars/expected-shards.json")).unwrap(),
+    )
+    .unwrap();
+    let drift = enrelg_pipeline::stats::drift(
+        &expected,
+        &serde_json::to_value(&manifest.statistics).unwrap(),
+    );
     assert!(drift.is_empty(), "shard statistics drifted: {drift:#?}");
     for split in &manifest.splits {
         let windows = read_table(&a, split, tables::WINDOWS).unwrap();
         let tokens = read_table(&a, split, tables::TOKENS).unwrap();
-        let starts: Vec<u32> = windows.column(windows::WORD_START).unwrap().u32().unwrap().into_no_null_iter().collect();
-        let ends: Vec<u32> = windows.column(windows::WORD_END).unwrap().u32().unwrap().into_no_null_iter().collect();
-        let ids = windows.column(windows::INPUT_IDS).unwrap().list().unwrap().clone();
-        let firsts = windows.column(windows::WORD_FIRST_SUBTOKEN).unwrap().list().unwrap().clone();
+        let starts: Vec<u32> = windows
+            .column(windows::WORD_START)
+            .unwrap()
+            .u32()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        let ends: Vec<u32> = windows
+            .column(windows::WORD_END)
+            .unwrap()
+            .u32()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        let ids = windows
+            .column(windows::INPUT_IDS)
+            .unwrap()
+            .list()
+            .unwrap()
+            .clone();
+        let firsts = windows
+            .column(windows::WORD_FIRST_SUBTOKEN)
+            .unwrap()
+            .list()
+            .unwrap()
+            .clone();
         let mut words = 0usize;
         for i in 0..windows.height() {
-            let ids: Vec<u32> = ids.get_as_series(i).unwrap().u32().unwrap().into_no_null_iter().collect();
-            let firsts: Vec<u32> = firsts.get_as_series(i).unwrap().u32().unwrap().into_no_null_iter().collect();
-            assert!(ids.len() <= 128, "{split} window {i}: {} subtokens", ids.len());
-            assert_eq!((ids[0], *ids.last().unwrap()), (101, 102), "[CLS] ... [SEP]");
+            let ids: Vec<u32> = ids
+                .get_as_series(i)
+                .unwrap()
+                .u32()
+                .unwrap()
+                .into_no_null_iter()
+                .collect();
+            let firsts: Vec<u32> = firsts
+                .get_as_series(i)
+                .unwrap()
+                .u32()
+                .unwrap()
+                .into_no_null_iter()
+                .collect();
+            assert!(
+                ids.len() <= 128,
+                "{split} window {i}: {} subtokens",
+                ids.len()
+            );
+            assert_eq!(
+                (ids[0], *ids.last().unwrap()),
+                (101, 102),
+                "[CLS] ... [SEP]"
+            );
             assert_eq!(firsts.len() as u32, ends[i] - starts[i]);
-            assert!(firsts.windows(2).all(|w| w[0] < w[1]) && firsts.iter().all(|&f| f >= 1 && (f as usize) < ids.len() - 1));
+            assert!(
+                firsts.windows(2).all(|w| w[0] < w[1])
+                    && firsts
+                        .iter()
+                        .all(|&f| f >= 1 && (f as usize) < ids.len() - 1)
+            );
             words += firsts.len();
         }
         // Windows cover every word exactly once.
@@ -92,18 +168,40 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
         assert_eq!(manifest.statistics[split].tokens, tokens.height());
     }
 
-    let python = std::env::var_os("ENRELG_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    let python = std::env::var_os("ENRELG_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
     if !python.exists() {
-        assert!(!required(), "no Python with polars at {} (make venv)", python.display());
-        eprintln!("skipping the independent graph check: no {}", python.display());
+        assert!(
+            !required(),
+            "no Python with polars at {} (make venv)",
+            python.display()
+        );
+        eprintln!(
+            "skipping the independent graph check: no {}",
+            python.display()
+        );
     } else {
         for split in ["dev", "test"] {
-            let out = Command::new(&python).arg(workspace().join("scripts/check_graphs.py")).arg(&a).arg(split).output().unwrap();
+            let out = Command::new(&python)
+                .arg(workspace().join("scripts/check_graphs.py"))
+                .arg(&a)
+                .arg(split)
+                .output()
+                .unwrap();
             let stdout = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             assert!(stdout.contains(" 0 windows differ"), "{stdout}");
             // The document-level coreference edges too, and there are such edges to check.
-            assert!(stdout.contains(" 0 documents differ") && !stdout.contains(" 0 document edges recomputed"), "{stdout}");
+            assert!(
+                stdout.contains(" 0 documents differ")
+                    && !stdout.contains(" 0 document edges recomputed"),
+                "{stdout}"
+            );
         }
     }
     std::fs::remove_dir_all(&tmp).unwrap();
@@ -111,7 +209,9 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
 
 #[test]
 fn a_killed_build_leaves_no_shards_a_reader_accepts() {
-    let Some((data, model)) = inputs() else { return };
+    let Some((data, model)) = inputs() else {
+        return;
+    };
     let tmp = std::env::temp_dir().join(format!("enrelg-e2e-kill-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let out = tmp.join("mars");
@@ -155,7 +255,9 @@ fn data_cmd(corpus: &Path, model: &Path, out: &Path, extra: &[&str]) -> std::pro
 /// A sentence that is one word longer than a window is cut to fit and counted.
 #[test]
 fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
-    let Some((data, model)) = inputs() else { return };
+    let Some((data, model)) = inputs() else {
+        return;
+    };
     let tmp = std::env::temp_dir().join(format!("enrelg-e2e-bad-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let corpus = tmp.join("corpus");
@@ -163,14 +265,25 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
     let train = corpus.join("standoff/train");
     let parses = corpus.join("conllu/train");
     let good = data_cmd(&corpus, &model, &tmp.join("clean"), &[]);
-    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
     let clean = ShardManifest::read(&tmp.join("clean")).unwrap();
 
     // One word of 399 subtokens ("fe - mg - ..."): longer than a 128-subtoken window.
     let long = ["Fe", "Mg"].repeat(100).join("-");
     std::fs::write(train.join("zz_long.txt"), &long).unwrap();
     std::fs::write(train.join("zz_long.ann"), "T1\tElement 0 2\tFe\n").unwrap();
-    std::fs::write(parses.join("zz_long.conllu"), format!("1\t{long}\t_\tX\t_\t_\t0\troot\t_\tTokenRange=0:{}\n\n", long.len())).unwrap();
+    std::fs::write(
+        parses.join("zz_long.conllu"),
+        format!(
+            "1\t{long}\t_\tX\t_\t_\t0\troot\t_\tTokenRange=0:{}\n\n",
+            long.len()
+        ),
+    )
+    .unwrap();
     std::fs::write(train.join("zz_latin1.txt"), b"Schr\xf6der saw Fe").unwrap();
     std::fs::write(train.join("zz_latin1.ann"), b"").unwrap();
     std::fs::write(parses.join("zz_latin1.conllu"), b"").unwrap();
@@ -178,8 +291,18 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
     std::fs::write(train.join("zz_noparse.ann"), "").unwrap();
     std::fs::write(train.join("zz_roots.txt"), "Fe Mg").unwrap();
     std::fs::write(train.join("zz_roots.ann"), "").unwrap();
-    std::fs::write(parses.join("zz_roots.conllu"), "1\tFe\t_\tX\t_\t_\t0\troot\t_\t_\n2\tMg\t_\tX\t_\t_\t0\troot\t_\t_\n\n").unwrap();
-    let first_good = std::fs::read_dir(&train).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "ann")).min().unwrap();
+    std::fs::write(
+        parses.join("zz_roots.conllu"),
+        "1\tFe\t_\tX\t_\t_\t0\troot\t_\t_\n2\tMg\t_\tX\t_\t_\t0\troot\t_\t_\n\n",
+    )
+    .unwrap();
+    let first_good = std::fs::read_dir(&train)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ann"))
+        .min()
+        .unwrap();
     let mut ann = std::fs::read_to_string(&first_good).unwrap();
     ann += "Q1\tan unknown annotation kind\n";
     std::fs::write(&first_good, ann).unwrap();
@@ -187,28 +310,64 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
     let out = data_cmd(&corpus, &model, &tmp.join("shards"), &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("skipped: 3 document(s), 1 line(s)"), "{stderr}");
-    for reason in ["invalid UTF-8: 1", "missing .conllu: 1", "CoNLL-U sentence not a tree: 1", "unknown .ann line kind: 1"] {
+    assert!(
+        stderr.contains("skipped: 3 document(s), 1 line(s)"),
+        "{stderr}"
+    );
+    for reason in [
+        "invalid UTF-8: 1",
+        "missing .conllu: 1",
+        "CoNLL-U sentence not a tree: 1",
+        "unknown .ann line kind: 1",
+    ] {
         assert!(stderr.contains(reason), "{reason} missing from:\n{stderr}");
     }
-    assert!(stderr.contains("zz_latin1.txt:1:5") && stderr.contains("zz_roots.conllu:1"), "{stderr}");
+    assert!(
+        stderr.contains("zz_latin1.txt:1:5") && stderr.contains("zz_roots.conllu:1"),
+        "{stderr}"
+    );
     let manifest = ShardManifest::read(&tmp.join("shards")).unwrap();
     let train_stats = &manifest.statistics["train"];
     assert_eq!(train_stats.skipped.documents, 3);
     assert_eq!(train_stats.skipped.lines, 1);
     // Every good document is there, plus the long one.
-    assert_eq!(train_stats.documents, clean.statistics["train"].documents + 1);
+    assert_eq!(
+        train_stats.documents,
+        clean.statistics["train"].documents + 1
+    );
     assert_eq!(train_stats.windowing.words_truncated, 1);
     let windows = read_table(&tmp.join("shards"), "train", tables::WINDOWS).unwrap();
-    let docs: Vec<String> = windows.column(windows::DOC_ID).unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
-    let ids = windows.column(windows::INPUT_IDS).unwrap().list().unwrap().clone();
-    let row = docs.iter().position(|d| d == "zz_long").expect("the long document has a window");
+    let docs: Vec<String> = windows
+        .column(windows::DOC_ID)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|s| s.unwrap().to_string())
+        .collect();
+    let ids = windows
+        .column(windows::INPUT_IDS)
+        .unwrap()
+        .list()
+        .unwrap()
+        .clone();
+    let row = docs
+        .iter()
+        .position(|d| d == "zz_long")
+        .expect("the long document has a window");
     assert_eq!(ids.get_as_series(row).unwrap().len(), 128);
 
     let strict = data_cmd(&corpus, &model, &tmp.join("strict"), &["--strict"]);
     let err = String::from_utf8_lossy(&strict.stderr);
     assert!(!strict.status.success());
-    assert!(err.contains(&format!("{}:", first_good.display())) && err.contains("unknown annotation id \"Q1\""), "{err}");
-    assert!(!tmp.join("strict").exists(), "a failed build leaves no shards");
+    assert!(
+        err.contains(&format!("{}:", first_good.display()))
+            && err.contains("unknown annotation id \"Q1\""),
+        "{err}"
+    );
+    assert!(
+        !tmp.join("strict").exists(),
+        "a failed build leaves no shards"
+    );
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -11,11 +11,20 @@ use common::workspace;
 
 #[test]
 fn spacy_export_is_read_back_by_the_rust_readers() {
-    let data = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("datasets"));
-    let python = std::env::var_os("ENRELG_PARSE_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
+    let data = std::env::var_os("ENRELG_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("datasets"));
+    let python = std::env::var_os("ENRELG_PARSE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
     let required = std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1");
     if !data.join("mars").exists() || !python.exists() {
-        assert!(!required, "need {} and {} (make parse-venv)", data.display(), python.display());
+        assert!(
+            !required,
+            "need {} and {} (make parse-venv)",
+            data.display(),
+            python.display()
+        );
         eprintln!("skipping: no corpus or no spaCy environment");
         return;
     }
@@ -24,7 +33,11 @@ fn spacy_export_is_read_back_by_the_rust_readers() {
     std::fs::create_dir_all(&standoff).unwrap();
     for stem in ["1029", "1155", "1163", "1206"] {
         for ext in ["txt", "ann"] {
-            std::fs::copy(data.join(format!("mars/standoff/dev/{stem}.{ext}")), standoff.join(format!("{stem}.{ext}"))).unwrap();
+            std::fs::copy(
+                data.join(format!("mars/standoff/dev/{stem}.{ext}")),
+                standoff.join(format!("{stem}.{ext}")),
+            )
+            .unwrap();
         }
     }
     let out = Command::new(&python)
@@ -35,22 +48,49 @@ fn spacy_export_is_read_back_by_the_rust_readers() {
         .arg(tmp.join("conllu"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Up-to-date outputs are skipped on a second run.
-    let again =
-        Command::new(&python).arg(workspace().join("scripts/parse_conllu.py")).arg("--input").arg(tmp.join("standoff")).arg("--output").arg(tmp.join("conllu")).output().unwrap();
-    assert!(String::from_utf8_lossy(&again.stderr).contains("0 documents to parse"), "{}", String::from_utf8_lossy(&again.stderr));
+    let again = Command::new(&python)
+        .arg(workspace().join("scripts/parse_conllu.py"))
+        .arg("--input")
+        .arg(tmp.join("standoff"))
+        .arg("--output")
+        .arg(tmp.join("conllu"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("0 documents to parse"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 
     let stats = Command::new(env!("CARGO_BIN_EXE_enrelg"))
-        .args(["stats", "--json", "--manifest", "datasets/mars/manifest.json", "--corpus"])
+        .args([
+            "stats",
+            "--json",
+            "--manifest",
+            "datasets/mars/manifest.json",
+            "--corpus",
+        ])
         .arg(&tmp)
         .current_dir(workspace())
         .output()
         .unwrap();
-    assert!(stats.status.success(), "{}", String::from_utf8_lossy(&stats.stderr));
+    assert!(
+        stats.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stats.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
     let dev = &v["splits"]["dev"];
     assert_eq!(dev["documents"], 4);
-    assert!(dev["sentences"].as_u64().unwrap() > 50 && dev["tokens"].as_u64().unwrap() > 4000, "{dev}");
+    assert!(
+        dev["sentences"].as_u64().unwrap() > 50 && dev["tokens"].as_u64().unwrap() > 4000,
+        "{dev}"
+    );
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -13,24 +13,37 @@ mod common;
 use common::workspace;
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("ENRELG_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("datasets"));
+    let dir = std::env::var_os("ENRELG_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("datasets"));
     if dir.join("stats.json").exists() {
         return Some(dir);
     }
     if std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1") {
-        panic!("corpora not found at {} and ENRELG_REQUIRE_DATA=1", dir.display());
+        panic!(
+            "corpora not found at {} and ENRELG_REQUIRE_DATA=1",
+            dir.display()
+        );
     }
     eprintln!("skipping: corpora not found at {}", dir.display());
     None
 }
 
 fn enrelg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_enrelg")).args(args).current_dir(workspace()).output().expect("run enrelg")
+    Command::new(env!("CARGO_BIN_EXE_enrelg"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("run enrelg")
 }
 
 fn json_of(args: &[&str]) -> Value {
     let out = enrelg(args);
-    assert!(out.status.success(), "enrelg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "enrelg {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
@@ -48,20 +61,43 @@ fn standoff_stats_agree_with_the_reference_statistics() {
     for (name, ref_name, _) in CORPORA {
         let corpus = data.join(name);
         let manifest = format!("datasets/{name}/manifest.json");
-        let ours = json_of(&["stats", "--corpus", corpus.to_str().unwrap(), "--manifest", &manifest, "--json"]);
+        let ours = json_of(&[
+            "stats",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--manifest",
+            &manifest,
+            "--json",
+        ]);
         let theirs = &reference["corpora"][ref_name];
         let splits = theirs.as_object().unwrap();
-        assert_eq!(ours["splits"].as_object().unwrap().len(), splits.len(), "{name}: split count");
+        assert_eq!(
+            ours["splits"].as_object().unwrap().len(),
+            splits.len(),
+            "{name}: split count"
+        );
         for (split, r) in splits {
             let o = &ours["splits"][split];
-            for key in ["documents", "sentences", "tokens", "entities", "entities_total"] {
+            for key in [
+                "documents",
+                "sentences",
+                "tokens",
+                "entities",
+                "entities_total",
+            ] {
                 assert_eq!(o[key], r[key], "{name} {split} {key}");
             }
             if let Some(kinds) = r.get("ann_line_kinds") {
-                assert_eq!(&o["annotation_lines"], kinds, "{name} {split} annotation lines");
+                assert_eq!(
+                    &o["annotation_lines"], kinds,
+                    "{name} {split} annotation lines"
+                );
             }
             if let Some(other) = r.get("other_textbound_types") {
-                assert_eq!(&o["alignment"]["excluded_types"], other, "{name} {split} other types");
+                assert_eq!(
+                    &o["alignment"]["excluded_types"], other,
+                    "{name} {split} other types"
+                );
             }
         }
     }
@@ -74,19 +110,41 @@ fn enrelg_release_stats_agree_with_the_reference_statistics() {
     for (name, ref_name, folder) in CORPORA {
         let corpus = data.join("enrelg").join(folder);
         let manifest = format!("datasets/{name}/manifest.json");
-        let ours = json_of(&["stats", "--format", "enrelg", "--corpus", corpus.to_str().unwrap(), "--manifest", &manifest, "--json"]);
+        let ours = json_of(&[
+            "stats",
+            "--format",
+            "enrelg",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--manifest",
+            &manifest,
+            "--json",
+        ]);
         for (split, r) in reference["corpora"][ref_name].as_object().unwrap() {
             // The release names AnatEM's devel split "dev".
-            let file_split = if split == "devel" { "dev" } else { split.as_str() };
+            let file_split = if split == "devel" {
+                "dev"
+            } else {
+                split.as_str()
+            };
             let o = &ours["splits"][file_split];
             let r = &r["enrelg_conll"];
             assert_eq!(o["documents"], r["documents"], "{name} {split} documents");
             assert_eq!(o["sentences"], r["segments"], "{name} {split} segments");
             assert_eq!(o["tokens"], r["tokens"], "{name} {split} tokens");
-            assert_eq!(o["root_tokens"], r["ROOT_tokens"], "{name} {split} ROOT tokens");
+            assert_eq!(
+                o["root_tokens"], r["ROOT_tokens"],
+                "{name} {split} ROOT tokens"
+            );
             assert_eq!(o["entities"], r["entities"], "{name} {split} entities");
-            assert_eq!(o["entities_total"], r["entities_total"], "{name} {split} entities total");
-            assert_eq!(o["bio_violations"], r["bio_violations"], "{name} {split} BIO violations");
+            assert_eq!(
+                o["entities_total"], r["entities_total"],
+                "{name} {split} entities total"
+            );
+            assert_eq!(
+                o["bio_violations"], r["bio_violations"],
+                "{name} {split} BIO violations"
+            );
         }
     }
 }
@@ -113,12 +171,33 @@ fn mars_brat_vs_enrelg_differences_are_all_explained() {
         let n = |k: &str| o[k].as_u64().unwrap();
         assert_eq!(n("unmatched_documents"), 0);
         // Every brat-only and EnRel-G-only entity falls in exactly one kind.
-        let brat_kinds = ["same_span_other_type_in_enrelg", "inside_enrelg_chunk", "contains_enrelg_chunks", "crossing_enrelg_chunk", "no_enrelg_entity_there"];
-        assert_eq!(brat_kinds.iter().map(|k| n(&format!("brat_only_{k}"))).sum::<u64>(), n("brat_only"));
-        assert_eq!(n("enrelg_only_overlaps_brat_entity") + n("enrelg_only_no_brat_entity_there"), n("enrelg_only"));
+        let brat_kinds = [
+            "same_span_other_type_in_enrelg",
+            "inside_enrelg_chunk",
+            "contains_enrelg_chunks",
+            "crossing_enrelg_chunk",
+            "no_enrelg_entity_there",
+        ];
+        assert_eq!(
+            brat_kinds
+                .iter()
+                .map(|k| n(&format!("brat_only_{k}")))
+                .sum::<u64>(),
+            n("brat_only")
+        );
+        assert_eq!(
+            n("enrelg_only_overlaps_brat_entity") + n("enrelg_only_no_brat_entity_there"),
+            n("enrelg_only")
+        );
         // .ann count minus EnRel-G count is explained by these rows.
-        let enrelg_total = reference["corpora"]["Mars"][split]["enrelg_conll"]["entities_total"].as_u64().unwrap();
-        assert_eq!(n("brat_entities") - n("brat_only") + n("enrelg_only"), enrelg_total, "{split}");
+        let enrelg_total = reference["corpora"]["Mars"][split]["enrelg_conll"]["entities_total"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(
+            n("brat_entities") - n("brat_only") + n("enrelg_only"),
+            enrelg_total,
+            "{split}"
+        );
     }
 }
 
@@ -128,25 +207,58 @@ fn expected_statistics_guard_detects_drift() {
     for (name, _, folder) in CORPORA {
         let manifest = format!("datasets/{name}/manifest.json");
         for (format, corpus, expected) in [
-            ("standoff", data.join(name), format!("datasets/{name}/expected-stats.json")),
-            ("enrelg", data.join("enrelg").join(folder), format!("datasets/{name}/expected-stats-enrelg.json")),
+            (
+                "standoff",
+                data.join(name),
+                format!("datasets/{name}/expected-stats.json"),
+            ),
+            (
+                "enrelg",
+                data.join("enrelg").join(folder),
+                format!("datasets/{name}/expected-stats-enrelg.json"),
+            ),
         ] {
             let corpus = corpus.to_str().unwrap().to_string();
-            let args = ["stats", "--format", format, "--corpus", &corpus, "--manifest", &manifest, "--json", "--check"];
+            let args = [
+                "stats",
+                "--format",
+                format,
+                "--corpus",
+                &corpus,
+                "--manifest",
+                &manifest,
+                "--json",
+                "--check",
+            ];
             let out = enrelg(&[&args[..], &[expected.as_str()]].concat());
-            assert!(out.status.success(), "{expected}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{expected}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
 
             // A tampered expectation must fail and name the differing field.
-            let mut v: Value = serde_json::from_slice(&std::fs::read(workspace().join(&expected)).unwrap()).unwrap();
+            let mut v: Value =
+                serde_json::from_slice(&std::fs::read(workspace().join(&expected)).unwrap())
+                    .unwrap();
             let tokens = v["splits"]["train"]["tokens"].as_u64().unwrap();
             v["splits"]["train"]["tokens"] = Value::from(tokens + 1);
-            let tampered = std::env::temp_dir().join(format!("enrelg-tampered-{name}-{format}-{}.json", std::process::id()));
+            let tampered = std::env::temp_dir().join(format!(
+                "enrelg-tampered-{name}-{format}-{}.json",
+                std::process::id()
+            ));
             std::fs::write(&tampered, serde_json::to_vec(&v).unwrap()).unwrap();
             let out = enrelg(&[&args[..], &[tampered.to_str().unwrap()]].concat());
             std::fs::remove_file(&tampered).unwrap();
             assert_eq!(out.status.code(), Some(1));
             let err = String::from_utf8_lossy(&out.stderr);
-            assert!(err.contains(&format!("splits.train.tokens: expected {}, found {tokens}", tokens + 1)), "{err}");
+            assert!(
+                err.contains(&format!(
+                    "splits.train.tokens: expected {}, found {tokens}",
+                    tokens + 1
+                )),
+                "{err}"
+            );
         }
     }
 }
@@ -160,7 +272,11 @@ fn a_corrupted_annotation_is_reported_with_file_and_line() {
     std::fs::create_dir_all(&conllu).unwrap();
     let src = data.join("mars");
     std::fs::copy(src.join("standoff/dev/1029.txt"), standoff.join("1029.txt")).unwrap();
-    std::fs::copy(src.join("conllu/dev/1029.conllu"), conllu.join("1029.conllu")).unwrap();
+    std::fs::copy(
+        src.join("conllu/dev/1029.conllu"),
+        conllu.join("1029.conllu"),
+    )
+    .unwrap();
     let ann = std::fs::read_to_string(src.join("standoff/dev/1029.ann")).unwrap();
     // Shift the third line's span by one character: its surface no longer matches.
     let mut lines: Vec<String> = ann.lines().map(String::from).collect();
@@ -177,7 +293,10 @@ fn a_corrupted_annotation_is_reported_with_file_and_line() {
     let out = enrelg(&["stats", "--corpus", tmp.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains(".ann surface text differs from the .txt: 1") && err.contains("1029.ann:3:"), "{err}");
+    assert!(
+        err.contains(".ann surface text differs from the .txt: 1") && err.contains("1029.ann:3:"),
+        "{err}"
+    );
     // ... and with --strict it is the error.
     let out = enrelg(&["stats", "--corpus", tmp.to_str().unwrap(), "--strict"]);
     assert!(!out.status.success());
@@ -190,6 +309,9 @@ fn a_corrupted_annotation_is_reported_with_file_and_line() {
     let out = enrelg(&["stats", "--corpus", tmp.to_str().unwrap(), "--strict"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("1029.conllu") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("1029.conllu") && err.contains("missing"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&tmp).unwrap();
 }

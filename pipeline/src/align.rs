@@ -91,7 +91,10 @@ pub enum AlignEvent {
 
 impl AlignEvent {
     pub fn is_drop(self) -> bool {
-        !matches!(self, Self::ExpandedToToken | Self::CoveredDiscontinuous | Self::CrossesSentence)
+        !matches!(
+            self,
+            Self::ExpandedToToken | Self::CoveredDiscontinuous | Self::CrossesSentence
+        )
     }
 }
 
@@ -123,12 +126,20 @@ impl AlignReport {
         }
         for (k, v) in &other.examples {
             let mine = self.examples.entry(*k).or_default();
-            mine.extend(v.iter().take(EXAMPLES_PER_EVENT.saturating_sub(mine.len())).cloned());
+            mine.extend(
+                v.iter()
+                    .take(EXAMPLES_PER_EVENT.saturating_sub(mine.len()))
+                    .cloned(),
+            );
         }
     }
 
     pub fn dropped(&self) -> usize {
-        self.events.iter().filter(|(k, _)| k.is_drop()).map(|(_, v)| v).sum()
+        self.events
+            .iter()
+            .filter(|(k, _)| k.is_drop())
+            .map(|(_, v)| v)
+            .sum()
     }
 
     fn record(&mut self, event: AlignEvent, example: impl FnOnce() -> String) {
@@ -168,8 +179,19 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
         }
         report.entities_in += 1;
         let example = || {
-            let surface: Vec<&str> = e.spans.iter().filter_map(|&(s, t)| doc.text.slice(s, t)).collect();
-            format!("{}:{} {} {} {:?}", doc.id, e.line, e.id, e.ty, surface.join(" "))
+            let surface: Vec<&str> = e
+                .spans
+                .iter()
+                .filter_map(|&(s, t)| doc.text.slice(s, t))
+                .collect();
+            format!(
+                "{}:{} {} {} {:?}",
+                doc.id,
+                e.line,
+                e.id,
+                e.ty,
+                surface.join(" ")
+            )
         };
         let (start, end) = if e.is_discontinuous() {
             match cfg.discontinuous {
@@ -185,7 +207,10 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
         } else {
             e.spans[0]
         };
-        let std::ops::Range { start: first, end: last } = tokens_overlapping(doc, start, end);
+        let std::ops::Range {
+            start: first,
+            end: last,
+        } = tokens_overlapping(doc, start, end);
         if first == last {
             report.record(AlignEvent::DroppedNoToken, example);
             continue;
@@ -199,15 +224,30 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
                 PartialTokenPolicy::Expand => report.record(AlignEvent::ExpandedToToken, example),
             }
         }
-        candidates.push((TokenEntity { ty: e.ty.clone(), start: first, end: last, id: e.id.clone() }, k));
+        candidates.push((
+            TokenEntity {
+                ty: e.ty.clone(),
+                start: first,
+                end: last,
+                id: e.id.clone(),
+            },
+            k,
+        ));
     }
 
     // Same tokens: the first in file order wins, but a scored type over an auxiliary one.
     let mut unique: Vec<(TokenEntity, usize)> = Vec::new();
     for (cand, k) in candidates {
-        match unique.iter().position(|(u, _)| u.start == cand.start && u.end == cand.end) {
-            Some(p) if label_set.is_auxiliary(&unique[p].0.ty) && !label_set.is_auxiliary(&cand.ty) => {
-                report.record(AlignEvent::DroppedUnderScoredType, || example_of(doc, unique[p].1));
+        match unique
+            .iter()
+            .position(|(u, _)| u.start == cand.start && u.end == cand.end)
+        {
+            Some(p)
+                if label_set.is_auxiliary(&unique[p].0.ty) && !label_set.is_auxiliary(&cand.ty) =>
+            {
+                report.record(AlignEvent::DroppedUnderScoredType, || {
+                    example_of(doc, unique[p].1)
+                });
                 unique[p] = (cand, k);
             }
             Some(p) => {
@@ -230,17 +270,35 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
     // Auxiliary types last: the scored entities are what they would be without them.
     let aux = |i: usize| label_set.is_auxiliary(&unique[i].0.ty);
     match cfg.nested {
-        NestedPolicy::Outer => order.sort_by_key(|&i| (aux(i), usize::MAX - (unique[i].0.end - unique[i].0.start), unique[i].0.start, i)),
-        NestedPolicy::Inner => order.sort_by_key(|&i| (aux(i), unique[i].0.end - unique[i].0.start, unique[i].0.start, i)),
+        NestedPolicy::Outer => order.sort_by_key(|&i| {
+            (
+                aux(i),
+                usize::MAX - (unique[i].0.end - unique[i].0.start),
+                unique[i].0.start,
+                i,
+            )
+        }),
+        NestedPolicy::Inner => order.sort_by_key(|&i| {
+            (
+                aux(i),
+                unique[i].0.end - unique[i].0.start,
+                unique[i].0.start,
+                i,
+            )
+        }),
     }
     let mut kept: Vec<usize> = Vec::new();
     for i in order {
         let e = &unique[i].0;
-        let clash = kept.iter().map(|&j| &unique[j].0).find(|o| o.start < e.end && e.start < o.end);
+        let clash = kept
+            .iter()
+            .map(|&j| &unique[j].0)
+            .find(|o| o.start < e.end && e.start < o.end);
         match clash {
             None => kept.push(i),
             Some(o) => {
-                let nested = (o.start <= e.start && e.end <= o.end) || (e.start <= o.start && o.end <= e.end);
+                let nested = (o.start <= e.start && e.end <= o.end)
+                    || (e.start <= o.start && o.end <= e.end);
                 let event = if aux(i) && !label_set.is_auxiliary(&o.ty) {
                     AlignEvent::DroppedUnderScoredType
                 } else if nested {
@@ -287,8 +345,19 @@ pub fn tokens_overlapping(doc: &Document, start: usize, end: usize) -> std::ops:
 
 fn example_of(doc: &Document, k: usize) -> String {
     let e = &doc.entities[k];
-    let surface: Vec<&str> = e.spans.iter().filter_map(|&(s, t)| doc.text.slice(s, t)).collect();
-    format!("{}:{} {} {} {:?}", doc.id, e.line, e.id, e.ty, surface.join(" "))
+    let surface: Vec<&str> = e
+        .spans
+        .iter()
+        .filter_map(|&(s, t)| doc.text.slice(s, t))
+        .collect();
+    format!(
+        "{}:{} {} {} {:?}",
+        doc.id,
+        e.line,
+        e.id,
+        e.ty,
+        surface.join(" ")
+    )
 }
 
 #[cfg(test)]
@@ -314,10 +383,30 @@ mod tests {
                 pos += len + 1;
             }
             offset += line.chars().count();
-            sentences.push(Sentence { id: None, start: first, end: tokens.len() });
+            sentences.push(Sentence {
+                id: None,
+                start: first,
+                end: tokens.len(),
+            });
         }
-        let entities = entities.iter().enumerate().map(|(i, (ty, spans))| Entity { id: format!("T{}", i + 1), ty: ty.to_string(), spans: spans.to_vec(), line: i + 1 }).collect();
-        Document { id: "d".into(), text: Text::new(text.into()), tokens, sentences, entities, annotation_lines: BTreeMap::new() }
+        let entities = entities
+            .iter()
+            .enumerate()
+            .map(|(i, (ty, spans))| Entity {
+                id: format!("T{}", i + 1),
+                ty: ty.to_string(),
+                spans: spans.to_vec(),
+                line: i + 1,
+            })
+            .collect();
+        Document {
+            id: "d".into(),
+            text: Text::new(text.into()),
+            tokens,
+            sentences,
+            entities,
+            annotation_lines: BTreeMap::new(),
+        }
     }
 
     fn labels() -> LabelSet {
@@ -341,8 +430,14 @@ mod tests {
         let (a, r) = align(&d, &labels(), &AlignConfig::default());
         assert_eq!(a.labels, vec!["B-Mineral", "I-Mineral", "O"]);
         assert_eq!(r.events[&AlignEvent::DroppedNested], 1);
-        assert_eq!(r.examples[&AlignEvent::DroppedNested], vec!["d:2 T2 Element \"calcium\""]);
-        let cfg = AlignConfig { nested: NestedPolicy::Inner, ..Default::default() };
+        assert_eq!(
+            r.examples[&AlignEvent::DroppedNested],
+            vec!["d:2 T2 Element \"calcium\""]
+        );
+        let cfg = AlignConfig {
+            nested: NestedPolicy::Inner,
+            ..Default::default()
+        };
         let (a, r) = align(&d, &labels(), &cfg);
         assert_eq!(a.labels, vec!["B-Element", "O", "O"]);
         assert_eq!(r.events[&AlignEvent::DroppedNested], 1);
@@ -350,17 +445,40 @@ mod tests {
 
     #[test]
     fn auxiliary_types_never_displace_scored_ones() {
-        let labels = LabelSet::with_auxiliary(["Element", "Target"], ["Formation", "Site"]).unwrap();
+        let labels =
+            LabelSet::with_auxiliary(["Element", "Target"], ["Formation", "Site"]).unwrap();
         // Listed first and longer, the formation would win under `Outer`; the
         // target inside it is kept instead, and the site on the target's own
         // tokens yields too, wherever it is in the file.
-        let ents: &[(&str, &[(usize, usize)])] = &[("Formation", &[(0, 16)]), ("Site", &[(25, 33)]), ("Target", &[(0, 6)]), ("Target", &[(25, 33)]), ("Site", &[(34, 39)])];
+        let ents: &[(&str, &[(usize, usize)])] = &[
+            ("Formation", &[(0, 16)]),
+            ("Site", &[(25, 33)]),
+            ("Target", &[(0, 6)]),
+            ("Target", &[(25, 33)]),
+            ("Site", &[(34, 39)]),
+        ];
         let d = doc("Murray formation near at Rocknest Bagno", ents);
         for nested in [NestedPolicy::Outer, NestedPolicy::Inner] {
-            let (a, r) = align(&d, &labels, &AlignConfig { nested, ..Default::default() });
-            assert_eq!(a.labels, vec!["B-Target", "O", "O", "O", "B-Target", "B-Site"]);
+            let (a, r) = align(
+                &d,
+                &labels,
+                &AlignConfig {
+                    nested,
+                    ..Default::default()
+                },
+            );
+            assert_eq!(
+                a.labels,
+                vec!["B-Target", "O", "O", "O", "B-Target", "B-Site"]
+            );
             assert_eq!(r.events[&AlignEvent::DroppedUnderScoredType], 2);
-            assert_eq!(r.examples[&AlignEvent::DroppedUnderScoredType], vec!["d:2 T2 Site \"Rocknest\"", "d:1 T1 Formation \"Murray formation\""]);
+            assert_eq!(
+                r.examples[&AlignEvent::DroppedUnderScoredType],
+                vec![
+                    "d:2 T2 Site \"Rocknest\"",
+                    "d:1 T1 Formation \"Murray formation\""
+                ]
+            );
             assert_eq!(r.entities_out, 3);
         }
         // The scored entities are those of the label set without the auxiliary types.
@@ -371,7 +489,12 @@ mod tests {
 
     #[test]
     fn crossing_duplicates_and_same_span() {
-        let ents: &[(&str, &[(usize, usize)])] = &[("Mineral", &[(0, 15)]), ("Mineral", &[(8, 21)]), ("Mineral", &[(0, 15)]), ("Element", &[(0, 15)])];
+        let ents: &[(&str, &[(usize, usize)])] = &[
+            ("Mineral", &[(0, 15)]),
+            ("Mineral", &[(8, 21)]),
+            ("Mineral", &[(0, 15)]),
+            ("Element", &[(0, 15)]),
+        ];
         let d = doc("calcium sulfate veins", ents);
         let (a, r) = align(&d, &labels(), &AlignConfig::default());
         assert_eq!(a.labels, vec!["B-Mineral", "I-Mineral", "O"]);
@@ -387,7 +510,10 @@ mod tests {
         let (a, r) = align(&d, &labels(), &AlignConfig::default());
         assert_eq!(a.labels, vec!["B-Element", "O"]);
         assert_eq!(r.events[&AlignEvent::ExpandedToToken], 1);
-        let cfg = AlignConfig { partial_token: PartialTokenPolicy::Drop, ..Default::default() };
+        let cfg = AlignConfig {
+            partial_token: PartialTokenPolicy::Drop,
+            ..Default::default()
+        };
         let (a, r) = align(&d, &labels(), &cfg);
         assert_eq!(a.labels, vec!["O", "O"]);
         assert_eq!(r.events[&AlignEvent::DroppedPartialToken], 1);
@@ -395,19 +521,32 @@ mod tests {
 
     #[test]
     fn discontinuous_dropped_or_covered() {
-        let d = doc("iron and magnesium oxides", &[("Mineral", &[(0, 4), (19, 25)])]);
+        let d = doc(
+            "iron and magnesium oxides",
+            &[("Mineral", &[(0, 4), (19, 25)])],
+        );
         let (a, r) = align(&d, &labels(), &AlignConfig::default());
         assert!(a.labels.iter().all(|l| l == "O"));
         assert_eq!(r.events[&AlignEvent::DroppedDiscontinuous], 1);
-        let cfg = AlignConfig { discontinuous: DiscontinuousPolicy::Cover, ..Default::default() };
+        let cfg = AlignConfig {
+            discontinuous: DiscontinuousPolicy::Cover,
+            ..Default::default()
+        };
         let (a, r) = align(&d, &labels(), &cfg);
-        assert_eq!(a.labels, vec!["B-Mineral", "I-Mineral", "I-Mineral", "I-Mineral"]);
+        assert_eq!(
+            a.labels,
+            vec!["B-Mineral", "I-Mineral", "I-Mineral", "I-Mineral"]
+        );
         assert_eq!(r.events[&AlignEvent::CoveredDiscontinuous], 1);
     }
 
     #[test]
     fn excluded_types_whitespace_spans_and_sentence_crossing() {
-        let ents: &[(&str, &[(usize, usize)])] = &[("Target", &[(0, 4)]), ("Element", &[(4, 5)]), ("Element", &[(6, 10)])];
+        let ents: &[(&str, &[(usize, usize)])] = &[
+            ("Target", &[(0, 4)]),
+            ("Element", &[(4, 5)]),
+            ("Element", &[(6, 10)]),
+        ];
         let d = doc("Gale \niron ore", ents);
         let (a, r) = align(&d, &labels(), &AlignConfig::default());
         assert_eq!(r.excluded_types["Target"], 1);

@@ -21,21 +21,65 @@ use crate::text::{is_space, read_document_file, read_utf8_file, ReadError, Text}
 #[derive(Debug, Error)]
 pub enum BratError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}:{line}:{column}: invalid UTF-8 (byte {byte}); brat files must be UTF-8", path.display())]
-    Encoding { path: PathBuf, line: usize, column: usize, byte: usize },
+    Encoding {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        byte: usize,
+    },
     #[error("{}:{line}:{column}: {message}", path.display())]
-    Syntax { path: PathBuf, line: usize, column: usize, message: String },
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{}:{line}: {id} has span {start}-{end}, outside {} ({len} characters)", path.display(), txt.display())]
-    OutOfRange { path: PathBuf, line: usize, id: String, start: usize, end: usize, txt: PathBuf, len: usize },
+    OutOfRange {
+        path: PathBuf,
+        line: usize,
+        id: String,
+        start: usize,
+        end: usize,
+        txt: PathBuf,
+        len: usize,
+    },
     #[error("{}:{line}: {id} has reversed or empty span {start}-{end}", path.display())]
-    Reversed { path: PathBuf, line: usize, id: String, start: usize, end: usize },
+    Reversed {
+        path: PathBuf,
+        line: usize,
+        id: String,
+        start: usize,
+        end: usize,
+    },
     #[error("{}:{line}: {id} says {expected:?} but {} has {found:?} at {spans}", path.display(), txt.display())]
-    SurfaceMismatch { path: PathBuf, line: usize, id: String, expected: String, txt: PathBuf, found: String, spans: String },
+    SurfaceMismatch {
+        path: PathBuf,
+        line: usize,
+        id: String,
+        expected: String,
+        txt: PathBuf,
+        found: String,
+        spans: String,
+    },
     #[error("{}:{line}: annotation id {id} already used on line {first}", path.display())]
-    DuplicateId { path: PathBuf, line: usize, id: String, first: usize },
+    DuplicateId {
+        path: PathBuf,
+        line: usize,
+        id: String,
+        first: usize,
+    },
     #[error("{}:{line}:1: unknown annotation id {id:?}: expected T, R, E, A, M, N, # or * followed by a number", path.display())]
-    UnknownKind { path: PathBuf, line: usize, id: String },
+    UnknownKind {
+        path: PathBuf,
+        line: usize,
+        id: String,
+    },
 }
 
 impl BratError {
@@ -79,9 +123,22 @@ pub struct Standoff {
 pub fn read(txt_path: &Path, ann_path: &Path) -> Result<Standoff, BratError> {
     let text = read_text(txt_path)?;
     let ann = read_utf8(ann_path)?;
-    let Annotations { entities, annotation_lines, skipped } = parse_ann(&ann, &text, ann_path, txt_path)?;
-    let id = txt_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Standoff { id, text, entities, annotation_lines, skipped })
+    let Annotations {
+        entities,
+        annotation_lines,
+        skipped,
+    } = parse_ann(&ann, &text, ann_path, txt_path)?;
+    let id = txt_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Standoff {
+        id,
+        text,
+        entities,
+        annotation_lines,
+        skipped,
+    })
 }
 
 /// Read a `.txt` file as document text: UTF-8, a byte order mark kept as its
@@ -94,10 +151,21 @@ fn read_utf8(path: &Path) -> Result<String, BratError> {
     read_with(path, read_utf8_file)
 }
 
-fn read_with(path: &Path, read: fn(&Path) -> Result<String, ReadError>) -> Result<String, BratError> {
+fn read_with(
+    path: &Path,
+    read: fn(&Path) -> Result<String, ReadError>,
+) -> Result<String, BratError> {
     read(path).map_err(|e| match e {
-        ReadError::Io(source) => BratError::Io { path: path.to_path_buf(), source },
-        ReadError::Encoding { line, column, byte } => BratError::Encoding { path: path.to_path_buf(), line, column, byte },
+        ReadError::Io(source) => BratError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        ReadError::Encoding { line, column, byte } => BratError::Encoding {
+            path: path.to_path_buf(),
+            line,
+            column,
+            byte,
+        },
     })
 }
 
@@ -122,12 +190,26 @@ fn line_kind(id: &str) -> Option<&'static str> {
 /// is written as a space, as brat writes it; [`parse_ann`] reads the line
 /// back to the same span.
 pub fn entity_line(n: usize, ty: &str, start: usize, end: usize, surface: &str) -> String {
-    let surface: String = surface.chars().map(|c| if c == '\t' || crate::text::is_line_break(c) { ' ' } else { c }).collect();
+    let surface: String = surface
+        .chars()
+        .map(|c| {
+            if c == '\t' || crate::text::is_line_break(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
     format!("T{n}\t{ty} {start} {end}\t{surface}\n")
 }
 
 /// Parse the content of an `.ann` file against its text.
-pub fn parse_ann(ann: &str, text: &Text, ann_path: &Path, txt_path: &Path) -> Result<Annotations, BratError> {
+pub fn parse_ann(
+    ann: &str,
+    text: &Text,
+    ann_path: &Path,
+    txt_path: &Path,
+) -> Result<Annotations, BratError> {
     let mut skipped = Vec::new();
     let mut entities = Vec::new();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
@@ -138,29 +220,56 @@ pub fn parse_ann(ann: &str, text: &Text, ann_path: &Path, txt_path: &Path) -> Re
         if line.trim().is_empty() {
             continue;
         }
-        let syntax = |column: usize, message: String| BratError::Syntax { path: ann_path.to_path_buf(), line: line_no, column, message };
+        let syntax = |column: usize, message: String| BratError::Syntax {
+            path: ann_path.to_path_buf(),
+            line: line_no,
+            column,
+            message,
+        };
         let mut fields = line.splitn(3, '\t');
         let id = fields.next().unwrap_or_default();
         let Some(kind) = line_kind(id) else {
-            skipped.push(BratError::UnknownKind { path: ann_path.to_path_buf(), line: line_no, id: id.into() });
+            skipped.push(BratError::UnknownKind {
+                path: ann_path.to_path_buf(),
+                line: line_no,
+                id: id.into(),
+            });
             continue;
         };
-        let body = fields.next().ok_or_else(|| syntax(id.chars().count() + 1, "missing tab after the annotation id".into()))?;
+        let body = fields.next().ok_or_else(|| {
+            syntax(
+                id.chars().count() + 1,
+                "missing tab after the annotation id".into(),
+            )
+        })?;
         if kind != "*" {
             if let Some(first) = seen.insert(id.to_string(), line_no) {
-                return Err(BratError::DuplicateId { path: ann_path.to_path_buf(), line: line_no, id: id.into(), first });
+                return Err(BratError::DuplicateId {
+                    path: ann_path.to_path_buf(),
+                    line: line_no,
+                    id: id.into(),
+                    first,
+                });
             }
         }
         *kinds.entry(kind.to_string()).or_default() += 1;
         if kind != "T" {
             if body.split_whitespace().next().is_none() {
-                return Err(syntax(id.chars().count() + 2, format!("{kind} annotation {id} has no type")));
+                return Err(syntax(
+                    id.chars().count() + 2,
+                    format!("{kind} annotation {id} has no type"),
+                ));
             }
             continue;
         }
         let surface = fields.next();
         let body_col = id.chars().count() + 2;
-        let (ty, spans_str) = body.split_once(' ').ok_or_else(|| syntax(body_col, format!("{id}: expected \"TYPE START END\", found {body:?}")))?;
+        let (ty, spans_str) = body.split_once(' ').ok_or_else(|| {
+            syntax(
+                body_col,
+                format!("{id}: expected \"TYPE START END\", found {body:?}"),
+            )
+        })?;
         if ty.is_empty() {
             return Err(syntax(body_col, format!("{id}: empty entity type")));
         }
@@ -168,29 +277,65 @@ pub fn parse_ann(ann: &str, text: &Text, ann_path: &Path, txt_path: &Path) -> Re
         for frag in spans_str.split(';') {
             let nums: Vec<&str> = frag.split_whitespace().collect();
             let parse = |s: &str| s.parse::<usize>().ok();
-            let (Some(start), Some(end)) = (nums.first().and_then(|s| parse(s)), nums.get(1).and_then(|s| parse(s))) else {
-                return Err(syntax(body_col + ty.chars().count() + 1, format!("{id}: bad span {frag:?}, expected two non-negative integers \"START END\"")));
+            let (Some(start), Some(end)) = (
+                nums.first().and_then(|s| parse(s)),
+                nums.get(1).and_then(|s| parse(s)),
+            ) else {
+                return Err(syntax(
+                    body_col + ty.chars().count() + 1,
+                    format!(
+                        "{id}: bad span {frag:?}, expected two non-negative integers \"START END\""
+                    ),
+                ));
             };
             if nums.len() != 2 {
-                return Err(syntax(body_col + ty.chars().count() + 1, format!("{id}: bad span {frag:?}, expected \"START END\"")));
+                return Err(syntax(
+                    body_col + ty.chars().count() + 1,
+                    format!("{id}: bad span {frag:?}, expected \"START END\""),
+                ));
             }
             if start >= end {
-                return Err(BratError::Reversed { path: ann_path.to_path_buf(), line: line_no, id: id.into(), start, end });
+                return Err(BratError::Reversed {
+                    path: ann_path.to_path_buf(),
+                    line: line_no,
+                    id: id.into(),
+                    start,
+                    end,
+                });
             }
             if end > text.len_chars() {
-                return Err(BratError::OutOfRange { path: ann_path.to_path_buf(), line: line_no, id: id.into(), start, end, txt: txt_path.to_path_buf(), len: text.len_chars() });
+                return Err(BratError::OutOfRange {
+                    path: ann_path.to_path_buf(),
+                    line: line_no,
+                    id: id.into(),
+                    start,
+                    end,
+                    txt: txt_path.to_path_buf(),
+                    len: text.len_chars(),
+                });
             }
             spans.push((start, end));
         }
         let Some(surface) = surface else {
-            return Err(syntax(line.chars().count() + 1, format!("{id}: missing tab-separated surface text")));
+            return Err(syntax(
+                line.chars().count() + 1,
+                format!("{id}: missing tab-separated surface text"),
+            ));
         };
         // brat joins the fragments of a discontinuous span with a space, and a
         // newline inside an entity is written as a space, so compare with all
         // whitespace folded to a single space character.
-        let found = spans.iter().filter_map(|&(s, e)| text.slice(s, e)).collect::<Vec<_>>().join(" ");
+        let found = spans
+            .iter()
+            .filter_map(|&(s, e)| text.slice(s, e))
+            .collect::<Vec<_>>()
+            .join(" ");
         if fold_ws(&found) != fold_ws(surface) {
-            let spans_desc = spans.iter().map(|(s, e)| format!("{s}-{e}")).collect::<Vec<_>>().join(";");
+            let spans_desc = spans
+                .iter()
+                .map(|(s, e)| format!("{s}-{e}"))
+                .collect::<Vec<_>>()
+                .join(";");
             return Err(BratError::SurfaceMismatch {
                 path: ann_path.to_path_buf(),
                 line: line_no,
@@ -201,13 +346,24 @@ pub fn parse_ann(ann: &str, text: &Text, ann_path: &Path, txt_path: &Path) -> Re
                 spans: spans_desc,
             });
         }
-        entities.push(Entity { id: id.into(), ty: ty.into(), spans, line: line_no });
+        entities.push(Entity {
+            id: id.into(),
+            ty: ty.into(),
+            spans,
+            line: line_no,
+        });
     }
-    Ok(Annotations { entities, annotation_lines: kinds, skipped })
+    Ok(Annotations {
+        entities,
+        annotation_lines: kinds,
+        skipped,
+    })
 }
 
 fn fold_ws(s: &str) -> String {
-    s.chars().map(|c| if is_space(c) { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if is_space(c) { ' ' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -215,12 +371,22 @@ mod tests {
     use super::*;
 
     fn parse(txt: &str, ann: &str) -> Result<(Vec<Entity>, BTreeMap<String, usize>), BratError> {
-        parse_ann(ann, &Text::new(txt.to_string()), Path::new("d.ann"), Path::new("d.txt")).map(|a| (a.entities, a.annotation_lines))
+        parse_ann(
+            ann,
+            &Text::new(txt.to_string()),
+            Path::new("d.ann"),
+            Path::new("d.txt"),
+        )
+        .map(|a| (a.entities, a.annotation_lines))
     }
 
     #[test]
     fn multibyte_characters_before_an_entity() {
-        let (e, _) = parse("Schröder and Fairén found jarosite.", "T1\tMineral 26 34\tjarosite\n").unwrap();
+        let (e, _) = parse(
+            "Schröder and Fairén found jarosite.",
+            "T1\tMineral 26 34\tjarosite\n",
+        )
+        .unwrap();
         assert_eq!(e[0].spans, vec![(26, 34)]);
         assert_eq!(e[0].ty, "Mineral");
     }
@@ -254,7 +420,10 @@ mod tests {
         assert_eq!(doc.entities[0].spans, vec![(1, 3)]);
         assert_eq!(doc.id, "d");
         std::fs::write(dir.join("d.ann"), b"T1\tElement 0 2\tFe\n").unwrap();
-        assert!(read(&dir.join("d.txt"), &dir.join("d.ann")).is_err(), "offsets that skip the mark point one character early");
+        assert!(
+            read(&dir.join("d.txt"), &dir.join("d.ann")).is_err(),
+            "offsets that skip the mark point one character early"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -275,7 +444,9 @@ mod tests {
 
     #[test]
     fn mismatching_surface_names_both_texts() {
-        let err = parse("Fe and Mg", "T1\tElement 0 2\tMg\n").unwrap_err().to_string();
+        let err = parse("Fe and Mg", "T1\tElement 0 2\tMg\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("d.ann:1"), "{err}");
         assert!(err.contains("\"Mg\"") && err.contains("\"Fe\""), "{err}");
         assert!(err.contains("d.txt"), "{err}");
@@ -284,14 +455,24 @@ mod tests {
     #[test]
     fn out_of_range_offsets() {
         let err = parse("Fe", "T1\tElement 0 5\tFe and\n").unwrap_err();
-        assert!(matches!(err, BratError::OutOfRange { end: 5, len: 2, .. }), "{err}");
+        assert!(
+            matches!(err, BratError::OutOfRange { end: 5, len: 2, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("d.ann:1"));
     }
 
     #[test]
     fn reversed_span() {
         let err = parse("Fe and Mg", "T1\tElement 5 2\tx\n").unwrap_err();
-        assert!(matches!(err, BratError::Reversed { start: 5, end: 2, .. }));
+        assert!(matches!(
+            err,
+            BratError::Reversed {
+                start: 5,
+                end: 2,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -300,16 +481,36 @@ mod tests {
         let (e, k) = parse("John contains Fe", ann).unwrap();
         assert_eq!(e.len(), 2);
         let kinds: Vec<(&str, usize)> = k.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        assert_eq!(kinds, vec![("#", 1), ("*", 1), ("A", 1), ("E", 1), ("N", 1), ("R", 1), ("T", 2)]);
+        assert_eq!(
+            kinds,
+            vec![
+                ("#", 1),
+                ("*", 1),
+                ("A", 1),
+                ("E", 1),
+                ("N", 1),
+                ("R", 1),
+                ("T", 2)
+            ]
+        );
     }
 
     #[test]
     fn unknown_line_kinds_are_skipped_with_their_line() {
-        let a = parse_ann("T1\tElement 0 2\tFe\nX1\tfoo\nnot an annotation\n", &Text::new("Fe".into()), Path::new("d.ann"), Path::new("d.txt")).unwrap();
+        let a = parse_ann(
+            "T1\tElement 0 2\tFe\nX1\tfoo\nnot an annotation\n",
+            &Text::new("Fe".into()),
+            Path::new("d.ann"),
+            Path::new("d.txt"),
+        )
+        .unwrap();
         assert_eq!(a.entities.len(), 1);
         let lines: Vec<String> = a.skipped.iter().map(|e| e.to_string()).collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].starts_with("d.ann:2:1: unknown annotation id \"X1\""), "{lines:?}");
+        assert!(
+            lines[0].starts_with("d.ann:2:1: unknown annotation id \"X1\""),
+            "{lines:?}"
+        );
         assert!(lines[1].starts_with("d.ann:3:1:"), "{lines:?}");
         assert_eq!(a.annotation_lines.values().sum::<usize>(), 1);
     }
@@ -331,23 +532,45 @@ mod tests {
 
     #[test]
     fn missing_files_name_the_path() {
-        let err = read(Path::new("/nonexistent/d.txt"), Path::new("/nonexistent/d.ann")).unwrap_err();
+        let err = read(
+            Path::new("/nonexistent/d.txt"),
+            Path::new("/nonexistent/d.ann"),
+        )
+        .unwrap_err();
         assert!(matches!(err, BratError::Io { .. }));
-        assert!(err.to_string().starts_with("/nonexistent/d.txt: cannot read"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("/nonexistent/d.txt: cannot read"),
+            "{err}"
+        );
     }
 
     #[test]
     fn syntax_errors_name_line_and_column() {
         let err = parse("Fe", "T1\tElement 0 2\n").unwrap_err().to_string();
-        assert!(err.starts_with("d.ann:1:") && err.contains("missing tab-separated surface text"), "{err}");
+        assert!(
+            err.starts_with("d.ann:1:") && err.contains("missing tab-separated surface text"),
+            "{err}"
+        );
         let err = parse("Fe", "T1\n").unwrap_err().to_string();
         assert!(err.starts_with("d.ann:1:3:"), "{err}");
-        let err = parse("Fe", "T1\tElement -1 2\tFe\n").unwrap_err().to_string();
+        let err = parse("Fe", "T1\tElement -1 2\tFe\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("d.ann:1:12:"), "{err}");
-        let err = parse("Fe", "T1\tElement zero 2\tFe\n").unwrap_err().to_string();
+        let err = parse("Fe", "T1\tElement zero 2\tFe\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("d.ann:1:12:"), "{err}");
         let err = parse("Fe", "T1\tElement 0 2\tFe\nT1\tElement 0 2\tFe\n").unwrap_err();
-        assert!(matches!(err, BratError::DuplicateId { line: 2, first: 1, .. }));
+        assert!(matches!(
+            err,
+            BratError::DuplicateId {
+                line: 2,
+                first: 1,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -357,7 +580,18 @@ mod tests {
         std::fs::write(dir.join("d.txt"), b"ok\nSchr\xf6der").unwrap();
         std::fs::write(dir.join("d.ann"), b"").unwrap();
         let err = read(&dir.join("d.txt"), &dir.join("d.ann")).unwrap_err();
-        assert!(matches!(err, BratError::Encoding { line: 2, column: 5, byte: 7, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                BratError::Encoding {
+                    line: 2,
+                    column: 5,
+                    byte: 7,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

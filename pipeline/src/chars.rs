@@ -28,7 +28,15 @@ pub fn char_ids(form: &str) -> Vec<u32> {
     if chars.is_empty() {
         return vec![OTHER];
     }
-    let kept: Vec<char> = if chars.len() > MAX_CHARS { chars[..KEPT_PREFIX].iter().chain(&chars[chars.len() - (MAX_CHARS - KEPT_PREFIX)..]).copied().collect() } else { chars };
+    let kept: Vec<char> = if chars.len() > MAX_CHARS {
+        chars[..KEPT_PREFIX]
+            .iter()
+            .chain(&chars[chars.len() - (MAX_CHARS - KEPT_PREFIX)..])
+            .copied()
+            .collect()
+    } else {
+        chars
+    };
     kept.into_iter().map(char_id).collect()
 }
 

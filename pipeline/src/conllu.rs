@@ -22,19 +22,58 @@ use crate::text::{read_utf8_file, ReadError, Text};
 #[derive(Debug, Error)]
 pub enum ConlluError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}:{line}:{column}: invalid UTF-8 (byte {byte})", path.display())]
-    Encoding { path: PathBuf, line: usize, column: usize, byte: usize },
+    Encoding {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        byte: usize,
+    },
     #[error("{}:{line}:{column}: {message}", path.display())]
-    Syntax { path: PathBuf, line: usize, column: usize, message: String },
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{}:{line}: sentence starting here is not a tree: {message}", path.display())]
-    Tree { path: PathBuf, line: usize, message: String },
+    Tree {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{}:{line}: TokenRange={start}:{end} gives {found:?} in {} but FORM is {form:?}", path.display(), txt.display())]
-    TokenRange { path: PathBuf, line: usize, start: usize, end: usize, found: String, form: String, txt: PathBuf },
+    TokenRange {
+        path: PathBuf,
+        line: usize,
+        start: usize,
+        end: usize,
+        found: String,
+        form: String,
+        txt: PathBuf,
+    },
     #[error("{}:{line}: FORM {form:?} not found at character {at} of {} (text there: {context:?})", path.display(), txt.display())]
-    Unaligned { path: PathBuf, line: usize, form: String, at: usize, context: String, txt: PathBuf },
+    Unaligned {
+        path: PathBuf,
+        line: usize,
+        form: String,
+        at: usize,
+        context: String,
+        txt: PathBuf,
+    },
     #[error("{}: {count} non-space character(s) of {} are in no token, the first at {}:{line}:{column} ({context:?}); is the parse of another text?", path.display(), txt.display(), txt.display())]
-    Uncovered { path: PathBuf, txt: PathBuf, count: usize, line: usize, column: usize, context: String },
+    Uncovered {
+        path: PathBuf,
+        txt: PathBuf,
+        count: usize,
+        line: usize,
+        column: usize,
+        context: String,
+    },
 }
 
 impl ConlluError {
@@ -45,7 +84,9 @@ impl ConlluError {
             ConlluError::Encoding { .. } => "invalid UTF-8",
             ConlluError::Syntax { .. } => "malformed CoNLL-U line",
             ConlluError::Tree { .. } => "CoNLL-U sentence not a tree",
-            ConlluError::TokenRange { .. } | ConlluError::Unaligned { .. } | ConlluError::Uncovered { .. } => "parse does not match the .txt",
+            ConlluError::TokenRange { .. }
+            | ConlluError::Unaligned { .. }
+            | ConlluError::Uncovered { .. } => "parse does not match the .txt",
         }
     }
 }
@@ -99,8 +140,16 @@ pub struct ConlluFile {
 
 pub fn read(path: &Path) -> Result<ConlluFile, ConlluError> {
     let content = read_utf8_file(path).map_err(|e| match e {
-        ReadError::Io(source) => ConlluError::Io { path: path.to_path_buf(), source },
-        ReadError::Encoding { line, column, byte } => ConlluError::Encoding { path: path.to_path_buf(), line, column, byte },
+        ReadError::Io(source) => ConlluError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        ReadError::Encoding { line, column, byte } => ConlluError::Encoding {
+            path: path.to_path_buf(),
+            line,
+            column,
+            byte,
+        },
     })?;
     parse(&content, path)
 }
@@ -118,7 +167,13 @@ pub fn parse(content: &str, path: &Path) -> Result<ConlluFile, ConlluError> {
         }
         if let Some(comment) = line.strip_prefix('#') {
             let comment = comment.trim();
-            let value = |key: &str| comment.strip_prefix(key).map(str::trim_start).and_then(|r| r.strip_prefix('=')).map(|v| v.trim().to_string());
+            let value = |key: &str| {
+                comment
+                    .strip_prefix(key)
+                    .map(str::trim_start)
+                    .and_then(|r| r.strip_prefix('='))
+                    .map(|v| v.trim().to_string())
+            };
             if let Some(v) = value("newdoc id") {
                 file.newdoc_id = Some(v);
             } else if let Some(v) = value("sent_id") {
@@ -136,12 +191,31 @@ pub fn parse(content: &str, path: &Path) -> Result<ConlluFile, ConlluError> {
     Ok(file)
 }
 
-fn parse_token_line(line: &str, line_no: usize, sent: &mut ConlluSentence, path: &Path) -> Result<(), ConlluError> {
+fn parse_token_line(
+    line: &str,
+    line_no: usize,
+    sent: &mut ConlluSentence,
+    path: &Path,
+) -> Result<(), ConlluError> {
     let cols: Vec<&str> = line.split('\t').collect();
-    let column_of = |k: usize| cols[..k].iter().map(|c| c.chars().count() + 1).sum::<usize>() + 1;
-    let syntax = |column: usize, message: String| ConlluError::Syntax { path: path.to_path_buf(), line: line_no, column, message };
+    let column_of = |k: usize| {
+        cols[..k]
+            .iter()
+            .map(|c| c.chars().count() + 1)
+            .sum::<usize>()
+            + 1
+    };
+    let syntax = |column: usize, message: String| ConlluError::Syntax {
+        path: path.to_path_buf(),
+        line: line_no,
+        column,
+        message,
+    };
     if cols.len() != 10 {
-        return Err(syntax(1, format!("expected 10 tab-separated columns, found {}", cols.len())));
+        return Err(syntax(
+            1,
+            format!("expected 10 tab-separated columns, found {}", cols.len()),
+        ));
     }
     if sent.words.is_empty() && sent.multiwords.is_empty() && sent.empty_nodes == 0 {
         sent.line = line_no;
@@ -157,11 +231,19 @@ fn parse_token_line(line: &str, line_no: usize, sent: &mut ConlluSentence, path:
         if first == 0 || last <= first || first != sent.words.len() + 1 {
             return Err(syntax(1, format!("multiword token range {id:?} must start at the next word id ({}) and span at least two words", sent.words.len() + 1)));
         }
-        sent.multiwords.push(Multiword { first, last, form: cols[1].to_string(), range, line: line_no });
+        sent.multiwords.push(Multiword {
+            first,
+            last,
+            form: cols[1].to_string(),
+            range,
+            line: line_no,
+        });
         return Ok(());
     }
     if id.contains('.') {
-        let ok = id.split_once('.').is_some_and(|(a, b)| a.parse::<usize>().is_ok() && b.parse::<usize>().is_ok());
+        let ok = id
+            .split_once('.')
+            .is_some_and(|(a, b)| a.parse::<usize>().is_ok() && b.parse::<usize>().is_ok());
         if !ok {
             return Err(syntax(1, format!("bad empty node id {id:?}")));
         }
@@ -171,9 +253,19 @@ fn parse_token_line(line: &str, line_no: usize, sent: &mut ConlluSentence, path:
     let expected = sent.words.len() + 1;
     match id.parse::<usize>() {
         Ok(n) if n == expected => {}
-        _ => return Err(syntax(1, format!("word id {id:?} out of sequence: expected {expected}"))),
+        _ => {
+            return Err(syntax(
+                1,
+                format!("word id {id:?} out of sequence: expected {expected}"),
+            ))
+        }
     }
-    let head = cols[6].parse::<usize>().map_err(|_| syntax(column_of(6), format!("HEAD {:?} is not a non-negative integer", cols[6])))?;
+    let head = cols[6].parse::<usize>().map_err(|_| {
+        syntax(
+            column_of(6),
+            format!("HEAD {:?} is not a non-negative integer", cols[6]),
+        )
+    })?;
     if cols[1].is_empty() {
         return Err(syntax(column_of(1), "empty FORM".into()));
     }
@@ -207,10 +299,16 @@ fn parse_misc(misc: &str) -> Result<(Option<(usize, usize)>, bool), String> {
     }
     for item in misc.split('|') {
         if let Some(v) = item.strip_prefix("TokenRange=") {
-            let parsed = v.split_once(':').and_then(|(s, e)| Some((s.parse::<usize>().ok()?, e.parse::<usize>().ok()?)));
+            let parsed = v
+                .split_once(':')
+                .and_then(|(s, e)| Some((s.parse::<usize>().ok()?, e.parse::<usize>().ok()?)));
             match parsed {
                 Some((s, e)) if s <= e => range = Some((s, e)),
-                _ => return Err(format!("bad TokenRange {v:?}: expected START:END with START <= END")),
+                _ => {
+                    return Err(format!(
+                        "bad TokenRange {v:?}: expected START:END with START <= END"
+                    ))
+                }
             }
         } else if item == "SpaceAfter=No" {
             space_after = false;
@@ -219,21 +317,38 @@ fn parse_misc(misc: &str) -> Result<(Option<(usize, usize)>, bool), String> {
     Ok((range, space_after))
 }
 
-fn finish_sentence(file: &mut ConlluFile, sent: &mut ConlluSentence, path: &Path) -> Result<(), ConlluError> {
+fn finish_sentence(
+    file: &mut ConlluFile,
+    sent: &mut ConlluSentence,
+    path: &Path,
+) -> Result<(), ConlluError> {
     let sent = std::mem::take(sent);
     if sent.words.is_empty() {
         if !sent.multiwords.is_empty() || sent.empty_nodes > 0 {
-            return Err(ConlluError::Tree { path: path.to_path_buf(), line: sent.line, message: "no words".into() });
+            return Err(ConlluError::Tree {
+                path: path.to_path_buf(),
+                line: sent.line,
+                message: "no words".into(),
+            });
         }
         return Ok(());
     }
-    check_tree(&sent).map_err(|message| ConlluError::Tree { path: path.to_path_buf(), line: sent.line, message })?;
+    check_tree(&sent).map_err(|message| ConlluError::Tree {
+        path: path.to_path_buf(),
+        line: sent.line,
+        message,
+    })?;
     if let Some(mw) = sent.multiwords.iter().find(|m| m.last > sent.words.len()) {
         return Err(ConlluError::Syntax {
             path: path.to_path_buf(),
             line: mw.line,
             column: 1,
-            message: format!("multiword token {}-{} goes past the last word ({})", mw.first, mw.last, sent.words.len()),
+            message: format!(
+                "multiword token {}-{} goes past the last word ({})",
+                mw.first,
+                mw.last,
+                sent.words.len()
+            ),
         });
     }
     file.sentences.push(sent);
@@ -244,13 +359,26 @@ fn finish_sentence(file: &mut ConlluFile, sent: &mut ConlluSentence, path: &Path
 fn check_tree(sent: &ConlluSentence) -> Result<(), String> {
     let n = sent.words.len();
     if let Some(w) = sent.words.iter().find(|w| w.head > n) {
-        return Err(format!("word {} (line {}) has HEAD {} but the sentence has {n} words", w.id, w.line, w.head));
+        return Err(format!(
+            "word {} (line {}) has HEAD {} but the sentence has {n} words",
+            w.id, w.line, w.head
+        ));
     }
     let roots: Vec<&Word> = sent.words.iter().filter(|w| w.head == 0).collect();
     match roots.len() {
         0 => return Err("no root (no word has HEAD 0)".into()),
         1 => {}
-        _ => return Err(format!("{} roots (words {})", roots.len(), roots.iter().map(|w| w.id.to_string()).collect::<Vec<_>>().join(", "))),
+        _ => {
+            return Err(format!(
+                "{} roots (words {})",
+                roots.len(),
+                roots
+                    .iter()
+                    .map(|w| w.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
     }
     for w in &sent.words {
         let mut at = w.id;
@@ -261,7 +389,10 @@ fn check_tree(sent: &ConlluSentence) -> Result<(), String> {
             }
         }
         if at != 0 {
-            return Err(format!("word {} (line {}) is on a cycle or leads into one", w.id, w.line));
+            return Err(format!(
+                "word {} (line {}) is on a cycle or leads into one",
+                w.id, w.line
+            ));
         }
     }
     Ok(())
@@ -272,7 +403,12 @@ fn check_tree(sent: &ConlluSentence) -> Result<(), String> {
 /// Words inside a multiword token share its offsets. Offsets from
 /// `TokenRange` must slice the text to the FORM; without `TokenRange`, each
 /// surface token is looked up after the previous one, skipping whitespace.
-pub fn to_tokens(file: &ConlluFile, text: &Text, path: &Path, txt: &Path) -> Result<(Vec<Token>, Vec<Sentence>), ConlluError> {
+pub fn to_tokens(
+    file: &ConlluFile,
+    text: &Text,
+    path: &Path,
+    txt: &Path,
+) -> Result<(Vec<Token>, Vec<Sentence>), ConlluError> {
     let mut tokens = Vec::new();
     let mut sentences = Vec::new();
     let mut cursor = 0usize;
@@ -293,7 +429,15 @@ pub fn to_tokens(file: &ConlluFile, text: &Text, path: &Path, txt: &Path) -> Res
                 Some((start, end)) => {
                     let found = text.slice(start, end).unwrap_or("");
                     if found != form {
-                        return Err(ConlluError::TokenRange { path: path.to_path_buf(), line, start, end, found: found.to_string(), form: form.clone(), txt: txt.to_path_buf() });
+                        return Err(ConlluError::TokenRange {
+                            path: path.to_path_buf(),
+                            line,
+                            start,
+                            end,
+                            found: found.to_string(),
+                            form: form.clone(),
+                            txt: txt.to_path_buf(),
+                        });
                     }
                     (start, end)
                 }
@@ -323,7 +467,11 @@ pub fn to_tokens(file: &ConlluFile, text: &Text, path: &Path, txt: &Path) -> Res
                 end,
             });
         }
-        sentences.push(Sentence { id: sent.sent_id.clone(), start: base, end: tokens.len() });
+        sentences.push(Sentence {
+            id: sent.sent_id.clone(),
+            start: base,
+            end: tokens.len(),
+        });
     }
     check_coverage(&tokens, text, path, txt)?;
     Ok((tokens, sentences))
@@ -332,11 +480,18 @@ pub fn to_tokens(file: &ConlluFile, text: &Text, path: &Path, txt: &Path) -> Res
 /// Every non-space character of the text must lie in a token: text outside
 /// all tokens means the parse belongs to another (or an edited) text, and its
 /// entities there could never be labelled.
-fn check_coverage(tokens: &[Token], text: &Text, path: &Path, txt: &Path) -> Result<(), ConlluError> {
+fn check_coverage(
+    tokens: &[Token],
+    text: &Text,
+    path: &Path,
+    txt: &Path,
+) -> Result<(), ConlluError> {
     let n = text.len_chars();
     let mut covered = vec![false; n];
     for t in tokens {
-        covered[t.start.min(t.end).min(n)..t.end.min(n)].iter_mut().for_each(|c| *c = true);
+        covered[t.start.min(t.end).min(n)..t.end.min(n)]
+            .iter_mut()
+            .for_each(|c| *c = true);
     }
     let mut first = None;
     let mut count = 0;
@@ -351,7 +506,14 @@ fn check_coverage(tokens: &[Token], text: &Text, path: &Path, txt: &Path) -> Res
         Some(at) => {
             let byte = text.as_str().char_indices().nth(at).map_or(0, |(b, _)| b);
             let (line, column) = crate::text::line_col(text.as_str(), byte);
-            Err(ConlluError::Uncovered { path: path.to_path_buf(), txt: txt.to_path_buf(), count, line, column, context: context(text, at) })
+            Err(ConlluError::Uncovered {
+                path: path.to_path_buf(),
+                txt: txt.to_path_buf(),
+                count,
+                line,
+                column,
+                context: context(text, at),
+            })
         }
     }
 }
@@ -359,7 +521,10 @@ fn check_coverage(tokens: &[Token], text: &Text, path: &Path, txt: &Path) -> Res
 /// Find `form` at `cursor` after skipping whitespace.
 fn align_form(text: &Text, cursor: usize, form: &str) -> Option<(usize, usize)> {
     let mut at = cursor;
-    while text.char_at(at).is_some_and(|c| crate::text::is_blank_at(at, c)) {
+    while text
+        .char_at(at)
+        .is_some_and(|c| crate::text::is_blank_at(at, c))
+    {
         at += 1;
     }
     let len = form.chars().count();
@@ -396,7 +561,13 @@ mod tests {
         assert_eq!(s.words[1].range, Some((3, 7)));
         assert!(!s.words[1].space_after);
         assert_eq!(s.words[0].head, 2);
-        let (tokens, sents) = to_tokens(&f, &Text::new("Fe rich".into()), Path::new(P), Path::new("t.txt")).unwrap();
+        let (tokens, sents) = to_tokens(
+            &f,
+            &Text::new("Fe rich".into()),
+            Path::new(P),
+            Path::new("t.txt"),
+        )
+        .unwrap();
         assert_eq!(tokens[0].head, Some(1));
         assert_eq!(tokens[1].head, None);
         assert_eq!(sents[0].range(), 0..2);
@@ -415,7 +586,13 @@ mod tests {
         let f = parse(&src, Path::new(P)).unwrap();
         assert_eq!(f.sentences[0].multiwords.len(), 1);
         assert_eq!(f.sentences[0].empty_nodes, 1);
-        let (tokens, _) = to_tokens(&f, &Text::new("del río".into()), Path::new(P), Path::new("t.txt")).unwrap();
+        let (tokens, _) = to_tokens(
+            &f,
+            &Text::new("del río".into()),
+            Path::new(P),
+            Path::new("t.txt"),
+        )
+        .unwrap();
         assert_eq!((tokens[0].start, tokens[0].end), (0, 3));
         assert_eq!((tokens[1].start, tokens[1].end), (0, 3));
         assert_eq!((tokens[2].start, tokens[2].end), (4, 7));
@@ -423,67 +600,176 @@ mod tests {
 
     #[test]
     fn aligns_forms_without_token_range() {
-        let src = format!("{}{}\n{}", row("1", "Schröder", "2", "nsubj", "_"), row("2", "saw", "0", "root", "_"), row("1", "Fe", "0", "root", "_"));
+        let src = format!(
+            "{}{}\n{}",
+            row("1", "Schröder", "2", "nsubj", "_"),
+            row("2", "saw", "0", "root", "_"),
+            row("1", "Fe", "0", "root", "_")
+        );
         let f = parse(&src, Path::new(P)).unwrap();
         let text = Text::new("  Schröder saw\n\nFe".into());
         let (tokens, sents) = to_tokens(&f, &text, Path::new(P), Path::new("t.txt")).unwrap();
         assert_eq!((tokens[0].start, tokens[0].end), (2, 10));
         assert_eq!((tokens[2].start, tokens[2].end), (16, 18));
         assert_eq!(sents.len(), 2);
-        let err = to_tokens(&f, &Text::new("Schroder saw Fe".into()), Path::new(P), Path::new("t.txt")).unwrap_err();
-        assert!(matches!(err, ConlluError::Unaligned { line: 1, .. }), "{err}");
+        let err = to_tokens(
+            &f,
+            &Text::new("Schroder saw Fe".into()),
+            Path::new(P),
+            Path::new("t.txt"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ConlluError::Unaligned { line: 1, .. }),
+            "{err}"
+        );
     }
 
     #[test]
     fn token_range_must_match_form() {
         let src = row("1", "Fe", "0", "root", "TokenRange=1:3");
         let f = parse(&src, Path::new(P)).unwrap();
-        let err = to_tokens(&f, &Text::new("Fe and".into()), Path::new(P), Path::new("t.txt")).unwrap_err();
-        assert!(matches!(err, ConlluError::TokenRange { line: 1, .. }), "{err}");
+        let err = to_tokens(
+            &f,
+            &Text::new("Fe and".into()),
+            Path::new(P),
+            Path::new("t.txt"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ConlluError::TokenRange { line: 1, .. }),
+            "{err}"
+        );
     }
 
     #[test]
     fn rejects_bad_columns_heads_cycles_and_roots() {
-        let err = parse("1\tFe\t_\tNOUN\t0\troot\n", Path::new(P)).unwrap_err().to_string();
-        assert!(err.contains("t.conllu:1:1: expected 10 tab-separated columns, found 6"), "{err}");
-        let err = parse(&row("1", "Fe", "x", "root", "_"), Path::new(P)).unwrap_err().to_string();
+        let err = parse("1\tFe\t_\tNOUN\t0\troot\n", Path::new(P))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.conllu:1:1: expected 10 tab-separated columns, found 6"),
+            "{err}"
+        );
+        let err = parse(&row("1", "Fe", "x", "root", "_"), Path::new(P))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("t.conllu:1:17: HEAD \"x\""), "{err}");
-        let err = parse(&format!("{}{}", row("1", "a", "0", "root", "_"), row("2", "b", "5", "dep", "_")), Path::new(P)).unwrap_err();
+        let err = parse(
+            &format!(
+                "{}{}",
+                row("1", "a", "0", "root", "_"),
+                row("2", "b", "5", "dep", "_")
+            ),
+            Path::new(P),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("HEAD 5"), "{err}");
-        let err = parse(&format!("{}{}", row("1", "a", "2", "dep", "_"), row("2", "b", "1", "dep", "_")), Path::new(P)).unwrap_err();
+        let err = parse(
+            &format!(
+                "{}{}",
+                row("1", "a", "2", "dep", "_"),
+                row("2", "b", "1", "dep", "_")
+            ),
+            Path::new(P),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("no root"), "{err}");
-        let src = format!("{}{}{}", row("1", "a", "0", "root", "_"), row("2", "b", "3", "dep", "_"), row("3", "c", "2", "dep", "_"));
-        assert!(parse(&src, Path::new(P)).unwrap_err().to_string().contains("cycle"));
-        let src = format!("{}{}", row("1", "a", "0", "root", "_"), row("2", "b", "0", "root", "_"));
-        assert!(parse(&src, Path::new(P)).unwrap_err().to_string().contains("2 roots"));
-        let src = format!("{}{}", row("1", "a", "0", "root", "_"), row("3", "b", "1", "dep", "_"));
-        assert!(parse(&src, Path::new(P)).unwrap_err().to_string().contains("out of sequence"));
+        let src = format!(
+            "{}{}{}",
+            row("1", "a", "0", "root", "_"),
+            row("2", "b", "3", "dep", "_"),
+            row("3", "c", "2", "dep", "_")
+        );
+        assert!(parse(&src, Path::new(P))
+            .unwrap_err()
+            .to_string()
+            .contains("cycle"));
+        let src = format!(
+            "{}{}",
+            row("1", "a", "0", "root", "_"),
+            row("2", "b", "0", "root", "_")
+        );
+        assert!(parse(&src, Path::new(P))
+            .unwrap_err()
+            .to_string()
+            .contains("2 roots"));
+        let src = format!(
+            "{}{}",
+            row("1", "a", "0", "root", "_"),
+            row("3", "b", "1", "dep", "_")
+        );
+        assert!(parse(&src, Path::new(P))
+            .unwrap_err()
+            .to_string()
+            .contains("out of sequence"));
     }
 
     #[test]
     fn crlf_and_bom() {
-        let src = format!("\u{feff}# text = Fe\r\n{}", row("1", "Fe", "0", "root", "TokenRange=0:2").replace('\n', "\r\n"));
+        let src = format!(
+            "\u{feff}# text = Fe\r\n{}",
+            row("1", "Fe", "0", "root", "TokenRange=0:2").replace('\n', "\r\n")
+        );
         let dir = std::env::temp_dir().join(format!("enrelg-conllu-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("a.conllu"), src).unwrap();
         let f = read(&dir.join("a.conllu")).unwrap();
         assert_eq!(f.sentences[0].words[0].range, Some((0, 2)));
-        assert_eq!(f.sentences[0].words[0].misc.as_deref(), Some("TokenRange=0:2"));
+        assert_eq!(
+            f.sentences[0].words[0].misc.as_deref(),
+            Some("TokenRange=0:2")
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn text_outside_every_token_is_an_error() {
         // The parse of "Fe rich" against a text that goes on: the rest is uncovered.
-        let src = format!("{}{}", row("1", "Fe", "2", "compound", "TokenRange=0:2"), row("2", "rich", "0", "root", "TokenRange=3:7"));
+        let src = format!(
+            "{}{}",
+            row("1", "Fe", "2", "compound", "TokenRange=0:2"),
+            row("2", "rich", "0", "root", "TokenRange=3:7")
+        );
         let f = parse(&src, Path::new(P)).unwrap();
-        let err = to_tokens(&f, &Text::new("Fe rich\nand Mg-poor.".into()), Path::new(P), Path::new("t.txt")).unwrap_err();
-        assert!(matches!(err, ConlluError::Uncovered { count: 11, line: 2, column: 1, .. }), "{err}");
+        let err = to_tokens(
+            &f,
+            &Text::new("Fe rich\nand Mg-poor.".into()),
+            Path::new(P),
+            Path::new("t.txt"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConlluError::Uncovered {
+                    count: 11,
+                    line: 2,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("t.txt:2:1"), "{err}");
         // An empty parse of an empty (or blank) text is fine: no tokens.
         let empty = parse("", Path::new(P)).unwrap();
-        assert!(to_tokens(&empty, &Text::new(" \n".into()), Path::new(P), Path::new("t.txt")).unwrap().0.is_empty());
-        assert!(to_tokens(&empty, &Text::new("Fe".into()), Path::new(P), Path::new("t.txt")).is_err());
+        assert!(to_tokens(
+            &empty,
+            &Text::new(" \n".into()),
+            Path::new(P),
+            Path::new("t.txt")
+        )
+        .unwrap()
+        .0
+        .is_empty());
+        assert!(to_tokens(
+            &empty,
+            &Text::new("Fe".into()),
+            Path::new(P),
+            Path::new("t.txt")
+        )
+        .is_err());
     }
 
     #[test]
@@ -493,13 +779,23 @@ mod tests {
         let err = parse(&row("1", "Fe", "0", "_", "_"), Path::new(P)).unwrap_err();
         assert!(err.to_string().contains("missing DEPREL"), "{err}");
         let err = parse("x-y\tdel\t_\t_\t_\t_\t_\t_\t_\t_\n", Path::new(P)).unwrap_err();
-        assert!(err.to_string().contains("bad multiword token range"), "{err}");
+        assert!(
+            err.to_string().contains("bad multiword token range"),
+            "{err}"
+        );
         let err = parse("1.x\tes\t_\t_\t_\t_\t_\t_\t_\t_\n", Path::new(P)).unwrap_err();
         assert!(err.to_string().contains("bad empty node id"), "{err}");
         let err = parse(&row("1", "Fe", "0", "root", "TokenRange=5:2"), Path::new(P)).unwrap_err();
         assert!(err.to_string().contains("bad TokenRange"), "{err}");
         // A multiword token over words that never come.
-        let err = parse(&format!("1-3\tdel\t_\t_\t_\t_\t_\t_\t_\t_\n{}", row("1", "de", "0", "root", "_")), Path::new(P)).unwrap_err();
+        let err = parse(
+            &format!(
+                "1-3\tdel\t_\t_\t_\t_\t_\t_\t_\t_\n{}",
+                row("1", "de", "0", "root", "_")
+            ),
+            Path::new(P),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("goes past the last word"), "{err}");
     }
 
@@ -507,9 +803,23 @@ mod tests {
     fn invalid_utf8_in_a_parse_is_located() {
         let dir = std::env::temp_dir().join(format!("enrelg-conllu-latin1-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("a.conllu"), b"# text = ok\n1\tFa\xefr\t_\tX\t_\t_\t0\troot\t_\t_\n").unwrap();
+        std::fs::write(
+            dir.join("a.conllu"),
+            b"# text = ok\n1\tFa\xefr\t_\tX\t_\t_\t0\troot\t_\t_\n",
+        )
+        .unwrap();
         let err = read(&dir.join("a.conllu")).unwrap_err();
-        assert!(matches!(err, ConlluError::Encoding { line: 2, column: 5, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                ConlluError::Encoding {
+                    line: 2,
+                    column: 5,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let err = read(&dir.join("missing.conllu")).unwrap_err();
         assert!(matches!(err, ConlluError::Io { .. }), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -31,11 +31,18 @@ pub enum CorpusError {
     #[error(transparent)]
     Enrelg(#[from] EnrelgError),
     #[error("{}: cannot read: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {what}", path.display())]
     Layout { path: PathBuf, what: String },
     #[error("{}: {what} (document {stem} cannot be built)", path.display())]
-    Missing { path: PathBuf, what: String, stem: String },
+    Missing {
+        path: PathBuf,
+        what: String,
+        stem: String,
+    },
     #[error("{}: no tokens (empty text)", path.display())]
     Empty { path: PathBuf },
 }
@@ -58,14 +65,20 @@ impl CorpusError {
     /// rather than the corpus as a whole (always stops the run).
     pub fn is_document_problem(&self) -> bool {
         match self {
-            CorpusError::Brat(_) | CorpusError::Conllu(_) | CorpusError::Missing { .. } | CorpusError::Empty { .. } => true,
+            CorpusError::Brat(_)
+            | CorpusError::Conllu(_)
+            | CorpusError::Missing { .. }
+            | CorpusError::Empty { .. } => true,
             CorpusError::Enrelg(_) | CorpusError::Io { .. } | CorpusError::Layout { .. } => false,
         }
     }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
-    move |source| CorpusError::Io { path: path.to_path_buf(), source }
+    move |source| CorpusError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Canonical split order: train, dev/devel, test, then any others by name.
@@ -101,7 +114,10 @@ pub fn splits(dir: &Path) -> Result<Vec<String>, CorpusError> {
         }
     }
     if names.is_empty() {
-        return Err(CorpusError::Layout { path: standoff, what: "no split folders (expected standoff/SPLIT/*.txt)".into() });
+        return Err(CorpusError::Layout {
+            path: standoff,
+            what: "no split folders (expected standoff/SPLIT/*.txt)".into(),
+        });
     }
     names.sort_by_key(|n| split_rank(n));
     Ok(names)
@@ -112,8 +128,17 @@ pub fn splits(dir: &Path) -> Result<Vec<String>, CorpusError> {
 /// is passed over goes into `skipped` (a document for `.txt`, an entry for
 /// its partners, which the missing partner counts); with `strict` it is the
 /// error instead.
-fn stems(dir: &Path, ext: &str, strict: bool, skipped: &mut SkipReport) -> Result<BTreeSet<String>, CorpusError> {
-    let tree = crate::tree::walk(dir, ext, Depth::Flat, Links::Follow).map_err(|e| CorpusError::Io { path: e.path, source: e.source })?;
+fn stems(
+    dir: &Path,
+    ext: &str,
+    strict: bool,
+    skipped: &mut SkipReport,
+) -> Result<BTreeSet<String>, CorpusError> {
+    let tree =
+        crate::tree::walk(dir, ext, Depth::Flat, Links::Follow).map_err(|e| CorpusError::Io {
+            path: e.path,
+            source: e.source,
+        })?;
     let mut passed = tree.skipped;
     let mut out = BTreeSet::new();
     for rel in &tree.files {
@@ -121,14 +146,25 @@ fn stems(dir: &Path, ext: &str, strict: bool, skipped: &mut SkipReport) -> Resul
             Some(stem) => {
                 out.insert(stem.to_string());
             }
-            None => passed.push((Unit::Document, "file name not UTF-8", format!("{}: a document id must be UTF-8", dir.join(rel).display()))),
+            None => passed.push((
+                Unit::Document,
+                "file name not UTF-8",
+                format!("{}: a document id must be UTF-8", dir.join(rel).display()),
+            )),
         }
     }
     for (unit, reason, message) in passed {
         if strict {
-            return Err(CorpusError::Layout { path: dir.to_path_buf(), what: message });
+            return Err(CorpusError::Layout {
+                path: dir.to_path_buf(),
+                what: message,
+            });
         }
-        skipped.add(if ext == "txt" { unit } else { Unit::Entry }, reason, message);
+        skipped.add(
+            if ext == "txt" { unit } else { Unit::Entry },
+            reason,
+            message,
+        );
     }
     Ok(out)
 }
@@ -152,35 +188,86 @@ pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, 
     let txt = stems(&standoff, "txt", strict, &mut skipped)?;
     let ann = stems(&standoff, "ann", strict, &mut skipped)?;
     if !parses.is_dir() {
-        return Err(CorpusError::Layout { path: parses, what: "no such folder: every split needs its CoNLL-U parses (make parses CORPUS=...)".into() });
+        return Err(CorpusError::Layout {
+            path: parses,
+            what: "no such folder: every split needs its CoNLL-U parses (make parses CORPUS=...)"
+                .into(),
+        });
     }
     let conllu = stems(&parses, "conllu", strict, &mut skipped)?;
     if txt.is_empty() {
-        return Err(CorpusError::Layout { path: standoff, what: "no .txt files".into() });
+        return Err(CorpusError::Layout {
+            path: standoff,
+            what: "no .txt files".into(),
+        });
     }
     // Files without their partner: the document cannot be built.
-    let missing = |stem: &str, path: PathBuf, what: &str| CorpusError::Missing { path, what: what.to_string(), stem: stem.to_string() };
+    let missing = |stem: &str, path: PathBuf, what: &str| CorpusError::Missing {
+        path,
+        what: what.to_string(),
+        stem: stem.to_string(),
+    };
     let mut orphans: Vec<(&String, CorpusError)> = Vec::new();
     for stem in &txt {
         if !ann.contains(stem) {
-            orphans.push((stem, missing(stem, standoff.join(format!("{stem}.ann")), "missing .ann")));
+            orphans.push((
+                stem,
+                missing(stem, standoff.join(format!("{stem}.ann")), "missing .ann"),
+            ));
         } else if !conllu.contains(stem) {
-            orphans.push((stem, missing(stem, parses.join(format!("{stem}.conllu")), "missing .conllu")));
+            orphans.push((
+                stem,
+                missing(
+                    stem,
+                    parses.join(format!("{stem}.conllu")),
+                    "missing .conllu",
+                ),
+            ));
         }
     }
     for stem in ann.difference(&txt) {
-        orphans.push((stem, missing(stem, standoff.join(format!("{stem}.ann")), ".ann without .txt")));
+        orphans.push((
+            stem,
+            missing(
+                stem,
+                standoff.join(format!("{stem}.ann")),
+                ".ann without .txt",
+            ),
+        ));
     }
     for stem in conllu.difference(&txt) {
-        orphans.push((stem, missing(stem, parses.join(format!("{stem}.conllu")), ".conllu without .txt")));
+        orphans.push((
+            stem,
+            missing(
+                stem,
+                parses.join(format!("{stem}.conllu")),
+                ".conllu without .txt",
+            ),
+        ));
     }
-    let complete: Vec<&String> = txt.iter().filter(|s| ann.contains(*s) && conllu.contains(*s)).collect();
+    let complete: Vec<&String> = txt
+        .iter()
+        .filter(|s| ann.contains(*s) && conllu.contains(*s))
+        .collect();
     let read: Vec<(&String, DocumentResult)> = complete
         .par_iter()
-        .map(|stem| (*stem, load_document(&standoff.join(format!("{stem}.txt")), &standoff.join(format!("{stem}.ann")), &parses.join(format!("{stem}.conllu")))))
+        .map(|stem| {
+            (
+                *stem,
+                load_document(
+                    &standoff.join(format!("{stem}.txt")),
+                    &standoff.join(format!("{stem}.ann")),
+                    &parses.join(format!("{stem}.conllu")),
+                ),
+            )
+        })
         .collect();
     // In file name order, so that reports and the strict error do not depend on thread timing.
-    let mut outcomes: Vec<(&String, DocumentResult)> = orphans.into_iter().map(|(s, e)| (s, Err(e))).chain(read).collect();
+    let mut outcomes: Vec<(&String, DocumentResult)> = orphans
+        .into_iter()
+        .map(|(s, e)| (s, Err(e)))
+        .chain(read)
+        .collect();
     outcomes.sort_by(|a, b| a.0.cmp(b.0));
     let mut documents = Vec::with_capacity(outcomes.len());
     for (_, outcome) in outcomes {
@@ -211,9 +298,18 @@ pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> DocumentResult {
     let parsed = conllu::read(parse)?;
     let (tokens, sentences) = conllu::to_tokens(&parsed, &standoff.text, parse, txt)?;
     if tokens.is_empty() {
-        return Err(CorpusError::Empty { path: txt.to_path_buf() });
+        return Err(CorpusError::Empty {
+            path: txt.to_path_buf(),
+        });
     }
-    let doc = Document { id: standoff.id, text: standoff.text, tokens, sentences, entities: standoff.entities, annotation_lines: standoff.annotation_lines };
+    let doc = Document {
+        id: standoff.id,
+        text: standoff.text,
+        tokens,
+        sentences,
+        entities: standoff.entities,
+        annotation_lines: standoff.annotation_lines,
+    };
     Ok((doc, standoff.skipped))
 }
 
@@ -221,26 +317,54 @@ pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> DocumentResult {
 /// parse is [`CorpusError::Missing`], a document problem like any other.
 pub fn load_unannotated(txt: &Path, parse: &Path) -> Result<Document, CorpusError> {
     if !parse.exists() {
-        let stem = txt.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        return Err(CorpusError::Missing { path: parse.to_path_buf(), what: "missing .conllu".into(), stem });
+        let stem = txt
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Err(CorpusError::Missing {
+            path: parse.to_path_buf(),
+            what: "missing .conllu".into(),
+            stem,
+        });
     }
     let text = brat::read_text(txt)?;
     let parsed = conllu::read(parse)?;
-    let id = txt.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let id = txt
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     unannotated_from(id, text, &parsed, parse, txt)
 }
 
 /// A document to tag from its text and CoNLL-U parse held in memory (the
 /// Python package parses in-process); `origin` names it in errors. The same
 /// document as [`load_unannotated`] reads from files holding the same bytes.
-pub fn unannotated(id: String, text: String, conllu: &str, origin: &Path) -> Result<Document, CorpusError> {
+pub fn unannotated(
+    id: String,
+    text: String,
+    conllu: &str,
+    origin: &Path,
+) -> Result<Document, CorpusError> {
     let parsed = conllu::parse(conllu, origin)?;
     unannotated_from(id, Text::new(text), &parsed, origin, origin)
 }
 
-fn unannotated_from(id: String, text: Text, parsed: &conllu::ConlluFile, parse: &Path, txt: &Path) -> Result<Document, CorpusError> {
+fn unannotated_from(
+    id: String,
+    text: Text,
+    parsed: &conllu::ConlluFile,
+    parse: &Path,
+    txt: &Path,
+) -> Result<Document, CorpusError> {
     let (tokens, sentences) = conllu::to_tokens(parsed, &text, parse, txt)?;
-    Ok(Document { id, text, tokens, sentences, entities: Vec::new(), annotation_lines: Default::default() })
+    Ok(Document {
+        id,
+        text,
+        tokens,
+        sentences,
+        entities: Vec::new(),
+        annotation_lines: Default::default(),
+    })
 }
 
 /// The `*.conll` files of an EnRel-G release folder as (split, file), in
@@ -250,16 +374,25 @@ pub fn load_enrelg_dir(dir: &Path) -> Result<Vec<(String, EnrelgFile)>, CorpusEr
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let path = entry.map_err(io(dir))?.path();
         if path.extension().is_some_and(|e| e == "conll") {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let split = name.split('.').next().unwrap_or_default().to_string();
             files.push((split, path));
         }
     }
     if files.is_empty() {
-        return Err(CorpusError::Layout { path: dir.to_path_buf(), what: "no *.conll files".into() });
+        return Err(CorpusError::Layout {
+            path: dir.to_path_buf(),
+            what: "no *.conll files".into(),
+        });
     }
     files.sort_by_key(|(s, _)| split_rank(s));
-    files.into_par_iter().map(|(split, path)| Ok((split.clone(), enrelg_conll::read(&path, &split)?))).collect()
+    files
+        .into_par_iter()
+        .map(|(split, path)| Ok((split.clone(), enrelg_conll::read(&path, &split)?)))
+        .collect()
 }
 
 /// The folders of a standoff corpus that hold its data (`standoff/`, `conllu/`).
@@ -270,7 +403,14 @@ pub const DATA_FOLDERS: [&str; 2] = ["standoff", "conllu"];
 /// beside the corpus (`datasets/mars/manifest.json`, the expected
 /// statistics) never change the hash of the data they describe.
 pub fn corpus_sha256(dir: &Path) -> Result<String, CorpusError> {
-    hash_files(dir, DATA_FOLDERS.iter().map(|f| dir.join(f)).filter(|p| p.is_dir()).collect())
+    hash_files(
+        dir,
+        DATA_FOLDERS
+            .iter()
+            .map(|f| dir.join(f))
+            .filter(|p| p.is_dir())
+            .collect(),
+    )
 }
 
 /// SHA-256 over every file under `dir` (relative path and content, sorted by
@@ -299,7 +439,11 @@ fn hash_files(dir: &Path, roots: Vec<PathBuf>) -> Result<String, CorpusError> {
         .par_iter()
         .map(|p| {
             let bytes = std::fs::read(p).map_err(io(p))?;
-            let rel = p.strip_prefix(dir).unwrap_or(p).to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(dir)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/");
             Ok((rel, Sha256::digest(&bytes).into()))
         })
         .collect::<Result<_, CorpusError>>()?;
@@ -325,12 +469,24 @@ mod tests {
             std::fs::write(dir.join(f).join("test/1.txt"), f).unwrap();
         }
         let data = corpus_sha256(&dir).unwrap();
-        assert_eq!(data, tree_sha256(&dir).unwrap(), "with nothing beside the data both hashes agree");
+        assert_eq!(
+            data,
+            tree_sha256(&dir).unwrap(),
+            "with nothing beside the data both hashes agree"
+        );
         std::fs::write(dir.join("manifest.json"), "{}").unwrap();
-        assert_eq!(corpus_sha256(&dir).unwrap(), data, "a file beside the data folders changes nothing");
+        assert_eq!(
+            corpus_sha256(&dir).unwrap(),
+            data,
+            "a file beside the data folders changes nothing"
+        );
         assert_ne!(tree_sha256(&dir).unwrap(), data);
         std::fs::write(dir.join("conllu/test/1.txt"), "changed").unwrap();
-        assert_ne!(corpus_sha256(&dir).unwrap(), data, "a change in the data does");
+        assert_ne!(
+            corpus_sha256(&dir).unwrap(),
+            data,
+            "a change in the data does"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -353,7 +509,8 @@ mod tests {
             id += 1;
             let form: String = chars[start..at].iter().collect();
             let (head, rel) = if id == 1 { (0, "root") } else { (1, "dep") };
-            out += &format!("{id}\t{form}\t_\tX\t_\t_\t{head}\t{rel}\t_\tTokenRange={start}:{at}\n");
+            out +=
+                &format!("{id}\t{form}\t_\tX\t_\t_\t{head}\t{rel}\t_\tTokenRange={start}:{at}\n");
         }
         out + "\n"
     }
@@ -363,7 +520,8 @@ mod tests {
     impl Fixture {
         fn new(name: &str) -> Self {
             // One folder per test: tests run in parallel threads of one process.
-            let dir = std::env::temp_dir().join(format!("enrelg-corpus-{name}-{}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("enrelg-corpus-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(dir.join("standoff/train")).unwrap();
             std::fs::create_dir_all(dir.join("conllu/train")).unwrap();
@@ -389,11 +547,22 @@ mod tests {
     /// Every kind of broken input the error policy skips, one document each.
     fn broken_corpus(name: &str) -> Fixture {
         let f = Fixture::new(name);
-        f.good("a_good", "Fe and Mg in Gale", "T1\tElement 0 2\tFe\nT2\tElement 7 9\tMg\n");
-        f.good("b_unknown_line", "Fe here", "T1\tElement 0 2\tFe\nX1\tweird line\n");
+        f.good(
+            "a_good",
+            "Fe and Mg in Gale",
+            "T1\tElement 0 2\tFe\nT2\tElement 7 9\tMg\n",
+        );
+        f.good(
+            "b_unknown_line",
+            "Fe here",
+            "T1\tElement 0 2\tFe\nX1\tweird line\n",
+        );
         f.file("standoff/train/c_crlf_bom.txt", "\u{feff}Fe\r\nMg");
         // brat counts the text's byte order mark; the .ann's is only a signature.
-        f.file("standoff/train/c_crlf_bom.ann", "\u{feff}T1\tElement 5 7\tMg\r\n");
+        f.file(
+            "standoff/train/c_crlf_bom.ann",
+            "\u{feff}T1\tElement 5 7\tMg\r\n",
+        );
         f.file("conllu/train/c_crlf_bom.conllu", "1\tFe\t_\tX\t_\t_\t0\troot\t_\tTokenRange=1:3\n2\tMg\t_\tX\t_\t_\t1\tdep\t_\tTokenRange=5:7\n");
         f.good("d_past_end", "Fe", "T1\tElement 0 9\tFe\n");
         f.good("e_reversed", "Fe and Mg", "T1\tElement 7 2\tMg\n");
@@ -406,18 +575,30 @@ mod tests {
         std::fs::remove_file(f.0.join("conllu/train/i_no_parse.conllu")).unwrap();
         f.file("standoff/train/j_orphan.ann", "");
         f.good("k_two_roots", "Fe Mg", "");
-        f.file("conllu/train/k_two_roots.conllu", "1\tFe\t_\tX\t_\t_\t0\troot\t_\t_\n2\tMg\t_\tX\t_\t_\t0\troot\t_\t_\n");
+        f.file(
+            "conllu/train/k_two_roots.conllu",
+            "1\tFe\t_\tX\t_\t_\t0\troot\t_\t_\n2\tMg\t_\tX\t_\t_\t0\troot\t_\t_\n",
+        );
         f.good("l_cycle", "Fe Mg", "");
-        f.file("conllu/train/l_cycle.conllu", "1\tFe\t_\tX\t_\t_\t2\tdep\t_\t_\n2\tMg\t_\tX\t_\t_\t1\tdep\t_\t_\n");
+        f.file(
+            "conllu/train/l_cycle.conllu",
+            "1\tFe\t_\tX\t_\t_\t2\tdep\t_\t_\n2\tMg\t_\tX\t_\t_\t1\tdep\t_\t_\n",
+        );
         f.good("m_columns", "Fe", "");
         f.file("conllu/train/m_columns.conllu", "1\tFe\t_\tX\t0\troot\n");
         f.good("n_head_range", "Fe", "");
-        f.file("conllu/train/n_head_range.conllu", "1\tFe\t_\tX\t_\t_\t7\troot\t_\t_\n");
+        f.file(
+            "conllu/train/n_head_range.conllu",
+            "1\tFe\t_\tX\t_\t_\t7\troot\t_\t_\n",
+        );
         f.good("o_other_text", "Fe and Mg", "");
         f.file("conllu/train/o_other_text.conllu", parse_of("Cu and Zn"));
         f.good("p_empty", "", "");
         f.good("q_head_text", "x", "");
-        f.file("conllu/train/q_head_text.conllu", "1\tx\t_\tX\t_\t_\tone\troot\t_\t_\n");
+        f.file(
+            "conllu/train/q_head_text.conllu",
+            "1\tx\t_\tX\t_\t_\tone\troot\t_\t_\n",
+        );
         f
     }
 
@@ -429,7 +610,11 @@ mod tests {
         assert_eq!(ids, ["a_good", "b_unknown_line", "c_crlf_bom"]);
         assert_eq!(loaded.documents[2].entities[0].spans, vec![(5, 7)]);
         let r = &loaded.skipped;
-        let counts: Vec<(&str, usize)> = r.reasons.iter().map(|(k, v)| (k.as_str(), v.count)).collect();
+        let counts: Vec<(&str, usize)> = r
+            .reasons
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.count))
+            .collect();
         assert_eq!(
             counts,
             [
@@ -450,18 +635,37 @@ mod tests {
         assert_eq!((r.documents, r.lines), (14, 1));
         // Every message names its file; line-level ones their line too.
         let all: Vec<&String> = r.reasons.values().flat_map(|c| &c.first).collect();
-        assert!(all.iter().any(|m| m.contains("d_past_end.ann:1:")), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("b_unknown_line.ann:2:1")), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("g_latin1.txt:1:5")), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("m_columns.conllu:1:1")), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("h_no_ann.ann") && m.contains("missing .ann")), "{all:?}");
+        assert!(
+            all.iter().any(|m| m.contains("d_past_end.ann:1:")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter().any(|m| m.contains("b_unknown_line.ann:2:1")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter().any(|m| m.contains("g_latin1.txt:1:5")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter().any(|m| m.contains("m_columns.conllu:1:1")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|m| m.contains("h_no_ann.ann") && m.contains("missing .ann")),
+            "{all:?}"
+        );
     }
 
     #[test]
     fn strict_stops_at_the_first_problem_in_file_order() {
         let f = broken_corpus("strict");
         let err = load_split(&f.0, "train", true).unwrap_err().to_string();
-        assert!(err.contains("b_unknown_line.ann:2:1: unknown annotation id"), "{err}");
+        assert!(
+            err.contains("b_unknown_line.ann:2:1: unknown annotation id"),
+            "{err}"
+        );
         std::fs::remove_file(f.0.join("standoff/train/b_unknown_line.ann")).unwrap();
         let err = load_split(&f.0, "train", true).unwrap_err().to_string();
         assert!(err.contains("b_unknown_line.ann: missing .ann"), "{err}");

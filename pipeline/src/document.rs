@@ -64,7 +64,17 @@ pub struct Token {
 impl Token {
     /// A noun with no parse, for unit tests that only need forms and offsets.
     pub(crate) fn plain(form: &str, start: usize, end: usize) -> Token {
-        Token { form: form.into(), lemma: None, upos: "NOUN".into(), xpos: None, deprel: "dep".into(), head: None, raw_head: None, start, end }
+        Token {
+            form: form.into(),
+            lemma: None,
+            upos: "NOUN".into(),
+            xpos: None,
+            deprel: "dep".into(),
+            head: None,
+            raw_head: None,
+            start,
+            end,
+        }
     }
 }
 
@@ -109,7 +119,11 @@ impl Document {
             tokens: Vec::with_capacity(k * self.tokens.len()),
             sentences: Vec::with_capacity(k * self.sentences.len()),
             entities: Vec::with_capacity(k * self.entities.len()),
-            annotation_lines: self.annotation_lines.iter().map(|(kind, n)| (kind.clone(), k * n)).collect(),
+            annotation_lines: self
+                .annotation_lines
+                .iter()
+                .map(|(kind, n)| (kind.clone(), k * n))
+                .collect(),
         };
         for copy in 0..k {
             if copy > 0 {
@@ -117,10 +131,24 @@ impl Document {
             }
             text.push_str(self.text.as_str());
             let (c, t) = (copy * chars, copy * self.tokens.len());
-            doc.tokens.extend(self.tokens.iter().map(|tok| Token { start: tok.start + c, end: tok.end + c, head: tok.head.map(|h| h + t), ..tok.clone() }));
-            doc.sentences.extend(self.sentences.iter().map(|s| Sentence { id: s.id.as_ref().map(|id| format!("{id}.{copy}")), start: s.start + t, end: s.end + t }));
+            doc.tokens.extend(self.tokens.iter().map(|tok| Token {
+                start: tok.start + c,
+                end: tok.end + c,
+                head: tok.head.map(|h| h + t),
+                ..tok.clone()
+            }));
+            doc.sentences
+                .extend(self.sentences.iter().map(|s| Sentence {
+                    id: s.id.as_ref().map(|id| format!("{id}.{copy}")),
+                    start: s.start + t,
+                    end: s.end + t,
+                }));
             doc.entities.extend(self.entities.iter().map(|e| Entity {
-                id: if copy == 0 { e.id.clone() } else { format!("{}.{copy}", e.id) },
+                id: if copy == 0 {
+                    e.id.clone()
+                } else {
+                    format!("{}.{copy}", e.id)
+                },
                 spans: e.spans.iter().map(|&(s, e)| (s + c, e + c)).collect(),
                 ..e.clone()
             }));
@@ -137,31 +165,69 @@ mod tests {
     #[test]
     fn repeated_document_keeps_every_offset_and_head_in_its_copy() {
         let text = "Olivine in Gale.\nIt is rare.";
-        let mut tokens: Vec<Token> = [("Olivine", 0), ("in", 8), ("Gale", 11), (".", 15), ("It", 17), ("is", 20), ("rare", 23), (".", 27)]
-            .iter()
-            .map(|&(f, s)| Token::plain(f, s, s + f.chars().count()))
-            .collect();
+        let mut tokens: Vec<Token> = [
+            ("Olivine", 0),
+            ("in", 8),
+            ("Gale", 11),
+            (".", 15),
+            ("It", 17),
+            ("is", 20),
+            ("rare", 23),
+            (".", 27),
+        ]
+        .iter()
+        .map(|&(f, s)| Token::plain(f, s, s + f.chars().count()))
+        .collect();
         tokens[0].head = Some(2);
         let doc = Document {
             id: "d".into(),
             text: Text::new(text.into()),
             tokens,
-            sentences: vec![Sentence { id: None, start: 0, end: 4 }, Sentence { id: Some("s2".into()), start: 4, end: 8 }],
-            entities: vec![Entity { id: "T1".into(), ty: "Mineral".into(), spans: vec![(0, 7)], line: 1 }],
+            sentences: vec![
+                Sentence {
+                    id: None,
+                    start: 0,
+                    end: 4,
+                },
+                Sentence {
+                    id: Some("s2".into()),
+                    start: 4,
+                    end: 8,
+                },
+            ],
+            entities: vec![Entity {
+                id: "T1".into(),
+                ty: "Mineral".into(),
+                spans: vec![(0, 7)],
+                line: 1,
+            }],
             annotation_lines: [("T".to_string(), 1)].into(),
         };
         let three = doc.repeated(3);
         assert_eq!(three.tokens.len(), 24);
         assert_eq!(three.sentences.len(), 6);
         for tok in &three.tokens {
-            assert_eq!(three.text.slice(tok.start, tok.end), Some(tok.form.as_str()));
+            assert_eq!(
+                three.text.slice(tok.start, tok.end),
+                Some(tok.form.as_str())
+            );
         }
         assert_eq!(three.tokens[16].head, Some(18));
-        assert_eq!(three.sentences[5], Sentence { id: Some("s2.2".into()), start: 20, end: 24 });
+        assert_eq!(
+            three.sentences[5],
+            Sentence {
+                id: Some("s2.2".into()),
+                start: 20,
+                end: 24
+            }
+        );
         let ids: Vec<&str> = three.entities.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["T1", "T1.1", "T1.2"]);
         for e in &three.entities {
-            assert_eq!(three.text.slice(e.spans[0].0, e.spans[0].1), Some("Olivine"));
+            assert_eq!(
+                three.text.slice(e.spans[0].0, e.spans[0].1),
+                Some("Olivine")
+            );
         }
         assert_eq!(three.annotation_lines["T"], 3);
         assert_eq!(doc.repeated(1).text.as_str(), text);

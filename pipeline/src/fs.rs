@@ -23,7 +23,10 @@ pub struct FsError {
 
 /// Attach `path` to an I/O error.
 pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FsError + '_ {
-    move |source| FsError { path: path.to_path_buf(), source }
+    move |source| FsError {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Lower-case hex SHA-256 of `bytes`.
@@ -40,8 +43,13 @@ pub fn sha256_file(path: &Path) -> Result<String, FsError> {
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     dir.join(format!(".{name}.{suffix}-{}", std::process::id()))
 }
 
@@ -60,12 +68,16 @@ pub fn old_path(path: &Path) -> PathBuf {
 /// left by a writer that was killed: never complete, never to be read.
 pub fn is_leftover(name: &str, target: &str) -> bool {
     let prefix = format!(".{target}.");
-    name.strip_prefix(&prefix).is_some_and(|rest| rest.starts_with("tmp-") || rest.starts_with("old-"))
+    name.strip_prefix(&prefix)
+        .is_some_and(|rest| rest.starts_with("tmp-") || rest.starts_with("old-"))
 }
 
 /// Write a file through `write` (given the temporary path) and rename it
 /// into `path`.
-pub fn write_atomic_with<E: From<FsError>>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), E> {
+pub fn write_atomic_with<E: From<FsError>>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
     let tmp = temp_path(path);
     if let Err(e) = write(&tmp) {
         let _ = std::fs::remove_file(&tmp);
@@ -77,7 +89,9 @@ pub fn write_atomic_with<E: From<FsError>>(path: &Path, write: impl FnOnce(&Path
 
 /// Write `contents` to `path` atomically.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
-    write_atomic_with(path, |tmp| std::fs::write(tmp, contents).map_err(io_err(tmp)))
+    write_atomic_with(path, |tmp| {
+        std::fs::write(tmp, contents).map_err(io_err(tmp))
+    })
 }
 
 /// Build folder `dir` afresh: `fill` writes into an empty staging folder,
@@ -85,7 +99,10 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
 /// [`old_path`] between two renames, then removed). A kill leaves `dir` as
 /// it was, or the new one, or (between the renames) no `dir` and both
 /// complete versions under their hidden names.
-pub fn replace_dir<T, E: From<FsError>>(dir: &Path, fill: impl FnOnce(&Path) -> Result<T, E>) -> Result<T, E> {
+pub fn replace_dir<T, E: From<FsError>>(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<T, E>,
+) -> Result<T, E> {
     let tmp = temp_path(dir);
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
@@ -121,7 +138,10 @@ mod tests {
     }
 
     fn names(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     }
@@ -147,10 +167,22 @@ mod tests {
     fn a_folder_is_replaced_whole() {
         let dir = scratch("dir");
         let target = dir.join("shards");
-        replace_dir(&target, |tmp| std::fs::write(tmp.join("a"), b"1").map_err(io_err(tmp))).unwrap();
-        replace_dir(&target, |tmp| std::fs::write(tmp.join("b"), b"2").map_err(io_err(tmp))).unwrap();
-        assert_eq!(names(&target), ["b"], "nothing of the previous folder survives");
-        let failed: Result<(), FsError> = replace_dir(&target, |tmp| Err(io_err(tmp)(std::io::Error::other("killed"))));
+        replace_dir(&target, |tmp| {
+            std::fs::write(tmp.join("a"), b"1").map_err(io_err(tmp))
+        })
+        .unwrap();
+        replace_dir(&target, |tmp| {
+            std::fs::write(tmp.join("b"), b"2").map_err(io_err(tmp))
+        })
+        .unwrap();
+        assert_eq!(
+            names(&target),
+            ["b"],
+            "nothing of the previous folder survives"
+        );
+        let failed: Result<(), FsError> = replace_dir(&target, |tmp| {
+            Err(io_err(tmp)(std::io::Error::other("killed")))
+        });
         assert!(failed.is_err());
         assert_eq!(names(&target), ["b"]);
         assert_eq!(names(&dir), ["shards"], "no staging folder is left");
@@ -163,8 +195,18 @@ mod tests {
         assert_eq!(tmp.parent().unwrap(), Path::new("runs/r"));
         let name = tmp.file_name().unwrap().to_string_lossy().into_owned();
         assert!(is_leftover(&name, "last"));
-        assert!(is_leftover(&old_path(Path::new("last")).file_name().unwrap().to_string_lossy(), "last"));
-        assert!(!is_leftover("last", "last") && !is_leftover(".last.json", "last") && !is_leftover(&name, "run.json"));
+        assert!(is_leftover(
+            &old_path(Path::new("last"))
+                .file_name()
+                .unwrap()
+                .to_string_lossy(),
+            "last"
+        ));
+        assert!(
+            !is_leftover("last", "last")
+                && !is_leftover(".last.json", "last")
+                && !is_leftover(&name, "run.json")
+        );
     }
 
     #[test]
@@ -172,9 +214,15 @@ mod tests {
         let dir = scratch("sha");
         let path = dir.join("f");
         std::fs::write(&path, b"abc").unwrap();
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(sha256_file(&path).unwrap(), sha256_hex(b"abc"));
-        assert!(sha256_file(&dir.join("missing")).unwrap_err().to_string().contains("missing"));
+        assert!(sha256_file(&dir.join("missing"))
+            .unwrap_err()
+            .to_string()
+            .contains("missing"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -31,38 +31,58 @@ fn text_of(bytes: Vec<u8>) -> Option<String> {
 /// `.txt` NUL `.ann`: the brat reader.
 pub fn brat(data: &[u8]) {
     let [txt, ann]: [Vec<u8>; 2] = parts(data, 2).try_into().expect("two parts");
-    let (Some(txt), Some(ann)) = (text_of(txt), text_of(ann)) else { return };
+    let (Some(txt), Some(ann)) = (text_of(txt), text_of(ann)) else {
+        return;
+    };
     let text = Text::new(txt);
     if let Ok(a) = brat::parse_ann(&ann, &text, Path::new("f.ann"), Path::new("f.txt")) {
         for e in &a.entities {
             for &(s, t) in &e.spans {
-                assert!(s < t && t <= text.len_chars(), "span {s}-{t} outside {} characters", text.len_chars());
+                assert!(
+                    s < t && t <= text.len_chars(),
+                    "span {s}-{t} outside {} characters",
+                    text.len_chars()
+                );
                 assert!(text.slice(s, t).is_some());
             }
         }
-        assert!(a.skipped.iter().all(|e| matches!(e, brat::BratError::UnknownKind { .. })));
+        assert!(a
+            .skipped
+            .iter()
+            .all(|e| matches!(e, brat::BratError::UnknownKind { .. })));
     }
 }
 
 /// `.conllu` NUL `.txt`: the CoNLL-U reader and its alignment to the text.
 pub fn conllu(data: &[u8]) {
     let [parse, txt]: [Vec<u8>; 2] = parts(data, 2).try_into().expect("two parts");
-    let (Some(parse), Some(txt)) = (text_of(parse), text_of(txt)) else { return };
-    let Ok(file) = conllu::parse(&parse, Path::new("f.conllu")) else { return };
+    let (Some(parse), Some(txt)) = (text_of(parse), text_of(txt)) else {
+        return;
+    };
+    let Ok(file) = conllu::parse(&parse, Path::new("f.conllu")) else {
+        return;
+    };
     let text = Text::new(txt);
-    if let Ok((tokens, sentences)) = conllu::to_tokens(&file, &text, Path::new("f.conllu"), Path::new("f.txt")) {
+    if let Ok((tokens, sentences)) =
+        conllu::to_tokens(&file, &text, Path::new("f.conllu"), Path::new("f.txt"))
+    {
         check_tokens(&tokens, &sentences, &text);
     }
 }
 
 /// An EnRel-G release file: its reader.
 pub fn enrelg(data: &[u8]) {
-    let Some(content) = text_of(data.to_vec()) else { return };
+    let Some(content) = text_of(data.to_vec()) else {
+        return;
+    };
     if let Ok(f) = enrelg_conll::parse(&content, Path::new("train.conll"), "train") {
         for doc in &f.documents {
             check_tokens(&doc.tokens, &doc.sentences, &doc.text);
             for e in &doc.entities {
-                assert!(e.spans.iter().all(|&(s, t)| s < t && t <= doc.text.len_chars()));
+                assert!(e
+                    .spans
+                    .iter()
+                    .all(|&(s, t)| s < t && t <= doc.text.len_chars()));
             }
         }
     }
@@ -72,14 +92,34 @@ pub fn enrelg(data: &[u8]) {
 /// alignment to BIO labels, lemmas, acronyms and the coreference inputs.
 pub fn document(data: &[u8]) {
     let [txt, ann, parse]: [Vec<u8>; 3] = parts(data, 3).try_into().expect("three parts");
-    let (Some(txt), Some(ann), Some(parse)) = (text_of(txt), text_of(ann), text_of(parse)) else { return };
+    let (Some(txt), Some(ann), Some(parse)) = (text_of(txt), text_of(ann), text_of(parse)) else {
+        return;
+    };
     let text = Text::new(txt);
-    let Ok(a) = brat::parse_ann(&ann, &text, Path::new("f.ann"), Path::new("f.txt")) else { return };
-    let Ok(file) = conllu::parse(&parse, Path::new("f.conllu")) else { return };
-    let Ok((tokens, sentences)) = conllu::to_tokens(&file, &text, Path::new("f.conllu"), Path::new("f.txt")) else { return };
-    let types: std::collections::BTreeSet<String> = a.entities.iter().map(|e| e.ty.clone()).collect();
-    let doc = Document { id: "f".into(), text, tokens, sentences, entities: a.entities, annotation_lines: a.annotation_lines };
-    let Ok(labels) = LabelSet::new(types) else { return };
+    let Ok(a) = brat::parse_ann(&ann, &text, Path::new("f.ann"), Path::new("f.txt")) else {
+        return;
+    };
+    let Ok(file) = conllu::parse(&parse, Path::new("f.conllu")) else {
+        return;
+    };
+    let Ok((tokens, sentences)) =
+        conllu::to_tokens(&file, &text, Path::new("f.conllu"), Path::new("f.txt"))
+    else {
+        return;
+    };
+    let types: std::collections::BTreeSet<String> =
+        a.entities.iter().map(|e| e.ty.clone()).collect();
+    let doc = Document {
+        id: "f".into(),
+        text,
+        tokens,
+        sentences,
+        entities: a.entities,
+        annotation_lines: a.annotation_lines,
+    };
+    let Ok(labels) = LabelSet::new(types) else {
+        return;
+    };
     let (aligned, report) = align(&doc, &labels, &AlignConfig::default());
     assert_eq!(aligned.labels.len(), doc.tokens.len());
     assert_eq!(report.entities_out, aligned.entities.len());
@@ -104,11 +144,16 @@ pub fn tag_input(data: &[u8]) {
     assert_eq!(ids.len(), records.len(), "duplicate ids kept");
     assert!(records.iter().all(|r| (1..=lines).contains(&r.line)));
     assert_eq!(skipped.lines, skipped.all.len(), "every skip is a line");
-    assert!(skipped.all.iter().all(|(_, m)| m.starts_with("in.jsonl:")), "a message without its line");
+    assert!(
+        skipped.all.iter().all(|(_, m)| m.starts_with("in.jsonl:")),
+        "a message without its line"
+    );
     for r in &records {
         let _ = check_text(&r.text, 1000);
     }
-    let Ok(text) = decode_document(txt) else { return };
+    let Ok(text) = decode_document(txt) else {
+        return;
+    };
     match check_text(&text, 1000) {
         Ok(TextCheck::Empty) => assert!(is_blank(&text)),
         Ok(TextCheck::Text) => assert!(!is_blank(&text) && text.chars().count() <= 1000),
@@ -117,16 +162,25 @@ pub fn tag_input(data: &[u8]) {
     // Any span of the text, written as an .ann line, reads back as itself.
     let text = Text::new(text);
     let n = text.len_chars();
-    let (Some(&a), Some(&b)) = (span.first(), span.get(1)) else { return };
+    let (Some(&a), Some(&b)) = (span.first(), span.get(1)) else {
+        return;
+    };
     let (start, end) = (usize::from(a) % (n + 1), usize::from(b) % (n + 1));
     let (start, end) = (start.min(end), start.max(end));
-    let Some(surface) = text.slice(start, end) else { return };
+    let Some(surface) = text.slice(start, end) else {
+        return;
+    };
     if start == end || is_blank(surface) {
         return;
     }
     let line = brat::entity_line(1, "T", start, end, surface);
-    assert_eq!(line.matches(crate::text::is_line_break).count(), 1, "{line:?} is more than one line for brat");
-    let read = brat::parse_ann(&line, &text, Path::new("f.ann"), Path::new("f.txt")).expect("our own line reads back");
+    assert_eq!(
+        line.matches(crate::text::is_line_break).count(),
+        1,
+        "{line:?} is more than one line for brat"
+    );
+    let read = brat::parse_ann(&line, &text, Path::new("f.ann"), Path::new("f.txt"))
+        .expect("our own line reads back");
     assert_eq!(read.entities.len(), 1);
     assert_eq!(read.entities[0].spans, vec![(start, end)]);
 }
@@ -134,7 +188,13 @@ pub fn tag_input(data: &[u8]) {
 /// What every later stage assumes of a document's tokens.
 fn check_tokens(tokens: &[crate::Token], sentences: &[crate::Sentence], text: &Text) {
     for t in tokens {
-        assert!(t.start <= t.end && t.end <= text.len_chars(), "token {}-{} outside {} characters", t.start, t.end, text.len_chars());
+        assert!(
+            t.start <= t.end && t.end <= text.len_chars(),
+            "token {}-{} outside {} characters",
+            t.start,
+            t.end,
+            text.len_chars()
+        );
         if let Some(h) = t.head {
             assert!(h < tokens.len(), "head {h} of {} tokens", tokens.len());
         }

@@ -39,7 +39,16 @@ pub enum EdgeKind {
 }
 
 impl EdgeKind {
-    pub const ALL: [EdgeKind; 8] = [Self::Exact, Self::Lemma, Self::Acronym, Self::KeyHead, Self::KeySibling, Self::Compound, Self::Modifier, Self::Arc];
+    pub const ALL: [EdgeKind; 8] = [
+        Self::Exact,
+        Self::Lemma,
+        Self::Acronym,
+        Self::KeyHead,
+        Self::KeySibling,
+        Self::Compound,
+        Self::Modifier,
+        Self::Arc,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -105,8 +114,22 @@ pub const SUBJECT_RELS: &[&str] = &["nsubj", "nsubjpass", "nsubj:pass"];
 pub const OBJECT_RELS: &[&str] = &["dobj", "obj"];
 pub const COMPOUND_RELS: &[&str] = &["compound", "nn"];
 /// Modifier relations other than compounds.
-pub const MODIFIER_RELS: &[&str] =
-    &["amod", "nmod", "nummod", "poss", "nmod:poss", "npadvmod", "nmod:npmod", "advmod", "appos", "quantmod", "acl", "relcl", "acl:relcl", "nounmod"];
+pub const MODIFIER_RELS: &[&str] = &[
+    "amod",
+    "nmod",
+    "nummod",
+    "poss",
+    "nmod:poss",
+    "npadvmod",
+    "nmod:npmod",
+    "advmod",
+    "appos",
+    "quantmod",
+    "acl",
+    "relcl",
+    "acl:relcl",
+    "nounmod",
+];
 
 fn rel_in(token: &Token, rels: &[&str]) -> bool {
     // The relation names are lowercase ASCII: compare without allocating.
@@ -115,7 +138,12 @@ fn rel_in(token: &Token, rels: &[&str]) -> bool {
 
 fn is_content(t: &Token) -> bool {
     // Cheapest tests first; the stop-word lookup is the costly one.
-    t.upos != "PUNCT" && t.upos != "NUM" && t.upos != "SYM" && !is_punctuation(&t.form) && !is_number(&t.form) && !is_stop_word(&t.form)
+    t.upos != "PUNCT"
+        && t.upos != "NUM"
+        && t.upos != "SYM"
+        && !is_punctuation(&t.form)
+        && !is_number(&t.form)
+        && !is_stop_word(&t.form)
 }
 
 fn pair(a: usize, b: usize) -> (u32, u32) {
@@ -142,8 +170,20 @@ fn first_per_pair<K: Ord + Copy>(mut edges: Vec<(K, EdgeKind)>) -> Vec<(K, EdgeK
 /// one list.
 pub fn long_form_occurrences(doc: &Document, acronyms: &[Acronym]) -> Vec<Vec<usize>> {
     let tokens = &doc.tokens;
-    let longs: Vec<Vec<String>> = acronyms.iter().map(|a| tokens[a.long_start..a.long_end].iter().map(|t| t.form.to_lowercase()).collect()).collect();
-    let mut starts: HashMap<&str, Vec<usize>> = longs.iter().filter_map(|l| l.first()).map(|w| (w.as_str(), Vec::new())).collect();
+    let longs: Vec<Vec<String>> = acronyms
+        .iter()
+        .map(|a| {
+            tokens[a.long_start..a.long_end]
+                .iter()
+                .map(|t| t.form.to_lowercase())
+                .collect()
+        })
+        .collect();
+    let mut starts: HashMap<&str, Vec<usize>> = longs
+        .iter()
+        .filter_map(|l| l.first())
+        .map(|w| (w.as_str(), Vec::new()))
+        .collect();
     if !starts.is_empty() {
         let mut lower = String::new();
         for (p, t) in tokens.iter().enumerate() {
@@ -160,18 +200,32 @@ pub fn long_form_occurrences(doc: &Document, acronyms: &[Acronym]) -> Vec<Vec<us
     }
     // `form.to_lowercase() == l` without allocating: `l` is lowercase, so an
     // ASCII word needs only std's ASCII-folding comparison.
-    let same = |form: &str, l: &str| if form.is_ascii() { form.eq_ignore_ascii_case(l) } else { form.to_lowercase() == l };
+    let same = |form: &str, l: &str| {
+        if form.is_ascii() {
+            form.eq_ignore_ascii_case(l)
+        } else {
+            form.to_lowercase() == l
+        }
+    };
     let mut done: HashMap<&[String], Vec<usize>> = HashMap::new();
     longs
         .iter()
         .map(|long| {
-            let Some(first) = long.first() else { return (0..=tokens.len()).collect() };
+            let Some(first) = long.first() else {
+                return (0..=tokens.len()).collect();
+            };
             done.entry(long.as_slice())
                 .or_insert_with(|| {
                     starts[first.as_str()]
                         .iter()
                         .copied()
-                        .filter(|&p| p + long.len() <= tokens.len() && long[1..].iter().enumerate().all(|(i, l)| same(&tokens[p + 1 + i].form, l)))
+                        .filter(|&p| {
+                            p + long.len() <= tokens.len()
+                                && long[1..]
+                                    .iter()
+                                    .enumerate()
+                                    .all(|(i, l)| same(&tokens[p + 1 + i].form, l))
+                        })
                         .collect()
                 })
                 .clone()
@@ -183,18 +237,31 @@ pub fn long_form_occurrences(doc: &Document, acronyms: &[Acronym]) -> Vec<Vec<us
 /// coreference and dependency edges (in the order of `windows`), and the
 /// coreference edges between windows (each word's `DOC_COREF_NEIGHBOURS`
 /// nearest mentions).
-pub fn document_graphs(doc: &Document, windows: &[Window], lemmas: &[String], acronyms: &[Acronym]) -> (Vec<Vec<Edge>>, Vec<DocEdge>) {
+pub fn document_graphs(
+    doc: &Document,
+    windows: &[Window],
+    lemmas: &[String],
+    acronyms: &[Acronym],
+) -> (Vec<Vec<Edge>>, Vec<DocEdge>) {
     let long_forms = long_form_occurrences(doc, acronyms);
     let per_window = windows
         .iter()
         .map(|w| {
-            let mut edges = CorefGraph::edges(doc, w.word_start, w.word_end, lemmas, acronyms, &long_forms);
+            let mut edges =
+                CorefGraph::edges(doc, w.word_start, w.word_end, lemmas, acronyms, &long_forms);
             edges.extend(DependencyGraph::edges(doc, w.word_start, w.word_end));
             edges
         })
         .collect();
     let ranges: Vec<(usize, usize)> = windows.iter().map(|w| (w.word_start, w.word_end)).collect();
-    let doc_edges = DocumentCorefGraph::edges(doc, &ranges, lemmas, acronyms, &long_forms, DOC_COREF_NEIGHBOURS);
+    let doc_edges = DocumentCorefGraph::edges(
+        doc,
+        &ranges,
+        lemmas,
+        acronyms,
+        &long_forms,
+        DOC_COREF_NEIGHBOURS,
+    );
     (per_window, doc_edges)
 }
 
@@ -202,10 +269,22 @@ pub fn document_graphs(doc: &Document, windows: &[Window], lemmas: &[String], ac
 pub struct CorefGraph;
 
 impl CorefGraph {
-    pub fn edges(doc: &Document, start: usize, end: usize, lemmas: &[String], acronyms: &[Acronym], long_forms: &[Vec<usize>]) -> Vec<Edge> {
+    pub fn edges(
+        doc: &Document,
+        start: usize,
+        end: usize,
+        lemmas: &[String],
+        acronyms: &[Acronym],
+        long_forms: &[Vec<usize>],
+    ) -> Vec<Edge> {
         // Lemma edges first: they win over an acronym edge on the same pair.
         let mut edges: Vec<((u32, u32), EdgeKind)> = Vec::new();
-        let nouns: Vec<usize> = (start..end).filter(|&w| matches!(doc.tokens[w].upos.as_str(), "NOUN" | "PROPN") && is_content(&doc.tokens[w])).collect();
+        let nouns: Vec<usize> = (start..end)
+            .filter(|&w| {
+                matches!(doc.tokens[w].upos.as_str(), "NOUN" | "PROPN")
+                    && is_content(&doc.tokens[w])
+            })
+            .collect();
         let mut by_lemma: HashMap<&str, Vec<usize>> = HashMap::new();
         for &w in &nouns {
             by_lemma.entry(lemmas[w].as_str()).or_default().push(w);
@@ -213,7 +292,11 @@ impl CorefGraph {
         for group in by_lemma.values() {
             for (i, &a) in group.iter().enumerate() {
                 for &b in &group[i + 1..] {
-                    let kind = if doc.tokens[a].form == doc.tokens[b].form { EdgeKind::Exact } else { EdgeKind::Lemma };
+                    let kind = if doc.tokens[a].form == doc.tokens[b].form {
+                        EdgeKind::Exact
+                    } else {
+                        EdgeKind::Lemma
+                    };
                     edges.push((pair(a - start, b - start), kind));
                 }
             }
@@ -222,7 +305,11 @@ impl CorefGraph {
             let from = a.short.min(a.long_start);
             let mentions = (start.max(from)..end).filter(|&w| doc.tokens[w].form == a.short_form);
             let long_len = a.long_end - a.long_start;
-            let long_words: BTreeSet<usize> = occurrences.iter().flat_map(|&p| p..p + long_len).filter(|&w| w >= start && w < end && is_content(&doc.tokens[w])).collect();
+            let long_words: BTreeSet<usize> = occurrences
+                .iter()
+                .flat_map(|&p| p..p + long_len)
+                .filter(|&w| w >= start && w < end && is_content(&doc.tokens[w]))
+                .collect();
             for m in mentions {
                 for &w in &long_words {
                     if w != m {
@@ -231,7 +318,10 @@ impl CorefGraph {
                 }
             }
         }
-        first_per_pair(edges).into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
+        first_per_pair(edges)
+            .into_iter()
+            .map(|((src, dst), kind)| Edge { kind, src, dst })
+            .collect()
     }
 }
 
@@ -272,14 +362,22 @@ pub const DOC_COREF_NEIGHBOURS: usize = 2;
 
 impl DocumentCorefGraph {
     /// `windows`: each window's word range `(start, end)`, in order, covering the document.
-    pub fn edges(doc: &Document, windows: &[(usize, usize)], lemmas: &[String], acronyms: &[Acronym], long_forms: &[Vec<usize>], k: usize) -> Vec<DocEdge> {
+    pub fn edges(
+        doc: &Document,
+        windows: &[(usize, usize)],
+        lemmas: &[String],
+        acronyms: &[Acronym],
+        long_forms: &[Vec<usize>],
+        k: usize,
+    ) -> Vec<DocEdge> {
         let mut window_of = vec![usize::MAX; doc.tokens.len()];
         for (i, &(start, end)) in windows.iter().enumerate() {
             window_of[start..end].fill(i);
         }
         // Lemma edges first: they win over an acronym edge on the same pair.
         let mut edges: Vec<((usize, usize), EdgeKind)> = Vec::new();
-        let nearest = |w: usize, candidates: &[usize]| nearest_outside_window(&window_of, w, candidates, k);
+        let nearest =
+            |w: usize, candidates: &[usize]| nearest_outside_window(&window_of, w, candidates, k);
         let mut by_lemma: HashMap<&str, Vec<usize>> = HashMap::new();
         for (w, (t, lemma)) in doc.tokens.iter().zip(lemmas).enumerate() {
             if matches!(t.upos.as_str(), "NOUN" | "PROPN") && is_content(t) {
@@ -289,16 +387,28 @@ impl DocumentCorefGraph {
         for group in by_lemma.values() {
             for &a in group {
                 for b in nearest(a, group) {
-                    let kind = if doc.tokens[a].form == doc.tokens[b].form { EdgeKind::Exact } else { EdgeKind::Lemma };
+                    let kind = if doc.tokens[a].form == doc.tokens[b].form {
+                        EdgeKind::Exact
+                    } else {
+                        EdgeKind::Lemma
+                    };
                     edges.push(((a.min(b), a.max(b)), kind));
                 }
             }
         }
         for (a, occurrences) in acronyms.iter().zip(long_forms) {
             let from = a.short.min(a.long_start);
-            let mentions: Vec<usize> = (from..doc.tokens.len()).filter(|&w| doc.tokens[w].form == a.short_form).collect();
+            let mentions: Vec<usize> = (from..doc.tokens.len())
+                .filter(|&w| doc.tokens[w].form == a.short_form)
+                .collect();
             let long_len = a.long_end - a.long_start;
-            let long_words: Vec<usize> = occurrences.iter().flat_map(|&p| p..p + long_len).filter(|&w| is_content(&doc.tokens[w])).collect::<BTreeSet<_>>().into_iter().collect();
+            let long_words: Vec<usize> = occurrences
+                .iter()
+                .flat_map(|&p| p..p + long_len)
+                .filter(|&w| is_content(&doc.tokens[w]))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
             for &m in &mentions {
                 for w in nearest(m, &long_words) {
                     edges.push(((m.min(w), m.max(w)), EdgeKind::Acronym));
@@ -310,7 +420,11 @@ impl DocumentCorefGraph {
                 }
             }
         }
-        first_per_pair(edges).into_iter().filter(|((a, b), _)| a != b).map(|((src, dst), kind)| DocEdge { kind, src, dst }).collect()
+        first_per_pair(edges)
+            .into_iter()
+            .filter(|((a, b), _)| a != b)
+            .map(|((src, dst), kind)| DocEdge { kind, src, dst })
+            .collect()
     }
 }
 
@@ -319,15 +433,27 @@ impl DocumentCorefGraph {
 /// first, the earlier on a tie. Windows are contiguous, so the candidates
 /// inside w's window are one run: walk outwards from both of its ends
 /// rather than sorting every candidate by distance.
-fn nearest_outside_window(window_of: &[usize], w: usize, candidates: &[usize], k: usize) -> Vec<usize> {
+fn nearest_outside_window(
+    window_of: &[usize],
+    w: usize,
+    candidates: &[usize],
+    k: usize,
+) -> Vec<usize> {
     let mine = window_of[w];
     let lo = candidates.partition_point(|&c| c < w && window_of[c] != mine);
-    let hi = lo + candidates[lo..].iter().take_while(|&&c| window_of[c] == mine).count();
+    let hi = lo
+        + candidates[lo..]
+            .iter()
+            .take_while(|&&c| window_of[c] == mine)
+            .count();
     // candidates[..left] lie before the window, candidates[right..] after it.
     let (mut left, mut right) = (lo, hi);
     let mut out = Vec::with_capacity(k);
     while out.len() < k {
-        let next = match (left.checked_sub(1).map(|i| candidates[i]), candidates.get(right).copied()) {
+        let next = match (
+            left.checked_sub(1).map(|i| candidates[i]),
+            candidates.get(right).copied(),
+        ) {
             (Some(l), Some(r)) if w - l <= r - w => {
                 left -= 1;
                 l
@@ -355,7 +481,8 @@ impl DependencyGraph {
         let inside = |w: usize| w >= start && w < end;
         // A pair found by several rules keeps the smallest kind.
         let mut edges: Vec<((u32, u32), EdgeKind)> = Vec::new();
-        let mut add = |a: usize, b: usize, kind: EdgeKind| edges.push((pair(a - start, b - start), kind));
+        let mut add =
+            |a: usize, b: usize, kind: EdgeKind| edges.push((pair(a - start, b - start), kind));
         let mut key_dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for w in start..end {
             let t = &doc.tokens[w];
@@ -383,7 +510,9 @@ impl DependencyGraph {
         }
         for w in start..end {
             let t = &doc.tokens[w];
-            let Some(h) = t.head.filter(|&h| inside(h) && h != w) else { continue };
+            let Some(h) = t.head.filter(|&h| inside(h) && h != w) else {
+                continue;
+            };
             let kind = if in_key[h - start] && rel_in(t, COMPOUND_RELS) {
                 EdgeKind::Compound
             } else if in_key[h - start] && rel_in(t, MODIFIER_RELS) {
@@ -396,7 +525,10 @@ impl DependencyGraph {
         // Sorted by pair, then kind: the smallest kind of each pair comes first.
         edges.sort_unstable();
         edges.dedup_by_key(|&mut (pair, _)| pair);
-        edges.into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
+        edges
+            .into_iter()
+            .map(|((src, dst), kind)| Edge { kind, src, dst })
+            .collect()
     }
 }
 
@@ -427,7 +559,18 @@ mod tests {
             text.push(' ');
         }
         let n = tokens.len();
-        Document { id: "d".into(), text: Text::new(text), tokens, sentences: vec![Sentence { id: None, start: 0, end: n }], entities: vec![], annotation_lines: Default::default() }
+        Document {
+            id: "d".into(),
+            text: Text::new(text),
+            tokens,
+            sentences: vec![Sentence {
+                id: None,
+                start: 0,
+                end: n,
+            }],
+            entities: vec![],
+            annotation_lines: Default::default(),
+        }
     }
 
     fn e(kind: EdgeKind, src: u32, dst: u32) -> Edge {
@@ -449,7 +592,19 @@ mod tests {
         ]);
         let edges = DependencyGraph::edges(&d, 0, 8);
         use EdgeKind::*;
-        assert_eq!(edges, vec![e(Arc, 0, 2), e(Compound, 1, 2), e(KeyHead, 2, 3), e(KeySibling, 2, 6), e(KeyHead, 3, 6), e(Modifier, 3, 7), e(Modifier, 4, 6), e(Compound, 5, 6),]);
+        assert_eq!(
+            edges,
+            vec![
+                e(Arc, 0, 2),
+                e(Compound, 1, 2),
+                e(KeyHead, 2, 3),
+                e(KeySibling, 2, 6),
+                e(KeyHead, 3, 6),
+                e(Modifier, 3, 7),
+                e(Modifier, 4, 6),
+                e(Compound, 5, 6),
+            ]
+        );
         // A window that cuts the sentence keeps only edges inside it.
         let part = DependencyGraph::edges(&d, 2, 5);
         assert_eq!(part, vec![e(KeyHead, 0, 1)]);
@@ -467,16 +622,34 @@ mod tests {
             ("Gale", "PROPN", "dep", 0),
             ("Gale", "PROPN", "dep", 0),
         ]);
-        let lemmas: Vec<String> = d.tokens.iter().map(|t| crate::lemma::Lemmatizer::default().lemma(t)).collect();
+        let lemmas: Vec<String> = d
+            .tokens
+            .iter()
+            .map(|t| crate::lemma::Lemmatizer::default().lemma(t))
+            .collect();
         // Three windows: words 0-2, 3-5, 6-7.
         let windows = [(0, 3), (3, 6), (6, 8)];
         let edges = DocumentCorefGraph::edges(&d, &windows, &lemmas, &[], &[], 1);
         use EdgeKind::*;
-        let pairs: Vec<(EdgeKind, usize, usize)> = edges.iter().map(|e| (e.kind, e.src, e.dst)).collect();
+        let pairs: Vec<(EdgeKind, usize, usize)> =
+            edges.iter().map(|e| (e.kind, e.src, e.dst)).collect();
         // Each Gale keeps its nearest Gale in another window (0, 2, 6 and 7 all
         // choose 4; 4 chooses 2 on the tie with 6); crater -- craters by lemma.
-        assert_eq!(pairs, vec![(Exact, 0, 4), (Lemma, 1, 5), (Exact, 2, 4), (Exact, 4, 6), (Exact, 4, 7)], "{pairs:?}");
-        assert!(edges.iter().all(|e| windows.iter().position(|w| (w.0..w.1).contains(&e.src)) != windows.iter().position(|w| (w.0..w.1).contains(&e.dst))));
+        assert_eq!(
+            pairs,
+            vec![
+                (Exact, 0, 4),
+                (Lemma, 1, 5),
+                (Exact, 2, 4),
+                (Exact, 4, 6),
+                (Exact, 4, 7)
+            ],
+            "{pairs:?}"
+        );
+        assert!(edges
+            .iter()
+            .all(|e| windows.iter().position(|w| (w.0..w.1).contains(&e.src))
+                != windows.iter().position(|w| (w.0..w.1).contains(&e.dst))));
         // One window: nothing crosses.
         assert!(DocumentCorefGraph::edges(&d, &[(0, 8)], &lemmas, &[], &[], 3).is_empty());
         // A larger k adds neighbours, never pairs within a window.
@@ -489,7 +662,9 @@ mod tests {
     fn lcg(seed: u64) -> impl FnMut(u64) -> usize {
         let mut state = seed;
         move |n| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((state >> 33) % n) as usize
         }
     }
@@ -506,10 +681,18 @@ mod tests {
             let n = window_of.len();
             let candidates: Vec<usize> = (0..n).filter(|_| next(3) == 0).collect();
             let (w, k) = (next(n as u64), next(4));
-            let mut brute: Vec<usize> = candidates.iter().copied().filter(|&c| window_of[c] != window_of[w]).collect();
+            let mut brute: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&c| window_of[c] != window_of[w])
+                .collect();
             brute.sort_by_key(|&c| (c.abs_diff(w), c));
             brute.truncate(k);
-            assert_eq!(nearest_outside_window(&window_of, w, &candidates, k), brute, "w {w}, k {k}, {candidates:?} in {window_of:?}");
+            assert_eq!(
+                nearest_outside_window(&window_of, w, &candidates, k),
+                brute,
+                "w {w}, k {k}, {candidates:?} in {window_of:?}"
+            );
         }
     }
 
@@ -518,26 +701,49 @@ mod tests {
         // Documents of mixed-case (and non-ASCII) words, long forms drawn
         // from them by a fixed LCG, some repeated as a long document repeats its definitions.
         let mut next = lcg(99);
-        let vocab = ["Alpha", "alpha", "ALPHA", "X-ray", "x-ray", "Ωmega", "ωmega", "ΣΑΣ", "σας", "of", "Of", "the"];
+        let vocab = [
+            "Alpha", "alpha", "ALPHA", "X-ray", "x-ray", "Ωmega", "ωmega", "ΣΑΣ", "σας", "of",
+            "Of", "the",
+        ];
         for _ in 0..300 {
-            let rows: Vec<(&str, &str, &str, usize)> = (0..1 + next(40)).map(|_| (vocab[next(vocab.len() as u64)], "NOUN", "dep", 0)).collect();
+            let rows: Vec<(&str, &str, &str, usize)> = (0..1 + next(40))
+                .map(|_| (vocab[next(vocab.len() as u64)], "NOUN", "dep", 0))
+                .collect();
             let d = doc(&rows);
             let n = d.tokens.len();
             let acronyms: Vec<Acronym> = (0..next(6))
                 .map(|_| {
                     let long_start = next(n as u64);
                     let long_end = (long_start + 1 + next(3)).min(n);
-                    Acronym { short_form: "AX".into(), short: 0, long_start, long_end }
+                    Acronym {
+                        short_form: "AX".into(),
+                        short: 0,
+                        long_start,
+                        long_end,
+                    }
                 })
                 .collect();
             let scan: Vec<Vec<usize>> = acronyms
                 .iter()
                 .map(|a| {
-                    let long: Vec<String> = d.tokens[a.long_start..a.long_end].iter().map(|t| t.form.to_lowercase()).collect();
-                    (0..=n - long.len()).filter(|&p| long.iter().enumerate().all(|(i, l)| d.tokens[p + i].form.to_lowercase() == *l)).collect()
+                    let long: Vec<String> = d.tokens[a.long_start..a.long_end]
+                        .iter()
+                        .map(|t| t.form.to_lowercase())
+                        .collect();
+                    (0..=n - long.len())
+                        .filter(|&p| {
+                            long.iter()
+                                .enumerate()
+                                .all(|(i, l)| d.tokens[p + i].form.to_lowercase() == *l)
+                        })
+                        .collect()
                 })
                 .collect();
-            assert_eq!(long_form_occurrences(&d, &acronyms), scan, "{rows:?} {acronyms:?}");
+            assert_eq!(
+                long_form_occurrences(&d, &acronyms),
+                scan,
+                "{rows:?} {acronyms:?}"
+            );
         }
     }
 
@@ -560,13 +766,22 @@ mod tests {
             ("2", "NUM", "nummod", 4),
             ("2", "NUM", "nummod", 4),
         ]);
-        let lemmas: Vec<String> = d.tokens.iter().map(|t| crate::lemma::Lemmatizer::default().lemma(t)).collect();
+        let lemmas: Vec<String> = d
+            .tokens
+            .iter()
+            .map(|t| crate::lemma::Lemmatizer::default().lemma(t))
+            .collect();
         let acr = crate::acronym::detect(&d);
         assert_eq!(acr.len(), 1);
         let long = long_form_occurrences(&d, &acr);
         let edges = CorefGraph::edges(&d, 0, d.tokens.len(), &lemmas, &acr, &long);
         use EdgeKind::*;
-        let mut want = vec![e(Exact, 5, 10), e(Lemma, 7, 8), e(Lemma, 7, 9), e(Exact, 8, 9)];
+        let mut want = vec![
+            e(Exact, 5, 10),
+            e(Lemma, 7, 8),
+            e(Lemma, 7, 9),
+            e(Exact, 8, 9),
+        ];
         for m in [5, 10] {
             for w in 0..4 {
                 want.push(e(Acronym, w, m));
@@ -579,7 +794,11 @@ mod tests {
     #[test]
     fn variants_are_nested_filters() {
         let all = DependencyVariant::All.kinds();
-        for v in [DependencyVariant::KeyOnly, DependencyVariant::CompoundKey, DependencyVariant::ModifierKey] {
+        for v in [
+            DependencyVariant::KeyOnly,
+            DependencyVariant::CompoundKey,
+            DependencyVariant::ModifierKey,
+        ] {
             assert!(v.kinds().iter().all(|k| all.contains(k)));
         }
         assert_eq!(DependencyVariant::default(), DependencyVariant::CompoundKey);

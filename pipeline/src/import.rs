@@ -31,13 +31,27 @@ pub enum ImportError {
     #[error("{}: no .ann file anywhere under it: a corpus needs brat annotations (.txt + .ann per document)", dir.display())]
     NoAnnotations { dir: PathBuf },
     #[error("{}:{line}: entity type {ty:?} is not among the [entities] of {} ({})", path.display(), conf.display(), known.join(", "))]
-    UnknownType { path: PathBuf, line: usize, ty: String, conf: PathBuf, known: Vec<String> },
+    UnknownType {
+        path: PathBuf,
+        line: usize,
+        ty: String,
+        conf: PathBuf,
+        known: Vec<String>,
+    },
     #[error("{}: the {split} split has no documents{}", dir.display(), hint)]
-    EmptySplit { dir: PathBuf, split: String, hint: String },
+    EmptySplit {
+        dir: PathBuf,
+        split: String,
+        hint: String,
+    },
     #[error("{}: a .txt without its .ann (--strict refuses unannotated documents)", path.display())]
     Unannotated { path: PathBuf },
     #[error("--types {wanted}: {missing:?} not among the corpus's entity types ({})", found.join(", "))]
-    UnknownChoice { wanted: String, missing: Vec<String>, found: Vec<String> },
+    UnknownChoice {
+        wanted: String,
+        missing: Vec<String>,
+        found: Vec<String>,
+    },
     #[error("--split {0}: three shares above zero, of train, dev and test (e.g. 70/10/20)")]
     BadSplit(String),
     #[error("{} and {}: both become document id {id:?}; rename one", a.display(), b.display())]
@@ -56,7 +70,11 @@ pub struct SplitShares {
 
 impl Default for SplitShares {
     fn default() -> Self {
-        Self { train: 70.0, dev: 10.0, test: 20.0 }
+        Self {
+            train: 70.0,
+            dev: 10.0,
+            test: 20.0,
+        }
     }
 }
 
@@ -65,9 +83,17 @@ impl std::str::FromStr for SplitShares {
 
     /// `70/10/20` (or with commas); the shares need not sum to 100.
     fn from_str(s: &str) -> Result<Self, ImportError> {
-        let parts: Vec<f64> = s.split(['/', ',']).map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| ImportError::BadSplit(s.into()))?;
+        let parts: Vec<f64> = s
+            .split(['/', ','])
+            .map(|p| p.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| ImportError::BadSplit(s.into()))?;
         match parts[..] {
-            [train, dev, test] if train > 0.0 && dev > 0.0 && test > 0.0 && (train + dev + test).is_finite() => Ok(Self { train, dev, test }),
+            [train, dev, test]
+                if train > 0.0 && dev > 0.0 && test > 0.0 && (train + dev + test).is_finite() =>
+            {
+                Ok(Self { train, dev, test })
+            }
             _ => Err(ImportError::BadSplit(s.into())),
         }
     }
@@ -91,7 +117,12 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self { types: None, shares: SplitShares::default(), seed: 1, strict: false }
+        Self {
+            types: None,
+            shares: SplitShares::default(),
+            seed: 1,
+            strict: false,
+        }
     }
 }
 
@@ -131,7 +162,9 @@ pub fn plan(dir: &Path, opts: &ImportOptions) -> Result<ImportPlan, ImportError>
     txts.report(&mut skipped);
     let anns = walk(dir, "ann", Depth::Tree, Links::Follow)?;
     if anns.files.is_empty() {
-        return Err(ImportError::NoAnnotations { dir: dir.to_path_buf() });
+        return Err(ImportError::NoAnnotations {
+            dir: dir.to_path_buf(),
+        });
     }
     let ann_set: BTreeSet<PathBuf> = anns.files.iter().map(|f| f.with_extension("")).collect();
     let mut docs = Vec::new();
@@ -140,15 +173,29 @@ pub fn plan(dir: &Path, opts: &ImportOptions) -> Result<ImportPlan, ImportError>
         if ann_set.contains(&txt.with_extension("")) {
             docs.push(txt.clone());
         } else if opts.strict {
-            return Err(ImportError::Unannotated { path: dir.join(txt) });
+            return Err(ImportError::Unannotated {
+                path: dir.join(txt),
+            });
         } else {
             unannotated.push(txt.clone());
         }
     }
     let (type_counts, label_types) = choose_types(dir, &docs, opts)?;
     let (splits, split_rule) = split(dir, &docs, opts)?;
-    let name = dir.canonicalize().ok().and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "corpus".into());
-    Ok(ImportPlan { name, label_types, type_counts, splits, split_rule, unannotated, skipped })
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "corpus".into());
+    Ok(ImportPlan {
+        name,
+        label_types,
+        type_counts,
+        splits,
+        split_rule,
+        unannotated,
+        skipped,
+    })
 }
 
 /// The entity types of `annotation.conf`'s `[entities]` (abstract `!` types
@@ -182,7 +229,11 @@ pub fn conf_types(dir: &Path) -> Result<Option<Vec<String>>, FsError> {
 
 /// Mentions per type in the `.ann` files, checked against `annotation.conf`,
 /// and the types to label.
-fn choose_types(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(BTreeMap<String, usize>, Vec<String>), ImportError> {
+fn choose_types(
+    dir: &Path,
+    docs: &[PathBuf],
+    opts: &ImportOptions,
+) -> Result<(BTreeMap<String, usize>, Vec<String>), ImportError> {
     let conf = conf_types(dir)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for txt in docs {
@@ -191,13 +242,23 @@ fn choose_types(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(B
         // Broken lines are the reader's to report, with the document.
         for (i, line) in String::from_utf8_lossy(&text).lines().enumerate() {
             let mut fields = line.split('\t');
-            let (Some(id), Some(body)) = (fields.next(), fields.next()) else { continue };
+            let (Some(id), Some(body)) = (fields.next(), fields.next()) else {
+                continue;
+            };
             if !id.starts_with('T') {
                 continue;
             }
-            let Some(ty) = body.split_whitespace().next() else { continue };
+            let Some(ty) = body.split_whitespace().next() else {
+                continue;
+            };
             if let Some(known) = conf.as_ref().filter(|k| !k.iter().any(|k| k == ty)) {
-                return Err(ImportError::UnknownType { path, line: i + 1, ty: ty.into(), conf: dir.join("annotation.conf"), known: known.clone() });
+                return Err(ImportError::UnknownType {
+                    path,
+                    line: i + 1,
+                    ty: ty.into(),
+                    conf: dir.join("annotation.conf"),
+                    known: known.clone(),
+                });
             }
             *counts.entry(ty.to_string()).or_default() += 1;
         }
@@ -209,9 +270,17 @@ fn choose_types(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(B
     let chosen = match &opts.types {
         None => found,
         Some(wanted) => {
-            let missing: Vec<String> = wanted.iter().filter(|w| !found.contains(w)).cloned().collect();
+            let missing: Vec<String> = wanted
+                .iter()
+                .filter(|w| !found.contains(w))
+                .cloned()
+                .collect();
             if !missing.is_empty() {
-                return Err(ImportError::UnknownChoice { wanted: wanted.join(","), missing, found });
+                return Err(ImportError::UnknownChoice {
+                    wanted: wanted.join(","),
+                    missing,
+                    found,
+                });
             }
             wanted.clone()
         }
@@ -220,8 +289,18 @@ fn choose_types(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(B
 }
 
 /// The split: by the folder's split subfolders, else seeded by document.
-fn split(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(Splits, String), ImportError> {
-    let top = |txt: &PathBuf| txt.components().next().filter(|_| txt.components().count() > 1).and_then(|c| c.as_os_str().to_str()).and_then(split_role);
+fn split(
+    dir: &Path,
+    docs: &[PathBuf],
+    opts: &ImportOptions,
+) -> Result<(Splits, String), ImportError> {
+    let top = |txt: &PathBuf| {
+        txt.components()
+            .next()
+            .filter(|_| txt.components().count() > 1)
+            .and_then(|c| c.as_os_str().to_str())
+            .and_then(split_role)
+    };
     let by_folder = docs.iter().any(|t| top(t).is_some());
     let mut splits: BTreeMap<&'static str, Vec<PathBuf>> = BTreeMap::new();
     let rule = if by_folder {
@@ -230,7 +309,8 @@ fn split(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(Splits, 
             let split = top(txt).ok_or_else(|| ImportError::EmptySplit {
                 dir: dir.join(txt),
                 split: "(none)".into(),
-                hint: ": this document lies outside the train/dev/test folders; move it into one".into(),
+                hint: ": this document lies outside the train/dev/test folders; move it into one"
+                    .into(),
             })?;
             splits.entry(split).or_default().push(txt.clone());
         }
@@ -261,7 +341,10 @@ fn split(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(Splits, 
             };
             splits.entry(split).or_default().push(t.clone());
         }
-        format!("by document, SHA-256 of (seed {}, relative path) order, shares {s}", opts.seed)
+        format!(
+            "by document, SHA-256 of (seed {}, relative path) order, shares {s}",
+            opts.seed
+        )
     };
     let mut out = Vec::new();
     for split in ["train", "dev", "test"] {
@@ -270,16 +353,28 @@ fn split(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(Splits, 
             let hint = if by_folder {
                 format!(": add a {split}/ folder with documents")
             } else {
-                format!(" ({} documents at shares {}): add documents or change --split", docs.len(), opts.shares)
+                format!(
+                    " ({} documents at shares {}): add documents or change --split",
+                    docs.len(),
+                    opts.shares
+                )
             };
-            return Err(ImportError::EmptySplit { dir: dir.to_path_buf(), split: split.into(), hint });
+            return Err(ImportError::EmptySplit {
+                dir: dir.to_path_buf(),
+                split: split.into(),
+                hint,
+            });
         }
         let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
         let mut list = Vec::new();
         for txt in files {
             let id = doc_id(dir, &txt, by_folder)?;
             if let Some(a) = seen.insert(id.clone(), txt.clone()) {
-                return Err(ImportError::SameId { a: dir.join(a), b: dir.join(&txt), id });
+                return Err(ImportError::SameId {
+                    a: dir.join(a),
+                    b: dir.join(&txt),
+                    id,
+                });
             }
             list.push(Doc { id, txt });
         }
@@ -294,8 +389,14 @@ fn split(dir: &Path, docs: &[PathBuf], opts: &ImportOptions) -> Result<(Splits, 
 /// there is one), folders joined by `__`.
 fn doc_id(dir: &Path, txt: &Path, below_split: bool) -> Result<String, ImportError> {
     let rel = txt.with_extension("");
-    let parts: Vec<&str> =
-        rel.components().skip(usize::from(below_split)).map(|c| c.as_os_str().to_str()).collect::<Option<_>>().ok_or_else(|| ImportError::NotUtf8 { path: dir.join(txt) })?;
+    let parts: Vec<&str> = rel
+        .components()
+        .skip(usize::from(below_split))
+        .map(|c| c.as_os_str().to_str())
+        .collect::<Option<_>>()
+        .ok_or_else(|| ImportError::NotUtf8 {
+            path: dir.join(txt),
+        })?;
     Ok(parts.join("__"))
 }
 
@@ -318,10 +419,18 @@ pub fn write(plan: &ImportPlan, src: &Path, dst: &Path) -> Result<Manifest, Impo
                 }
                 keep.insert(to);
             }
-            keep.insert(dst.join("conllu").join(split).join(format!("{}.conllu", d.id)));
+            keep.insert(
+                dst.join("conllu")
+                    .join(split)
+                    .join(format!("{}.conllu", d.id)),
+            );
         }
     }
-    for (top, ext) in [("standoff", "txt"), ("standoff", "ann"), ("conllu", "conllu")] {
+    for (top, ext) in [
+        ("standoff", "txt"),
+        ("standoff", "ann"),
+        ("conllu", "conllu"),
+    ] {
         let root = dst.join(top);
         if !root.is_dir() {
             continue;
@@ -344,7 +453,10 @@ pub fn write(plan: &ImportPlan, src: &Path, dst: &Path) -> Result<Manifest, Impo
                 name: split.clone(),
                 enrelg_file: None,
                 documents: docs.len(),
-                files: docs.iter().map(|d| d.txt.to_string_lossy().into_owned()).collect(),
+                files: docs
+                    .iter()
+                    .map(|d| d.txt.to_string_lossy().into_owned())
+                    .collect(),
             })
             .collect(),
         sources: Vec::new(),
@@ -353,7 +465,10 @@ pub fn write(plan: &ImportPlan, src: &Path, dst: &Path) -> Result<Manifest, Impo
         attribution: String::new(),
         split_rule: Some(plan.split_rule.clone()),
     };
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| FsError { path: dst.join("manifest.json"), source: std::io::Error::other(e) })? + "\n";
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| FsError {
+        path: dst.join("manifest.json"),
+        source: std::io::Error::other(e),
+    })? + "\n";
     write_atomic(&dst.join("manifest.json"), json.as_bytes())?;
     Ok(manifest)
 }
@@ -380,11 +495,19 @@ mod tests {
     fn a_flat_folder_splits_by_seed_the_same_every_time() {
         let dir = scratch("flat");
         for i in 0..40 {
-            doc(&dir, &format!("sub/d{i:02}"), "T1\tElement 0 2\tFe\nT2\tMineral 7 9\tMg\n");
+            doc(
+                &dir,
+                &format!("sub/d{i:02}"),
+                "T1\tElement 0 2\tFe\nT2\tMineral 7 9\tMg\n",
+            );
         }
         std::fs::write(dir.join("orphan.txt"), "no annotations").unwrap();
         let p = plan(&dir, &ImportOptions::default()).unwrap();
-        let sizes: Vec<(&str, usize)> = p.splits.iter().map(|(s, d)| (s.as_str(), d.len())).collect();
+        let sizes: Vec<(&str, usize)> = p
+            .splits
+            .iter()
+            .map(|(s, d)| (s.as_str(), d.len()))
+            .collect();
         assert_eq!(sizes, [("train", 28), ("dev", 4), ("test", 8)]);
         assert_eq!(p.label_types, ["Element", "Mineral"]);
         assert_eq!(p.type_counts["Element"], 40);
@@ -392,10 +515,25 @@ mod tests {
         assert!(p.splits[0].1.iter().all(|d| d.id.starts_with("sub__d")));
         let again = plan(&dir, &ImportOptions::default()).unwrap();
         assert_eq!(again.splits, p.splits, "the same split on a rerun");
-        let other = plan(&dir, &ImportOptions { seed: 2, ..Default::default() }).unwrap();
+        let other = plan(
+            &dir,
+            &ImportOptions {
+                seed: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_ne!(other.splits, p.splits, "the seed moves documents");
         // Strict refuses the orphan.
-        let err = plan(&dir, &ImportOptions { strict: true, ..Default::default() }).unwrap_err().to_string();
+        let err = plan(
+            &dir,
+            &ImportOptions {
+                strict: true,
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("orphan.txt: a .txt without its .ann"), "{err}");
 
         let dst = dir.join("out");
@@ -422,33 +560,87 @@ mod tests {
         std::fs::write(dir.join("annotation.conf"), "[entities]\n# comment\n!Abstract\nElement\n\tMineral\n[relations]\nPart Arg1:Element, Arg2:Mineral\n").unwrap();
         let p = plan(&dir, &ImportOptions::default()).unwrap();
         assert_eq!(p.label_types, ["Element", "Mineral"]);
-        let ids: Vec<(&str, &str)> = p.splits.iter().flat_map(|(s, d)| d.iter().map(move |d| (s.as_str(), d.id.as_str()))).collect();
+        let ids: Vec<(&str, &str)> = p
+            .splits
+            .iter()
+            .flat_map(|(s, d)| d.iter().map(move |d| (s.as_str(), d.id.as_str())))
+            .collect();
         assert_eq!(ids, [("train", "a"), ("dev", "b"), ("test", "deep__c")]);
-        let only = plan(&dir, &ImportOptions { types: Some(vec!["Mineral".into()]), ..Default::default() }).unwrap();
+        let only = plan(
+            &dir,
+            &ImportOptions {
+                types: Some(vec!["Mineral".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(only.label_types, ["Mineral"]);
-        assert_eq!(only.type_counts["Element"], 2, "types not chosen are still counted");
-        let err = plan(&dir, &ImportOptions { types: Some(vec!["Rock".into()]), ..Default::default() }).unwrap_err().to_string();
-        assert!(err.contains("[\"Rock\"] not among the corpus's entity types (Element, Mineral)"), "{err}");
+        assert_eq!(
+            only.type_counts["Element"], 2,
+            "types not chosen are still counted"
+        );
+        let err = plan(
+            &dir,
+            &ImportOptions {
+                types: Some(vec!["Rock".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("[\"Rock\"] not among the corpus's entity types (Element, Mineral)"),
+            "{err}"
+        );
         doc(&dir, "train/z", "T1\tRock 0 2\tFe\n");
-        let err = plan(&dir, &ImportOptions::default()).unwrap_err().to_string();
-        assert!(err.contains("train/z.ann:1: entity type \"Rock\" is not among the [entities] of") && err.contains("annotation.conf"), "{err}");
+        let err = plan(&dir, &ImportOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("train/z.ann:1: entity type \"Rock\" is not among the [entities] of")
+                && err.contains("annotation.conf"),
+            "{err}"
+        );
     }
 
     #[test]
     fn errors_name_the_folder() {
         let dir = scratch("errors");
         std::fs::write(dir.join("a.txt"), "Fe").unwrap();
-        let err = plan(&dir, &ImportOptions::default()).unwrap_err().to_string();
+        let err = plan(&dir, &ImportOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no .ann file anywhere"), "{err}");
         doc(&dir, "train/a", "T1\tElement 0 2\tFe\n");
         doc(&dir, "test/b", "T1\tElement 0 2\tFe\n");
-        let err = plan(&dir, &ImportOptions::default()).unwrap_err().to_string();
-        assert!(err.contains("the dev split has no documents: add a dev/ folder"), "{err}");
+        let err = plan(&dir, &ImportOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the dev split has no documents: add a dev/ folder"),
+            "{err}"
+        );
         let flat = scratch("errors-flat");
         doc(&flat, "a", "T1\tElement 0 2\tFe\n");
-        let err = plan(&flat, &ImportOptions::default()).unwrap_err().to_string();
-        assert!(err.contains("split has no documents (1 documents at shares 70/10/20)"), "{err}");
-        assert_eq!("80,10,10".parse::<SplitShares>().unwrap(), SplitShares { train: 80.0, dev: 10.0, test: 10.0 });
-        assert!("70/0/30".parse::<SplitShares>().is_err() && "70/10".parse::<SplitShares>().is_err() && "a/b/c".parse::<SplitShares>().is_err());
+        let err = plan(&flat, &ImportOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("split has no documents (1 documents at shares 70/10/20)"),
+            "{err}"
+        );
+        assert_eq!(
+            "80,10,10".parse::<SplitShares>().unwrap(),
+            SplitShares {
+                train: 80.0,
+                dev: 10.0,
+                test: 10.0
+            }
+        );
+        assert!(
+            "70/0/30".parse::<SplitShares>().is_err()
+                && "70/10".parse::<SplitShares>().is_err()
+                && "a/b/c".parse::<SplitShares>().is_err()
+        );
     }
 }

@@ -54,7 +54,11 @@ pub fn parse_jsonl(bytes: &[u8], path: &Path, skipped: &mut SkipReport) -> Vec<J
         let line = i + 1;
         let at = format!("{}:{line}", path.display());
         let Ok(raw) = std::str::from_utf8(raw) else {
-            skipped.add(Unit::Line, "JSONL line not UTF-8", format!("{at}: not UTF-8"));
+            skipped.add(
+                Unit::Line,
+                "JSONL line not UTF-8",
+                format!("{at}: not UTF-8"),
+            );
             continue;
         };
         let raw = raw.trim_start_matches(BOM).trim();
@@ -64,7 +68,11 @@ pub fn parse_jsonl(bytes: &[u8], path: &Path, skipped: &mut SkipReport) -> Vec<J
         let value: serde_json::Value = match serde_json::from_str(raw) {
             Ok(v) => v,
             Err(e) => {
-                skipped.add(Unit::Line, "JSONL line not JSON", format!("{at}: not JSON: {e}"));
+                skipped.add(
+                    Unit::Line,
+                    "JSONL line not JSON",
+                    format!("{at}: not JSON: {e}"),
+                );
                 continue;
             }
         };
@@ -72,20 +80,38 @@ pub fn parse_jsonl(bytes: &[u8], path: &Path, skipped: &mut SkipReport) -> Vec<J
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
             _ => {
-                skipped.add(Unit::Line, "JSONL record without an id", format!("{at}: no string or integer \"id\""));
+                skipped.add(
+                    Unit::Line,
+                    "JSONL record without an id",
+                    format!("{at}: no string or integer \"id\""),
+                );
                 continue;
             }
         };
         let Some(text) = value.get("text").and_then(|t| t.as_str()) else {
-            skipped.add(Unit::Line, "JSONL record without a text", format!("{at}: no string \"text\" (id {id:?})"));
+            skipped.add(
+                Unit::Line,
+                "JSONL record without a text",
+                format!("{at}: no string \"text\" (id {id:?})"),
+            );
             continue;
         };
         if let Some(first) = first_line.get(&id) {
-            skipped.add(Unit::Line, "JSONL duplicate id", format!("{at}: duplicate id {id:?} (first on line {first}); this record is not tagged"));
+            skipped.add(
+                Unit::Line,
+                "JSONL duplicate id",
+                format!(
+                    "{at}: duplicate id {id:?} (first on line {first}); this record is not tagged"
+                ),
+            );
             continue;
         }
         first_line.insert(id.clone(), line);
-        out.push(JsonlRecord { line, id, text: text.to_string() });
+        out.push(JsonlRecord {
+            line,
+            id,
+            text: text.to_string(),
+        });
     }
     out
 }
@@ -117,12 +143,22 @@ pub fn check_text(text: &str, max_chars: usize) -> Result<TextCheck, String> {
 
 /// Read and check one `.txt` file: its text, or the reason (with line and
 /// column for invalid UTF-8) it is left out.
-pub fn read_checked(path: &Path, max_chars: usize) -> Result<(String, TextCheck), (&'static str, String)> {
+pub fn read_checked(
+    path: &Path,
+    max_chars: usize,
+) -> Result<(String, TextCheck), (&'static str, String)> {
     let text = read_document_file(path).map_err(|e| match e {
         ReadError::Io(e) => ("unreadable file", format!("{}: {e}", path.display())),
-        ReadError::Encoding { line, column, byte } => ("not UTF-8", format!("{}:{line}:{column}: not UTF-8 (invalid byte at offset {byte})", path.display())),
+        ReadError::Encoding { line, column, byte } => (
+            "not UTF-8",
+            format!(
+                "{}:{line}:{column}: not UTF-8 (invalid byte at offset {byte})",
+                path.display()
+            ),
+        ),
     })?;
-    let check = check_text(&text, max_chars).map_err(|why| ("too long", format!("{}: {why}", path.display())))?;
+    let check = check_text(&text, max_chars)
+        .map_err(|why| ("too long", format!("{}: {why}", path.display())))?;
     Ok((text, check))
 }
 
@@ -156,17 +192,40 @@ mod tests {
         std::fs::write(&path, body).unwrap();
         let mut skipped = SkipReport::default();
         let records = read_jsonl(&path, &mut skipped).unwrap();
-        assert_eq!(records.iter().map(|r| (r.line, r.id.as_str())).collect::<Vec<_>>(), vec![(1, "a"), (4, "7")]);
+        assert_eq!(
+            records
+                .iter()
+                .map(|r| (r.line, r.id.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(1, "a"), (4, "7")]
+        );
         assert_eq!(skipped.lines, 5);
         let text = skipped.to_string();
-        assert!(text.contains(&format!("{}:2: not JSON", path.display())), "{text}");
-        assert!(text.contains(&format!("{}:5: duplicate id \"a\" (first on line 1)", path.display())), "{text}");
+        assert!(
+            text.contains(&format!("{}:2: not JSON", path.display())),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "{}:5: duplicate id \"a\" (first on line 1)",
+                path.display()
+            )),
+            "{text}"
+        );
         assert!(text.contains(":6: no string or integer \"id\""), "{text}");
         assert!(text.contains(":7: no string \"text\""), "{text}");
         assert!(text.contains(":8: no string or integer \"id\""), "{text}");
         // Distinct ids, distinct stable file names.
         assert_ne!(records[0].file_stem(), records[1].file_stem());
-        assert_eq!(records[0].file_stem(), JsonlRecord { line: 9, id: "a".into(), text: String::new() }.file_stem());
+        assert_eq!(
+            records[0].file_stem(),
+            JsonlRecord {
+                line: 9,
+                id: "a".into(),
+                text: String::new()
+            }
+            .file_stem()
+        );
     }
 
     #[test]
@@ -176,7 +235,10 @@ mod tests {
         std::fs::write(&bad, b"Gale crater\nSchr\xf6der\n").unwrap();
         let (reason, msg) = read_checked(&bad, 100).unwrap_err();
         assert_eq!(reason, "not UTF-8");
-        assert!(msg.starts_with(&format!("{}:2:5: not UTF-8", bad.display())), "{msg}");
+        assert!(
+            msg.starts_with(&format!("{}:2:5: not UTF-8", bad.display())),
+            "{msg}"
+        );
         let empty = dir.join("empty.txt");
         std::fs::write(&empty, " \n\n").unwrap();
         assert_eq!(read_checked(&empty, 100).unwrap().1, TextCheck::Empty);
@@ -184,7 +246,10 @@ mod tests {
         std::fs::write(&long, "Fe ".repeat(50)).unwrap();
         let (reason, msg) = read_checked(&long, 100).unwrap_err();
         assert_eq!(reason, "too long");
-        assert!(msg.contains("150 characters in 1 line(s), more than --max-chars 100"), "{msg}");
+        assert!(
+            msg.contains("150 characters in 1 line(s), more than --max-chars 100"),
+            "{msg}"
+        );
         assert_eq!(read_checked(&long, 150).unwrap().1, TextCheck::Text);
     }
 
@@ -193,7 +258,13 @@ mod tests {
         let dir = scratch("bom");
         let bom = dir.join("bom.txt");
         std::fs::write(&bom, b"\xef\xbb\xbfFe").unwrap();
-        assert_eq!(read_checked(&bom, 100).unwrap(), ("\u{feff}Fe".to_string(), TextCheck::Text));
-        assert_eq!(check_text("\u{feff}\u{1c}\u{1f} \n", 100), Ok(TextCheck::Empty));
+        assert_eq!(
+            read_checked(&bom, 100).unwrap(),
+            ("\u{feff}Fe".to_string(), TextCheck::Text)
+        );
+        assert_eq!(
+            check_text("\u{feff}\u{1c}\u{1f} \n", 100),
+            Ok(TextCheck::Empty)
+        );
     }
 }

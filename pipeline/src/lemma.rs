@@ -11,7 +11,9 @@ pub struct Lemmatizer {
 
 impl Default for Lemmatizer {
     fn default() -> Self {
-        Self { stemmer: Stemmer::create(Algorithm::English) }
+        Self {
+            stemmer: Stemmer::create(Algorithm::English),
+        }
     }
 }
 
@@ -160,7 +162,10 @@ pub const STOP_WORDS: &[&str] = &[
 
 pub fn is_stop_word(form: &str) -> bool {
     // Most words are already lowercase ASCII: look them up without allocating.
-    if form.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+    if form
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
         return STOP_WORDS.binary_search(&form).is_ok();
     }
     let lower = form.to_lowercase();
@@ -170,7 +175,10 @@ pub fn is_stop_word(form: &str) -> bool {
 /// Numbers in any common written form: `12`, `3.5`, `1,000`, `-2`, `10^3`, `2x`.
 pub fn is_number(form: &str) -> bool {
     let digits = form.chars().filter(char::is_ascii_digit).count();
-    digits > 0 && form.chars().all(|c| c.is_ascii_digit() || ".,-+^/x%".contains(c))
+    digits > 0
+        && form
+            .chars()
+            .all(|c| c.is_ascii_digit() || ".,-+^/x%".contains(c))
 }
 
 pub fn is_punctuation(form: &str) -> bool {
@@ -182,7 +190,10 @@ mod tests {
     use super::*;
 
     fn token(form: &str, lemma: Option<&str>) -> Token {
-        Token { lemma: lemma.map(String::from), ..Token::plain(form, 0, 0) }
+        Token {
+            lemma: lemma.map(String::from),
+            ..Token::plain(form, 0, 0)
+        }
     }
 
     #[test]
@@ -195,7 +206,10 @@ mod tests {
 
     #[test]
     fn stop_words_numbers_punctuation() {
-        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]), "the list must stay sorted for binary search");
+        assert!(
+            STOP_WORDS.windows(2).all(|w| w[0] < w[1]),
+            "the list must stay sorted for binary search"
+        );
         assert!(is_stop_word("The") && !is_stop_word("rock"));
         assert!(is_number("1,000") && is_number("3.5") && !is_number("Fe2O3") && !is_number("-"));
         assert!(is_punctuation("(") && is_punctuation("--") && !is_punctuation("a."));

@@ -13,9 +13,15 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ManifestError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {source}", path.display())]
-    Json { path: PathBuf, source: serde_json::Error },
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("{}: label_types: {source}", path.display())]
     Labels { path: PathBuf, source: LabelError },
 }
@@ -69,9 +75,18 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn read(path: &Path) -> Result<Self, ManifestError> {
-        let bytes = std::fs::read(path).map_err(|source| ManifestError::Io { path: path.to_path_buf(), source })?;
-        let m: Manifest = serde_json::from_slice(&bytes).map_err(|source| ManifestError::Json { path: path.to_path_buf(), source })?;
-        m.label_set().map_err(|source| ManifestError::Labels { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| ManifestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let m: Manifest = serde_json::from_slice(&bytes).map_err(|source| ManifestError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        m.label_set().map_err(|source| ManifestError::Labels {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(m)
     }
 
@@ -81,6 +96,13 @@ impl Manifest {
 
     /// The corpus split whose documents are in EnRel-G's `enrelg_split` file.
     pub fn split_for_enrelg(&self, enrelg_split: &str) -> Option<&str> {
-        self.splits.iter().find(|s| s.enrelg_file.as_deref().is_some_and(|f| f.split('.').next() == Some(enrelg_split))).map(|s| s.name.as_str())
+        self.splits
+            .iter()
+            .find(|s| {
+                s.enrelg_file
+                    .as_deref()
+                    .is_some_and(|f| f.split('.').next() == Some(enrelg_split))
+            })
+            .map(|s| s.name.as_str())
     }
 }

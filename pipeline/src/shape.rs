@@ -30,16 +30,16 @@ pub fn shape(form: &str) -> u32 {
     let first_upper = form.chars().next().is_some_and(char::is_uppercase);
     let n = form.chars().count();
     match () {
-        _ if letters == 0 && digits == 0 => 0,               // punctuation, symbols
-        _ if letters == 0 => 1,                              // numbers
-        _ if digits > 0 && upper > 0 => 2,                   // chemical formulas, codes: SiO2, Fe2O3
-        _ if digits > 0 => 3,                                // lowercase with digits
-        _ if upper == letters && n <= 2 => 4,                // one or two capitals: K, FE
-        _ if upper == letters => 5,                          // all capitals: APXS
+        _ if letters == 0 && digits == 0 => 0, // punctuation, symbols
+        _ if letters == 0 => 1,                // numbers
+        _ if digits > 0 && upper > 0 => 2,     // chemical formulas, codes: SiO2, Fe2O3
+        _ if digits > 0 => 3,                  // lowercase with digits
+        _ if upper == letters && n <= 2 => 4,  // one or two capitals: K, FE
+        _ if upper == letters => 5,            // all capitals: APXS
         _ if first_upper && upper == 1 && letters == n => 6, // capitalised word: Windjana, Fe
-        _ if first_upper && upper == 1 => 7,                 // Capitalised with hyphen or dot: Mg-sulfate
-        _ if upper > 0 => 8,                                 // mixed case: ChemCam, pH
-        _ => 9,                                              // lowercase
+        _ if first_upper && upper == 1 => 7,   // Capitalised with hyphen or dot: Mg-sulfate
+        _ if upper > 0 => 8,                   // mixed case: ChemCam, pH
+        _ => 9,                                // lowercase
     }
 }
 
@@ -49,8 +49,20 @@ mod tests {
 
     #[test]
     fn classes() {
-        let cases =
-            [(",", 0), ("1.5", 1), ("SiO2", 2), ("sol1159", 3), ("K", 4), ("APXS", 5), ("Windjana", 6), ("Mg-sulfate", 7), ("ChemCam", 8), ("jarosite", 9), ("Fe", 6), ("FE", 4)];
+        let cases = [
+            (",", 0),
+            ("1.5", 1),
+            ("SiO2", 2),
+            ("sol1159", 3),
+            ("K", 4),
+            ("APXS", 5),
+            ("Windjana", 6),
+            ("Mg-sulfate", 7),
+            ("ChemCam", 8),
+            ("jarosite", 9),
+            ("Fe", 6),
+            ("FE", 4),
+        ];
         for (form, want) in cases {
             assert_eq!(shape(form), want, "{form}");
         }

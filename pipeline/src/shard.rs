@@ -45,7 +45,10 @@ pub enum ShardError {
     #[error(transparent)]
     Window(#[from] WindowError),
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Fs(#[from] crate::fs::FsError),
     #[error("{}: {source}", path.display())]
@@ -53,7 +56,11 @@ pub enum ShardError {
     #[error("{}: {message}", path.display())]
     Manifest { path: PathBuf, message: String },
     #[error("{}: SHA-256 {found} differs from {expected} in the shard manifest; the file changed after it was written (rebuild with `make data`)", path.display())]
-    Checksum { path: PathBuf, expected: String, found: String },
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -110,26 +117,47 @@ impl ShardManifest {
     /// Read and check a shard folder's manifest.
     pub fn read(dir: &Path) -> Result<Self, ShardError> {
         let path = dir.join(tables::MANIFEST);
-        let bytes = std::fs::read(&path).map_err(|source| ShardError::Io { path: path.clone(), source })?;
-        let bad = |message: String| ShardError::Manifest { path: path.clone(), message };
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        let bytes = std::fs::read(&path).map_err(|source| ShardError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let bad = |message: String| ShardError::Manifest {
+            path: path.clone(),
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
         // The version first: shards of another version may lack fields this build expects.
-        let version = value.get("format_version").and_then(serde_json::Value::as_u64);
+        let version = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64);
         if version != Some(u64::from(FORMAT_VERSION)) {
             let found = version.map_or_else(|| "missing".to_string(), |v| v.to_string());
             return Err(bad(format!("shard format version {found} but this build reads version {FORMAT_VERSION}; rebuild with `make data`")));
         }
         let m: ShardManifest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
-        let labels = m.labels().map_err(|e| ShardError::Manifest { path: path.clone(), message: e.to_string() })?;
+        let labels = m.labels().map_err(|e| ShardError::Manifest {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         if labels.types() != m.label_types {
-            return Err(ShardError::Manifest { path, message: format!("label_types {:?} disagree with the tags {:?}", m.label_types, m.tags) });
+            return Err(ShardError::Manifest {
+                path,
+                message: format!(
+                    "label_types {:?} disagree with the tags {:?}",
+                    m.label_types, m.tags
+                ),
+            });
         }
         Ok(m)
     }
 
     /// The split that picks models and settings (`dev`, or AnatEM's `devel`), if the shards have one.
     pub fn dev_split(&self) -> Option<&str> {
-        self.splits.iter().map(String::as_str).find(|s| matches!(*s, "dev" | "devel"))
+        self.splits
+            .iter()
+            .map(String::as_str)
+            .find(|s| matches!(*s, "dev" | "devel"))
     }
 
     /// The label set the shards were labelled with (their `tags`, the
@@ -179,7 +207,11 @@ pub struct DocumentData {
 }
 
 /// Run the per-document stages; `clocks` collect CPU nanoseconds per stage.
-pub fn process(doc: Document, opts: &BuildOptions, clocks: &[AtomicU64; 3]) -> Result<DocumentData, ShardError> {
+pub fn process(
+    doc: Document,
+    opts: &BuildOptions,
+    clocks: &[AtomicU64; 3],
+) -> Result<DocumentData, ShardError> {
     let t0 = Instant::now();
     let (aligned, align_report) = align(&doc, &opts.labels, &opts.align);
     let lemmatizer = Lemmatizer::default();
@@ -198,43 +230,91 @@ pub fn process(doc: Document, opts: &BuildOptions, clocks: &[AtomicU64; 3]) -> R
     for (s, sent) in doc.sentences.iter().enumerate() {
         sentence_of[sent.range()].fill(s as u32);
     }
-    Ok(DocumentData { doc, labels: aligned.labels, lemmas, sentence_of, acronyms, windows, doc_edges, align: align_report, windowing })
+    Ok(DocumentData {
+        doc,
+        labels: aligned.labels,
+        lemmas,
+        sentence_of,
+        acronyms,
+        windows,
+        doc_edges,
+        align: align_report,
+        windowing,
+    })
 }
 
 fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ShardError + '_ {
-    move |source| ShardError::Polars { path: path.to_path_buf(), source }
+    move |source| ShardError::Polars {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ShardError + '_ {
-    move |source| ShardError::Io { path: path.to_path_buf(), source }
+    move |source| ShardError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn list_u32(name: &str, rows: Vec<Vec<u32>>) -> Column {
-    let series: Vec<Series> = rows.into_iter().map(|r| Series::new(PlSmallStr::EMPTY, r)).collect();
+    let series: Vec<Series> = rows
+        .into_iter()
+        .map(|r| Series::new(PlSmallStr::EMPTY, r))
+        .collect();
     Series::new(name.into(), series).into_column()
 }
 
 fn write_ipc(path: &Path, columns: Vec<Column>) -> Result<String, ShardError> {
     let mut df = DataFrame::new_infer_height(columns).map_err(polars_err(path))?;
     let mut file = std::fs::File::create(path).map_err(io_err(path))?;
-    IpcWriter::new(&mut file).finish(&mut df).map_err(polars_err(path))?;
+    IpcWriter::new(&mut file)
+        .finish(&mut df)
+        .map_err(polars_err(path))?;
     file.sync_all().map_err(io_err(path))?;
     Ok(crate::fs::sha256_file(path)?)
 }
 
 /// Write the tables of one split into the shard folder `root`; returns file checksums and the summary.
-fn write_split(root: &Path, split: &str, data: &[DocumentData], tags: &LabelSet, files: &mut BTreeMap<String, String>) -> Result<SplitSummary, ShardError> {
+fn write_split(
+    root: &Path,
+    split: &str,
+    data: &[DocumentData],
+    tags: &LabelSet,
+    files: &mut BTreeMap<String, String>,
+) -> Result<SplitSummary, ShardError> {
     let dir = root.join(split);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let mut summary = SplitSummary { documents: data.len(), ..Default::default() };
+    let mut summary = SplitSummary {
+        documents: data.len(),
+        ..Default::default()
+    };
 
     let docs_cols = vec![
-        Column::new(documents::DOC_ID.into(), data.iter().map(|d| d.doc.id.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            documents::DOC_ID.into(),
+            data.iter().map(|d| d.doc.id.as_str()).collect::<Vec<_>>(),
+        ),
         Column::new(documents::SPLIT.into(), vec![split; data.len()]),
-        Column::new(documents::TEXT.into(), data.iter().map(|d| d.doc.text.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            documents::TEXT.into(),
+            data.iter().map(|d| d.doc.text.as_str()).collect::<Vec<_>>(),
+        ),
     ];
 
-    let mut t = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut t = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for d in data {
         for (i, tok) in d.doc.tokens.iter().enumerate() {
             t.0.push(d.doc.id.as_str());
@@ -265,9 +345,12 @@ fn write_split(root: &Path, split: &str, data: &[DocumentData], tags: &LabelSet,
         Column::new(tokens::LABEL.into(), t.10),
     ];
 
-    let (mut w_id, mut w_doc, mut w_index, mut w_start, mut w_end) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut w_ids, mut w_first, mut w_labels, mut w_shapes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut e_win, mut e_graph, mut e_kind, mut e_src, mut e_dst) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut w_id, mut w_doc, mut w_index, mut w_start, mut w_end) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut w_ids, mut w_first, mut w_labels, mut w_shapes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut e_win, mut e_graph, mut e_kind, mut e_src, mut e_dst) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut words = 0usize;
     for d in data {
         summary.alignment.merge(&d.align);
@@ -282,8 +365,18 @@ fn write_split(root: &Path, split: &str, data: &[DocumentData], tags: &LabelSet,
             w_ids.push(w.input_ids.clone());
             w_first.push(w.word_first_subtoken.clone());
             // Labels were validated against the label set by alignment, so every tag is known.
-            w_labels.push(d.labels[w.word_start..w.word_end].iter().map(|l| tags.tag_index(l).unwrap_or(0) as u32).collect::<Vec<u32>>());
-            w_shapes.push(d.doc.tokens[w.word_start..w.word_end].iter().map(|t| crate::shape::shape(&t.form)).collect::<Vec<u32>>());
+            w_labels.push(
+                d.labels[w.word_start..w.word_end]
+                    .iter()
+                    .map(|l| tags.tag_index(l).unwrap_or(0) as u32)
+                    .collect::<Vec<u32>>(),
+            );
+            w_shapes.push(
+                d.doc.tokens[w.word_start..w.word_end]
+                    .iter()
+                    .map(|t| crate::shape::shape(&t.form))
+                    .collect::<Vec<u32>>(),
+            );
             words += w.word_end - w.word_start;
             for e in edges {
                 e_win.push(id);
@@ -298,7 +391,8 @@ fn write_split(root: &Path, split: &str, data: &[DocumentData], tags: &LabelSet,
     summary.windows = w_id.len();
     if summary.windows > 0 {
         summary.mean_words_per_window = round3(words as f64 / summary.windows as f64);
-        summary.mean_subtokens_per_window = round3(summary.windowing.subtokens as f64 / summary.windows as f64);
+        summary.mean_subtokens_per_window =
+            round3(summary.windowing.subtokens as f64 / summary.windows as f64);
     }
     let window_cols = vec![
         Column::new(windows::WINDOW_ID.into(), w_id),
@@ -323,24 +417,57 @@ fn write_split(root: &Path, split: &str, data: &[DocumentData], tags: &LabelSet,
         .iter()
         .flat_map(|d| {
             d.acronyms.iter().map(move |a| {
-                let long = d.doc.tokens[a.long_start..a.long_end].iter().map(|t| t.form.as_str()).collect::<Vec<_>>().join(" ");
+                let long = d.doc.tokens[a.long_start..a.long_end]
+                    .iter()
+                    .map(|t| t.form.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 (d.doc.id.as_str(), a, long)
             })
         })
         .collect();
     summary.acronym_pairs = acr.len();
     let acronym_cols = vec![
-        Column::new(acronyms::DOC_ID.into(), acr.iter().map(|a| a.0).collect::<Vec<_>>()),
-        Column::new(acronyms::SHORT_FORM.into(), acr.iter().map(|a| a.1.short_form.as_str()).collect::<Vec<_>>()),
-        Column::new(acronyms::SHORT.into(), acr.iter().map(|a| a.1.short as u32).collect::<Vec<_>>()),
-        Column::new(acronyms::LONG_START.into(), acr.iter().map(|a| a.1.long_start as u32).collect::<Vec<_>>()),
-        Column::new(acronyms::LONG_END.into(), acr.iter().map(|a| a.1.long_end as u32).collect::<Vec<_>>()),
-        Column::new(acronyms::LONG_FORM.into(), acr.iter().map(|a| a.2.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            acronyms::DOC_ID.into(),
+            acr.iter().map(|a| a.0).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            acronyms::SHORT_FORM.into(),
+            acr.iter()
+                .map(|a| a.1.short_form.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            acronyms::SHORT.into(),
+            acr.iter().map(|a| a.1.short as u32).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            acronyms::LONG_START.into(),
+            acr.iter()
+                .map(|a| a.1.long_start as u32)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            acronyms::LONG_END.into(),
+            acr.iter().map(|a| a.1.long_end as u32).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            acronyms::LONG_FORM.into(),
+            acr.iter().map(|a| a.2.as_str()).collect::<Vec<_>>(),
+        ),
     ];
 
     // Document edges by (window, position) of each end; a document's windows
     // are consecutive in `windows`, in order.
-    let (mut d_doc, mut d_src_win, mut d_src, mut d_dst_win, mut d_dst, mut d_kind) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut d_doc, mut d_src_win, mut d_src, mut d_dst_win, mut d_dst, mut d_kind) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     let mut first_window = 0u32;
     for d in data {
         let starts: Vec<usize> = d.windows.iter().map(|(w, _)| w.word_start).collect();
@@ -352,7 +479,10 @@ fn write_split(root: &Path, split: &str, data: &[DocumentData], tags: &LabelSet,
             d_dst_win.push(first_window + dw as u32);
             d_dst.push(dp);
             d_kind.push(e.kind.name());
-            *summary.doc_edges.entry(e.kind.name().to_string()).or_default() += 1;
+            *summary
+                .doc_edges
+                .entry(e.kind.name().to_string())
+                .or_default() += 1;
         }
         first_window += d.windows.len() as u32;
     }
@@ -365,7 +495,14 @@ fn write_split(root: &Path, split: &str, data: &[DocumentData], tags: &LabelSet,
         Column::new(doc_edges::KIND.into(), d_kind),
     ];
 
-    for (name, cols) in tables::ALL.into_iter().zip([docs_cols, token_cols, window_cols, edge_cols, acronym_cols, doc_edge_cols]) {
+    for (name, cols) in tables::ALL.into_iter().zip([
+        docs_cols,
+        token_cols,
+        window_cols,
+        edge_cols,
+        acronym_cols,
+        doc_edge_cols,
+    ]) {
         let rel = tables::table_file(split, name);
         let sha = write_ipc(&root.join(&rel), cols)?;
         files.insert(rel, sha);
@@ -380,14 +517,27 @@ fn round3(x: f64) -> f64 {
 /// Build the shards of a corpus folder into `out` (replaced atomically).
 ///
 /// `progress` is called once per processed document.
-pub fn build(corpus_dir: &Path, out: &Path, opts: &BuildOptions, progress: &(dyn Fn(u64) + Sync)) -> Result<(ShardManifest, StageTimes), ShardError> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+pub fn build(
+    corpus_dir: &Path,
+    out: &Path,
+    opts: &BuildOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(ShardManifest, StageTimes), ShardError> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     crate::fs::replace_dir(out, |tmp| build_into(corpus_dir, tmp, opts, progress))
 }
 
 /// Write every split and then the manifest into the empty folder `tmp`.
-fn build_into(corpus_dir: &Path, tmp: &Path, opts: &BuildOptions, progress: &(dyn Fn(u64) + Sync)) -> Result<(ShardManifest, StageTimes), ShardError> {
+fn build_into(
+    corpus_dir: &Path,
+    tmp: &Path,
+    opts: &BuildOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(ShardManifest, StageTimes), ShardError> {
     let mut times = StageTimes::default();
     let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
     let mut files = BTreeMap::new();
@@ -421,7 +571,10 @@ fn build_into(corpus_dir: &Path, tmp: &Path, opts: &BuildOptions, progress: &(dy
         format_version: FORMAT_VERSION,
         corpus: opts.corpus_name.clone(),
         corpus_sha256: corpus::corpus_sha256(corpus_dir)?,
-        tokenizer: TokenizerIdentity { source: opts.tokenizer.source.display().to_string(), sha256: opts.tokenizer.sha256.clone() },
+        tokenizer: TokenizerIdentity {
+            source: opts.tokenizer.source.display().to_string(),
+            sha256: opts.tokenizer.sha256.clone(),
+        },
         label_types: opts.labels.types().to_vec(),
         auxiliary_types: opts.labels.auxiliary_types().to_vec(),
         tags: opts.labels.tags(),
@@ -434,7 +587,10 @@ fn build_into(corpus_dir: &Path, tmp: &Path, opts: &BuildOptions, progress: &(dy
         files,
     };
     // The manifest is written last: a folder without it is never complete.
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| ShardError::Manifest { path: tmp.join(tables::MANIFEST), message: e.to_string() })? + "\n";
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| ShardError::Manifest {
+        path: tmp.join(tables::MANIFEST),
+        message: e.to_string(),
+    })? + "\n";
     std::fs::write(tmp.join(tables::MANIFEST), json).map_err(io_err(tmp))?;
     Ok((manifest, times))
 }
@@ -449,11 +605,23 @@ pub fn read_table(dir: &Path, split: &str, table: &str) -> Result<DataFrame, Sha
     let expected = manifest
         .files
         .get(&rel)
-        .ok_or_else(|| ShardError::Manifest { path: dir.join(tables::MANIFEST), message: format!("lists no file {rel} (splits: {})", manifest.splits.join(", ")) })?;
+        .ok_or_else(|| ShardError::Manifest {
+            path: dir.join(tables::MANIFEST),
+            message: format!(
+                "lists no file {rel} (splits: {})",
+                manifest.splits.join(", ")
+            ),
+        })?;
     let bytes = std::fs::read(&path).map_err(io_err(&path))?;
     let found = crate::fs::sha256_hex(&bytes);
     if &found != expected {
-        return Err(ShardError::Checksum { path, expected: expected.clone(), found });
+        return Err(ShardError::Checksum {
+            path,
+            expected: expected.clone(),
+            found,
+        });
     }
-    IpcReader::new(std::io::Cursor::new(bytes)).finish().map_err(polars_err(&path))
+    IpcReader::new(std::io::Cursor::new(bytes))
+        .finish()
+        .map_err(polars_err(&path))
 }

@@ -52,7 +52,10 @@ pub struct CorpusStats {
 
 /// Statistics of one split's documents.
 pub fn split_stats(docs: &[Document], labels: &LabelSet, cfg: &AlignConfig) -> SplitStats {
-    let per_doc: Vec<SplitStats> = docs.par_iter().map(|d| document_stats(d, labels, cfg)).collect();
+    let per_doc: Vec<SplitStats> = docs
+        .par_iter()
+        .map(|d| document_stats(d, labels, cfg))
+        .collect();
     let mut out = SplitStats::default();
     for s in per_doc {
         out.documents += 1;
@@ -75,7 +78,12 @@ pub fn split_stats(docs: &[Document], labels: &LabelSet, cfg: &AlignConfig) -> S
 
 fn document_stats(doc: &Document, labels: &LabelSet, cfg: &AlignConfig) -> SplitStats {
     let (aligned, report) = align(doc, labels, cfg);
-    let mut s = SplitStats { documents: 1, sentences: doc.sentences.len(), tokens: doc.tokens.len(), ..Default::default() };
+    let mut s = SplitStats {
+        documents: 1,
+        sentences: doc.sentences.len(),
+        tokens: doc.tokens.len(),
+        ..Default::default()
+    };
     for e in doc.entities.iter().filter(|e| labels.contains(&e.ty)) {
         *s.entities.entry(e.ty.clone()).or_default() += 1;
     }
@@ -88,16 +96,26 @@ fn document_stats(doc: &Document, labels: &LabelSet, cfg: &AlignConfig) -> Split
 }
 
 /// The label set to count with: the given one, or every type in the corpus.
-pub fn label_set_or_all<'a>(given: Option<LabelSet>, docs: impl Iterator<Item = &'a Document>) -> Option<LabelSet> {
+pub fn label_set_or_all<'a>(
+    given: Option<LabelSet>,
+    docs: impl Iterator<Item = &'a Document>,
+) -> Option<LabelSet> {
     given.or_else(|| {
-        let types: std::collections::BTreeSet<String> = docs.flat_map(|d| d.entities.iter().map(|e| e.ty.clone())).collect();
+        let types: std::collections::BTreeSet<String> = docs
+            .flat_map(|d| d.entities.iter().map(|e| e.ty.clone()))
+            .collect();
         LabelSet::new(types).ok()
     })
 }
 
 /// Statistics of a standoff corpus folder (`standoff/` + `conllu/`); with
 /// `strict`, a broken document is an error instead of a counted skip.
-pub fn standoff_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig, strict: bool) -> Result<CorpusStats, CorpusError> {
+pub fn standoff_stats(
+    dir: &Path,
+    labels: Option<LabelSet>,
+    cfg: &AlignConfig,
+    strict: bool,
+) -> Result<CorpusStats, CorpusError> {
     let mut loaded = Vec::new();
     for split in corpus::splits(dir)? {
         let split_docs = corpus::load_split(dir, &split, strict)?;
@@ -113,11 +131,21 @@ pub fn standoff_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig, s
             (name, s)
         })
         .collect();
-    Ok(CorpusStats { format: "standoff".into(), input_sha256: corpus::corpus_sha256(dir)?, label_types: labels.types().to_vec(), align_config: *cfg, splits })
+    Ok(CorpusStats {
+        format: "standoff".into(),
+        input_sha256: corpus::corpus_sha256(dir)?,
+        label_types: labels.types().to_vec(),
+        align_config: *cfg,
+        splits,
+    })
 }
 
 /// Statistics of an EnRel-G release folder (`*.conll`).
-pub fn enrelg_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig) -> Result<CorpusStats, CorpusError> {
+pub fn enrelg_stats(
+    dir: &Path,
+    labels: Option<LabelSet>,
+    cfg: &AlignConfig,
+) -> Result<CorpusStats, CorpusError> {
     let files: Vec<(String, EnrelgFile)> = corpus::load_enrelg_dir(dir)?;
     let labels = label_set_or_all(labels, files.iter().flat_map(|(_, f)| f.documents.iter()));
     let labels = labels.unwrap_or_else(LabelSet::fallback);
@@ -131,7 +159,13 @@ pub fn enrelg_stats(dir: &Path, labels: Option<LabelSet>, cfg: &AlignConfig) -> 
             (name.clone(), s)
         })
         .collect();
-    Ok(CorpusStats { format: "enrelg".into(), input_sha256: corpus::tree_sha256(dir)?, label_types: labels.types().to_vec(), align_config: *cfg, splits })
+    Ok(CorpusStats {
+        format: "enrelg".into(),
+        input_sha256: corpus::tree_sha256(dir)?,
+        label_types: labels.types().to_vec(),
+        align_config: *cfg,
+        splits,
+    })
 }
 
 /// Differences between expected and computed statistics, one line per
@@ -148,7 +182,11 @@ fn diff_values(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &m
         (Value::Object(x), Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match (x.get(k), y.get(k)) {
                     (Some(va), Some(vb)) => diff_values(&p, va, vb, out),
                     (Some(va), None) => out.push(format!("{p}: expected {va}, missing")),
@@ -169,8 +207,15 @@ mod tests {
     #[test]
     fn drift_lists_every_differing_leaf() {
         let a = serde_json::json!({"splits": {"train": {"tokens": 10, "entities": {"A": 1}}}});
-        let b = serde_json::json!({"splits": {"train": {"tokens": 11, "entities": {"A": 1, "B": 2}}}});
-        assert_eq!(drift(&a, &b), vec!["splits.train.entities.B: not expected, found 2", "splits.train.tokens: expected 10, found 11"]);
+        let b =
+            serde_json::json!({"splits": {"train": {"tokens": 11, "entities": {"A": 1, "B": 2}}}});
+        assert_eq!(
+            drift(&a, &b),
+            vec![
+                "splits.train.entities.B: not expected, found 2",
+                "splits.train.tokens: expected 10, found 11"
+            ]
+        );
         assert!(drift(&a, &a).is_empty());
     }
 }

@@ -16,7 +16,10 @@ impl Text {
     pub fn new(string: String) -> Self {
         let mut byte_of_char: Vec<usize> = string.char_indices().map(|(b, _)| b).collect();
         byte_of_char.push(string.len());
-        Self { string, byte_of_char }
+        Self {
+            string,
+            byte_of_char,
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -43,7 +46,8 @@ impl Text {
 
     /// The character at a character offset.
     pub fn char_at(&self, offset: usize) -> Option<char> {
-        self.slice(offset, offset + 1).and_then(|s| s.chars().next())
+        self.slice(offset, offset + 1)
+            .and_then(|s| s.chars().next())
     }
 }
 
@@ -77,7 +81,18 @@ pub fn is_blank(text: &str) -> bool {
 /// brat's reader of `.ann` files: a surface written into an `.ann` line must
 /// hold none of them.
 pub fn is_line_break(c: char) -> bool {
-    matches!(c, '\n' | '\u{b}' | '\u{c}' | '\r' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    matches!(
+        c,
+        '\n' | '\u{b}'
+            | '\u{c}'
+            | '\r'
+            | '\u{1c}'
+            | '\u{1d}'
+            | '\u{1e}'
+            | '\u{85}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
 }
 
 /// Decode a record file's bytes (`.ann`, CoNLL-U, JSONL) as UTF-8 without a
@@ -121,7 +136,10 @@ pub fn read_document_file(path: &std::path::Path) -> Result<String, ReadError> {
     read_with(path, decode_document)
 }
 
-fn read_with(path: &std::path::Path, decode: fn(Vec<u8>) -> Result<String, usize>) -> Result<String, ReadError> {
+fn read_with(
+    path: &std::path::Path,
+    decode: fn(Vec<u8>) -> Result<String, usize>,
+) -> Result<String, ReadError> {
     let bytes = std::fs::read(path).map_err(ReadError::Io)?;
     decode(bytes.clone()).map_err(|byte| {
         let valid = String::from_utf8_lossy(&bytes[..byte]).into_owned();
@@ -157,7 +175,10 @@ mod tests {
     #[test]
     fn records_drop_the_bom_documents_keep_it_and_bad_bytes_are_placed() {
         assert_eq!(decode_utf8(b"\xef\xbb\xbfabc".to_vec()).unwrap(), "abc");
-        assert_eq!(decode_document(b"\xef\xbb\xbfabc".to_vec()).unwrap(), "\u{feff}abc");
+        assert_eq!(
+            decode_document(b"\xef\xbb\xbfabc".to_vec()).unwrap(),
+            "\u{feff}abc"
+        );
         assert_eq!(decode_utf8(b"ab\xe9c".to_vec()), Err(2));
         assert_eq!(decode_document(b"ab\xe9c".to_vec()), Err(2));
     }
@@ -166,14 +187,26 @@ mod tests {
     /// `len(("a" + chr(c) + "b").splitlines()) > 1`, over every code point).
     #[test]
     fn whitespace_and_line_breaks_are_pythons() {
-        let space: Vec<u32> = (0..=0x10ffff).filter_map(char::from_u32).filter(|&c| is_space(c)).map(u32::from).collect();
+        let space: Vec<u32> = (0..=0x10ffff)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_space(c))
+            .map(u32::from)
+            .collect();
         let python = [
-            0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a,
-            0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+            0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000,
+            0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028,
+            0x2029, 0x202f, 0x205f, 0x3000,
         ];
         assert_eq!(space, python);
-        let breaks: Vec<u32> = (0..=0x10ffff).filter_map(char::from_u32).filter(|&c| is_line_break(c)).map(u32::from).collect();
-        assert_eq!(breaks, [0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029]);
+        let breaks: Vec<u32> = (0..=0x10ffff)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_line_break(c))
+            .map(u32::from)
+            .collect();
+        assert_eq!(
+            breaks,
+            [0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029]
+        );
         assert!(is_blank("\u{feff} \u{1c}\n") && !is_blank(" \u{feff}") && !is_blank("Fe"));
     }
 

@@ -64,7 +64,16 @@ impl Tree {
 /// a link only adds what the tree does not hold.
 pub fn walk(root: &Path, ext: &str, depth: Depth, links: Links) -> Result<Tree, FsError> {
     let meta = std::fs::metadata(root).map_err(io_err(root))?;
-    let mut w = Walker { root, ext, depth, links, tree: Tree::default(), folders: HashSet::from([id(&meta)]), files: HashSet::new(), pending: Vec::new() };
+    let mut w = Walker {
+        root,
+        ext,
+        depth,
+        links,
+        tree: Tree::default(),
+        folders: HashSet::from([id(&meta)]),
+        files: HashSet::new(),
+        pending: Vec::new(),
+    };
     w.walk_real(PathBuf::new())?;
     // Links found while following links join the queue.
     let mut next = 0;
@@ -99,13 +108,19 @@ impl Walker<'_> {
         let mut stack = vec![start];
         while let Some(rel) = stack.pop() {
             let dir = self.root.join(&rel);
-            let mut names = std::fs::read_dir(&dir).map_err(io_err(&dir))?.map(|e| e.map(|e| e.file_name())).collect::<Result<Vec<_>, _>>().map_err(io_err(&dir))?;
+            let mut names = std::fs::read_dir(&dir)
+                .map_err(io_err(&dir))?
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(io_err(&dir))?;
             names.sort();
             let mut folders = Vec::new();
             for name in names {
                 let rel = rel.join(&name);
                 // Gone since it was listed: nothing to read.
-                let Ok(meta) = std::fs::symlink_metadata(self.root.join(&rel)) else { continue };
+                let Ok(meta) = std::fs::symlink_metadata(self.root.join(&rel)) else {
+                    continue;
+                };
                 if meta.file_type().is_symlink() {
                     self.pending.push(rel);
                 } else if let Some(folder) = self.take(rel, &meta, false) {
@@ -128,7 +143,14 @@ impl Walker<'_> {
             },
             Err(e) => {
                 if self.is_doc(&rel) {
-                    self.tree.skipped.push((Unit::Document, "broken symbolic link", format!("{}: a symbolic link to nothing readable ({e})", path.display())));
+                    self.tree.skipped.push((
+                        Unit::Document,
+                        "broken symbolic link",
+                        format!(
+                            "{}: a symbolic link to nothing readable ({e})",
+                            path.display()
+                        ),
+                    ));
                 }
                 Ok(())
             }
@@ -150,7 +172,11 @@ impl Walker<'_> {
                 return None;
             }
             if link && self.links == Links::Skip {
-                (Unit::Entry, "folder link not followed", format!("{shown}: a symbolic link to a folder, not followed"))
+                (
+                    Unit::Entry,
+                    "folder link not followed",
+                    format!("{shown}: a symbolic link to a folder, not followed"),
+                )
             } else if !self.folders.insert(id(meta)) {
                 (Unit::Entry, "folder already walked", format!("{shown}: leads to a folder already walked (a link loop or a second link to it)"))
             } else {
@@ -159,9 +185,17 @@ impl Walker<'_> {
         } else if !self.is_doc(&rel) {
             return None;
         } else if !kind.is_file() {
-            (Unit::Document, "not a regular file", format!("{shown}: a {}, not a regular file", kind_name(kind)))
+            (
+                Unit::Document,
+                "not a regular file",
+                format!("{shown}: a {}, not a regular file", kind_name(kind)),
+            )
         } else if !self.files.insert(id(meta)) {
-            (Unit::Entry, "file already listed", format!("{shown}: the same file as another path of the input"))
+            (
+                Unit::Entry,
+                "file already listed",
+                format!("{shown}: the same file as another path of the input"),
+            )
         } else {
             self.tree.files.push(rel);
             return None;
@@ -210,7 +244,10 @@ mod tests {
     }
 
     fn names(tree: &Tree) -> Vec<String> {
-        tree.files.iter().map(|p| p.to_string_lossy().into_owned()).collect()
+        tree.files
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect()
     }
 
     #[test]
@@ -230,27 +267,66 @@ mod tests {
         std::os::unix::fs::symlink("a/y.txt", root.join("z.txt")).unwrap();
         std::os::unix::fs::symlink("gone.txt", root.join("broken.txt")).unwrap();
         let fifo = root.join("fifo.txt");
-        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
 
         let tree = walk(&root, "txt", Depth::Tree, Links::Follow).unwrap();
         assert_eq!(tree.files.len(), 4, "{:?}", tree.files);
-        assert!(tree.files.contains(&PathBuf::from(OsStr::from_bytes(b"bad\xff.txt"))));
-        assert!(root.join(&tree.files[0]).is_file() && tree.files.iter().all(|f| root.join(f).is_file()));
+        assert!(tree
+            .files
+            .contains(&PathBuf::from(OsStr::from_bytes(b"bad\xff.txt"))));
+        assert!(
+            root.join(&tree.files[0]).is_file()
+                && tree.files.iter().all(|f| root.join(f).is_file())
+        );
         assert!(names(&tree).contains(&"new\nline.txt".to_string()));
         // Each file under its own path, never a link's: x.txt through a/, not
         // again/; y.txt as a/y.txt, z.txt (a link to it) named as already listed.
-        assert!(tree.files.contains(&PathBuf::from("a/b/x.txt")) && tree.files.contains(&PathBuf::from("a/y.txt")), "{:?}", tree.files);
-        assert!(tree.skipped.iter().any(|s| s.1 == "file already listed" && s.2.contains("z.txt")));
+        assert!(
+            tree.files.contains(&PathBuf::from("a/b/x.txt"))
+                && tree.files.contains(&PathBuf::from("a/y.txt")),
+            "{:?}",
+            tree.files
+        );
+        assert!(tree
+            .skipped
+            .iter()
+            .any(|s| s.1 == "file already listed" && s.2.contains("z.txt")));
         let reasons: Vec<&str> = tree.skipped.iter().map(|s| s.1).collect();
-        assert_eq!(reasons.iter().filter(|r| **r == "folder already walked").count(), 3, "{:?}", tree.skipped);
-        assert!(reasons.contains(&"file already listed") && reasons.contains(&"broken symbolic link"));
-        assert!(tree.skipped.iter().any(|s| s.1 == "not a regular file" && s.2.contains("fifo.txt: a FIFO")));
+        assert_eq!(
+            reasons
+                .iter()
+                .filter(|r| **r == "folder already walked")
+                .count(),
+            3,
+            "{:?}",
+            tree.skipped
+        );
+        assert!(
+            reasons.contains(&"file already listed") && reasons.contains(&"broken symbolic link")
+        );
+        assert!(tree
+            .skipped
+            .iter()
+            .any(|s| s.1 == "not a regular file" && s.2.contains("fifo.txt: a FIFO")));
         let mut report = SkipReport::default();
         tree.report(&mut report);
-        assert_eq!(report.documents, 2, "the FIFO and the broken link are documents not read");
+        assert_eq!(
+            report.documents, 2,
+            "the FIFO and the broken link are documents not read"
+        );
 
         let flat = walk(&root, "txt", Depth::Tree, Links::Skip).unwrap();
-        assert_eq!(flat.skipped.iter().filter(|s| s.1 == "folder link not followed").count(), 3);
+        assert_eq!(
+            flat.skipped
+                .iter()
+                .filter(|s| s.1 == "folder link not followed")
+                .count(),
+            3
+        );
         let top = walk(&root.join("a"), "txt", Depth::Flat, Links::Follow).unwrap();
         assert_eq!(names(&top), ["y.txt"]);
     }
@@ -258,7 +334,10 @@ mod tests {
     #[test]
     fn extensions_keep_every_byte_of_the_name() {
         let rel = Path::new(OsStr::from_bytes(b"d/a.b\xff"));
-        assert_eq!(with_ext(Path::new("/o"), rel, "ann").as_os_str().as_bytes(), b"/o/d/a.b\xff.ann");
+        assert_eq!(
+            with_ext(Path::new("/o"), rel, "ann").as_os_str().as_bytes(),
+            b"/o/d/a.b\xff.ann"
+        );
         assert_eq!(strip_ext(Path::new("d/a.b.txt")), Path::new("d/a.b"));
     }
 }

@@ -53,19 +53,44 @@ impl WordPieceTokenizer {
     /// built from the vocabulary and `tokenizer_config.json`
     /// ([`Self::from_vocab`]).
     pub fn from_model_dir(path: &Path) -> Result<Self, WindowError> {
-        if path.is_dir() && !path.join("tokenizer.json").exists() && path.join("vocab.txt").exists() {
+        if path.is_dir() && !path.join("tokenizer.json").exists() && path.join("vocab.txt").exists()
+        {
             return Self::from_vocab(path);
         }
-        let file = if path.is_dir() { path.join("tokenizer.json") } else { path.to_path_buf() };
-        let load = |message: String| WindowError::Load { path: file.clone(), message };
+        let file = if path.is_dir() {
+            path.join("tokenizer.json")
+        } else {
+            path.to_path_buf()
+        };
+        let load = |message: String| WindowError::Load {
+            path: file.clone(),
+            message,
+        };
         let bytes = std::fs::read(&file).map_err(|e| load(e.to_string()))?;
         let mut tokenizer = Tokenizer::from_bytes(&bytes).map_err(|e| load(e.to_string()))?;
         tokenizer.with_padding(None);
-        tokenizer.with_truncation(None).map_err(|e| load(e.to_string()))?;
-        let id = |token: &'static str| tokenizer.token_to_id(token).ok_or(WindowError::MissingSpecial { path: file.clone(), token });
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| load(e.to_string()))?;
+        let id = |token: &'static str| {
+            tokenizer
+                .token_to_id(token)
+                .ok_or(WindowError::MissingSpecial {
+                    path: file.clone(),
+                    token,
+                })
+        };
         let (cls, sep, unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
         let sha256 = crate::fs::sha256_hex(&bytes);
-        Ok(Self { tokenizer, known: Default::default(), cls, sep, unk, sha256, source: file })
+        Ok(Self {
+            tokenizer,
+            known: Default::default(),
+            cls,
+            sep,
+            unk,
+            sha256,
+            source: file,
+        })
     }
 
     /// BERT's tokenizer from a folder's `vocab.txt` and `tokenizer_config.json`:
@@ -80,7 +105,10 @@ impl WordPieceTokenizer {
         use tokenizers::normalizers::bert::BertNormalizer;
         use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
         let file = dir.join("vocab.txt");
-        let load = |path: &Path, message: String| WindowError::Load { path: path.to_path_buf(), message };
+        let load = |path: &Path, message: String| WindowError::Load {
+            path: path.to_path_buf(),
+            message,
+        };
         let bytes = std::fs::read(&file).map_err(|e| load(&file, e.to_string()))?;
         let config_path = dir.join("tokenizer_config.json");
         let config: serde_json::Value = match std::fs::read(&config_path) {
@@ -88,29 +116,66 @@ impl WordPieceTokenizer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Value::Null,
             Err(e) => return Err(load(&config_path, e.to_string())),
         };
-        let flag = |key: &str, default: bool| config.get(key).and_then(serde_json::Value::as_bool).unwrap_or(default);
+        let flag = |key: &str, default: bool| {
+            config
+                .get(key)
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(default)
+        };
         let lowercase = flag("do_lower_case", true);
         let chinese = flag("tokenize_chinese_chars", true);
         // null or absent: strip accents exactly when lower-casing (BERT's rule).
-        let strip_accents = config.get("strip_accents").and_then(serde_json::Value::as_bool);
+        let strip_accents = config
+            .get("strip_accents")
+            .and_then(serde_json::Value::as_bool);
         let vocab = WordPiece::read_bytes(&bytes).map_err(|e| load(&file, e.to_string()))?;
-        let model = WordPiece::builder().vocab(vocab).unk_token("[UNK]".into()).build().map_err(|e| load(&file, e.to_string()))?;
+        let model = WordPiece::builder()
+            .vocab(vocab)
+            .unk_token("[UNK]".into())
+            .build()
+            .map_err(|e| load(&file, e.to_string()))?;
         let mut tokenizer = Tokenizer::new(model);
-        tokenizer.with_normalizer(Some(BertNormalizer::new(true, chinese, strip_accents, lowercase))).map_err(|e| load(&file, e.to_string()))?;
+        tokenizer
+            .with_normalizer(Some(BertNormalizer::new(
+                true,
+                chinese,
+                strip_accents,
+                lowercase,
+            )))
+            .map_err(|e| load(&file, e.to_string()))?;
         tokenizer.with_pre_tokenizer(Some(BertPreTokenizer));
-        let id = |token: &'static str| tokenizer.token_to_id(token).ok_or(WindowError::MissingSpecial { path: file.clone(), token });
+        let id = |token: &'static str| {
+            tokenizer
+                .token_to_id(token)
+                .ok_or(WindowError::MissingSpecial {
+                    path: file.clone(),
+                    token,
+                })
+        };
         let (cls, sep, unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
         let mut keyed = bytes;
         keyed.extend_from_slice(format!("\0do_lower_case={lowercase} strip_accents={strip_accents:?} tokenize_chinese_chars={chinese}").as_bytes());
         let sha256 = crate::fs::sha256_hex(&keyed);
-        Ok(Self { tokenizer, known: Default::default(), cls, sep, unk, sha256, source: file })
+        Ok(Self {
+            tokenizer,
+            known: Default::default(),
+            cls,
+            sep,
+            unk,
+            sha256,
+            source: file,
+        })
     }
 
     /// Subtoken ids of each word of `words`.
     pub fn subtokens(&self, words: &[&str]) -> Result<Vec<Vec<u32>>, String> {
         let mut unseen: Vec<&str> = {
             let known = self.known.read().map_err(|e| e.to_string())?;
-            words.iter().copied().filter(|w| !known.contains_key(*w)).collect()
+            words
+                .iter()
+                .copied()
+                .filter(|w| !known.contains_key(*w))
+                .collect()
         };
         if !unseen.is_empty() {
             unseen.sort_unstable();
@@ -122,7 +187,15 @@ impl WordPieceTokenizer {
             }
         }
         let known = self.known.read().map_err(|e| e.to_string())?;
-        words.iter().map(|w| known.get(*w).cloned().ok_or_else(|| format!("word {w:?} was not encoded"))).collect()
+        words
+            .iter()
+            .map(|w| {
+                known
+                    .get(*w)
+                    .cloned()
+                    .ok_or_else(|| format!("word {w:?} was not encoded"))
+            })
+            .collect()
     }
 
     /// Subtoken ids of each word, by the tokenizer itself (one call for all).
@@ -131,7 +204,10 @@ impl WordPieceTokenizer {
         if words.is_empty() {
             return Ok(out);
         }
-        let enc = self.tokenizer.encode(words, false).map_err(|e| e.to_string())?;
+        let enc = self
+            .tokenizer
+            .encode(words, false)
+            .map_err(|e| e.to_string())?;
         for (id, word) in enc.get_ids().iter().zip(enc.get_word_ids()) {
             if let Some(w) = word {
                 out[*w as usize].push(*id);
@@ -190,13 +266,22 @@ impl WindowReport {
 }
 
 /// Cut a document into windows.
-pub fn windows(doc: &Document, tok: &WordPieceTokenizer, cfg: &WindowConfig) -> Result<(Vec<Window>, WindowReport), WindowError> {
+pub fn windows(
+    doc: &Document,
+    tok: &WordPieceTokenizer,
+    cfg: &WindowConfig,
+) -> Result<(Vec<Window>, WindowReport), WindowError> {
     let budget = cfg.max_subtokens.saturating_sub(2).max(1);
     let mut report = WindowReport::default();
     // Subtokens per word (each distinct word is encoded once: WordPieceTokenizer).
     let mut pieces: Vec<Vec<u32>> = Vec::with_capacity(doc.tokens.len());
     let words: Vec<&str> = doc.tokens.iter().map(|t| t.form.as_str()).collect();
-    let subs = tok.subtokens(&words).map_err(|message| WindowError::Encode { doc: doc.id.clone(), message })?;
+    let subs = tok
+        .subtokens(&words)
+        .map_err(|message| WindowError::Encode {
+            doc: doc.id.clone(),
+            message,
+        })?;
     {
         for mut s in subs {
             if s.is_empty() {
@@ -241,7 +326,14 @@ pub fn windows(doc: &Document, tok: &WordPieceTokenizer, cfg: &WindowConfig) -> 
             input_ids.extend_from_slice(p);
         }
         input_ids.push(tok.sep);
-        out.push(Window { doc_id: doc.id.clone(), index: out.len(), word_start: c.0, word_end: c.1, input_ids, word_first_subtoken: firsts });
+        out.push(Window {
+            doc_id: doc.id.clone(),
+            index: out.len(),
+            word_start: c.0,
+            word_end: c.1,
+            input_ids,
+            word_first_subtoken: firsts,
+        });
     };
     for u in units {
         current = match current {
@@ -267,9 +359,17 @@ mod tests {
 
     /// The real tokenizer (`make model`; `make test` sets ENRELG_MODEL_DIR).
     fn tokenizer() -> Option<WordPieceTokenizer> {
-        let dir = std::env::var_os("ENRELG_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/minilm")));
+        let dir = std::env::var_os("ENRELG_MODEL_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/minilm"))
+            });
         if !dir.join("tokenizer.json").exists() {
-            assert!(!std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1"), "no tokenizer in {}", dir.display());
+            assert!(
+                !std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1"),
+                "no tokenizer in {}",
+                dir.display()
+            );
             eprintln!("skipping: no model (make model)");
             return None;
         }
@@ -279,13 +379,33 @@ mod tests {
     #[test]
     fn remembered_subtokens_are_the_tokenizers_in_any_context() {
         let Some(tok) = tokenizer() else { return };
-        let doc = ["Nontronite", "and", "hematite", "(", "Fe2O3", ")", "at", "Gale", "crater", ",", "nontronite", "again", "e\u{301}", "é", "\u{7}"];
+        let doc = [
+            "Nontronite",
+            "and",
+            "hematite",
+            "(",
+            "Fe2O3",
+            ")",
+            "at",
+            "Gale",
+            "crater",
+            ",",
+            "nontronite",
+            "again",
+            "e\u{301}",
+            "é",
+            "\u{7}",
+        ];
         let cold = tok.encode(&doc).unwrap();
         assert!(cold[0].len() > 1 && cold[14].is_empty(), "{cold:?}");
         assert_eq!(tok.subtokens(&doc).unwrap(), cold, "first sight");
         let mut reversed = doc.to_vec();
         reversed.reverse();
-        assert_eq!(tok.subtokens(&reversed).unwrap(), tok.encode(&reversed).unwrap(), "from memory, in another order");
+        assert_eq!(
+            tok.subtokens(&reversed).unwrap(),
+            tok.encode(&reversed).unwrap(),
+            "from memory, in another order"
+        );
         assert!(tok.subtokens(&[]).unwrap().is_empty());
     }
 
@@ -306,18 +426,47 @@ mod tests {
         }
         let vocab = WordPieceTokenizer::from_model_dir(&dir).unwrap();
         assert_eq!(vocab.source, dir.join("vocab.txt"));
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/mars/standoff/test/2397.txt")).unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../datasets/mars/standoff/test/2397.txt"
+        ))
+        .unwrap();
         let mut words: Vec<&str> = text.split_whitespace().collect();
-        words.extend(["Schröder", "e\u{301}", "naïve", "北京", "\u{7}", "Fe2O3", "ÅNGSTRÖM", "x\u{200b}y"]);
+        words.extend([
+            "Schröder",
+            "e\u{301}",
+            "naïve",
+            "北京",
+            "\u{7}",
+            "Fe2O3",
+            "ÅNGSTRÖM",
+            "x\u{200b}y",
+        ]);
         assert!(words.len() > 20);
         assert_eq!(vocab.encode(&words).unwrap(), json.encode(&words).unwrap());
-        assert_eq!((vocab.cls, vocab.sep, vocab.unk), (json.cls, json.sep, json.unk));
+        assert_eq!(
+            (vocab.cls, vocab.sep, vocab.unk),
+            (json.cls, json.sep, json.unk)
+        );
         // Cased: "Gale" is no longer "gale".
-        std::fs::write(dir.join("tokenizer_config.json"), r#"{"do_lower_case": false}"#).unwrap();
+        std::fs::write(
+            dir.join("tokenizer_config.json"),
+            r#"{"do_lower_case": false}"#,
+        )
+        .unwrap();
         let cased = WordPieceTokenizer::from_model_dir(&dir).unwrap();
-        assert_ne!(cased.encode(&["Gale"]).unwrap(), vocab.encode(&["Gale"]).unwrap());
-        assert_eq!(cased.encode(&["gale"]).unwrap(), vocab.encode(&["gale"]).unwrap());
-        assert_ne!(cased.sha256, vocab.sha256, "the settings are part of the tokenizer's identity");
+        assert_ne!(
+            cased.encode(&["Gale"]).unwrap(),
+            vocab.encode(&["Gale"]).unwrap()
+        );
+        assert_eq!(
+            cased.encode(&["gale"]).unwrap(),
+            vocab.encode(&["gale"]).unwrap()
+        );
+        assert_ne!(
+            cased.sha256, vocab.sha256,
+            "the settings are part of the tokenizer's identity"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

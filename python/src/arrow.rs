@@ -59,9 +59,20 @@ impl<'a> Strings<'a> {
     /// # Safety
     /// The capsules must be an `arrow_schema` and an `arrow_array` capsule of one array, as
     /// `__arrow_c_array__` returns them, and stay alive (unreleased) while the result is used.
-    pub unsafe fn from_capsules(schema: &'a Bound<'_, PyCapsule>, array: &'a Bound<'_, PyCapsule>) -> Result<Self, String> {
-        let schema = schema.pointer_checked(Some(c"arrow_schema")).map_err(|e| format!("not an Arrow schema capsule: {e}"))?.cast::<FfiSchema>().as_ref();
-        let array = array.pointer_checked(Some(c"arrow_array")).map_err(|e| format!("not an Arrow array capsule: {e}"))?.cast::<FfiArray>().as_ref();
+    pub unsafe fn from_capsules(
+        schema: &'a Bound<'_, PyCapsule>,
+        array: &'a Bound<'_, PyCapsule>,
+    ) -> Result<Self, String> {
+        let schema = schema
+            .pointer_checked(Some(c"arrow_schema"))
+            .map_err(|e| format!("not an Arrow schema capsule: {e}"))?
+            .cast::<FfiSchema>()
+            .as_ref();
+        let array = array
+            .pointer_checked(Some(c"arrow_array"))
+            .map_err(|e| format!("not an Arrow array capsule: {e}"))?
+            .cast::<FfiArray>()
+            .as_ref();
         if schema.release.is_none() || array.release.is_none() {
             return Err("the Arrow array was already released (moved elsewhere)".into());
         }
@@ -74,7 +85,10 @@ impl<'a> Strings<'a> {
         };
         // Validity and offsets (views) and the data (the views' buffer sizes at least).
         if array.n_buffers < 3 {
-            return Err(format!("an Arrow string array with {} buffers", array.n_buffers));
+            return Err(format!(
+                "an Arrow string array with {} buffers",
+                array.n_buffers
+            ));
         }
         Ok(Self { layout, array })
     }
@@ -91,11 +105,18 @@ impl<'a> Strings<'a> {
 
     /// Element `i`: `None` when null, an error when its bytes are not UTF-8.
     pub fn get(&self, i: usize) -> Result<Option<&'a str>, String> {
-        assert!(i < self.len(), "index {i} out of an array of {}", self.len());
+        assert!(
+            i < self.len(),
+            "index {i} out of an array of {}",
+            self.len()
+        );
         let at = i + self.array.offset as usize;
         let validity = self.buffer(0);
         // SAFETY: a present validity bitmap holds offset + length bits.
-        if self.array.null_count != 0 && !validity.is_null() && unsafe { *validity.add(at / 8) } & (1 << (at % 8)) == 0 {
+        if self.array.null_count != 0
+            && !validity.is_null()
+            && unsafe { *validity.add(at / 8) } & (1 << (at % 8)) == 0
+        {
             return Ok(None);
         }
         // SAFETY: the layout's buffers hold what the C data interface says they hold.
@@ -127,6 +148,8 @@ impl<'a> Strings<'a> {
                 }
             }
         };
-        std::str::from_utf8(bytes).map(Some).map_err(|e| format!("not UTF-8: {e}"))
+        std::str::from_utf8(bytes)
+            .map(Some)
+            .map_err(|e| format!("not UTF-8: {e}"))
     }
 }

@@ -1,16 +1,16 @@
 //! `enrelg._enrelg`: the Rust half of the Python package (`python/enrelg`).
 //!
-//! The tagger itself is the library's ([`enrelg::predict::Tagger`] through
+//! The tagger itself is the library's ([`enrelg::tag::predict::Tagger`] through
 //! [`enrelg::tag::tag_parsed`]): texts parsed by spaCy in the Python process go through the same
 //! pipeline stages, batches and decoding as `enrelg tag`, and come back as the same JSON lines.
-//! The chunking of corpus-scale tagging is the library's too ([`enrelg::chunk`]), so `python -m
+//! The chunking of corpus-scale tagging is the library's too ([`enrelg::tag::chunk`]), so `python -m
 //! enrelg.ray` and `enrelg tag --chunk` cut a corpus alike. Inference releases the GIL.
 
 use std::path::{Path, PathBuf};
 
-use enrelg::chunk::{self, Chunk};
-use enrelg::predict::{check_threshold, open_runs, Tagger as RunTagger};
 use enrelg::run::LoadedRun;
+use enrelg::tag::chunk::{self, Chunk};
+use enrelg::tag::predict::{check_threshold, open_runs, Tagger as RunTagger};
 use enrelg::tag::{tag_parsed, ParsedText};
 use enrelg_pipeline::input::{check_text, parse_jsonl, TextCheck, DEFAULT_MAX_CHARS};
 use enrelg_pipeline::skips::SkipReport;
@@ -42,16 +42,36 @@ struct Tagger {
 impl Tagger {
     #[new]
     #[pyo3(signature = (runs, device = "cpu", threads = None, consistency = None))]
-    fn new(py: Python<'_>, runs: Vec<PathBuf>, device: &str, threads: Option<usize>, consistency: Option<f64>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        runs: Vec<PathBuf>,
+        device: &str,
+        threads: Option<usize>,
+        consistency: Option<f64>,
+    ) -> PyResult<Self> {
         check_threshold(consistency).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
-        let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let threads =
+            threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if threads == 0 {
             return Err(PyValueError::new_err("threads: at least one"));
         }
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| runtime(e.into()))?;
-        let device = enrelg::device::by_name(device).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
-        let (loaded, tokenizer) = py.detach(|| pool.install(|| open_runs(&runs, &device))).map_err(runtime)?;
-        Ok(Self { runs: loaded, tokenizer, device, consistency, pool, run_dirs: runs })
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| runtime(e.into()))?;
+        let device =
+            enrelg::device::by_name(device).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
+        let (loaded, tokenizer) = py
+            .detach(|| pool.install(|| open_runs(&runs, &device)))
+            .map_err(runtime)?;
+        Ok(Self {
+            runs: loaded,
+            tokenizer,
+            device,
+            consistency,
+            pool,
+            run_dirs: runs,
+        })
     }
 
     /// The run folders, in the order given.
@@ -63,14 +83,24 @@ impl Tagger {
     /// The entity types the runs output.
     #[getter]
     fn types(&self) -> Vec<String> {
-        self.runs.first().map(|r| r.info.labels.scored_types().to_vec()).unwrap_or_default()
+        self.runs
+            .first()
+            .map(|r| r.info.labels.scored_types().to_vec())
+            .unwrap_or_default()
     }
 
     /// Tag `(id, text, conllu)` triples parsed in Python, in order: each one's JSON line as `enrelg
     /// tag` writes it to `tagged.jsonl`, or an error line `{"id": ..., "error": ...}`. The GIL is
     /// released while the model runs.
-    fn tag_parsed(&self, py: Python<'_>, items: Vec<(String, String, String)>) -> PyResult<Vec<String>> {
-        let texts: Vec<ParsedText> = items.into_iter().map(|(id, text, conllu)| ParsedText { id, text, conllu }).collect();
+    fn tag_parsed(
+        &self,
+        py: Python<'_>,
+        items: Vec<(String, String, String)>,
+    ) -> PyResult<Vec<String>> {
+        let texts: Vec<ParsedText> = items
+            .into_iter()
+            .map(|(id, text, conllu)| ParsedText { id, text, conllu })
+            .collect();
         self.tag(py, texts)
     }
 
@@ -78,11 +108,23 @@ impl Tagger {
     /// `(schema, array)` capsules of `__arrow_c_array__`: `string`, `large_string` or
     /// `string_view`, as pyarrow and polars hand them out) with no copy on the way in. A null
     /// text gets an error line.
-    fn tag_arrow(&self, py: Python<'_>, ids: Vec<String>, texts: (Bound<'_, PyCapsule>, Bound<'_, PyCapsule>), conllus: Vec<String>) -> PyResult<Vec<String>> {
+    fn tag_arrow(
+        &self,
+        py: Python<'_>,
+        ids: Vec<String>,
+        texts: (Bound<'_, PyCapsule>, Bound<'_, PyCapsule>),
+        conllus: Vec<String>,
+    ) -> PyResult<Vec<String>> {
         // SAFETY: the capsules are borrowed for this call and their buffers outlive it.
-        let column = unsafe { arrow::Strings::from_capsules(&texts.0, &texts.1) }.map_err(PyValueError::new_err)?;
+        let column = unsafe { arrow::Strings::from_capsules(&texts.0, &texts.1) }
+            .map_err(PyValueError::new_err)?;
         if column.len() != ids.len() || conllus.len() != ids.len() {
-            return Err(PyValueError::new_err(format!("{} ids, {} texts and {} parses: one of each per document", ids.len(), column.len(), conllus.len())));
+            return Err(PyValueError::new_err(format!(
+                "{} ids, {} texts and {} parses: one of each per document",
+                ids.len(),
+                column.len(),
+                conllus.len()
+            )));
         }
         let mut lines = vec![String::new(); ids.len()];
         let mut texts = Vec::with_capacity(ids.len());
@@ -91,7 +133,11 @@ impl Tagger {
             match column.get(i) {
                 Ok(Some(text)) => {
                     places.push(i);
-                    texts.push(ParsedText { id, text: text.to_string(), conllu });
+                    texts.push(ParsedText {
+                        id,
+                        text: text.to_string(),
+                        conllu,
+                    });
                 }
                 Ok(None) => lines[i] = error_line(Some(&id), "no text (null)"),
                 Err(e) => lines[i] = error_line(Some(&id), &e),
@@ -110,12 +156,17 @@ impl Tagger {
         let tagged = py
             .detach(|| {
                 self.pool.install(|| {
-                    let tagger = RunTagger::new(&self.runs, &self.tokenizer)?.with_consistency(self.consistency);
+                    let tagger = RunTagger::new(&self.runs, &self.tokenizer)?
+                        .with_consistency(self.consistency);
                     tag_parsed(&tagger, texts, &self.device)
                 })
             })
             .map_err(runtime)?;
-        Ok(tagged.into_iter().zip(&ids).map(|(r, id)| r.unwrap_or_else(|e| error_line(Some(id), &e))).collect())
+        Ok(tagged
+            .into_iter()
+            .zip(&ids)
+            .map(|(r, id)| r.unwrap_or_else(|e| error_line(Some(id), &e)))
+            .collect())
     }
 }
 
@@ -170,7 +221,15 @@ fn plan_chunks(py: Python<'_>, input: PathBuf, size: usize) -> PyResult<Vec<Py<P
 /// ([`Chunk::output`]), for inputs the library does not plan (Parquet).
 #[pyfunction]
 fn chunk_output(file: PathBuf, index: usize) -> PathBuf {
-    Chunk { file, index, global: 0, first_line: 1, lines: 0, bytes: 0..0 }.output(Path::new(""), "jsonl")
+    Chunk {
+        file,
+        index,
+        global: 0,
+        first_line: 1,
+        lines: 0,
+        bytes: 0..0,
+    }
+    .output(Path::new(""), "jsonl")
 }
 
 /// A JSONL record as Python sees it: `(line, id, text)`.
@@ -182,11 +241,27 @@ type Skip = (String, String);
 /// `(records, skipped)`, records as `(line, id, text)` and every line left out as
 /// `(reason, message)` (the message names the file and line).
 #[pyfunction]
-fn read_jsonl_chunk(path: PathBuf, first_line: usize, lines: usize, start: u64, end: u64) -> PyResult<(Vec<Record>, Vec<Skip>)> {
-    let planned = Chunk { file: PathBuf::new(), index: 0, global: 0, first_line, lines, bytes: start..end };
+fn read_jsonl_chunk(
+    path: PathBuf,
+    first_line: usize,
+    lines: usize,
+    start: u64,
+    end: u64,
+) -> PyResult<(Vec<Record>, Vec<Skip>)> {
+    let planned = Chunk {
+        file: PathBuf::new(),
+        index: 0,
+        global: 0,
+        first_line,
+        lines,
+        bytes: start..end,
+    };
     let bytes = planned.read(&path).map_err(runtime)?;
     let mut skipped = SkipReport::default();
-    let records = parse_jsonl(&bytes, &path, &mut skipped).into_iter().map(|r| (r.line, r.id, r.text)).collect();
+    let records = parse_jsonl(&bytes, &path, &mut skipped)
+        .into_iter()
+        .map(|r| (r.line, r.id, r.text))
+        .collect();
     Ok((records, skipped.all))
 }
 

@@ -8,25 +8,48 @@ use std::path::{Path, PathBuf};
 /// a build of another checkout (CI shares `CARGO_TARGET_DIR`) carries that
 /// checkout's path in the compile-time value.
 pub fn workspace() -> PathBuf {
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest.parent().expect("workspace").to_path_buf()
 }
 
 /// Copy the first `n` documents of each Mars split into `dst`.
 pub fn small_corpus(src: &Path, dst: &Path, n: usize) {
     for split in ["train", "dev", "test"] {
-        let (s, c) = (dst.join("standoff").join(split), dst.join("conllu").join(split));
+        let (s, c) = (
+            dst.join("standoff").join(split),
+            dst.join("conllu").join(split),
+        );
         std::fs::create_dir_all(&s).unwrap();
         std::fs::create_dir_all(&c).unwrap();
-        let mut stems: Vec<String> =
-            std::fs::read_dir(src.join("standoff").join(split)).unwrap().filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
+        let mut stems: Vec<String> = std::fs::read_dir(src.join("standoff").join(split))
+            .unwrap()
+            .filter_map(|e| {
+                e.ok()?
+                    .path()
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
+            .collect();
         stems.sort();
         stems.dedup();
         for stem in stems.into_iter().take(n) {
             for ext in ["txt", "ann"] {
-                std::fs::copy(src.join("standoff").join(split).join(format!("{stem}.{ext}")), s.join(format!("{stem}.{ext}"))).unwrap();
+                std::fs::copy(
+                    src.join("standoff")
+                        .join(split)
+                        .join(format!("{stem}.{ext}")),
+                    s.join(format!("{stem}.{ext}")),
+                )
+                .unwrap();
             }
-            std::fs::copy(src.join("conllu").join(split).join(format!("{stem}.conllu")), c.join(format!("{stem}.conllu"))).unwrap();
+            std::fs::copy(
+                src.join("conllu")
+                    .join(split)
+                    .join(format!("{stem}.conllu")),
+                c.join(format!("{stem}.conllu")),
+            )
+            .unwrap();
         }
     }
 }

@@ -96,18 +96,27 @@ impl TrainConfig {
     /// A configuration from a TOML file of `TrainConfig` fields (the rest default).
     pub fn read_toml(path: &std::path::Path) -> anyhow::Result<Self> {
         use anyhow::Context;
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
     /// AdamW with decoupled weight decay and gradient-norm clipping.
     pub fn optimizer(&self) -> AdamWConfig {
-        AdamWConfig::new().with_weight_decay(self.weight_decay as f32).with_grad_clipping(Some(GradientClippingConfig::Norm(self.grad_clip as f32)))
+        AdamWConfig::new()
+            .with_weight_decay(self.weight_decay as f32)
+            .with_grad_clipping(Some(GradientClippingConfig::Norm(self.grad_clip as f32)))
     }
 
     /// The model for this config; `hidden_states` is the encoder's count (for
     /// the layer mix), `word_vocab` the rows of the word embedding.
-    pub fn model_config(&self, num_tags: usize, d_encoder: usize, hidden_states: usize, word_vocab: usize) -> EnrelgConfig {
+    pub fn model_config(
+        &self,
+        num_tags: usize,
+        d_encoder: usize,
+        hidden_states: usize,
+        word_vocab: usize,
+    ) -> EnrelgConfig {
         EnrelgConfig::new(num_tags, self.variant, d_encoder)
             .with_fusion(self.fusion)
             .with_lstm_hidden(self.lstm_hidden)

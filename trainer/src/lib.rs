@@ -3,26 +3,28 @@
 // Library code reports bad input as errors: no unwrap/expect outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod chunk;
-pub mod config;
-pub mod consistency;
-pub mod data;
+// Layers, each using only those above it: model, config, data, run, metrics, decode, then
+// train / tag, then report, experiment and show (docs/architecture.md).
 pub mod device;
-pub mod encoder_cache;
-pub mod ensemble;
-pub mod eval;
-pub mod experiment;
-pub mod inference;
-pub mod model;
-pub mod npy;
-pub mod output;
-pub mod plot;
-pub mod predict;
 pub mod rng;
+
+pub mod model;
+
+pub mod config;
+
+pub mod data;
+
 pub mod run;
-pub mod show;
-pub mod significance;
-pub mod summary;
+
+pub mod metrics;
+
+pub mod decode;
+
 pub mod tag;
 pub mod train;
-pub mod vocab;
+
+pub mod report;
+
+pub mod experiment;
+
+pub mod show;

@@ -20,13 +20,18 @@ use enrelg_schemas::tables::MANIFEST;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::TrainConfig;
-use crate::data::{first_documents, load_split, pad_for, plan_batches, prefetched, PaddedBatch, WindowRecord};
-use crate::encoder_cache::{cache_file, embed, Embedded, PaddedWords};
-use crate::eval::score_windows;
-use crate::inference::{cached_emissions, full_emissions, viterbi_all};
+use crate::data::encoder_cache::{cache_file, embed, Embedded, PaddedWords};
+use crate::data::vocab::WordVocab;
+use crate::data::{
+    first_documents, load_split, pad_for, plan_batches, prefetched, PaddedBatch, WindowRecord,
+};
+use crate::decode::emissions::{cached_emissions, full_emissions, viterbi_all};
+use crate::metrics::conlleval::score_windows;
 use crate::model::{BertEncoder, CorefScope, Enrelg, EnrelgConfig, EnrelgHead};
-use crate::run::{EpochRecord, Outcome, Progress, RunDir, RunInfo, WarmStart, LAST, LAST_MODULE, LAST_OPTIM, LAST_OPTIM_ENCODER, LAST_OPTIM_HEAD, RUN_FORMAT_VERSION};
-use crate::vocab::WordVocab;
+use crate::run::{
+    EpochRecord, Outcome, Progress, RunDir, RunInfo, WarmStart, LAST, LAST_MODULE, LAST_OPTIM,
+    LAST_OPTIM_ENCODER, LAST_OPTIM_HEAD, RUN_FORMAT_VERSION,
+};
 
 /// How a run begins.
 #[derive(Debug, Clone, Copy)]
@@ -96,10 +101,17 @@ impl TrainStep for FrozenHead {
 
     fn prepare(data: &SplitData, idx: &[usize]) -> Self::Prepared {
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &data.records[i]).collect();
-        (pad_for(&refs, data.scope), data.embedded.pad(idx, &data.records))
+        (
+            pad_for(&refs, data.scope),
+            data.embedded.pad(idx, &data.records),
+        )
     }
 
-    fn step(mut self, (batch, words): Self::Prepared, lr_factor: f64) -> anyhow::Result<(Self, f64)> {
+    fn step(
+        mut self,
+        (batch, words): Self::Prepared,
+        lr_factor: f64,
+    ) -> anyhow::Result<(Self, f64)> {
         let batch = batch.into_device(&self.auto);
         let loss = self.head.loss(words.into_device(&self.auto), &batch);
         let grads = GradientsParams::from_grads(loss.backward(), &self.head);
@@ -110,7 +122,10 @@ impl TrainStep for FrozenHead {
 
     fn dev_predictions(&self, dev: &SplitData) -> anyhow::Result<Vec<Vec<usize>>> {
         let valid = self.head.valid();
-        Ok(viterbi_all(&cached_emissions(&valid, &dev.embedded, &dev.records, &self.plain)?, &valid.crf.potentials()?))
+        Ok(viterbi_all(
+            &cached_emissions(&valid, &dev.embedded, &dev.records, &self.plain)?,
+            &valid.crf.potentials()?,
+        ))
     }
 
     fn save_best(&self, run: &RunDir, name: &str) -> anyhow::Result<()> {
@@ -118,14 +133,25 @@ impl TrainStep for FrozenHead {
     }
 
     fn save_last(&self, dir: &Path) -> anyhow::Result<()> {
-        self.head.clone().save_file(dir.join(LAST_MODULE)).map_err(record_err(format!("saving {}", dir.display())))?;
-        self.optim.save(dir.join(LAST_OPTIM)).map_err(record_err(format!("saving {}", dir.display())))
+        self.head
+            .clone()
+            .save_file(dir.join(LAST_MODULE))
+            .map_err(record_err(format!("saving {}", dir.display())))?;
+        self.optim
+            .save(dir.join(LAST_OPTIM))
+            .map_err(record_err(format!("saving {}", dir.display())))
     }
 
     fn load_last(mut self, dir: &Path) -> anyhow::Result<Self> {
         let err = || format!("loading the last checkpoint {}", dir.display());
-        self.head = self.head.try_load_file(dir.join(LAST_MODULE)).map_err(record_err(err()))?;
-        self.optim = self.optim.load(dir.join(LAST_OPTIM)).map_err(record_err(err()))?;
+        self.head = self
+            .head
+            .try_load_file(dir.join(LAST_MODULE))
+            .map_err(record_err(err()))?;
+        self.optim = self
+            .optim
+            .load(dir.join(LAST_OPTIM))
+            .map_err(record_err(err()))?;
         Ok(self)
     }
 }
@@ -145,7 +171,10 @@ impl TrainStep for FineTuned {
     type Prepared = PaddedBatch;
 
     fn prepare(data: &SplitData, idx: &[usize]) -> Self::Prepared {
-        pad_for(&idx.iter().map(|&i| &data.records[i]).collect::<Vec<_>>(), data.scope)
+        pad_for(
+            &idx.iter().map(|&i| &data.records[i]).collect::<Vec<_>>(),
+            data.scope,
+        )
     }
 
     fn step(mut self, batch: Self::Prepared, lr_factor: f64) -> anyhow::Result<(Self, f64)> {
@@ -155,14 +184,21 @@ impl TrainStep for FineTuned {
         let value = loss.into_scalar::<f64>();
         let g_encoder = GradientsParams::from_module(&mut grads, &self.model.encoder);
         let g_head = GradientsParams::from_module(&mut grads, &self.model.head);
-        self.model.encoder = self.optim_encoder.step(self.lr_encoder * lr_factor, self.model.encoder, g_encoder);
-        self.model.head = self.optim_head.step(self.lr_head * lr_factor, self.model.head, g_head);
+        self.model.encoder =
+            self.optim_encoder
+                .step(self.lr_encoder * lr_factor, self.model.encoder, g_encoder);
+        self.model.head = self
+            .optim_head
+            .step(self.lr_head * lr_factor, self.model.head, g_head);
         Ok((self, value))
     }
 
     fn dev_predictions(&self, dev: &SplitData) -> anyhow::Result<Vec<Vec<usize>>> {
         let valid = self.model.valid();
-        Ok(viterbi_all(&full_emissions(&valid, &dev.records, &self.plain)?, &valid.head.crf.potentials()?))
+        Ok(viterbi_all(
+            &full_emissions(&valid, &dev.records, &self.plain)?,
+            &valid.head.crf.potentials()?,
+        ))
     }
 
     fn save_best(&self, run: &RunDir, name: &str) -> anyhow::Result<()> {
@@ -171,16 +207,32 @@ impl TrainStep for FineTuned {
 
     fn save_last(&self, dir: &Path) -> anyhow::Result<()> {
         let err = || format!("saving {}", dir.display());
-        self.model.clone().save_file(dir.join(LAST_MODULE)).map_err(record_err(err()))?;
-        self.optim_encoder.save(dir.join(LAST_OPTIM_ENCODER)).map_err(record_err(err()))?;
-        self.optim_head.save(dir.join(LAST_OPTIM_HEAD)).map_err(record_err(err()))
+        self.model
+            .clone()
+            .save_file(dir.join(LAST_MODULE))
+            .map_err(record_err(err()))?;
+        self.optim_encoder
+            .save(dir.join(LAST_OPTIM_ENCODER))
+            .map_err(record_err(err()))?;
+        self.optim_head
+            .save(dir.join(LAST_OPTIM_HEAD))
+            .map_err(record_err(err()))
     }
 
     fn load_last(mut self, dir: &Path) -> anyhow::Result<Self> {
         let err = || format!("loading the last checkpoint {}", dir.display());
-        self.model = self.model.try_load_file(dir.join(LAST_MODULE)).map_err(record_err(err()))?;
-        self.optim_encoder = self.optim_encoder.load(dir.join(LAST_OPTIM_ENCODER)).map_err(record_err(err()))?;
-        self.optim_head = self.optim_head.load(dir.join(LAST_OPTIM_HEAD)).map_err(record_err(err()))?;
+        self.model = self
+            .model
+            .try_load_file(dir.join(LAST_MODULE))
+            .map_err(record_err(err()))?;
+        self.optim_encoder = self
+            .optim_encoder
+            .load(dir.join(LAST_OPTIM_ENCODER))
+            .map_err(record_err(err()))?;
+        self.optim_head = self
+            .optim_head
+            .load(dir.join(LAST_OPTIM_HEAD))
+            .map_err(record_err(err()))?;
         Ok(self)
     }
 }
@@ -189,25 +241,52 @@ impl TrainStep for FineTuned {
 pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let run = RunDir::lock(inp.out)?;
     let manifest = ShardManifest::read(inp.shards)?;
-    let dev_split = manifest.dev_split().context("shards have no dev split")?.to_string();
+    let dev_split = manifest
+        .dev_split()
+        .context("shards have no dev split")?
+        .to_string();
     let kinds = cfg.dependency_variant.kinds();
     let split = |name: &str| -> anyhow::Result<SplitData> {
-        Ok(SplitData { name: name.into(), records: load_split(inp.shards, name, kinds)?, embedded: Embedded::default(), scope: cfg.coref_scope })
+        Ok(SplitData {
+            name: name.into(),
+            records: load_split(inp.shards, name, kinds)?,
+            embedded: Embedded::default(),
+            scope: cfg.coref_scope,
+        })
     };
     let (mut train, mut dev) = (split("train")?, split(&dev_split)?);
     // Encoded whole (one cache for every fraction), then cut to the fraction's windows.
     let keep = first_documents(&train.records, cfg.train_fraction)?;
     // Built from the training windows trained on alone, the same on every (re)run.
-    let vocab: Option<WordVocab> =
-        (cfg.word_dim > 0).then(|| WordVocab::from_forms(train.records[..keep].iter().flat_map(|r| r.forms.iter().map(String::as_str)), cfg.word_min_count));
+    let vocab: Option<WordVocab> = (cfg.word_dim > 0).then(|| {
+        WordVocab::from_forms(
+            train.records[..keep]
+                .iter()
+                .flat_map(|r| r.forms.iter().map(String::as_str)),
+            cfg.word_min_count,
+        )
+    });
     if let Some(v) = &vocab {
-        tracing::info!("word vocabulary: {} words seen at least {} times in train", v.words().len(), cfg.word_min_count);
-        train.records.iter_mut().chain(dev.records.iter_mut()).for_each(|r| r.set_word_ids(v));
+        tracing::info!(
+            "word vocabulary: {} words seen at least {} times in train",
+            v.words().len(),
+            cfg.word_min_count
+        );
+        train
+            .records
+            .iter_mut()
+            .chain(dev.records.iter_mut())
+            .for_each(|r| r.set_word_ids(v));
     }
     let plain = inp.device.clone();
     plain.seed(cfg.seed);
     let encoder = BertEncoder::from_pretrained(inp.model_dir, &plain)?;
-    let mcfg = cfg.model_config(manifest.tags.len(), encoder.d_model(), encoder.num_hidden_states(), vocab.as_ref().map_or(0, WordVocab::size));
+    let mcfg = cfg.model_config(
+        manifest.tags.len(),
+        encoder.d_model(),
+        encoder.num_hidden_states(),
+        vocab.as_ref().map_or(0, WordVocab::size),
+    );
     let mut info = RunInfo {
         format_version: RUN_FORMAT_VERSION,
         config: cfg.clone(),
@@ -225,43 +304,96 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         word_vocab: vocab.map(|v| v.words().to_vec()).unwrap_or_default(),
         warm_start: None,
     };
-    let (progress, init_file) = begin(&run, inp.start, &mut info, &mcfg, encoder.num_hidden_states())?;
+    let (progress, init_file) = begin(
+        &run,
+        inp.start,
+        &mut info,
+        &mcfg,
+        encoder.num_hidden_states(),
+    )?;
     // run.json from the start, so a killed run can be resumed.
     run.write_info(&mut info)?;
     if !info.labels.auxiliary_types().is_empty() {
-        tracing::info!("learning the auxiliary types {:?} too; dev F1 counts the others", info.labels.auxiliary_types());
+        tracing::info!(
+            "learning the auxiliary types {:?} too; dev F1 counts the others",
+            info.labels.auxiliary_types()
+        );
     }
     let auto = plain.clone().autodiff();
     let resumed = progress.is_some();
-    let mut epochs = Epochs { cfg, run: &run, info, progress: progress.unwrap_or_else(Progress::new), stop_after: inp.stop_after, device: auto.clone() };
+    let mut epochs = Epochs {
+        cfg,
+        run: &run,
+        info,
+        progress: progress.unwrap_or_else(Progress::new),
+        stop_after: inp.stop_after,
+        device: auto.clone(),
+    };
     let optim = || cfg.optimizer().init();
     if cfg.freeze_encoder {
         for split in [&mut train, &mut dev] {
-            let cache = cache_file(cfg, inp.cache_dir, &split.records, &epochs.info.model_sha256, &split.name);
+            let cache = cache_file(
+                cfg,
+                inp.cache_dir,
+                &split.records,
+                &epochs.info.model_sha256,
+                &split.name,
+            );
             split.embedded = embed(&encoder, cfg, &split.records, &cache, &plain, &split.name)?;
         }
     }
     if keep < train.records.len() {
-        tracing::info!("training on the first {} % of the documents: {keep} of {} windows", 100.0 * cfg.train_fraction, train.records.len());
+        tracing::info!(
+            "training on the first {} % of the documents: {keep} of {} windows",
+            100.0 * cfg.train_fraction,
+            train.records.len()
+        );
         train.records.truncate(keep);
         train.embedded.words.truncate(keep);
     }
     if cfg.freeze_encoder {
         let mut head = mcfg.init_head(&auto);
         if let Some(file) = &init_file {
-            head = head.try_load_file(file).map_err(record_err(format!("loading the warm-start checkpoint {}", file.display())))?;
+            head = head.try_load_file(file).map_err(record_err(format!(
+                "loading the warm-start checkpoint {}",
+                file.display()
+            )))?;
         }
-        let learner = FrozenHead { head, optim: optim(), lr: cfg.lr_head, auto, plain };
+        let learner = FrozenHead {
+            head,
+            optim: optim(),
+            lr: cfg.lr_head,
+            auto,
+            plain,
+        };
         epochs.run(learner, resumed, &train, &dev)?;
     } else {
-        let mut model = Enrelg { encoder: encoder.to_device(&auto), head: mcfg.init_head(&auto) };
-        let err = |file: &Path| record_err(format!("loading the warm-start checkpoint {}", file.display()));
+        let mut model = Enrelg {
+            encoder: encoder.to_device(&auto),
+            head: mcfg.init_head(&auto),
+        };
+        let err = |file: &Path| {
+            record_err(format!(
+                "loading the warm-start checkpoint {}",
+                file.display()
+            ))
+        };
         match (&init_file, &epochs.info.warm_start) {
-            (Some(file), Some(w)) if w.frozen => model.head = model.head.try_load_file(file).map_err(err(file))?,
+            (Some(file), Some(w)) if w.frozen => {
+                model.head = model.head.try_load_file(file).map_err(err(file))?
+            }
             (Some(file), _) => model = model.try_load_file(file).map_err(err(file))?,
             (None, _) => {}
         }
-        let learner = FineTuned { model, optim_encoder: optim(), optim_head: optim(), lr_encoder: cfg.lr_encoder, lr_head: cfg.lr_head, auto, plain };
+        let learner = FineTuned {
+            model,
+            optim_encoder: optim(),
+            optim_head: optim(),
+            lr_encoder: cfg.lr_encoder,
+            lr_head: cfg.lr_head,
+            auto,
+            plain,
+        };
         epochs.run(learner, resumed, &train, &dev)?;
     }
     let mut info = epochs.info;
@@ -271,7 +403,13 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
 
 /// Prepare the run folder for `start`: the progress to resume from (None:
 /// from epoch 1) and the warm-start checkpoint to load, if any, recorded in `info`.
-fn begin(run: &RunDir, start: Start, info: &mut RunInfo, mcfg: &EnrelgConfig, hidden_states: usize) -> anyhow::Result<(Option<Progress>, Option<PathBuf>)> {
+fn begin(
+    run: &RunDir,
+    start: Start,
+    info: &mut RunInfo,
+    mcfg: &EnrelgConfig,
+    hidden_states: usize,
+) -> anyhow::Result<(Option<Progress>, Option<PathBuf>)> {
     let (progress, from, kept) = match start {
         Start::Fresh => {
             run.remove_leftovers()?;
@@ -284,25 +422,38 @@ fn begin(run: &RunDir, start: Start, info: &mut RunInfo, mcfg: &EnrelgConfig, hi
         Start::Resume => {
             let prev = RunInfo::read(run.path()).context("resume")?;
             anyhow::ensure!(
-                prev.shard_manifest_sha256 == info.shard_manifest_sha256 && prev.model_sha256 == info.model_sha256,
+                prev.shard_manifest_sha256 == info.shard_manifest_sha256
+                    && prev.model_sha256 == info.model_sha256,
                 "resume: {} was trained on other shards or another checkpoint",
                 run.path().display()
             );
             let progress = run.load_last()?;
             if progress.is_none() {
                 // Killed before its first epoch checkpoint: nothing to keep.
-                tracing::warn!("{}: no complete epoch checkpoint yet; training from epoch 1", run.path().display());
+                tracing::warn!(
+                    "{}: no complete epoch checkpoint yet; training from epoch 1",
+                    run.path().display()
+                );
             }
             // A resumed run keeps the warm start it began with, and loads it
             // again only when no epoch checkpoint was written yet (otherwise
             // the starting run is not read at all: it may be gone).
-            let from = progress.is_none().then(|| prev.warm_start.as_ref().map(|w| w.run.clone())).flatten();
+            let from = progress
+                .is_none()
+                .then(|| prev.warm_start.as_ref().map(|w| w.run.clone()))
+                .flatten();
             (progress, from, prev.warm_start)
         }
     };
-    let warm = from.map(|from| WarmStart::check(&from, info, mcfg, hidden_states)).transpose()?;
+    let warm = from
+        .map(|from| WarmStart::check(&from, info, mcfg, hidden_states))
+        .transpose()?;
     if let (Some(old), Some((new, _))) = (&kept, &warm) {
-        anyhow::ensure!(old.checkpoint_sha256 == new.checkpoint_sha256, "resume: {} changed since this run started from it", old.run.display());
+        anyhow::ensure!(
+            old.checkpoint_sha256 == new.checkpoint_sha256,
+            "resume: {} changed since this run started from it",
+            old.run.display()
+        );
     }
     info.warm_start = warm.as_ref().map(|(w, _)| w.clone()).or(kept);
     if let Some(p) = &progress {
@@ -327,7 +478,13 @@ impl Epochs<'_> {
     /// Train `learner` from the epoch after `self.progress` (loading the
     /// resume checkpoint when `resumed`) until the last epoch, early stopping
     /// or `stop_after`.
-    fn run<S: TrainStep>(&mut self, mut learner: S, resumed: bool, train: &SplitData, dev: &SplitData) -> anyhow::Result<()> {
+    fn run<S: TrainStep>(
+        &mut self,
+        mut learner: S,
+        resumed: bool,
+        train: &SplitData,
+        dev: &SplitData,
+    ) -> anyhow::Result<()> {
         if resumed {
             learner = learner.load_last(&self.run.path().join(LAST))?;
         }
@@ -337,7 +494,12 @@ impl Epochs<'_> {
         let (cpu, threads) = (crate::device::cpu_model(), rayon::current_num_threads());
         // Document scope packs whole documents, so batches per epoch vary a
         // little with the shuffle; the schedule counts the first epoch's.
-        let plan = plan_batches(&train.records, cfg.coref_scope, cfg.batch_size, Some((cfg.seed, 1)));
+        let plan = plan_batches(
+            &train.records,
+            cfg.coref_scope,
+            cfg.batch_size,
+            Some((cfg.seed, 1)),
+        );
         if plan.cut_documents > 0 {
             tracing::info!(
                 "{} training documents have more than {} windows: cut into groups of consecutive windows, losing {} of their document edges",
@@ -348,13 +510,26 @@ impl Epochs<'_> {
         }
         let steps_per_epoch = plan.batches.len();
         let total_steps = steps_per_epoch * cfg.max_epochs;
-        let first = if self.progress.stopped_early { cfg.max_epochs + 1 } else { self.progress.epoch + 1 };
+        let first = if self.progress.stopped_early {
+            cfg.max_epochs + 1
+        } else {
+            self.progress.epoch + 1
+        };
         for epoch in first..=cfg.max_epochs {
             let t0 = Instant::now();
             let (next, loss, steps) = self.train_epoch(learner, epoch, total_steps, train)?;
             learner = next;
-            let score = score_windows(&dev.records, &learner.dev_predictions(dev)?, &self.info.scored_tags());
-            let lr = cfg.lr_head * schedule(self.progress.step.saturating_sub(1), total_steps, cfg.warmup);
+            let score = score_windows(
+                &dev.records,
+                &learner.dev_predictions(dev)?,
+                &self.info.scored_tags(),
+            );
+            let lr = cfg.lr_head
+                * schedule(
+                    self.progress.step.saturating_sub(1),
+                    total_steps,
+                    cfg.warmup,
+                );
             let secs = t0.elapsed().as_secs_f64();
             let subtokens: usize = train.records.iter().map(|r| r.input_ids.len()).sum();
             let log = EpochRecord {
@@ -373,14 +548,24 @@ impl Epochs<'_> {
             };
             writeln!(metrics, "{}", serde_json::to_string(&log)?)?;
             metrics.flush()?;
-            tracing::info!("epoch {epoch}: loss {:.4}, dev P {:.2} R {:.2} F1 {:.2}, {secs:.1} s", log.loss, log.dev_precision, log.dev_recall, log.dev_f1);
-            let outcome = self.progress.after_epoch(epoch, score.micro.f1, cfg.patience);
+            tracing::info!(
+                "epoch {epoch}: loss {:.4}, dev P {:.2} R {:.2} F1 {:.2}, {secs:.1} s",
+                log.loss,
+                log.dev_precision,
+                log.dev_recall,
+                log.dev_f1
+            );
+            let outcome = self
+                .progress
+                .after_epoch(epoch, score.micro.f1, cfg.patience);
             if outcome == Outcome::Improved {
                 learner.save_best(self.run, self.info.checkpoint_file())?;
             }
-            (self.info.best_epoch, self.info.best_dev_f1) = (self.progress.best_epoch, self.progress.best_dev_f1);
+            (self.info.best_epoch, self.info.best_dev_f1) =
+                (self.progress.best_epoch, self.progress.best_dev_f1);
             self.run.write_info(&mut self.info)?;
-            self.run.save_last(&self.progress, |dir| learner.save_last(dir))?;
+            self.run
+                .save_last(&self.progress, |dir| learner.save_last(dir))?;
             if outcome == Outcome::Stop || self.stop_after == Some(epoch) {
                 break;
             }
@@ -390,12 +575,23 @@ impl Epochs<'_> {
 
     /// One pass over the shuffled training windows; the learner, the
     /// summed loss and the number of steps.
-    fn train_epoch<S: TrainStep>(&mut self, learner: S, epoch: usize, total_steps: usize, train: &SplitData) -> anyhow::Result<(S, f64, usize)> {
+    fn train_epoch<S: TrainStep>(
+        &mut self,
+        learner: S,
+        epoch: usize,
+        total_steps: usize,
+        train: &SplitData,
+    ) -> anyhow::Result<(S, f64, usize)> {
         let cfg = self.cfg;
         // Dropout masks and batch order depend on the seed and the epoch
         // only, so a resumed run draws what an uninterrupted one would.
         self.device.seed(epoch_seed(cfg.seed, epoch));
-        let plan = plan_batches(&train.records, cfg.coref_scope, cfg.batch_size, Some((cfg.seed, epoch)));
+        let plan = plan_batches(
+            &train.records,
+            cfg.coref_scope,
+            cfg.batch_size,
+            Some((cfg.seed, epoch)),
+        );
         let bar = progress_bar(plan.batches.len(), epoch)?;
         let mut loss_sum = 0.0;
         // A step takes the learner by value; the slot lends it out to the closure.
@@ -405,7 +601,8 @@ impl Epochs<'_> {
             |idx| S::prepare(train, idx),
             |_, batch| {
                 let current = slot.take().context("model lost by a failed step")?;
-                let (next, loss) = current.step(batch, schedule(self.progress.step, total_steps, cfg.warmup))?;
+                let (next, loss) =
+                    current.step(batch, schedule(self.progress.step, total_steps, cfg.warmup))?;
                 slot = Some(next);
                 loss_sum += loss;
                 self.progress.step += 1;
@@ -415,7 +612,11 @@ impl Epochs<'_> {
             },
         )?;
         bar.finish_and_clear();
-        Ok((slot.context("model lost by a failed step")?, loss_sum, plan.batches.len()))
+        Ok((
+            slot.context("model lost by a failed step")?,
+            loss_sum,
+            plan.batches.len(),
+        ))
     }
 }
 
@@ -437,7 +638,12 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 
 fn progress_bar(steps: usize, epoch: usize) -> anyhow::Result<ProgressBar> {
     let bar = ProgressBar::new(steps as u64);
-    bar.set_style(ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({per_sec}, eta {eta})")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({per_sec}, eta {eta})",
+        )?
+        .progress_chars("=> "),
+    );
     bar.set_prefix(epoch.to_string());
     Ok(bar)
 }

@@ -14,10 +14,10 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use clap::Args;
 use enrelg::config::TrainConfig;
+use enrelg::data::encoder_cache::{cache_file, embed};
 use enrelg::data::{load_split, pad_for, PaddedBatch, WindowRecord};
+use enrelg::decode::emissions::INFERENCE_WINDOWS;
 use enrelg::device::peak_rss_mib;
-use enrelg::encoder_cache::{cache_file, embed};
-use enrelg::inference::INFERENCE_WINDOWS;
 use enrelg::model::checkpoint::weights_path;
 use enrelg::model::crf::host_rows;
 use enrelg::model::{BertEncoder, Enrelg, Fusion, Variant};
@@ -69,11 +69,20 @@ pub struct BenchArgs {
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let manifest = ShardManifest::read(&args.shards)?;
-    let records = load_split(&args.shards, &args.split, DependencyVariant::default().kinds())?;
+    let records = load_split(
+        &args.shards,
+        &args.split,
+        DependencyVariant::default().kinds(),
+    )?;
     if let Some(dir) = &args.export_inference {
         return export_inference(&args, dir, &records);
     }
-    anyhow::ensure!(records.len() >= args.batch, "{} has only {} windows", args.split, records.len());
+    anyhow::ensure!(
+        records.len() >= args.batch,
+        "{} has only {} windows",
+        args.split,
+        records.len()
+    );
     if args.frozen {
         frozen(&args, manifest.tags.len(), &records)
     } else {
@@ -100,12 +109,20 @@ fn step_windows(step: usize, batch: usize, records: &[WindowRecord]) -> Vec<usiz
 /// Every window of the split in the batches `predict` runs (each document's windows together,
 /// at most [`INFERENCE_WINDOWS`] per batch), as `.npy` files `batchK-NAME.npy`, for
 /// `bench/torch_reference.py --predict` to time the same forward passes in PyTorch.
-fn export_inference(args: &BenchArgs, dir: &Path, records: &[WindowRecord]) -> anyhow::Result<ExitCode> {
+fn export_inference(
+    args: &BenchArgs,
+    dir: &Path,
+    records: &[WindowRecord],
+) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let cfg = train_config(args)?;
     let (mut batches, mut words, mut start) = (0usize, 0usize, 0usize);
     while start < records.len() {
-        let end = start + records[start..].iter().take_while(|r| r.doc_id == records[start].doc_id).count();
+        let end = start
+            + records[start..]
+                .iter()
+                .take_while(|r| r.doc_id == records[start].doc_id)
+                .count();
         for chunk in (start..end).collect::<Vec<_>>().chunks(INFERENCE_WINDOWS) {
             let refs: Vec<&WindowRecord> = chunk.iter().map(|&i| &records[i]).collect();
             words += refs.iter().map(|r| r.tags.len()).sum::<usize>();
@@ -114,7 +131,12 @@ fn export_inference(args: &BenchArgs, dir: &Path, records: &[WindowRecord]) -> a
         }
         start = end;
     }
-    println!("{} windows of {} in {batches} batches, {words} words -> {}", records.len(), args.split, dir.display());
+    println!(
+        "{} windows of {} in {batches} batches, {words} words -> {}",
+        records.len(),
+        args.split,
+        dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -154,9 +176,17 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
     let auto = plain.clone().autodiff();
     let encoder = BertEncoder::from_pretrained(&args.model, &plain)?;
     let model_sha = sha256_file(&weights_path(&args.model)?)?;
-    let cache = cache_file(&cfg, &args.device.cache_dir, records, &model_sha, &args.split);
+    let cache = cache_file(
+        &cfg,
+        &args.device.cache_dir,
+        records,
+        &model_sha,
+        &args.split,
+    );
     let embedded = embed(&encoder, &cfg, records, &cache, &plain, &args.split)?;
-    let mut head = cfg.model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0).init_head(&auto);
+    let mut head = cfg
+        .model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0)
+        .init_head(&auto);
     let mut optim = cfg.optimizer().init();
     let mut phases = Phases::default();
     for step in 0..=args.steps {
@@ -179,7 +209,12 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
         let t_backward = lap();
         head = optim.step(cfg.lr_head, head, grads);
         let t_optim = lap();
-        phases.record(step, value, [t_pad, t_device, t_forward, t_backward, t_optim], &refs)?;
+        phases.record(
+            step,
+            value,
+            [t_pad, t_device, t_forward, t_backward, t_optim],
+            &refs,
+        )?;
     }
     // Inference as eval runs it: the head without autodiff, on the same batches.
     let valid = head.valid();
@@ -187,7 +222,10 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
     for step in 1..=args.steps {
         let idx = step_windows(step, args.batch, records);
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
-        let (batch, words) = (pad_for(&refs, cfg.coref_scope).into_device(&plain), embedded.pad(&idx, records).into_device(&plain));
+        let (batch, words) = (
+            pad_for(&refs, cfg.coref_scope).into_device(&plain),
+            embedded.pad(&idx, records).into_device(&plain),
+        );
         let clock = Instant::now();
         host_rows(valid.emissions(words, &batch), batch.word_mask.clone())?;
         inference += clock.elapsed().as_secs_f64();
@@ -199,9 +237,19 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
 impl Phases {
     /// Print step `step`'s line and count its phase seconds `[pad, to device, forward, backward,
     /// optimizer]` unless it is the warm-up (step 0).
-    fn record(&mut self, step: usize, loss: f32, t: [f64; 5], windows: &[&WindowRecord]) -> anyhow::Result<()> {
+    fn record(
+        &mut self,
+        step: usize,
+        loss: f32,
+        t: [f64; 5],
+        windows: &[&WindowRecord],
+    ) -> anyhow::Result<()> {
         anyhow::ensure!(loss.is_finite(), "loss is not finite: {loss}");
-        println!("step {step}: loss {loss:.3}, {:.2} s{}", t.iter().sum::<f64>(), if step == 0 { " (warm-up)" } else { "" });
+        println!(
+            "step {step}: loss {loss:.3}, {:.2} s{}",
+            t.iter().sum::<f64>(),
+            if step == 0 { " (warm-up)" } else { "" }
+        );
         if step > 0 {
             self.pad += t[0];
             self.to_device += t[1];
@@ -237,13 +285,19 @@ impl Phases {
 /// The training step of `make train`'s model with the encoder fine-tuned (`enrelg train
 /// --fine-tune`): encoder and head forward from the subtokens, backward through both, one AdamW
 /// step each at its own rate; then inference through the whole model on the same batches.
-fn fine_tune(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow::Result<ExitCode> {
+fn fine_tune(
+    args: &BenchArgs,
+    num_tags: usize,
+    records: &[WindowRecord],
+) -> anyhow::Result<ExitCode> {
     let cfg = train_config(args)?;
     let plain = args.device.device()?;
     plain.seed(cfg.seed);
     let auto = plain.clone().autodiff();
     let encoder = BertEncoder::from_pretrained(&args.model, &auto)?;
-    let head = cfg.model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0).init_head(&auto);
+    let head = cfg
+        .model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0)
+        .init_head(&auto);
     let mut model = Enrelg { head, encoder };
     let (mut optim_encoder, mut optim_head) = (cfg.optimizer().init(), cfg.optimizer().init());
     let mut phases = Phases::default();
@@ -263,21 +317,35 @@ fn fine_tune(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> any
         let value: f32 = loss.clone().into_scalar::<f32>();
         let t_forward = lap();
         let mut grads = loss.backward();
-        let (g_encoder, g_head) = (GradientsParams::from_module(&mut grads, &model.encoder), GradientsParams::from_module(&mut grads, &model.head));
+        let (g_encoder, g_head) = (
+            GradientsParams::from_module(&mut grads, &model.encoder),
+            GradientsParams::from_module(&mut grads, &model.head),
+        );
         let t_backward = lap();
         model.encoder = optim_encoder.step(cfg.lr_encoder, model.encoder, g_encoder);
         model.head = optim_head.step(cfg.lr_head, model.head, g_head);
         let t_optim = lap();
-        phases.record(step, value, [t_pad, t_device, t_forward, t_backward, t_optim], &refs)?;
+        phases.record(
+            step,
+            value,
+            [t_pad, t_device, t_forward, t_backward, t_optim],
+            &refs,
+        )?;
     }
     // Inference as predict runs it: the whole model without autodiff, on the same batches.
     let valid = model.valid();
     let mut inference = 0.0;
     for step in 1..=args.steps {
-        let refs: Vec<&WindowRecord> = step_windows(step, args.batch, records).iter().map(|&i| &records[i]).collect();
+        let refs: Vec<&WindowRecord> = step_windows(step, args.batch, records)
+            .iter()
+            .map(|&i| &records[i])
+            .collect();
         let batch = pad_for(&refs, cfg.coref_scope).into_device(&plain);
         let clock = Instant::now();
-        host_rows(valid.head.emissions(valid.words(&batch), &batch), batch.word_mask.clone())?;
+        host_rows(
+            valid.head.emissions(valid.words(&batch), &batch),
+            batch.word_mask.clone(),
+        )?;
         inference += clock.elapsed().as_secs_f64();
     }
     phases.report(&format!("fine-tuned {:?}", cfg.variant), args, inference);

@@ -30,13 +30,21 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let labels = manifest.label_set()?;
     let mut rows: Vec<(String, Comparison)> = Vec::new();
     for (enrelg_split, file) in load_enrelg_dir(&args.enrelg)? {
-        let split = manifest.split_for_enrelg(&enrelg_split).with_context(|| format!("{}: no split maps to EnRel-G file {enrelg_split}", args.manifest.display()))?;
+        let split = manifest.split_for_enrelg(&enrelg_split).with_context(|| {
+            format!(
+                "{}: no split maps to EnRel-G file {enrelg_split}",
+                args.manifest.display()
+            )
+        })?;
         // Strict: a comparison with documents missing on one side would mislead.
         let docs = load_split(&args.corpus, split, true)?.documents;
         rows.push((split.to_string(), compare(&docs, &file.documents, &labels)));
     }
     if args.json {
-        let map: serde_json::Map<String, serde_json::Value> = rows.iter().map(|(s, c)| Ok((s.clone(), serde_json::to_value(c)?))).collect::<anyhow::Result<_>>()?;
+        let map: serde_json::Map<String, serde_json::Value> = rows
+            .iter()
+            .map(|(s, c)| Ok((s.clone(), serde_json::to_value(c)?)))
+            .collect::<anyhow::Result<_>>()?;
         println!("{}", serde_json::to_string_pretty(&map)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -56,12 +64,17 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         for key in first.keys() {
             print!("{key:<44}");
             for v in &values {
-                print!(" {:>8}", v.get(key).map(|x| x.to_string()).unwrap_or_default());
+                print!(
+                    " {:>8}",
+                    v.get(key).map(|x| x.to_string()).unwrap_or_default()
+                );
             }
             println!();
         }
     }
     println!("\nbrat minus EnRel-G entities = brat_only - enrelg_only; brat_only splits into the kinds below it,");
-    println!("enrelg_only likewise. Nested brat annotations are the usual cause: BIO keeps one layer.");
+    println!(
+        "enrelg_only likewise. Nested brat annotations are the usual cause: BIO keeps one layer."
+    );
     Ok(ExitCode::SUCCESS)
 }

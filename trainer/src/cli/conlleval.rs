@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg::eval::Scorer;
+use enrelg::metrics::conlleval::Scorer;
 
 #[derive(Args)]
 pub struct ConllevalArgs {
@@ -17,7 +17,8 @@ pub struct ConllevalArgs {
 }
 
 pub fn run(args: ConllevalArgs) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
     let mut scorer = Scorer::default();
     let (mut gold, mut pred) = (Vec::new(), Vec::new());
     for (i, line) in text.lines().enumerate() {
@@ -28,7 +29,13 @@ pub fn run(args: ConllevalArgs) -> anyhow::Result<ExitCode> {
             pred.clear();
             continue;
         }
-        anyhow::ensure!(cols.len() >= 3, "{}:{}: expected at least 3 columns (token gold predicted), found {}", args.file.display(), i + 1, cols.len());
+        anyhow::ensure!(
+            cols.len() >= 3,
+            "{}:{}: expected at least 3 columns (token gold predicted), found {}",
+            args.file.display(),
+            i + 1,
+            cols.len()
+        );
         gold.push(cols[cols.len() - 2].to_string());
         pred.push(cols[cols.len() - 1].to_string());
     }

@@ -82,17 +82,42 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
     let manifest = Manifest::read(&manifest_path)?;
     let tokenizer = WordPieceTokenizer::from_model_dir(&args.model)?;
     let splits = corpus::splits(&args.corpus)?;
-    let total: usize =
-        splits.iter().map(|s| enrelg_pipeline::tree::walk(&args.corpus.join("standoff").join(s), "txt", Depth::Flat, Links::Follow).map_or(0, |t| t.files.len())).sum();
+    let total: usize = splits
+        .iter()
+        .map(|s| {
+            enrelg_pipeline::tree::walk(
+                &args.corpus.join("standoff").join(s),
+                "txt",
+                Depth::Flat,
+                Links::Follow,
+            )
+            .map_or(0, |t| t.files.len())
+        })
+        .sum();
     let bar = ProgressBar::new(total as u64);
-    bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} documents ({per_sec}, eta {eta})")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} documents ({per_sec}, eta {eta})",
+        )?
+        .progress_chars("=> "),
+    );
     bar.set_message(format!("building {}", manifest.name));
     let opts = BuildOptions {
         corpus_name: manifest.name.clone(),
-        labels: LabelSet::with_auxiliary(manifest.label_set()?.types().iter().cloned(), args.auxiliary_types.iter().cloned())
-            .with_context(|| format!("--auxiliary-types with the label types of {}", manifest_path.display()))?,
+        labels: LabelSet::with_auxiliary(
+            manifest.label_set()?.types().iter().cloned(),
+            args.auxiliary_types.iter().cloned(),
+        )
+        .with_context(|| {
+            format!(
+                "--auxiliary-types with the label types of {}",
+                manifest_path.display()
+            )
+        })?,
         align: args.policy.config(),
-        window: WindowConfig { max_subtokens: args.max_subtokens },
+        window: WindowConfig {
+            max_subtokens: args.max_subtokens,
+        },
         dependency_variant: args.dep_variant,
         tokenizer: &tokenizer,
         splits,
@@ -101,7 +126,10 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
     let (shards, times) = build(&args.corpus, &args.out, &opts, &|n| bar.inc(n))?;
     bar.finish_and_clear();
     println!("{} -> {}", args.corpus.display(), args.out.display());
-    println!("{:<8} {:>6} {:>8} {:>8} {:>10} {:>10} {:>9} {:>8}", "split", "docs", "tokens", "windows", "words/win", "subtok/win", "acronyms", "dropped");
+    println!(
+        "{:<8} {:>6} {:>8} {:>8} {:>10} {:>10} {:>9} {:>8}",
+        "split", "docs", "tokens", "windows", "words/win", "subtok/win", "acronyms", "dropped"
+    );
     for split in &shards.splits {
         let s = &shards.statistics[split];
         println!(
@@ -116,21 +144,38 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
             s.alignment.dropped()
         );
     }
-    let kinds: std::collections::BTreeSet<&String> = shards.statistics.values().flat_map(|s| s.edges.keys()).collect();
+    let kinds: std::collections::BTreeSet<&String> = shards
+        .statistics
+        .values()
+        .flat_map(|s| s.edges.keys())
+        .collect();
     println!("\nedges per kind");
     for k in kinds {
         print!("{k:<12}");
         for split in &shards.splits {
-            print!(" {:>8}", shards.statistics[split].edges.get(k).unwrap_or(&0));
+            print!(
+                " {:>8}",
+                shards.statistics[split].edges.get(k).unwrap_or(&0)
+            );
         }
         println!();
     }
-    let doc_kinds: std::collections::BTreeSet<&String> = shards.statistics.values().flat_map(|s| s.doc_edges.keys()).collect();
-    println!("\ndocument edges per kind (between windows; each word keeps its {} nearest mentions)", shards.document_coref_neighbours);
+    let doc_kinds: std::collections::BTreeSet<&String> = shards
+        .statistics
+        .values()
+        .flat_map(|s| s.doc_edges.keys())
+        .collect();
+    println!(
+        "\ndocument edges per kind (between windows; each word keeps its {} nearest mentions)",
+        shards.document_coref_neighbours
+    );
     for k in doc_kinds {
         print!("{k:<12}");
         for split in &shards.splits {
-            print!(" {:>8}", shards.statistics[split].doc_edges.get(k).unwrap_or(&0));
+            print!(
+                " {:>8}",
+                shards.statistics[split].doc_edges.get(k).unwrap_or(&0)
+            );
         }
         println!();
     }
@@ -147,7 +192,10 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
     warn_unused_auxiliary(&args, &shards)?;
     let found = serde_json::to_value(&shards.statistics)?;
     if let Some(path) = &args.write_stats {
-        enrelg_pipeline::fs::write_atomic(path, (serde_json::to_string_pretty(&found)? + "\n").as_bytes())?;
+        enrelg_pipeline::fs::write_atomic(
+            path,
+            (serde_json::to_string_pretty(&found)? + "\n").as_bytes(),
+        )?;
         tracing::info!("wrote {}", path.display());
     }
     if let Some(path) = &args.check_stats {
@@ -161,7 +209,10 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
 /// The folder beside the shards `out` where a brat folder is laid out as a
 /// corpus (`OUT.corpus/{standoff,conllu}/SPLIT`, `manifest.json`).
 pub fn imported_corpus_dir(out: &Path) -> PathBuf {
-    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "shards".into());
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "shards".into());
     name.push(".corpus");
     out.with_file_name(name)
 }
@@ -175,41 +226,85 @@ fn import_brat_folder(args: &DataArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
         "{}: a corpus with standoff/ needs its --manifest (a brat folder without one has no standoff/ folder)",
         args.corpus.display()
     );
-    let opts = ImportOptions { types: args.types.clone(), shares: args.split, seed: args.split_seed, strict: args.policy.strict };
+    let opts = ImportOptions {
+        types: args.types.clone(),
+        shares: args.split,
+        seed: args.split_seed,
+        strict: args.policy.strict,
+    };
     let plan = import::plan(&args.corpus, &opts)?;
     let staged = imported_corpus_dir(&args.out);
     let manifest = import::write(&plan, &args.corpus, &staged)?;
-    let counts: Vec<String> = manifest.splits.iter().map(|s| format!("{} {}", s.name, s.documents)).collect();
-    eprintln!("{}: {} documents ({}; split {})", args.corpus.display(), manifest.splits.iter().map(|s| s.documents).sum::<usize>(), counts.join(", "), plan.split_rule);
+    let counts: Vec<String> = manifest
+        .splits
+        .iter()
+        .map(|s| format!("{} {}", s.name, s.documents))
+        .collect();
+    eprintln!(
+        "{}: {} documents ({}; split {})",
+        args.corpus.display(),
+        manifest.splits.iter().map(|s| s.documents).sum::<usize>(),
+        counts.join(", "),
+        plan.split_rule
+    );
     for (ty, n) in &plan.type_counts {
-        let chosen = if plan.label_types.contains(ty) { "labelled" } else { "not labelled (--types)" };
+        let chosen = if plan.label_types.contains(ty) {
+            "labelled"
+        } else {
+            "not labelled (--types)"
+        };
         eprintln!("  {ty}: {n} mention(s), {chosen}");
     }
     if !plan.unannotated.is_empty() {
-        eprintln!("{} .txt file(s) without .ann left out (--strict refuses them), e.g. {}", plan.unannotated.len(), args.corpus.join(&plan.unannotated[0]).display());
+        eprintln!(
+            "{} .txt file(s) without .ann left out (--strict refuses them), e.g. {}",
+            plan.unannotated.len(),
+            args.corpus.join(&plan.unannotated[0]).display()
+        );
     }
     if !plan.skipped.is_empty() {
         super::report_skips(std::iter::once(&plan.skipped));
     }
-    let rels: Vec<PathBuf> = plan.splits.iter().flat_map(|(split, docs)| docs.iter().map(move |d| Path::new(split).join(&d.id))).collect();
-    args.parser.parser().parse(&staged.join("standoff"), &rels, &staged.join("conllu"))?;
+    let rels: Vec<PathBuf> = plan
+        .splits
+        .iter()
+        .flat_map(|(split, docs)| docs.iter().map(move |d| Path::new(split).join(&d.id)))
+        .collect();
+    args.parser
+        .parser()
+        .parse(&staged.join("standoff"), &rels, &staged.join("conllu"))?;
     for (split, _) in &plan.splits {
         std::fs::create_dir_all(staged.join("conllu").join(split))?;
     }
-    eprintln!("corpus laid out in {} (manifest.json records the split)", staged.display());
+    eprintln!(
+        "corpus laid out in {} (manifest.json records the split)",
+        staged.display()
+    );
     Ok((staged.clone(), staged.join("manifest.json")))
 }
 
 /// An auxiliary type that labels no word in any split is most likely a typo:
 /// say so, with the corpus's types left outside the label set.
-fn warn_unused_auxiliary(args: &DataArgs, shards: &enrelg_pipeline::shard::ShardManifest) -> anyhow::Result<()> {
+fn warn_unused_auxiliary(
+    args: &DataArgs,
+    shards: &enrelg_pipeline::shard::ShardManifest,
+) -> anyhow::Result<()> {
     if args.auxiliary_types.is_empty() {
         return Ok(());
     }
     let mut used = std::collections::BTreeSet::new();
     for split in &shards.splits {
-        let tokens = enrelg_pipeline::shard::read_table(&args.out, split, enrelg_schemas::tables::TOKENS)?;
-        used.extend(tokens.column(enrelg_schemas::tables::tokens::LABEL)?.str()?.iter().flatten().filter_map(|l| l.strip_prefix("B-")).map(String::from));
+        let tokens =
+            enrelg_pipeline::shard::read_table(&args.out, split, enrelg_schemas::tables::TOKENS)?;
+        used.extend(
+            tokens
+                .column(enrelg_schemas::tables::tokens::LABEL)?
+                .str()?
+                .iter()
+                .flatten()
+                .filter_map(|l| l.strip_prefix("B-"))
+                .map(String::from),
+        );
     }
     let mut outside = std::collections::BTreeMap::<&String, usize>::new();
     for s in shards.statistics.values() {

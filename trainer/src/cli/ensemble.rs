@@ -32,20 +32,44 @@ pub struct EnsembleArgs {
 pub fn run(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
     let out = RunDir::lock(&args.out)?;
     let device = args.device.device()?;
-    let decoded = enrelg::ensemble::decode(&args.runs, &args.split, &args.device.cache_dir, &device)?;
+    let decoded =
+        enrelg::decode::ensemble::decode(&args.runs, &args.split, &args.device.cache_dir, &device)?;
     let (info, score, conll) = decoded.score(&args.split)?;
     print!("{}", score.conlleval_report());
     for m in &info.members {
-        println!("member {} (seed {}): {} F1 {:.2}", m.run.display(), m.seed, args.split, m.f1);
+        println!(
+            "member {} (seed {}): {} F1 {:.2}",
+            m.run.display(),
+            m.seed,
+            args.split,
+            m.f1
+        );
     }
     let mean = info.members.iter().map(|m| m.f1).sum::<f64>() / info.members.len() as f64;
-    println!("ensemble of {}: {} F1 {:.2} (members' mean {mean:.2})", info.members.len(), args.split, info.f1);
-    write_atomic(&args.out.join(ensemble_file(&args.split)), (serde_json::to_string_pretty(&info)? + "\n").as_bytes())?;
+    println!(
+        "ensemble of {}: {} F1 {:.2} (members' mean {mean:.2})",
+        info.members.len(),
+        args.split,
+        info.f1
+    );
+    write_atomic(
+        &args.out.join(ensemble_file(&args.split)),
+        (serde_json::to_string_pretty(&info)? + "\n").as_bytes(),
+    )?;
     out.write_eval(&args.split, &score, &conll)?;
     if args.consistency {
-        let dev_split = enrelg::consistency::dev_split(&decoded.info)?;
-        let dev = enrelg::ensemble::decode(&args.runs, &dev_split, &args.device.cache_dir, &device)?;
-        let (score, conll, record) = enrelg::consistency::decide(&decoded.info, (&dev_split, &dev.records, &dev.pred), (&args.split, &decoded.records, &decoded.pred))?;
+        let dev_split = enrelg::decode::consistency::dev_split(&decoded.info)?;
+        let dev = enrelg::decode::ensemble::decode(
+            &args.runs,
+            &dev_split,
+            &args.device.cache_dir,
+            &device,
+        )?;
+        let (score, conll, record) = enrelg::decode::consistency::decide(
+            &decoded.info,
+            (&dev_split, &dev.records, &dev.pred),
+            (&args.split, &decoded.records, &decoded.pred),
+        )?;
         super::eval::report_consistency(&record);
         out.write_consistency(&args.split, &score, &conll, &record)?;
     }

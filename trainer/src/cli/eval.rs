@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use enrelg::consistency::ConsistencyRecord;
-use enrelg::eval::score_predictions;
-use enrelg::inference::decode;
+use enrelg::decode::consistency::ConsistencyRecord;
+use enrelg::decode::emissions::decode;
+use enrelg::metrics::conlleval::score_predictions;
 use enrelg::run::{LoadedRun, RunDir};
 
 use super::DeviceArgs;
@@ -34,7 +34,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
 /// Score a run on a split; print conlleval's report; write eval-SPLIT.json
 /// and predictions-SPLIT.conll into the run folder (holding its lock). With
 /// `consistency`, also decode the same predictions consistently and write that.
-pub fn evaluate_run(run: &Path, split: &str, device: &DeviceArgs, consistency: bool) -> anyhow::Result<()> {
+pub fn evaluate_run(
+    run: &Path,
+    split: &str,
+    device: &DeviceArgs,
+    consistency: bool,
+) -> anyhow::Result<()> {
     let writer = RunDir::lock(run)?;
     let dev = device.device()?;
     let loaded = LoadedRun::open(run, &dev)?;
@@ -43,7 +48,12 @@ pub fn evaluate_run(run: &Path, split: &str, device: &DeviceArgs, consistency: b
     print!("{}", score.conlleval_report());
     writer.write_eval(split, &score, &conll)?;
     if consistency {
-        let (score, conll, record) = enrelg::consistency::evaluate(&loaded, (split, &records, &pred), &device.cache_dir, &dev)?;
+        let (score, conll, record) = enrelg::decode::consistency::evaluate(
+            &loaded,
+            (split, &records, &pred),
+            &device.cache_dir,
+            &dev,
+        )?;
         report_consistency(&record);
         writer.write_consistency(split, &score, &conll, &record)?;
     }

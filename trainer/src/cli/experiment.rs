@@ -48,13 +48,26 @@ pub struct ExperimentArgs {
 }
 
 fn key_value(s: &str) -> Result<(String, String), String> {
-    s.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
 }
 
 pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     let spec = Spec::read(&args.spec)?;
-    let name = args.spec.file_stem().and_then(|s| s.to_str()).context("--spec needs a file name")?.to_string();
-    let layout = Layout { shards_root: args.shards, model: args.model, runs_root: args.runs, results_root: args.results, cache_dir: args.cache_dir };
+    let name = args
+        .spec
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .context("--spec needs a file name")?
+        .to_string();
+    let layout = Layout {
+        shards_root: args.shards,
+        model: args.model,
+        runs_root: args.runs,
+        results_root: args.results,
+        cache_dir: args.cache_dir,
+    };
     if args.dry_run {
         let cells = plan(&layout, &spec, &args.filter)?;
         let mut left = 0.0;
@@ -69,8 +82,14 @@ pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
                 (_, Some(s)) => format!("~{:.0} min", s / 60.0),
                 (_, None) => "?".to_string(),
             };
-            left += estimate.filter(|_| *status != Status::Finished).unwrap_or(0.0);
-            println!("{:<32} {state:<15} {time:<10} {}", cell.name, enrelg::summary::additions(&cell.config, &[]));
+            left += estimate
+                .filter(|_| *status != Status::Finished)
+                .unwrap_or(0.0);
+            println!(
+                "{:<32} {state:<15} {time:<10} {}",
+                cell.name,
+                enrelg::report::summary::additions(&cell.config, &[])
+            );
         }
         let finished = cells.iter().filter(|c| c.1 == Status::Finished).count();
         println!("{finished} of {} cells finished; about {:.1} h left at --jobs 1 (? = no finished cell of that dataset to estimate from)", cells.len(), left / 3600.0 + 0.0);
@@ -80,12 +99,21 @@ pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     if !args.tables_only {
         let exe = std::env::current_exe().context("locating the enrelg binary")?;
         let outcome = run(&exe, &layout, &spec, &args.filter, args.jobs, args.limit)?;
-        println!("{} cells finished now, {} already finished, {} failed", outcome.finished.len(), outcome.skipped, outcome.failed.len());
+        println!(
+            "{} cells finished now, {} already finished, {} failed",
+            outcome.finished.len(),
+            outcome.skipped,
+            outcome.failed.len()
+        );
         for (cell, log) in &outcome.failed {
             eprintln!("  {cell}: see {log}");
         }
         failed = !outcome.failed.is_empty();
     }
     print!("{}", write_tables(&layout, &spec, &name)?.0);
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -36,14 +36,19 @@ pub struct ParserArgs {
 
 impl ParserArgs {
     pub fn parser(&self) -> enrelg::tag::Parser {
-        enrelg::tag::Parser { python: self.python.clone(), model: self.spacy_model.clone() }
+        enrelg::tag::Parser {
+            python: self.python.clone(),
+            model: self.spacy_model.clone(),
+        }
     }
 }
 
 /// The label set from `--manifest` or `--types`, if either is given.
 pub fn label_set(manifest: Option<&Path>, types: Option<&str>) -> anyhow::Result<Option<LabelSet>> {
     if let Some(types) = types {
-        return Ok(Some(LabelSet::new(types.split(',').map(str::trim)).context("--types")?));
+        return Ok(Some(
+            LabelSet::new(types.split(',').map(str::trim)).context("--types")?,
+        ));
     }
     match manifest {
         Some(path) => Ok(Some(Manifest::read(path)?.label_set()?)),
@@ -58,7 +63,11 @@ pub fn report_skips<'a>(splits: impl Iterator<Item = &'a SkipReport>) {
     if total.is_empty() {
         eprintln!("skipped: nothing");
     } else {
-        tracing::warn!("{} document(s) and {} line(s) of the input were skipped", total.documents, total.lines);
+        tracing::warn!(
+            "{} document(s) and {} line(s) of the input were skipped",
+            total.documents,
+            total.lines
+        );
         eprint!("{total}");
     }
 }
@@ -83,18 +92,31 @@ impl DeviceArgs {
 
 /// Compare computed statistics with an expected JSON file, listing every
 /// difference on stderr. Returns whether they match.
-pub fn matches_expected(path: &Path, found: &serde_json::Value, what: &str, regenerate_flag: &str) -> anyhow::Result<bool> {
+pub fn matches_expected(
+    path: &Path,
+    found: &serde_json::Value,
+    what: &str,
+    regenerate_flag: &str,
+) -> anyhow::Result<bool> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let expected: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
+    let expected: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
     let diffs = enrelg_pipeline::stats::drift(&expected, found);
     if diffs.is_empty() {
         eprintln!("{what} match {}", path.display());
         return Ok(true);
     }
-    eprintln!("{what} drifted from {} ({} difference(s)):", path.display(), diffs.len());
+    eprintln!(
+        "{what} drifted from {} ({} difference(s)):",
+        path.display(),
+        diffs.len()
+    );
     for d in &diffs {
         eprintln!("  {d}");
     }
-    eprintln!("if the change is intended, regenerate with {regenerate_flag} {}", path.display());
+    eprintln!(
+        "if the change is intended, regenerate with {regenerate_flag} {}",
+        path.display()
+    );
     Ok(false)
 }

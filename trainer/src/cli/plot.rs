@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg::plot::{lines, Series};
+use enrelg::report::plot::{lines, Series};
 use enrelg::run::{EpochRecord, METRICS};
 
 #[derive(Args)]
@@ -31,11 +31,24 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
     }
     let mut series = Vec::new();
     for run in &args.runs {
-        let points = EpochRecord::read_all(&run.join(METRICS))?.iter().map(|r| (r.epoch as f64, r.dev_f1, 0.0)).collect();
-        let label = run.file_name().map_or_else(|| run.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let points = EpochRecord::read_all(&run.join(METRICS))?
+            .iter()
+            .map(|r| (r.epoch as f64, r.dev_f1, 0.0))
+            .collect();
+        let label = run.file_name().map_or_else(
+            || run.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         series.push(Series { label, points });
     }
-    for file in lines(&args.out, "Dev F1 per epoch", "epoch", "dev F1", &series, None)? {
+    for file in lines(
+        &args.out,
+        "Dev F1 per epoch",
+        "epoch",
+        "dev F1",
+        &series,
+        None,
+    )? {
         println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -59,11 +72,30 @@ struct ChartSeries {
 
 /// `--lines`: the chart a JSON file describes.
 fn chart(path: &std::path::Path, out: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let chart: Chart =
-        serde_json::from_str(&text).with_context(|| format!("{}: not a chart (title, x_label, y_label, series of label and [x, mean, std] points)", path.display()))?;
-    let series: Vec<Series> = chart.series.into_iter().map(|s| Series { label: s.label, points: s.points }).collect();
-    for file in lines(out, &chart.title, &chart.x_label, &chart.y_label, &series, chart.y_from)? {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let chart: Chart = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a chart (title, x_label, y_label, series of label and [x, mean, std] points)",
+            path.display()
+        )
+    })?;
+    let series: Vec<Series> = chart
+        .series
+        .into_iter()
+        .map(|s| Series {
+            label: s.label,
+            points: s.points,
+        })
+        .collect();
+    for file in lines(
+        out,
+        &chart.title,
+        &chart.x_label,
+        &chart.y_label,
+        &series,
+        chart.y_from,
+    )? {
         println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)

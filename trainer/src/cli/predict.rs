@@ -7,9 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg::eval::{score_spans, Span};
-use enrelg::output::OutputDir;
-use enrelg::predict::{check_threshold, find_inputs, open_runs, tag_documents, txt_files, Tagger, SKIPPED_TSV};
+use enrelg::metrics::conlleval::{score_spans, Span};
+use enrelg::tag::output::OutputDir;
+use enrelg::tag::predict::{
+    check_threshold, find_inputs, open_runs, tag_documents, txt_files, Tagger, SKIPPED_TSV,
+};
 use enrelg_pipeline::brat;
 use enrelg_pipeline::skips::SkipReport;
 use enrelg_pipeline::tree::{with_ext, Links};
@@ -61,14 +63,31 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let (runs, tokenizer) = open_runs(&args.runs, &device)?;
     let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
     let mut walked = SkipReport::default();
-    let inputs = find_inputs(&args.input, args.parses.as_deref(), links(args.no_follow_links), &mut walked)?;
-    anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
-    anyhow::ensure!(!args.strict || walked.is_empty(), "{}: {}", args.input.display(), walked.all.first().map_or("", |(_, m)| m.as_str()));
+    let inputs = find_inputs(
+        &args.input,
+        args.parses.as_deref(),
+        links(args.no_follow_links),
+        &mut walked,
+    )?;
+    anyhow::ensure!(
+        !inputs.is_empty(),
+        "{}: no .txt files",
+        args.input.display()
+    );
+    anyhow::ensure!(
+        !args.strict || walked.is_empty(),
+        "{}: {}",
+        args.input.display(),
+        walked.all.first().map_or("", |(_, m)| m.as_str())
+    );
     let mut out = OutputDir::open(&args.out)?;
     let mut tagged = tag_documents(&tagger, &inputs, &mut out, &args.out, &device, args.strict)?;
     walked.merge(&tagged.skipped);
     tagged.skipped = walked;
-    out.write(&args.out.join(SKIPPED_TSV), tagged.skipped.to_tsv().as_bytes())?;
+    out.write(
+        &args.out.join(SKIPPED_TSV),
+        tagged.skipped.to_tsv().as_bytes(),
+    )?;
     report_removed(&out.finish()?);
     super::report_skips(std::iter::once(&tagged.skipped));
     println!("{}", tagged.summary(&args.device.name, &args.out));
@@ -118,7 +137,8 @@ pub fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         super::report_skips(std::iter::once(&walked));
     }
     let gold = read_tree(&args.gold, &args.gold, &inputs)?;
-    let pred = read_tree(&args.gold, &args.pred, &inputs).context("reading predictions (each needs the gold .txt for its surface check)")?;
+    let pred = read_tree(&args.gold, &args.pred, &inputs)
+        .context("reading predictions (each needs the gold .txt for its surface check)")?;
     let types: BTreeSet<String> = match &args.types {
         Some(t) => t.split(',').map(|s| s.trim().to_string()).collect(),
         None => pred.iter().map(|p| p.1.clone()).collect(),
@@ -126,7 +146,10 @@ pub fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if let Some(t) = &args.types {
         let known: BTreeSet<&String> = gold.iter().chain(&pred).map(|x| &x.1).collect();
         let unknown: Vec<&String> = types.iter().filter(|t| !known.contains(t)).collect();
-        anyhow::ensure!(unknown.is_empty(), "--types {t}: {unknown:?} occur in neither the gold nor the predicted .ann files");
+        anyhow::ensure!(
+            unknown.is_empty(),
+            "--types {t}: {unknown:?} occur in neither the gold nor the predicted .ann files"
+        );
     }
     // Gold types the scoring leaves out (types the model does not know, by
     // default) are named, never dropped silently.
@@ -141,13 +164,28 @@ pub fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let micro = total.prf();
     if args.json {
         let per: BTreeMap<_, _> = per.iter().map(|(k, v)| (k.clone(), v.prf())).collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"micro": micro, "per_type": per}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"micro": micro, "per_type": per}))?
+        );
     } else {
-        println!("{} documents; gold {}, predicted {}, correct {}", inputs.len(), micro.gold, micro.predicted, micro.correct);
-        println!("micro: precision {:.2} recall {:.2} F1 {:.2}", micro.precision, micro.recall, micro.f1);
+        println!(
+            "{} documents; gold {}, predicted {}, correct {}",
+            inputs.len(),
+            micro.gold,
+            micro.predicted,
+            micro.correct
+        );
+        println!(
+            "micro: precision {:.2} recall {:.2} F1 {:.2}",
+            micro.precision, micro.recall, micro.f1
+        );
         for (ty, c) in &per {
             let p = c.prf();
-            println!("{ty:>17}: precision {:.2} recall {:.2} F1 {:.2} (gold {}, predicted {})", p.precision, p.recall, p.f1, p.gold, p.predicted);
+            println!(
+                "{ty:>17}: precision {:.2} recall {:.2} F1 {:.2} (gold {}, predicted {})",
+                p.precision, p.recall, p.f1, p.gold, p.predicted
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use enrelg::experiment::{plan, write_figures, write_tables, Layout, Spec, Status};
-use enrelg::summary::epoch_costs;
+use enrelg::report::summary::epoch_costs;
 use enrelg_pipeline::fs::write_atomic;
 
 #[derive(Args)]
@@ -32,14 +32,18 @@ pub struct ResultsArgs {
 
 /// `path` relative to `base` when it lies under it (figures beside the page), else as given.
 fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> PathBuf {
-    path.strip_prefix(base).map_or_else(|_| path.to_path_buf(), std::path::Path::to_path_buf)
+    path.strip_prefix(base)
+        .map_or_else(|_| path.to_path_buf(), std::path::Path::to_path_buf)
 }
 
 /// The CPU's model name and the cores (Linux).
 fn machine() -> String {
     let cpu = enrelg::device::cpu_model();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores ({})", cpu.as_deref().unwrap_or(enrelg::device::UNKNOWN_CPU))
+    format!(
+        "{cores} cores ({})",
+        cpu.as_deref().unwrap_or(enrelg::device::UNKNOWN_CPU)
+    )
 }
 
 /// Where the finished cells' epochs ran, from their `metrics.jsonl`.
@@ -52,7 +56,13 @@ fn machines_line(machines: &std::collections::BTreeMap<String, usize>) -> String
 }
 
 pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
-    let layout = Layout { shards_root: "shards".into(), model: "models/minilm".into(), runs_root: args.runs, results_root: args.results, cache_dir: "cache/encoder".into() };
+    let layout = Layout {
+        shards_root: "shards".into(),
+        model: "models/minilm".into(),
+        runs_root: args.runs,
+        results_root: args.results,
+        cache_dir: "cache/encoder".into(),
+    };
     let mut page = String::from("# Results\n\nProduced by `make results` (`enrelg results`) from the records of `make experiments` under `results/experiments/`; ");
     page += &format!(
         "do not edit by hand (the reading below comes from `{}`). Encoder: all-MiniLM-L6-v2 (uncased, 6 layers, 384 dimensions), frozen; its outputs cached, the layers after it trained on the CPU, flex backend. This page was written on {}; which machine trained which records, and how many cells shared it, is in the notes.\n\n",
@@ -64,11 +74,21 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
     let mut machines = std::collections::BTreeMap::<String, usize>::new();
     for path in &args.specs {
         let spec = Spec::read(path)?;
-        let name = path.file_stem().and_then(|s| s.to_str()).context("a spec needs a file name")?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("a spec needs a file name")?;
         let cells = plan(&layout, &spec, &[])?;
         let finished = cells.iter().filter(|c| c.1 == Status::Finished).count();
-        let left: f64 = cells.iter().filter(|c| c.1 != Status::Finished).filter_map(|c| c.2).sum();
-        let unknown = cells.iter().filter(|c| c.1 != Status::Finished && c.2.is_none()).count();
+        let left: f64 = cells
+            .iter()
+            .filter(|c| c.1 != Status::Finished)
+            .filter_map(|c| c.2)
+            .sum();
+        let unknown = cells
+            .iter()
+            .filter(|c| c.1 != Status::Finished && c.2.is_none())
+            .count();
         for (cell, status, _) in &cells {
             // Cells shared between specs count once.
             if *status == Status::Finished && seen_seconds.insert(cell.name.clone()) {
@@ -81,11 +101,23 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
         }
         let (tables, rows) = write_tables(&layout, &spec, name)?;
         // The spec's own headings one level down (deepest first).
-        page += &tables.replace("\n### ", "\n#### ").replacen("# ", "## ", 1).replace("\n## ", "\n### ");
-        for png in write_figures(&spec, name, rows.get(&spec.split).map_or(&[][..], Vec::as_slice), &args.figures)? {
+        page += &tables
+            .replace("\n### ", "\n#### ")
+            .replacen("# ", "## ", 1)
+            .replace("\n## ", "\n### ");
+        for png in write_figures(
+            &spec,
+            name,
+            rows.get(&spec.split).map_or(&[][..], Vec::as_slice),
+            &args.figures,
+        )? {
             // Linked relative to the page.
             let rel = pathdiff(&png, args.out.parent().unwrap_or(std::path::Path::new(".")));
-            page += &format!("![{}]({})\n\n", png.file_stem().and_then(|s| s.to_str()).unwrap_or("figure"), rel.display());
+            page += &format!(
+                "![{}]({})\n\n",
+                png.file_stem().and_then(|s| s.to_str()).unwrap_or("figure"),
+                rel.display()
+            );
         }
         page += &format!(
             "{finished} of {} cells finished; left: about {:.1} h of training at one cell at a time{}. Command: `make experiments SPECS={name}` (spec `{}`).\n\n",
@@ -97,7 +129,8 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
     }
     page += &format!("Training time of all finished cells: {:.1} h (sum of epoch seconds; encoder caching and evaluation not counted).\n\n", cpu_seconds / 3600.0);
     page += &machines_line(&machines);
-    let notes = std::fs::read_to_string(&args.notes).with_context(|| format!("reading {}", args.notes.display()))?;
+    let notes = std::fs::read_to_string(&args.notes)
+        .with_context(|| format!("reading {}", args.notes.display()))?;
     page += &notes;
     write_atomic(&args.out, page.as_bytes())?;
     println!("wrote {}", args.out.display());

@@ -38,7 +38,9 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let info = args.run.as_deref().map(RunInfo::read).transpose()?;
     // The dependency edges the run uses (the default variant's without a run).
-    let variant = info.as_ref().map_or_else(DependencyVariant::default, |i| i.config.dependency_variant);
+    let variant = info
+        .as_ref()
+        .map_or_else(DependencyVariant::default, |i| i.config.dependency_variant);
     let (mut docs, order) = load(&args.shards, &args.split, variant.kinds())?;
     let mut scored: Option<Vec<String>> = None;
     if let (Some(run), Some(info)) = (&args.run, &info) {
@@ -62,27 +64,46 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
             args.split
         );
         read_predictions(&predictions, &mut docs, &order)?;
-        let mut types: Vec<String> = info.scored_tags().iter().filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string())).collect();
+        let mut types: Vec<String> = info
+            .scored_tags()
+            .iter()
+            .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
+            .collect();
         types.dedup();
         scored = Some(types);
     }
     if !args.docs.is_empty() {
         for id in &args.docs {
-            anyhow::ensure!(docs.iter().any(|d| &d.id == id), "--doc {id}: no such document in split {} of {}", args.split, args.shards.display());
+            anyhow::ensure!(
+                docs.iter().any(|d| &d.id == id),
+                "--doc {id}: no such document in split {} of {}",
+                args.split,
+                args.shards.display()
+            );
         }
         docs.retain(|d| args.docs.contains(&d.id));
     }
     let palette = Palette::new(
-        docs.iter().flat_map(|d| d.words.iter().flat_map(|w| [w.gold.as_str(), w.pred.as_deref().unwrap_or("O")])).filter_map(|t| t.split_once('-').map(|(_, ty)| ty)),
+        docs.iter()
+            .flat_map(|d| {
+                d.words
+                    .iter()
+                    .flat_map(|w| [w.gold.as_str(), w.pred.as_deref().unwrap_or("O")])
+            })
+            .filter_map(|t| t.split_once('-').map(|(_, ty)| ty)),
     );
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let mut summary = ErrorSummary::default();
     let mut rows = Vec::with_capacity(docs.len());
     let mut largest = (0usize, String::new());
     let run_name = args.run.as_ref().map(|r| r.display().to_string());
     for (i, doc) in docs.iter().enumerate() {
         let (gold, pred) = doc.mentions(scored.as_deref());
-        let nav = (i.checked_sub(1).map(|p| docs[p].id.as_str()), docs.get(i + 1).map(|n| n.id.as_str()));
+        let nav = (
+            i.checked_sub(1).map(|p| docs[p].id.as_str()),
+            docs.get(i + 1).map(|n| n.id.as_str()),
+        );
         let html = document_page(doc, &gold, &pred, nav, &palette, run_name.as_deref());
         let name = page_name(&doc.id);
         write_atomic(&args.out.join(&name), html.as_bytes())?;
@@ -90,12 +111,41 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
             largest = (html.len(), name);
         }
         summary.add(doc, &gold, &pred);
-        let correct = pred.iter().filter(|m| m.outcome == Some(Outcome::Correct)).count();
-        rows.push(IndexRow { id: &doc.id, words: doc.words.len(), gold: gold.len(), pred: pred.len(), correct, errors: errors(&gold, &pred) });
+        let correct = pred
+            .iter()
+            .filter(|m| m.outcome == Some(Outcome::Correct))
+            .count();
+        rows.push(IndexRow {
+            id: &doc.id,
+            words: doc.words.len(),
+            gold: gold.len(),
+            pred: pred.len(),
+            correct,
+            errors: errors(&gold, &pred),
+        });
     }
-    let title = format!("{} · {} split{}", args.shards.display(), args.split, run_name.as_ref().map_or(String::new(), |r| format!(" · {r}")));
-    let index = index_page(&title, &mut rows, scored.as_ref().map(|_| &summary), &palette);
+    let title = format!(
+        "{} · {} split{}",
+        args.shards.display(),
+        args.split,
+        run_name
+            .as_ref()
+            .map_or(String::new(), |r| format!(" · {r}"))
+    );
+    let index = index_page(
+        &title,
+        &mut rows,
+        scored.as_ref().map(|_| &summary),
+        &palette,
+    );
     write_atomic(&args.out.join("index.html"), index.as_bytes())?;
-    println!("{} pages in {:.2} s (largest {} kB: {}) -> {}", docs.len(), start.elapsed().as_secs_f64(), largest.0 / 1024, largest.1, args.out.join("index.html").display());
+    println!(
+        "{} pages in {:.2} s (largest {} kB: {}) -> {}",
+        docs.len(),
+        start.elapsed().as_secs_f64(),
+        largest.0 / 1024,
+        largest.1,
+        args.out.join("index.html").display()
+    );
     Ok(ExitCode::SUCCESS)
 }

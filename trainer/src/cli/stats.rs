@@ -62,7 +62,11 @@ pub struct PolicyArgs {
 
 impl PolicyArgs {
     pub fn config(&self) -> AlignConfig {
-        AlignConfig { nested: self.nested, partial_token: self.partial_token, discontinuous: self.discontinuous }
+        AlignConfig {
+            nested: self.nested,
+            partial_token: self.partial_token,
+            discontinuous: self.discontinuous,
+        }
     }
 }
 
@@ -85,7 +89,12 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     }
     super::report_skips(stats.splits.values().map(|s| &s.skipped));
     if let Some(path) = &args.check {
-        if !super::matches_expected(path, &serde_json::to_value(&stats)?, "statistics", "--write")? {
+        if !super::matches_expected(
+            path,
+            &serde_json::to_value(&stats)?,
+            "statistics",
+            "--write",
+        )? {
             return Ok(ExitCode::FAILURE);
         }
     }
@@ -98,11 +107,28 @@ pub fn table(stats: &CorpusStats) -> String {
     let mut splits: Vec<_> = stats.splits.iter().collect();
     splits.sort_by_key(|(name, _)| split_rank(name));
     let mut out = String::new();
-    let _ = writeln!(out, "format {}  input sha256 {}", stats.format, &stats.input_sha256);
-    let _ = writeln!(out, "\n{:<8} {:>6} {:>9} {:>8} {:>9} {:>8} {:>8}", "split", "docs", "sentences", "tokens", "entities", "aligned", "dropped");
+    let _ = writeln!(
+        out,
+        "format {}  input sha256 {}",
+        stats.format, &stats.input_sha256
+    );
+    let _ = writeln!(
+        out,
+        "\n{:<8} {:>6} {:>9} {:>8} {:>9} {:>8} {:>8}",
+        "split", "docs", "sentences", "tokens", "entities", "aligned", "dropped"
+    );
     for (name, s) in &splits {
-        let _ =
-            writeln!(out, "{:<8} {:>6} {:>9} {:>8} {:>9} {:>8} {:>8}", name, s.documents, s.sentences, s.tokens, s.entities_total, s.alignment.entities_out, s.alignment.dropped());
+        let _ = writeln!(
+            out,
+            "{:<8} {:>6} {:>9} {:>8} {:>9} {:>8} {:>8}",
+            name,
+            s.documents,
+            s.sentences,
+            s.tokens,
+            s.entities_total,
+            s.alignment.entities_out,
+            s.alignment.dropped()
+        );
     }
     let _ = write!(out, "\n{:<34}", "entities per type (source/aligned)");
     for (name, _) in &splits {
@@ -112,16 +138,26 @@ pub fn table(stats: &CorpusStats) -> String {
     for ty in &stats.label_types {
         let _ = write!(out, "{ty:<34}");
         for (_, s) in &splits {
-            let cell = format!("{}/{}", s.entities.get(ty).unwrap_or(&0), s.aligned_entities.get(ty).unwrap_or(&0));
+            let cell = format!(
+                "{}/{}",
+                s.entities.get(ty).unwrap_or(&0),
+                s.aligned_entities.get(ty).unwrap_or(&0)
+            );
             let _ = write!(out, " {cell:>13}");
         }
         out.push('\n');
     }
-    let events: std::collections::BTreeSet<_> = splits.iter().flat_map(|(_, s)| s.alignment.events.keys().copied()).collect();
+    let events: std::collections::BTreeSet<_> = splits
+        .iter()
+        .flat_map(|(_, s)| s.alignment.events.keys().copied())
+        .collect();
     if !events.is_empty() {
         let _ = writeln!(out, "\nalignment changes and losses");
         for ev in &events {
-            let name = serde_json::to_value(ev).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let name = serde_json::to_value(ev)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
             let _ = write!(out, "{name:<34}");
             for (_, s) in &splits {
                 let _ = write!(out, " {:>13}", s.alignment.events.get(ev).unwrap_or(&0));
@@ -134,18 +170,28 @@ pub fn table(stats: &CorpusStats) -> String {
             }
         }
     }
-    let excluded: std::collections::BTreeSet<&String> = splits.iter().flat_map(|(_, s)| s.alignment.excluded_types.keys()).collect();
+    let excluded: std::collections::BTreeSet<&String> = splits
+        .iter()
+        .flat_map(|(_, s)| s.alignment.excluded_types.keys())
+        .collect();
     if !excluded.is_empty() {
         let _ = writeln!(out, "\ntypes outside the label set (not labelled)");
         for ty in excluded {
             let _ = write!(out, "{ty:<34}");
             for (_, s) in &splits {
-                let _ = write!(out, " {:>13}", s.alignment.excluded_types.get(ty).unwrap_or(&0));
+                let _ = write!(
+                    out,
+                    " {:>13}",
+                    s.alignment.excluded_types.get(ty).unwrap_or(&0)
+                );
             }
             out.push('\n');
         }
     }
-    let kinds: std::collections::BTreeSet<&String> = splits.iter().flat_map(|(_, s)| s.annotation_lines.keys()).collect();
+    let kinds: std::collections::BTreeSet<&String> = splits
+        .iter()
+        .flat_map(|(_, s)| s.annotation_lines.keys())
+        .collect();
     if !kinds.is_empty() {
         let _ = writeln!(out, "\nannotation lines by kind");
         for k in kinds {
@@ -159,7 +205,11 @@ pub fn table(stats: &CorpusStats) -> String {
     if splits.iter().any(|(_, s)| s.root_tokens.is_some()) {
         let _ = write!(out, "\n{:<34}", "ROOT tokens / BIO violations");
         for (_, s) in &splits {
-            let cell = format!("{}/{}", s.root_tokens.unwrap_or(0), s.bio_violations.unwrap_or(0));
+            let cell = format!(
+                "{}/{}",
+                s.root_tokens.unwrap_or(0),
+                s.bio_violations.unwrap_or(0)
+            );
             let _ = write!(out, " {cell:>13}");
         }
         out.push('\n');

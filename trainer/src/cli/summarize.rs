@@ -20,12 +20,16 @@ pub struct SummarizeArgs {
 
 /// Mean ± sample std over seeds of P/R/F1 and per-type F1, as a Markdown table.
 pub fn run(args: SummarizeArgs) -> anyhow::Result<ExitCode> {
-    let runs = args.runs.iter().map(|d| enrelg::summary::read_run(d, &args.split)).collect::<anyhow::Result<Vec<_>>>()?;
-    let rows = enrelg::summary::summarize(&runs)?;
+    let runs = args
+        .runs
+        .iter()
+        .map(|d| enrelg::report::summary::read_run(d, &args.split))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let rows = enrelg::report::summary::summarize(&runs)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        print!("{}", enrelg::summary::markdown(&rows, &args.split));
+        print!("{}", enrelg::report::summary::markdown(&rows, &args.split));
     }
     Ok(ExitCode::SUCCESS)
 }

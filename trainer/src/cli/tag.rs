@@ -6,10 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg::chunk::{self, Task, DEFAULT_CHUNK_LINES};
-use enrelg::output::{OutputDir, WORK_DIR};
-use enrelg::predict::{check_threshold, open_runs, tag_documents, txt_files, Tagger, SKIPPED_TSV};
-use enrelg::tag::{newest_run, up_to_date, TaggedRecord};
+use enrelg::run::newest_run;
+use enrelg::tag::chunk::{self, Task, DEFAULT_CHUNK_LINES};
+use enrelg::tag::output::{OutputDir, WORK_DIR};
+use enrelg::tag::predict::{
+    check_threshold, open_runs, tag_documents, txt_files, Tagger, SKIPPED_TSV,
+};
+use enrelg::tag::{up_to_date, TaggedRecord};
 use enrelg_pipeline::input::{read_checked, read_jsonl, TextCheck, DEFAULT_MAX_CHARS};
 use enrelg_pipeline::skips::{SkipReport, Unit};
 use enrelg_pipeline::tree::with_ext;
@@ -50,7 +53,7 @@ pub struct TagArgs {
     /// Tag a JSONL input (a file, or a folder of them) in fixed chunks, this
     /// process taking task i of N (0-based), or `slurm` for
     /// SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT: OUT/FILE/CHUNK.jsonl per
-    /// chunk, finished chunks skipped on a rerun ([`enrelg::chunk`]).
+    /// chunk, finished chunks skipped on a rerun ([`enrelg::tag::chunk`]).
     #[arg(long, value_name = "i/N|slurm")]
     pub chunk: Option<Task>,
     /// Lines of a JSONL file per chunk.
@@ -72,9 +75,19 @@ struct Doc {
 
 pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     // The run first: without one there is nothing to do.
-    let run_dirs = if args.runs.is_empty() { vec![newest_run(&args.runs_dir, &args.dataset)?] } else { args.runs.clone() };
+    let run_dirs = if args.runs.is_empty() {
+        vec![newest_run(&args.runs_dir, &args.dataset)?]
+    } else {
+        args.runs.clone()
+    };
     if let Some(task) = args.chunk {
-        return run_chunks(TagArgs { runs: run_dirs, ..args }, task);
+        return run_chunks(
+            TagArgs {
+                runs: run_dirs,
+                ..args
+            },
+            task,
+        );
     }
     check_threshold(args.consistency)?;
     // One writer per output folder: a second `tag` into it is refused.
@@ -83,7 +96,11 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     let mut skipped = SkipReport::default();
     let jsonl = args.input.is_file();
     anyhow::ensure!(
-        args.input.is_dir() || args.input.extension().is_some_and(|e| e == "jsonl" || e == "ndjson"),
+        args.input.is_dir()
+            || args
+                .input
+                .extension()
+                .is_some_and(|e| e == "jsonl" || e == "ndjson"),
         "{}: neither a folder of .txt files nor a .jsonl file",
         args.input.display()
     );
@@ -105,19 +122,34 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
         (args.input.clone(), None)
     };
     let rels: Vec<PathBuf> = match &records {
-        Some(records) => records.iter().map(|r| PathBuf::from(r.file_stem())).collect(),
+        Some(records) => records
+            .iter()
+            .map(|r| PathBuf::from(r.file_stem()))
+            .collect(),
         None => txt_files(&args.input, links(args.no_follow_links), &mut skipped)?,
     };
-    anyhow::ensure!(!rels.is_empty() || !skipped.is_empty(), "{}: no documents", args.input.display());
+    anyhow::ensure!(
+        !rels.is_empty() || !skipped.is_empty(),
+        "{}: no documents",
+        args.input.display()
+    );
     let mut docs = Vec::new();
     for (i, rel) in rels.iter().enumerate() {
         let txt = with_ext(&texts_root, rel, "txt");
         match read_checked(&txt, args.max_chars) {
-            Ok((_, check)) => docs.push(Doc { txt, rel: rel.clone(), empty: check == TextCheck::Empty }),
+            Ok((_, check)) => docs.push(Doc {
+                txt,
+                rel: rel.clone(),
+                empty: check == TextCheck::Empty,
+            }),
             Err((reason, message)) => {
                 // Name the JSONL line, not the work file.
                 let message = match &records {
-                    Some(r) => message.replacen(&txt.display().to_string(), &format!("{}:{} (id {:?})", args.input.display(), r[i].line, r[i].id), 1),
+                    Some(r) => message.replacen(
+                        &txt.display().to_string(),
+                        &format!("{}:{} (id {:?})", args.input.display(), r[i].line, r[i].id),
+                        1,
+                    ),
                     None => message,
                 };
                 skipped.add(Unit::Document, reason, message);
@@ -136,16 +168,37 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
             with_ext(&parses, &d.rel, "conllu")
         }
     };
-    let to_parse: Vec<PathBuf> = docs.iter().filter(|d| !d.empty && parse_of(d).starts_with(&parses)).map(|d| d.rel.clone()).collect();
-    args.parser.parser().parse(&texts_root, &to_parse, &parses)?;
+    let to_parse: Vec<PathBuf> = docs
+        .iter()
+        .filter(|d| !d.empty && parse_of(d).starts_with(&parses))
+        .map(|d| d.rel.clone())
+        .collect();
+    args.parser
+        .parser()
+        .parse(&texts_root, &to_parse, &parses)?;
 
     // 3. Tag.
     let device = args.device.device()?;
     let (runs, tokenizer) = open_runs(&run_dirs, &device)?;
-    eprintln!("tagging with {}", run_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+    eprintln!(
+        "tagging with {}",
+        run_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
-    let ann_root = if jsonl { work.join("ann") } else { args.out.clone() };
-    let inputs: Vec<_> = docs.iter().filter(|d| !d.empty).map(|d| (d.txt.clone(), parse_of(d), d.rel.clone())).collect();
+    let ann_root = if jsonl {
+        work.join("ann")
+    } else {
+        args.out.clone()
+    };
+    let inputs: Vec<_> = docs
+        .iter()
+        .filter(|d| !d.empty)
+        .map(|d| (d.txt.clone(), parse_of(d), d.rel.clone()))
+        .collect();
     let mut tagged = tag_documents(&tagger, &inputs, &mut out, &ann_root, &device, false)?;
     // Empty documents have no entities; they still get their (empty) output.
     for d in docs.iter().filter(|d| d.empty) {
@@ -175,11 +228,25 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
         // Name a record's JSONL line in place of its work file.
         let rename = |message: &mut String| {
             if let Some(r) = records.iter().find(|r| message.contains(&r.file_stem())) {
-                *message = format!("{}:{} (id {:?}): {message}", args.input.display(), r.line, r.id);
+                *message = format!(
+                    "{}:{} (id {:?}): {message}",
+                    args.input.display(),
+                    r.line,
+                    r.id
+                );
             }
         };
-        tagged.skipped.reasons.values_mut().flat_map(|reason| reason.first.iter_mut()).for_each(rename);
-        tagged.skipped.all.iter_mut().for_each(|(_, message)| rename(message));
+        tagged
+            .skipped
+            .reasons
+            .values_mut()
+            .flat_map(|reason| reason.first.iter_mut())
+            .for_each(rename);
+        tagged
+            .skipped
+            .all
+            .iter_mut()
+            .for_each(|(_, message)| rename(message));
     }
     skipped.merge(&tagged.skipped);
     // Every skipped document and line, for users tagging thousands of files.
@@ -190,19 +257,35 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Tag this task's chunks of a JSONL input ([`enrelg::chunk`]): each chunk
+/// Tag this task's chunks of a JSONL input ([`enrelg::tag::chunk`]): each chunk
 /// is tagged as a JSONL input of its own in a work folder of its own (its own
 /// lock), then its `tagged.jsonl` is renamed to `OUT/FILE/CHUNK.jsonl`, which
 /// marks it done.
 fn run_chunks(args: TagArgs, task: Task) -> anyhow::Result<ExitCode> {
     // Chunk outputs are JSONL too: inside the input folder they would become input.
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     if let (Ok(input), Ok(out)) = (args.input.canonicalize(), args.out.canonicalize()) {
-        anyhow::ensure!(!(input.is_dir() && out.starts_with(&input)), "--out {} lies inside --input {}: put the chunk outputs elsewhere", args.out.display(), args.input.display());
+        anyhow::ensure!(
+            !(input.is_dir() && out.starts_with(&input)),
+            "--out {} lies inside --input {}: put the chunk outputs elsewhere",
+            args.out.display(),
+            args.input.display()
+        );
     }
     let chunks = chunk::plan(&args.input, args.chunk_lines)?;
-    let mine: Vec<&chunk::Chunk> = chunks.iter().filter(|c| c.global % task.count == task.index).collect();
-    eprintln!("task {} of {}: {} of {} chunks of {} lines", task.index, task.count, mine.len(), chunks.len(), args.chunk_lines);
+    let mine: Vec<&chunk::Chunk> = chunks
+        .iter()
+        .filter(|c| c.global % task.count == task.index)
+        .collect();
+    eprintln!(
+        "task {} of {}: {} of {} chunks of {} lines",
+        task.index,
+        task.count,
+        mine.len(),
+        chunks.len(),
+        args.chunk_lines
+    );
     let mut done = 0;
     for c in mine {
         let target = c.output(&args.out, "jsonl");
@@ -210,21 +293,47 @@ fn run_chunks(args: TagArgs, task: Task) -> anyhow::Result<ExitCode> {
             done += 1;
             continue;
         }
-        let source = if args.input.is_dir() { args.input.join(&c.file) } else { args.input.clone() };
-        let name = format!("{}-{:05}", c.file.with_extension("").to_string_lossy().replace('/', "__"), c.index);
+        let source = if args.input.is_dir() {
+            args.input.join(&c.file)
+        } else {
+            args.input.clone()
+        };
+        let name = format!(
+            "{}-{:05}",
+            c.file
+                .with_extension("")
+                .to_string_lossy()
+                .replace('/', "__"),
+            c.index
+        );
         let work = args.out.join(WORK_DIR).join("chunks").join(name);
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let input = work.join("input.jsonl");
-        std::fs::write(&input, c.read(&source)?).with_context(|| format!("writing {}", input.display()))?;
+        std::fs::write(&input, c.read(&source)?)
+            .with_context(|| format!("writing {}", input.display()))?;
         let tagged = work.join("out");
-        eprintln!("chunk {} of {} (lines {}-{}):", c.index, source.display(), c.first_line, c.first_line + c.lines - 1);
-        run(TagArgs { input: input.clone(), out: tagged.clone(), chunk: None, ..args.clone() })?;
+        eprintln!(
+            "chunk {} of {} (lines {}-{}):",
+            c.index,
+            source.display(),
+            c.first_line,
+            c.first_line + c.lines - 1
+        );
+        run(TagArgs {
+            input: input.clone(),
+            out: tagged.clone(),
+            chunk: None,
+            ..args.clone()
+        })?;
         // The skip table names the input file, not the chunk's copy of it.
-        let skipped = std::fs::read_to_string(tagged.join(SKIPPED_TSV)).unwrap_or_default().replace(&input.display().to_string(), &source.display().to_string());
+        let skipped = std::fs::read_to_string(tagged.join(SKIPPED_TSV))
+            .unwrap_or_default()
+            .replace(&input.display().to_string(), &source.display().to_string());
         let dir = target.parent().context("a chunk output without a folder")?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         enrelg_pipeline::fs::write_atomic(&c.output(&args.out, SKIPPED_TSV), skipped.as_bytes())?;
-        std::fs::rename(tagged.join(TAGGED_JSONL), &target).with_context(|| format!("moving the chunk's output to {}", target.display()))?;
+        std::fs::rename(tagged.join(TAGGED_JSONL), &target)
+            .with_context(|| format!("moving the chunk's output to {}", target.display()))?;
         std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
     }
     if done > 0 {

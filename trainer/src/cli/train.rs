@@ -136,7 +136,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         stop_after: args.stop_after_epoch,
     };
     let info = train(&cfg, &inputs)?;
-    println!("trained {:?} in {:.0} s; best dev F1 {:.2} at epoch {} -> {}", cfg.variant, clock.elapsed().as_secs_f64(), info.best_dev_f1, info.best_epoch, args.out.display());
+    println!(
+        "trained {:?} in {:.0} s; best dev F1 {:.2} at epoch {} -> {}",
+        cfg.variant,
+        clock.elapsed().as_secs_f64(),
+        info.best_dev_f1,
+        info.best_epoch,
+        args.out.display()
+    );
     if args.test {
         super::eval::evaluate_run(&args.out, "test", &args.device, false)?;
     }

@@ -37,21 +37,43 @@ pub fn windows_sha256(records: &[WindowRecord]) -> String {
 
 /// The cache file of one split's windows for these weights: the layer mix
 /// caches every hidden state and mean pooling other vectors, so each has its own file.
-pub fn cache_file(cfg: &TrainConfig, cache_dir: &Path, records: &[WindowRecord], model_sha: &str, split: &str) -> PathBuf {
+pub fn cache_file(
+    cfg: &TrainConfig,
+    cache_dir: &Path,
+    records: &[WindowRecord],
+    model_sha: &str,
+    split: &str,
+) -> PathBuf {
     let mix = if cfg.layer_mix { "-all-layers" } else { "" };
     let pool = match cfg.word_pool {
         WordPool::First => "",
         WordPool::Mean => "-mean",
     };
-    cache_dir.join(format!("{}-{}{mix}{pool}-{split}.bin", &windows_sha256(records)[..16], &model_sha[..16]))
+    cache_dir.join(format!(
+        "{}-{}{mix}{pool}-{split}.bin",
+        &windows_sha256(records)[..16],
+        &model_sha[..16]
+    ))
 }
 
 /// The frozen encoder's word vectors of `records` under `cfg` (last layer,
 /// or every hidden state side by side with the layer mix), from the cache
 /// file when it holds them, else computed and cached.
-pub fn embed(encoder: &BertEncoder, cfg: &TrainConfig, records: &[WindowRecord], cache: &Path, device: &Device, label: &str) -> anyhow::Result<Embedded> {
+pub fn embed(
+    encoder: &BertEncoder,
+    cfg: &TrainConfig,
+    records: &[WindowRecord],
+    cache: &Path,
+    device: &Device,
+    label: &str,
+) -> anyhow::Result<Embedded> {
     let all_layers = cfg.layer_mix;
-    let d = encoder.d_model() * if all_layers { encoder.num_hidden_states() } else { 1 };
+    let d = encoder.d_model()
+        * if all_layers {
+            encoder.num_hidden_states()
+        } else {
+            1
+        };
     if let Ok(bytes) = std::fs::read(cache) {
         if let Some(e) = decode(&bytes, records, d) {
             tracing::info!("encoder outputs for {label} from {}", cache.display());
@@ -60,15 +82,25 @@ pub fn embed(encoder: &BertEncoder, cfg: &TrainConfig, records: &[WindowRecord],
         tracing::warn!("{} is incomplete or stale; recomputing", cache.display());
     }
     let bar = ProgressBar::new(records.len() as u64);
-    bar.set_style(ProgressStyle::with_template("encoding {msg} [{bar:30}] {pos}/{len} windows ({per_sec}, eta {eta})")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "encoding {msg} [{bar:30}] {pos}/{len} windows ({per_sec}, eta {eta})",
+        )?
+        .progress_chars("=> "),
+    );
     bar.set_message(label.to_string());
     let mut words = Vec::with_capacity(records.len());
     for chunk in records.chunks(16) {
         let refs: Vec<&WindowRecord> = chunk.iter().collect();
         let batch = make_batch(&refs, device);
-        let pooled = crate::model::enrelg::encoder_words(encoder, &batch, all_layers, cfg.word_pool);
+        let pooled =
+            crate::model::enrelg::encoder_words(encoder, &batch, all_layers, cfg.word_pool);
         let l = pooled.dims()[1];
-        let flat: Vec<f32> = pooled.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("reading encoder outputs back: {e:?}"))?;
+        let flat: Vec<f32> = pooled
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("reading encoder outputs back: {e:?}"))?;
         for (r, rec) in chunk.iter().enumerate() {
             let n = rec.word_first_subtoken.len();
             words.push(flat[r * l * d..(r * l + n) * d].to_vec());
@@ -110,7 +142,9 @@ fn decode(bytes: &[u8], records: &[WindowRecord], d: usize) -> Option<Embedded> 
     if sha2::Sha256::digest(body).as_slice() != sum || body.get(..8)? != MAGIC {
         return None;
     }
-    let u64_at = |at: usize| -> Option<usize> { Some(u64::from_le_bytes(body.get(at..at + 8)?.try_into().ok()?) as usize) };
+    let u64_at = |at: usize| -> Option<usize> {
+        Some(u64::from_le_bytes(body.get(at..at + 8)?.try_into().ok()?) as usize)
+    };
     if u64_at(8)? != d || u64_at(16)? != records.len() {
         return None;
     }
@@ -123,7 +157,11 @@ fn decode(bytes: &[u8], records: &[WindowRecord], d: usize) -> Option<Embedded> 
             return None;
         }
         let raw = body.get(at..at + 4 * n)?;
-        words.push(raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect());
+        words.push(
+            raw.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        );
         at += 4 * n;
     }
     Some(Embedded { width: d, words })
@@ -139,7 +177,11 @@ pub struct PaddedWords {
 impl PaddedWords {
     /// Write the vectors as `PREFIX-words.npy` into `dir` (see [`crate::data::PaddedBatch::export`]).
     pub fn export(&self, dir: &Path, prefix: &str) -> anyhow::Result<()> {
-        crate::npy::write(&dir.join(format!("{prefix}-words.npy")), &self.dims, crate::npy::NpyData::F32(&self.data))
+        crate::data::npy::write(
+            &dir.join(format!("{prefix}-words.npy")),
+            &self.dims,
+            crate::data::npy::NpyData::F32(&self.data),
+        )
     }
 
     pub fn into_device(self, device: &Device) -> Tensor<3> {
@@ -150,14 +192,22 @@ impl PaddedWords {
 impl Embedded {
     /// The windows `idx` of `records`, padded to the longest.
     pub fn pad(&self, idx: &[usize], records: &[WindowRecord]) -> PaddedWords {
-        let l = idx.iter().map(|&i| records[i].word_first_subtoken.len()).max().unwrap_or(1).max(1);
+        let l = idx
+            .iter()
+            .map(|&i| records[i].word_first_subtoken.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let d = self.width;
         let mut data = vec![0f32; idx.len() * l * d];
         for (r, &i) in idx.iter().enumerate() {
             let w = &self.words[i];
             data[r * l * d..r * l * d + w.len()].copy_from_slice(w);
         }
-        PaddedWords { dims: [idx.len(), l, d], data }
+        PaddedWords {
+            dims: [idx.len(), l, d],
+            data,
+        }
     }
 }
 
@@ -170,20 +220,36 @@ mod tests {
         let rec = WindowRecord::for_test(&["hello", "world"]);
         let key = windows_sha256(std::slice::from_ref(&rec));
         // Labels and graphs do not change the encoder's outputs, nor the key.
-        let relabelled = WindowRecord { tags: vec![3, 4], coref: Vec::new(), ..rec.clone() };
+        let relabelled = WindowRecord {
+            tags: vec![3, 4],
+            coref: Vec::new(),
+            ..rec.clone()
+        };
         assert_eq!(windows_sha256(&[relabelled]), key);
         // Subtokens and word boundaries do.
         let mut other_ids = rec.clone();
         other_ids.input_ids[2] += 1;
         assert_ne!(windows_sha256(&[other_ids]), key);
-        assert_ne!(windows_sha256(&[WindowRecord { word_first_subtoken: vec![1], ..rec.clone() }]), key);
+        assert_ne!(
+            windows_sha256(&[WindowRecord {
+                word_first_subtoken: vec![1],
+                ..rec.clone()
+            }]),
+            key
+        );
         assert_ne!(windows_sha256(&[rec.clone(), rec]), key);
     }
 
     #[test]
     fn a_cache_round_trips_and_rejects_any_change() {
-        let recs = [WindowRecord::for_test(&["a", "b"]), WindowRecord::for_test(&["c"])];
-        let e = Embedded { width: 2, words: vec![vec![1.0, 2.0, 3.0, 4.0], vec![5.0, 6.0]] };
+        let recs = [
+            WindowRecord::for_test(&["a", "b"]),
+            WindowRecord::for_test(&["c"]),
+        ];
+        let e = Embedded {
+            width: 2,
+            words: vec![vec![1.0, 2.0, 3.0, 4.0], vec![5.0, 6.0]],
+        };
         let bytes = encode(&e);
         assert_eq!(decode(&bytes, &recs, 2).unwrap().words, e.words);
         assert!(decode(&bytes, &recs, 3).is_none(), "another width");
@@ -191,6 +257,9 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[30] ^= 1;
         assert!(decode(&flipped, &recs, 2).is_none(), "a changed byte");
-        assert!(decode(&bytes[..bytes.len() - 1], &recs, 2).is_none(), "a truncated file");
+        assert!(
+            decode(&bytes[..bytes.len() - 1], &recs, 2).is_none(),
+            "a truncated file"
+        );
     }
 }

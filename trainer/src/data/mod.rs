@@ -1,5 +1,9 @@
 //! Training data from shards: windows with their graphs, and padded batches.
 
+pub mod encoder_cache;
+pub mod npy;
+pub mod vocab;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -33,7 +37,7 @@ pub struct WindowRecord {
     /// UPOS and dependency-relation ids of each word (`enrelg_pipeline::syntax`).
     pub upos: Vec<u32>,
     pub deprel: Vec<u32>,
-    /// Word-identity ids ([`crate::vocab`]); empty unless a run uses them.
+    /// Word-identity ids ([`crate::data::vocab`]); empty unless a run uses them.
     pub word_ids: Vec<u32>,
     /// Undirected edges between word positions, `src < dst`.
     pub coref: Vec<(u32, u32)>,
@@ -48,7 +52,11 @@ pub struct WindowRecord {
 pub type DocLink = (u32, u32, u32);
 
 fn u32_list(df: &DataFrame, name: &str, row: usize) -> anyhow::Result<Vec<u32>> {
-    let s = df.column(name)?.list()?.get_as_series(row).with_context(|| format!("{name}: row {row} is null"))?;
+    let s = df
+        .column(name)?
+        .list()?
+        .get_as_series(row)
+        .with_context(|| format!("{name}: row {row} is null"))?;
     Ok(s.u32()?.into_no_null_iter().collect())
 }
 
@@ -65,12 +73,23 @@ fn words_by_document(table: &DataFrame) -> anyhow::Result<HashMap<String, Docume
     let docs = table.column(tokens::DOC_ID)?.str()?;
     let idx = table.column(tokens::IDX)?.u32()?;
     let forms = table.column(tokens::FORM)?.str()?;
-    let (upos, deprel) = (table.column(tokens::UPOS)?.str()?, table.column(tokens::DEPREL)?.str()?);
+    let (upos, deprel) = (
+        table.column(tokens::UPOS)?.str()?,
+        table.column(tokens::DEPREL)?.str()?,
+    );
     let mut out: HashMap<String, DocumentWords> = HashMap::new();
     for row in 0..table.height() {
-        let (doc, i, form) = (docs.get(row).unwrap_or(""), idx.get(row).unwrap_or(u32::MAX) as usize, forms.get(row).unwrap_or(""));
+        let (doc, i, form) = (
+            docs.get(row).unwrap_or(""),
+            idx.get(row).unwrap_or(u32::MAX) as usize,
+            forms.get(row).unwrap_or(""),
+        );
         let words = out.entry(doc.to_string()).or_default();
-        anyhow::ensure!(i == words.forms.len(), "tokens table: document {doc} has token {i} where {} was expected (row {row})", words.forms.len());
+        anyhow::ensure!(
+            i == words.forms.len(),
+            "tokens table: document {doc} has token {i} where {} was expected (row {row})",
+            words.forms.len()
+        );
         words.forms.push(form.to_string());
         words.upos.push(upos_id(upos.get(row).unwrap_or("")));
         words.deprel.push(deprel_id(deprel.get(row).unwrap_or("")));
@@ -87,46 +106,89 @@ fn edges_by_window(table: &DataFrame) -> anyhow::Result<HashMap<u32, Vec<Edge>>>
     let mut out: HashMap<u32, Vec<Edge>> = HashMap::new();
     for row in 0..table.height() {
         let name = kinds.get(row).unwrap_or("");
-        let kind = EdgeKind::from_name(name).with_context(|| format!("edges table, row {row}: unknown edge kind {name:?}"))?;
-        let (Some(w), Some(s), Some(d)) = (win.get(row), src.get(row), dst.get(row)) else { anyhow::bail!("edges table, row {row}: a null window or end") };
-        out.entry(w).or_default().push(Edge { kind, src: s, dst: d });
+        let kind = EdgeKind::from_name(name)
+            .with_context(|| format!("edges table, row {row}: unknown edge kind {name:?}"))?;
+        let (Some(w), Some(s), Some(d)) = (win.get(row), src.get(row), dst.get(row)) else {
+            anyhow::bail!("edges table, row {row}: a null window or end")
+        };
+        out.entry(w).or_default().push(Edge {
+            kind,
+            src: s,
+            dst: d,
+        });
     }
     Ok(out)
 }
 
 /// Each window's document coreference edges, from a split's `doc_edges` table.
 fn doc_edges_by_window(table: &DataFrame) -> anyhow::Result<HashMap<u32, Vec<DocLink>>> {
-    let col = |name: &str| -> anyhow::Result<Vec<Option<u32>>> { Ok(table.column(name)?.u32()?.iter().collect()) };
-    let (sw, s, dw, d) = (col(doc_edges::SRC_WINDOW)?, col(doc_edges::SRC)?, col(doc_edges::DST_WINDOW)?, col(doc_edges::DST)?);
+    let col = |name: &str| -> anyhow::Result<Vec<Option<u32>>> {
+        Ok(table.column(name)?.u32()?.iter().collect())
+    };
+    let (sw, s, dw, d) = (
+        col(doc_edges::SRC_WINDOW)?,
+        col(doc_edges::SRC)?,
+        col(doc_edges::DST_WINDOW)?,
+        col(doc_edges::DST)?,
+    );
     let mut out: HashMap<u32, Vec<DocLink>> = HashMap::new();
     for row in 0..table.height() {
-        let (Some(sw), Some(s), Some(dw), Some(d)) = (sw[row], s[row], dw[row], d[row]) else { anyhow::bail!("doc_edges table, row {row}: a null window or end") };
+        let (Some(sw), Some(s), Some(dw), Some(d)) = (sw[row], s[row], dw[row], d[row]) else {
+            anyhow::bail!("doc_edges table, row {row}: a null window or end")
+        };
         out.entry(sw).or_default().push((s, dw, d));
     }
     Ok(out)
 }
 
 /// Load a split's windows, keeping the dependency edges of `dep_kinds`.
-pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow::Result<Vec<WindowRecord>> {
+pub fn load_split(
+    shards: &Path,
+    split: &str,
+    dep_kinds: &[EdgeKind],
+) -> anyhow::Result<Vec<WindowRecord>> {
     let table = read_table(shards, split, tables::WINDOWS)?;
     let mut edges = edges_by_window(&read_table(shards, split, tables::EDGES)?)?;
     let mut doc_links = doc_edges_by_window(&read_table(shards, split, tables::DOC_EDGES)?)?;
     let words_of = words_by_document(&read_table(shards, split, tables::TOKENS)?)?;
-    let ids: Vec<u32> = table.column(windows::WINDOW_ID)?.u32()?.into_no_null_iter().collect();
-    let docs: Vec<String> = table.column(windows::DOC_ID)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
-    let index: Vec<u32> = table.column(windows::WINDOW_INDEX)?.u32()?.into_no_null_iter().collect();
-    let starts: Vec<u32> = table.column(windows::WORD_START)?.u32()?.into_no_null_iter().collect();
+    let ids: Vec<u32> = table
+        .column(windows::WINDOW_ID)?
+        .u32()?
+        .into_no_null_iter()
+        .collect();
+    let docs: Vec<String> = table
+        .column(windows::DOC_ID)?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or("").to_string())
+        .collect();
+    let index: Vec<u32> = table
+        .column(windows::WINDOW_INDEX)?
+        .u32()?
+        .into_no_null_iter()
+        .collect();
+    let starts: Vec<u32> = table
+        .column(windows::WORD_START)?
+        .u32()?
+        .into_no_null_iter()
+        .collect();
     let num_tags = ShardManifest::read(shards)?.tags.len();
     let mut records = Vec::with_capacity(ids.len());
     for (row, &id) in ids.iter().enumerate() {
         let word_first_subtoken = u32_list(&table, windows::WORD_FIRST_SUBTOKEN, row)?;
         let (start, words) = (starts[row] as usize, word_first_subtoken.len());
-        let doc_words = words_of.get(&docs[row]).with_context(|| format!("window {id}: document {} has no tokens", docs[row]))?;
+        let doc_words = words_of
+            .get(&docs[row])
+            .with_context(|| format!("window {id}: document {} has no tokens", docs[row]))?;
         let range = start..start + words;
-        let window_forms = doc_words
-            .forms
-            .get(range.clone())
-            .with_context(|| format!("window {id}: words {start}..{} outside document {}'s {} tokens", start + words, docs[row], doc_words.forms.len()))?;
+        let window_forms = doc_words.forms.get(range.clone()).with_context(|| {
+            format!(
+                "window {id}: words {start}..{} outside document {}'s {} tokens",
+                start + words,
+                docs[row],
+                doc_words.forms.len()
+            )
+        })?;
         let window = Window {
             doc_id: docs[row].clone(),
             index: index[row] as usize,
@@ -135,20 +197,46 @@ pub fn load_split(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow:
             input_ids: u32_list(&table, windows::INPUT_IDS, row)?,
             word_first_subtoken,
         };
-        let (tags, shapes) = (u32_list(&table, windows::LABELS, row)?, u32_list(&table, windows::WORD_SHAPES, row)?);
-        let mut record = WindowRecord::new(id, window, window_forms, tags, shapes, &edges.remove(&id).unwrap_or_default(), dep_kinds);
+        let (tags, shapes) = (
+            u32_list(&table, windows::LABELS, row)?,
+            u32_list(&table, windows::WORD_SHAPES, row)?,
+        );
+        let mut record = WindowRecord::new(
+            id,
+            window,
+            window_forms,
+            tags,
+            shapes,
+            &edges.remove(&id).unwrap_or_default(),
+            dep_kinds,
+        );
         record.doc_coref = doc_links.remove(&id).unwrap_or_default();
-        (record.upos, record.deprel) = (doc_words.upos[range.clone()].to_vec(), doc_words.deprel[range].to_vec());
-        record.check(num_tags).with_context(|| format!("{}: split {split}, window {id} of document {}", shards.display(), record.doc_id))?;
+        (record.upos, record.deprel) = (
+            doc_words.upos[range.clone()].to_vec(),
+            doc_words.deprel[range].to_vec(),
+        );
+        record.check(num_tags).with_context(|| {
+            format!(
+                "{}: split {split}, window {id} of document {}",
+                shards.display(),
+                record.doc_id
+            )
+        })?;
         records.push(record);
     }
     if let Some(id) = edges.keys().chain(doc_links.keys()).next() {
         anyhow::bail!("{}: split {split}: the edges or doc_edges table names window {id}, which the windows table lacks", shards.display());
     }
     // The far end of each document edge: a word of another window of the same document.
-    let far: HashMap<u32, (&str, usize)> = records.iter().map(|r| (r.window_id, (r.doc_id.as_str(), r.forms.len()))).collect();
+    let far: HashMap<u32, (&str, usize)> = records
+        .iter()
+        .map(|r| (r.window_id, (r.doc_id.as_str(), r.forms.len())))
+        .collect();
     for r in &records {
-        let wrong = |&&(_, other, o): &&DocLink| far.get(&other).is_none_or(|&(doc, words)| doc != r.doc_id || o as usize >= words);
+        let wrong = |&&(_, other, o): &&DocLink| {
+            far.get(&other)
+                .is_none_or(|&(doc, words)| doc != r.doc_id || o as usize >= words)
+        };
         if let Some(&(w, other, o)) = r.doc_coref.iter().find(wrong) {
             anyhow::bail!(
                 "{}: split {split}: doc_edges links word {w} of window {} (document {}) to word {o} of window {other}, not a word of another window of that document",
@@ -166,8 +254,22 @@ impl WindowRecord {
     /// documents alike): the pipeline's window, its words' forms, tag
     /// indices and shape classes, and its edges, of which the model keeps
     /// the coreference graph whole and the dependency kinds of `dep_kinds`.
-    pub fn new(window_id: u32, window: Window, forms: &[String], tags: Vec<u32>, shapes: Vec<u32>, edges: &[Edge], dep_kinds: &[EdgeKind]) -> Self {
-        let pairs = |keep: &dyn Fn(EdgeKind) -> bool| edges.iter().filter(|e| keep(e.kind)).map(|e| (e.src, e.dst)).collect();
+    pub fn new(
+        window_id: u32,
+        window: Window,
+        forms: &[String],
+        tags: Vec<u32>,
+        shapes: Vec<u32>,
+        edges: &[Edge],
+        dep_kinds: &[EdgeKind],
+    ) -> Self {
+        let pairs = |keep: &dyn Fn(EdgeKind) -> bool| {
+            edges
+                .iter()
+                .filter(|e| keep(e.kind))
+                .map(|e| (e.src, e.dst))
+                .collect()
+        };
         Self {
             window_id,
             word_start: window.word_start as u32,
@@ -176,7 +278,10 @@ impl WindowRecord {
             word_first_subtoken: window.word_first_subtoken,
             tags,
             shapes,
-            chars: forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
+            chars: forms
+                .iter()
+                .map(|f| enrelg_pipeline::chars::char_ids(f))
+                .collect(),
             forms: forms.to_vec(),
             upos: vec![0; forms.len()],
             deprel: vec![0; forms.len()],
@@ -196,15 +301,26 @@ impl WindowRecord {
             index: 0,
             word_start: 0,
             word_end: words.len(),
-            input_ids: std::iter::once(101).chain((0..n).map(|i| 1000 + i)).chain(std::iter::once(102)).collect(),
+            input_ids: std::iter::once(101)
+                .chain((0..n).map(|i| 1000 + i))
+                .chain(std::iter::once(102))
+                .collect(),
             word_first_subtoken: (1..=n).collect(),
         };
         let forms: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-        Self::new(0, window, &forms, vec![0; words.len()], vec![0; words.len()], &[], &[])
+        Self::new(
+            0,
+            window,
+            &forms,
+            vec![0; words.len()],
+            vec![0; words.len()],
+            &[],
+            &[],
+        )
     }
 
     /// Look each word up in a run's word vocabulary.
-    pub fn set_word_ids(&mut self, vocab: &crate::vocab::WordVocab) {
+    pub fn set_word_ids(&mut self, vocab: &crate::data::vocab::WordVocab) {
         self.word_ids = self.forms.iter().map(|f| vocab.id(f)).collect();
     }
 
@@ -229,26 +345,53 @@ impl WindowRecord {
             self.upos.len(),
             self.deprel.len()
         );
-        if self.upos.iter().any(|&u| u as usize >= NUM_UPOS) || self.deprel.iter().any(|&d| d as usize >= NUM_DEPRELS) {
+        if self.upos.iter().any(|&u| u as usize >= NUM_UPOS)
+            || self.deprel.iter().any(|&d| d as usize >= NUM_DEPRELS)
+        {
             anyhow::bail!("a UPOS or relation id outside the syntax classes");
         }
         use enrelg_pipeline::chars::{MAX_CHARS, NUM_CHARS};
-        if let Some(c) = self.chars.iter().find(|c| c.is_empty() || c.len() > MAX_CHARS || c.iter().any(|&id| id as usize >= NUM_CHARS)) {
+        if let Some(c) = self.chars.iter().find(|c| {
+            c.is_empty() || c.len() > MAX_CHARS || c.iter().any(|&id| id as usize >= NUM_CHARS)
+        }) {
             anyhow::bail!("character ids {c:?}: need 1 to {MAX_CHARS} ids below {NUM_CHARS}");
         }
-        if let Some(f) = self.word_first_subtoken.iter().find(|&&f| f as usize >= self.input_ids.len()) {
-            anyhow::bail!("first subtoken {f} outside the window's {} subtokens", self.input_ids.len());
+        if let Some(f) = self
+            .word_first_subtoken
+            .iter()
+            .find(|&&f| f as usize >= self.input_ids.len())
+        {
+            anyhow::bail!(
+                "first subtoken {f} outside the window's {} subtokens",
+                self.input_ids.len()
+            );
         }
         if let Some(t) = self.tags.iter().find(|&&t| t as usize >= num_tags) {
             anyhow::bail!("tag index {t} but the manifest has {num_tags} tags");
         }
-        if let Some(s) = self.shapes.iter().find(|&&s| s as usize >= enrelg_pipeline::shape::NUM_SHAPES) {
-            anyhow::bail!("word shape {s} is not one of the {} shape classes", enrelg_pipeline::shape::NUM_SHAPES);
+        if let Some(s) = self
+            .shapes
+            .iter()
+            .find(|&&s| s as usize >= enrelg_pipeline::shape::NUM_SHAPES)
+        {
+            anyhow::bail!(
+                "word shape {s} is not one of the {} shape classes",
+                enrelg_pipeline::shape::NUM_SHAPES
+            );
         }
-        if let Some(e) = self.coref.iter().chain(&self.dep).find(|(a, b)| *a as usize >= words || *b as usize >= words) {
+        if let Some(e) = self
+            .coref
+            .iter()
+            .chain(&self.dep)
+            .find(|(a, b)| *a as usize >= words || *b as usize >= words)
+        {
             anyhow::bail!("edge {e:?} outside the window's {words} words");
         }
-        if let Some(e) = self.doc_coref.iter().find(|(w, other, _)| *w as usize >= words || *other == self.window_id) {
+        if let Some(e) = self
+            .doc_coref
+            .iter()
+            .find(|(w, other, _)| *w as usize >= words || *other == self.window_id)
+        {
             anyhow::bail!("document edge {e:?}: its word is outside the window's {words} words or its far end is in the same window");
         }
         Ok(())
@@ -284,9 +427,24 @@ pub struct PaddedBatch {
 /// Pad windows into one batch (host memory only).
 pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
     let b = records.len();
-    let t = records.iter().map(|r| r.input_ids.len()).max().unwrap_or(1).max(1);
-    let l = records.iter().map(|r| r.word_first_subtoken.len()).max().unwrap_or(1).max(1);
-    let c = records.iter().flat_map(|r| r.chars.iter().map(Vec::len)).max().unwrap_or(1).max(1);
+    let t = records
+        .iter()
+        .map(|r| r.input_ids.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let l = records
+        .iter()
+        .map(|r| r.word_first_subtoken.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let c = records
+        .iter()
+        .flat_map(|r| r.chars.iter().map(Vec::len))
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let mut p = PaddedBatch {
         dims: [b, t, l],
         ids: vec![0; b * t],
@@ -298,7 +456,7 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         shapes: vec![0; b * l],
         upos: vec![0; b * l],
         deprel: vec![0; b * l],
-        word_ids: vec![crate::vocab::PAD as i64; b * l],
+        word_ids: vec![crate::data::vocab::PAD as i64; b * l],
         chars: vec![0; b * l * c],
         max_chars: c,
         coref: vec![false; b * l * l],
@@ -313,7 +471,11 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         }
         for (w, (&f, &tag)) in rec.word_first_subtoken.iter().zip(&rec.tags).enumerate() {
             // A word runs to the next word's first subtoken; the last one to [SEP].
-            let end = rec.word_first_subtoken.get(w + 1).map_or(rec.input_ids.len() - 1, |&e| e as usize).max(f as usize + 1);
+            let end = rec
+                .word_first_subtoken
+                .get(w + 1)
+                .map_or(rec.input_ids.len() - 1, |&e| e as usize)
+                .max(f as usize + 1);
             let row = &mut p.mean[(r * l + w) * t..(r * l + w + 1) * t];
             row[f as usize..end].fill(1.0 / (end - f as usize) as f32);
             p.index[r * l + w] = f as i64;
@@ -353,9 +515,14 @@ pub fn pad_for(records: &[&WindowRecord], scope: CorefScope) -> PaddedBatch {
     let mut p = pad(records);
     if scope == CorefScope::Document {
         let l = p.dims[2];
-        let row: HashMap<u32, usize> = records.iter().enumerate().map(|(r, rec)| (rec.window_id, r)).collect();
+        let row: HashMap<u32, usize> = records
+            .iter()
+            .enumerate()
+            .map(|(r, rec)| (rec.window_id, r))
+            .collect();
         // Every position attends to itself (padding included, so no softmax is empty).
-        let (mut src, mut dst): (Vec<i64>, Vec<i64>) = (0..(records.len() * l) as i64).map(|i| (i, i)).unzip();
+        let (mut src, mut dst): (Vec<i64>, Vec<i64>) =
+            (0..(records.len() * l) as i64).map(|i| (i, i)).unzip();
         let mut link = |a: usize, b: usize| {
             src.extend([a as i64, b as i64]);
             dst.extend([b as i64, a as i64]);
@@ -380,7 +547,7 @@ impl PaddedBatch {
     /// Write the batch as `.npy` files into `dir` (`PREFIX-NAME.npy`), for
     /// another framework to run on exactly these inputs.
     pub fn export(&self, dir: &Path, prefix: &str) -> anyhow::Result<()> {
-        use crate::npy::{write, NpyData};
+        use crate::data::npy::{write, NpyData};
         let [b, t, l] = self.dims;
         let file = |name: &str| dir.join(format!("{prefix}-{name}.npy"));
         write(&file("input_ids"), &[b, t], NpyData::I64(&self.ids))?;
@@ -389,7 +556,11 @@ impl PaddedBatch {
         write(&file("word_mask"), &[b, l], NpyData::Bool(&self.wmask))?;
         write(&file("tags"), &[b, l], NpyData::I64(&self.tags))?;
         write(&file("shapes"), &[b, l], NpyData::I64(&self.shapes))?;
-        write(&file("chars"), &[b, l, self.max_chars], NpyData::I64(&self.chars))?;
+        write(
+            &file("chars"),
+            &[b, l, self.max_chars],
+            NpyData::I64(&self.chars),
+        )?;
         write(&file("coref"), &[b, l, l], NpyData::Bool(&self.coref))?;
         write(&file("dep"), &[b, l, l], NpyData::Bool(&self.dep))?;
         let lens: Vec<i64> = self.lens.iter().map(|&n| n as i64).collect();
@@ -409,11 +580,16 @@ impl PaddedBatch {
             upos: Tensor::<2, Int>::from_data(TensorData::new(self.upos, [b, l]), device),
             deprel: Tensor::<2, Int>::from_data(TensorData::new(self.deprel, [b, l]), device),
             word_ids: Tensor::<2, Int>::from_data(TensorData::new(self.word_ids, [b, l]), device),
-            chars: Tensor::<3, Int>::from_data(TensorData::new(self.chars, [b, l, self.max_chars]), device),
+            chars: Tensor::<3, Int>::from_data(
+                TensorData::new(self.chars, [b, l, self.max_chars]),
+                device,
+            ),
             lens: self.lens,
             coref: Tensor::<3, Bool>::from_data(TensorData::new(self.coref, [b, l, l]), device),
             dep: Tensor::<3, Bool>::from_data(TensorData::new(self.dep, [b, l, l]), device),
-            coref_nodes: self.coref_nodes.map(|(src, dst)| NodeEdges::new(src, dst, device)),
+            coref_nodes: self
+                .coref_nodes
+                .map(|(src, dst)| NodeEdges::new(src, dst, device)),
         }
     }
 }
@@ -422,7 +598,10 @@ impl PaddedBatch {
 /// document's windows together) hold its first `ceil(fraction * documents)`
 /// documents: the training subset of a learning curve, nested across fractions.
 pub fn first_documents(records: &[WindowRecord], fraction: f64) -> anyhow::Result<usize> {
-    anyhow::ensure!(fraction > 0.0 && fraction <= 1.0, "train_fraction {fraction} is not in (0, 1]");
+    anyhow::ensure!(
+        fraction > 0.0 && fraction <= 1.0,
+        "train_fraction {fraction} is not in (0, 1]"
+    );
     let mut docs: Vec<&str> = records.iter().map(|r| r.doc_id.as_str()).collect();
     docs.dedup();
     let wanted = (fraction * docs.len() as f64).ceil() as usize;
@@ -458,18 +637,39 @@ pub struct BatchPlan {
 /// scope: each document's windows stay together, a document of more than
 /// `batch_size` windows is cut into groups of consecutive windows, the
 /// groups are shuffled and packed in order into batches.
-pub fn plan_batches(records: &[WindowRecord], scope: CorefScope, batch_size: usize, shuffle: Option<(u64, usize)>) -> BatchPlan {
+pub fn plan_batches(
+    records: &[WindowRecord],
+    scope: CorefScope,
+    batch_size: usize,
+    shuffle: Option<(u64, usize)>,
+) -> BatchPlan {
     let batch_size = batch_size.max(1);
-    let order = |n: usize| shuffle.map_or_else(|| (0..n).collect(), |(seed, epoch)| shuffled(n, seed, epoch));
+    let order = |n: usize| {
+        shuffle.map_or_else(
+            || (0..n).collect(),
+            |(seed, epoch)| shuffled(n, seed, epoch),
+        )
+    };
     if scope == CorefScope::Window {
-        return BatchPlan { batches: order(records.len()).chunks(batch_size).map(<[usize]>::to_vec).collect(), cut_documents: 0, cut_doc_edges: 0 };
+        return BatchPlan {
+            batches: order(records.len())
+                .chunks(batch_size)
+                .map(<[usize]>::to_vec)
+                .collect(),
+            cut_documents: 0,
+            cut_doc_edges: 0,
+        };
     }
     // A shard lists a document's windows consecutively, in order.
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let (mut cut_documents, mut group_of) = (0, HashMap::new());
     let mut start = 0;
     while start < records.len() {
-        let end = start + records[start..].iter().take_while(|r| r.doc_id == records[start].doc_id).count();
+        let end = start
+            + records[start..]
+                .iter()
+                .take_while(|r| r.doc_id == records[start].doc_id)
+                .count();
         cut_documents += usize::from(end - start > batch_size);
         for chunk in (start..end).collect::<Vec<_>>().chunks(batch_size) {
             chunk.iter().for_each(|&i| {
@@ -479,7 +679,15 @@ pub fn plan_batches(records: &[WindowRecord], scope: CorefScope, batch_size: usi
         }
         start = end;
     }
-    let cut_doc_edges = records.iter().map(|r| r.doc_coref.iter().filter(|(_, other, _)| group_of.get(other) != group_of.get(&r.window_id)).count()).sum();
+    let cut_doc_edges = records
+        .iter()
+        .map(|r| {
+            r.doc_coref
+                .iter()
+                .filter(|(_, other, _)| group_of.get(other) != group_of.get(&r.window_id))
+                .count()
+        })
+        .sum();
     let mut batches: Vec<Vec<usize>> = Vec::new();
     for g in order(groups.len()) {
         match batches.last_mut() {
@@ -487,12 +695,18 @@ pub fn plan_batches(records: &[WindowRecord], scope: CorefScope, batch_size: usi
             _ => batches.push(groups[g].clone()),
         }
     }
-    BatchPlan { batches, cut_documents, cut_doc_edges }
+    BatchPlan {
+        batches,
+        cut_documents,
+        cut_doc_edges,
+    }
 }
 
 /// Deterministic shuffle ([`crate::rng::SplitMix64`]), so a seed fixes the batch order.
 fn shuffled(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
-    let mut rng = crate::rng::SplitMix64::new(seed ^ ((epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+    let mut rng = crate::rng::SplitMix64::new(
+        seed ^ ((epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+    );
     let mut v: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
         let j = (rng.next_u64() % (i as u64 + 1)) as usize;
@@ -503,7 +717,11 @@ fn shuffled(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
 
 /// Run `consume` on each batch while a background thread prepares the next
 /// ones with `prepare`, so the model does not wait on batch building.
-pub fn prefetched<T: Send>(batches: &[Vec<usize>], prepare: impl Fn(&[usize]) -> T + Sync, mut consume: impl FnMut(&[usize], T) -> anyhow::Result<()>) -> anyhow::Result<()> {
+pub fn prefetched<T: Send>(
+    batches: &[Vec<usize>],
+    prepare: impl Fn(&[usize]) -> T + Sync,
+    mut consume: impl FnMut(&[usize], T) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<T>(2);
         let prepare = &prepare;
@@ -515,7 +733,9 @@ pub fn prefetched<T: Send>(batches: &[Vec<usize>], prepare: impl Fn(&[usize]) ->
             }
         });
         for batch in batches {
-            let item = rx.recv().map_err(|_| anyhow::anyhow!("batch preparation thread stopped"))?;
+            let item = rx
+                .recv()
+                .map_err(|_| anyhow::anyhow!("batch preparation thread stopped"))?;
             consume(batch, item)?;
         }
         Ok(())
@@ -540,9 +760,16 @@ mod tests {
         let third = 1.0 / 3.0;
         assert_eq!(row(0, 0), vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
         assert_eq!(row(0, 1), vec![0.0, 0.0, third, third, third, 0.0, 0.0]);
-        assert_eq!(row(0, 2), vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0], "the last word ends before [SEP]");
+        assert_eq!(
+            row(0, 2),
+            vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+            "the last word ends before [SEP]"
+        );
         assert_eq!(row(1, 0), vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
-        assert!(row(1, 1).iter().chain(&row(1, 2)).all(|&v| v == 0.0), "padding words pool nothing");
+        assert!(
+            row(1, 1).iter().chain(&row(1, 2)).all(|&v| v == 0.0),
+            "padding words pool nothing"
+        );
     }
 
     fn doc_windows(layout: &[(&str, usize)]) -> Vec<WindowRecord> {
@@ -561,7 +788,11 @@ mod tests {
     fn a_fraction_keeps_the_first_documents_whole() {
         let recs = doc_windows(&[("a", 2), ("b", 3), ("c", 1), ("d", 5)]);
         assert_eq!(first_documents(&recs, 0.5).unwrap(), 5);
-        assert_eq!(first_documents(&recs, 0.3).unwrap(), 5, "ceil: 2 of 4 documents");
+        assert_eq!(
+            first_documents(&recs, 0.3).unwrap(),
+            5,
+            "ceil: 2 of 4 documents"
+        );
         assert_eq!(first_documents(&recs, 0.25).unwrap(), 2);
         assert_eq!(first_documents(&recs, 1.0).unwrap(), 11);
         assert!(first_documents(&recs, 0.0).is_err());
@@ -579,7 +810,13 @@ mod tests {
             assert_eq!(seen, (0..11).collect::<Vec<_>>(), "every window once");
             assert!(plan.batches.iter().all(|b| b.len() <= 4));
             for doc in ["a", "b", "c"] {
-                let holding: Vec<usize> = plan.batches.iter().enumerate().filter(|(_, b)| b.iter().any(|&i| recs[i].doc_id == doc)).map(|(k, _)| k).collect();
+                let holding: Vec<usize> = plan
+                    .batches
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.iter().any(|&i| recs[i].doc_id == doc))
+                    .map(|(k, _)| k)
+                    .collect();
                 assert_eq!(holding.len(), 1, "document {doc} is in one batch");
             }
             // d (5 windows) is cut into 7..=9 + 10 after window 6: 6..=9 and 10; the edge 6-10 is lost.
@@ -587,7 +824,10 @@ mod tests {
         }
         // Window scope: consecutive chunks of the (shuffled) windows.
         let plan = plan_batches(&recs, CorefScope::Window, 4, None);
-        assert_eq!(plan.batches, vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9, 10]]);
+        assert_eq!(
+            plan.batches,
+            vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9, 10]]
+        );
     }
 
     #[test]
@@ -600,10 +840,26 @@ mod tests {
         let mut edges: Vec<(i64, i64)> = src.into_iter().zip(dst).collect();
         edges.sort();
         // L = 2: window 0 holds nodes 0-1, window 1 nodes 2-3.
-        assert_eq!(edges, vec![(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 1), (2, 2), (3, 3)]);
+        assert_eq!(
+            edges,
+            vec![
+                (0, 0),
+                (0, 1),
+                (1, 0),
+                (1, 1),
+                (1, 2),
+                (2, 1),
+                (2, 2),
+                (3, 3)
+            ]
+        );
         // Without the far window in the batch the document edge is left out.
-        let (src, _) = pad_for(&[&recs[0]], CorefScope::Document).coref_nodes.unwrap();
+        let (src, _) = pad_for(&[&recs[0]], CorefScope::Document)
+            .coref_nodes
+            .unwrap();
         assert_eq!(src.len(), 2 + 2);
-        assert!(pad_for(&[&recs[0]], CorefScope::Window).coref_nodes.is_none());
+        assert!(pad_for(&[&recs[0]], CorefScope::Window)
+            .coref_nodes
+            .is_none());
     }
 }

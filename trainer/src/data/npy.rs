@@ -23,14 +23,26 @@ impl NpyData<'_> {
 
 /// Write a C-order array of `shape` to `path` (atomically).
 pub fn write(path: &Path, shape: &[usize], data: NpyData) -> anyhow::Result<()> {
-    anyhow::ensure!(shape.iter().product::<usize>() == data.len(), "{}: {} values for shape {shape:?}", path.display(), data.len());
+    anyhow::ensure!(
+        shape.iter().product::<usize>() == data.len(),
+        "{}: {} values for shape {shape:?}",
+        path.display(),
+        data.len()
+    );
     let descr = match data {
         NpyData::F32(_) => "<f4",
         NpyData::I64(_) => "<i8",
         NpyData::Bool(_) => "|b1",
     };
     let dims: String = shape.iter().map(|d| format!("{d}, ")).collect();
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}", if shape.len() == 1 { dims.trim_end() } else { dims.trim_end_matches(", ") });
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
+        if shape.len() == 1 {
+            dims.trim_end()
+        } else {
+            dims.trim_end_matches(", ")
+        }
+    );
     // Magic, version, header length, header: padded with spaces to a multiple of 64, ending in a newline.
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat(unpadded.div_ceil(64) * 64 - unpadded));
@@ -40,11 +52,17 @@ pub fn write(path: &Path, shape: &[usize], data: NpyData) -> anyhow::Result<()> 
     bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
     bytes.extend_from_slice(header.as_bytes());
     match data {
-        NpyData::F32(v) => v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
-        NpyData::I64(v) => v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
+        NpyData::F32(v) => v
+            .iter()
+            .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
+        NpyData::I64(v) => v
+            .iter()
+            .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
         NpyData::Bool(v) => bytes.extend(v.iter().map(|&b| u8::from(b))),
     }
-    enrelg_pipeline::fs::write_atomic_with(path, |tmp| -> anyhow::Result<()> { Ok(std::fs::File::create(tmp)?.write_all(&bytes)?) })
+    enrelg_pipeline::fs::write_atomic_with(path, |tmp| -> anyhow::Result<()> {
+        Ok(std::fs::File::create(tmp)?.write_all(&bytes)?)
+    })
 }
 
 #[cfg(test)]
@@ -59,10 +77,17 @@ mod tests {
         let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
         assert_eq!((10 + len) % 64, 0);
         let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
-        assert!(header.starts_with("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }") && header.ends_with('\n'), "{header:?}");
+        assert!(
+            header.starts_with("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }")
+                && header.ends_with('\n'),
+            "{header:?}"
+        );
         assert_eq!(bytes.len(), 10 + len + 6 * 8);
         write(&path, &[3], NpyData::Bool(&[true, false, true])).unwrap();
-        assert!(std::fs::read_to_string(&path).is_err() || std::fs::read(&path).unwrap().ends_with(&[1, 0, 1]));
+        assert!(
+            std::fs::read_to_string(&path).is_err()
+                || std::fs::read(&path).unwrap().ends_with(&[1, 0, 1])
+        );
         assert!(write(&path, &[2], NpyData::F32(&[1.0])).is_err());
         std::fs::remove_file(&path).unwrap();
     }

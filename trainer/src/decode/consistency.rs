@@ -19,8 +19,8 @@ use enrelg_pipeline::shard::ShardManifest;
 use serde::{Deserialize, Serialize};
 
 use crate::data::WindowRecord;
-use crate::eval::{score_predictions, score_windows, Score};
-use crate::inference::decode;
+use crate::decode::emissions::decode;
+use crate::metrics::conlleval::{score_predictions, score_windows, Score};
 use crate::run::{LoadedRun, RunInfo};
 
 /// The thresholds tried on dev: the share of a string's occurrences its
@@ -36,7 +36,10 @@ enum Vote {
 }
 
 fn vote(path: &[usize], w: usize) -> Option<Vote> {
-    let next_inside = |t: usize| path.get(w + 1).is_some_and(|&n| n != 0 && n % 2 == 0 && (n - 2) / 2 == t);
+    let next_inside = |t: usize| {
+        path.get(w + 1)
+            .is_some_and(|&n| n != 0 && n % 2 == 0 && (n - 2) / 2 == t)
+    };
     match path[w] {
         0 => Some(Vote::Outside),
         b if b % 2 == 1 && !next_inside((b - 1) / 2) => Some(Vote::Entity((b - 1) / 2)),
@@ -60,7 +63,9 @@ fn votes<'a>(records: &'a [WindowRecord], paths: &[Vec<usize>]) -> Votes<'a> {
     for (window, (rec, path)) in records.iter().zip(paths).enumerate() {
         for word in 0..path.len() {
             if let Some(vote) = vote(path, word) {
-                out.entry((rec.doc_id.as_str(), rec.forms[word].as_str())).or_default().push(Occurrence { window, word, vote });
+                out.entry((rec.doc_id.as_str(), rec.forms[word].as_str()))
+                    .or_default()
+                    .push(Occurrence { window, word, vote });
             }
         }
     }
@@ -69,13 +74,21 @@ fn votes<'a>(records: &'a [WindowRecord], paths: &[Vec<usize>]) -> Votes<'a> {
 
 /// Relabel `pred` (one tag path per window of `records`) for consistency
 /// within each document; returns the new paths and how many words changed.
-pub fn apply(records: &[WindowRecord], pred: &[Vec<usize>], threshold: f64) -> (Vec<Vec<usize>>, usize) {
+pub fn apply(
+    records: &[WindowRecord],
+    pred: &[Vec<usize>],
+    threshold: f64,
+) -> (Vec<Vec<usize>>, usize) {
     let mut out = pred.to_vec();
     let mut changed = 0;
     for list in votes(records, pred).values().filter(|l| l.len() >= 2) {
         let mut counts: HashMap<Vote, usize> = HashMap::new();
-        list.iter().for_each(|o| *counts.entry(o.vote).or_default() += 1);
-        let (&winner, &n) = counts.iter().max_by_key(|(v, n)| (**n, matches!(v, Vote::Outside))).unwrap_or((&Vote::Outside, &0));
+        list.iter()
+            .for_each(|o| *counts.entry(o.vote).or_default() += 1);
+        let (&winner, &n) = counts
+            .iter()
+            .max_by_key(|(v, n)| (**n, matches!(v, Vote::Outside)))
+            .unwrap_or((&Vote::Outside, &0));
         if (n as f64) <= threshold * list.len() as f64 {
             continue;
         }
@@ -84,7 +97,9 @@ pub fn apply(records: &[WindowRecord], pred: &[Vec<usize>], threshold: f64) -> (
             let tag = match winner {
                 Vote::Outside => 0,
                 // Would continue into the next word's entity: leave it.
-                Vote::Entity(_) if path.get(o.word + 1).is_some_and(|&n| n != 0 && n % 2 == 0) => continue,
+                Vote::Entity(_) if path.get(o.word + 1).is_some_and(|&n| n != 0 && n % 2 == 0) => {
+                    continue
+                }
                 Vote::Entity(t) => 1 + 2 * t,
             };
             path[o.word] = tag;
@@ -102,10 +117,33 @@ pub struct ThresholdChoice {
     pub dev_f1: Vec<(f64, f64)>,
 }
 
-pub fn choose_threshold(dev: &[WindowRecord], dev_pred: &[Vec<usize>], tags: &[String]) -> ThresholdChoice {
-    let dev_f1: Vec<(f64, f64)> = THRESHOLDS.iter().map(|&t| (t, score_windows(dev, &apply(dev, dev_pred, t).0, tags).micro.f1)).collect();
-    let best = dev_f1.iter().fold((1.0, f64::MIN), |best, &(t, f)| if f > best.1 || (f == best.1 && t > best.0) { (t, f) } else { best });
-    ThresholdChoice { threshold: best.0, dev_f1 }
+pub fn choose_threshold(
+    dev: &[WindowRecord],
+    dev_pred: &[Vec<usize>],
+    tags: &[String],
+) -> ThresholdChoice {
+    let dev_f1: Vec<(f64, f64)> = THRESHOLDS
+        .iter()
+        .map(|&t| {
+            (
+                t,
+                score_windows(dev, &apply(dev, dev_pred, t).0, tags)
+                    .micro
+                    .f1,
+            )
+        })
+        .collect();
+    let best = dev_f1.iter().fold((1.0, f64::MIN), |best, &(t, f)| {
+        if f > best.1 || (f == best.1 && t > best.0) {
+            (t, f)
+        } else {
+            best
+        }
+    });
+    ThresholdChoice {
+        threshold: best.0,
+        dev_f1,
+    }
 }
 
 /// How consistently a document labels its repeated names: among the word
@@ -121,14 +159,27 @@ pub struct Consistency {
 
 pub fn consistency(records: &[WindowRecord], paths: &[Vec<usize>]) -> Consistency {
     let votes = votes(records, paths);
-    let repeated: Vec<&Vec<Occurrence>> = votes.values().filter(|l| l.len() >= 2 && l.iter().any(|o| o.vote != Vote::Outside)).collect();
-    let inconsistent = repeated.iter().filter(|l| l.iter().any(|o| o.vote != l[0].vote)).count();
-    Consistency { repeated_strings: repeated.len(), inconsistent, share: inconsistent as f64 / repeated.len().max(1) as f64 }
+    let repeated: Vec<&Vec<Occurrence>> = votes
+        .values()
+        .filter(|l| l.len() >= 2 && l.iter().any(|o| o.vote != Vote::Outside))
+        .collect();
+    let inconsistent = repeated
+        .iter()
+        .filter(|l| l.iter().any(|o| o.vote != l[0].vote))
+        .count();
+    Consistency {
+        repeated_strings: repeated.len(),
+        inconsistent,
+        share: inconsistent as f64 / repeated.len().max(1) as f64,
+    }
 }
 
 /// The gold paths of `records`, as tag ids.
 pub fn gold_paths(records: &[WindowRecord]) -> Vec<Vec<usize>> {
-    records.iter().map(|r| r.tags.iter().map(|&t| t as usize).collect()).collect()
+    records
+        .iter()
+        .map(|r| r.tags.iter().map(|&t| t as usize).collect())
+        .collect()
 }
 
 /// What `eval --consistency` records beside the score (`consistency-SPLIT.json`).
@@ -149,7 +200,10 @@ pub struct ConsistencyRecord {
 
 /// The shards' dev split, on which the threshold is chosen.
 pub fn dev_split(info: &RunInfo) -> anyhow::Result<String> {
-    Ok(ShardManifest::read(&info.shards)?.dev_split().context("shards have no dev split to choose the threshold on")?.to_string())
+    Ok(ShardManifest::read(&info.shards)?
+        .dev_split()
+        .context("shards have no dev split to choose the threshold on")?
+        .to_string())
 }
 
 /// Choose the threshold on the dev predictions, apply it to `split`'s, and
@@ -188,7 +242,11 @@ pub fn evaluate(
 ) -> anyhow::Result<(Score, String, ConsistencyRecord)> {
     let dev_split = dev_split(&run.info)?;
     let (dev, dev_pred) = decode(run, &dev_split, cache_dir, device)?;
-    decide(&run.info, (&dev_split, &dev, &dev_pred), (split, records, pred))
+    decide(
+        &run.info,
+        (&dev_split, &dev, &dev_pred),
+        (split, records, pred),
+    )
 }
 
 #[cfg(test)]
@@ -211,7 +269,10 @@ mod tests {
         assert_eq!(apply(std::slice::from_ref(&rec), &pred, 0.7).1, 0);
         // O wins as well: a one-off entity among outside mentions is dropped.
         let pred = vec![vec![0, 0, 0, 0, 3, 0, 0]];
-        assert_eq!(apply(std::slice::from_ref(&rec), &pred, 0.5).0, vec![vec![0, 0, 0, 0, 0, 0, 0]]);
+        assert_eq!(
+            apply(std::slice::from_ref(&rec), &pred, 0.5).0,
+            vec![vec![0, 0, 0, 0, 0, 0, 0]]
+        );
     }
 
     #[test]
@@ -224,7 +285,14 @@ mod tests {
         let records = [a, b, c];
         // d1 has Fe as B (1 vote) and O (1 vote): a tie is no majority.
         assert_eq!(apply(&records, &pred, 0.5).1, 0);
-        assert_eq!(consistency(&records, &pred), Consistency { repeated_strings: 1, inconsistent: 1, share: 1.0 });
+        assert_eq!(
+            consistency(&records, &pred),
+            Consistency {
+                repeated_strings: 1,
+                inconsistent: 1,
+                share: 1.0
+            }
+        );
         assert_eq!(consistency(&records, &gold_paths(&records)).inconsistent, 0);
     }
 

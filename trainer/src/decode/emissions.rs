@@ -7,8 +7,8 @@ use burn::tensor::Device;
 use enrelg_pipeline::fs::sha256_file;
 use enrelg_schemas::tables::MANIFEST;
 
+use crate::data::encoder_cache::{cache_file, embed, Embedded};
 use crate::data::{load_split, pad_for, plan_batches, WindowRecord};
-use crate::encoder_cache::{cache_file, embed, Embedded};
 use crate::model::crf::{host_rows, CrfPotentials};
 use crate::model::{CorefScope, Enrelg, EnrelgHead};
 use crate::run::LoadedRun;
@@ -21,24 +21,57 @@ pub const INFERENCE_WINDOWS: usize = 64;
 
 /// Emission scores of every window (`[words, N]` row-major, on the host)
 /// from a head on cached encoder outputs.
-pub fn cached_emissions(head: &EnrelgHead, e: &Embedded, records: &[WindowRecord], device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
+pub fn cached_emissions(
+    head: &EnrelgHead,
+    e: &Embedded,
+    records: &[WindowRecord],
+    device: &Device,
+) -> anyhow::Result<Vec<Vec<f32>>> {
     by_batches(records, head.coref_scope, INFERENCE_WINDOWS, |chunk| {
-        let batch = pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), head.coref_scope).into_device(device);
-        Ok(host_rows(head.emissions(e.pad(chunk, records).into_device(device), &batch), batch.word_mask.clone())?)
+        let batch = pad_for(
+            &chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(),
+            head.coref_scope,
+        )
+        .into_device(device);
+        Ok(host_rows(
+            head.emissions(e.pad(chunk, records).into_device(device), &batch),
+            batch.word_mask.clone(),
+        )?)
     })
 }
 
 /// Emission scores of every window through the full model (encoder included).
-pub fn full_emissions(model: &Enrelg, records: &[WindowRecord], device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
-    by_batches(records, model.head.coref_scope, INFERENCE_WINDOWS, |chunk| {
-        let batch = pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), model.head.coref_scope).into_device(device);
-        Ok(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone())?)
-    })
+pub fn full_emissions(
+    model: &Enrelg,
+    records: &[WindowRecord],
+    device: &Device,
+) -> anyhow::Result<Vec<Vec<f32>>> {
+    by_batches(
+        records,
+        model.head.coref_scope,
+        INFERENCE_WINDOWS,
+        |chunk| {
+            let batch = pad_for(
+                &chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(),
+                model.head.coref_scope,
+            )
+            .into_device(device);
+            Ok(host_rows(
+                model.head.emissions(model.words(&batch), &batch),
+                batch.word_mask.clone(),
+            )?)
+        },
+    )
 }
 
 /// `rows` of each batch of [`plan_batches`] (unshuffled; whole documents in
 /// document scope), put back in the order of `records`.
-fn by_batches(records: &[WindowRecord], scope: CorefScope, size: usize, mut rows: impl FnMut(&[usize]) -> anyhow::Result<Vec<Vec<f32>>>) -> anyhow::Result<Vec<Vec<f32>>> {
+fn by_batches(
+    records: &[WindowRecord],
+    scope: CorefScope,
+    size: usize,
+    mut rows: impl FnMut(&[usize]) -> anyhow::Result<Vec<Vec<f32>>>,
+) -> anyhow::Result<Vec<Vec<f32>>> {
     let mut out = vec![Vec::new(); records.len()];
     for chunk in plan_batches(records, scope, size, None).batches {
         for (i, row) in chunk.iter().zip(rows(&chunk)?) {
@@ -74,7 +107,13 @@ pub fn split_records(run: &LoadedRun, split: &str) -> anyhow::Result<Vec<WindowR
 
 /// The emission scores of every window, `[words, N]` row-major, on the host:
 /// from cached encoder outputs for a frozen run, else through its encoder.
-pub fn window_emissions(run: &LoadedRun, records: &[WindowRecord], split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<Vec<Vec<f32>>> {
+pub fn window_emissions(
+    run: &LoadedRun,
+    records: &[WindowRecord],
+    split: &str,
+    cache_dir: &Path,
+    device: &Device,
+) -> anyhow::Result<Vec<Vec<f32>>> {
     let cfg = &run.info.config;
     if cfg.freeze_encoder {
         let cache = cache_file(cfg, cache_dir, records, &run.info.model_sha256, split);
@@ -86,8 +125,16 @@ pub fn window_emissions(run: &LoadedRun, records: &[WindowRecord], split: &str, 
 }
 
 /// A split's windows and their Viterbi paths under a run.
-pub fn decode(run: &LoadedRun, split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(Vec<WindowRecord>, Vec<Vec<usize>>)> {
+pub fn decode(
+    run: &LoadedRun,
+    split: &str,
+    cache_dir: &Path,
+    device: &Device,
+) -> anyhow::Result<(Vec<WindowRecord>, Vec<Vec<usize>>)> {
     let records = split_records(run, split)?;
-    let pred = viterbi_all(&window_emissions(run, &records, split, cache_dir, device)?, &run.model.head.crf.potentials()?);
+    let pred = viterbi_all(
+        &window_emissions(run, &records, split, cache_dir, device)?,
+        &run.model.head.crf.potentials()?,
+    );
     Ok((records, pred))
 }

@@ -9,10 +9,10 @@ use anyhow::Context;
 use burn::tensor::Device;
 use serde::Serialize;
 
+use crate::data::encoder_cache::windows_sha256;
 use crate::data::WindowRecord;
-use crate::encoder_cache::windows_sha256;
-use crate::eval::{score_predictions, score_windows, Score};
-use crate::inference::{split_records, viterbi_all, window_emissions};
+use crate::decode::emissions::{split_records, viterbi_all, window_emissions};
+use crate::metrics::conlleval::{score_predictions, score_windows, Score};
 use crate::model::crf::CrfPotentials;
 use crate::run::{LoadedRun, RunInfo};
 
@@ -48,7 +48,12 @@ pub struct Decoded {
 /// The runs must share their tags and the split's windows and gold labels
 /// (the same shards, possibly in another folder); they may differ in
 /// anything else (seed, variant, additions, frozen or fine-tuned).
-pub fn decode(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<Decoded> {
+pub fn decode(
+    runs: &[PathBuf],
+    split: &str,
+    cache_dir: &Path,
+    device: &Device,
+) -> anyhow::Result<Decoded> {
     anyhow::ensure!(!runs.is_empty(), "an ensemble needs at least one run");
     // The first member's run record, windows key, gold labels and windows.
     let mut first: Option<(PathBuf, RunInfo, String, Vec<WindowRecord>)> = None;
@@ -63,15 +68,29 @@ pub fn decode(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device) 
         let key = windows_sha256(&records);
         if let Some((dir0, info0, key0, records0)) = &first {
             let (a, b) = (dir.display(), dir0.display());
-            run.info.ensure_same_labels(&a.to_string(), info0, &b.to_string())?;
+            run.info
+                .ensure_same_labels(&a.to_string(), info0, &b.to_string())?;
             anyhow::ensure!(&key == key0, "{a}: its {split} windows differ from {b}'s (other shards); an ensemble decodes the same windows");
-            anyhow::ensure!(records.iter().zip(records0).all(|(r, r0)| r.tags == r0.tags), "{a}: its {split} gold labels differ from {b}'s (other shards)");
+            anyhow::ensure!(
+                records
+                    .iter()
+                    .zip(records0)
+                    .all(|(r, r0)| r.tags == r0.tags),
+                "{a}: its {split} gold labels differ from {b}'s (other shards)"
+            );
         }
         let em = window_emissions(&run, &records, split, cache_dir, device).with_context(member)?;
         let crf = run.model.head.crf.potentials()?;
-        let f1 = score_windows(&records, &viterbi_all(&em, &crf), &run.info.scored_tags()).micro.f1;
+        let f1 = score_windows(&records, &viterbi_all(&em, &crf), &run.info.scored_tags())
+            .micro
+            .f1;
         tracing::info!("{}: {split} F1 {f1:.2} alone", dir.display());
-        members.push(Member { run: dir.clone(), checkpoint_sha256: run.checkpoint_sha256.clone(), seed: run.info.config.seed, f1 });
+        members.push(Member {
+            run: dir.clone(),
+            checkpoint_sha256: run.checkpoint_sha256.clone(),
+            seed: run.info.config.seed,
+            f1,
+        });
         emissions.push(em);
         potentials.push(crf);
         if first.is_none() {
@@ -80,13 +99,23 @@ pub fn decode(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device) 
     }
     let (_, info0, _, records) = first.context("no member loaded")?;
     let pred = decode_mean(&emissions, &potentials).context("no member loaded")?;
-    Ok(Decoded { members, info: info0, records, pred })
+    Ok(Decoded {
+        members,
+        info: info0,
+        records,
+        pred,
+    })
 }
 
 /// Decode `split` with the mean of the runs' emissions and CRF potentials
 /// (see [`decode`]) and score it: the record, the score and the predictions
 /// as CoNLL lines.
-pub fn ensemble(runs: &[PathBuf], split: &str, cache_dir: &Path, device: &Device) -> anyhow::Result<(EnsembleInfo, Score, String)> {
+pub fn ensemble(
+    runs: &[PathBuf],
+    split: &str,
+    cache_dir: &Path,
+    device: &Device,
+) -> anyhow::Result<(EnsembleInfo, Score, String)> {
     decode(runs, split, cache_dir, device)?.score(split)
 }
 
@@ -94,17 +123,29 @@ impl Decoded {
     /// The ensemble's record, score and CoNLL lines on `split`.
     pub fn score(&self, split: &str) -> anyhow::Result<(EnsembleInfo, Score, String)> {
         let (score, conll) = score_predictions(&self.info, split, &self.records, &self.pred)?;
-        let info =
-            EnsembleInfo { split: split.to_string(), decoding: "Viterbi over the mean emission and CRF scores of the members", members: self.members.clone(), f1: score.micro.f1 };
+        let info = EnsembleInfo {
+            split: split.to_string(),
+            decoding: "Viterbi over the mean emission and CRF scores of the members",
+            members: self.members.clone(),
+            f1: score.micro.f1,
+        };
         Ok((info, score, conll))
     }
 }
 
 /// Decode every window with the mean of the members' emissions (`[member][window]`,
 /// each `[words, N]`) and CRF potentials. None without members.
-pub fn decode_mean(emissions: &[Vec<Vec<f32>>], potentials: &[CrfPotentials]) -> Option<Vec<Vec<usize>>> {
+pub fn decode_mean(
+    emissions: &[Vec<Vec<f32>>],
+    potentials: &[CrfPotentials],
+) -> Option<Vec<Vec<usize>>> {
     let mean = CrfPotentials::mean(potentials)?;
-    Some(mean_emissions(emissions)?.iter().map(|avg| mean.viterbi(avg)).collect())
+    Some(
+        mean_emissions(emissions)?
+            .iter()
+            .map(|avg| mean.viterbi(avg))
+            .collect(),
+    )
 }
 
 /// The members' mean emission scores of each window (`emissions[member][window]`).
@@ -114,7 +155,11 @@ pub fn mean_emissions(emissions: &[Vec<Vec<f32>>]) -> Option<Vec<Vec<f32>>> {
         (0..windows)
             .map(|w| {
                 let len = emissions[0][w].len();
-                (0..len).map(|i| emissions.iter().map(|m| m[w][i]).sum::<f32>() / emissions.len() as f32).collect()
+                (0..len)
+                    .map(|i| {
+                        emissions.iter().map(|m| m[w][i]).sum::<f32>() / emissions.len() as f32
+                    })
+                    .collect()
             })
             .collect(),
     )
@@ -126,18 +171,42 @@ mod tests {
 
     #[test]
     fn every_member_counts_in_the_mean() {
-        let flat = CrfPotentials { num_tags: 2, transitions: vec![0.0; 4], start: vec![0.0; 2], end: vec![0.0; 2] };
+        let flat = CrfPotentials {
+            num_tags: 2,
+            transitions: vec![0.0; 4],
+            start: vec![0.0; 2],
+            end: vec![0.0; 2],
+        };
         // One word, two tags: the first and last members prefer tag 1, the
         // middle one tag 0 strongly enough to carry the mean.
-        let members = vec![vec![vec![0.0, 1.0]], vec![vec![3.0, 0.0]], vec![vec![0.0, 1.0]]];
+        let members = vec![
+            vec![vec![0.0, 1.0]],
+            vec![vec![3.0, 0.0]],
+            vec![vec![0.0, 1.0]],
+        ];
         let alone: Vec<usize> = members.iter().map(|m| flat.viterbi(&m[0])[0]).collect();
         assert_eq!(alone, [1, 0, 1]);
-        assert_eq!(decode_mean(&members, &vec![flat.clone(); 3]).unwrap(), [vec![0]]);
+        assert_eq!(
+            decode_mean(&members, &vec![flat.clone(); 3]).unwrap(),
+            [vec![0]]
+        );
         // Transitions are averaged too: a member forbidding 1 -> 1 outweighs one that allows it.
-        let two_words = vec![vec![vec![0.0, 1.0, 0.0, 1.0]], vec![vec![0.0, 1.0, 0.0, 1.0]]];
-        let forbid = CrfPotentials { transitions: vec![0.0, 0.0, 0.0, -10.0], ..flat.clone() };
-        assert_eq!(decode_mean(&two_words, &[flat.clone(), flat.clone()]).unwrap(), [vec![1, 1]]);
-        assert_ne!(decode_mean(&two_words, &[flat.clone(), forbid]).unwrap(), [vec![1, 1]]);
+        let two_words = vec![
+            vec![vec![0.0, 1.0, 0.0, 1.0]],
+            vec![vec![0.0, 1.0, 0.0, 1.0]],
+        ];
+        let forbid = CrfPotentials {
+            transitions: vec![0.0, 0.0, 0.0, -10.0],
+            ..flat.clone()
+        };
+        assert_eq!(
+            decode_mean(&two_words, &[flat.clone(), flat.clone()]).unwrap(),
+            [vec![1, 1]]
+        );
+        assert_ne!(
+            decode_mean(&two_words, &[flat.clone(), forbid]).unwrap(),
+            [vec![1, 1]]
+        );
         assert!(decode_mean(&[], &[]).is_none());
     }
 }

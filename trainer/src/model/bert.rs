@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
+    LinearConfig,
+};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use serde::Deserialize;
 use thiserror::Error;
@@ -22,7 +25,10 @@ use super::linear::forward_rows;
 #[derive(Debug, Error)]
 pub enum BertError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {message}", path.display())]
     Config { path: PathBuf, message: String },
     #[error(transparent)]
@@ -30,9 +36,17 @@ pub enum BertError {
     #[error("{}: missing tensors: {}", path.display(), missing.join(", "))]
     Missing { path: PathBuf, missing: Vec<String> },
     #[error("{}: unexpected tensors: {}", path.display(), unexpected.join(", "))]
-    Unexpected { path: PathBuf, unexpected: Vec<String> },
+    Unexpected {
+        path: PathBuf,
+        unexpected: Vec<String>,
+    },
     #[error("{}: tensor {name} has shape {found:?}, expected {expected:?}", path.display())]
-    Shape { path: PathBuf, name: String, found: Vec<usize>, expected: Vec<usize> },
+    Shape {
+        path: PathBuf,
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
 }
 
 /// The fields of a Hugging Face BERT `config.json` that shape the network.
@@ -71,10 +85,21 @@ fn default_dropout() -> f64 {
 impl BertConfig {
     pub fn from_model_dir(dir: &Path) -> Result<Self, BertError> {
         let path = dir.join("config.json");
-        let bytes = std::fs::read(&path).map_err(|source| BertError::Io { path: path.clone(), source })?;
-        let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| BertError::Config { path: path.clone(), message: e.to_string() })?;
+        let bytes = std::fs::read(&path).map_err(|source| BertError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| BertError::Config {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
         // Other architectures share field names but not weights or tokenizer: refuse them at once.
-        if let Some(kind) = v.get("model_type").and_then(|t| t.as_str()).filter(|t| *t != "bert") {
+        if let Some(kind) = v
+            .get("model_type")
+            .and_then(|t| t.as_str())
+            .filter(|t| *t != "bert")
+        {
             return Err(BertError::Config {
                 path,
                 message: format!("model_type {kind:?} is not supported: only BERT-family WordPiece checkpoints (model_type \"bert\": BERT, SciBERT, BioBERT, MiniLM, ...); RoBERTa, DeBERTa, ELECTRA and others are not"),
@@ -82,14 +107,24 @@ impl BertConfig {
         }
         if let Some(act) = v.get("hidden_act").and_then(|a| a.as_str()) {
             if act != "gelu" {
-                return Err(BertError::Config { path, message: format!("hidden_act {act:?} is not supported (only \"gelu\")") });
+                return Err(BertError::Config {
+                    path,
+                    message: format!("hidden_act {act:?} is not supported (only \"gelu\")"),
+                });
             }
         }
-        serde_json::from_value(v).map_err(|e| BertError::Config { path, message: e.to_string() })
+        serde_json::from_value(v).map_err(|e| BertError::Config {
+            path,
+            message: e.to_string(),
+        })
     }
 
     pub fn init(&self, device: &Device) -> BertEncoder {
-        let ln = || LayerNormConfig::new(self.hidden_size).with_epsilon(self.layer_norm_eps).init(device);
+        let ln = || {
+            LayerNormConfig::new(self.hidden_size)
+                .with_epsilon(self.layer_norm_eps)
+                .init(device)
+        };
         let lin = |i: usize, o: usize| LinearConfig::new(i, o).init(device);
         let h = self.hidden_size;
         BertEncoder {
@@ -144,8 +179,13 @@ impl BertLayer {
         let scores = q.matmul(kk.swap_dims(2, 3)) / (d as f64).sqrt() + bias;
         let att = dropout(&self.attention_dropout, fused::softmax(scores));
         let ctx = att.matmul(v).swap_dims(1, 2).reshape([b, t, h]);
-        let x = self.attention_norm.forward(dropout(&self.dropout, forward_rows(&self.attention_output, ctx)) + x);
-        let ff = forward_rows(&self.output, fused::gelu(forward_rows(&self.intermediate, x.clone())));
+        let x = self
+            .attention_norm
+            .forward(dropout(&self.dropout, forward_rows(&self.attention_output, ctx)) + x);
+        let ff = forward_rows(
+            &self.output,
+            fused::gelu(forward_rows(&self.intermediate, x.clone())),
+        );
         self.output_norm.forward(dropout(&self.dropout, ff) + x)
     }
 }
@@ -168,7 +208,8 @@ impl BertEncoder {
     /// Last hidden states. `input_ids`, `attention_mask`: `[B, T]`. Returns `[B, T, H]`.
     pub fn forward(&self, input_ids: Tensor<2, Int>, attention_mask: Tensor<2, Bool>) -> Tensor<3> {
         let mut all = self.forward_all(input_ids, attention_mask);
-        all.pop().unwrap_or_else(|| unreachable!("forward_all returns the embedding output at least"))
+        all.pop()
+            .unwrap_or_else(|| unreachable!("forward_all returns the embedding output at least"))
     }
 
     /// Hidden states this encoder returns with `forward_all`: the embedding output and each layer's.
@@ -177,12 +218,20 @@ impl BertEncoder {
     }
 
     /// Every hidden state, `[B, T, H]` each: the embedding output, then each layer's.
-    pub fn forward_all(&self, input_ids: Tensor<2, Int>, attention_mask: Tensor<2, Bool>) -> Vec<Tensor<3>> {
+    pub fn forward_all(
+        &self,
+        input_ids: Tensor<2, Int>,
+        attention_mask: Tensor<2, Bool>,
+    ) -> Vec<Tensor<3>> {
         let [b, t] = input_ids.dims();
         let device = input_ids.device();
-        let positions = Tensor::<1, Int>::arange(0..t as i64, &device).unsqueeze_dim::<2>(0).expand([b, t]);
+        let positions = Tensor::<1, Int>::arange(0..t as i64, &device)
+            .unsqueeze_dim::<2>(0)
+            .expand([b, t]);
         let types = Tensor::<2, Int>::zeros([b, t], &device);
-        let x = self.word_embeddings.forward(input_ids) + self.position_embeddings.forward(positions) + self.token_type_embeddings.forward(types);
+        let x = self.word_embeddings.forward(input_ids)
+            + self.position_embeddings.forward(positions)
+            + self.token_type_embeddings.forward(types);
         let mut x = dropout(&self.dropout, self.embeddings_norm.forward(x));
         // Padding keys get a large negative bias, as in the reference implementation.
         let bias = attention_mask.bool_not().float().reshape([b, 1, 1, t]) * -1e9f64;
@@ -216,14 +265,26 @@ struct Loader {
 impl Loader {
     fn new(raw: BTreeMap<String, RawTensor>, path: PathBuf) -> Self {
         // Checkpoints saved from BertForPreTraining & co. prefix the encoder with "bert.".
-        let tensors = raw.into_iter().map(|(k, v)| (k.strip_prefix("bert.").map(String::from).unwrap_or(k), v)).collect();
-        Self { tensors, used: BTreeSet::new(), missing: Vec::new(), path }
+        let tensors = raw
+            .into_iter()
+            .map(|(k, v)| (k.strip_prefix("bert.").map(String::from).unwrap_or(k), v))
+            .collect();
+        Self {
+            tensors,
+            used: BTreeSet::new(),
+            missing: Vec::new(),
+            path,
+        }
     }
 
     /// Take a tensor by name, trying the old `gamma`/`beta` LayerNorm names too.
     fn take(&mut self, name: &str, expected: &[usize]) -> Result<Option<RawTensor>, BertError> {
-        let alt = name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta");
-        let key = [name.to_string(), alt].into_iter().find(|k| self.tensors.contains_key(k));
+        let alt = name
+            .replace("LayerNorm.weight", "LayerNorm.gamma")
+            .replace("LayerNorm.bias", "LayerNorm.beta");
+        let key = [name.to_string(), alt]
+            .into_iter()
+            .find(|k| self.tensors.contains_key(k));
         let Some(key) = key else {
             self.missing.push(name.to_string());
             return Ok(None);
@@ -231,7 +292,12 @@ impl Loader {
         self.used.insert(key.clone());
         let t = self.tensors[&key].clone();
         if t.shape != expected {
-            return Err(BertError::Shape { path: self.path.clone(), name: key, found: t.shape, expected: expected.to_vec() });
+            return Err(BertError::Shape {
+                path: self.path.clone(),
+                name: key,
+                found: t.shape,
+                expected: expected.to_vec(),
+            });
         }
         Ok(Some(t))
     }
@@ -240,7 +306,12 @@ impl Loader {
         Tensor::from_data(TensorData::new(t.data, t.shape), device)
     }
 
-    fn embedding(&mut self, e: &mut Embedding, name: &str, device: &Device) -> Result<(), BertError> {
+    fn embedding(
+        &mut self,
+        e: &mut Embedding,
+        name: &str,
+        device: &Device,
+    ) -> Result<(), BertError> {
         let dims = e.weight.dims().to_vec();
         if let Some(t) = self.take(&format!("{name}.weight"), &dims)? {
             e.weight = Param::from_tensor(Self::tensor(t, device));
@@ -271,30 +342,85 @@ impl Loader {
         Ok(())
     }
 
-    fn load(mut self, m: &mut BertEncoder, config: &BertConfig, device: &Device) -> Result<(), BertError> {
+    fn load(
+        mut self,
+        m: &mut BertEncoder,
+        config: &BertConfig,
+        device: &Device,
+    ) -> Result<(), BertError> {
         self.embedding(&mut m.word_embeddings, "embeddings.word_embeddings", device)?;
-        self.embedding(&mut m.position_embeddings, "embeddings.position_embeddings", device)?;
-        self.embedding(&mut m.token_type_embeddings, "embeddings.token_type_embeddings", device)?;
+        self.embedding(
+            &mut m.position_embeddings,
+            "embeddings.position_embeddings",
+            device,
+        )?;
+        self.embedding(
+            &mut m.token_type_embeddings,
+            "embeddings.token_type_embeddings",
+            device,
+        )?;
         self.norm(&mut m.embeddings_norm, "embeddings.LayerNorm", device)?;
-        for (i, layer) in m.layers.iter_mut().enumerate().take(config.num_hidden_layers) {
+        for (i, layer) in m
+            .layers
+            .iter_mut()
+            .enumerate()
+            .take(config.num_hidden_layers)
+        {
             let p = format!("encoder.layer.{i}");
-            self.linear(&mut layer.query, &format!("{p}.attention.self.query"), device)?;
+            self.linear(
+                &mut layer.query,
+                &format!("{p}.attention.self.query"),
+                device,
+            )?;
             self.linear(&mut layer.key, &format!("{p}.attention.self.key"), device)?;
-            self.linear(&mut layer.value, &format!("{p}.attention.self.value"), device)?;
-            self.linear(&mut layer.attention_output, &format!("{p}.attention.output.dense"), device)?;
-            self.norm(&mut layer.attention_norm, &format!("{p}.attention.output.LayerNorm"), device)?;
-            self.linear(&mut layer.intermediate, &format!("{p}.intermediate.dense"), device)?;
+            self.linear(
+                &mut layer.value,
+                &format!("{p}.attention.self.value"),
+                device,
+            )?;
+            self.linear(
+                &mut layer.attention_output,
+                &format!("{p}.attention.output.dense"),
+                device,
+            )?;
+            self.norm(
+                &mut layer.attention_norm,
+                &format!("{p}.attention.output.LayerNorm"),
+                device,
+            )?;
+            self.linear(
+                &mut layer.intermediate,
+                &format!("{p}.intermediate.dense"),
+                device,
+            )?;
             self.linear(&mut layer.output, &format!("{p}.output.dense"), device)?;
-            self.norm(&mut layer.output_norm, &format!("{p}.output.LayerNorm"), device)?;
+            self.norm(
+                &mut layer.output_norm,
+                &format!("{p}.output.LayerNorm"),
+                device,
+            )?;
         }
         if !self.missing.is_empty() {
-            return Err(BertError::Missing { path: self.path, missing: self.missing });
+            return Err(BertError::Missing {
+                path: self.path,
+                missing: self.missing,
+            });
         }
         // Known parts of BERT checkpoints that the encoder does not use.
-        let unused = |k: &str| k.starts_with("pooler.") || k.starts_with("cls.") || k == "embeddings.position_ids";
-        let unexpected: Vec<String> = self.tensors.keys().filter(|k| !self.used.contains(*k) && !unused(k)).cloned().collect();
+        let unused = |k: &str| {
+            k.starts_with("pooler.") || k.starts_with("cls.") || k == "embeddings.position_ids"
+        };
+        let unexpected: Vec<String> = self
+            .tensors
+            .keys()
+            .filter(|k| !self.used.contains(*k) && !unused(k))
+            .cloned()
+            .collect();
         if !unexpected.is_empty() {
-            return Err(BertError::Unexpected { path: self.path, unexpected });
+            return Err(BertError::Unexpected {
+                path: self.path,
+                unexpected,
+            });
         }
         Ok(())
     }

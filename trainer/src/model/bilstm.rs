@@ -40,7 +40,10 @@ pub struct MaskedBiLstm {
 impl MaskedBiLstmConfig {
     pub fn init(&self, device: &Device) -> MaskedBiLstm {
         let cfg = LstmConfig::new(self.d_input, self.d_hidden, true).with_batch_first(true);
-        MaskedBiLstm { forward: cfg.init(device), backward: cfg.init(device) }
+        MaskedBiLstm {
+            forward: cfg.init(device),
+            backward: cfg.init(device),
+        }
     }
 }
 
@@ -59,13 +62,20 @@ struct KernelWeights {
 fn forward_fused(x: Tensor<3>, lens: &[usize], weights: KernelWeights) -> Tensor<3> {
     let [b, l, d] = x.dims();
     let h8 = weights.bias.dims()[0];
-    let xw = x.reshape([b * l, d]).matmul(weights.w_ih).reshape([b, l, h8]) + weights.bias.reshape([1, 1, h8]);
+    let xw = x
+        .reshape([b * l, d])
+        .matmul(weights.w_ih)
+        .reshape([b, l, h8])
+        + weights.bias.reshape([1, 1, h8]);
     fused::bilstm_recurrence(xw, weights.w_hh, lens)
 }
 
 /// Index that reverses each row within its length: `[B, L]`.
 fn reversal(lens: &[usize], l: usize, device: &Device) -> Tensor<2, Int> {
-    let flat: Vec<i64> = lens.iter().flat_map(|&n| (0..l).map(move |t| if t < n { (n - 1 - t) as i64 } else { t as i64 })).collect();
+    let flat: Vec<i64> = lens
+        .iter()
+        .flat_map(|&n| (0..l).map(move |t| if t < n { (n - 1 - t) as i64 } else { t as i64 }))
+        .collect();
     Tensor::from_data(TensorData::new(flat, [lens.len(), l]), device)
 }
 
@@ -101,17 +111,29 @@ impl MaskedBiLstm {
                 return None;
             }
             // The kernel's gate order is Burn's: input, forget, output, cell.
-            let gates = [Some(&lstm.input_gate), lstm.forget_gate.as_ref(), Some(&lstm.output_gate), Some(&lstm.cell_gate)];
+            let gates = [
+                Some(&lstm.input_gate),
+                lstm.forget_gate.as_ref(),
+                Some(&lstm.output_gate),
+                Some(&lstm.cell_gate),
+            ];
             let mut hidden = Vec::new();
             for gate in gates {
                 let gate = gate?;
                 w_ih.push(gate.input_transform.weight.val());
-                bias.push(gate.input_transform.bias.as_ref()?.val() + gate.hidden_transform.bias.as_ref()?.val());
+                bias.push(
+                    gate.input_transform.bias.as_ref()?.val()
+                        + gate.hidden_transform.bias.as_ref()?.val(),
+                );
                 hidden.push(gate.hidden_transform.weight.val());
             }
             w_hh.push(Tensor::cat(hidden, 1));
         }
-        Some(KernelWeights { w_ih: Tensor::cat(w_ih, 1), bias: Tensor::cat(bias, 0), w_hh: Tensor::stack(w_hh, 0) })
+        Some(KernelWeights {
+            w_ih: Tensor::cat(w_ih, 1),
+            bias: Tensor::cat(bias, 0),
+            w_hh: Tensor::stack(w_hh, 0),
+        })
     }
 
     /// The generic composition of Burn tensor operations: the reference the fused kernel is
@@ -141,8 +163,13 @@ pub fn run(lstm: &Lstm, x: Tensor<3>) -> Tensor<3> {
         let end = (start + block).min(l);
         let steps = x.clone().slice(s![.., start..end, ..]);
         for t in 0..end - start {
-            let input = steps.clone().slice(s![.., t..t + 1, ..]).squeeze_dim::<2>(1);
-            let gate = |g: &burn::nn::GateController, act: &burn::nn::activation::Activation| act.forward(g.gate_product(input.clone(), hidden.clone()));
+            let input = steps
+                .clone()
+                .slice(s![.., t..t + 1, ..])
+                .squeeze_dim::<2>(1);
+            let gate = |g: &burn::nn::GateController, act: &burn::nn::activation::Activation| {
+                act.forward(g.gate_product(input.clone(), hidden.clone()))
+            };
             let input_values = gate(&lstm.input_gate, &lstm.gate_activation);
             let forget_values = match &lstm.forget_gate {
                 Some(g) if !lstm.input_forget => gate(g, &lstm.gate_activation),
@@ -168,23 +195,43 @@ mod tests {
     #[test]
     fn the_recurrence_gives_burns_lstm_outputs_and_gradients_exactly() {
         let dev = crate::device::test_device().autodiff();
-        let lstm = LstmConfig::new(3, 4, true).with_batch_first(true).init(&dev);
+        let lstm = LstmConfig::new(3, 4, true)
+            .with_batch_first(true)
+            .init(&dev);
         // 11 steps: blocks of 4, 4 and 3.
         let data: Vec<f32> = (0..2 * 11 * 3).map(|i| (i as f32 * 0.61).cos()).collect();
-        let x = || Tensor::<3>::from_data(TensorData::new(data.clone(), [2, 11, 3]), &dev).require_grad();
+        let x = || {
+            Tensor::<3>::from_data(TensorData::new(data.clone(), [2, 11, 3]), &dev).require_grad()
+        };
         let values = |t: Tensor<3>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
         let (xa, xb) = (x(), x());
         let ours = run(&lstm, xa.clone());
         let (burns, _) = lstm.forward(xb.clone(), None);
         assert_eq!(values(ours.clone()), values(burns.clone()));
-        let (ga, gb) = (ours.powi_scalar(2).sum().backward(), burns.powi_scalar(2).sum().backward());
+        let (ga, gb) = (
+            ours.powi_scalar(2).sum().backward(),
+            burns.powi_scalar(2).sum().backward(),
+        );
         assert_eq!(values(xa.grad(&ga).unwrap()), values(xb.grad(&gb).unwrap()));
-        let w = |g: &burn::tensor::Gradients| lstm.cell_gate.hidden_transform.weight.grad(g).unwrap().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let w = |g: &burn::tensor::Gradients| {
+            lstm.cell_gate
+                .hidden_transform
+                .weight
+                .grad(g)
+                .unwrap()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
         assert_eq!(w(&ga), w(&gb));
     }
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+        t.into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap()
     }
 
     /// The fused kernel against the composition it replaces: outputs, and the gradients of the
@@ -197,36 +244,76 @@ mod tests {
         assert!(lstm.kernel_weights().is_some());
         let lens = [7usize, 4, 1];
         let data: Vec<f32> = (0..3 * 7 * 5).map(|i| (i as f32 * 0.43).sin()).collect();
-        let x = || Tensor::<3>::from_data(TensorData::new(data.clone(), [3, 7, 5]), &dev).require_grad();
+        let x = || {
+            Tensor::<3>::from_data(TensorData::new(data.clone(), [3, 7, 5]), &dev).require_grad()
+        };
         // A loss that weighs every output differently, so a misplaced state shows.
-        let weights = Tensor::<3>::from_data(TensorData::new((0..3 * 7 * 12).map(|i| (i as f32 * 0.29).cos()).collect::<Vec<f32>>(), [3, 7, 12]), &dev);
+        let weights = Tensor::<3>::from_data(
+            TensorData::new(
+                (0..3 * 7 * 12)
+                    .map(|i| (i as f32 * 0.29).cos())
+                    .collect::<Vec<f32>>(),
+                [3, 7, 12],
+            ),
+            &dev,
+        );
         let (xa, xb) = (x(), x());
-        let (ours, reference) = (forward_fused(xa.clone(), &lens, lstm.kernel_weights().unwrap()), lstm.forward_reference(xb.clone(), &lens));
+        let (ours, reference) = (
+            forward_fused(xa.clone(), &lens, lstm.kernel_weights().unwrap()),
+            lstm.forward_reference(xb.clone(), &lens),
+        );
         let close = |a: Vec<f32>, b: Vec<f32>, what: &str| {
             assert_eq!(a.len(), b.len());
             for (k, (p, q)) in a.iter().zip(&b).enumerate() {
-                assert!((p - q).abs() < 1e-5 * (1.0 + q.abs()), "{what}[{k}]: fused {p} reference {q}");
+                assert!(
+                    (p - q).abs() < 1e-5 * (1.0 + q.abs()),
+                    "{what}[{k}]: fused {p} reference {q}"
+                );
             }
         };
         close(values(ours.clone()), values(reference.clone()), "output");
         let ga = (ours * weights.clone()).sum().backward();
         let gb = (reference * weights).sum().backward();
-        close(values(xa.grad(&ga).unwrap()), values(xb.grad(&gb).unwrap()), "d input");
+        close(
+            values(xa.grad(&ga).unwrap()),
+            values(xb.grad(&gb).unwrap()),
+            "d input",
+        );
         for (name, lstm_dir) in [("forward", &lstm.forward), ("backward", &lstm.backward)] {
-            let gates = [&lstm_dir.input_gate, lstm_dir.forget_gate.as_ref().unwrap(), &lstm_dir.output_gate, &lstm_dir.cell_gate];
+            let gates = [
+                &lstm_dir.input_gate,
+                lstm_dir.forget_gate.as_ref().unwrap(),
+                &lstm_dir.output_gate,
+                &lstm_dir.cell_gate,
+            ];
             for (k, g) in gates.iter().enumerate() {
-                for (part, linear) in [("input", &g.input_transform), ("hidden", &g.hidden_transform)] {
-                    let w = |grads: &burn::tensor::Gradients| values(linear.weight.grad(grads).unwrap());
+                for (part, linear) in [
+                    ("input", &g.input_transform),
+                    ("hidden", &g.hidden_transform),
+                ] {
+                    let w = |grads: &burn::tensor::Gradients| {
+                        values(linear.weight.grad(grads).unwrap())
+                    };
                     close(w(&ga), w(&gb), &format!("{name} gate {k} {part} weight"));
-                    let bias = |grads: &burn::tensor::Gradients| values(linear.bias.as_ref().unwrap().grad(grads).unwrap());
-                    close(bias(&ga), bias(&gb), &format!("{name} gate {k} {part} bias"));
+                    let bias = |grads: &burn::tensor::Gradients| {
+                        values(linear.bias.as_ref().unwrap().grad(grads).unwrap())
+                    };
+                    close(
+                        bias(&ga),
+                        bias(&gb),
+                        &format!("{name} gate {k} {part} bias"),
+                    );
                 }
             }
         }
         // Without autodiff (inference) the same outputs.
         let plain = lstm.valid();
         let x = Tensor::<3>::from_data(TensorData::new(data.clone(), [3, 7, 5]), &Device::flex());
-        close(values(plain.forward(x.clone(), &lens)), values(plain.forward_reference(x, &lens)), "inference output");
+        close(
+            values(plain.forward(x.clone(), &lens)),
+            values(plain.forward_reference(x, &lens)),
+            "inference output",
+        );
     }
 
     #[test]
@@ -235,18 +322,31 @@ mod tests {
         let lstm = MaskedBiLstmConfig::new(3).with_d_hidden(2).init(&dev);
         let data: Vec<f32> = (0..2 * 4 * 3).map(|i| (i as f32 * 0.37).sin()).collect();
         let x = Tensor::<3>::from_data(TensorData::new(data.clone(), [2, 4, 3]), &dev);
-        let out: Vec<f32> = lstm.forward(x, &[4, 2]).into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let out: Vec<f32> = lstm
+            .forward(x, &[4, 2])
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
         // Same row 1 with different padding content.
         let mut noisy = data;
         for v in &mut noisy[(4 + 2) * 3..] {
             *v = 9.0;
         }
         let x = Tensor::<3>::from_data(TensorData::new(noisy, [2, 4, 3]), &dev);
-        let out2: Vec<f32> = lstm.forward(x, &[4, 2]).into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let out2: Vec<f32> = lstm
+            .forward(x, &[4, 2])
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
         for t in 0..2 {
             for c in 0..4 {
                 let at = (4 + t) * 4 + c;
-                assert!((out[at] - out2[at]).abs() < 1e-6, "position {t} channel {c}");
+                assert!(
+                    (out[at] - out2[at]).abs() < 1e-6,
+                    "position {t} channel {c}"
+                );
             }
         }
     }

@@ -165,31 +165,64 @@ pub struct EnrelgHead {
 impl EnrelgConfig {
     pub fn init_head(&self, device: &Device) -> EnrelgHead {
         let d_lstm = 2 * self.lstm_hidden;
-        let gat =
-            || GraphAttentionConfig::new(d_lstm).with_heads(self.gat_heads).with_d_head(self.gat_head_dim).with_dropout(self.gat_dropout).with_alpha(self.gat_alpha).init(device);
+        let gat = || {
+            GraphAttentionConfig::new(d_lstm)
+                .with_heads(self.gat_heads)
+                .with_d_head(self.gat_head_dim)
+                .with_dropout(self.gat_dropout)
+                .with_alpha(self.gat_alpha)
+                .init(device)
+        };
         let d_gat = self.gat_heads * self.gat_head_dim;
         let coref = self.variant.uses_coref().then(gat);
         let dep = self.variant.uses_dep().then(gat);
         let linear = self.fusion == Fusion::Linear;
         let vector = self.fusion == Fusion::Vector;
-        assert!(!vector || d_gat == d_lstm, "vector fusion needs GAT output ({d_gat}) = BiLSTM output ({d_lstm})");
+        assert!(
+            !vector || d_gat == d_lstm,
+            "vector fusion needs GAT output ({d_gat}) = BiLSTM output ({d_lstm})"
+        );
         let ones = |d: usize| Param::from_tensor(Tensor::<1>::ones([d], device));
         let d_fused = match self.fusion {
             Fusion::Linear | Fusion::Vector => d_lstm,
-            Fusion::Concat => d_lstm + coref.as_ref().map_or(0, |_| d_gat) + dep.as_ref().map_or(0, |_| d_gat),
+            Fusion::Concat => {
+                d_lstm + coref.as_ref().map_or(0, |_| d_gat) + dep.as_ref().map_or(0, |_| d_gat)
+            }
         };
         EnrelgHead {
-            mix: (self.layer_mix > 0).then(|| ScalarMixConfig::new(self.layer_mix, self.d_encoder).init(device)),
+            mix: (self.layer_mix > 0)
+                .then(|| ScalarMixConfig::new(self.layer_mix, self.d_encoder).init(device)),
             dropout: DropoutConfig::new(self.dropout).init(),
-            shape: (self.shape_dim > 0).then(|| EmbeddingConfig::new(enrelg_pipeline::shape::NUM_SHAPES, self.shape_dim).init(device)),
+            shape: (self.shape_dim > 0).then(|| {
+                EmbeddingConfig::new(enrelg_pipeline::shape::NUM_SHAPES, self.shape_dim)
+                    .init(device)
+            }),
             chars: (self.char_dim > 0).then(|| CharCnnConfig::new(self.char_dim).init(device)),
-            word: (self.word_dim > 0).then(|| EmbeddingConfig::new(self.word_vocab, self.word_dim).init(device)),
-            upos: (self.pos_dim > 0).then(|| EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_UPOS, self.pos_dim).init(device)),
-            deprel: (self.pos_dim > 0).then(|| EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_DEPRELS, self.pos_dim).init(device)),
-            lstm: MaskedBiLstmConfig::new(self.d_encoder + self.shape_dim + self.char_dim + self.word_dim + 2 * self.pos_dim).with_d_hidden(self.lstm_hidden).init(device),
+            word: (self.word_dim > 0)
+                .then(|| EmbeddingConfig::new(self.word_vocab, self.word_dim).init(device)),
+            upos: (self.pos_dim > 0).then(|| {
+                EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_UPOS, self.pos_dim).init(device)
+            }),
+            deprel: (self.pos_dim > 0).then(|| {
+                EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_DEPRELS, self.pos_dim)
+                    .init(device)
+            }),
+            lstm: MaskedBiLstmConfig::new(
+                self.d_encoder + self.shape_dim + self.char_dim + self.word_dim + 2 * self.pos_dim,
+            )
+            .with_d_hidden(self.lstm_hidden)
+            .init(device),
             fuse_lstm: linear.then(|| LinearConfig::new(d_lstm, d_lstm).init(device)),
-            fuse_coref: (linear && coref.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
-            fuse_dep: (linear && dep.is_some()).then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
+            fuse_coref: (linear && coref.is_some()).then(|| {
+                LinearConfig::new(d_gat, d_lstm)
+                    .with_bias(false)
+                    .init(device)
+            }),
+            fuse_dep: (linear && dep.is_some()).then(|| {
+                LinearConfig::new(d_gat, d_lstm)
+                    .with_bias(false)
+                    .init(device)
+            }),
             weight_lstm: vector.then(|| ones(d_lstm)),
             weight_coref: (vector && coref.is_some()).then(|| ones(d_gat)),
             weight_dep: (vector && dep.is_some()).then(|| ones(d_gat)),
@@ -221,7 +254,7 @@ pub struct Batch {
     /// `[B, L]` UPOS and dependency-relation ids (`enrelg_pipeline::syntax`).
     pub upos: Tensor<2, Int>,
     pub deprel: Tensor<2, Int>,
-    /// `[B, L]` word-identity ids (`crate::vocab`; padding when a run has no vocabulary).
+    /// `[B, L]` word-identity ids (`crate::data::vocab`; padding when a run has no vocabulary).
     pub word_ids: Tensor<2, Int>,
     /// `[B, L, C]` character ids of each word, 0-padded.
     pub chars: Tensor<3, Int>,
@@ -253,23 +286,40 @@ pub const ENCODER_WINDOWS: usize = 32;
 /// `all_layers` every hidden state side by side, `[B, L, K*H]`, for a [`ScalarMix`].
 /// Each hidden state is pooled to words before they are put side by side, so the subtoken-level
 /// concatenation (`[B, T, K*H]`) never exists.
-pub fn encoder_words(encoder: &BertEncoder, batch: &Batch, all_layers: bool, pool: WordPool) -> Tensor<3> {
+pub fn encoder_words(
+    encoder: &BertEncoder,
+    batch: &Batch,
+    all_layers: bool,
+    pool: WordPool,
+) -> Tensor<3> {
     let b = batch.input_ids.dims()[0];
     let slices: Vec<Tensor<3>> = (0..b)
         .step_by(ENCODER_WINDOWS)
         .map(|start| {
             let rows = start..(start + ENCODER_WINDOWS).min(b);
-            let (ids, mask) = (batch.input_ids.clone().slice(rows.clone()), batch.attention_mask.clone().slice(rows.clone()));
-            let hidden = if all_layers { encoder.forward_all(ids, mask) } else { vec![encoder.forward(ids, mask)] };
+            let (ids, mask) = (
+                batch.input_ids.clone().slice(rows.clone()),
+                batch.attention_mask.clone().slice(rows.clone()),
+            );
+            let hidden = if all_layers {
+                encoder.forward_all(ids, mask)
+            } else {
+                vec![encoder.forward(ids, mask)]
+            };
             let pooled = hidden.into_iter().map(|h| match pool {
-                WordPool::First => pool_first_subtoken(h, batch.word_index.clone().slice(rows.clone())),
+                WordPool::First => {
+                    pool_first_subtoken(h, batch.word_index.clone().slice(rows.clone()))
+                }
                 WordPool::Mean => batch.word_mean.clone().slice(rows.clone()).matmul(h),
             });
             Tensor::cat(pooled.collect(), 2)
         })
         .collect();
     if slices.len() == 1 {
-        slices.into_iter().next().unwrap_or_else(|| unreachable!("one slice"))
+        slices
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| unreachable!("one slice"))
     } else {
         Tensor::cat(slices, 0)
     }
@@ -298,18 +348,27 @@ impl EnrelgHead {
             inputs.push(deprel.forward(batch.deprel.clone()));
         }
         let words = Tensor::cat(inputs, 2);
-        let e = self.lstm.forward(dropout(&self.dropout, words), &batch.lens);
+        let e = self
+            .lstm
+            .forward(dropout(&self.dropout, words), &batch.lens);
         let gc = self.coref.as_ref().map(|g| match &batch.coref_nodes {
             Some(edges) => {
                 let [b, l, d] = e.dims();
-                g.forward_edges(e.clone().reshape([b * l, d]), edges).reshape([b, l, g.d_output()])
+                g.forward_edges(e.clone().reshape([b * l, d]), edges)
+                    .reshape([b, l, g.d_output()])
             }
             None => g.forward(e.clone(), batch.coref.clone()),
         });
-        let gd = self.dep.as_ref().map(|g| g.forward(e.clone(), batch.dep.clone()));
+        let gd = self
+            .dep
+            .as_ref()
+            .map(|g| g.forward(e.clone(), batch.dep.clone()));
         let fused = match self.fusion {
             Fusion::Linear => {
-                let mut out = self.fuse_lstm.as_ref().map_or(e.clone(), |l| forward_rows(l, e.clone()));
+                let mut out = self
+                    .fuse_lstm
+                    .as_ref()
+                    .map_or(e.clone(), |l| forward_rows(l, e.clone()));
                 if let (Some(g), Some(l)) = (gc, &self.fuse_coref) {
                     out = out + forward_rows(l, g);
                 }
@@ -319,7 +378,10 @@ impl EnrelgHead {
                 out
             }
             Fusion::Vector => {
-                let w = |p: &Option<Param<Tensor<1>>>| p.as_ref().map(|p| p.val().unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0));
+                let w = |p: &Option<Param<Tensor<1>>>| {
+                    p.as_ref()
+                        .map(|p| p.val().unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0))
+                };
                 let mut out = w(&self.weight_lstm).map_or(e.clone(), |w| e.clone() * w);
                 if let (Some(g), Some(w)) = (gc, w(&self.weight_coref)) {
                     out = out + g * w;
@@ -336,7 +398,8 @@ impl EnrelgHead {
 
     pub fn loss(&self, words: Tensor<3>, batch: &Batch) -> Tensor<1> {
         let em = self.emissions(words, batch);
-        self.crf.nll(em, batch.tags.clone(), batch.word_mask.clone())
+        self.crf
+            .nll(em, batch.tags.clone(), batch.word_mask.clone())
     }
 
     #[cfg(test)]
@@ -356,7 +419,12 @@ pub struct Enrelg {
 impl Enrelg {
     /// Word embeddings from the encoder, as the head takes them.
     pub fn words(&self, batch: &Batch) -> Tensor<3> {
-        encoder_words(&self.encoder, batch, self.head.mix.is_some(), self.head.word_pool)
+        encoder_words(
+            &self.encoder,
+            batch,
+            self.head.mix.is_some(),
+            self.head.word_pool,
+        )
     }
 
     pub fn loss(&self, batch: &Batch) -> Tensor<1> {
@@ -379,7 +447,9 @@ mod tests {
             word_first_subtoken: (1..=n as u32).collect(),
             tags: (0..n as u32).map(|i| (i + shift) % 3).collect(),
             shapes: (0..n as u32).map(|i| (i * 7 + shift) % 10).collect(),
-            chars: (0..n as u32).map(|i| (0..=i % 4).map(|k| 1 + (i + k + shift) % 90).collect()).collect(),
+            chars: (0..n as u32)
+                .map(|i| (0..=i % 4).map(|k| 1 + (i + k + shift) % 90).collect())
+                .collect(),
             forms: (0..n).map(|i| format!("w{i}")).collect(),
             upos: (0..n as u32).map(|i| (i + shift) % 18).collect(),
             deprel: (0..n as u32).map(|i| (i * 3 + shift) % 60).collect(),
@@ -390,15 +460,32 @@ mod tests {
         }
     }
 
-    fn emissions_of(head: &EnrelgHead, recs: &[WindowRecord], words: &Tensor<3>, scope: CorefScope) -> Vec<f32> {
+    fn emissions_of(
+        head: &EnrelgHead,
+        recs: &[WindowRecord],
+        words: &Tensor<3>,
+        scope: CorefScope,
+    ) -> Vec<f32> {
         let refs: Vec<&WindowRecord> = recs.iter().collect();
         let batch = crate::data::pad_for(&refs, scope).into_device(&words.device());
-        head.emissions(words.clone(), &batch).into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+        head.emissions(words.clone(), &batch)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap()
     }
 
     fn words_tensor(seed: f32, dims: [usize; 3], device: &Device) -> Tensor<3> {
         let n = dims.iter().product::<usize>();
-        Tensor::<3>::from_data(TensorData::new((0..n).map(|i| (i as f32 * 0.37 + seed).sin()).collect::<Vec<f32>>(), dims), device)
+        Tensor::<3>::from_data(
+            TensorData::new(
+                (0..n)
+                    .map(|i| (i as f32 * 0.37 + seed).sin())
+                    .collect::<Vec<f32>>(),
+                dims,
+            ),
+            device,
+        )
     }
 
     #[test]
@@ -409,14 +496,26 @@ mod tests {
             r.doc_id = format!("d{i}");
         }
         let words = words_tensor(0.0, [3, 5, 8], &device);
-        let head = EnrelgConfig::new(3, Variant::Cd, 8).with_lstm_hidden(4).with_gat_heads(2).with_gat_head_dim(4).init_head(&device);
-        let (window, document) = (emissions_of(&head, &recs, &words, CorefScope::Window), emissions_of(&head, &recs, &words, CorefScope::Document));
+        let head = EnrelgConfig::new(3, Variant::Cd, 8)
+            .with_lstm_hidden(4)
+            .with_gat_heads(2)
+            .with_gat_head_dim(4)
+            .init_head(&device);
+        let (window, document) = (
+            emissions_of(&head, &recs, &words, CorefScope::Window),
+            emissions_of(&head, &recs, &words, CorefScope::Document),
+        );
         // Padding positions differ (the dense form lets them attend nowhere); compare the words.
         for (r, rec) in recs.iter().enumerate() {
             for w in 0..rec.tags.len() {
                 for t in 0..3 {
                     let at = (r * 5 + w) * 3 + t;
-                    assert!((window[at] - document[at]).abs() < 1e-5, "window {r} word {w}: {} vs {}", window[at], document[at]);
+                    assert!(
+                        (window[at] - document[at]).abs() < 1e-5,
+                        "window {r} word {w}: {} vs {}",
+                        window[at],
+                        document[at]
+                    );
                 }
             }
         }
@@ -425,24 +524,44 @@ mod tests {
     #[test]
     fn in_document_scope_another_window_reaches_a_word_only_through_a_document_edge() {
         let device = crate::device::test_device();
-        let head = EnrelgConfig::new(3, Variant::C, 8).with_lstm_hidden(4).with_gat_heads(2).with_gat_head_dim(4).init_head(&device);
+        let head = EnrelgConfig::new(3, Variant::C, 8)
+            .with_lstm_hidden(4)
+            .with_gat_heads(2)
+            .with_gat_head_dim(4)
+            .init_head(&device);
         // Two windows of one document; word 1 of window 0 is linked to word 2 of window 1.
         let (mut a, b) = (record(4, 0), record(4, 1));
         a.doc_coref = vec![(1, b.window_id, 2)];
         let recs = [a, b];
         let words = words_tensor(0.0, [2, 4, 8], &device);
         // Change only window 1's words.
-        let mut changed = words.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let mut changed = words
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
         changed[4 * 8..].iter_mut().for_each(|v| *v += 1.0);
         let changed = Tensor::<3>::from_data(TensorData::new(changed, [2, 4, 8]), &device);
         let word0 = |em: &[f32], w: usize| em[w * 3..w * 3 + 3].to_vec();
-        let differs = |x: Vec<f32>, y: Vec<f32>| x.iter().zip(&y).any(|(p, q)| (p - q).abs() > 1e-5);
+        let differs =
+            |x: Vec<f32>, y: Vec<f32>| x.iter().zip(&y).any(|(p, q)| (p - q).abs() > 1e-5);
         for scope in [CorefScope::Window, CorefScope::Document] {
-            let (before, after) = (emissions_of(&head, &recs, &words, scope), emissions_of(&head, &recs, &changed, scope));
+            let (before, after) = (
+                emissions_of(&head, &recs, &words, scope),
+                emissions_of(&head, &recs, &changed, scope),
+            );
             // The linked word feels the change in document scope only; no other word of window 0 does.
-            assert_eq!(differs(word0(&before, 1), word0(&after, 1)), scope == CorefScope::Document, "{scope:?}");
+            assert_eq!(
+                differs(word0(&before, 1), word0(&after, 1)),
+                scope == CorefScope::Document,
+                "{scope:?}"
+            );
             for w in [0, 2, 3] {
-                assert!(!differs(word0(&before, w), word0(&after, w)), "{scope:?}: word {w} of window 0 changed");
+                assert!(
+                    !differs(word0(&before, w), word0(&after, w)),
+                    "{scope:?}: word {w} of window 0 changed"
+                );
             }
         }
     }
@@ -453,10 +572,25 @@ mod tests {
         let recs = [record(5, 0), record(3, 1)];
         let refs: Vec<&WindowRecord> = recs.iter().collect();
         let batch = make_batch(&refs, &device);
-        let words = Tensor::<3>::from_data(TensorData::new((0..2 * 5 * 8).map(|i| (i as f32 * 0.1).sin()).collect::<Vec<f32>>(), [2, 5, 8]), &device);
+        let words = Tensor::<3>::from_data(
+            TensorData::new(
+                (0..2 * 5 * 8)
+                    .map(|i| (i as f32 * 0.1).sin())
+                    .collect::<Vec<f32>>(),
+                [2, 5, 8],
+            ),
+            &device,
+        );
         for variant in [Variant::Baseline, Variant::C, Variant::D, Variant::Cd] {
             for fusion in [Fusion::Linear, Fusion::Vector, Fusion::Concat] {
-                for (shape_dim, char_dim, word_dim, pos_dim) in [(0, 0, 0, 0), (4, 0, 0, 0), (0, 5, 0, 0), (0, 0, 3, 0), (0, 0, 0, 2), (4, 5, 3, 2)] {
+                for (shape_dim, char_dim, word_dim, pos_dim) in [
+                    (0, 0, 0, 0),
+                    (4, 0, 0, 0),
+                    (0, 5, 0, 0),
+                    (0, 0, 3, 0),
+                    (0, 0, 0, 2),
+                    (4, 5, 3, 2),
+                ] {
                     let head = EnrelgConfig::new(3, variant, 8)
                         .with_fusion(fusion)
                         .with_lstm_hidden(4)
@@ -484,14 +618,24 @@ mod tests {
             serde_json::from_str(r#"{"vocab_size": 40, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16}"#).unwrap();
         let encoder = config.init(&device);
         // [CLS] a b b c [SEP]: the second word has two subtokens.
-        let rec = WindowRecord { input_ids: vec![1, 5, 6, 7, 8, 2], word_first_subtoken: vec![1, 2, 4], ..record(3, 0) };
+        let rec = WindowRecord {
+            input_ids: vec![1, 5, 6, 7, 8, 2],
+            word_first_subtoken: vec![1, 2, 4],
+            ..record(3, 0)
+        };
         let batch = make_batch(&[&rec], &device);
         let hidden = encoder.forward(batch.input_ids.clone(), batch.attention_mask.clone());
         let sub = |k: usize| hidden.clone().slice([0..1, k..k + 1, 0..8]);
-        let close = |a: Tensor<3>, b: Tensor<3>| a.into_data().assert_approx_eq::<f32>(&b.into_data(), burn::tensor::Tolerance::absolute(1e-5));
+        let close = |a: Tensor<3>, b: Tensor<3>| {
+            a.into_data()
+                .assert_approx_eq::<f32>(&b.into_data(), burn::tensor::Tolerance::absolute(1e-5))
+        };
         let mean = encoder_words(&encoder, &batch, false, WordPool::Mean);
         close(mean.clone().slice([0..1, 0..1, 0..8]), sub(1));
-        close(mean.clone().slice([0..1, 1..2, 0..8]), (sub(2) + sub(3)) / 2.0);
+        close(
+            mean.clone().slice([0..1, 1..2, 0..8]),
+            (sub(2) + sub(3)) / 2.0,
+        );
         close(mean.slice([0..1, 2..3, 0..8]), sub(4));
         let first = encoder_words(&encoder, &batch, false, WordPool::First);
         close(first.slice([0..1, 1..2, 0..8]), sub(2));
@@ -504,12 +648,31 @@ mod tests {
         let refs: Vec<&WindowRecord> = recs.iter().collect();
         let batch = make_batch(&refs, &device);
         // Three hidden states of size 8 side by side.
-        let words = Tensor::<3>::from_data(TensorData::new((0..2 * 5 * 24).map(|i| (i as f32 * 0.1).sin()).collect::<Vec<f32>>(), [2, 5, 24]), &device);
-        let head = EnrelgConfig::new(3, Variant::Cd, 8).with_lstm_hidden(4).with_gat_heads(2).with_gat_head_dim(4).with_layer_mix(3).init_head(&device);
+        let words = Tensor::<3>::from_data(
+            TensorData::new(
+                (0..2 * 5 * 24)
+                    .map(|i| (i as f32 * 0.1).sin())
+                    .collect::<Vec<f32>>(),
+                [2, 5, 24],
+            ),
+            &device,
+        );
+        let head = EnrelgConfig::new(3, Variant::Cd, 8)
+            .with_lstm_hidden(4)
+            .with_gat_heads(2)
+            .with_gat_head_dim(4)
+            .with_layer_mix(3)
+            .init_head(&device);
         let loss = head.loss(words.clone(), &batch);
         let grads = loss.backward();
         let mix = head.mix.as_ref().unwrap();
         assert_eq!(mix.weights.grad(&grads).unwrap().dims(), [3]);
-        assert_eq!(head.decode(words, &batch).iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 3]);
+        assert_eq!(
+            head.decode(words, &batch)
+                .iter()
+                .map(Vec::len)
+                .collect::<Vec<_>>(),
+            vec![5, 3]
+        );
     }
 }

@@ -63,8 +63,12 @@ pub fn exp(x: f32) -> f32 {
     let shifted = x * std::f32::consts::LOG2_E + ROUND;
     let n = shifted - ROUND;
     let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let two_n = f32::from_bits(((shifted.to_bits() as i32 - ROUND.to_bits() as i32 + 127) as u32) << 23);
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let two_n =
+        f32::from_bits(((shifted.to_bits() as i32 - ROUND.to_bits() as i32 + 127) as u32) << 23);
     if underflows {
         0.0
     } else {
@@ -91,7 +95,12 @@ pub fn erf(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.5 * z);
     let poly = -1.265_512_2
         + t * (1.000_023_7
-            + t * (0.374_091_96 + t * (0.096_784_18 + t * (-0.186_288_06 + t * (0.278_868_07 + t * (-1.135_204 + t * (1.488_515_9 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_204
+                                + t * (1.488_515_9 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let erfc = t * exp(-z * z + poly);
     (1.0 - erfc).copysign(x)
 }
@@ -126,8 +135,14 @@ vectorised! {
 
 /// `grad * gelu'(x)` element-wise, written into `grad`.
 pub fn gelu_backward_in_place(x: &[f32], grad: &mut [f32]) {
-    assert_eq!(x.len(), grad.len(), "gelu backward: input and gradient differ in length");
-    grad.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(g, x)| gelu_backward_chunk(x, g));
+    assert_eq!(
+        x.len(),
+        grad.len(),
+        "gelu backward: input and gradient differ in length"
+    );
+    grad.par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK))
+        .for_each(|(g, x)| gelu_backward_chunk(x, g));
 }
 
 vectorised! {
@@ -140,9 +155,15 @@ vectorised! {
 /// subtracted first, as every stable softmax does. The exponentials are one map over the row and
 /// the sum a separate pass, so that the map vectorises.
 pub fn softmax_rows(values: &mut [f32], width: usize) {
-    assert!(width > 0 && values.len().is_multiple_of(width), "softmax: {} values are not rows of {width}", values.len());
+    assert!(
+        width > 0 && values.len().is_multiple_of(width),
+        "softmax: {} values are not rows of {width}",
+        values.len()
+    );
     let rows_per_task = (CHUNK / width).max(1);
-    values.par_chunks_mut(rows_per_task * width).for_each(|rows| softmax_chunk(rows, width));
+    values
+        .par_chunks_mut(rows_per_task * width)
+        .for_each(|rows| softmax_chunk(rows, width));
 }
 
 vectorised! {
@@ -180,14 +201,25 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
             *lane += x * y;
         }
     }
-    lanes.iter().sum::<f32>() + ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum::<f32>()
+    lanes.iter().sum::<f32>()
+        + ca.remainder()
+            .iter()
+            .zip(cb.remainder())
+            .map(|(x, y)| x * y)
+            .sum::<f32>()
 }
 
 /// The softmax's backward pass per row: `dx = y (dy - sum(dy y))`, written into `grad`.
 pub fn softmax_rows_backward(output: &[f32], grad: &mut [f32], width: usize) {
-    assert_eq!(output.len(), grad.len(), "softmax backward: output and gradient differ in length");
+    assert_eq!(
+        output.len(),
+        grad.len(),
+        "softmax backward: output and gradient differ in length"
+    );
     let rows_per_task = (CHUNK / width).max(1);
-    grad.par_chunks_mut(rows_per_task * width).zip(output.par_chunks(rows_per_task * width)).for_each(|(g, y)| softmax_backward_chunk(y, g, width));
+    grad.par_chunks_mut(rows_per_task * width)
+        .zip(output.par_chunks(rows_per_task * width))
+        .for_each(|(g, y)| softmax_backward_chunk(y, g, width));
 }
 
 vectorised! {
@@ -209,15 +241,24 @@ mod tests {
             let x = k as f32 * 0.05;
             if x.abs() <= 80.0 {
                 let (e, reference) = (exp(x), x.exp());
-                assert!((e - reference).abs() <= 4e-7 * reference, "exp({x}): {e} vs {reference}");
+                assert!(
+                    (e - reference).abs() <= 4e-7 * reference,
+                    "exp({x}): {e} vs {reference}"
+                );
             }
             assert!((tanh(x) - x.tanh()).abs() < 3e-7, "tanh({x})");
-            assert!((sigmoid(x) - 1.0 / (1.0 + (-x).exp())).abs() < 3e-7, "sigmoid({x})");
+            assert!(
+                (sigmoid(x) - 1.0 / (1.0 + (-x).exp())).abs() < 3e-7,
+                "sigmoid({x})"
+            );
         }
         assert_eq!((tanh(1e4), tanh(-1e4), sigmoid(1e4)), (1.0, -1.0, 1.0));
         assert!((0.0..1e-37).contains(&sigmoid(-1e4)));
         assert!(exp(1e4).is_finite());
-        assert_eq!((exp(-1e4), exp(-1e9), exp(f32::NEG_INFINITY)), (0.0, 0.0, 0.0));
+        assert_eq!(
+            (exp(-1e4), exp(-1e9), exp(f32::NEG_INFINITY)),
+            (0.0, 0.0, 0.0)
+        );
     }
 
     /// `erf` in f64 as the reference: `2/sqrt(pi) e^{-x^2} sum_n 2^n x^{2n+1} / (1 3 ... (2n+1))`,
@@ -240,11 +281,22 @@ mod tests {
         for k in -4000..=4000 {
             let x = k as f32 * 0.01;
             let reference = erf_reference(x as f64);
-            assert!((erf(x) as f64 - reference).abs() < 4e-7, "erf({x}): {} vs {reference}", erf(x));
+            assert!(
+                (erf(x) as f64 - reference).abs() < 4e-7,
+                "erf({x}): {} vs {reference}",
+                erf(x)
+            );
             let g = 0.5 * x as f64 * (1.0 + erf_reference(x as f64 / std::f64::consts::SQRT_2));
-            assert!((gelu(x) as f64 - g).abs() < 4e-7 * (1.0 + (x as f64).abs()), "gelu({x}): {} vs {g}", gelu(x));
+            assert!(
+                (gelu(x) as f64 - g).abs() < 4e-7 * (1.0 + (x as f64).abs()),
+                "gelu({x}): {} vs {g}",
+                gelu(x)
+            );
         }
-        assert_eq!((erf(0.0), erf(50.0), erf(-50.0), gelu(-50.0)), (0.0, 1.0, -1.0, -0.0));
+        assert_eq!(
+            (erf(0.0), erf(50.0), erf(-50.0), gelu(-50.0)),
+            (0.0, 1.0, -1.0, -0.0)
+        );
         assert_eq!(gelu_derivative(-50.0), 0.0);
     }
 
@@ -254,7 +306,10 @@ mod tests {
             let x = k as f64 * 0.01;
             let g = |x: f64| 0.5 * x * (1.0 + erf_reference(x / std::f64::consts::SQRT_2));
             let numeric = (g(x + 1e-5) - g(x - 1e-5)) / 2e-5;
-            assert!((gelu_derivative(x as f32) as f64 - numeric).abs() < 1e-6, "gelu'({x})");
+            assert!(
+                (gelu_derivative(x as f32) as f64 - numeric).abs() < 1e-6,
+                "gelu'({x})"
+            );
         }
     }
 
@@ -262,23 +317,50 @@ mod tests {
     fn softmax_rows_and_backward_match_a_direct_computation() {
         let width = 7;
         // Every row's last value is masked as attention masks padding keys.
-        let values: Vec<f32> = (0..(2 * CHUNK / width + 3) * width).map(|i| if i % width == width - 1 { -1e9 } else { ((i as f32) * 0.37).sin() * 30.0 }).collect();
+        let values: Vec<f32> = (0..(2 * CHUNK / width + 3) * width)
+            .map(|i| {
+                if i % width == width - 1 {
+                    -1e9
+                } else {
+                    ((i as f32) * 0.37).sin() * 30.0
+                }
+            })
+            .collect();
         let mut y = values.clone();
         softmax_rows(&mut y, width);
-        let grad: Vec<f32> = (0..values.len()).map(|i| ((i as f32) * 0.11).cos()).collect();
+        let grad: Vec<f32> = (0..values.len())
+            .map(|i| ((i as f32) * 0.11).cos())
+            .collect();
         let mut dx = grad.clone();
         softmax_rows_backward(&y, &mut dx, width);
-        for ((row, out), (g, d)) in values.chunks(width).zip(y.chunks(width)).zip(grad.chunks(width).zip(dx.chunks(width))) {
-            let max = row.iter().copied().fold(f64::NEG_INFINITY, |a, b| a.max(b as f64));
+        for ((row, out), (g, d)) in values
+            .chunks(width)
+            .zip(y.chunks(width))
+            .zip(grad.chunks(width).zip(dx.chunks(width)))
+        {
+            let max = row
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, |a, b| a.max(b as f64));
             let e: Vec<f64> = row.iter().map(|&v| (v as f64 - max).exp()).collect();
             let sum: f64 = e.iter().sum();
             let p: Vec<f64> = e.iter().map(|v| v / sum).collect();
             let dot: f64 = p.iter().zip(g).map(|(p, &g)| p * g as f64).sum();
-            assert_eq!((out[width - 1], d[width - 1]), (0.0, 0.0), "a masked position is exactly 0");
-            assert!(y.iter().chain(&dx).all(|v| *v == 0.0 || v.is_normal()), "no subnormal values");
+            assert_eq!(
+                (out[width - 1], d[width - 1]),
+                (0.0, 0.0),
+                "a masked position is exactly 0"
+            );
+            assert!(
+                y.iter().chain(&dx).all(|v| *v == 0.0 || v.is_normal()),
+                "no subnormal values"
+            );
             for i in 0..width {
                 assert!((out[i] as f64 - p[i]).abs() < 1e-6, "softmax {i}");
-                assert!((d[i] as f64 - p[i] * (g[i] as f64 - dot)).abs() < 1e-5, "softmax backward {i}");
+                assert!(
+                    (d[i] as f64 - p[i] * (g[i] as f64 - dot)).abs() < 1e-5,
+                    "softmax backward {i}"
+                );
             }
         }
     }

@@ -32,7 +32,13 @@ pub trait FusedOps: Backend {
     /// Both directions of a BiLSTM from zero states: `xw` `[B, L, 8H]` (input projections plus
     /// biases, left-to-right gates first), `w_hh` `[2, H, 4H]`, `lens` words per row. Returns
     /// `[B, L, 2H]` ([`lstm_kernel::forward`]).
-    fn bilstm_recurrence(xw: FloatTensor<Self>, w_hh: FloatTensor<Self>, lens: Vec<usize>, steps: usize, hidden: usize) -> FloatTensor<Self>;
+    fn bilstm_recurrence(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        lens: Vec<usize>,
+        steps: usize,
+        hidden: usize,
+    ) -> FloatTensor<Self>;
     /// GELU (the erf form) of every element of a tensor of dims `shape` ([`fast_math::gelu`]).
     fn gelu(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self>;
     /// Softmax over the last of the dims `shape`.
@@ -41,7 +47,10 @@ pub trait FusedOps: Backend {
 
 /// Whether tensors on `device` take the fused operations (flex, with or without autodiff).
 pub fn supports(device: &Device) -> bool {
-    matches!(device.clone().inner().as_dispatch(), DispatchDevice::Flex(_))
+    matches!(
+        device.clone().inner().as_dispatch(),
+        DispatchDevice::Flex(_)
+    )
 }
 
 /// The BiLSTM recurrence as one operation; only for devices that [`supports`] accepts.
@@ -51,7 +60,13 @@ pub fn bilstm_recurrence(xw: Tensor<3>, w_hh: Tensor<3>, lens: &[usize]) -> Tens
     let [b, l, _] = xw.dims();
     let h = w_hh.dims()[1];
     assert_eq!(b, lens.len(), "one length per row");
-    Tensor::from_dispatch(<Dispatch as FusedOps>::bilstm_recurrence(xw.into_dispatch(), w_hh.into_dispatch(), lens.to_vec(), l, h))
+    Tensor::from_dispatch(<Dispatch as FusedOps>::bilstm_recurrence(
+        xw.into_dispatch(),
+        w_hh.into_dispatch(),
+        lens.to_vec(),
+        l,
+        h,
+    ))
 }
 
 /// GELU (the erf form, as BERT uses it), element-wise.
@@ -69,7 +84,10 @@ pub fn softmax<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         return activation::softmax(x, D - 1);
     }
     let shape = x.dims().to_vec();
-    Tensor::from_dispatch(<Dispatch as FusedOps>::softmax_last(x.into_dispatch(), shape))
+    Tensor::from_dispatch(<Dispatch as FusedOps>::softmax_last(
+        x.into_dispatch(),
+        shape,
+    ))
 }
 
 /// A flex tensor's values as `f32` (converted from whatever float type it holds).
@@ -85,7 +103,11 @@ fn flex_tensor<S: Into<burn::tensor::Shape>>(values: Vec<f32>, shape: S) -> Floa
 /// shared storage is copied first, by flex's copy-on-write), else to a host copy. Element-wise
 /// passes over the encoder's activations would otherwise spend as long copying and faulting in
 /// fresh pages as computing.
-fn map_in_place(mut t: FloatTensor<Flex>, shape: Vec<usize>, f: impl FnOnce(&mut [f32])) -> FloatTensor<Flex> {
+fn map_in_place(
+    mut t: FloatTensor<Flex>,
+    shape: Vec<usize>,
+    f: impl FnOnce(&mut [f32]),
+) -> FloatTensor<Flex> {
     let n = t.layout().num_elements();
     if t.dtype() == DType::F32 && t.is_contiguous() && t.layout().start_offset() == 0 {
         f(&mut t.storage_mut::<f32>()[..n]);
@@ -112,12 +134,23 @@ fn last(shape: &[usize]) -> usize {
 }
 
 fn dims(lens: &[usize], steps: usize, hidden: usize) -> Dims {
-    Dims { batch: lens.len(), steps, hidden }
+    Dims {
+        batch: lens.len(),
+        steps,
+        hidden,
+    }
 }
 
 impl FusedOps for Flex {
-    fn bilstm_recurrence(xw: FloatTensor<Self>, w_hh: FloatTensor<Self>, lens: Vec<usize>, steps: usize, hidden: usize) -> FloatTensor<Self> {
-        let (out, _) = lstm_kernel::forward(&host(xw), &host(w_hh), dims(&lens, steps, hidden), &lens);
+    fn bilstm_recurrence(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        lens: Vec<usize>,
+        steps: usize,
+        hidden: usize,
+    ) -> FloatTensor<Self> {
+        let (out, _) =
+            lstm_kernel::forward(&host(xw), &host(w_hh), dims(&lens, steps, hidden), &lens);
         flex_tensor(out, [lens.len(), steps, 2 * hidden])
     }
 
@@ -139,12 +172,21 @@ impl Backward<Flex, 2> for RecurrenceBackward {
     /// The tape and the hidden-to-gates weights it was run with.
     type State = Arc<(Tape, Vec<f32>)>;
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
         let [node_xw, node_w] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let (tape, w_hh) = &*ops.state;
         let (d_xw, d_w) = lstm_kernel::backward(tape, w_hh, &host(grad));
-        let Dims { batch, steps, hidden } = tape.dims;
+        let Dims {
+            batch,
+            steps,
+            hidden,
+        } = tape.dims;
         if let Some(node) = node_xw {
             grads.register::<Flex>(node.id, flex_tensor(d_xw, [batch, steps, 8 * hidden]));
         }
@@ -162,12 +204,19 @@ impl Backward<Flex, 1> for GeluBackward {
     /// The input and its dims.
     type State = (FloatTensor<Flex>, Vec<usize>);
 
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
         let [node] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         if let Some(node) = node {
             let (x, shape) = ops.state;
-            let g = map_in_place(grad, shape, |g| fast_math::gelu_backward_in_place(&values(&x), g));
+            let g = map_in_place(grad, shape, |g| {
+                fast_math::gelu_backward_in_place(&values(&x), g)
+            });
             grads.register::<Flex>(node.id, g);
         }
     }
@@ -181,13 +230,20 @@ impl Backward<Flex, 1> for SoftmaxBackward {
     /// The output and its dims.
     type State = (FloatTensor<Flex>, Vec<usize>);
 
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
         let [node] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         if let Some(node) = node {
             let (y, shape) = ops.state;
             let width = last(&shape);
-            let g = map_in_place(grad, shape, |g| fast_math::softmax_rows_backward(&values(&y), g, width));
+            let g = map_in_place(grad, shape, |g| {
+                fast_math::softmax_rows_backward(&values(&y), g, width)
+            });
             grads.register::<Flex>(node.id, g);
         }
     }
@@ -195,18 +251,28 @@ impl Backward<Flex, 1> for SoftmaxBackward {
 
 impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     fn gelu(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self> {
-        match GeluBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+        match GeluBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let input = x.primitive().clone();
                 let out = <Flex as FusedOps>::gelu(input.clone(), shape.clone());
                 prep.finish((input, shape), out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(<Flex as FusedOps>::gelu(x.into_primitive(), shape)),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(<Flex as FusedOps>::gelu(x.into_primitive(), shape))
+            }
         }
     }
 
     fn softmax_last(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self> {
-        match SoftmaxBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+        match SoftmaxBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let out = Flex::softmax_last(x.primitive().clone(), shape.clone());
                 prep.finish((out.clone(), shape), out)
@@ -215,14 +281,38 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         }
     }
 
-    fn bilstm_recurrence(xw: FloatTensor<Self>, w_hh: FloatTensor<Self>, lens: Vec<usize>, steps: usize, hidden: usize) -> FloatTensor<Self> {
-        match RecurrenceBackward.prepare::<C>([xw.node(), w_hh.node()]).compute_bound().stateful() {
+    fn bilstm_recurrence(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        lens: Vec<usize>,
+        steps: usize,
+        hidden: usize,
+    ) -> FloatTensor<Self> {
+        match RecurrenceBackward
+            .prepare::<C>([xw.node(), w_hh.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let w = host(w_hh.primitive().clone());
-                let (out, tape) = lstm_kernel::forward(&host(xw.primitive().clone()), &w, dims(&lens, steps, hidden), &lens);
-                prep.finish(Arc::new((tape, w)), flex_tensor(out, [lens.len(), steps, 2 * hidden]))
+                let (out, tape) = lstm_kernel::forward(
+                    &host(xw.primitive().clone()),
+                    &w,
+                    dims(&lens, steps, hidden),
+                    &lens,
+                );
+                prep.finish(
+                    Arc::new((tape, w)),
+                    flex_tensor(out, [lens.len(), steps, 2 * hidden]),
+                )
             }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::bilstm_recurrence(xw.into_primitive(), w_hh.into_primitive(), lens, steps, hidden)),
+            OpsKind::UnTracked(prep) => prep.finish(Flex::bilstm_recurrence(
+                xw.into_primitive(),
+                w_hh.into_primitive(),
+                lens,
+                steps,
+                hidden,
+            )),
         }
     }
 }
@@ -233,13 +323,19 @@ mod tests {
     use burn::tensor::{Device, Tensor, TensorData};
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+        t.into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap()
     }
 
     fn close(a: Vec<f32>, b: Vec<f32>, what: &str) {
         assert_eq!(a.len(), b.len());
         for (k, (p, q)) in a.iter().zip(&b).enumerate() {
-            assert!((p - q).abs() < 2e-6 * (1.0 + q.abs()), "{what}[{k}]: fused {p} reference {q}");
+            assert!(
+                (p - q).abs() < 2e-6 * (1.0 + q.abs()),
+                "{what}[{k}]: fused {p} reference {q}"
+            );
         }
     }
 
@@ -252,21 +348,49 @@ mod tests {
         assert!(super::supports(&dev));
         let shape = [2, 3, 5, 9];
         let n: usize = shape.iter().product();
-        let data: Vec<f32> = (0..n).map(|i| (i as f32 * 0.61).sin() * 6.0 + if i % 9 == 8 { -1e9 } else { 0.0 }).collect();
+        let data: Vec<f32> = (0..n)
+            .map(|i| (i as f32 * 0.61).sin() * 6.0 + if i % 9 == 8 { -1e9 } else { 0.0 })
+            .collect();
         let smooth: Vec<f32> = (0..n).map(|i| (i as f32 * 0.61).sin() * 6.0).collect();
-        let weights = Tensor::<4>::from_data(TensorData::new((0..n).map(|i| (i as f32 * 0.29).cos()).collect::<Vec<f32>>(), shape), &dev);
+        let weights = Tensor::<4>::from_data(
+            TensorData::new(
+                (0..n)
+                    .map(|i| (i as f32 * 0.29).cos())
+                    .collect::<Vec<f32>>(),
+                shape,
+            ),
+            &dev,
+        );
         type Op = fn(Tensor<4>) -> Tensor<4>;
-        let cases: [(&str, &[f32], Op, Op); 2] =
-            [("gelu", &smooth, super::gelu::<4>, activation::gelu::<4>), ("softmax", &data, super::softmax::<4>, |x| activation::softmax(x, 3))];
+        let cases: [(&str, &[f32], Op, Op); 2] = [
+            ("gelu", &smooth, super::gelu::<4>, activation::gelu::<4>),
+            ("softmax", &data, super::softmax::<4>, |x| {
+                activation::softmax(x, 3)
+            }),
+        ];
         for (name, input, ours, reference) in cases {
-            let x = || Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &dev).require_grad();
+            let x = || {
+                Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &dev).require_grad()
+            };
             let (xa, xb) = (x(), x());
             let (a, b) = (ours(xa.clone()), reference(xb.clone()));
             close(values(a.clone()), values(b.clone()), name);
-            let (ga, gb) = ((a * weights.clone()).sum().backward(), (b * weights.clone()).sum().backward());
-            close(values(xa.grad(&ga).unwrap()), values(xb.grad(&gb).unwrap()), &format!("d {name}"));
-            let plain = Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &Device::flex());
-            close(values(ours(plain.clone())), values(reference(plain)), &format!("{name} without autodiff"));
+            let (ga, gb) = (
+                (a * weights.clone()).sum().backward(),
+                (b * weights.clone()).sum().backward(),
+            );
+            close(
+                values(xa.grad(&ga).unwrap()),
+                values(xb.grad(&gb).unwrap()),
+                &format!("d {name}"),
+            );
+            let plain =
+                Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &Device::flex());
+            close(
+                values(ours(plain.clone())),
+                values(reference(plain)),
+                &format!("{name} without autodiff"),
+            );
         }
     }
 }

@@ -56,9 +56,22 @@ impl GraphAttentionConfig {
     pub fn init(&self, device: &Device) -> GraphAttention {
         let init = Initializer::XavierUniform { gain: 1.414 };
         GraphAttention {
-            linear: LinearConfig::new(self.d_input, self.heads * self.d_head).with_bias(false).with_initializer(init.clone()).init(device),
-            a_src: init.init_with([self.heads, self.d_head], Some(self.d_head), Some(1), device),
-            a_dst: init.init_with([self.heads, self.d_head], Some(self.d_head), Some(1), device),
+            linear: LinearConfig::new(self.d_input, self.heads * self.d_head)
+                .with_bias(false)
+                .with_initializer(init.clone())
+                .init(device),
+            a_src: init.init_with(
+                [self.heads, self.d_head],
+                Some(self.d_head),
+                Some(1),
+                device,
+            ),
+            a_dst: init.init_with(
+                [self.heads, self.d_head],
+                Some(self.d_head),
+                Some(1),
+                device,
+            ),
             dropout: DropoutConfig::new(self.dropout).init(),
             heads: self.heads,
             d_head: self.d_head,
@@ -77,12 +90,25 @@ impl GraphAttention {
     pub fn forward(&self, x: Tensor<3>, adjacency: Tensor<3, Bool>) -> Tensor<3> {
         let [b, l, _] = x.dims();
         let (k, f) = (self.heads, self.d_head);
-        let wh = forward_rows(&self.linear, dropout(&self.dropout, x)).reshape([b, l, k, f]).swap_dims(1, 2); // [B, K, L, F]
+        let wh = forward_rows(&self.linear, dropout(&self.dropout, x))
+            .reshape([b, l, k, f])
+            .swap_dims(1, 2); // [B, K, L, F]
         let src = (wh.clone() * self.a_src.val().reshape([1, k, 1, f])).sum_dim(3); // [B, K, L, 1]
-        let dst = (wh.clone() * self.a_dst.val().reshape([1, k, 1, f])).sum_dim(3).swap_dims(2, 3); // [B, K, 1, L]
+        let dst = (wh.clone() * self.a_dst.val().reshape([1, k, 1, f]))
+            .sum_dim(3)
+            .swap_dims(2, 3); // [B, K, 1, L]
         let scores = leaky_relu(src + dst, self.alpha); // [B, K, L, L]
-        let eye = Tensor::<2, Bool>::from_data(burn::tensor::TensorData::new((0..l * l).map(|i| i / l == i % l).collect::<Vec<bool>>(), [l, l]), &scores.device());
-        let allowed = adjacency.bool_or(eye.unsqueeze_dim::<3>(0).expand([b, l, l])).unsqueeze_dim::<4>(1).expand([b, k, l, l]);
+        let eye = Tensor::<2, Bool>::from_data(
+            burn::tensor::TensorData::new(
+                (0..l * l).map(|i| i / l == i % l).collect::<Vec<bool>>(),
+                [l, l],
+            ),
+            &scores.device(),
+        );
+        let allowed = adjacency
+            .bool_or(eye.unsqueeze_dim::<3>(0).expand([b, l, l]))
+            .unsqueeze_dim::<4>(1)
+            .expand([b, k, l, l]);
         let scores = scores.mask_fill(allowed.bool_not(), -1e9);
         let att = dropout(&self.dropout, fused::softmax(scores));
         let out = elu(att.matmul(wh), 1.0); // [B, K, L, F]
@@ -98,17 +124,43 @@ impl GraphAttention {
         let (k, f) = (self.heads, self.d_head);
         let device = x.device();
         let (src, dst) = (edges.src.clone(), edges.dst.clone());
-        let wh = self.linear.forward(dropout(&self.dropout, x)).reshape([n, k, f]); // [N, K, F]
-        let score_of = |a: &Param<Tensor<2>>| (wh.clone() * a.val().unsqueeze_dim::<3>(0)).sum_dim(2).reshape([n, k]); // [N, K]
-        let scores = leaky_relu(score_of(&self.a_src).select(0, src.clone()) + score_of(&self.a_dst).select(0, dst.clone()), self.alpha); // [E, K]
-                                                                                                                                          // Softmax over each node's edges, shifted by the node's largest score
-                                                                                                                                          // for stability; the shift is a constant, so it carries no gradient.
-        let shift = Tensor::<2>::full([n, k], -1e30, &device).select_assign(0, src.clone(), scores.clone().detach(), IndexingUpdateOp::Max);
+        let wh = self
+            .linear
+            .forward(dropout(&self.dropout, x))
+            .reshape([n, k, f]); // [N, K, F]
+        let score_of = |a: &Param<Tensor<2>>| {
+            (wh.clone() * a.val().unsqueeze_dim::<3>(0))
+                .sum_dim(2)
+                .reshape([n, k])
+        }; // [N, K]
+        let scores = leaky_relu(
+            score_of(&self.a_src).select(0, src.clone())
+                + score_of(&self.a_dst).select(0, dst.clone()),
+            self.alpha,
+        ); // [E, K]
+           // Softmax over each node's edges, shifted by the node's largest score
+           // for stability; the shift is a constant, so it carries no gradient.
+        let shift = Tensor::<2>::full([n, k], -1e30, &device).select_assign(
+            0,
+            src.clone(),
+            scores.clone().detach(),
+            IndexingUpdateOp::Max,
+        );
         let exp = (scores - shift.select(0, src.clone())).exp();
-        let total = Tensor::<2>::zeros([n, k], &device).select_assign(0, src.clone(), exp.clone(), IndexingUpdateOp::Add);
+        let total = Tensor::<2>::zeros([n, k], &device).select_assign(
+            0,
+            src.clone(),
+            exp.clone(),
+            IndexingUpdateOp::Add,
+        );
         let att = dropout(&self.dropout, exp / total.select(0, src.clone())); // [E, K]
         let messages = wh.select(0, dst) * att.unsqueeze_dim::<3>(2); // [E, K, F]
-        let out = Tensor::<3>::zeros([n, k, f], &device).select_assign(0, src, messages, IndexingUpdateOp::Add);
+        let out = Tensor::<3>::zeros([n, k, f], &device).select_assign(
+            0,
+            src,
+            messages,
+            IndexingUpdateOp::Add,
+        );
         elu(out, 1.0).reshape([n, k * f])
     }
 }
@@ -127,8 +179,13 @@ impl NodeEdges {
     pub fn new(src: Vec<i64>, dst: Vec<i64>, device: &Device) -> Self {
         let e = src.len();
         assert_eq!(e, dst.len(), "every edge needs both ends");
-        let t = |v: Vec<i64>| Tensor::<1, Int>::from_data(burn::tensor::TensorData::new(v, [e]), device);
-        Self { src: t(src), dst: t(dst) }
+        let t = |v: Vec<i64>| {
+            Tensor::<1, Int>::from_data(burn::tensor::TensorData::new(v, [e]), device)
+        };
+        Self {
+            src: t(src),
+            dst: t(dst),
+        }
     }
 }
 
@@ -139,12 +196,26 @@ mod tests {
 
     fn setup() -> (GraphAttention, Tensor<3>, Device) {
         let dev = crate::device::test_device();
-        let gat = GraphAttentionConfig::new(6).with_heads(2).with_d_head(3).init(&dev);
-        let data: Vec<f32> = (0..2 * 4 * 6).map(|i| ((i * 7 % 13) as f32) / 6.0 - 1.0).collect();
-        (gat, Tensor::from_data(TensorData::new(data, [2, 4, 6]), &dev), dev)
+        let gat = GraphAttentionConfig::new(6)
+            .with_heads(2)
+            .with_d_head(3)
+            .init(&dev);
+        let data: Vec<f32> = (0..2 * 4 * 6)
+            .map(|i| ((i * 7 % 13) as f32) / 6.0 - 1.0)
+            .collect();
+        (
+            gat,
+            Tensor::from_data(TensorData::new(data, [2, 4, 6]), &dev),
+            dev,
+        )
     }
 
-    fn adjacency(edges: &[(usize, usize, usize)], b: usize, l: usize, dev: &Device) -> Tensor<3, Bool> {
+    fn adjacency(
+        edges: &[(usize, usize, usize)],
+        b: usize,
+        l: usize,
+        dev: &Device,
+    ) -> Tensor<3, Bool> {
         let mut flat = vec![false; b * l * l];
         for &(r, i, j) in edges {
             flat[r * l * l + i * l + j] = true;
@@ -205,7 +276,10 @@ mod tests {
             src.extend([i, j]);
             dst.extend([j, i]);
         }
-        let sparse = values(gat.forward_edges(x.reshape([8, 6]), &NodeEdges::new(src, dst, &dev)).reshape([2, 4, 6]));
+        let sparse = values(
+            gat.forward_edges(x.reshape([8, 6]), &NodeEdges::new(src, dst, &dev))
+                .reshape([2, 4, 6]),
+        );
         for (a, b) in dense.iter().zip(&sparse) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
         }
@@ -214,14 +288,47 @@ mod tests {
     #[test]
     fn the_edge_list_form_is_finite_with_large_scores_and_trains() {
         let dev = crate::device::test_device().autodiff();
-        let gat = GraphAttentionConfig::new(6).with_heads(2).with_d_head(3).with_dropout(0.0).init(&dev);
-        let edges = NodeEdges::new(vec![0, 1, 2, 3, 4, 0, 1, 3], vec![0, 1, 2, 3, 4, 1, 0, 4], &dev);
-        let input = |scale: f32| Tensor::<2>::from_data(TensorData::new((0..5 * 6).map(|i| ((i * 5 % 11) as f32 - 5.0) * scale).collect::<Vec<f32>>(), [5, 6]), &dev);
+        let gat = GraphAttentionConfig::new(6)
+            .with_heads(2)
+            .with_d_head(3)
+            .with_dropout(0.0)
+            .init(&dev);
+        let edges = NodeEdges::new(
+            vec![0, 1, 2, 3, 4, 0, 1, 3],
+            vec![0, 1, 2, 3, 4, 1, 0, 4],
+            &dev,
+        );
+        let input = |scale: f32| {
+            Tensor::<2>::from_data(
+                TensorData::new(
+                    (0..5 * 6)
+                        .map(|i| ((i * 5 % 11) as f32 - 5.0) * scale)
+                        .collect::<Vec<f32>>(),
+                    [5, 6],
+                ),
+                &dev,
+            )
+        };
         // Scores in the thousands: an unshifted softmax would overflow to inf/inf.
-        let big: Vec<f32> = gat.forward_edges(input(200.0), &edges).into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let big: Vec<f32> = gat
+            .forward_edges(input(200.0), &edges)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert!(big.iter().all(|x| x.is_finite()), "{big:?}");
         let grads = gat.forward_edges(input(0.3), &edges).sum().backward();
-        let g: Vec<f32> = gat.a_src.grad(&grads).unwrap().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
-        assert!(g.iter().all(|x| x.is_finite()) && g.iter().any(|&x| x != 0.0), "{g:?}");
+        let g: Vec<f32> = gat
+            .a_src
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert!(
+            g.iter().all(|x| x.is_finite()) && g.iter().any(|&x| x != 0.0),
+            "{g:?}"
+        );
     }
 }

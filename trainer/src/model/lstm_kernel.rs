@@ -58,12 +58,24 @@ fn position(dir: usize, len: usize, s: usize) -> usize {
 /// `dst[m, n] (+)= lhs[m, k] * rhs[k, n]` with explicit strides (column, row) for each operand,
 /// on the calling thread: the two directions already use both cores.
 #[allow(clippy::too_many_arguments)]
-fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, accumulate: bool, lhs: &[f32], lhs_strides: (usize, usize), rhs: &[f32], rhs_strides: (usize, usize)) {
+fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: &[f32],
+    lhs_strides: (usize, usize),
+    rhs: &[f32],
+    rhs_strides: (usize, usize),
+) {
     if m == 0 || n == 0 {
         return;
     }
     // The largest element each operand's strides reach must lie inside its slice.
-    let reach = |rows: usize, cols: usize, (cs, rs): (usize, usize)| (rows - 1) * rs + (cols - 1) * cs;
+    let reach =
+        |rows: usize, cols: usize, (cs, rs): (usize, usize)| (rows - 1) * rs + (cols - 1) * cs;
     assert!(dst.len() > reach(m, n, (1, dst_rs)));
     if k == 0 {
         if !accumulate {
@@ -106,11 +118,23 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, accumula
 /// hidden-to-gates weights (row-major, `h @ w`); `lens`: words per row. Returns the hidden states
 /// `[B, L, 2H]` (left to right in the first `H` columns) and the tape for [`backward`].
 pub fn forward(xw: &[f32], w_hh: &[f32], dims: Dims, lens: &[usize]) -> (Vec<f32>, Tape) {
-    let Dims { batch: b, steps: l, hidden: h } = dims;
+    let Dims {
+        batch: b,
+        steps: l,
+        hidden: h,
+    } = dims;
     assert_eq!(xw.len(), b * l * 8 * h, "xw is not [B, L, 8H]");
     assert_eq!(w_hh.len(), 2 * h * 4 * h, "w_hh is not [2, H, 4H]");
     assert_eq!(lens.len(), b, "one length per row");
-    let run = |dir: usize| direction_forward(dir, xw, &w_hh[dir * 4 * h * h..(dir + 1) * 4 * h * h], dims, lens);
+    let run = |dir: usize| {
+        direction_forward(
+            dir,
+            xw,
+            &w_hh[dir * 4 * h * h..(dir + 1) * 4 * h * h],
+            dims,
+            lens,
+        )
+    };
     let ((g0, c0, h0), (g1, c1, h1)) = rayon::join(|| run(0), || run(1));
     let mut out = vec![0.0f32; b * l * 2 * h];
     for (dir, states) in [&h0, &h1].into_iter().enumerate() {
@@ -122,12 +146,31 @@ pub fn forward(xw: &[f32], w_hh: &[f32], dims: Dims, lens: &[usize]) -> (Vec<f32
             }
         }
     }
-    (out, Tape { dims, lens: lens.to_vec(), gates: [g0, g1], cells: [c0, c1], hidden: [h0, h1] })
+    (
+        out,
+        Tape {
+            dims,
+            lens: lens.to_vec(),
+            gates: [g0, g1],
+            cells: [c0, c1],
+            hidden: [h0, h1],
+        },
+    )
 }
 
 /// One direction: `(gates, cells, hidden)` in step order.
-fn direction_forward(dir: usize, xw: &[f32], w: &[f32], dims: Dims, lens: &[usize]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let Dims { batch: b, steps: l, hidden: h } = dims;
+fn direction_forward(
+    dir: usize,
+    xw: &[f32],
+    w: &[f32],
+    dims: Dims,
+    lens: &[usize],
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let Dims {
+        batch: b,
+        steps: l,
+        hidden: h,
+    } = dims;
     let g4 = dims.gates();
     let mut gates = vec![0.0f32; l * b * g4];
     let mut cells = vec![0.0f32; l * b * h];
@@ -141,15 +184,33 @@ fn direction_forward(dir: usize, xw: &[f32], w: &[f32], dims: Dims, lens: &[usiz
         }
         let (done, now) = hidden.split_at_mut(s * b * h);
         if s > 0 {
-            matmul(b, g4, h, z, g4, true, &done[(s - 1) * b * h..], (1, h), w, (1, g4));
+            matmul(
+                b,
+                g4,
+                h,
+                z,
+                g4,
+                true,
+                &done[(s - 1) * b * h..],
+                (1, h),
+                w,
+                (1, g4),
+            );
         }
         let (cells_done, cells_now) = cells.split_at_mut(s * b * h);
         for r in 0..b {
-            let prev = if s > 0 { &cells_done[((s - 1) * b + r) * h..((s - 1) * b + r + 1) * h] } else { &zeros[..] };
+            let prev = if s > 0 {
+                &cells_done[((s - 1) * b + r) * h..((s - 1) * b + r + 1) * h]
+            } else {
+                &zeros[..]
+            };
             let (zi, rest) = z[r * g4..(r + 1) * g4].split_at_mut(h);
             let (zf, rest) = rest.split_at_mut(h);
             let (zo, zg) = rest.split_at_mut(h);
-            let (c_out, h_out) = (&mut cells_now[r * h..(r + 1) * h], &mut now[r * h..(r + 1) * h]);
+            let (c_out, h_out) = (
+                &mut cells_now[r * h..(r + 1) * h],
+                &mut now[r * h..(r + 1) * h],
+            );
             gate_step(zi, zf, zo, zg, prev, c_out, h_out);
         }
     }
@@ -159,9 +220,24 @@ fn direction_forward(dir: usize, xw: &[f32], w: &[f32], dims: Dims, lens: &[usiz
 /// One row of one step: the gates' pre-activations become their activations in place, and the
 /// cell and hidden states are written. Plain slices of one length, so the loop vectorises.
 #[inline(always)]
-fn gate_step(zi: &mut [f32], zf: &mut [f32], zo: &mut [f32], zg: &mut [f32], prev: &[f32], c_out: &mut [f32], h_out: &mut [f32]) {
+fn gate_step(
+    zi: &mut [f32],
+    zf: &mut [f32],
+    zo: &mut [f32],
+    zg: &mut [f32],
+    prev: &[f32],
+    c_out: &mut [f32],
+    h_out: &mut [f32],
+) {
     let n = zi.len();
-    let (zf, zo, zg, prev, c_out, h_out) = (&mut zf[..n], &mut zo[..n], &mut zg[..n], &prev[..n], &mut c_out[..n], &mut h_out[..n]);
+    let (zf, zo, zg, prev, c_out, h_out) = (
+        &mut zf[..n],
+        &mut zo[..n],
+        &mut zg[..n],
+        &prev[..n],
+        &mut c_out[..n],
+        &mut h_out[..n],
+    );
     for j in 0..n {
         let (i, f, o, g) = (sigmoid(zi[j]), sigmoid(zf[j]), sigmoid(zo[j]), tanh(zg[j]));
         zi[j] = i;
@@ -177,10 +253,16 @@ fn gate_step(zi: &mut [f32], zf: &mut [f32], zo: &mut [f32], zg: &mut [f32], pre
 /// Backpropagation through time: from the gradient of the hidden states `[B, L, 2H]`, the
 /// gradients of `xw` `[B, L, 8H]` and of `w_hh` `[2, H, 4H]`.
 pub fn backward(tape: &Tape, w_hh: &[f32], grad_out: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let Dims { batch: b, steps: l, hidden: h } = tape.dims;
+    let Dims {
+        batch: b,
+        steps: l,
+        hidden: h,
+    } = tape.dims;
     let g4 = tape.dims.gates();
     assert_eq!(grad_out.len(), b * l * 2 * h, "grad is not [B, L, 2H]");
-    let run = |dir: usize| direction_backward(dir, tape, &w_hh[dir * h * g4..(dir + 1) * h * g4], grad_out);
+    let run = |dir: usize| {
+        direction_backward(dir, tape, &w_hh[dir * h * g4..(dir + 1) * h * g4], grad_out)
+    };
     let ((dz0, dw0), (dz1, dw1)) = rayon::join(|| run(0), || run(1));
     let mut d_xw = vec![0.0f32; b * l * 8 * h];
     for (dir, dz) in [&dz0, &dz1].into_iter().enumerate() {
@@ -208,12 +290,37 @@ struct GateGrads<'a> {
 /// One row of one step backwards, from the gate activations `[4H]`, the cell state, the cell
 /// state before and the gradient of the row's output.
 #[inline(always)]
-fn gate_step_backward(gates: &[f32], cell: &[f32], prev: &[f32], grad_out: &[f32], out: GateGrads<'_>) {
+fn gate_step_backward(
+    gates: &[f32],
+    cell: &[f32],
+    prev: &[f32],
+    grad_out: &[f32],
+    out: GateGrads<'_>,
+) {
     let h = cell.len();
-    let (gi, gf, go, gg) = (&gates[..h], &gates[h..2 * h], &gates[2 * h..3 * h], &gates[3 * h..4 * h]);
+    let (gi, gf, go, gg) = (
+        &gates[..h],
+        &gates[h..2 * h],
+        &gates[2 * h..3 * h],
+        &gates[3 * h..4 * h],
+    );
     let (prev, grad_out) = (&prev[..h], &grad_out[..h]);
-    let GateGrads { di, df, d_o, dg, dh_next, dc_next } = out;
-    let (di, df, d_o, dg, dh_next, dc_next) = (&mut di[..h], &mut df[..h], &mut d_o[..h], &mut dg[..h], &dh_next[..h], &mut dc_next[..h]);
+    let GateGrads {
+        di,
+        df,
+        d_o,
+        dg,
+        dh_next,
+        dc_next,
+    } = out;
+    let (di, df, d_o, dg, dh_next, dc_next) = (
+        &mut di[..h],
+        &mut df[..h],
+        &mut d_o[..h],
+        &mut dg[..h],
+        &dh_next[..h],
+        &mut dc_next[..h],
+    );
     for j in 0..h {
         let (i, f, o, g) = (gi[j], gf[j], go[j], gg[j]);
         let dh = grad_out[j] + dh_next[j];
@@ -228,8 +335,17 @@ fn gate_step_backward(gates: &[f32], cell: &[f32], prev: &[f32], grad_out: &[f32
 }
 
 /// One direction: the gradient of the gates' pre-activations `[L, B, 4H]` and of its `w_hh`.
-fn direction_backward(dir: usize, tape: &Tape, w: &[f32], grad_out: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let Dims { batch: b, steps: l, hidden: h } = tape.dims;
+fn direction_backward(
+    dir: usize,
+    tape: &Tape,
+    w: &[f32],
+    grad_out: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let Dims {
+        batch: b,
+        steps: l,
+        hidden: h,
+    } = tape.dims;
     let g4 = tape.dims.gates();
     let (gates, cells, hidden) = (&tape.gates[dir], &tape.cells[dir], &tape.hidden[dir]);
     let mut dz = vec![0.0f32; l * b * g4];
@@ -242,11 +358,22 @@ fn direction_backward(dir: usize, tape: &Tape, w: &[f32], grad_out: &[f32]) -> (
             let up = (r * l + position(dir, len, s)) * 2 * h + dir * h;
             let gr = &gates[(s * b + r) * g4..(s * b + r + 1) * g4];
             let row = (s * b + r) * h..(s * b + r + 1) * h;
-            let prev = if s > 0 { &cells[row.start - b * h..row.end - b * h] } else { &zeros[..] };
+            let prev = if s > 0 {
+                &cells[row.start - b * h..row.end - b * h]
+            } else {
+                &zeros[..]
+            };
             let (di, rest) = dzs[r * g4..(r + 1) * g4].split_at_mut(h);
             let (df, rest) = rest.split_at_mut(h);
             let (d_o, dg) = rest.split_at_mut(h);
-            let step = GateGrads { di, df, d_o, dg, dh_next: &dh_next[r * h..(r + 1) * h], dc_next: &mut dc_next[r * h..(r + 1) * h] };
+            let step = GateGrads {
+                di,
+                df,
+                d_o,
+                dg,
+                dh_next: &dh_next[r * h..(r + 1) * h],
+                dc_next: &mut dc_next[r * h..(r + 1) * h],
+            };
             gate_step_backward(gr, &cells[row], prev, &grad_out[up..up + h], step);
         }
         if s > 0 {
@@ -256,7 +383,18 @@ fn direction_backward(dir: usize, tape: &Tape, w: &[f32], grad_out: &[f32]) -> (
     }
     // dw = sum over s >= 1 of h_{s-1}^T dz_s: one product over all steps and rows.
     let mut dw = vec![0.0f32; h * g4];
-    matmul(h, g4, (l.saturating_sub(1)) * b, &mut dw, g4, false, hidden, (h, 1), &dz[b * g4..], (1, g4));
+    matmul(
+        h,
+        g4,
+        (l.saturating_sub(1)) * b,
+        &mut dw,
+        g4,
+        false,
+        hidden,
+        (h, 1),
+        &dz[b * g4..],
+        (1, g4),
+    );
     (dz, dw)
 }
 
@@ -265,18 +403,27 @@ mod tests {
     use super::*;
 
     fn values(n: usize, seed: f32) -> Vec<f32> {
-        (0..n).map(|i| (i as f32 * 0.713 + seed).sin() * 0.8).collect()
+        (0..n)
+            .map(|i| (i as f32 * 0.713 + seed).sin() * 0.8)
+            .collect()
     }
 
     /// The loss `sum(out * weights)` and its gradients by the tape.
     fn loss(xw: &[f32], w: &[f32], dims: Dims, lens: &[usize], weights: &[f32]) -> f64 {
         let (out, _) = forward(xw, w, dims, lens);
-        out.iter().zip(weights).map(|(a, b)| (*a as f64) * (*b as f64)).sum()
+        out.iter()
+            .zip(weights)
+            .map(|(a, b)| (*a as f64) * (*b as f64))
+            .sum()
     }
 
     #[test]
     fn gradients_match_finite_differences_with_padding() {
-        let dims = Dims { batch: 3, steps: 5, hidden: 2 };
+        let dims = Dims {
+            batch: 3,
+            steps: 5,
+            hidden: 2,
+        };
         let lens = [5, 3, 1];
         let xw = values(3 * 5 * 16, 0.3);
         let w = values(2 * 2 * 8, 1.1);
@@ -291,12 +438,23 @@ mod tests {
                 let mut minus = base.to_vec();
                 minus[k] -= eps;
                 let (fp, fm) = if is_xw {
-                    (loss(&plus, &w, dims, &lens, &weights), loss(&minus, &w, dims, &lens, &weights))
+                    (
+                        loss(&plus, &w, dims, &lens, &weights),
+                        loss(&minus, &w, dims, &lens, &weights),
+                    )
                 } else {
-                    (loss(&xw, &plus, dims, &lens, &weights), loss(&xw, &minus, dims, &lens, &weights))
+                    (
+                        loss(&xw, &plus, dims, &lens, &weights),
+                        loss(&xw, &minus, dims, &lens, &weights),
+                    )
                 };
                 let numeric = ((fp - fm) / (2.0 * eps as f64)) as f32;
-                assert!((numeric - analytic[k]).abs() < 2e-3, "{} {k}: analytic {} numeric {numeric}", if is_xw { "xw" } else { "w" }, analytic[k]);
+                assert!(
+                    (numeric - analytic[k]).abs() < 2e-3,
+                    "{} {k}: analytic {} numeric {numeric}",
+                    if is_xw { "xw" } else { "w" },
+                    analytic[k]
+                );
             }
         };
         check(&d_xw, &xw, true);
@@ -307,7 +465,11 @@ mod tests {
     fn the_backward_direction_reads_each_row_within_its_length() {
         // A row of length 2 padded to 4: its right-to-left state at word 0 has read word 1 and
         // nothing of the padding.
-        let dims = Dims { batch: 1, steps: 4, hidden: 1 };
+        let dims = Dims {
+            batch: 1,
+            steps: 4,
+            hidden: 1,
+        };
         let w = values(2 * 4, 0.5);
         let mut xw = values(4 * 8, 0.9);
         let (out, _) = forward(&xw, &w, dims, &[2]);

@@ -28,7 +28,11 @@ pub struct ScalarMix {
 
 impl ScalarMixConfig {
     pub fn init(&self, device: &Device) -> ScalarMix {
-        ScalarMix { weights: Param::from_tensor(Tensor::zeros([self.layers], device)), gamma: Param::from_tensor(Tensor::ones([1], device)), d_model: self.d_model }
+        ScalarMix {
+            weights: Param::from_tensor(Tensor::zeros([self.layers], device)),
+            gamma: Param::from_tensor(Tensor::ones([1], device)),
+            d_model: self.d_model,
+        }
     }
 }
 
@@ -42,7 +46,9 @@ impl ScalarMix {
         let [b, l, _] = stack.dims();
         let (k, h) = (self.layers(), self.d_model);
         let w = softmax(self.weights.val(), 0).reshape([1, 1, k, 1]);
-        let mixed = (stack.reshape([b, l, k, h]) * w).sum_dim(2).reshape([b, l, h]);
+        let mixed = (stack.reshape([b, l, k, h]) * w)
+            .sum_dim(2)
+            .reshape([b, l, h]);
         mixed * self.gamma.val().reshape([1, 1, 1])
     }
 }
@@ -56,7 +62,10 @@ mod tests {
     fn starts_as_the_mean_of_the_layers_and_learns_its_weights() {
         let device = crate::device::test_device().autodiff();
         // Two words, three layers of size 2: layer k holds the value k+1 (word 0) or -(k+1) (word 1).
-        let data: Vec<f32> = [1.0f32, -1.0].iter().flat_map(|s| (1..=3).flat_map(move |k| [s * k as f32; 2])).collect();
+        let data: Vec<f32> = [1.0f32, -1.0]
+            .iter()
+            .flat_map(|s| (1..=3).flat_map(move |k| [s * k as f32; 2]))
+            .collect();
         let stack = Tensor::<3>::from_data(TensorData::new(data, [1, 2, 6]), &device);
         let mix = ScalarMixConfig::new(3, 2).init(&device);
         let out = mix.forward(stack.clone());
@@ -67,7 +76,13 @@ mod tests {
         }
         // Maximising word 0's output pushes weight towards its largest layer (the last).
         let grads = (out.slice([0..1, 0..1, 0..2]).sum().neg()).backward();
-        let g: Vec<f32> = mix.weights.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let g: Vec<f32> = mix
+            .weights
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert!(g[2] < 0.0 && g[0] > 0.0, "{g:?}");
         assert!(mix.gamma.grad(&grads).is_some());
     }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::config::TrainConfig;
-use crate::eval::Score;
+use crate::metrics::conlleval::Score;
 use crate::run::{eval_file, RunInfo};
 
 /// One evaluated run.
@@ -50,7 +50,10 @@ pub fn epoch_costs(dir: &Path) -> anyhow::Result<EpochCosts> {
         if let Some(m) = r.peak_rss_mib {
             costs.peak_rss_mib = Some(costs.peak_rss_mib.map_or(m, |p| p.max(m)));
         }
-        let machine = match (r.threads, r.cpu.as_deref().unwrap_or(crate::device::UNKNOWN_CPU)) {
+        let machine = match (
+            r.threads,
+            r.cpu.as_deref().unwrap_or(crate::device::UNKNOWN_CPU),
+        ) {
             (Some(1), cpu) => format!("{cpu}, 1 thread"),
             (Some(n), cpu) => format!("{cpu}, {n} threads"),
             (None, _) => NOT_RECORDED.to_string(),
@@ -64,12 +67,23 @@ pub fn epoch_costs(dir: &Path) -> anyhow::Result<EpochCosts> {
 pub fn read_run(dir: &Path, split: &str) -> anyhow::Result<EvaluatedRun> {
     let info = RunInfo::read(dir)?;
     let eval_path = dir.join(eval_file(split));
-    let score: Score =
-        serde_json::from_slice(&std::fs::read(&eval_path).with_context(|| format!("reading {} (run `enrelg eval --run {} --split {split}`)", eval_path.display(), dir.display()))?)
-            .with_context(|| format!("parsing {}", eval_path.display()))?;
+    let score: Score = serde_json::from_slice(&std::fs::read(&eval_path).with_context(|| {
+        format!(
+            "reading {} (run `enrelg eval --run {} --split {split}`)",
+            eval_path.display(),
+            dir.display()
+        )
+    })?)
+    .with_context(|| format!("parsing {}", eval_path.display()))?;
     let costs = epoch_costs(dir)?;
     let seconds_per_epoch = (!costs.seconds.is_empty()).then(|| MeanStd::of(&costs.seconds).mean);
-    Ok(EvaluatedRun { dir: dir.to_path_buf(), info, score, seconds_per_epoch, peak_rss_mib: costs.peak_rss_mib })
+    Ok(EvaluatedRun {
+        dir: dir.to_path_buf(),
+        info,
+        score,
+        seconds_per_epoch,
+        peak_rss_mib: costs.peak_rss_mib,
+    })
 }
 
 /// Mean and sample standard deviation (0 for a single value).
@@ -83,7 +97,11 @@ impl MeanStd {
     pub fn of(values: &[f64]) -> Self {
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n.max(1.0);
-        let std = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        let std = if values.len() > 1 {
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
         Self { mean, std }
     }
 }
@@ -125,7 +143,12 @@ pub fn summarize(runs: &[EvaluatedRun]) -> anyhow::Result<Vec<Row>> {
         if let Some(m) = config.as_object_mut() {
             m.remove("seed");
         }
-        let key = serde_json::to_string(&(config, &run.info.shard_manifest_sha256, &run.info.model_sha256, encoder(&run.info)))?;
+        let key = serde_json::to_string(&(
+            config,
+            &run.info.shard_manifest_sha256,
+            &run.info.model_sha256,
+            encoder(&run.info),
+        ))?;
         groups.entry(key).or_default().push(run);
     }
     let mut rows = Vec::new();
@@ -135,14 +158,34 @@ pub fn summarize(runs: &[EvaluatedRun]) -> anyhow::Result<Vec<Row>> {
         if let Some(m) = config.as_object_mut() {
             m.remove("seed");
         }
-        let micro = |f: fn(&Score) -> f64| MeanStd::of(&group.iter().map(|r| f(&r.score)).collect::<Vec<_>>());
-        let types: std::collections::BTreeSet<&String> = group.iter().flat_map(|r| r.score.per_type.keys()).collect();
-        let per_type = |f: fn(&crate::eval::Prf) -> f64| -> BTreeMap<String, MeanStd> {
-            types.iter().map(|&t| (t.clone(), MeanStd::of(&group.iter().map(|r| r.score.per_type.get(t).map_or(0.0, f)).collect::<Vec<_>>()))).collect()
+        let micro = |f: fn(&Score) -> f64| {
+            MeanStd::of(&group.iter().map(|r| f(&r.score)).collect::<Vec<_>>())
         };
+        let types: std::collections::BTreeSet<&String> =
+            group.iter().flat_map(|r| r.score.per_type.keys()).collect();
+        let per_type =
+            |f: fn(&crate::metrics::conlleval::Prf) -> f64| -> BTreeMap<String, MeanStd> {
+                types
+                    .iter()
+                    .map(|&t| {
+                        (
+                            t.clone(),
+                            MeanStd::of(
+                                &group
+                                    .iter()
+                                    .map(|r| r.score.per_type.get(t).map_or(0.0, f))
+                                    .collect::<Vec<_>>(),
+                            ),
+                        )
+                    })
+                    .collect()
+            };
         let seconds: Vec<f64> = group.iter().filter_map(|r| r.seconds_per_epoch).collect();
         rows.push(Row {
-            dataset: first.shards.file_name().map_or_else(|| first.shards.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            dataset: first.shards.file_name().map_or_else(
+                || first.shards.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
             variant: format!("{:?}", first.config.variant).to_lowercase(),
             encoder: encoder(first).into(),
             additions: additions(&first.config, first.labels.auxiliary_types()),
@@ -159,7 +202,14 @@ pub fn summarize(runs: &[EvaluatedRun]) -> anyhow::Result<Vec<Row>> {
             best_dev_f1: MeanStd::of(&group.iter().map(|r| r.info.best_dev_f1).collect::<Vec<_>>()),
         });
     }
-    rows.sort_by(|a, b| (&a.dataset, &a.encoder, &a.additions, &a.variant).cmp(&(&b.dataset, &b.encoder, &b.additions, &b.variant)));
+    rows.sort_by(|a, b| {
+        (&a.dataset, &a.encoder, &a.additions, &a.variant).cmp(&(
+            &b.dataset,
+            &b.encoder,
+            &b.additions,
+            &b.variant,
+        ))
+    });
     Ok(rows)
 }
 
@@ -202,8 +252,13 @@ pub fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
         parts.push("document coref".to_string());
     }
     // Table 2's axis: a row with another dependency edge set than the default.
-    if config.variant.uses_dep() && config.dependency_variant != enrelg_pipeline::graph::DependencyVariant::default() {
-        let name = serde_json::to_value(config.dependency_variant).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    if config.variant.uses_dep()
+        && config.dependency_variant != enrelg_pipeline::graph::DependencyVariant::default()
+    {
+        let name = serde_json::to_value(config.dependency_variant)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         parts.push(format!("dependency edges {name}"));
     }
     if !auxiliary_types.is_empty() {
@@ -218,7 +273,8 @@ pub fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
 
 /// A Markdown table of the rows (per-type F1 columns for every type seen).
 pub fn markdown(rows: &[Row], split: &str) -> String {
-    let types: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| r.per_type_f1.keys()).collect();
+    let types: std::collections::BTreeSet<&String> =
+        rows.iter().flat_map(|r| r.per_type_f1.keys()).collect();
     let mut out = format!("| dataset | variant | encoder | additions | max epochs | seeds | {split} P | {split} R | {split} F1 |");
     for t in &types {
         out += &format!(" {t} F1 |");
@@ -230,16 +286,33 @@ pub fn markdown(rows: &[Row], split: &str) -> String {
     out += &"---|".repeat(2 * types.len() + 3);
     out.push('\n');
     for r in rows {
-        let seeds = r.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-        let epochs = r.config.get("max_epochs").map_or("?".into(), |v| v.to_string());
-        out += &format!("| {} | {} | {} | {} | {epochs} | {} | {} | {} | {} |", r.dataset, r.variant, r.encoder, r.additions, seeds, r.precision, r.recall, r.f1);
+        let seeds = r
+            .seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let epochs = r
+            .config
+            .get("max_epochs")
+            .map_or("?".into(), |v| v.to_string());
+        out += &format!(
+            "| {} | {} | {} | {} | {epochs} | {} | {} | {} | {} |",
+            r.dataset, r.variant, r.encoder, r.additions, seeds, r.precision, r.recall, r.f1
+        );
         for map in [&r.per_type_f1, &r.per_type_recall] {
             for t in &types {
-                out += &map.get(*t).map_or(" – |".to_string(), |m| format!(" {m} |"));
+                out += &map
+                    .get(*t)
+                    .map_or(" – |".to_string(), |m| format!(" {m} |"));
             }
         }
-        let seconds = r.seconds_per_epoch.map_or("–".to_string(), |m| format!("{:.0} ± {:.0}", m.mean, m.std));
-        let peak = r.peak_rss_mib.map_or("–".to_string(), |m| format!("{m:.0}"));
+        let seconds = r.seconds_per_epoch.map_or("–".to_string(), |m| {
+            format!("{:.0} ± {:.0}", m.mean, m.std)
+        });
+        let peak = r
+            .peak_rss_mib
+            .map_or("–".to_string(), |m| format!("{m:.0}"));
         out += &format!(" {} | {seconds} | {peak} |\n", r.best_dev_f1);
     }
     out
@@ -267,8 +340,20 @@ mod tests {
         let costs = epoch_costs(&dir).unwrap();
         assert_eq!(costs.seconds, [50.0, 60.0, 40.0, 30.0, 20.0]);
         assert_eq!(costs.peak_rss_mib, Some(2100.0));
-        let machines: Vec<(&str, usize)> = costs.machines.iter().map(|(m, n)| (m.as_str(), *n)).collect();
-        assert_eq!(machines, [("AMD EPYC, 1 thread", 2), ("Intel Xeon, 2 threads", 1), (NOT_RECORDED, 1), ("unknown CPU, 2 threads", 1)]);
+        let machines: Vec<(&str, usize)> = costs
+            .machines
+            .iter()
+            .map(|(m, n)| (m.as_str(), *n))
+            .collect();
+        assert_eq!(
+            machines,
+            [
+                ("AMD EPYC, 1 thread", 2),
+                ("Intel Xeon, 2 threads", 1),
+                (NOT_RECORDED, 1),
+                ("unknown CPU, 2 threads", 1)
+            ]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -276,7 +361,13 @@ mod tests {
     fn mean_and_sample_standard_deviation() {
         let m = MeanStd::of(&[78.0, 80.0, 82.0]);
         assert!((m.mean - 80.0).abs() < 1e-12 && (m.std - 2.0).abs() < 1e-12);
-        assert_eq!(MeanStd::of(&[75.5]), MeanStd { mean: 75.5, std: 0.0 });
+        assert_eq!(
+            MeanStd::of(&[75.5]),
+            MeanStd {
+                mean: 75.5,
+                std: 0.0
+            }
+        );
         assert_eq!(m.to_string(), "80.00 ± 2.00");
     }
 
@@ -284,11 +375,27 @@ mod tests {
     fn additions_name_every_input_beyond_the_paper() {
         let mut c = TrainConfig::default();
         assert_eq!(additions(&c, &[]), "none");
-        (c.shape_dim, c.char_dim, c.layer_mix, c.word_pool, c.word_dim) = (32, 50, true, crate::model::WordPool::Mean, 50);
-        assert_eq!(additions(&c, &["Locality".into(), "Site".into()]), "shape 32 + chars 50 + layer mix + words 50 + mean pool + 2 auxiliary types");
+        (
+            c.shape_dim,
+            c.char_dim,
+            c.layer_mix,
+            c.word_pool,
+            c.word_dim,
+        ) = (32, 50, true, crate::model::WordPool::Mean, 50);
+        assert_eq!(
+            additions(&c, &["Locality".into(), "Site".into()]),
+            "shape 32 + chars 50 + layer mix + words 50 + mean pool + 2 auxiliary types"
+        );
         c.dependency_variant = enrelg_pipeline::graph::DependencyVariant::KeyOnly;
-        assert!(additions(&c, &[]).ends_with("mean pool + dependency edges key_only"), "{}", additions(&c, &[]));
+        assert!(
+            additions(&c, &[]).ends_with("mean pool + dependency edges key_only"),
+            "{}",
+            additions(&c, &[])
+        );
         c.variant = crate::model::Variant::C;
-        assert!(!additions(&c, &[]).contains("dependency"), "a model without the dependency graph");
+        assert!(
+            !additions(&c, &[]).contains("dependency"),
+            "a model without the dependency graph"
+        );
     }
 }

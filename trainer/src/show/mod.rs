@@ -140,9 +140,18 @@ impl ShowDoc {
         let mut start = 0;
         while start < self.words.len() {
             let sentence = self.words[start].sentence;
-            let end = start + self.words[start..].iter().take_while(|w| w.sentence == sentence).count();
+            let end = start
+                + self.words[start..]
+                    .iter()
+                    .take_while(|w| w.sentence == sentence)
+                    .count();
             let tags: Vec<&str> = self.words[start..end].iter().map(&tag).collect();
-            out.extend(chunks(&tags).chunks.into_iter().map(|c| Mention { start: start + c.start, end: start + c.end, ty: c.ty, outcome: None }));
+            out.extend(chunks(&tags).chunks.into_iter().map(|c| Mention {
+                start: start + c.start,
+                end: start + c.end,
+                ty: c.ty,
+                outcome: None,
+            }));
             start = end;
         }
         out
@@ -179,7 +188,10 @@ pub fn classify(gold: &mut [Mention], pred: &mut [Mention]) {
             unmatched
         }
     }
-    let outcomes: Vec<Outcome> = gold.iter().map(|g| against(g, pred, Outcome::Missed)).collect();
+    let outcomes: Vec<Outcome> = gold
+        .iter()
+        .map(|g| against(g, pred, Outcome::Missed))
+        .collect();
     for p in pred.iter_mut() {
         p.outcome = Some(against(p, gold, Outcome::Spurious));
     }
@@ -189,7 +201,12 @@ pub fn classify(gold: &mut [Mention], pred: &mut [Mention]) {
 }
 
 fn strs(df: &DataFrame, name: &str) -> anyhow::Result<Vec<String>> {
-    Ok(df.column(name)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or("").to_string())
+        .collect())
 }
 
 fn u32s(df: &DataFrame, name: &str) -> anyhow::Result<Vec<u32>> {
@@ -205,21 +222,59 @@ pub type WindowOrder = Vec<(usize, usize)>;
 /// and the windows table's order as (document, window) indices. Window
 /// arcs are the coreference edges and the dependency edges of `dep_kinds`
 /// (those a run uses; the `All` variant's every-arc kind would bury the rest).
-pub fn load(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow::Result<(Vec<ShowDoc>, WindowOrder)> {
-    let table = |name: &str| read_table(shards, split, name).with_context(|| format!("{}: split {split}, table {name}", shards.display()));
+pub fn load(
+    shards: &Path,
+    split: &str,
+    dep_kinds: &[EdgeKind],
+) -> anyhow::Result<(Vec<ShowDoc>, WindowOrder)> {
+    let table = |name: &str| {
+        read_table(shards, split, name)
+            .with_context(|| format!("{}: split {split}, table {name}", shards.display()))
+    };
     let docs_t = table(tables::DOCUMENTS)?;
-    let mut docs: Vec<ShowDoc> =
-        strs(&docs_t, documents::DOC_ID)?.into_iter().zip(strs(&docs_t, documents::TEXT)?).map(|(id, text)| ShowDoc { id, text, ..Default::default() }).collect();
-    let doc_of: HashMap<String, usize> = docs.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect();
-    let find = |id: &str, what: &str| doc_of.get(id).copied().with_context(|| format!("{what}: document {id} is not in the documents table"));
+    let mut docs: Vec<ShowDoc> = strs(&docs_t, documents::DOC_ID)?
+        .into_iter()
+        .zip(strs(&docs_t, documents::TEXT)?)
+        .map(|(id, text)| ShowDoc {
+            id,
+            text,
+            ..Default::default()
+        })
+        .collect();
+    let doc_of: HashMap<String, usize> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.clone(), i))
+        .collect();
+    let find = |id: &str, what: &str| {
+        doc_of
+            .get(id)
+            .copied()
+            .with_context(|| format!("{what}: document {id} is not in the documents table"))
+    };
 
     let t = table(tables::TOKENS)?;
     let (ids, idx) = (strs(&t, tokens::DOC_ID)?, u32s(&t, tokens::IDX)?);
-    let (form, lemma, upos, deprel, label) = (strs(&t, tokens::FORM)?, strs(&t, tokens::LEMMA)?, strs(&t, tokens::UPOS)?, strs(&t, tokens::DEPREL)?, strs(&t, tokens::LABEL)?);
-    let (sentence, start, end) = (u32s(&t, tokens::SENTENCE)?, u32s(&t, tokens::START)?, u32s(&t, tokens::END)?);
+    let (form, lemma, upos, deprel, label) = (
+        strs(&t, tokens::FORM)?,
+        strs(&t, tokens::LEMMA)?,
+        strs(&t, tokens::UPOS)?,
+        strs(&t, tokens::DEPREL)?,
+        strs(&t, tokens::LABEL)?,
+    );
+    let (sentence, start, end) = (
+        u32s(&t, tokens::SENTENCE)?,
+        u32s(&t, tokens::START)?,
+        u32s(&t, tokens::END)?,
+    );
     for row in 0..t.height() {
         let d = &mut docs[find(&ids[row], "tokens table")?];
-        anyhow::ensure!(idx[row] as usize == d.words.len(), "tokens table, row {row}: token {} of document {} out of order", idx[row], d.id);
+        anyhow::ensure!(
+            idx[row] as usize == d.words.len(),
+            "tokens table, row {row}: token {} of document {} out of order",
+            idx[row],
+            d.id
+        );
         d.words.push(Word {
             form: form[row].clone(),
             lemma: lemma[row].clone(),
@@ -247,47 +302,103 @@ pub fn load(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow::Resul
         let d = &mut docs[find(&a_doc[row], "acronyms table")?];
         let n = d.words.len();
         let word = |i: u32| (i as usize) < n;
-        anyhow::ensure!(word(short[row]) && long_end[row] as usize <= n, "acronyms table, row {row}: a position outside document {}", d.id);
-        d.words[short[row] as usize].acronym = Some(format!("acronym of \u{201c}{}\u{201d}", long_form[row]));
+        anyhow::ensure!(
+            word(short[row]) && long_end[row] as usize <= n,
+            "acronyms table, row {row}: a position outside document {}",
+            d.id
+        );
+        d.words[short[row] as usize].acronym =
+            Some(format!("acronym of \u{201c}{}\u{201d}", long_form[row]));
         for w in long_start[row]..long_end[row] {
-            d.words[w as usize].acronym.get_or_insert_with(|| format!("long form of \u{201c}{}\u{201d}", short_form[row]));
+            d.words[w as usize]
+                .acronym
+                .get_or_insert_with(|| format!("long form of \u{201c}{}\u{201d}", short_form[row]));
         }
     }
 
     let w = table(tables::WINDOWS)?;
-    let (w_id, w_doc, w_index, w_start, w_end) =
-        (u32s(&w, windows::WINDOW_ID)?, strs(&w, windows::DOC_ID)?, u32s(&w, windows::WINDOW_INDEX)?, u32s(&w, windows::WORD_START)?, u32s(&w, windows::WORD_END)?);
+    let (w_id, w_doc, w_index, w_start, w_end) = (
+        u32s(&w, windows::WINDOW_ID)?,
+        strs(&w, windows::DOC_ID)?,
+        u32s(&w, windows::WINDOW_INDEX)?,
+        u32s(&w, windows::WORD_START)?,
+        u32s(&w, windows::WORD_END)?,
+    );
     let mut order = Vec::with_capacity(w.height());
     let mut where_is: HashMap<u32, (usize, usize)> = HashMap::new();
     for row in 0..w.height() {
         let di = find(&w_doc[row], "windows table")?;
         let d = &mut docs[di];
-        anyhow::ensure!(w_start[row] <= w_end[row] && w_end[row] as usize <= d.words.len(), "windows table, row {row}: words outside document {}", d.id);
+        anyhow::ensure!(
+            w_start[row] <= w_end[row] && w_end[row] as usize <= d.words.len(),
+            "windows table, row {row}: words outside document {}",
+            d.id
+        );
         where_is.insert(w_id[row], (di, d.windows.len()));
         order.push((di, d.windows.len()));
-        d.windows.push(ShowWindow { id: w_id[row], index: w_index[row], word_start: w_start[row] as usize, word_end: w_end[row] as usize, ..Default::default() });
+        d.windows.push(ShowWindow {
+            id: w_id[row],
+            index: w_index[row],
+            word_start: w_start[row] as usize,
+            word_end: w_end[row] as usize,
+            ..Default::default()
+        });
     }
-    let window = |id: u32, what: &str| where_is.get(&id).copied().with_context(|| format!("{what}: window {id} is not in the windows table"));
+    let window = |id: u32, what: &str| {
+        where_is
+            .get(&id)
+            .copied()
+            .with_context(|| format!("{what}: window {id} is not in the windows table"))
+    };
 
     let e = table(tables::EDGES)?;
-    let (e_win, e_graph, e_kind, e_src, e_dst) = (u32s(&e, edges::WINDOW_ID)?, strs(&e, edges::GRAPH)?, strs(&e, edges::KIND)?, u32s(&e, edges::SRC)?, u32s(&e, edges::DST)?);
+    let (e_win, e_graph, e_kind, e_src, e_dst) = (
+        u32s(&e, edges::WINDOW_ID)?,
+        strs(&e, edges::GRAPH)?,
+        strs(&e, edges::KIND)?,
+        u32s(&e, edges::SRC)?,
+        u32s(&e, edges::DST)?,
+    );
     for row in 0..e.height() {
-        let kind = EdgeKind::from_name(&e_kind[row]).with_context(|| format!("edges table, row {row}: unknown kind {:?}", e_kind[row]))?;
-        anyhow::ensure!(kind.graph().name() == e_graph[row], "edges table, row {row}: kind {} is not of graph {}", e_kind[row], e_graph[row]);
+        let kind = EdgeKind::from_name(&e_kind[row])
+            .with_context(|| format!("edges table, row {row}: unknown kind {:?}", e_kind[row]))?;
+        anyhow::ensure!(
+            kind.graph().name() == e_graph[row],
+            "edges table, row {row}: kind {} is not of graph {}",
+            e_kind[row],
+            e_graph[row]
+        );
         let (di, wi) = window(e_win[row], "edges table")?;
         if kind.graph() == Graph::Dep && !dep_kinds.contains(&kind) {
             continue;
         }
-        docs[di].windows[wi].arcs.push(Arc { kind, src: e_src[row], dst: e_dst[row] });
+        docs[di].windows[wi].arcs.push(Arc {
+            kind,
+            src: e_src[row],
+            dst: e_dst[row],
+        });
     }
 
     let de = table(tables::DOC_EDGES)?;
-    let (sw, s, dw, dd, kind) =
-        (u32s(&de, doc_edges::SRC_WINDOW)?, u32s(&de, doc_edges::SRC)?, u32s(&de, doc_edges::DST_WINDOW)?, u32s(&de, doc_edges::DST)?, strs(&de, doc_edges::KIND)?);
+    let (sw, s, dw, dd, kind) = (
+        u32s(&de, doc_edges::SRC_WINDOW)?,
+        u32s(&de, doc_edges::SRC)?,
+        u32s(&de, doc_edges::DST_WINDOW)?,
+        u32s(&de, doc_edges::DST)?,
+        strs(&de, doc_edges::KIND)?,
+    );
     for row in 0..de.height() {
-        for (here, pos, there, other_pos) in [(sw[row], s[row], dw[row], dd[row]), (dw[row], dd[row], sw[row], s[row])] {
+        for (here, pos, there, other_pos) in [
+            (sw[row], s[row], dw[row], dd[row]),
+            (dw[row], dd[row], sw[row], s[row]),
+        ] {
             let (di, wi) = window(here, "doc_edges table")?;
-            docs[di].windows[wi].doc_edges.push(DocEdgeEnd { kind: kind[row].clone(), pos, other_window: there, other_pos });
+            docs[di].windows[wi].doc_edges.push(DocEdgeEnd {
+                kind: kind[row].clone(),
+                pos,
+                other_window: there,
+                other_pos,
+            });
         }
     }
     Ok((docs, order))
@@ -296,14 +407,26 @@ pub fn load(shards: &Path, split: &str, dep_kinds: &[EdgeKind]) -> anyhow::Resul
 /// Read a run's `predictions-SPLIT.conll` (`word gold predicted`, a blank
 /// line after each window, windows in the windows table's `order`) into the
 /// documents' words. Every block must match its window's words.
-pub fn read_predictions(path: &Path, docs: &mut [ShowDoc], order: &[(usize, usize)]) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+pub fn read_predictions(
+    path: &Path,
+    docs: &mut [ShowDoc],
+    order: &[(usize, usize)],
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut blocks = text.split("\n\n").filter(|b| !b.trim().is_empty());
     let mut line = 1;
     for &(di, wi) in order {
         let doc = &mut docs[di];
         let (first, last) = (doc.windows[wi].word_start, doc.windows[wi].word_end);
-        let block = blocks.next().with_context(|| format!("{}: ends before window {} of document {}; predictions of other shards?", path.display(), wi, doc.id))?;
+        let block = blocks.next().with_context(|| {
+            format!(
+                "{}: ends before window {} of document {}; predictions of other shards?",
+                path.display(),
+                wi,
+                doc.id
+            )
+        })?;
         let rows: Vec<&str> = block.lines().collect();
         anyhow::ensure!(
             rows.len() == last - first,
@@ -316,13 +439,29 @@ pub fn read_predictions(path: &Path, docs: &mut [ShowDoc], order: &[(usize, usiz
         for (k, row) in rows.iter().enumerate() {
             let cols: Vec<&str> = row.split(' ').collect();
             let word = &mut doc.words[first + k];
-            anyhow::ensure!(cols.len() >= 3, "{}:{}: expected `word gold predicted`", path.display(), line + k);
-            anyhow::ensure!(cols[0] == word.form, "{}:{}: word {:?} where the shards have {:?}", path.display(), line + k, cols[0], word.form);
+            anyhow::ensure!(
+                cols.len() >= 3,
+                "{}:{}: expected `word gold predicted`",
+                path.display(),
+                line + k
+            );
+            anyhow::ensure!(
+                cols[0] == word.form,
+                "{}:{}: word {:?} where the shards have {:?}",
+                path.display(),
+                line + k,
+                cols[0],
+                word.form
+            );
             word.pred = Some(cols[cols.len() - 1].to_string());
         }
         line += rows.len() + 1;
     }
-    anyhow::ensure!(blocks.next().is_none(), "{}: more windows than the shards' split holds", path.display());
+    anyhow::ensure!(
+        blocks.next().is_none(),
+        "{}: more windows than the shards' split holds",
+        path.display()
+    );
     Ok(())
 }
 
@@ -356,7 +495,10 @@ impl ErrorSummary {
                 self.repeated[repeated].1 += 1;
                 self.by_length[len(g)].1 += 1;
             } else {
-                *self.false_negatives.entry((doc.surface(g), g.ty.clone())).or_default() += 1;
+                *self
+                    .false_negatives
+                    .entry((doc.surface(g), g.ty.clone()))
+                    .or_default() += 1;
             }
         }
         for p in pred {
@@ -364,7 +506,10 @@ impl ErrorSummary {
             if p.outcome == Some(Outcome::Correct) {
                 self.by_length[len(p)].3 += 1;
             } else {
-                *self.false_positives.entry((doc.surface(p), p.ty.clone())).or_default() += 1;
+                *self
+                    .false_positives
+                    .entry((doc.surface(p), p.ty.clone()))
+                    .or_default() += 1;
             }
         }
     }
@@ -375,42 +520,112 @@ mod tests {
     use super::*;
 
     fn m(start: usize, end: usize, ty: &str) -> Mention {
-        Mention { start, end, ty: ty.into(), outcome: None }
+        Mention {
+            start,
+            end,
+            ty: ty.into(),
+            outcome: None,
+        }
     }
 
     #[test]
     fn outcomes_follow_span_and_type() {
-        let mut gold = vec![m(0, 1, "Target"), m(2, 4, "Mineral"), m(5, 6, "Element"), m(8, 9, "Target")];
-        let mut pred = vec![m(0, 1, "Target"), m(2, 3, "Mineral"), m(5, 6, "Mineral"), m(10, 11, "Element")];
+        let mut gold = vec![
+            m(0, 1, "Target"),
+            m(2, 4, "Mineral"),
+            m(5, 6, "Element"),
+            m(8, 9, "Target"),
+        ];
+        let mut pred = vec![
+            m(0, 1, "Target"),
+            m(2, 3, "Mineral"),
+            m(5, 6, "Mineral"),
+            m(10, 11, "Element"),
+        ];
         classify(&mut gold, &mut pred);
         let g: Vec<_> = gold.iter().map(|x| x.outcome.unwrap()).collect();
         let p: Vec<_> = pred.iter().map(|x| x.outcome.unwrap()).collect();
-        assert_eq!(g, vec![Outcome::Correct, Outcome::WrongSpan, Outcome::WrongType, Outcome::Missed]);
-        assert_eq!(p, vec![Outcome::Correct, Outcome::WrongSpan, Outcome::WrongType, Outcome::Spurious]);
+        assert_eq!(
+            g,
+            vec![
+                Outcome::Correct,
+                Outcome::WrongSpan,
+                Outcome::WrongType,
+                Outcome::Missed
+            ]
+        );
+        assert_eq!(
+            p,
+            vec![
+                Outcome::Correct,
+                Outcome::WrongSpan,
+                Outcome::WrongType,
+                Outcome::Spurious
+            ]
+        );
     }
 
     fn doc() -> ShowDoc {
         let text = "Gale crater: Windjana. Windjana has Fe.".to_string();
-        let words = [("Gale", 0, "B-Target", "B-Target"), ("crater", 5, "O", "O"), (":", 11, "O", "O"), ("Windjana", 13, "B-Target", "O"), (".", 21, "O", "O")]
-            .into_iter()
-            .map(|(f, s, g, p)| (f, s, 0, g, p))
-            .chain([("Windjana", 23, 1, "B-Target", "B-Target"), ("has", 32, 1, "O", "O"), ("Fe", 36, 1, "B-Element", "B-Mineral"), (".", 38, 1, "O", "B-Element")])
-            .map(|(f, s, sent, g, p)| Word { form: f.into(), start: s, end: s + f.chars().count(), sentence: sent, gold: g.into(), pred: Some(p.into()), ..Default::default() })
-            .collect();
-        ShowDoc { id: "d".into(), text, words, windows: Vec::new() }
+        let words = [
+            ("Gale", 0, "B-Target", "B-Target"),
+            ("crater", 5, "O", "O"),
+            (":", 11, "O", "O"),
+            ("Windjana", 13, "B-Target", "O"),
+            (".", 21, "O", "O"),
+        ]
+        .into_iter()
+        .map(|(f, s, g, p)| (f, s, 0, g, p))
+        .chain([
+            ("Windjana", 23, 1, "B-Target", "B-Target"),
+            ("has", 32, 1, "O", "O"),
+            ("Fe", 36, 1, "B-Element", "B-Mineral"),
+            (".", 38, 1, "O", "B-Element"),
+        ])
+        .map(|(f, s, sent, g, p)| Word {
+            form: f.into(),
+            start: s,
+            end: s + f.chars().count(),
+            sentence: sent,
+            gold: g.into(),
+            pred: Some(p.into()),
+            ..Default::default()
+        })
+        .collect();
+        ShowDoc {
+            id: "d".into(),
+            text,
+            words,
+            windows: Vec::new(),
+        }
     }
 
     #[test]
     fn mentions_are_chunks_per_sentence_with_their_surface() {
         let d = doc();
         let (gold, pred) = d.mentions(None);
-        assert_eq!(gold.iter().map(|g| d.surface(g)).collect::<Vec<_>>(), vec!["Gale", "Windjana", "Windjana", "Fe"]);
+        assert_eq!(
+            gold.iter().map(|g| d.surface(g)).collect::<Vec<_>>(),
+            vec!["Gale", "Windjana", "Windjana", "Fe"]
+        );
         assert_eq!(pred.len(), 4);
         let mut s = ErrorSummary::default();
         s.add(&d, &gold, &pred);
-        assert_eq!(s.repeated, [(2, 1), (2, 1)], "Windjana is repeated: one of its two mentions found");
-        assert_eq!(s.false_negatives.get(&("Windjana".to_string(), "Target".to_string())), Some(&1));
-        assert_eq!(s.false_positives.get(&(".".to_string(), "Element".to_string())), Some(&1));
+        assert_eq!(
+            s.repeated,
+            [(2, 1), (2, 1)],
+            "Windjana is repeated: one of its two mentions found"
+        );
+        assert_eq!(
+            s.false_negatives
+                .get(&("Windjana".to_string(), "Target".to_string())),
+            Some(&1)
+        );
+        assert_eq!(
+            s.false_positives
+                .get(&(".".to_string(), "Element".to_string())),
+            Some(&1)
+        );
         assert_eq!(s.by_length[0], (4, 2, 4, 2));
     }
 }

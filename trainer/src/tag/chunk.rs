@@ -33,12 +33,27 @@ impl std::str::FromStr for Task {
     /// `SLURM_ARRAY_TASK_COUNT` (a job array `--array=0-(N-1)`).
     fn from_str(s: &str) -> Result<Self, String> {
         if s == "slurm" {
-            let var = |name: &str| std::env::var(name).map_err(|_| format!("--chunk slurm: {name} is not set (run inside an sbatch --array job)"));
+            let var = |name: &str| {
+                std::env::var(name).map_err(|_| {
+                    format!("--chunk slurm: {name} is not set (run inside an sbatch --array job)")
+                })
+            };
             let (id, count) = (var("SLURM_ARRAY_TASK_ID")?, var("SLURM_ARRAY_TASK_COUNT")?);
-            return format!("{id}/{count}").parse().map_err(|e| format!("--chunk slurm: {e}"));
+            return format!("{id}/{count}")
+                .parse()
+                .map_err(|e| format!("--chunk slurm: {e}"));
         }
-        let (i, n) = s.split_once('/').ok_or_else(|| format!("--chunk {s}: expected i/N (0 <= i < N) or slurm"))?;
-        let (index, count) = (i.trim().parse::<usize>().map_err(|e| format!("--chunk {s}: {e}"))?, n.trim().parse::<usize>().map_err(|e| format!("--chunk {s}: {e}"))?);
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("--chunk {s}: expected i/N (0 <= i < N) or slurm"))?;
+        let (index, count) = (
+            i.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("--chunk {s}: {e}"))?,
+            n.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("--chunk {s}: {e}"))?,
+        );
         if count == 0 || index >= count {
             return Err(format!("--chunk {s}: expected 0 <= i < N"));
         }
@@ -66,7 +81,8 @@ pub struct Chunk {
 impl Chunk {
     /// `OUT/<file without .jsonl>/<index>.EXT`.
     pub fn output(&self, out: &Path, ext: &str) -> PathBuf {
-        out.join(self.file.with_extension("")).join(format!("{:05}.{ext}", self.index))
+        out.join(self.file.with_extension(""))
+            .join(format!("{:05}.{ext}", self.index))
     }
 
     /// Its lines, read from `path` (the file it was planned from), preceded
@@ -74,9 +90,13 @@ impl Chunk {
     pub fn read(&self, path: &Path) -> anyhow::Result<Vec<u8>> {
         use std::io::{Read, Seek};
         let mut out = vec![b'\n'; self.first_line - 1];
-        let mut file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-        file.seek(std::io::SeekFrom::Start(self.bytes.start)).with_context(|| format!("reading {}", path.display()))?;
-        file.take(self.bytes.end - self.bytes.start).read_to_end(&mut out).with_context(|| format!("reading {}", path.display()))?;
+        let mut file =
+            std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        file.seek(std::io::SeekFrom::Start(self.bytes.start))
+            .with_context(|| format!("reading {}", path.display()))?;
+        file.take(self.bytes.end - self.bytes.start)
+            .read_to_end(&mut out)
+            .with_context(|| format!("reading {}", path.display()))?;
         if !out.ends_with(b"\n") {
             out.push(b'\n');
         }
@@ -88,16 +108,31 @@ impl Chunk {
 pub fn plan(input: &Path, size: usize) -> anyhow::Result<Vec<Chunk>> {
     anyhow::ensure!(size > 0, "--chunk-lines must be above zero");
     let files: Vec<(PathBuf, PathBuf)> = if input.is_dir() {
-        walk(input, "jsonl", Depth::Tree, Links::Follow)?.files.into_iter().map(|rel| (input.join(&rel), rel)).collect()
+        walk(input, "jsonl", Depth::Tree, Links::Follow)?
+            .files
+            .into_iter()
+            .map(|rel| (input.join(&rel), rel))
+            .collect()
     } else {
-        vec![(input.to_path_buf(), PathBuf::from(input.file_name().context("an input file without a name")?))]
+        vec![(
+            input.to_path_buf(),
+            PathBuf::from(input.file_name().context("an input file without a name")?),
+        )]
     };
     anyhow::ensure!(!files.is_empty(), "{}: no .jsonl files", input.display());
     let mut chunks = Vec::new();
     for (path, rel) in files {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         // Where each line starts, and the end of the file after the last.
-        let mut starts: Vec<u64> = std::iter::once(0).chain(bytes.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i as u64 + 1)).collect();
+        let mut starts: Vec<u64> = std::iter::once(0)
+            .chain(
+                bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &b)| b == b'\n')
+                    .map(|(i, _)| i as u64 + 1),
+            )
+            .collect();
         if bytes.ends_with(b"\n") || bytes.is_empty() {
             starts.pop();
         }
@@ -105,7 +140,14 @@ pub fn plan(input: &Path, size: usize) -> anyhow::Result<Vec<Chunk>> {
         starts.push(bytes.len() as u64);
         for index in 0..lines.div_ceil(size) {
             let (first, last) = (index * size, lines.min((index + 1) * size));
-            chunks.push(Chunk { file: rel.clone(), index, global: chunks.len(), first_line: first + 1, lines: last - first, bytes: starts[first]..starts[last] });
+            chunks.push(Chunk {
+                file: rel.clone(),
+                index,
+                global: chunks.len(),
+                first_line: first + 1,
+                lines: last - first,
+                bytes: starts[first]..starts[last],
+            });
         }
     }
     Ok(chunks)
@@ -123,11 +165,30 @@ mod tests {
         std::fs::write(dir.join("a.jsonl"), "1\n2\n3\n4\n5\n").unwrap();
         std::fs::write(dir.join("b/c.jsonl"), "1\n\n3").unwrap();
         let chunks = plan(&dir, 2).unwrap();
-        let shape: Vec<(String, usize, usize, usize)> = chunks.iter().map(|c| (c.file.display().to_string(), c.index, c.first_line, c.lines)).collect();
-        assert_eq!(shape, [("a.jsonl".into(), 0, 1, 2), ("a.jsonl".into(), 1, 3, 2), ("a.jsonl".into(), 2, 5, 1), ("b/c.jsonl".into(), 0, 1, 2), ("b/c.jsonl".into(), 1, 3, 1)]);
+        let shape: Vec<(String, usize, usize, usize)> = chunks
+            .iter()
+            .map(|c| (c.file.display().to_string(), c.index, c.first_line, c.lines))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("a.jsonl".into(), 0, 1, 2),
+                ("a.jsonl".into(), 1, 3, 2),
+                ("a.jsonl".into(), 2, 5, 1),
+                ("b/c.jsonl".into(), 0, 1, 2),
+                ("b/c.jsonl".into(), 1, 3, 1)
+            ]
+        );
         assert_eq!(chunks[1].read(&dir.join("a.jsonl")).unwrap(), b"\n\n3\n4\n");
-        assert_eq!(chunks[4].read(&dir.join("b/c.jsonl")).unwrap(), b"\n\n3\n", "a last line without its break gets one");
-        assert_eq!(chunks[4].output(Path::new("/o"), "jsonl"), Path::new("/o/b/c/00001.jsonl"));
+        assert_eq!(
+            chunks[4].read(&dir.join("b/c.jsonl")).unwrap(),
+            b"\n\n3\n",
+            "a last line without its break gets one"
+        );
+        assert_eq!(
+            chunks[4].output(Path::new("/o"), "jsonl"),
+            Path::new("/o/b/c/00001.jsonl")
+        );
         assert_eq!("1/3".parse::<Task>().unwrap(), Task { index: 1, count: 3 });
         assert!("3/3".parse::<Task>().is_err() && "x".parse::<Task>().is_err());
         let single = plan(&dir.join("a.jsonl"), 1000).unwrap();

@@ -8,7 +8,11 @@
 //! up-to-date `.conllu` exists (the same `scripts/parse_conllu.py` as `make
 //! parses`, embedded in the binary) and tagged as `enrelg predict` tags.
 //! Work files (JSONL texts, parses) live under `OUT/.enrelg` and are reused by
-//! a rerun; the output folder itself is [`crate::output::OutputDir`].
+//! a rerun; the output folder itself is [`crate::tag::output::OutputDir`].
+
+pub mod chunk;
+pub mod output;
+pub mod predict;
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -21,39 +25,10 @@ use enrelg_pipeline::text::is_blank;
 use enrelg_pipeline::tree::with_ext;
 use serde::Serialize;
 
-use crate::predict::{Batcher, PredictedEntity, Tagger};
-use crate::run::RunInfo;
+use crate::tag::predict::{Batcher, PredictedEntity, Tagger};
 
 /// The parse export, so that the binary parses without the repository beside it.
-pub const PARSE_SCRIPT: &str = include_str!("../../scripts/parse_conllu.py");
-
-/// The newest `make train` run of `dataset` under `runs_dir` (folders
-/// `DATASET-*` directly inside it holding `run.json` and a checkpoint), by
-/// checkpoint time; an error that says how to train one when there is none.
-pub fn newest_run(runs_dir: &Path, dataset: &str) -> anyhow::Result<PathBuf> {
-    let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
-    let prefix = format!("{dataset}-");
-    if let Ok(entries) = std::fs::read_dir(runs_dir) {
-        for entry in entries.flatten() {
-            let dir = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with(&prefix) || !dir.join(crate::run::RUN_JSON).exists() {
-                continue;
-            }
-            let Ok(info) = RunInfo::read(&dir) else { continue };
-            if let Ok(modified) = std::fs::metadata(dir.join(info.checkpoint_file())).and_then(|m| m.modified()) {
-                found.push((modified, dir));
-            }
-        }
-    }
-    found.sort();
-    found.pop().map(|(_, dir)| dir).with_context(|| {
-        format!(
-            "no trained {dataset} run under {}/ (a folder {prefix}* with run.json and a checkpoint): train one with `make train DATASET={dataset}`, or name a run with RUN=DIR (enrelg tag --run DIR)",
-            runs_dir.display()
-        )
-    })
-}
+pub const PARSE_SCRIPT: &str = include_str!("../../../scripts/parse_conllu.py");
 
 /// The file in a parse folder naming the parser that made its parses (the
 /// script's SHA-256 and the spaCy model).
@@ -74,23 +49,43 @@ impl Parser {
     pub fn parse(&self, texts: &Path, rels: &[PathBuf], parses: &Path) -> anyhow::Result<()> {
         // Parses made by another parser (script or spaCy model) are stale too.
         let stamp_path = parses.join(PARSER_STAMP);
-        let stamp = format!("{} {}\n", enrelg_pipeline::fs::sha256_hex(PARSE_SCRIPT.as_bytes()), self.model);
+        let stamp = format!(
+            "{} {}\n",
+            enrelg_pipeline::fs::sha256_hex(PARSE_SCRIPT.as_bytes()),
+            self.model
+        );
         let same_parser = std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp);
         if !same_parser && parses.exists() {
             // `parses` is a cache of this command's own: nothing of it is kept.
-            std::fs::remove_dir_all(parses).with_context(|| format!("removing the parses of another parser, {}", parses.display()))?;
+            std::fs::remove_dir_all(parses).with_context(|| {
+                format!(
+                    "removing the parses of another parser, {}",
+                    parses.display()
+                )
+            })?;
         }
-        let stale: Vec<&PathBuf> = rels.iter().filter(|rel| !same_parser || !up_to_date(&with_ext(parses, rel, "conllu"), &with_ext(texts, rel, "txt"))).collect();
+        let stale: Vec<&PathBuf> = rels
+            .iter()
+            .filter(|rel| {
+                !same_parser
+                    || !up_to_date(
+                        &with_ext(parses, rel, "conllu"),
+                        &with_ext(texts, rel, "txt"),
+                    )
+            })
+            .collect();
         if stale.is_empty() {
             return Ok(());
         }
         anyhow::ensure!(self.python.exists(), "{}: no Python for the spaCy parser; create the environment with `make parse-venv` or pass --python", self.python.display());
-        std::fs::create_dir_all(parses).with_context(|| format!("creating {}", parses.display()))?;
+        std::fs::create_dir_all(parses)
+            .with_context(|| format!("creating {}", parses.display()))?;
         // Names of this process's own, removed after the parse.
         let script = enrelg_pipeline::fs::temp_path(&parses.join("parse_conllu.py"));
         let list = enrelg_pipeline::fs::temp_path(&parses.join("to-parse"));
         let _cleanup = RemoveOnDrop(vec![script.clone(), list.clone()]);
-        std::fs::write(&script, PARSE_SCRIPT).with_context(|| format!("writing {}", script.display()))?;
+        std::fs::write(&script, PARSE_SCRIPT)
+            .with_context(|| format!("writing {}", script.display()))?;
         // NUL-ended names: any file name the OS allows.
         let mut listing = Vec::new();
         for rel in &stale {
@@ -162,7 +157,19 @@ pub struct TaggedEntity<'a> {
 
 impl<'a> TaggedRecord<'a> {
     pub fn new(id: &'a str, entities: &'a [PredictedEntity]) -> Self {
-        Self { id, entities: entities.iter().map(|e| TaggedEntity { ty: &e.ty, start: e.start, end: e.end, text: &e.text, score: e.score }).collect() }
+        Self {
+            id,
+            entities: entities
+                .iter()
+                .map(|e| TaggedEntity {
+                    ty: &e.ty,
+                    start: e.start,
+                    end: e.end,
+                    text: &e.text,
+                    score: e.score,
+                })
+                .collect(),
+        }
     }
 
     /// Its line of `tagged.jsonl`, without the line break.
@@ -185,11 +192,16 @@ pub struct ParsedText {
 /// it for the same record, or why it was not tagged (a parse that does not fit its text). The
 /// documents go through the same batches as `enrelg tag` puts them in ([`Batcher`]); an error of
 /// the model itself fails the call.
-pub fn tag_parsed(tagger: &Tagger, texts: Vec<ParsedText>, device: &Device) -> anyhow::Result<Vec<Result<String, String>>> {
+pub fn tag_parsed(
+    tagger: &Tagger,
+    texts: Vec<ParsedText>,
+    device: &Device,
+) -> anyhow::Result<Vec<Result<String, String>>> {
     let mut out: Vec<Result<String, String>> = vec![Ok(String::new()); texts.len()];
     let ids: Vec<String> = texts.iter().map(|t| t.id.clone()).collect();
     let mut batcher: Batcher<usize> = Batcher::default();
-    let write = |done: Vec<(Vec<PredictedEntity>, usize)>, out: &mut Vec<Result<String, String>>| {
+    let write = |done: Vec<(Vec<PredictedEntity>, usize)>,
+                 out: &mut Vec<Result<String, String>>| {
         for (entities, i) in done {
             out[i] = Ok(TaggedRecord::new(&ids[i], &entities).to_json());
         }
@@ -229,13 +241,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
-    }
-
-    #[test]
-    fn no_run_says_how_to_train_one() {
-        let dir = scratch("runs");
-        let err = newest_run(&dir, "mars").unwrap_err().to_string();
-        assert!(err.contains("make train DATASET=mars") && err.contains("RUN=DIR"), "{err}");
     }
 
     #[test]

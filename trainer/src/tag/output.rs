@@ -36,7 +36,11 @@ impl OutputDir {
         let work = root.join(WORK_DIR);
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let lock = RunLock::acquire_file(root, &work.join(LOCK))?;
-        Ok(Self { root: root.to_path_buf(), written: BTreeSet::new(), _lock: lock })
+        Ok(Self {
+            root: root.to_path_buf(),
+            written: BTreeSet::new(),
+            _lock: lock,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -50,7 +54,13 @@ impl OutputDir {
 
     /// Write `path` (inside OUT) atomically and remember it as this run's output.
     pub fn write(&mut self, path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-        let rel = path.strip_prefix(&self.root).with_context(|| format!("{} is outside the output folder {}", path.display(), self.root.display()))?;
+        let rel = path.strip_prefix(&self.root).with_context(|| {
+            format!(
+                "{} is outside the output folder {}",
+                path.display(),
+                self.root.display()
+            )
+        })?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -65,21 +75,32 @@ impl OutputDir {
     pub fn finish(self) -> anyhow::Result<Vec<PathBuf>> {
         let list = self.work().join(OUTPUTS);
         let before = match std::fs::read(&list) {
-            Ok(bytes) => bytes.split(|&b| b == 0).filter(|n| !n.is_empty()).map(|n| PathBuf::from(OsStr::from_bytes(n))).collect(),
+            Ok(bytes) => bytes
+                .split(|&b| b == 0)
+                .filter(|n| !n.is_empty())
+                .map(|n| PathBuf::from(OsStr::from_bytes(n)))
+                .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e).with_context(|| format!("reading {}", list.display())),
         };
         let mut removed = Vec::new();
         for rel in before.iter().filter(|rel| !self.written.contains(*rel)) {
             // Only plain relative paths: a damaged list never reaches outside OUT.
-            if rel.is_absolute() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+            if rel.is_absolute()
+                || rel
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
                 continue;
             }
             let path = self.root.join(rel);
             match std::fs::remove_file(&path) {
                 Ok(()) => removed.push(path),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("removing the stale output {}", path.display())),
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("removing the stale output {}", path.display()))
+                }
             }
         }
         let mut bytes = Vec::new();
@@ -102,8 +123,15 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         let odd = PathBuf::from(OsStr::from_bytes(b"b/new\nline\xff.ann"));
         let mut out = OutputDir::open(&root).unwrap();
-        let Err(second) = OutputDir::open(&root) else { panic!("a second writer was let in") };
-        assert!(second.to_string().contains("being written by another process"), "{second}");
+        let Err(second) = OutputDir::open(&root) else {
+            panic!("a second writer was let in")
+        };
+        assert!(
+            second
+                .to_string()
+                .contains("being written by another process"),
+            "{second}"
+        );
         out.write(&root.join("a.ann"), b"T1").unwrap();
         out.write(&root.join(&odd), b"T2").unwrap();
         assert!(out.write(Path::new("/elsewhere.ann"), b"").is_err());
@@ -113,6 +141,10 @@ mod tests {
         let mut out = OutputDir::open(&root).unwrap();
         out.write(&root.join("a.ann"), b"T1").unwrap();
         assert_eq!(out.finish().unwrap(), vec![root.join(&odd)]);
-        assert!(!root.join(&odd).exists() && root.join("a.ann").exists() && root.join("notes.txt").exists());
+        assert!(
+            !root.join(&odd).exists()
+                && root.join("a.ann").exists()
+                && root.join("notes.txt").exists()
+        );
     }
 }

@@ -27,11 +27,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::data::WindowRecord;
-use crate::inference::{full_emissions, INFERENCE_WINDOWS};
+use crate::decode::emissions::{full_emissions, INFERENCE_WINDOWS};
 use crate::model::crf::CrfPotentials;
 use crate::model::CorefScope;
-use crate::output::OutputDir;
 use crate::run::LoadedRun;
+use crate::tag::output::OutputDir;
 
 /// One predicted entity.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -52,7 +52,11 @@ pub struct PredictedEntity {
 /// (the input rules of [`enrelg_pipeline::tree`]), sorted; what the walk
 /// passes over (FIFOs, broken links, second ways into a folder) goes into
 /// `skipped`.
-pub fn txt_files(root: &Path, links: Links, skipped: &mut SkipReport) -> anyhow::Result<Vec<PathBuf>> {
+pub fn txt_files(
+    root: &Path,
+    links: Links,
+    skipped: &mut SkipReport,
+) -> anyhow::Result<Vec<PathBuf>> {
     let tree = walk(root, "txt", Depth::Tree, links)?;
     tree.report(skipped);
     Ok(tree.files.iter().map(|f| strip_ext(f)).collect())
@@ -61,9 +65,23 @@ pub fn txt_files(root: &Path, links: Links, skipped: &mut SkipReport) -> anyhow:
 /// (`.txt`, `.conllu`, relative path) under `input`; parses beside the text
 /// or in a `parses` tree mirroring it. The parse may be missing: the caller
 /// decides (predict skips the document and counts it).
-pub fn find_inputs(input: &Path, parses: Option<&Path>, links: Links, skipped: &mut SkipReport) -> anyhow::Result<Vec<(PathBuf, PathBuf, PathBuf)>> {
+pub fn find_inputs(
+    input: &Path,
+    parses: Option<&Path>,
+    links: Links,
+    skipped: &mut SkipReport,
+) -> anyhow::Result<Vec<(PathBuf, PathBuf, PathBuf)>> {
     let rels = txt_files(input, links, skipped)?;
-    Ok(rels.into_iter().map(|rel| (with_ext(input, &rel, "txt"), with_ext(parses.unwrap_or(input), &rel, "conllu"), rel)).collect())
+    Ok(rels
+        .into_iter()
+        .map(|rel| {
+            (
+                with_ext(input, &rel, "txt"),
+                with_ext(parses.unwrap_or(input), &rel, "conllu"),
+                rel,
+            )
+        })
+        .collect())
 }
 
 /// One or more trained runs ready to tag documents: models, tokenizer and
@@ -74,7 +92,7 @@ pub struct Tagger<'a> {
     opts: BuildOptions<'a>,
     crf: CrfPotentials,
     scored_tags: Vec<String>,
-    /// Consistency decoding within each document at this threshold ([`crate::consistency`]).
+    /// Consistency decoding within each document at this threshold ([`crate::decode::consistency`]).
     consistency: Option<f64>,
 }
 
@@ -83,8 +101,16 @@ impl<'a> Tagger<'a> {
         let first = runs.first().context("no run to tag with")?;
         for (i, run) in runs.iter().enumerate().skip(1) {
             let (a, b) = (&run.info, &first.info);
-            a.ensure_same_labels(&format!("run {} of the ensemble", i + 1), b, "the first run")?;
-            anyhow::ensure!(a.window == b.window && a.tokenizer_sha256 == b.tokenizer_sha256, "run {} of the ensemble: another tokenizer or windowing than the first run's", i + 1);
+            a.ensure_same_labels(
+                &format!("run {} of the ensemble", i + 1),
+                b,
+                "the first run",
+            )?;
+            anyhow::ensure!(
+                a.window == b.window && a.tokenizer_sha256 == b.tokenizer_sha256,
+                "run {} of the ensemble: another tokenizer or windowing than the first run's",
+                i + 1
+            );
         }
         let opts = BuildOptions {
             corpus_name: String::new(),
@@ -96,9 +122,18 @@ impl<'a> Tagger<'a> {
             splits: Vec::new(),
             strict: true,
         };
-        let potentials = runs.iter().map(|r| r.model.head.crf.potentials()).collect::<Result<Vec<_>, _>>()?;
+        let potentials = runs
+            .iter()
+            .map(|r| r.model.head.crf.potentials())
+            .collect::<Result<Vec<_>, _>>()?;
         let crf = CrfPotentials::mean(&potentials).context("no run to tag with")?;
-        Ok(Self { runs, opts, crf, scored_tags: first.info.scored_tags(), consistency: None })
+        Ok(Self {
+            runs,
+            opts,
+            crf,
+            scored_tags: first.info.scored_tags(),
+            consistency: None,
+        })
     }
 
     /// Decode each document with label consistency at `threshold` (the one
@@ -122,12 +157,16 @@ impl<'a> Tagger<'a> {
     }
 
     /// Tag prepared documents together: their windows share the model's batches (at most
-    /// [`crate::inference::INFERENCE_WINDOWS`] each), so that many short documents fill the
+    /// [`crate::decode::emissions::INFERENCE_WINDOWS`] each), so that many short documents fill the
     /// encoder's batches as one long one would. Each document's entities are the same as
     /// [`Tagger::tag`] gives it alone: windows are independent in window scope, and in document
     /// scope a document's windows are grouped as they are alone (whole documents per batch, a long
     /// one cut into the same consecutive groups).
-    pub fn tag_many(&self, docs: Vec<DocumentData>, device: &Device) -> anyhow::Result<Vec<Vec<PredictedEntity>>> {
+    pub fn tag_many(
+        &self,
+        docs: Vec<DocumentData>,
+        device: &Device,
+    ) -> anyhow::Result<Vec<Vec<PredictedEntity>>> {
         let counts: Vec<usize> = docs.iter().map(|d| d.windows.len()).collect();
         // Each member sees the windows with its own dependency edges and word ids.
         let mut emissions = Vec::with_capacity(self.runs.len());
@@ -140,7 +179,8 @@ impl<'a> Tagger<'a> {
             emissions.push(full_emissions(&run.model, &records, device)?);
             first_records.get_or_insert(records);
         }
-        let mean = crate::ensemble::mean_emissions(&emissions).context("no run to tag with")?;
+        let mean =
+            crate::decode::ensemble::mean_emissions(&emissions).context("no run to tag with")?;
         let records = first_records.context("no run to tag with")?;
         let mut out = Vec::with_capacity(docs.len());
         let mut start = 0;
@@ -148,7 +188,12 @@ impl<'a> Tagger<'a> {
             let windows = &mean[start..start + n];
             let mut paths: Vec<Vec<usize>> = windows.iter().map(|e| self.crf.viterbi(e)).collect();
             if let Some(threshold) = self.consistency {
-                paths = crate::consistency::apply(&records[start..start + n], &paths, threshold).0;
+                paths = crate::decode::consistency::apply(
+                    &records[start..start + n],
+                    &paths,
+                    threshold,
+                )
+                .0;
             }
             start += n;
             out.push(self.entities(&data.doc, &paths, &self.tag_probabilities(windows, &paths)));
@@ -171,9 +216,18 @@ impl<'a> Tagger<'a> {
     }
 
     /// A document's entities from the tag paths of its windows and each word's tag probability.
-    fn entities(&self, doc: &Document, paths: &[Vec<usize>], probabilities: &[f64]) -> Vec<PredictedEntity> {
+    fn entities(
+        &self,
+        doc: &Document,
+        paths: &[Vec<usize>],
+        probabilities: &[f64],
+    ) -> Vec<PredictedEntity> {
         // Auxiliary types are learned, not output.
-        let tags: Vec<&str> = paths.iter().flatten().map(|&t| self.scored_tags[t].as_str()).collect();
+        let tags: Vec<&str> = paths
+            .iter()
+            .flatten()
+            .map(|&t| self.scored_tags[t].as_str())
+            .collect();
         let mut out = Vec::new();
         // Chunks per sentence: an entity never spans a sentence in the output.
         for sent in &doc.sentences {
@@ -181,9 +235,17 @@ impl<'a> Tagger<'a> {
                 let (first, last) = (sent.start + c.start, sent.start + c.end - 1);
                 let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
                 let text = doc.text.slice(start, end).unwrap_or_default().to_string();
-                let mean = probabilities[first..=last].iter().sum::<f64>() / (last + 1 - first) as f64;
+                let mean =
+                    probabilities[first..=last].iter().sum::<f64>() / (last + 1 - first) as f64;
                 let score = ((mean * 1e4).round() / 1e4) as f32;
-                out.push(PredictedEntity { doc: doc.id.clone(), ty: c.ty, start, end, text, score });
+                out.push(PredictedEntity {
+                    doc: doc.id.clone(),
+                    ty: c.ty,
+                    start,
+                    end,
+                    text,
+                    score,
+                });
             }
         }
         out
@@ -200,27 +262,50 @@ pub struct Batcher<T> {
 
 impl<T> Default for Batcher<T> {
     fn default() -> Self {
-        Self { pending: Vec::new() }
+        Self {
+            pending: Vec::new(),
+        }
     }
 }
 
 impl<T> Batcher<T> {
     /// Add a prepared document; the documents tagged when the batch filled, with their `T`s.
-    pub fn push(&mut self, tagger: &Tagger, doc: DocumentData, key: T, device: &Device) -> anyhow::Result<Vec<(Vec<PredictedEntity>, T)>> {
+    pub fn push(
+        &mut self,
+        tagger: &Tagger,
+        doc: DocumentData,
+        key: T,
+        device: &Device,
+    ) -> anyhow::Result<Vec<(Vec<PredictedEntity>, T)>> {
         self.pending.push((doc, key));
-        if self.pending.iter().map(|(d, _)| d.windows.len()).sum::<usize>() >= INFERENCE_WINDOWS {
+        if self
+            .pending
+            .iter()
+            .map(|(d, _)| d.windows.len())
+            .sum::<usize>()
+            >= INFERENCE_WINDOWS
+        {
             return self.finish(tagger, device);
         }
         Ok(Vec::new())
     }
 
     /// Tag what is waiting.
-    pub fn finish(&mut self, tagger: &Tagger, device: &Device) -> anyhow::Result<Vec<(Vec<PredictedEntity>, T)>> {
+    pub fn finish(
+        &mut self,
+        tagger: &Tagger,
+        device: &Device,
+    ) -> anyhow::Result<Vec<(Vec<PredictedEntity>, T)>> {
         if self.pending.is_empty() {
             return Ok(Vec::new());
         }
-        let (docs, keys): (Vec<DocumentData>, Vec<T>) = std::mem::take(&mut self.pending).into_iter().unzip();
-        Ok(tagger.tag_many(docs, device)?.into_iter().zip(keys).collect())
+        let (docs, keys): (Vec<DocumentData>, Vec<T>) =
+            std::mem::take(&mut self.pending).into_iter().unzip();
+        Ok(tagger
+            .tag_many(docs, device)?
+            .into_iter()
+            .zip(keys)
+            .collect())
     }
 }
 
@@ -228,7 +313,12 @@ impl<T> Batcher<T> {
 /// its windows numbered from `first_window`. Window ids are unique across the call and the
 /// document id is its number in the call, so that documents never merge in a batch plan and the
 /// document-scope edges find their windows.
-fn run_records(run: &LoadedRun, data: &DocumentData, k: usize, first_window: usize) -> Vec<WindowRecord> {
+fn run_records(
+    run: &LoadedRun,
+    data: &DocumentData,
+    k: usize,
+    first_window: usize,
+) -> Vec<WindowRecord> {
     let dep_kinds: &[EdgeKind] = run.info.config.dependency_variant.kinds();
     let mut records: Vec<WindowRecord> = data
         .windows
@@ -236,8 +326,19 @@ fn run_records(run: &LoadedRun, data: &DocumentData, k: usize, first_window: usi
         .map(|(w, edges)| {
             let words = &data.doc.tokens[w.word_start..w.word_end];
             let forms: Vec<String> = words.iter().map(|t| t.form.clone()).collect();
-            let shapes = words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect();
-            let mut record = WindowRecord::new((first_window + w.index) as u32, w.clone(), &forms, vec![0; words.len()], shapes, edges, dep_kinds);
+            let shapes = words
+                .iter()
+                .map(|t| enrelg_pipeline::shape::shape(&t.form))
+                .collect();
+            let mut record = WindowRecord::new(
+                (first_window + w.index) as u32,
+                w.clone(),
+                &forms,
+                vec![0; words.len()],
+                shapes,
+                edges,
+                dep_kinds,
+            );
             record.doc_id = k.to_string();
             record.upos = words.iter().map(|t| upos_id(&t.upos)).collect();
             record.deprel = words.iter().map(|t| deprel_id(&t.deprel)).collect();
@@ -248,7 +349,9 @@ fn run_records(run: &LoadedRun, data: &DocumentData, k: usize, first_window: usi
         let starts: Vec<usize> = data.windows.iter().map(|(w, _)| w.word_start).collect();
         for e in &data.doc_edges {
             let [(sw, sp), (dw, dp)] = e.ends(&starts);
-            records[sw].doc_coref.push((sp, (first_window + dw) as u32, dp));
+            records[sw]
+                .doc_coref
+                .push((sp, (first_window + dw) as u32, dp));
         }
     }
     if let Some(v) = &run.vocab {
@@ -259,14 +362,24 @@ fn run_records(run: &LoadedRun, data: &DocumentData, k: usize, first_window: usi
 
 /// The `.ann` content for a document's entities ([`brat::entity_line`]).
 pub fn to_ann(entities: &[PredictedEntity]) -> String {
-    entities.iter().enumerate().map(|(i, e)| brat::entity_line(i + 1, &e.ty, e.start, e.end, &e.text)).collect()
+    entities
+        .iter()
+        .enumerate()
+        .map(|(i, e)| brat::entity_line(i + 1, &e.ty, e.start, e.end, &e.text))
+        .collect()
 }
 
 /// Load the runs that tag together and the tokenizer of their model
 /// folder, refusing a folder whose tokenizer differs from the one a run was
 /// trained with.
-pub fn open_runs(dirs: &[PathBuf], device: &Device) -> anyhow::Result<(Vec<LoadedRun>, WordPieceTokenizer)> {
-    let runs = dirs.iter().map(|r| LoadedRun::open(r, device)).collect::<anyhow::Result<Vec<_>>>()?;
+pub fn open_runs(
+    dirs: &[PathBuf],
+    device: &Device,
+) -> anyhow::Result<(Vec<LoadedRun>, WordPieceTokenizer)> {
+    let runs = dirs
+        .iter()
+        .map(|r| LoadedRun::open(r, device))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let first = runs.first().context("no run to tag with")?;
     let tokenizer = WordPieceTokenizer::from_model_dir(&first.model_dir)?;
     for (run, dir) in runs.iter().zip(dirs) {
@@ -285,7 +398,10 @@ pub fn open_runs(dirs: &[PathBuf], device: &Device) -> anyhow::Result<(Vec<Loade
 /// A consistency-decoding threshold must be a majority.
 pub fn check_threshold(threshold: Option<f64>) -> anyhow::Result<()> {
     if let Some(t) = threshold {
-        anyhow::ensure!((0.5..=1.0).contains(&t), "--consistency {t}: a majority threshold between 0.5 and 1.0");
+        anyhow::ensure!(
+            (0.5..=1.0).contains(&t),
+            "--consistency {t}: a majority threshold between 0.5 and 1.0"
+        );
     }
     Ok(())
 }
@@ -333,19 +449,47 @@ struct EntityLine<'a> {
 /// Tag each (`.txt`, `.conllu`, relative path) of `inputs`: `ann_root/REL.ann`
 /// per document and `ann_root/entities.jsonl` for all, written through `out`.
 /// A document that cannot be read is skipped and counted (an error with `strict`).
-pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], out: &mut OutputDir, ann_root: &Path, device: &Device, strict: bool) -> anyhow::Result<Tagged> {
+pub fn tag_documents(
+    tagger: &Tagger,
+    inputs: &[(PathBuf, PathBuf, PathBuf)],
+    out: &mut OutputDir,
+    ann_root: &Path,
+    device: &Device,
+    strict: bool,
+) -> anyhow::Result<Tagged> {
     let bar = ProgressBar::new(inputs.len() as u64);
-    bar.set_style(ProgressStyle::with_template("tagging [{bar:30}] {pos}/{len} documents ({per_sec}, eta {eta})")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "tagging [{bar:30}] {pos}/{len} documents ({per_sec}, eta {eta})",
+        )?
+        .progress_chars("=> "),
+    );
     let start = Instant::now();
-    let mut tagged = Tagged { entities: BTreeMap::new(), words: 0, seconds: 0.0, skipped: SkipReport::default() };
+    let mut tagged = Tagged {
+        entities: BTreeMap::new(),
+        words: 0,
+        seconds: 0.0,
+        skipped: SkipReport::default(),
+    };
     let mut jsonl = String::new();
     let mut batcher: Batcher<&Path> = Batcher::default();
-    let mut write = |done: Vec<(Vec<PredictedEntity>, &Path)>, tagged: &mut Tagged, jsonl: &mut String| -> anyhow::Result<()> {
+    let mut write = |done: Vec<(Vec<PredictedEntity>, &Path)>,
+                     tagged: &mut Tagged,
+                     jsonl: &mut String|
+     -> anyhow::Result<()> {
         for (entities, rel) in done {
-            out.write(&with_ext(ann_root, rel, "ann"), to_ann(&entities).as_bytes())?;
-            let path = with_ext(Path::new(""), rel, "txt").to_string_lossy().into_owned();
+            out.write(
+                &with_ext(ann_root, rel, "ann"),
+                to_ann(&entities).as_bytes(),
+            )?;
+            let path = with_ext(Path::new(""), rel, "txt")
+                .to_string_lossy()
+                .into_owned();
             for entity in &entities {
-                *jsonl += &(serde_json::to_string(&EntityLine { path: path.clone(), entity })? + "\n");
+                *jsonl += &(serde_json::to_string(&EntityLine {
+                    path: path.clone(),
+                    entity,
+                })? + "\n");
             }
             tagged.entities.insert(rel.to_path_buf(), entities);
             bar.inc(1);
@@ -357,7 +501,9 @@ pub fn tag_documents(tagger: &Tagger, inputs: &[(PathBuf, PathBuf, PathBuf)], ou
             Ok(doc) => doc,
             Err(e) if !strict && e.is_document_problem() => {
                 // No .ann is written for it: the summary names it.
-                tagged.skipped.add(Unit::Document, &e.reason(), e.to_string());
+                tagged
+                    .skipped
+                    .add(Unit::Document, &e.reason(), e.to_string());
                 bar.inc(1);
                 continue;
             }
