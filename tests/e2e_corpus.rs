@@ -94,27 +94,20 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
     let corpus = tmp.join("shards/my-anatomy.corpus");
     let manifest = std::fs::read_to_string(corpus.join("manifest.json")).unwrap();
     assert_eq!(
-        std::fs::read_dir(corpus.join("conllu/test"))
-            .unwrap()
-            .count(),
+        std::fs::read_dir(corpus.join("conllu/test")).unwrap().count(),
         6,
         "the parses are made beside the shards"
     );
     // A rerun: the same split, nothing parsed again.
     let (ok, again) = enrelg(&data_args);
     assert!(ok && !again.contains("documents to parse"), "{again}");
-    assert_eq!(
-        std::fs::read_to_string(corpus.join("manifest.json")).unwrap(),
-        manifest
-    );
+    assert_eq!(std::fs::read_to_string(corpus.join("manifest.json")).unwrap(), manifest);
     // --strict refuses the unannotated text, naming it.
     let strict = [&data_args[..], &["--strict"]].concat();
     let (ok, refused) = enrelg(&strict);
     assert!(
-        !ok && refused.contains(&format!(
-            "{}: a .txt without its .ann",
-            flat.join("notes.txt").display()
-        )),
+        !ok && refused
+            .contains(&format!("{}: a .txt without its .ann", flat.join("notes.txt").display())),
         "{refused}"
     );
 
@@ -165,10 +158,7 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
     for line in entities.lines() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         let text = std::fs::read_to_string(test_texts.join(e["path"].as_str().unwrap())).unwrap();
-        let (a, b) = (
-            e["start"].as_u64().unwrap() as usize,
-            e["end"].as_u64().unwrap() as usize,
-        );
+        let (a, b) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
         assert_eq!(
             text.chars().skip(a).take(b - a).collect::<String>(),
             e["text"].as_str().unwrap()
@@ -184,15 +174,8 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
 fn downstream(tmp: &Path, shards: &Path, run: &Path, model: &Path) {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let show = tmp.join("show");
-    let (ok, report) = enrelg(&[
-        "show",
-        "--shards",
-        &s(shards),
-        "--run",
-        &s(run),
-        "--out",
-        &s(&show),
-    ]);
+    let (ok, report) =
+        enrelg(&["show", "--shards", &s(shards), "--run", &s(run), "--out", &s(&show)]);
     assert!(ok, "{report}");
     let index = std::fs::read_to_string(show.join("index.html")).unwrap();
     let pages = std::fs::read_dir(&show)
@@ -248,11 +231,10 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
     let model = tmp.join("tiny-cased-bert");
     std::fs::create_dir_all(&model).unwrap();
     // Every character alone and as a continuation, so no word is unknown, and a few whole words.
-    let mut vocab: Vec<String> = [
-        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Gale", "gale", "The", "the", "cells", "of",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut vocab: Vec<String> =
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Gale", "gale", "The", "the", "cells", "of"]
+            .map(String::from)
+            .to_vec();
     let mut chars = std::collections::BTreeSet::new();
     for e in std::fs::read_dir(flat).unwrap() {
         chars.extend(
@@ -279,10 +261,7 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
         "intermediate_size": ff, "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu"});
     std::fs::write(model.join("config.json"), config.to_string()).unwrap();
     let mut shapes: Vec<(String, Vec<usize>)> = vec![
-        (
-            "embeddings.word_embeddings.weight".into(),
-            vec![vocab.len(), h],
-        ),
+        ("embeddings.word_embeddings.weight".into(), vec![vocab.len(), h]),
         ("embeddings.position_embeddings.weight".into(), vec![512, h]),
         ("embeddings.token_type_embeddings.weight".into(), vec![2, h]),
         ("embeddings.LayerNorm.weight".into(), vec![h]),
@@ -314,9 +293,8 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
             let n: usize = shape.iter().product();
             let values: Vec<f32> = (0..n)
                 .map(|_| {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
+                    state =
+                        state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                     let u = (state >> 40) as f32 / (1u64 << 24) as f32;
                     if name.ends_with("LayerNorm.weight") {
                         1.0
@@ -327,20 +305,13 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
                     }
                 })
                 .collect();
-            (
-                name,
-                shape,
-                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            )
+            (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect())
         })
         .collect();
     let views: Vec<(String, TensorView)> = data
         .iter()
         .map(|(n, shape, bytes)| {
-            (
-                n.clone(),
-                TensorView::new(Dtype::F32, shape.clone(), bytes).unwrap(),
-            )
+            (n.clone(), TensorView::new(Dtype::F32, shape.clone(), bytes).unwrap())
         })
         .collect();
     safetensors::serialize_to_file(views, None, &model.join("model.safetensors")).unwrap();
@@ -358,10 +329,7 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
         cased.sha256.as_str(),
         "the run records the cased tokenizer"
     );
-    assert_ne!(
-        cased.subtokens(&["Gale"]).unwrap(),
-        lower.subtokens(&["Gale"]).unwrap()
-    );
+    assert_ne!(cased.subtokens(&["Gale"]).unwrap(), lower.subtokens(&["Gale"]).unwrap());
     tiny_tokenizer_json(tmp, flat, &model, python, &cased, &lower);
 
     let mut roberta = config;
@@ -379,10 +347,7 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
         "--out",
         &s(&tmp.join("run-roberta")),
     ]);
-    assert!(
-        !ok && refused.contains("model_type \"roberta\" is not supported"),
-        "{refused}"
-    );
+    assert!(!ok && refused.contains("model_type \"roberta\" is not supported"), "{refused}");
 }
 
 /// The tiny vocabulary against Python `tokenizers`' BERT WordPiece on the corpus's text, cased and
@@ -405,22 +370,13 @@ fn tiny_tokenizer_json(
         .filter(|p| p.extension().is_some_and(|x| x == "txt"))
         .collect();
     files.sort();
-    let text: String = files
-        .iter()
-        .take(3)
-        .map(|f| std::fs::read_to_string(f).unwrap())
-        .collect();
+    let text: String = files.iter().take(3).map(|f| std::fs::read_to_string(f).unwrap()).collect();
     let mut words: Vec<&str> = text.split_whitespace().collect();
     words.sort_unstable();
     words.dedup();
     let with_json = tmp.join("tiny-cased-json");
     std::fs::create_dir_all(&with_json).unwrap();
-    for f in [
-        "config.json",
-        "model.safetensors",
-        "vocab.txt",
-        "tokenizer_config.json",
-    ] {
+    for f in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
         std::fs::copy(model.join(f), with_json.join(f)).unwrap();
     }
     let words_file = tmp.join("tiny-words.json");
@@ -444,19 +400,10 @@ json.dump(ids, sys.stdout)
         .arg(with_json.join("tokenizer.json"))
         .output()
         .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        python.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}: {}", python.display(), String::from_utf8_lossy(&out.stderr));
     let reference: std::collections::BTreeMap<String, Vec<Vec<u32>>> =
         serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        cased.subtokens(&words).unwrap(),
-        reference["cased"],
-        "cased, as Python tokenizers"
-    );
+    assert_eq!(cased.subtokens(&words).unwrap(), reference["cased"], "cased, as Python tokenizers");
     assert_eq!(
         lower.subtokens(&words).unwrap(),
         reference["uncased"],
@@ -516,9 +463,7 @@ fn data_train_tag(
         &s(&cache),
     ]);
     assert!(ok, "{trained}");
-    let texts = tmp
-        .join("shards")
-        .join(format!("{name}.corpus/standoff/test"));
+    let texts = tmp.join("shards").join(format!("{name}.corpus/standoff/test"));
     let (ok, report) = enrelg(&[
         "tag",
         "--input",

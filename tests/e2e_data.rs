@@ -26,12 +26,7 @@ fn inputs() -> Option<(PathBuf, PathBuf)> {
     if data.join("mars").exists() && model.join("tokenizer.json").exists() {
         return Some((data, model));
     }
-    assert!(
-        !required(),
-        "need {} and {} (make model)",
-        data.display(),
-        model.display()
-    );
+    assert!(!required(), "need {} and {} (make model)", data.display(), model.display());
     eprintln!("skipping: corpora or model missing (make model)");
     None
 }
@@ -81,11 +76,7 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
     let (a, b) = (tmp.join("a"), tmp.join("b"));
     assert!(build(&data, &model, &a).wait().unwrap().success());
     assert!(build(&data, &model, &b).wait().unwrap().success());
-    assert_eq!(
-        files_of(&a),
-        files_of(&b),
-        "two runs must give identical bytes"
-    );
+    assert_eq!(files_of(&a), files_of(&b), "two runs must give identical bytes");
 
     let manifest = ShardManifest::read(&a).unwrap();
     assert_eq!(manifest.splits, ["train", "dev", "test"]);
@@ -109,57 +100,22 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
             .unwrap()
             .into_no_null_iter()
             .collect();
-        let ends: Vec<u32> = windows
-            .column(windows::WORD_END)
-            .unwrap()
-            .u32()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
-        let ids = windows
-            .column(windows::INPUT_IDS)
-            .unwrap()
-            .list()
-            .unwrap()
-            .clone();
-        let firsts = windows
-            .column(windows::WORD_FIRST_SUBTOKEN)
-            .unwrap()
-            .list()
-            .unwrap()
-            .clone();
+        let ends: Vec<u32> =
+            windows.column(windows::WORD_END).unwrap().u32().unwrap().into_no_null_iter().collect();
+        let ids = windows.column(windows::INPUT_IDS).unwrap().list().unwrap().clone();
+        let firsts = windows.column(windows::WORD_FIRST_SUBTOKEN).unwrap().list().unwrap().clone();
         let mut words = 0usize;
         for i in 0..windows.height() {
-            let ids: Vec<u32> = ids
-                .get_as_series(i)
-                .unwrap()
-                .u32()
-                .unwrap()
-                .into_no_null_iter()
-                .collect();
-            let firsts: Vec<u32> = firsts
-                .get_as_series(i)
-                .unwrap()
-                .u32()
-                .unwrap()
-                .into_no_null_iter()
-                .collect();
-            assert!(
-                ids.len() <= 128,
-                "{split} window {i}: {} subtokens",
-                ids.len()
-            );
-            assert_eq!(
-                (ids[0], *ids.last().unwrap()),
-                (101, 102),
-                "[CLS] ... [SEP]"
-            );
+            let ids: Vec<u32> =
+                ids.get_as_series(i).unwrap().u32().unwrap().into_no_null_iter().collect();
+            let firsts: Vec<u32> =
+                firsts.get_as_series(i).unwrap().u32().unwrap().into_no_null_iter().collect();
+            assert!(ids.len() <= 128, "{split} window {i}: {} subtokens", ids.len());
+            assert_eq!((ids[0], *ids.last().unwrap()), (101, 102), "[CLS] ... [SEP]");
             assert_eq!(firsts.len() as u32, ends[i] - starts[i]);
             assert!(
                 firsts.windows(2).all(|w| w[0] < w[1])
-                    && firsts
-                        .iter()
-                        .all(|&f| f >= 1 && (f as usize) < ids.len() - 1)
+                    && firsts.iter().all(|&f| f >= 1 && (f as usize) < ids.len() - 1)
             );
             words += firsts.len();
         }
@@ -172,15 +128,8 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join(".venv/bin/python"));
     if !python.exists() {
-        assert!(
-            !required(),
-            "no Python with polars at {} (make venv)",
-            python.display()
-        );
-        eprintln!(
-            "skipping the independent graph check: no {}",
-            python.display()
-        );
+        assert!(!required(), "no Python with polars at {} (make venv)", python.display());
+        eprintln!("skipping the independent graph check: no {}", python.display());
     } else {
         for split in ["dev", "test"] {
             let out = Command::new(&python)
@@ -190,11 +139,7 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
                 .output()
                 .unwrap();
             let stdout = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                out.status.success(),
-                "{stdout}{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
             assert!(stdout.contains(" 0 windows differ"), "{stdout}");
             // The document-level coreference edges too, and there are such edges to check.
             assert!(
@@ -265,11 +210,7 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
     let train = corpus.join("standoff/train");
     let parses = corpus.join("conllu/train");
     let good = data_cmd(&corpus, &model, &tmp.join("clean"), &[]);
-    assert!(
-        good.status.success(),
-        "{}",
-        String::from_utf8_lossy(&good.stderr)
-    );
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
     let clean = ShardManifest::read(&tmp.join("clean")).unwrap();
 
     // One word of 399 subtokens ("fe - mg - ..."): longer than a 128-subtoken window.
@@ -278,10 +219,7 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
     std::fs::write(train.join("zz_long.ann"), "T1\tElement 0 2\tFe\n").unwrap();
     std::fs::write(
         parses.join("zz_long.conllu"),
-        format!(
-            "1\t{long}\t_\tX\t_\t_\t0\troot\t_\tTokenRange=0:{}\n\n",
-            long.len()
-        ),
+        format!("1\t{long}\t_\tX\t_\t_\t0\troot\t_\tTokenRange=0:{}\n\n", long.len()),
     )
     .unwrap();
     std::fs::write(train.join("zz_latin1.txt"), b"Schr\xf6der saw Fe").unwrap();
@@ -310,10 +248,7 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
     let out = data_cmd(&corpus, &model, &tmp.join("shards"), &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("skipped: 3 document(s), 1 line(s)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("skipped: 3 document(s), 1 line(s)"), "{stderr}");
     for reason in [
         "invalid UTF-8: 1",
         "missing .conllu: 1",
@@ -331,10 +266,7 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
     assert_eq!(train_stats.skipped.documents, 3);
     assert_eq!(train_stats.skipped.lines, 1);
     // Every good document is there, plus the long one.
-    assert_eq!(
-        train_stats.documents,
-        clean.statistics["train"].documents + 1
-    );
+    assert_eq!(train_stats.documents, clean.statistics["train"].documents + 1);
     assert_eq!(train_stats.windowing.words_truncated, 1);
     let windows = read_table(&tmp.join("shards"), "train", tables::WINDOWS).unwrap();
     let docs: Vec<String> = windows
@@ -345,16 +277,8 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
         .iter()
         .map(|s| s.unwrap().to_string())
         .collect();
-    let ids = windows
-        .column(windows::INPUT_IDS)
-        .unwrap()
-        .list()
-        .unwrap()
-        .clone();
-    let row = docs
-        .iter()
-        .position(|d| d == "zz_long")
-        .expect("the long document has a window");
+    let ids = windows.column(windows::INPUT_IDS).unwrap().list().unwrap().clone();
+    let row = docs.iter().position(|d| d == "zz_long").expect("the long document has a window");
     assert_eq!(ids.get_as_series(row).unwrap().len(), 128);
 
     let strict = data_cmd(&corpus, &model, &tmp.join("strict"), &["--strict"]);
@@ -365,9 +289,6 @@ fn bad_input_is_skipped_counted_and_strict_stops_at_it() {
             && err.contains("unknown annotation id \"Q1\""),
         "{err}"
     );
-    assert!(
-        !tmp.join("strict").exists(),
-        "a failed build leaves no shards"
-    );
+    assert!(!tmp.join("strict").exists(), "a failed build leaves no shards");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

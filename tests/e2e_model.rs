@@ -73,12 +73,8 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     let Some((tmp, model)) = small_shards("model", 3) else {
         return;
     };
-    let (corpus, shards, run, cache) = (
-        tmp.join("corpus"),
-        tmp.join("shards"),
-        tmp.join("run"),
-        tmp.join("cache"),
-    );
+    let (corpus, shards, run, cache) =
+        (tmp.join("corpus"), tmp.join("shards"), tmp.join("run"), tmp.join("cache"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
 
     // Forward + backward of the full CD model, encoder included, on real windows.
@@ -120,30 +116,14 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     }
     assert!(run.join("head.bpk").exists() && run.join("run.json").exists());
     // The cache is reused by eval; a corrupted cache is detected and rebuilt.
-    let caches: Vec<PathBuf> = std::fs::read_dir(&cache)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let caches: Vec<PathBuf> =
+        std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
     assert!(caches.len() >= 2);
-    let test_cache = caches
-        .iter()
-        .find(|p| p.to_string_lossy().ends_with("-train.bin"))
-        .unwrap();
+    let test_cache = caches.iter().find(|p| p.to_string_lossy().ends_with("-train.bin")).unwrap();
     let bytes = std::fs::read(test_cache).unwrap();
     std::fs::write(test_cache, &bytes[..bytes.len() / 2]).unwrap();
-    let report = enrelg(&[
-        "eval",
-        "--run",
-        &s(&run),
-        "--split",
-        "test",
-        "--cache-dir",
-        &s(&cache),
-    ]);
-    assert!(
-        report.contains("processed") && report.contains("FB1"),
-        "{report}"
-    );
+    let report = enrelg(&["eval", "--run", &s(&run), "--split", "test", "--cache-dir", &s(&cache)]);
+    assert!(report.contains("processed") && report.contains("FB1"), "{report}");
     let eval: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("eval-test.json")).unwrap()).unwrap();
     assert!((0.0..=100.0).contains(&eval["micro"]["f1"].as_f64().unwrap()));
@@ -160,10 +140,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
         &s(&cache),
         "--consistency",
     ]);
-    assert!(
-        report.contains("consistency decoding (threshold"),
-        "{report}"
-    );
+    assert!(report.contains("consistency decoding (threshold"), "{report}");
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("consistency-test.json")).unwrap()).unwrap();
     assert_eq!(record["dev_split"], "dev");
@@ -172,10 +149,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
             .contains(&record["choice"]["threshold"].as_f64().unwrap()),
         "{record}"
     );
-    assert_eq!(
-        record["f1_plain"].as_f64().unwrap(),
-        eval["micro"]["f1"].as_f64().unwrap()
-    );
+    assert_eq!(record["f1_plain"].as_f64().unwrap(), eval["micro"]["f1"].as_f64().unwrap());
     let consistent: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("eval-test-consistency.json")).unwrap())
             .unwrap();
@@ -200,27 +174,11 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
         &s(&cache),
     ];
     enrelg(&[&common[..], &["--out", &s(&full)]].concat());
-    enrelg(
-        &[
-            &common[..],
-            &["--out", &s(&split), "--stop-after-epoch", "1"],
-        ]
-        .concat(),
-    );
-    assert_eq!(
-        std::fs::read_to_string(split.join("metrics.jsonl"))
-            .unwrap()
-            .lines()
-            .count(),
-        1
-    );
+    enrelg(&[&common[..], &["--out", &s(&split), "--stop-after-epoch", "1"]].concat());
+    assert_eq!(std::fs::read_to_string(split.join("metrics.jsonl")).unwrap().lines().count(), 1);
     enrelg(&[&common[..], &["--out", &s(&split), "--resume"]].concat());
     assert_eq!(curve(&full).len(), 3);
-    assert_eq!(
-        curve(&full),
-        curve(&split),
-        "resumed run differs from the uninterrupted one"
-    );
+    assert_eq!(curve(&full), curve(&split), "resumed run differs from the uninterrupted one");
     // (The checkpoints' bytes differ: they carry random parameter ids; the curves carry the values.)
 
     // Ensembles: one member decodes exactly as `eval` does; two members keep
@@ -245,15 +203,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
         std::fs::read_to_string(ens.join("eval-test.json")).unwrap(),
         std::fs::read_to_string(run.join("eval-test.json")).unwrap()
     );
-    enrelg(&[
-        "eval",
-        "--run",
-        &s(&full),
-        "--split",
-        "test",
-        "--cache-dir",
-        &s(&cache),
-    ]);
+    enrelg(&["eval", "--run", &s(&full), "--split", "test", "--cache-dir", &s(&cache)]);
     let out = enrelg(&[
         "ensemble",
         "--run",
@@ -267,10 +217,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
         "--cache-dir",
         &s(&cache),
     ]);
-    assert!(
-        out.contains("processed") && out.contains("ensemble of 2: test F1"),
-        "{out}"
-    );
+    assert!(out.contains("processed") && out.contains("ensemble of 2: test F1"), "{out}");
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ens.join("ensemble-test.json")).unwrap()).unwrap();
     let f1 = |path: PathBuf| -> f64 {
@@ -278,25 +225,10 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
         v["micro"]["f1"].as_f64().unwrap()
     };
     assert_eq!(record["members"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        record["members"][0]["f1"].as_f64().unwrap(),
-        f1(run.join("eval-test.json"))
-    );
-    assert_eq!(
-        record["members"][1]["f1"].as_f64().unwrap(),
-        f1(full.join("eval-test.json"))
-    );
-    assert_eq!(
-        record["f1"].as_f64().unwrap(),
-        f1(ens.join("eval-test.json"))
-    );
-    assert_eq!(
-        record["members"][1]["checkpoint_sha256"]
-            .as_str()
-            .unwrap()
-            .len(),
-        64
-    );
+    assert_eq!(record["members"][0]["f1"].as_f64().unwrap(), f1(run.join("eval-test.json")));
+    assert_eq!(record["members"][1]["f1"].as_f64().unwrap(), f1(full.join("eval-test.json")));
+    assert_eq!(record["f1"].as_f64().unwrap(), f1(ens.join("eval-test.json")));
+    assert_eq!(record["members"][1]["checkpoint_sha256"].as_str().unwrap().len(), 64);
 
     // Tag the test documents from .txt + .conllu; every .ann span must slice the
     // text to its surface (the brat reader used by `score` checks it, and the
@@ -316,33 +248,19 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     assert!(out.contains("words/s"), "{out}");
     let anns = std::fs::read_dir(&pred)
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "ann")
-        })
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "ann"))
         .count();
     assert_eq!(anns, 3);
     let jsonl = std::fs::read_to_string(pred.join("entities.jsonl")).unwrap();
     for line in jsonl.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let txt = std::fs::read_to_string(
-            corpus
-                .join("standoff/test")
-                .join(format!("{}.txt", v["doc"].as_str().unwrap())),
+            corpus.join("standoff/test").join(format!("{}.txt", v["doc"].as_str().unwrap())),
         )
         .unwrap();
         let chars: Vec<char> = txt.chars().collect();
-        let (a, b) = (
-            v["start"].as_u64().unwrap() as usize,
-            v["end"].as_u64().unwrap() as usize,
-        );
-        assert_eq!(
-            chars[a..b].iter().collect::<String>(),
-            v["text"].as_str().unwrap()
-        );
+        let (a, b) = (v["start"].as_u64().unwrap() as usize, v["end"].as_u64().unwrap() as usize);
+        assert_eq!(chars[a..b].iter().collect::<String>(), v["text"].as_str().unwrap());
     }
     let score = enrelg(&[
         "score",
@@ -400,11 +318,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     assert!(!tmp.join("pred2/latin1.ann").exists());
     // Every skipped document is listed in OUT/skipped.tsv with its reason and location.
     let table = std::fs::read_to_string(tmp.join("pred2/skipped.tsv")).unwrap();
-    let rows: Vec<Vec<&str>> = table
-        .lines()
-        .skip(1)
-        .map(|l| l.split('\t').collect())
-        .collect();
+    let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|l| l.split('\t').collect()).collect();
     assert_eq!(rows.len(), 2, "{table}");
     assert!(
         rows.iter()
@@ -449,11 +363,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
             .unwrap()
     };
     let moved = predict_from(&project.join("runs/r"), &tmp.join("pred-moved"));
-    assert!(
-        moved.status.success(),
-        "{}",
-        String::from_utf8_lossy(&moved.stderr)
-    );
+    assert!(moved.status.success(), "{}", String::from_utf8_lossy(&moved.stderr));
     assert_eq!(
         std::fs::read_to_string(tmp.join("pred-moved/entities.jsonl")).unwrap(),
         jsonl,
@@ -487,11 +397,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     } else {
         assert!(
             !std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1"),
@@ -502,15 +408,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
 
     // Tampered inputs are clear errors naming the file, never panics.
     let eval_err = |run: &Path| {
-        enrelg_fails(&[
-            "eval",
-            "--run",
-            &s(run),
-            "--split",
-            "test",
-            "--cache-dir",
-            &s(&cache),
-        ])
+        enrelg_fails(&["eval", "--run", &s(run), "--split", "test", "--cache-dir", &s(&cache)])
     };
     let copy = tmp.join("run-copy");
     copy_dir(&run, &copy);
@@ -520,20 +418,13 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     bytes[mid] ^= 0xff;
     std::fs::write(&ckpt, &bytes).unwrap();
     let err = eval_err(&copy);
-    assert!(
-        err.contains("head.bpk: SHA-256") && err.contains("differs"),
-        "{err}"
-    );
+    assert!(err.contains("head.bpk: SHA-256") && err.contains("differs"), "{err}");
     std::fs::remove_file(&ckpt).unwrap();
     assert!(eval_err(&copy).contains("no checkpoint"));
     let info = std::fs::read_to_string(run.join("run.json")).unwrap();
     let current = format!("\"format_version\": {}", enrelg::run::RUN_FORMAT_VERSION);
     assert!(info.contains(&current), "{info}");
-    std::fs::write(
-        copy.join("run.json"),
-        info.replace(&current, "\"format_version\": 7"),
-    )
-    .unwrap();
+    std::fs::write(copy.join("run.json"), info.replace(&current, "\"format_version\": 7")).unwrap();
     let err = eval_err(&copy);
     assert!(err.contains("run format version 7"), "{err}");
     // Shards: an edited Arrow file fails its checksum; another format version is refused.
@@ -544,10 +435,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     edited[at] ^= 0x01;
     std::fs::write(&arrow, &edited).unwrap();
     let err = eval_err(&run);
-    assert!(
-        err.contains("test/windows.arrow: SHA-256") && err.contains("make data"),
-        "{err}"
-    );
+    assert!(err.contains("test/windows.arrow: SHA-256") && err.contains("make data"), "{err}");
     std::fs::write(&arrow, &original).unwrap();
     let inspect_err = enrelg_fails(&["inspect", &s(&tmp.join("shards-v1"))]);
     assert!(inspect_err.contains("manifest.json"), "{inspect_err}");
@@ -557,25 +445,15 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     let version = v["format_version"].as_u64().unwrap();
     std::fs::write(
         tmp.join("shards-v1/manifest.json"),
-        manifest.replacen(
-            &format!("\"format_version\": {version}"),
-            "\"format_version\": 1",
-            1,
-        ),
+        manifest.replacen(&format!("\"format_version\": {version}"), "\"format_version\": 1", 1),
     )
     .unwrap();
     let err = enrelg_fails(&["inspect", &s(&tmp.join("shards-v1"))]);
-    assert!(
-        err.contains("shard format version 1") && err.contains("make data"),
-        "{err}"
-    );
+    assert!(err.contains("shard format version 1") && err.contains("make data"), "{err}");
     // Shards of an older version may lack fields of this one: the version is still what the error names.
     let mut older: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     older["format_version"] = 2.into();
-    older["statistics"]["dev"]
-        .as_object_mut()
-        .unwrap()
-        .remove("doc_edges");
+    older["statistics"]["dev"].as_object_mut().unwrap().remove("doc_edges");
     std::fs::write(tmp.join("shards-v1/manifest.json"), older.to_string()).unwrap();
     let err = enrelg_fails(&["inspect", &s(&tmp.join("shards-v1"))]);
     assert!(
@@ -593,12 +471,8 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let Some((tmp, model)) = small_shards("mix", 2) else {
         return;
     };
-    let (corpus, shards, run, cache) = (
-        tmp.join("corpus"),
-        tmp.join("shards"),
-        tmp.join("run"),
-        tmp.join("cache"),
-    );
+    let (corpus, shards, run, cache) =
+        (tmp.join("corpus"), tmp.join("shards"), tmp.join("run"), tmp.join("cache"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let train = [
         "train",
@@ -635,9 +509,7 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let vocab = info["word_vocab"].as_array().unwrap();
     assert!(
         vocab.len() > 10
-            && vocab
-                .iter()
-                .all(|w| w.as_str().unwrap() == w.as_str().unwrap().to_lowercase()),
+            && vocab.iter().all(|w| w.as_str().unwrap() == w.as_str().unwrap().to_lowercase()),
         "{vocab:?}"
     );
     // The cache holds the embedding output and the six layers of MiniLM side
@@ -648,23 +520,12 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
         .find(|p| p.to_string_lossy().ends_with("-all-layers-mean-train.bin"))
         .unwrap();
     let bytes = std::fs::read(&train_cache).unwrap();
-    assert_eq!(
-        u64::from_le_bytes(bytes[8..16].try_into().unwrap()),
-        7 * 384
-    );
+    assert_eq!(u64::from_le_bytes(bytes[8..16].try_into().unwrap()), 7 * 384);
 
     // Eval decodes from the cache and the shards; predict runs the encoder
     // live, pools, looks words up and builds the document edges and syntax
     // ids on its own: the same entities.
-    enrelg(&[
-        "eval",
-        "--run",
-        &s(&run),
-        "--split",
-        "test",
-        "--cache-dir",
-        &s(&cache),
-    ]);
+    enrelg(&["eval", "--run", &s(&run), "--split", "test", "--cache-dir", &s(&cache)]);
     let eval: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("eval-test.json")).unwrap()).unwrap();
     let pred = tmp.join("pred");
@@ -679,10 +540,8 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
         "--out",
         &s(&pred),
     ]);
-    let tagged = std::fs::read_to_string(pred.join("entities.jsonl"))
-        .unwrap()
-        .lines()
-        .count() as u64;
+    let tagged =
+        std::fs::read_to_string(pred.join("entities.jsonl")).unwrap().lines().count() as u64;
     assert!(tagged > 0, "nothing tagged: the check below would be empty");
     assert_eq!(tagged, eval["micro"]["predicted"].as_u64().unwrap());
     // With consistency decoding at the threshold eval chose on dev, predict
@@ -717,10 +576,8 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
         "--consistency",
         &threshold,
     ]);
-    let tagged_c = std::fs::read_to_string(pred_c.join("entities.jsonl"))
-        .unwrap()
-        .lines()
-        .count() as u64;
+    let tagged_c =
+        std::fs::read_to_string(pred_c.join("entities.jsonl")).unwrap().lines().count() as u64;
     assert_eq!(
         tagged_c,
         consistent["micro"]["predicted"].as_u64().unwrap(),
@@ -766,15 +623,9 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let warm_info: serde_json::Value =
         serde_json::from_slice(&std::fs::read(warm.join("run.json")).unwrap()).unwrap();
     assert_eq!(warm_info["warm_start"]["frozen"], true);
-    assert_eq!(
-        warm_info["warm_start"]["checkpoint_sha256"],
-        info["checkpoint_sha256"]
-    );
+    assert_eq!(warm_info["warm_start"]["checkpoint_sha256"], info["checkpoint_sha256"]);
     let best = info["best_dev_f1"].as_f64().unwrap();
-    assert!(
-        best > 0.0,
-        "the frozen run learned nothing: the comparison below would be empty"
-    );
+    assert!(best > 0.0, "the frozen run learned nothing: the comparison below would be empty");
     assert!(
         (warm_info["best_dev_f1"].as_f64().unwrap() - best).abs() < 1e-9,
         "{} vs {best}",
@@ -802,10 +653,7 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
         ]
         .concat(),
     );
-    assert!(
-        err.contains("another shape") && err.contains("\"shape_dim\":16"),
-        "{err}"
-    );
+    assert!(err.contains("another shape") && err.contains("\"shape_dim\":16"), "{err}");
     let frozen = [
         "train",
         "--data",
@@ -820,14 +668,8 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
         "--cache-dir",
         &s(&cache),
     ];
-    let err = enrelg_fails(
-        &[
-            &frozen[..],
-            &shape[..],
-            &["--out", &s(&tmp.join("refrozen"))],
-        ]
-        .concat(),
-    );
+    let err =
+        enrelg_fails(&[&frozen[..], &shape[..], &["--out", &s(&tmp.join("refrozen"))]].concat());
     assert!(err.contains("fine-tune this one too"), "{err}");
     // An ensemble of the frozen run (cached encoder outputs) and the
     // fine-tuned one (live encoder): `predict` with both runs tags the
@@ -862,34 +704,17 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
         "--out",
         &s(&pred_ens),
     ]);
-    let tagged = std::fs::read_to_string(pred_ens.join("entities.jsonl"))
-        .unwrap()
-        .lines()
-        .count() as u64;
+    let tagged =
+        std::fs::read_to_string(pred_ens.join("entities.jsonl")).unwrap().lines().count() as u64;
     assert_eq!(tagged, ens_eval["micro"]["predicted"].as_u64().unwrap());
     // Resuming the second stage after its epochs needs only its own
     // checkpoint, not the run it started from.
     std::fs::rename(&run, tmp.join("run-moved")).unwrap();
-    enrelg(&[
-        "train",
-        "--data",
-        &s(&shards),
-        "--model",
-        &model,
-        "--out",
-        &s(&warm),
-        "--resume",
-    ]);
+    enrelg(&["train", "--data", &s(&shards), "--model", &model, "--out", &s(&warm), "--resume"]);
     let resumed: serde_json::Value =
         serde_json::from_slice(&std::fs::read(warm.join("run.json")).unwrap()).unwrap();
     assert_eq!(resumed["warm_start"], warm_info["warm_start"]);
-    assert_eq!(
-        std::fs::read_to_string(warm.join("metrics.jsonl"))
-            .unwrap()
-            .lines()
-            .count(),
-        1
-    );
+    assert_eq!(std::fs::read_to_string(warm.join("metrics.jsonl")).unwrap().lines().count(), 1);
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
@@ -902,10 +727,7 @@ fn enrelg_fails(args: &[&str]) -> String {
         .expect("run enrelg");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "enrelg {args:?} should fail");
-    assert!(
-        !stderr.contains("panicked"),
-        "enrelg {args:?} panicked:\n{stderr}"
-    );
+    assert!(!stderr.contains("panicked"), "enrelg {args:?} panicked:\n{stderr}");
     stderr
 }
 
@@ -951,11 +773,7 @@ fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
     ];
     // One epoch first fills the encoder cache, so the timed run below is what a restart costs.
     enrelg(
-        &[
-            &common[..],
-            &["--out", &s(&tmp.join("warm-up")), "--stop-after-epoch", "1"],
-        ]
-        .concat(),
+        &[&common[..], &["--out", &s(&tmp.join("warm-up")), "--stop-after-epoch", "1"]].concat(),
     );
     let reference = tmp.join("reference");
     let t0 = std::time::Instant::now();
@@ -1008,34 +826,17 @@ fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
             }
         }
     }
-    assert!(
-        kills >= 3,
-        "only {kills} kills: the sweep did not interrupt the run"
-    );
+    assert!(kills >= 3, "only {kills} kills: the sweep did not interrupt the run");
     assert_eq!(curve(&reference).len(), 4);
     assert_eq!(
         curve(&killed),
         curve(&reference),
         "run killed {kills} times differs from the uninterrupted one"
     );
-    let report = enrelg(&[
-        "eval",
-        "--run",
-        &s(&killed),
-        "--split",
-        "dev",
-        "--cache-dir",
-        &s(&cache),
-    ]);
-    let reference_report = enrelg(&[
-        "eval",
-        "--run",
-        &s(&reference),
-        "--split",
-        "dev",
-        "--cache-dir",
-        &s(&cache),
-    ]);
+    let report =
+        enrelg(&["eval", "--run", &s(&killed), "--split", "dev", "--cache-dir", &s(&cache)]);
+    let reference_report =
+        enrelg(&["eval", "--run", &s(&reference), "--split", "dev", "--cache-dir", &s(&cache)]);
     assert_eq!(report, reference_report);
     let leftovers: Vec<String> = std::fs::read_dir(&killed)
         .unwrap()
@@ -1070,18 +871,8 @@ fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
     ];
     enrelg(&[&args[..], &["--config", &s(&config), "--out", &s(&early)]].concat());
     let stopped = curve(&early);
-    assert!(
-        stopped.len() < 12,
-        "patience 1 should stop early: {} epochs",
-        stopped.len()
-    );
-    enrelg(
-        &[
-            &args[..],
-            &["--config", &s(&config), "--out", &s(&early), "--resume"],
-        ]
-        .concat(),
-    );
+    assert!(stopped.len() < 12, "patience 1 should stop early: {} epochs", stopped.len());
+    enrelg(&[&args[..], &["--config", &s(&config), "--out", &s(&early), "--resume"]].concat());
     assert_eq!(curve(&early), stopped);
     std::fs::remove_dir_all(&tmp).unwrap();
 }
@@ -1093,34 +884,18 @@ fn summarize_groups_runs_by_everything_but_the_seed() {
     let tmp = std::env::temp_dir().join(format!("enrelg-e2e-summarize-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let records = workspace().join("results/h200-vulkan");
-    copy_dir(
-        &records.join("mars-cd-shape32-ft128"),
-        &tmp.join("cd-seed1"),
-    );
-    copy_dir(
-        &records.join("mars-cd-shape32-ft128"),
-        &tmp.join("cd-seed2"),
-    );
+    copy_dir(&records.join("mars-cd-shape32-ft128"), &tmp.join("cd-seed1"));
+    copy_dir(&records.join("mars-cd-shape32-ft128"), &tmp.join("cd-seed2"));
     let info = std::fs::read_to_string(tmp.join("cd-seed2/run.json")).unwrap();
-    std::fs::write(
-        tmp.join("cd-seed2/run.json"),
-        info.replacen("\"seed\": 1", "\"seed\": 2", 1),
-    )
-    .unwrap();
-    copy_dir(
-        &records.join("mars-baseline-shape32-ft128"),
-        &tmp.join("baseline-seed1"),
-    );
+    std::fs::write(tmp.join("cd-seed2/run.json"), info.replacen("\"seed\": 1", "\"seed\": 2", 1))
+        .unwrap();
+    copy_dir(&records.join("mars-baseline-shape32-ft128"), &tmp.join("baseline-seed1"));
     // The same configuration started from a frozen run (--init-from) is a row of its own.
     copy_dir(&records.join("mars-cd-shape32-ft128"), &tmp.join("cd-warm"));
     let mut warm: serde_json::Value =
         serde_json::from_slice(&std::fs::read(tmp.join("cd-warm/run.json")).unwrap()).unwrap();
     warm["warm_start"] = serde_json::json!({"run": "runs/frozen", "checkpoint_sha256": "0".repeat(64), "frozen": true});
-    std::fs::write(
-        tmp.join("cd-warm/run.json"),
-        serde_json::to_string(&warm).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(tmp.join("cd-warm/run.json"), serde_json::to_string(&warm).unwrap()).unwrap();
     let s = |p: PathBuf| p.to_str().unwrap().to_string();
     let table = enrelg(&[
         "summarize",
@@ -1158,15 +933,7 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
         tmp.join("cache"),
     );
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let extra = [
-        "Locality",
-        "Site",
-        "Formation",
-        "Member",
-        "Unit",
-        "Region",
-        "Material",
-    ];
+    let extra = ["Locality", "Site", "Formation", "Member", "Unit", "Region", "Material"];
     enrelg(&[
         "data",
         "--corpus",
@@ -1225,21 +992,9 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
             split != "train" || with_aux.iter().any(is_aux),
             "no auxiliary entity in train: the test would check nothing"
         );
-        let scored: Vec<String> = with_aux
-            .iter()
-            .map(|l| {
-                if is_aux(l) {
-                    "O".to_string()
-                } else {
-                    l.clone()
-                }
-            })
-            .collect();
-        assert_eq!(
-            scored,
-            labels(&plain, split),
-            "{split}: the scored labels changed"
-        );
+        let scored: Vec<String> =
+            with_aux.iter().map(|l| if is_aux(l) { "O".to_string() } else { l.clone() }).collect();
+        assert_eq!(scored, labels(&plain, split), "{split}: the scored labels changed");
         // The same windows: the frozen-encoder cache of either serves both.
         let kinds = enrelg_pipeline::graph::DependencyVariant::CompoundKey.kinds();
         let key = |dir: &Path| {
@@ -1269,27 +1024,15 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
     ]);
     let info: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
-    assert_eq!(
-        info["labels"]["types"].as_array().unwrap().len(),
-        3 + extra.len()
-    );
+    assert_eq!(info["labels"]["types"].as_array().unwrap().len(), 3 + extra.len());
     assert_eq!(info["labels"]["scored"], 3);
     let eval: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("eval-test.json")).unwrap()).unwrap();
-    let gold_plain = labels(&plain, "test")
-        .iter()
-        .filter(|l| l.starts_with("B-"))
-        .count() as u64;
-    assert_eq!(
-        eval["micro"]["gold"].as_u64().unwrap(),
-        gold_plain,
-        "{eval}"
-    );
+    let gold_plain = labels(&plain, "test").iter().filter(|l| l.starts_with("B-")).count() as u64;
+    assert_eq!(eval["micro"]["gold"].as_u64().unwrap(), gold_plain, "{eval}");
     let types: Vec<&String> = eval["per_type"].as_object().unwrap().keys().collect();
     assert!(
-        types
-            .iter()
-            .all(|t| ["Element", "Mineral", "Target"].contains(&t.as_str())),
+        types.iter().all(|t| ["Element", "Mineral", "Target"].contains(&t.as_str())),
         "{types:?}"
     );
     let conll = std::fs::read_to_string(run.join("predictions-test.conll")).unwrap();
@@ -1417,11 +1160,7 @@ fn a_second_writer_is_refused_and_a_killed_writers_lock_does_not_block_resume() 
     let info: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join(enrelg::run::RUN_JSON)).unwrap()).unwrap();
     assert_eq!(info["config"]["seed"], 1);
-    assert_eq!(
-        curve(&run).len(),
-        3,
-        "the first run's metrics hold its own epochs only"
-    );
+    assert_eq!(curve(&run).len(), 3, "the first run's metrics hold its own epochs only");
     assert!(!lock.exists(), "the lock goes with its writer");
 
     // Killed after its first epoch: the lock stays behind, and --resume takes it over.
@@ -1432,10 +1171,7 @@ fn a_second_writer_is_refused_and_a_killed_writers_lock_does_not_block_resume() 
     wait_for(&|| killed.join(enrelg::run::METRICS).exists() && !curve(&killed).is_empty());
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    assert!(
-        killed.join(enrelg::run::LOCK).exists(),
-        "a killed writer cannot remove its lock"
-    );
+    assert!(killed.join(enrelg::run::LOCK).exists(), "a killed writer cannot remove its lock");
     args.push("--resume".into());
     enrelg(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(curve(&killed).len(), 3);
@@ -1490,21 +1226,11 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
             &s(&tmp.join("cache")),
         ];
         let (runs, results) = (tmp.join(name).join("runs"), tmp.join(name).join("results"));
-        enrelg(
-            &[
-                &args[..],
-                &["--runs", &s(&runs), "--results", &s(&results)],
-                extra,
-            ]
-            .concat(),
-        )
+        enrelg(&[&args[..], &["--runs", &s(&runs), "--results", &s(&results)], extra].concat())
     };
     // Interrupted: one cell, then the rest.
     let first = experiment("interrupted", &["--limit", "1"]);
-    assert!(
-        first.contains("1 cells finished now, 0 already finished"),
-        "{first}"
-    );
+    assert!(first.contains("1 cells finished now, 0 already finished"), "{first}");
     let plan = experiment("interrupted", &["--dry-run"]);
     assert!(
         plan.contains("shards-baseline-")
@@ -1514,10 +1240,7 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
         "{plan}"
     );
     let second = experiment("interrupted", &[]);
-    assert!(
-        second.contains("1 cells finished now, 1 already finished, 0 failed"),
-        "{second}"
-    );
+    assert!(second.contains("1 cells finished now, 1 already finished, 0 failed"), "{second}");
     let whole = experiment("whole", &[]);
     assert!(whole.contains("2 cells finished now"), "{whole}");
     let mut cells: Vec<String> = std::fs::read_dir(tmp.join("whole/results/cells"))
@@ -1536,16 +1259,8 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
             std::fs::read_to_string(tmp.join(name).join("results/cells").join(cell).join(file))
                 .unwrap()
         };
-        for file in [
-            "eval-test.json",
-            "eval-test-consistency.json",
-            "consistency-test.json",
-        ] {
-            assert_eq!(
-                record("interrupted", file),
-                record("whole", file),
-                "{cell}/{file}"
-            );
+        for file in ["eval-test.json", "eval-test-consistency.json", "consistency-test.json"] {
+            assert_eq!(record("interrupted", file), record("whole", file), "{cell}/{file}");
         }
         assert_eq!(
             timeless(&record("interrupted", "metrics.jsonl")),
@@ -1574,11 +1289,7 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
         "{table}"
     );
     let csv = std::fs::read_to_string(tmp.join("interrupted/results/tiny/table.csv")).unwrap();
-    assert_eq!(
-        csv.lines().count(),
-        5,
-        "a header, two plain rows and two consistency rows:\n{csv}"
-    );
+    assert_eq!(csv.lines().count(), 5, "a header, two plain rows and two consistency rows:\n{csv}");
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(tmp.join("interrupted/results/tiny/table.json")).unwrap(),
     )
@@ -1618,23 +1329,14 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
     // Its figures, linked relative to the page, one point per row.
     assert!(page.contains("](figures/tiny-shards-f1.png)"), "{page}");
     let svg = std::fs::read_to_string(figures.join("tiny-shards-f1.svg")).unwrap();
-    assert!(
-        svg.contains("\nbaseline\n") && svg.contains("\ncd\n"),
-        "{svg}"
-    );
+    assert!(svg.contains("\nbaseline\n") && svg.contains("\ncd\n"), "{svg}");
     assert!(figures.join("tiny-shards-seconds.png").exists());
     // Per-type F1 and the mixed-label shares (the spec decodes with consistency), one bar label per row.
     for figure in ["types", "consistency"] {
-        assert!(
-            page.contains(&format!("](figures/tiny-shards-{figure}.png)")),
-            "{page}"
-        );
+        assert!(page.contains(&format!("](figures/tiny-shards-{figure}.png)")), "{page}");
         let svg =
             std::fs::read_to_string(figures.join(format!("tiny-shards-{figure}.svg"))).unwrap();
-        assert!(
-            svg.contains("\nbaseline\n") && svg.contains("\ncd\n"),
-            "{figure}: {svg}"
-        );
+        assert!(svg.contains("\nbaseline\n") && svg.contains("\ncd\n"), "{figure}: {svg}");
     }
     // And the dev curve of a run.
     enrelg(&[
@@ -1643,30 +1345,14 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
         "--out",
         &s(&figures.join("dev")),
     ]);
-    assert!(std::fs::read_to_string(figures.join("dev.svg"))
-        .unwrap()
-        .contains("Dev F1 per epoch"));
+    assert!(std::fs::read_to_string(figures.join("dev.svg")).unwrap().contains("Dev F1 per epoch"));
     // Any line chart from JSON, as make bench draws its scaling figure.
     let chart = tmp.join("chart.json");
     std::fs::write(&chart, r#"{"title": "Scaling", "x_label": "copies", "y_label": "k words/s", "series": [{"label": "stages", "points": [[1, 700, 0], [16, 450, 0]]}]}"#).unwrap();
-    enrelg(&[
-        "plot",
-        "--lines",
-        &s(&chart),
-        "--out",
-        &s(&figures.join("scaling")),
-    ]);
-    assert!(std::fs::read_to_string(figures.join("scaling.svg"))
-        .unwrap()
-        .contains("Scaling"));
+    enrelg(&["plot", "--lines", &s(&chart), "--out", &s(&figures.join("scaling"))]);
+    assert!(std::fs::read_to_string(figures.join("scaling.svg")).unwrap().contains("Scaling"));
     std::fs::write(&chart, r#"{"title": "no series"}"#).unwrap();
-    let bad = enrelg_fails(&[
-        "plot",
-        "--lines",
-        &s(&chart),
-        "--out",
-        &s(&figures.join("bad")),
-    ]);
+    let bad = enrelg_fails(&["plot", "--lines", &s(&chart), "--out", &s(&figures.join("bad"))]);
     assert!(bad.contains("chart.json: not a chart"), "{bad}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -19,12 +19,7 @@ fn spacy_export_is_read_back_by_the_rust_readers() {
         .unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
     let required = std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1");
     if !data.join("mars").exists() || !python.exists() {
-        assert!(
-            !required,
-            "need {} and {} (make parse-venv)",
-            data.display(),
-            python.display()
-        );
+        assert!(!required, "need {} and {} (make parse-venv)", data.display(), python.display());
         eprintln!("skipping: no corpus or no spaCy environment");
         return;
     }
@@ -48,11 +43,7 @@ fn spacy_export_is_read_back_by_the_rust_readers() {
         .arg(tmp.join("conllu"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Up-to-date outputs are skipped on a second run.
     let again = Command::new(&python)
         .arg(workspace().join("scripts/parse_conllu.py"))
@@ -69,22 +60,12 @@ fn spacy_export_is_read_back_by_the_rust_readers() {
     );
 
     let stats = Command::new(env!("CARGO_BIN_EXE_enrelg"))
-        .args([
-            "stats",
-            "--json",
-            "--manifest",
-            "datasets/mars/manifest.json",
-            "--corpus",
-        ])
+        .args(["stats", "--json", "--manifest", "datasets/mars/manifest.json", "--corpus"])
         .arg(&tmp)
         .current_dir(workspace())
         .output()
         .unwrap();
-    assert!(
-        stats.status.success(),
-        "{}",
-        String::from_utf8_lossy(&stats.stderr)
-    );
+    assert!(stats.status.success(), "{}", String::from_utf8_lossy(&stats.stderr));
     let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
     let dev = &v["splits"]["dev"];
     assert_eq!(dev["documents"], 4);

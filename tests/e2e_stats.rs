@@ -20,10 +20,7 @@ fn data_dir() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1") {
-        panic!(
-            "corpora not found at {} and ENRELG_REQUIRE_DATA=1",
-            dir.display()
-        );
+        panic!("corpora not found at {} and ENRELG_REQUIRE_DATA=1", dir.display());
     }
     eprintln!("skipping: corpora not found at {}", dir.display());
     None
@@ -71,33 +68,17 @@ fn standoff_stats_agree_with_the_reference_statistics() {
         ]);
         let theirs = &reference["corpora"][ref_name];
         let splits = theirs.as_object().unwrap();
-        assert_eq!(
-            ours["splits"].as_object().unwrap().len(),
-            splits.len(),
-            "{name}: split count"
-        );
+        assert_eq!(ours["splits"].as_object().unwrap().len(), splits.len(), "{name}: split count");
         for (split, r) in splits {
             let o = &ours["splits"][split];
-            for key in [
-                "documents",
-                "sentences",
-                "tokens",
-                "entities",
-                "entities_total",
-            ] {
+            for key in ["documents", "sentences", "tokens", "entities", "entities_total"] {
                 assert_eq!(o[key], r[key], "{name} {split} {key}");
             }
             if let Some(kinds) = r.get("ann_line_kinds") {
-                assert_eq!(
-                    &o["annotation_lines"], kinds,
-                    "{name} {split} annotation lines"
-                );
+                assert_eq!(&o["annotation_lines"], kinds, "{name} {split} annotation lines");
             }
             if let Some(other) = r.get("other_textbound_types") {
-                assert_eq!(
-                    &o["alignment"]["excluded_types"], other,
-                    "{name} {split} other types"
-                );
+                assert_eq!(&o["alignment"]["excluded_types"], other, "{name} {split} other types");
             }
         }
     }
@@ -122,29 +103,16 @@ fn enrelg_release_stats_agree_with_the_reference_statistics() {
         ]);
         for (split, r) in reference["corpora"][ref_name].as_object().unwrap() {
             // The release names AnatEM's devel split "dev".
-            let file_split = if split == "devel" {
-                "dev"
-            } else {
-                split.as_str()
-            };
+            let file_split = if split == "devel" { "dev" } else { split.as_str() };
             let o = &ours["splits"][file_split];
             let r = &r["enrelg_conll"];
             assert_eq!(o["documents"], r["documents"], "{name} {split} documents");
             assert_eq!(o["sentences"], r["segments"], "{name} {split} segments");
             assert_eq!(o["tokens"], r["tokens"], "{name} {split} tokens");
-            assert_eq!(
-                o["root_tokens"], r["ROOT_tokens"],
-                "{name} {split} ROOT tokens"
-            );
+            assert_eq!(o["root_tokens"], r["ROOT_tokens"], "{name} {split} ROOT tokens");
             assert_eq!(o["entities"], r["entities"], "{name} {split} entities");
-            assert_eq!(
-                o["entities_total"], r["entities_total"],
-                "{name} {split} entities total"
-            );
-            assert_eq!(
-                o["bio_violations"], r["bio_violations"],
-                "{name} {split} BIO violations"
-            );
+            assert_eq!(o["entities_total"], r["entities_total"], "{name} {split} entities total");
+            assert_eq!(o["bio_violations"], r["bio_violations"], "{name} {split} BIO violations");
         }
     }
 }
@@ -179,10 +147,7 @@ fn mars_brat_vs_enrelg_differences_are_all_explained() {
             "no_enrelg_entity_there",
         ];
         assert_eq!(
-            brat_kinds
-                .iter()
-                .map(|k| n(&format!("brat_only_{k}")))
-                .sum::<u64>(),
+            brat_kinds.iter().map(|k| n(&format!("brat_only_{k}"))).sum::<u64>(),
             n("brat_only")
         );
         assert_eq!(
@@ -190,14 +155,9 @@ fn mars_brat_vs_enrelg_differences_are_all_explained() {
             n("enrelg_only")
         );
         // .ann count minus EnRel-G count is explained by these rows.
-        let enrelg_total = reference["corpora"]["Mars"][split]["enrelg_conll"]["entities_total"]
-            .as_u64()
-            .unwrap();
-        assert_eq!(
-            n("brat_entities") - n("brat_only") + n("enrelg_only"),
-            enrelg_total,
-            "{split}"
-        );
+        let enrelg_total =
+            reference["corpora"]["Mars"][split]["enrelg_conll"]["entities_total"].as_u64().unwrap();
+        assert_eq!(n("brat_entities") - n("brat_only") + n("enrelg_only"), enrelg_total, "{split}");
     }
 }
 
@@ -207,11 +167,7 @@ fn expected_statistics_guard_detects_drift() {
     for (name, _, folder) in CORPORA {
         let manifest = format!("datasets/{name}/manifest.json");
         for (format, corpus, expected) in [
-            (
-                "standoff",
-                data.join(name),
-                format!("datasets/{name}/expected-stats.json"),
-            ),
+            ("standoff", data.join(name), format!("datasets/{name}/expected-stats.json")),
             (
                 "enrelg",
                 data.join("enrelg").join(folder),
@@ -231,11 +187,7 @@ fn expected_statistics_guard_detects_drift() {
                 "--check",
             ];
             let out = enrelg(&[&args[..], &[expected.as_str()]].concat());
-            assert!(
-                out.status.success(),
-                "{expected}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert!(out.status.success(), "{expected}: {}", String::from_utf8_lossy(&out.stderr));
 
             // A tampered expectation must fail and name the differing field.
             let mut v: Value =
@@ -243,10 +195,8 @@ fn expected_statistics_guard_detects_drift() {
                     .unwrap();
             let tokens = v["splits"]["train"]["tokens"].as_u64().unwrap();
             v["splits"]["train"]["tokens"] = Value::from(tokens + 1);
-            let tampered = std::env::temp_dir().join(format!(
-                "enrelg-tampered-{name}-{format}-{}.json",
-                std::process::id()
-            ));
+            let tampered = std::env::temp_dir()
+                .join(format!("enrelg-tampered-{name}-{format}-{}.json", std::process::id()));
             std::fs::write(&tampered, serde_json::to_vec(&v).unwrap()).unwrap();
             let out = enrelg(&[&args[..], &[tampered.to_str().unwrap()]].concat());
             std::fs::remove_file(&tampered).unwrap();
@@ -272,11 +222,7 @@ fn a_corrupted_annotation_is_reported_with_file_and_line() {
     std::fs::create_dir_all(&conllu).unwrap();
     let src = data.join("mars");
     std::fs::copy(src.join("standoff/dev/1029.txt"), standoff.join("1029.txt")).unwrap();
-    std::fs::copy(
-        src.join("conllu/dev/1029.conllu"),
-        conllu.join("1029.conllu"),
-    )
-    .unwrap();
+    std::fs::copy(src.join("conllu/dev/1029.conllu"), conllu.join("1029.conllu")).unwrap();
     let ann = std::fs::read_to_string(src.join("standoff/dev/1029.ann")).unwrap();
     // Shift the third line's span by one character: its surface no longer matches.
     let mut lines: Vec<String> = ann.lines().map(String::from).collect();
@@ -309,9 +255,6 @@ fn a_corrupted_annotation_is_reported_with_file_and_line() {
     let out = enrelg(&["stats", "--corpus", tmp.to_str().unwrap(), "--strict"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(
-        err.contains("1029.conllu") && err.contains("missing"),
-        "{err}"
-    );
+    assert!(err.contains("1029.conllu") && err.contains("missing"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -36,11 +36,7 @@ fn setup(name: &str) -> Option<Setup> {
         eprintln!("skipping: corpora or model missing");
         return None;
     }
-    assert!(
-        !required || python.exists(),
-        "need {} (make parse-venv)",
-        python.display()
-    );
+    assert!(!required || python.exists(), "need {} (make parse-venv)", python.display());
     let tmp = std::env::temp_dir().join(format!("enrelg-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     small_corpus(&data.join("mars"), &tmp.join("corpus"), 3);
@@ -80,20 +76,8 @@ fn setup(name: &str) -> Option<Setup> {
         &cache,
     ];
     enrelg(&train);
-    enrelg(&[
-        "eval",
-        "--run",
-        &s(&run),
-        "--split",
-        "test",
-        "--cache-dir",
-        &cache,
-    ]);
-    Some(Setup {
-        tmp,
-        model,
-        python: python.exists().then_some(python),
-    })
+    enrelg(&["eval", "--run", &s(&run), "--split", "test", "--cache-dir", &cache]);
+    Some(Setup { tmp, model, python: python.exists().then_some(python) })
 }
 
 fn run_enrelg(args: &[&str]) -> std::process::Output {
@@ -123,12 +107,7 @@ fn ann_spans(path: &Path) -> Vec<(String, usize, usize, String)> {
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
             let t: Vec<&str> = cols[1].split(' ').collect();
-            (
-                t[0].to_string(),
-                t[1].parse().unwrap(),
-                t[2].parse().unwrap(),
-                cols[2].to_string(),
-            )
+            (t[0].to_string(), t[1].parse().unwrap(), t[2].parse().unwrap(), cols[2].to_string())
         })
         .collect()
 }
@@ -151,12 +130,7 @@ fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
     let test = tmp.join("corpus/standoff/test");
     let mut stems: Vec<String> = std::fs::read_dir(&test)
         .unwrap()
-        .filter_map(|e| {
-            e.ok()?
-                .path()
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-        })
+        .filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect();
     stems.sort();
     stems.dedup();
@@ -170,31 +144,18 @@ fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
     }
     std::fs::write(raw.join("latin1.txt"), b"Curiosity analysed Schr\xf6der.\n").unwrap();
     std::fs::write(raw.join("empty.txt"), b"").unwrap();
-    let first = std::fs::read_to_string(test.join(format!("{}.txt", stems[0])))
-        .unwrap()
-        .replace('\n', " ");
+    let first =
+        std::fs::read_to_string(test.join(format!("{}.txt", stems[0]))).unwrap().replace('\n', " ");
     let long: String = first.chars().cycle().take(1 << 20).collect();
     std::fs::write(raw.join("one-line.txt"), long).unwrap();
 
     let run = s(&tmp.join("run"));
     let out = tmp.join("tagged");
-    let args = [
-        "tag",
-        "--input",
-        &s(&raw),
-        "--out",
-        &s(&out),
-        "--run",
-        &run,
-        "--python",
-        &s(python),
-    ];
+    let args =
+        ["tag", "--input", &s(&raw), "--out", &s(&out), "--run", &run, "--python", &s(python)];
     let report = enrelg(&args);
     assert!(
-        report.contains(&format!(
-            "{}:1:24: not UTF-8",
-            raw.join("latin1.txt").display()
-        )),
+        report.contains(&format!("{}:1:24: not UTF-8", raw.join("latin1.txt").display())),
         "{report}"
     );
     assert!(
@@ -206,25 +167,14 @@ fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
     );
     assert!(report.contains("1 empty document(s)"), "{report}");
     for (i, stem) in stems.iter().enumerate() {
-        let rel = if i == 0 {
-            format!("nested/{stem}")
-        } else {
-            stem.clone()
-        };
+        let rel = if i == 0 { format!("nested/{stem}") } else { stem.clone() };
         let text = std::fs::read_to_string(raw.join(format!("{rel}.txt"))).unwrap();
         let spans = ann_spans(&out.join(format!("{rel}.ann")));
         for (_, s, e, surface) in &spans {
-            assert_eq!(
-                &slice(&text, *s, *e).replace('\n', " "),
-                surface,
-                "{rel}: span {s}-{e}"
-            );
+            assert_eq!(&slice(&text, *s, *e).replace('\n', " "), surface, "{rel}: span {s}-{e}");
         }
         assert!(out
-            .join(format!(
-                "{}/parses/{rel}.conllu",
-                enrelg::tag::output::WORK_DIR
-            ))
+            .join(format!("{}/parses/{rel}.conllu", enrelg::tag::output::WORK_DIR))
             .exists());
     }
     assert_eq!(std::fs::read_to_string(out.join("empty.ann")).unwrap(), "");
@@ -236,10 +186,7 @@ fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
         again.contains("0 documents to parse") || !again.contains("documents to parse"),
         "{again}"
     );
-    assert_eq!(
-        std::fs::read_to_string(out.join("entities.jsonl")).unwrap(),
-        before
-    );
+    assert_eq!(std::fs::read_to_string(out.join("entities.jsonl")).unwrap(), before);
 
     // JSONL in, JSONL out; bad lines are named, the other records tagged.
     let text0 = std::fs::read_to_string(raw.join(format!("nested/{}.txt", stems[0]))).unwrap();
@@ -264,15 +211,10 @@ fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
         "--python",
         &s(python),
     ]);
+    assert!(report.contains(&format!("{}:2: not JSON", jsonl.display())), "{report}");
     assert!(
-        report.contains(&format!("{}:2: not JSON", jsonl.display())),
-        "{report}"
-    );
-    assert!(
-        report.contains(&format!(
-            "{}:4: duplicate id \"doc-a\" (first on line 1)",
-            jsonl.display()
-        )),
+        report
+            .contains(&format!("{}:4: duplicate id \"doc-a\" (first on line 1)", jsonl.display())),
         "{report}"
     );
     let tagged: Vec<serde_json::Value> = std::fs::read_to_string(out_j.join("tagged.jsonl"))
@@ -281,18 +223,13 @@ fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(
-        tagged
-            .iter()
-            .map(|t| t["id"].as_str().unwrap())
-            .collect::<Vec<_>>(),
+        tagged.iter().map(|t| t["id"].as_str().unwrap()).collect::<Vec<_>>(),
         vec!["doc-a", "doc-b"]
     );
     for (t, text) in tagged.iter().zip([&text0, &text1]) {
         for e in t["entities"].as_array().unwrap() {
-            let (s, e2) = (
-                e["start"].as_u64().unwrap() as usize,
-                e["end"].as_u64().unwrap() as usize,
-            );
+            let (s, e2) =
+                (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
             assert_eq!(slice(text, s, e2), e["text"].as_str().unwrap());
         }
     }
@@ -388,43 +325,24 @@ fn real_folders(tmp: &Path, run: &str, python: &Path, text0: &str, text1: &str) 
     symlink(".", raw.join("b/self")).unwrap();
     symlink("a", raw.join("again")).unwrap();
     symlink("a/doc.txt", raw.join("alias.txt")).unwrap();
-    assert!(Command::new("mkfifo")
-        .arg(raw.join("fifo.txt"))
-        .status()
-        .unwrap()
-        .success());
+    assert!(Command::new("mkfifo").arg(raw.join("fifo.txt")).status().unwrap().success());
     std::fs::write(raw.join("new\nline.txt"), text0).unwrap();
     std::fs::write(raw.join(std::ffi::OsStr::from_bytes(b"odd\xff.txt")), text1).unwrap();
     std::fs::write(raw.join("bom.txt"), format!("\u{feff}{text0}")).unwrap();
     std::fs::write(raw.join("sep.txt"), text0.replacen(' ', "\u{1c}", 3)).unwrap();
 
     let out = tmp.join("tagged2");
-    let args: Vec<String> = [
-        "tag",
-        "--input",
-        &s(&raw),
-        "--out",
-        &s(&out),
-        "--run",
-        run,
-        "--python",
-        &s(python),
-    ]
-    .map(String::from)
-    .to_vec();
+    let args: Vec<String> =
+        ["tag", "--input", &s(&raw), "--out", &s(&out), "--run", run, "--python", &s(python)]
+            .map(String::from)
+            .to_vec();
     let minute = std::time::Duration::from_secs(300);
     let (ok, report) = enrelg_within(&args, &workspace(), minute);
     assert!(ok, "{report}");
-    assert!(
-        report.contains("6 documents"),
-        "each document once: {report}"
-    );
+    assert!(report.contains("6 documents"), "each document once: {report}");
     let skipped = std::fs::read_to_string(out.join("skipped.tsv")).unwrap();
     assert!(
-        skipped.contains(&format!(
-            "{}\t\tnot a regular file",
-            raw.join("fifo.txt").display()
-        )),
+        skipped.contains(&format!("{}\t\tnot a regular file", raw.join("fifo.txt").display())),
         "{skipped}"
     );
     assert_eq!(
@@ -462,15 +380,10 @@ fn real_folders(tmp: &Path, run: &str, python: &Path, text0: &str, text1: &str) 
     assert_eq!(spans(b"new\nline.ann"), a);
     assert_eq!(spans(b"odd\xff.ann"), spans(b"b/doc.ann"));
     // The byte order mark counts, as brat counts it: the same entities one character on.
-    let shifted: Vec<_> = a
-        .iter()
-        .map(|(t, s, e, x)| (t.clone(), s + 1, e + 1, x.clone()))
-        .collect();
+    let shifted: Vec<_> =
+        a.iter().map(|(t, s, e, x)| (t.clone(), s + 1, e + 1, x.clone())).collect();
     assert_eq!(spans(b"bom.ann"), shifted);
-    assert!(
-        !spans(b"sep.ann").is_empty(),
-        "U+001C is whitespace to the parser and to the checks"
-    );
+    assert!(!spans(b"sep.ann").is_empty(), "U+001C is whitespace to the parser and to the checks");
     // Python reading each .txt as UTF-8 finds every surface at its offsets.
     let check = r#"
 import os, sys
@@ -489,22 +402,9 @@ for root, _, files in os.walk(out):
             n += 1
 print(n)
 "#;
-    let py = Command::new(python)
-        .args(["-c", check, &s(&raw), &s(&out)])
-        .output()
-        .unwrap();
-    assert!(
-        py.status.success(),
-        "{}",
-        String::from_utf8_lossy(&py.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&py.stdout)
-            .trim()
-            .parse::<usize>()
-            .unwrap()
-            >= 5 * a.len()
-    );
+    let py = Command::new(python).args(["-c", check, &s(&raw), &s(&out)]).output().unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    assert!(String::from_utf8_lossy(&py.stdout).trim().parse::<usize>().unwrap() >= 5 * a.len());
 
     // A rerun after a file went bad: its output goes, the others stay.
     std::fs::write(raw.join("sep.txt"), b"Schr\xf6der").unwrap();
@@ -514,10 +414,7 @@ print(n)
     assert!(!out.join("sep.ann").exists() && out.join("bom.ann").exists());
     assert!(std::fs::read_to_string(out.join("skipped.tsv"))
         .unwrap()
-        .contains(&format!(
-            "{}\t1:5\tnot UTF-8",
-            raw.join("sep.txt").display()
-        )));
+        .contains(&format!("{}\t1:5\tnot UTF-8", raw.join("sep.txt").display())));
 
     // Two runs into one OUT: the second is refused while the first writes.
     let out_c = tmp.join("tagged-twice");
@@ -530,18 +427,13 @@ print(n)
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let lock = out_c
-        .join(enrelg::tag::output::WORK_DIR)
-        .join("writer.lock");
+    let lock = out_c.join(enrelg::tag::output::WORK_DIR).join("writer.lock");
     let start = std::time::Instant::now();
     while !lock.exists() && start.elapsed() < minute {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let (ok, report) = enrelg_within(&args_c, &workspace(), minute);
-    assert!(
-        !ok && report.contains("is being written by another process"),
-        "{report}"
-    );
+    assert!(!ok && report.contains("is being written by another process"), "{report}");
     assert!(first.wait_with_output().unwrap().status.success());
     assert_eq!(
         std::fs::read_to_string(out_c.join("entities.jsonl")).unwrap(),
@@ -556,27 +448,16 @@ print(n)
     let mut info: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(Path::new(run).join("run.json")).unwrap())
             .unwrap();
-    symlink(
-        info["model"].as_str().unwrap(),
-        project.join("models/minilm"),
-    )
-    .unwrap();
+    symlink(info["model"].as_str().unwrap(), project.join("models/minilm")).unwrap();
     info["model"] = "models/minilm".into();
     for entry in std::fs::read_dir(run).unwrap() {
         let path = entry.unwrap().path();
         if path.is_file() {
-            std::fs::copy(
-                &path,
-                project.join("runs/r").join(path.file_name().unwrap()),
-            )
-            .unwrap();
+            std::fs::copy(&path, project.join("runs/r").join(path.file_name().unwrap())).unwrap();
         }
     }
-    std::fs::write(
-        project.join("runs/r/run.json"),
-        serde_json::to_string_pretty(&info).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(project.join("runs/r/run.json"), serde_json::to_string_pretty(&info).unwrap())
+        .unwrap();
     let elsewhere = tmp.join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
     let args_e: Vec<String> = [
@@ -653,15 +534,10 @@ print(n)
         ])
         .current_dir(workspace());
         if let Some(id) = slurm {
-            cmd.env("SLURM_ARRAY_TASK_ID", id)
-                .env("SLURM_ARRAY_TASK_COUNT", "2");
+            cmd.env("SLURM_ARRAY_TASK_ID", id).env("SLURM_ARRAY_TASK_COUNT", "2");
         }
         let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     assert!(task("0/2", None).contains("task 0 of 2: 2 of 3 chunks of 2 lines"));
@@ -676,30 +552,20 @@ print(n)
     );
     let skipped = std::fs::read_to_string(chunked.join("part/00001.skipped.tsv")).unwrap();
     assert!(
-        skipped.contains(&format!(
-            "{}\t3\tJSONL line not JSON",
-            input.join("part.jsonl").display()
-        )),
+        skipped
+            .contains(&format!("{}\t3\tJSONL line not JSON", input.join("part.jsonl").display())),
         "the skip names the input's own line: {skipped}"
     );
     std::fs::remove_file(chunked.join("part/00002.jsonl")).unwrap();
     let again = task("0/2", None);
-    assert!(
-        again.contains("1 chunk(s) already done") && again.contains("chunk 2 of"),
-        "{again}"
-    );
+    assert!(again.contains("1 chunk(s) already done") && again.contains("chunk 2 of"), "{again}");
     assert_eq!(
         std::fs::read_to_string(chunked.join("part/00002.jsonl")).unwrap(),
         joined[joined.len()
-            - std::fs::read_to_string(chunked.join("part/00002.jsonl"))
-                .unwrap()
-                .len()..]
+            - std::fs::read_to_string(chunked.join("part/00002.jsonl")).unwrap().len()..]
     );
     assert!(
-        std::fs::read_dir(chunked.join(".enrelg/chunks"))
-            .unwrap()
-            .next()
-            .is_none(),
+        std::fs::read_dir(chunked.join(".enrelg/chunks")).unwrap().next().is_none(),
         "no work folder left"
     );
 }
@@ -711,20 +577,14 @@ fn elements<'a>(html: &'a str, tag: &str) -> Vec<(&'a str, &'a str)> {
         .map(|rest| {
             let end = rest.find('>').unwrap();
             let (attrs, after) = (&rest[..end], &rest[end + 1..]);
-            (
-                attrs.trim_end_matches('/'),
-                after.split(&format!("</{tag}>")).next().unwrap_or(""),
-            )
+            (attrs.trim_end_matches('/'), after.split(&format!("</{tag}>")).next().unwrap_or(""))
         })
         .collect()
 }
 
 fn attr<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
     let key = format!("{name}=\"");
-    let at = attrs
-        .match_indices(&key)
-        .find(|(i, _)| *i == 0 || attrs.as_bytes()[i - 1] == b' ')?
-        .0;
+    let at = attrs.match_indices(&key).find(|(i, _)| *i == 0 || attrs.as_bytes()[i - 1] == b' ')?.0;
     attrs[at + key.len()..].split('"').next()
 }
 
@@ -757,14 +617,8 @@ fn show_pages_match_the_text_and_the_edges_and_render_in_chromium() {
 
     // The edges table, by window: (class, src, dst) with the kind's graph class.
     let e = enrelg_pipeline::shard::read_table(&shards, "test", tables::EDGES).unwrap();
-    let col = |n: &str| {
-        e.column(n)
-            .unwrap()
-            .u32()
-            .unwrap()
-            .into_no_null_iter()
-            .collect::<Vec<u32>>()
-    };
+    let col =
+        |n: &str| e.column(n).unwrap().u32().unwrap().into_no_null_iter().collect::<Vec<u32>>();
     let (win, src, dst) = (col(edges::WINDOW_ID), col(edges::SRC), col(edges::DST));
     let (graph, kind) = (
         e.column(edges::GRAPH).unwrap().str().unwrap(),
@@ -783,26 +637,14 @@ fn show_pages_match_the_text_and_the_edges_and_render_in_chromium() {
         }
         let class = format!(
             "{} {}",
-            if graph.get(row).unwrap() == "coref" {
-                "c"
-            } else {
-                "d"
-            },
+            if graph.get(row).unwrap() == "coref" { "c" } else { "d" },
             kind.get(row).unwrap()
         );
-        expected
-            .entry(win[row])
-            .or_default()
-            .insert((class, src[row], dst[row]));
+        expected.entry(win[row]).or_default().insert((class, src[row], dst[row]));
     }
     let w = enrelg_pipeline::shard::read_table(&shards, "test", tables::WINDOWS).unwrap();
-    let window_ids: Vec<u32> = w
-        .column(windows::WINDOW_ID)
-        .unwrap()
-        .u32()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let window_ids: Vec<u32> =
+        w.column(windows::WINDOW_ID).unwrap().u32().unwrap().into_no_null_iter().collect();
     let mut drawn: BTreeMap<u32, BTreeSet<(String, u32, u32)>> = BTreeMap::new();
 
     let test = tmp.join("corpus/standoff/test");
@@ -826,15 +668,10 @@ fn show_pages_match_the_text_and_the_edges_and_render_in_chromium() {
                 attr(a, "data-s").unwrap().parse().unwrap(),
                 attr(a, "data-e").unwrap().parse().unwrap(),
             );
-            assert_eq!(
-                unescape(inner),
-                slice(&text, s0, e0),
-                "{stem}: highlight {s0}-{e0}"
-            );
+            assert_eq!(unescape(inner), slice(&text, s0, e0), "{stem}: highlight {s0}-{e0}");
         }
-        for (a, _) in elements(&html, "path")
-            .into_iter()
-            .filter(|(a, _)| attr(a, "data-d").is_some())
+        for (a, _) in
+            elements(&html, "path").into_iter().filter(|(a, _)| attr(a, "data-d").is_some())
         {
             let wid: u32 = attr(a, "data-w").unwrap().parse().unwrap();
             let edge = (
@@ -842,10 +679,7 @@ fn show_pages_match_the_text_and_the_edges_and_render_in_chromium() {
                 attr(a, "data-s").unwrap().parse().unwrap(),
                 attr(a, "data-d").unwrap().parse().unwrap(),
             );
-            assert!(
-                drawn.entry(wid).or_default().insert(edge),
-                "{stem}: an arc drawn twice"
-            );
+            assert!(drawn.entry(wid).or_default().insert(edge), "{stem}: an arc drawn twice");
         }
         pages += 1;
     }
@@ -864,12 +698,9 @@ fn show_pages_match_the_text_and_the_edges_and_render_in_chromium() {
     );
 
     // A real browser parses the page into the DOM we expect.
-    let chromium = ["chromium", "chromium-browser"].into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
     let Some(chromium) = chromium else {
         assert!(
             !std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1"),
@@ -889,28 +720,17 @@ fn show_pages_match_the_text_and_the_edges_and_render_in_chromium() {
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
-    assert!(
-        dom.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
     let dom = String::from_utf8_lossy(&dom.stdout);
     let count = |doc: &str, tag: &str, key: &str| {
-        elements(doc, tag)
-            .into_iter()
-            .filter(|(a, _)| attr(a, key).is_some())
-            .count()
+        elements(doc, tag).into_iter().filter(|(a, _)| attr(a, key).is_some()).count()
     };
     assert_eq!(
         count(&dom, "mark", "data-s"),
         count(&html, "mark", "data-s"),
         "highlights in the DOM"
     );
-    assert_eq!(
-        count(&dom, "path", "data-d"),
-        count(&html, "path", "data-d"),
-        "arcs in the DOM"
-    );
+    assert_eq!(count(&dom, "path", "data-d"), count(&html, "path", "data-d"), "arcs in the DOM");
     assert_eq!(
         count(&dom, "path", "data-o"),
         count(&html, "path", "data-o"),

@@ -27,11 +27,9 @@ const SCALING_DOCUMENTS: usize = 8;
 const SCALING_FACTORS: [usize; 5] = [1, 2, 4, 8, 16];
 
 fn repo_path(var: &str, default: &str) -> PathBuf {
-    std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(default)
-    })
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(default))
 }
 
 struct Corpus {
@@ -65,22 +63,13 @@ fn corpus() -> Corpus {
             files.push((
                 standoff.join(format!("{}.txt", doc.id)),
                 standoff.join(format!("{}.ann", doc.id)),
-                dir.join("conllu")
-                    .join(&split)
-                    .join(format!("{}.conllu", doc.id)),
+                dir.join("conllu").join(&split).join(format!("{}.conllu", doc.id)),
             ));
             documents.push(doc);
         }
     }
     let words = documents.iter().map(|d| d.tokens.len() as u64).sum();
-    Corpus {
-        dir,
-        manifest,
-        tokenizer,
-        files,
-        documents,
-        words,
-    }
+    Corpus { dir, manifest, tokenizer, files, documents, words }
 }
 
 fn options<'a>(c: &'a Corpus) -> BuildOptions<'a> {
@@ -136,33 +125,18 @@ fn stages(cr: &mut Criterion) {
         b.iter(|| {
             c.documents
                 .iter()
-                .map(|d| {
-                    d.tokens
-                        .iter()
-                        .map(|t| lemmatizer.lemma(t).len())
-                        .sum::<usize>()
-                })
+                .map(|d| d.tokens.iter().map(|t| lemmatizer.lemma(t).len()).sum::<usize>())
                 .sum::<usize>()
         })
     });
     g.bench_function("acronyms", |b| {
-        b.iter(|| {
-            c.documents
-                .iter()
-                .map(|d| acronym::detect(d).len())
-                .sum::<usize>()
-        })
+        b.iter(|| c.documents.iter().map(|d| acronym::detect(d).len()).sum::<usize>())
     });
     g.bench_function("windows", |b| {
         b.iter(|| {
             c.documents
                 .iter()
-                .map(|d| {
-                    windows(d, &c.tokenizer, &opts.window)
-                        .expect("windows")
-                        .0
-                        .len()
-                })
+                .map(|d| windows(d, &c.tokenizer, &opts.window).expect("windows").0.len())
                 .sum::<usize>()
         })
     });
@@ -182,10 +156,7 @@ fn stages(cr: &mut Criterion) {
             c.documents
                 .iter()
                 .map(|d| {
-                    process(d.clone(), &opts, &Default::default())
-                        .expect("process")
-                        .windows
-                        .len()
+                    process(d.clone(), &opts, &Default::default()).expect("process").windows.len()
                 })
                 .sum::<usize>()
         })
@@ -193,13 +164,7 @@ fn stages(cr: &mut Criterion) {
     let out = std::env::temp_dir().join(format!("enrelg-bench-shards-{}", std::process::id()));
     // The whole `enrelg data`: reading, every stage and the shard files, on every core.
     g.bench_function("build (all stages + shard writing, every core)", |b| {
-        b.iter(|| {
-            build(&c.dir, &out, &opts, &|_| {})
-                .expect("build")
-                .0
-                .tags
-                .len()
-        })
+        b.iter(|| build(&c.dir, &out, &opts, &|_| {}).expect("build").0.tags.len())
     });
     g.finish();
     let _ = std::fs::remove_dir_all(&out);
@@ -208,13 +173,9 @@ fn stages(cr: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(4));
     let clocks: [AtomicU64; 3] = Default::default();
     for k in SCALING_FACTORS {
-        let docs: Vec<Document> = c.documents[..SCALING_DOCUMENTS]
-            .iter()
-            .map(|d| d.repeated(k))
-            .collect();
-        g.throughput(Throughput::Elements(
-            docs.iter().map(|d| d.tokens.len() as u64).sum(),
-        ));
+        let docs: Vec<Document> =
+            c.documents[..SCALING_DOCUMENTS].iter().map(|d| d.repeated(k)).collect();
+        g.throughput(Throughput::Elements(docs.iter().map(|d| d.tokens.len() as u64).sum()));
         g.bench_with_input(
             BenchmarkId::new("all per-document stages", format!("{k}x")),
             &docs,
@@ -222,10 +183,7 @@ fn stages(cr: &mut Criterion) {
                 b.iter(|| {
                     docs.iter()
                         .map(|d| {
-                            process(d.clone(), &opts, &clocks)
-                                .expect("process")
-                                .doc_edges
-                                .len()
+                            process(d.clone(), &opts, &clocks).expect("process").doc_edges.len()
                         })
                         .sum::<usize>()
                 })

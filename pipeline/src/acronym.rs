@@ -72,10 +72,7 @@ pub fn detect(doc: &Document) -> Vec<Acronym> {
             if t.form != "(" {
                 continue;
             }
-            let Some(close) = toks[i + 1..]
-                .iter()
-                .position(|t| t.form == ")")
-                .map(|p| i + 1 + p)
+            let Some(close) = toks[i + 1..].iter().position(|t| t.form == ")").map(|p| i + 1 + p)
             else {
                 continue;
             };
@@ -99,13 +96,9 @@ pub fn detect(doc: &Document) -> Vec<Acronym> {
             let sf = &toks[i - 1].form;
             let n = sf.chars().count();
             if is_valid_short_form(sf) && inside.len() >= 2 && inside.len() <= (n + 5).min(2 * n) {
-                if let Some(a) = match_long(
-                    doc,
-                    sf,
-                    base + i - 1,
-                    base + inside.start,
-                    base + inside.end,
-                ) {
+                if let Some(a) =
+                    match_long(doc, sf, base + i - 1, base + inside.start, base + inside.end)
+                {
                     out.push(a);
                 }
             }
@@ -124,20 +117,12 @@ fn match_long(doc: &Document, sf: &str, short: usize, from: usize, to: usize) ->
     let candidate = doc.text.slice(cstart, cend)?;
     let offset = best_long_form(sf, candidate)?;
     let long_start = (from..to).find(|&k| doc.tokens[k].start >= cstart + offset)?;
-    let long: Vec<&str> = doc.tokens[long_start..to]
-        .iter()
-        .map(|t| t.form.as_str())
-        .collect();
+    let long: Vec<&str> = doc.tokens[long_start..to].iter().map(|t| t.form.as_str()).collect();
     let long_chars: usize = long.iter().map(|w| w.chars().count()).sum();
     if long_chars <= sf.chars().count() || long.contains(&sf) {
         return None;
     }
-    Some(Acronym {
-        short_form: sf.to_string(),
-        short,
-        long_start,
-        long_end: to,
-    })
+    Some(Acronym { short_form: sf.to_string(), short, long_start, long_end: to })
 }
 
 #[cfg(test)]
@@ -161,11 +146,7 @@ mod tests {
             id: "d".into(),
             text: Text::new(text.into()),
             tokens,
-            sentences: vec![Sentence {
-                id: None,
-                start: 0,
-                end,
-            }],
+            sentences: vec![Sentence { id: None, start: 0, end }],
             entities: vec![],
             annotation_lines: BTreeMap::new(),
         }
@@ -187,25 +168,16 @@ mod tests {
         assert_eq!(a[0].short_form, "VEGF");
         assert_eq!(long_form(&d, &a[0]), "vascular endothelial growth factor");
         let d = doc("the neural cell adhesion molecule ( NCAM ) is");
-        assert_eq!(
-            long_form(&d, &detect(&d)[0]),
-            "neural cell adhesion molecule"
-        );
+        assert_eq!(long_form(&d, &detect(&d)[0]), "neural cell adhesion molecule");
     }
 
     #[test]
     fn classic_cases_from_the_paper() {
         // Schwartz & Hearst's examples: internal letters, skipped words, digits.
         let d = doc("with heat shock transcription factor ( HSF ) binding");
-        assert_eq!(
-            long_form(&d, &detect(&d)[0]),
-            "heat shock transcription factor"
-        );
+        assert_eq!(long_form(&d, &detect(&d)[0]), "heat shock transcription factor");
         let d = doc("in the Gale crater Alpha Particle X-ray Spectrometer ( APXS ) data");
-        assert_eq!(
-            long_form(&d, &detect(&d)[0]),
-            "Alpha Particle X-ray Spectrometer"
-        );
+        assert_eq!(long_form(&d, &detect(&d)[0]), "Alpha Particle X-ray Spectrometer");
         let d = doc("using 5-hydroxytryptamine ( 5-HT ) receptors");
         assert_eq!(long_form(&d, &detect(&d)[0]), "5-hydroxytryptamine");
     }

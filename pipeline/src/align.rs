@@ -91,10 +91,7 @@ pub enum AlignEvent {
 
 impl AlignEvent {
     pub fn is_drop(self) -> bool {
-        !matches!(
-            self,
-            Self::ExpandedToToken | Self::CoveredDiscontinuous | Self::CrossesSentence
-        )
+        !matches!(self, Self::ExpandedToToken | Self::CoveredDiscontinuous | Self::CrossesSentence)
     }
 }
 
@@ -126,20 +123,12 @@ impl AlignReport {
         }
         for (k, v) in &other.examples {
             let mine = self.examples.entry(*k).or_default();
-            mine.extend(
-                v.iter()
-                    .take(EXAMPLES_PER_EVENT.saturating_sub(mine.len()))
-                    .cloned(),
-            );
+            mine.extend(v.iter().take(EXAMPLES_PER_EVENT.saturating_sub(mine.len())).cloned());
         }
     }
 
     pub fn dropped(&self) -> usize {
-        self.events
-            .iter()
-            .filter(|(k, _)| k.is_drop())
-            .map(|(_, v)| v)
-            .sum()
+        self.events.iter().filter(|(k, _)| k.is_drop()).map(|(_, v)| v).sum()
     }
 
     fn record(&mut self, event: AlignEvent, example: impl FnOnce() -> String) {
@@ -179,19 +168,9 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
         }
         report.entities_in += 1;
         let example = || {
-            let surface: Vec<&str> = e
-                .spans
-                .iter()
-                .filter_map(|&(s, t)| doc.text.slice(s, t))
-                .collect();
-            format!(
-                "{}:{} {} {} {:?}",
-                doc.id,
-                e.line,
-                e.id,
-                e.ty,
-                surface.join(" ")
-            )
+            let surface: Vec<&str> =
+                e.spans.iter().filter_map(|&(s, t)| doc.text.slice(s, t)).collect();
+            format!("{}:{} {} {} {:?}", doc.id, e.line, e.id, e.ty, surface.join(" "))
         };
         let (start, end) = if e.is_discontinuous() {
             match cfg.discontinuous {
@@ -207,10 +186,7 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
         } else {
             e.spans[0]
         };
-        let std::ops::Range {
-            start: first,
-            end: last,
-        } = tokens_overlapping(doc, start, end);
+        let std::ops::Range { start: first, end: last } = tokens_overlapping(doc, start, end);
         if first == last {
             report.record(AlignEvent::DroppedNoToken, example);
             continue;
@@ -224,30 +200,18 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
                 PartialTokenPolicy::Expand => report.record(AlignEvent::ExpandedToToken, example),
             }
         }
-        candidates.push((
-            TokenEntity {
-                ty: e.ty.clone(),
-                start: first,
-                end: last,
-                id: e.id.clone(),
-            },
-            k,
-        ));
+        candidates
+            .push((TokenEntity { ty: e.ty.clone(), start: first, end: last, id: e.id.clone() }, k));
     }
 
     // Same tokens: the first in file order wins, but a scored type over an auxiliary one.
     let mut unique: Vec<(TokenEntity, usize)> = Vec::new();
     for (cand, k) in candidates {
-        match unique
-            .iter()
-            .position(|(u, _)| u.start == cand.start && u.end == cand.end)
-        {
+        match unique.iter().position(|(u, _)| u.start == cand.start && u.end == cand.end) {
             Some(p)
                 if label_set.is_auxiliary(&unique[p].0.ty) && !label_set.is_auxiliary(&cand.ty) =>
             {
-                report.record(AlignEvent::DroppedUnderScoredType, || {
-                    example_of(doc, unique[p].1)
-                });
+                report.record(AlignEvent::DroppedUnderScoredType, || example_of(doc, unique[p].1));
                 unique[p] = (cand, k);
             }
             Some(p) => {
@@ -271,29 +235,15 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
     let aux = |i: usize| label_set.is_auxiliary(&unique[i].0.ty);
     match cfg.nested {
         NestedPolicy::Outer => order.sort_by_key(|&i| {
-            (
-                aux(i),
-                usize::MAX - (unique[i].0.end - unique[i].0.start),
-                unique[i].0.start,
-                i,
-            )
+            (aux(i), usize::MAX - (unique[i].0.end - unique[i].0.start), unique[i].0.start, i)
         }),
-        NestedPolicy::Inner => order.sort_by_key(|&i| {
-            (
-                aux(i),
-                unique[i].0.end - unique[i].0.start,
-                unique[i].0.start,
-                i,
-            )
-        }),
+        NestedPolicy::Inner => order
+            .sort_by_key(|&i| (aux(i), unique[i].0.end - unique[i].0.start, unique[i].0.start, i)),
     }
     let mut kept: Vec<usize> = Vec::new();
     for i in order {
         let e = &unique[i].0;
-        let clash = kept
-            .iter()
-            .map(|&j| &unique[j].0)
-            .find(|o| o.start < e.end && e.start < o.end);
+        let clash = kept.iter().map(|&j| &unique[j].0).find(|o| o.start < e.end && e.start < o.end);
         match clash {
             None => kept.push(i),
             Some(o) => {
@@ -345,19 +295,8 @@ pub fn tokens_overlapping(doc: &Document, start: usize, end: usize) -> std::ops:
 
 fn example_of(doc: &Document, k: usize) -> String {
     let e = &doc.entities[k];
-    let surface: Vec<&str> = e
-        .spans
-        .iter()
-        .filter_map(|&(s, t)| doc.text.slice(s, t))
-        .collect();
-    format!(
-        "{}:{} {} {} {:?}",
-        doc.id,
-        e.line,
-        e.id,
-        e.ty,
-        surface.join(" ")
-    )
+    let surface: Vec<&str> = e.spans.iter().filter_map(|&(s, t)| doc.text.slice(s, t)).collect();
+    format!("{}:{} {} {} {:?}", doc.id, e.line, e.id, e.ty, surface.join(" "))
 }
 
 #[cfg(test)]
@@ -383,11 +322,7 @@ mod tests {
                 pos += len + 1;
             }
             offset += line.chars().count();
-            sentences.push(Sentence {
-                id: None,
-                start: first,
-                end: tokens.len(),
-            });
+            sentences.push(Sentence { id: None, start: first, end: tokens.len() });
         }
         let entities = entities
             .iter()
@@ -430,14 +365,8 @@ mod tests {
         let (a, r) = align(&d, &labels(), &AlignConfig::default());
         assert_eq!(a.labels, vec!["B-Mineral", "I-Mineral", "O"]);
         assert_eq!(r.events[&AlignEvent::DroppedNested], 1);
-        assert_eq!(
-            r.examples[&AlignEvent::DroppedNested],
-            vec!["d:2 T2 Element \"calcium\""]
-        );
-        let cfg = AlignConfig {
-            nested: NestedPolicy::Inner,
-            ..Default::default()
-        };
+        assert_eq!(r.examples[&AlignEvent::DroppedNested], vec!["d:2 T2 Element \"calcium\""]);
+        let cfg = AlignConfig { nested: NestedPolicy::Inner, ..Default::default() };
         let (a, r) = align(&d, &labels(), &cfg);
         assert_eq!(a.labels, vec!["B-Element", "O", "O"]);
         assert_eq!(r.events[&AlignEvent::DroppedNested], 1);
@@ -459,25 +388,12 @@ mod tests {
         ];
         let d = doc("Murray formation near at Rocknest Bagno", ents);
         for nested in [NestedPolicy::Outer, NestedPolicy::Inner] {
-            let (a, r) = align(
-                &d,
-                &labels,
-                &AlignConfig {
-                    nested,
-                    ..Default::default()
-                },
-            );
-            assert_eq!(
-                a.labels,
-                vec!["B-Target", "O", "O", "O", "B-Target", "B-Site"]
-            );
+            let (a, r) = align(&d, &labels, &AlignConfig { nested, ..Default::default() });
+            assert_eq!(a.labels, vec!["B-Target", "O", "O", "O", "B-Target", "B-Site"]);
             assert_eq!(r.events[&AlignEvent::DroppedUnderScoredType], 2);
             assert_eq!(
                 r.examples[&AlignEvent::DroppedUnderScoredType],
-                vec![
-                    "d:2 T2 Site \"Rocknest\"",
-                    "d:1 T1 Formation \"Murray formation\""
-                ]
+                vec!["d:2 T2 Site \"Rocknest\"", "d:1 T1 Formation \"Murray formation\""]
             );
             assert_eq!(r.entities_out, 3);
         }
@@ -510,10 +426,7 @@ mod tests {
         let (a, r) = align(&d, &labels(), &AlignConfig::default());
         assert_eq!(a.labels, vec!["B-Element", "O"]);
         assert_eq!(r.events[&AlignEvent::ExpandedToToken], 1);
-        let cfg = AlignConfig {
-            partial_token: PartialTokenPolicy::Drop,
-            ..Default::default()
-        };
+        let cfg = AlignConfig { partial_token: PartialTokenPolicy::Drop, ..Default::default() };
         let (a, r) = align(&d, &labels(), &cfg);
         assert_eq!(a.labels, vec!["O", "O"]);
         assert_eq!(r.events[&AlignEvent::DroppedPartialToken], 1);
@@ -521,32 +434,20 @@ mod tests {
 
     #[test]
     fn discontinuous_dropped_or_covered() {
-        let d = doc(
-            "iron and magnesium oxides",
-            &[("Mineral", &[(0, 4), (19, 25)])],
-        );
+        let d = doc("iron and magnesium oxides", &[("Mineral", &[(0, 4), (19, 25)])]);
         let (a, r) = align(&d, &labels(), &AlignConfig::default());
         assert!(a.labels.iter().all(|l| l == "O"));
         assert_eq!(r.events[&AlignEvent::DroppedDiscontinuous], 1);
-        let cfg = AlignConfig {
-            discontinuous: DiscontinuousPolicy::Cover,
-            ..Default::default()
-        };
+        let cfg = AlignConfig { discontinuous: DiscontinuousPolicy::Cover, ..Default::default() };
         let (a, r) = align(&d, &labels(), &cfg);
-        assert_eq!(
-            a.labels,
-            vec!["B-Mineral", "I-Mineral", "I-Mineral", "I-Mineral"]
-        );
+        assert_eq!(a.labels, vec!["B-Mineral", "I-Mineral", "I-Mineral", "I-Mineral"]);
         assert_eq!(r.events[&AlignEvent::CoveredDiscontinuous], 1);
     }
 
     #[test]
     fn excluded_types_whitespace_spans_and_sentence_crossing() {
-        let ents: &[(&str, &[(usize, usize)])] = &[
-            ("Target", &[(0, 4)]),
-            ("Element", &[(4, 5)]),
-            ("Element", &[(6, 10)]),
-        ];
+        let ents: &[(&str, &[(usize, usize)])] =
+            &[("Target", &[(0, 4)]), ("Element", &[(4, 5)]), ("Element", &[(6, 10)])];
         let d = doc("Gale \niron ore", ents);
         let (a, r) = align(&d, &labels(), &AlignConfig::default());
         assert_eq!(r.excluded_types["Target"], 1);

@@ -21,24 +21,11 @@ use crate::text::{is_space, read_document_file, read_utf8_file, ReadError, Text}
 #[derive(Debug, Error)]
 pub enum BratError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}:{line}:{column}: invalid UTF-8 (byte {byte}); brat files must be UTF-8", path.display())]
-    Encoding {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        byte: usize,
-    },
+    Encoding { path: PathBuf, line: usize, column: usize, byte: usize },
     #[error("{}:{line}:{column}: {message}", path.display())]
-    Syntax {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { path: PathBuf, line: usize, column: usize, message: String },
     #[error("{}:{line}: {id} has span {start}-{end}, outside {} ({len} characters)", path.display(), txt.display())]
     OutOfRange {
         path: PathBuf,
@@ -50,13 +37,7 @@ pub enum BratError {
         len: usize,
     },
     #[error("{}:{line}: {id} has reversed or empty span {start}-{end}", path.display())]
-    Reversed {
-        path: PathBuf,
-        line: usize,
-        id: String,
-        start: usize,
-        end: usize,
-    },
+    Reversed { path: PathBuf, line: usize, id: String, start: usize, end: usize },
     #[error("{}:{line}: {id} says {expected:?} but {} has {found:?} at {spans}", path.display(), txt.display())]
     SurfaceMismatch {
         path: PathBuf,
@@ -68,18 +49,9 @@ pub enum BratError {
         spans: String,
     },
     #[error("{}:{line}: annotation id {id} already used on line {first}", path.display())]
-    DuplicateId {
-        path: PathBuf,
-        line: usize,
-        id: String,
-        first: usize,
-    },
+    DuplicateId { path: PathBuf, line: usize, id: String, first: usize },
     #[error("{}:{line}:1: unknown annotation id {id:?}: expected T, R, E, A, M, N, # or * followed by a number", path.display())]
-    UnknownKind {
-        path: PathBuf,
-        line: usize,
-        id: String,
-    },
+    UnknownKind { path: PathBuf, line: usize, id: String },
 }
 
 impl BratError {
@@ -123,22 +95,10 @@ pub struct Standoff {
 pub fn read(txt_path: &Path, ann_path: &Path) -> Result<Standoff, BratError> {
     let text = read_text(txt_path)?;
     let ann = read_utf8(ann_path)?;
-    let Annotations {
-        entities,
-        annotation_lines,
-        skipped,
-    } = parse_ann(&ann, &text, ann_path, txt_path)?;
-    let id = txt_path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(Standoff {
-        id,
-        text,
-        entities,
-        annotation_lines,
-        skipped,
-    })
+    let Annotations { entities, annotation_lines, skipped } =
+        parse_ann(&ann, &text, ann_path, txt_path)?;
+    let id = txt_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Standoff { id, text, entities, annotation_lines, skipped })
 }
 
 /// Read a `.txt` file as document text: UTF-8, a byte order mark kept as its
@@ -156,16 +116,10 @@ fn read_with(
     read: fn(&Path) -> Result<String, ReadError>,
 ) -> Result<String, BratError> {
     read(path).map_err(|e| match e {
-        ReadError::Io(source) => BratError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        ReadError::Encoding { line, column, byte } => BratError::Encoding {
-            path: path.to_path_buf(),
-            line,
-            column,
-            byte,
-        },
+        ReadError::Io(source) => BratError::Io { path: path.to_path_buf(), source },
+        ReadError::Encoding { line, column, byte } => {
+            BratError::Encoding { path: path.to_path_buf(), line, column, byte }
+        }
     })
 }
 
@@ -192,13 +146,7 @@ fn line_kind(id: &str) -> Option<&'static str> {
 pub fn entity_line(n: usize, ty: &str, start: usize, end: usize, surface: &str) -> String {
     let surface: String = surface
         .chars()
-        .map(|c| {
-            if c == '\t' || crate::text::is_line_break(c) {
-                ' '
-            } else {
-                c
-            }
-        })
+        .map(|c| if c == '\t' || crate::text::is_line_break(c) { ' ' } else { c })
         .collect();
     format!("T{n}\t{ty} {start} {end}\t{surface}\n")
 }
@@ -237,10 +185,7 @@ pub fn parse_ann(
             continue;
         };
         let body = fields.next().ok_or_else(|| {
-            syntax(
-                id.chars().count() + 1,
-                "missing tab after the annotation id".into(),
-            )
+            syntax(id.chars().count() + 1, "missing tab after the annotation id".into())
         })?;
         if kind != "*" {
             if let Some(first) = seen.insert(id.to_string(), line_no) {
@@ -265,10 +210,7 @@ pub fn parse_ann(
         let surface = fields.next();
         let body_col = id.chars().count() + 2;
         let (ty, spans_str) = body.split_once(' ').ok_or_else(|| {
-            syntax(
-                body_col,
-                format!("{id}: expected \"TYPE START END\", found {body:?}"),
-            )
+            syntax(body_col, format!("{id}: expected \"TYPE START END\", found {body:?}"))
         })?;
         if ty.is_empty() {
             return Err(syntax(body_col, format!("{id}: empty entity type")));
@@ -277,10 +219,9 @@ pub fn parse_ann(
         for frag in spans_str.split(';') {
             let nums: Vec<&str> = frag.split_whitespace().collect();
             let parse = |s: &str| s.parse::<usize>().ok();
-            let (Some(start), Some(end)) = (
-                nums.first().and_then(|s| parse(s)),
-                nums.get(1).and_then(|s| parse(s)),
-            ) else {
+            let (Some(start), Some(end)) =
+                (nums.first().and_then(|s| parse(s)), nums.get(1).and_then(|s| parse(s)))
+            else {
                 return Err(syntax(
                     body_col + ty.chars().count() + 1,
                     format!(
@@ -325,17 +266,11 @@ pub fn parse_ann(
         // brat joins the fragments of a discontinuous span with a space, and a
         // newline inside an entity is written as a space, so compare with all
         // whitespace folded to a single space character.
-        let found = spans
-            .iter()
-            .filter_map(|&(s, e)| text.slice(s, e))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let found =
+            spans.iter().filter_map(|&(s, e)| text.slice(s, e)).collect::<Vec<_>>().join(" ");
         if fold_ws(&found) != fold_ws(surface) {
-            let spans_desc = spans
-                .iter()
-                .map(|(s, e)| format!("{s}-{e}"))
-                .collect::<Vec<_>>()
-                .join(";");
+            let spans_desc =
+                spans.iter().map(|(s, e)| format!("{s}-{e}")).collect::<Vec<_>>().join(";");
             return Err(BratError::SurfaceMismatch {
                 path: ann_path.to_path_buf(),
                 line: line_no,
@@ -346,24 +281,13 @@ pub fn parse_ann(
                 spans: spans_desc,
             });
         }
-        entities.push(Entity {
-            id: id.into(),
-            ty: ty.into(),
-            spans,
-            line: line_no,
-        });
+        entities.push(Entity { id: id.into(), ty: ty.into(), spans, line: line_no });
     }
-    Ok(Annotations {
-        entities,
-        annotation_lines: kinds,
-        skipped,
-    })
+    Ok(Annotations { entities, annotation_lines: kinds, skipped })
 }
 
 fn fold_ws(s: &str) -> String {
-    s.chars()
-        .map(|c| if is_space(c) { ' ' } else { c })
-        .collect()
+    s.chars().map(|c| if is_space(c) { ' ' } else { c }).collect()
 }
 
 #[cfg(test)]
@@ -371,22 +295,14 @@ mod tests {
     use super::*;
 
     fn parse(txt: &str, ann: &str) -> Result<(Vec<Entity>, BTreeMap<String, usize>), BratError> {
-        parse_ann(
-            ann,
-            &Text::new(txt.to_string()),
-            Path::new("d.ann"),
-            Path::new("d.txt"),
-        )
-        .map(|a| (a.entities, a.annotation_lines))
+        parse_ann(ann, &Text::new(txt.to_string()), Path::new("d.ann"), Path::new("d.txt"))
+            .map(|a| (a.entities, a.annotation_lines))
     }
 
     #[test]
     fn multibyte_characters_before_an_entity() {
-        let (e, _) = parse(
-            "Schröder and Fairén found jarosite.",
-            "T1\tMineral 26 34\tjarosite\n",
-        )
-        .unwrap();
+        let (e, _) =
+            parse("Schröder and Fairén found jarosite.", "T1\tMineral 26 34\tjarosite\n").unwrap();
         assert_eq!(e[0].spans, vec![(26, 34)]);
         assert_eq!(e[0].ty, "Mineral");
     }
@@ -444,9 +360,7 @@ mod tests {
 
     #[test]
     fn mismatching_surface_names_both_texts() {
-        let err = parse("Fe and Mg", "T1\tElement 0 2\tMg\n")
-            .unwrap_err()
-            .to_string();
+        let err = parse("Fe and Mg", "T1\tElement 0 2\tMg\n").unwrap_err().to_string();
         assert!(err.contains("d.ann:1"), "{err}");
         assert!(err.contains("\"Mg\"") && err.contains("\"Fe\""), "{err}");
         assert!(err.contains("d.txt"), "{err}");
@@ -455,24 +369,14 @@ mod tests {
     #[test]
     fn out_of_range_offsets() {
         let err = parse("Fe", "T1\tElement 0 5\tFe and\n").unwrap_err();
-        assert!(
-            matches!(err, BratError::OutOfRange { end: 5, len: 2, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, BratError::OutOfRange { end: 5, len: 2, .. }), "{err}");
         assert!(err.to_string().contains("d.ann:1"));
     }
 
     #[test]
     fn reversed_span() {
         let err = parse("Fe and Mg", "T1\tElement 5 2\tx\n").unwrap_err();
-        assert!(matches!(
-            err,
-            BratError::Reversed {
-                start: 5,
-                end: 2,
-                ..
-            }
-        ));
+        assert!(matches!(err, BratError::Reversed { start: 5, end: 2, .. }));
     }
 
     #[test]
@@ -483,15 +387,7 @@ mod tests {
         let kinds: Vec<(&str, usize)> = k.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         assert_eq!(
             kinds,
-            vec![
-                ("#", 1),
-                ("*", 1),
-                ("A", 1),
-                ("E", 1),
-                ("N", 1),
-                ("R", 1),
-                ("T", 2)
-            ]
+            vec![("#", 1), ("*", 1), ("A", 1), ("E", 1), ("N", 1), ("R", 1), ("T", 2)]
         );
     }
 
@@ -507,10 +403,7 @@ mod tests {
         assert_eq!(a.entities.len(), 1);
         let lines: Vec<String> = a.skipped.iter().map(|e| e.to_string()).collect();
         assert_eq!(lines.len(), 2);
-        assert!(
-            lines[0].starts_with("d.ann:2:1: unknown annotation id \"X1\""),
-            "{lines:?}"
-        );
+        assert!(lines[0].starts_with("d.ann:2:1: unknown annotation id \"X1\""), "{lines:?}");
         assert!(lines[1].starts_with("d.ann:3:1:"), "{lines:?}");
         assert_eq!(a.annotation_lines.values().sum::<usize>(), 1);
     }
@@ -532,17 +425,10 @@ mod tests {
 
     #[test]
     fn missing_files_name_the_path() {
-        let err = read(
-            Path::new("/nonexistent/d.txt"),
-            Path::new("/nonexistent/d.ann"),
-        )
-        .unwrap_err();
+        let err =
+            read(Path::new("/nonexistent/d.txt"), Path::new("/nonexistent/d.ann")).unwrap_err();
         assert!(matches!(err, BratError::Io { .. }));
-        assert!(
-            err.to_string()
-                .starts_with("/nonexistent/d.txt: cannot read"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("/nonexistent/d.txt: cannot read"), "{err}");
     }
 
     #[test]
@@ -554,23 +440,12 @@ mod tests {
         );
         let err = parse("Fe", "T1\n").unwrap_err().to_string();
         assert!(err.starts_with("d.ann:1:3:"), "{err}");
-        let err = parse("Fe", "T1\tElement -1 2\tFe\n")
-            .unwrap_err()
-            .to_string();
+        let err = parse("Fe", "T1\tElement -1 2\tFe\n").unwrap_err().to_string();
         assert!(err.starts_with("d.ann:1:12:"), "{err}");
-        let err = parse("Fe", "T1\tElement zero 2\tFe\n")
-            .unwrap_err()
-            .to_string();
+        let err = parse("Fe", "T1\tElement zero 2\tFe\n").unwrap_err().to_string();
         assert!(err.starts_with("d.ann:1:12:"), "{err}");
         let err = parse("Fe", "T1\tElement 0 2\tFe\nT1\tElement 0 2\tFe\n").unwrap_err();
-        assert!(matches!(
-            err,
-            BratError::DuplicateId {
-                line: 2,
-                first: 1,
-                ..
-            }
-        ));
+        assert!(matches!(err, BratError::DuplicateId { line: 2, first: 1, .. }));
     }
 
     #[test]
@@ -580,18 +455,7 @@ mod tests {
         std::fs::write(dir.join("d.txt"), b"ok\nSchr\xf6der").unwrap();
         std::fs::write(dir.join("d.ann"), b"").unwrap();
         let err = read(&dir.join("d.txt"), &dir.join("d.ann")).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                BratError::Encoding {
-                    line: 2,
-                    column: 5,
-                    byte: 7,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, BratError::Encoding { line: 2, column: 5, byte: 7, .. }), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -55,10 +55,8 @@ fn contains(outer: &Span, inner: &Span) -> bool {
 
 /// Compare one split. Documents are paired by identical token form sequences.
 pub fn compare(standoff: &[Document], enrelg: &[Document], labels: &LabelSet) -> Comparison {
-    let by_tokens: HashMap<Vec<&str>, &Document> = enrelg
-        .iter()
-        .map(|d| (d.tokens.iter().map(|t| t.form.as_str()).collect(), d))
-        .collect();
+    let by_tokens: HashMap<Vec<&str>, &Document> =
+        enrelg.iter().map(|d| (d.tokens.iter().map(|t| t.form.as_str()).collect(), d)).collect();
     let mut c = Comparison::default();
     for doc in standoff {
         let key: Vec<&str> = doc.tokens.iter().map(|t| t.form.as_str()).collect();
@@ -76,9 +74,7 @@ fn compare_document(doc: &Document, enrelg: &Document, labels: &LabelSet, c: &mu
     let mut brat: Vec<Span> = Vec::new();
     for e in doc.entities.iter().filter(|e| labels.contains(&e.ty)) {
         c.brat_entities += 1;
-        let n = seen_char_spans
-            .entry((e.spans.clone(), e.ty.clone()))
-            .or_default();
+        let n = seen_char_spans.entry((e.spans.clone(), e.ty.clone())).or_default();
         *n += 1;
         if *n > 1 {
             c.brat_exact_duplicate += 1;

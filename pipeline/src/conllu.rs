@@ -22,30 +22,13 @@ use crate::text::{read_utf8_file, ReadError, Text};
 #[derive(Debug, Error)]
 pub enum ConlluError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}:{line}:{column}: invalid UTF-8 (byte {byte})", path.display())]
-    Encoding {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        byte: usize,
-    },
+    Encoding { path: PathBuf, line: usize, column: usize, byte: usize },
     #[error("{}:{line}:{column}: {message}", path.display())]
-    Syntax {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { path: PathBuf, line: usize, column: usize, message: String },
     #[error("{}:{line}: sentence starting here is not a tree: {message}", path.display())]
-    Tree {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
+    Tree { path: PathBuf, line: usize, message: String },
     #[error("{}:{line}: TokenRange={start}:{end} gives {found:?} in {} but FORM is {form:?}", path.display(), txt.display())]
     TokenRange {
         path: PathBuf,
@@ -57,14 +40,7 @@ pub enum ConlluError {
         txt: PathBuf,
     },
     #[error("{}:{line}: FORM {form:?} not found at character {at} of {} (text there: {context:?})", path.display(), txt.display())]
-    Unaligned {
-        path: PathBuf,
-        line: usize,
-        form: String,
-        at: usize,
-        context: String,
-        txt: PathBuf,
-    },
+    Unaligned { path: PathBuf, line: usize, form: String, at: usize, context: String, txt: PathBuf },
     #[error("{}: {count} non-space character(s) of {} are in no token, the first at {}:{line}:{column} ({context:?}); is the parse of another text?", path.display(), txt.display(), txt.display())]
     Uncovered {
         path: PathBuf,
@@ -140,16 +116,10 @@ pub struct ConlluFile {
 
 pub fn read(path: &Path) -> Result<ConlluFile, ConlluError> {
     let content = read_utf8_file(path).map_err(|e| match e {
-        ReadError::Io(source) => ConlluError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        ReadError::Encoding { line, column, byte } => ConlluError::Encoding {
-            path: path.to_path_buf(),
-            line,
-            column,
-            byte,
-        },
+        ReadError::Io(source) => ConlluError::Io { path: path.to_path_buf(), source },
+        ReadError::Encoding { line, column, byte } => {
+            ConlluError::Encoding { path: path.to_path_buf(), line, column, byte }
+        }
     })?;
     parse(&content, path)
 }
@@ -198,13 +168,7 @@ fn parse_token_line(
     path: &Path,
 ) -> Result<(), ConlluError> {
     let cols: Vec<&str> = line.split('\t').collect();
-    let column_of = |k: usize| {
-        cols[..k]
-            .iter()
-            .map(|c| c.chars().count() + 1)
-            .sum::<usize>()
-            + 1
-    };
+    let column_of = |k: usize| cols[..k].iter().map(|c| c.chars().count() + 1).sum::<usize>() + 1;
     let syntax = |column: usize, message: String| ConlluError::Syntax {
         path: path.to_path_buf(),
         line: line_no,
@@ -212,10 +176,7 @@ fn parse_token_line(
         message,
     };
     if cols.len() != 10 {
-        return Err(syntax(
-            1,
-            format!("expected 10 tab-separated columns, found {}", cols.len()),
-        ));
+        return Err(syntax(1, format!("expected 10 tab-separated columns, found {}", cols.len())));
     }
     if sent.words.is_empty() && sent.multiwords.is_empty() && sent.empty_nodes == 0 {
         sent.line = line_no;
@@ -253,18 +214,10 @@ fn parse_token_line(
     let expected = sent.words.len() + 1;
     match id.parse::<usize>() {
         Ok(n) if n == expected => {}
-        _ => {
-            return Err(syntax(
-                1,
-                format!("word id {id:?} out of sequence: expected {expected}"),
-            ))
-        }
+        _ => return Err(syntax(1, format!("word id {id:?} out of sequence: expected {expected}"))),
     }
     let head = cols[6].parse::<usize>().map_err(|_| {
-        syntax(
-            column_of(6),
-            format!("HEAD {:?} is not a non-negative integer", cols[6]),
-        )
+        syntax(column_of(6), format!("HEAD {:?} is not a non-negative integer", cols[6]))
     })?;
     if cols[1].is_empty() {
         return Err(syntax(column_of(1), "empty FORM".into()));
@@ -372,11 +325,7 @@ fn check_tree(sent: &ConlluSentence) -> Result<(), String> {
             return Err(format!(
                 "{} roots (words {})",
                 roots.len(),
-                roots
-                    .iter()
-                    .map(|w| w.id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                roots.iter().map(|w| w.id.to_string()).collect::<Vec<_>>().join(", ")
             ))
         }
     }
@@ -389,10 +338,7 @@ fn check_tree(sent: &ConlluSentence) -> Result<(), String> {
             }
         }
         if at != 0 {
-            return Err(format!(
-                "word {} (line {}) is on a cycle or leads into one",
-                w.id, w.line
-            ));
+            return Err(format!("word {} (line {}) is on a cycle or leads into one", w.id, w.line));
         }
     }
     Ok(())
@@ -467,11 +413,7 @@ pub fn to_tokens(
                 end,
             });
         }
-        sentences.push(Sentence {
-            id: sent.sent_id.clone(),
-            start: base,
-            end: tokens.len(),
-        });
+        sentences.push(Sentence { id: sent.sent_id.clone(), start: base, end: tokens.len() });
     }
     check_coverage(&tokens, text, path, txt)?;
     Ok((tokens, sentences))
@@ -489,9 +431,7 @@ fn check_coverage(
     let n = text.len_chars();
     let mut covered = vec![false; n];
     for t in tokens {
-        covered[t.start.min(t.end).min(n)..t.end.min(n)]
-            .iter_mut()
-            .for_each(|c| *c = true);
+        covered[t.start.min(t.end).min(n)..t.end.min(n)].iter_mut().for_each(|c| *c = true);
     }
     let mut first = None;
     let mut count = 0;
@@ -521,10 +461,7 @@ fn check_coverage(
 /// Find `form` at `cursor` after skipping whitespace.
 fn align_form(text: &Text, cursor: usize, form: &str) -> Option<(usize, usize)> {
     let mut at = cursor;
-    while text
-        .char_at(at)
-        .is_some_and(|c| crate::text::is_blank_at(at, c))
-    {
+    while text.char_at(at).is_some_and(|c| crate::text::is_blank_at(at, c)) {
         at += 1;
     }
     let len = form.chars().count();
@@ -561,13 +498,8 @@ mod tests {
         assert_eq!(s.words[1].range, Some((3, 7)));
         assert!(!s.words[1].space_after);
         assert_eq!(s.words[0].head, 2);
-        let (tokens, sents) = to_tokens(
-            &f,
-            &Text::new("Fe rich".into()),
-            Path::new(P),
-            Path::new("t.txt"),
-        )
-        .unwrap();
+        let (tokens, sents) =
+            to_tokens(&f, &Text::new("Fe rich".into()), Path::new(P), Path::new("t.txt")).unwrap();
         assert_eq!(tokens[0].head, Some(1));
         assert_eq!(tokens[1].head, None);
         assert_eq!(sents[0].range(), 0..2);
@@ -586,13 +518,8 @@ mod tests {
         let f = parse(&src, Path::new(P)).unwrap();
         assert_eq!(f.sentences[0].multiwords.len(), 1);
         assert_eq!(f.sentences[0].empty_nodes, 1);
-        let (tokens, _) = to_tokens(
-            &f,
-            &Text::new("del río".into()),
-            Path::new(P),
-            Path::new("t.txt"),
-        )
-        .unwrap();
+        let (tokens, _) =
+            to_tokens(&f, &Text::new("del río".into()), Path::new(P), Path::new("t.txt")).unwrap();
         assert_eq!((tokens[0].start, tokens[0].end), (0, 3));
         assert_eq!((tokens[1].start, tokens[1].end), (0, 3));
         assert_eq!((tokens[2].start, tokens[2].end), (4, 7));
@@ -612,65 +539,35 @@ mod tests {
         assert_eq!((tokens[0].start, tokens[0].end), (2, 10));
         assert_eq!((tokens[2].start, tokens[2].end), (16, 18));
         assert_eq!(sents.len(), 2);
-        let err = to_tokens(
-            &f,
-            &Text::new("Schroder saw Fe".into()),
-            Path::new(P),
-            Path::new("t.txt"),
-        )
-        .unwrap_err();
-        assert!(
-            matches!(err, ConlluError::Unaligned { line: 1, .. }),
-            "{err}"
-        );
+        let err =
+            to_tokens(&f, &Text::new("Schroder saw Fe".into()), Path::new(P), Path::new("t.txt"))
+                .unwrap_err();
+        assert!(matches!(err, ConlluError::Unaligned { line: 1, .. }), "{err}");
     }
 
     #[test]
     fn token_range_must_match_form() {
         let src = row("1", "Fe", "0", "root", "TokenRange=1:3");
         let f = parse(&src, Path::new(P)).unwrap();
-        let err = to_tokens(
-            &f,
-            &Text::new("Fe and".into()),
-            Path::new(P),
-            Path::new("t.txt"),
-        )
-        .unwrap_err();
-        assert!(
-            matches!(err, ConlluError::TokenRange { line: 1, .. }),
-            "{err}"
-        );
+        let err = to_tokens(&f, &Text::new("Fe and".into()), Path::new(P), Path::new("t.txt"))
+            .unwrap_err();
+        assert!(matches!(err, ConlluError::TokenRange { line: 1, .. }), "{err}");
     }
 
     #[test]
     fn rejects_bad_columns_heads_cycles_and_roots() {
-        let err = parse("1\tFe\t_\tNOUN\t0\troot\n", Path::new(P))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("t.conllu:1:1: expected 10 tab-separated columns, found 6"),
-            "{err}"
-        );
-        let err = parse(&row("1", "Fe", "x", "root", "_"), Path::new(P))
-            .unwrap_err()
-            .to_string();
+        let err = parse("1\tFe\t_\tNOUN\t0\troot\n", Path::new(P)).unwrap_err().to_string();
+        assert!(err.contains("t.conllu:1:1: expected 10 tab-separated columns, found 6"), "{err}");
+        let err = parse(&row("1", "Fe", "x", "root", "_"), Path::new(P)).unwrap_err().to_string();
         assert!(err.starts_with("t.conllu:1:17: HEAD \"x\""), "{err}");
         let err = parse(
-            &format!(
-                "{}{}",
-                row("1", "a", "0", "root", "_"),
-                row("2", "b", "5", "dep", "_")
-            ),
+            &format!("{}{}", row("1", "a", "0", "root", "_"), row("2", "b", "5", "dep", "_")),
             Path::new(P),
         )
         .unwrap_err();
         assert!(err.to_string().contains("HEAD 5"), "{err}");
         let err = parse(
-            &format!(
-                "{}{}",
-                row("1", "a", "2", "dep", "_"),
-                row("2", "b", "1", "dep", "_")
-            ),
+            &format!("{}{}", row("1", "a", "2", "dep", "_"), row("2", "b", "1", "dep", "_")),
             Path::new(P),
         )
         .unwrap_err();
@@ -681,28 +578,11 @@ mod tests {
             row("2", "b", "3", "dep", "_"),
             row("3", "c", "2", "dep", "_")
         );
-        assert!(parse(&src, Path::new(P))
-            .unwrap_err()
-            .to_string()
-            .contains("cycle"));
-        let src = format!(
-            "{}{}",
-            row("1", "a", "0", "root", "_"),
-            row("2", "b", "0", "root", "_")
-        );
-        assert!(parse(&src, Path::new(P))
-            .unwrap_err()
-            .to_string()
-            .contains("2 roots"));
-        let src = format!(
-            "{}{}",
-            row("1", "a", "0", "root", "_"),
-            row("3", "b", "1", "dep", "_")
-        );
-        assert!(parse(&src, Path::new(P))
-            .unwrap_err()
-            .to_string()
-            .contains("out of sequence"));
+        assert!(parse(&src, Path::new(P)).unwrap_err().to_string().contains("cycle"));
+        let src = format!("{}{}", row("1", "a", "0", "root", "_"), row("2", "b", "0", "root", "_"));
+        assert!(parse(&src, Path::new(P)).unwrap_err().to_string().contains("2 roots"));
+        let src = format!("{}{}", row("1", "a", "0", "root", "_"), row("3", "b", "1", "dep", "_"));
+        assert!(parse(&src, Path::new(P)).unwrap_err().to_string().contains("out of sequence"));
     }
 
     #[test]
@@ -716,10 +596,7 @@ mod tests {
         std::fs::write(dir.join("a.conllu"), src).unwrap();
         let f = read(&dir.join("a.conllu")).unwrap();
         assert_eq!(f.sentences[0].words[0].range, Some((0, 2)));
-        assert_eq!(
-            f.sentences[0].words[0].misc.as_deref(),
-            Some("TokenRange=0:2")
-        );
+        assert_eq!(f.sentences[0].words[0].misc.as_deref(), Some("TokenRange=0:2"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -740,36 +617,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(
-                err,
-                ConlluError::Uncovered {
-                    count: 11,
-                    line: 2,
-                    column: 1,
-                    ..
-                }
-            ),
+            matches!(err, ConlluError::Uncovered { count: 11, line: 2, column: 1, .. }),
             "{err}"
         );
         assert!(err.to_string().contains("t.txt:2:1"), "{err}");
         // An empty parse of an empty (or blank) text is fine: no tokens.
         let empty = parse("", Path::new(P)).unwrap();
-        assert!(to_tokens(
-            &empty,
-            &Text::new(" \n".into()),
-            Path::new(P),
-            Path::new("t.txt")
-        )
-        .unwrap()
-        .0
-        .is_empty());
-        assert!(to_tokens(
-            &empty,
-            &Text::new("Fe".into()),
-            Path::new(P),
-            Path::new("t.txt")
-        )
-        .is_err());
+        assert!(to_tokens(&empty, &Text::new(" \n".into()), Path::new(P), Path::new("t.txt"))
+            .unwrap()
+            .0
+            .is_empty());
+        assert!(
+            to_tokens(&empty, &Text::new("Fe".into()), Path::new(P), Path::new("t.txt")).is_err()
+        );
     }
 
     #[test]
@@ -779,20 +639,14 @@ mod tests {
         let err = parse(&row("1", "Fe", "0", "_", "_"), Path::new(P)).unwrap_err();
         assert!(err.to_string().contains("missing DEPREL"), "{err}");
         let err = parse("x-y\tdel\t_\t_\t_\t_\t_\t_\t_\t_\n", Path::new(P)).unwrap_err();
-        assert!(
-            err.to_string().contains("bad multiword token range"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("bad multiword token range"), "{err}");
         let err = parse("1.x\tes\t_\t_\t_\t_\t_\t_\t_\t_\n", Path::new(P)).unwrap_err();
         assert!(err.to_string().contains("bad empty node id"), "{err}");
         let err = parse(&row("1", "Fe", "0", "root", "TokenRange=5:2"), Path::new(P)).unwrap_err();
         assert!(err.to_string().contains("bad TokenRange"), "{err}");
         // A multiword token over words that never come.
         let err = parse(
-            &format!(
-                "1-3\tdel\t_\t_\t_\t_\t_\t_\t_\t_\n{}",
-                row("1", "de", "0", "root", "_")
-            ),
+            &format!("1-3\tdel\t_\t_\t_\t_\t_\t_\t_\t_\n{}", row("1", "de", "0", "root", "_")),
             Path::new(P),
         )
         .unwrap_err();
@@ -809,17 +663,7 @@ mod tests {
         )
         .unwrap();
         let err = read(&dir.join("a.conllu")).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                ConlluError::Encoding {
-                    line: 2,
-                    column: 5,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, ConlluError::Encoding { line: 2, column: 5, .. }), "{err}");
         let err = read(&dir.join("missing.conllu")).unwrap_err();
         assert!(matches!(err, ConlluError::Io { .. }), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -31,18 +31,11 @@ pub enum CorpusError {
     #[error(transparent)]
     Enrelg(#[from] EnrelgError),
     #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {what}", path.display())]
     Layout { path: PathBuf, what: String },
     #[error("{}: {what} (document {stem} cannot be built)", path.display())]
-    Missing {
-        path: PathBuf,
-        what: String,
-        stem: String,
-    },
+    Missing { path: PathBuf, what: String, stem: String },
     #[error("{}: no tokens (empty text)", path.display())]
     Empty { path: PathBuf },
 }
@@ -75,10 +68,7 @@ impl CorpusError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
-    move |source| CorpusError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| CorpusError::Io { path: path.to_path_buf(), source }
 }
 
 /// Canonical split order: train, dev/devel, test, then any others by name.
@@ -134,11 +124,8 @@ fn stems(
     strict: bool,
     skipped: &mut SkipReport,
 ) -> Result<BTreeSet<String>, CorpusError> {
-    let tree =
-        crate::tree::walk(dir, ext, Depth::Flat, Links::Follow).map_err(|e| CorpusError::Io {
-            path: e.path,
-            source: e.source,
-        })?;
+    let tree = crate::tree::walk(dir, ext, Depth::Flat, Links::Follow)
+        .map_err(|e| CorpusError::Io { path: e.path, source: e.source })?;
     let mut passed = tree.skipped;
     let mut out = BTreeSet::new();
     for rel in &tree.files {
@@ -155,16 +142,9 @@ fn stems(
     }
     for (unit, reason, message) in passed {
         if strict {
-            return Err(CorpusError::Layout {
-                path: dir.to_path_buf(),
-                what: message,
-            });
+            return Err(CorpusError::Layout { path: dir.to_path_buf(), what: message });
         }
-        skipped.add(
-            if ext == "txt" { unit } else { Unit::Entry },
-            reason,
-            message,
-        );
+        skipped.add(if ext == "txt" { unit } else { Unit::Entry }, reason, message);
     }
     Ok(out)
 }
@@ -196,10 +176,7 @@ pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, 
     }
     let conllu = stems(&parses, "conllu", strict, &mut skipped)?;
     if txt.is_empty() {
-        return Err(CorpusError::Layout {
-            path: standoff,
-            what: "no .txt files".into(),
-        });
+        return Err(CorpusError::Layout { path: standoff, what: "no .txt files".into() });
     }
     // Files without their partner: the document cannot be built.
     let missing = |stem: &str, path: PathBuf, what: &str| CorpusError::Missing {
@@ -210,45 +187,27 @@ pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, 
     let mut orphans: Vec<(&String, CorpusError)> = Vec::new();
     for stem in &txt {
         if !ann.contains(stem) {
-            orphans.push((
-                stem,
-                missing(stem, standoff.join(format!("{stem}.ann")), "missing .ann"),
-            ));
+            orphans
+                .push((stem, missing(stem, standoff.join(format!("{stem}.ann")), "missing .ann")));
         } else if !conllu.contains(stem) {
             orphans.push((
                 stem,
-                missing(
-                    stem,
-                    parses.join(format!("{stem}.conllu")),
-                    "missing .conllu",
-                ),
+                missing(stem, parses.join(format!("{stem}.conllu")), "missing .conllu"),
             ));
         }
     }
     for stem in ann.difference(&txt) {
-        orphans.push((
-            stem,
-            missing(
-                stem,
-                standoff.join(format!("{stem}.ann")),
-                ".ann without .txt",
-            ),
-        ));
+        orphans
+            .push((stem, missing(stem, standoff.join(format!("{stem}.ann")), ".ann without .txt")));
     }
     for stem in conllu.difference(&txt) {
         orphans.push((
             stem,
-            missing(
-                stem,
-                parses.join(format!("{stem}.conllu")),
-                ".conllu without .txt",
-            ),
+            missing(stem, parses.join(format!("{stem}.conllu")), ".conllu without .txt"),
         ));
     }
-    let complete: Vec<&String> = txt
-        .iter()
-        .filter(|s| ann.contains(*s) && conllu.contains(*s))
-        .collect();
+    let complete: Vec<&String> =
+        txt.iter().filter(|s| ann.contains(*s) && conllu.contains(*s)).collect();
     let read: Vec<(&String, DocumentResult)> = complete
         .par_iter()
         .map(|stem| {
@@ -263,11 +222,8 @@ pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, 
         })
         .collect();
     // In file name order, so that reports and the strict error do not depend on thread timing.
-    let mut outcomes: Vec<(&String, DocumentResult)> = orphans
-        .into_iter()
-        .map(|(s, e)| (s, Err(e)))
-        .chain(read)
-        .collect();
+    let mut outcomes: Vec<(&String, DocumentResult)> =
+        orphans.into_iter().map(|(s, e)| (s, Err(e))).chain(read).collect();
     outcomes.sort_by(|a, b| a.0.cmp(b.0));
     let mut documents = Vec::with_capacity(outcomes.len());
     for (_, outcome) in outcomes {
@@ -298,9 +254,7 @@ pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> DocumentResult {
     let parsed = conllu::read(parse)?;
     let (tokens, sentences) = conllu::to_tokens(&parsed, &standoff.text, parse, txt)?;
     if tokens.is_empty() {
-        return Err(CorpusError::Empty {
-            path: txt.to_path_buf(),
-        });
+        return Err(CorpusError::Empty { path: txt.to_path_buf() });
     }
     let doc = Document {
         id: standoff.id,
@@ -317,10 +271,7 @@ pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> DocumentResult {
 /// parse is [`CorpusError::Missing`], a document problem like any other.
 pub fn load_unannotated(txt: &Path, parse: &Path) -> Result<Document, CorpusError> {
     if !parse.exists() {
-        let stem = txt
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let stem = txt.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         return Err(CorpusError::Missing {
             path: parse.to_path_buf(),
             what: "missing .conllu".into(),
@@ -329,10 +280,7 @@ pub fn load_unannotated(txt: &Path, parse: &Path) -> Result<Document, CorpusErro
     }
     let text = brat::read_text(txt)?;
     let parsed = conllu::read(parse)?;
-    let id = txt
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let id = txt.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     unannotated_from(id, text, &parsed, parse, txt)
 }
 
@@ -374,10 +322,8 @@ pub fn load_enrelg_dir(dir: &Path) -> Result<Vec<(String, EnrelgFile)>, CorpusEr
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let path = entry.map_err(io(dir))?.path();
         if path.extension().is_some_and(|e| e == "conll") {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name =
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let split = name.split('.').next().unwrap_or_default().to_string();
             files.push((split, path));
         }
@@ -403,14 +349,7 @@ pub const DATA_FOLDERS: [&str; 2] = ["standoff", "conllu"];
 /// beside the corpus (`datasets/mars/manifest.json`, the expected
 /// statistics) never change the hash of the data they describe.
 pub fn corpus_sha256(dir: &Path) -> Result<String, CorpusError> {
-    hash_files(
-        dir,
-        DATA_FOLDERS
-            .iter()
-            .map(|f| dir.join(f))
-            .filter(|p| p.is_dir())
-            .collect(),
-    )
+    hash_files(dir, DATA_FOLDERS.iter().map(|f| dir.join(f)).filter(|p| p.is_dir()).collect())
 }
 
 /// SHA-256 over every file under `dir` (relative path and content, sorted by
@@ -439,11 +378,7 @@ fn hash_files(dir: &Path, roots: Vec<PathBuf>) -> Result<String, CorpusError> {
         .par_iter()
         .map(|p| {
             let bytes = std::fs::read(p).map_err(io(p))?;
-            let rel = p
-                .strip_prefix(dir)
-                .unwrap_or(p)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let rel = p.strip_prefix(dir).unwrap_or(p).to_string_lossy().replace('\\', "/");
             Ok((rel, Sha256::digest(&bytes).into()))
         })
         .collect::<Result<_, CorpusError>>()?;
@@ -482,11 +417,7 @@ mod tests {
         );
         assert_ne!(tree_sha256(&dir).unwrap(), data);
         std::fs::write(dir.join("conllu/test/1.txt"), "changed").unwrap();
-        assert_ne!(
-            corpus_sha256(&dir).unwrap(),
-            data,
-            "a change in the data does"
-        );
+        assert_ne!(corpus_sha256(&dir).unwrap(), data, "a change in the data does");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -547,22 +478,11 @@ mod tests {
     /// Every kind of broken input the error policy skips, one document each.
     fn broken_corpus(name: &str) -> Fixture {
         let f = Fixture::new(name);
-        f.good(
-            "a_good",
-            "Fe and Mg in Gale",
-            "T1\tElement 0 2\tFe\nT2\tElement 7 9\tMg\n",
-        );
-        f.good(
-            "b_unknown_line",
-            "Fe here",
-            "T1\tElement 0 2\tFe\nX1\tweird line\n",
-        );
+        f.good("a_good", "Fe and Mg in Gale", "T1\tElement 0 2\tFe\nT2\tElement 7 9\tMg\n");
+        f.good("b_unknown_line", "Fe here", "T1\tElement 0 2\tFe\nX1\tweird line\n");
         f.file("standoff/train/c_crlf_bom.txt", "\u{feff}Fe\r\nMg");
         // brat counts the text's byte order mark; the .ann's is only a signature.
-        f.file(
-            "standoff/train/c_crlf_bom.ann",
-            "\u{feff}T1\tElement 5 7\tMg\r\n",
-        );
+        f.file("standoff/train/c_crlf_bom.ann", "\u{feff}T1\tElement 5 7\tMg\r\n");
         f.file("conllu/train/c_crlf_bom.conllu", "1\tFe\t_\tX\t_\t_\t0\troot\t_\tTokenRange=1:3\n2\tMg\t_\tX\t_\t_\t1\tdep\t_\tTokenRange=5:7\n");
         f.good("d_past_end", "Fe", "T1\tElement 0 9\tFe\n");
         f.good("e_reversed", "Fe and Mg", "T1\tElement 7 2\tMg\n");
@@ -587,18 +507,12 @@ mod tests {
         f.good("m_columns", "Fe", "");
         f.file("conllu/train/m_columns.conllu", "1\tFe\t_\tX\t0\troot\n");
         f.good("n_head_range", "Fe", "");
-        f.file(
-            "conllu/train/n_head_range.conllu",
-            "1\tFe\t_\tX\t_\t_\t7\troot\t_\t_\n",
-        );
+        f.file("conllu/train/n_head_range.conllu", "1\tFe\t_\tX\t_\t_\t7\troot\t_\t_\n");
         f.good("o_other_text", "Fe and Mg", "");
         f.file("conllu/train/o_other_text.conllu", parse_of("Cu and Zn"));
         f.good("p_empty", "", "");
         f.good("q_head_text", "x", "");
-        f.file(
-            "conllu/train/q_head_text.conllu",
-            "1\tx\t_\tX\t_\t_\tone\troot\t_\t_\n",
-        );
+        f.file("conllu/train/q_head_text.conllu", "1\tx\t_\tX\t_\t_\tone\troot\t_\t_\n");
         f
     }
 
@@ -610,11 +524,8 @@ mod tests {
         assert_eq!(ids, ["a_good", "b_unknown_line", "c_crlf_bom"]);
         assert_eq!(loaded.documents[2].entities[0].spans, vec![(5, 7)]);
         let r = &loaded.skipped;
-        let counts: Vec<(&str, usize)> = r
-            .reasons
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.count))
-            .collect();
+        let counts: Vec<(&str, usize)> =
+            r.reasons.iter().map(|(k, v)| (k.as_str(), v.count)).collect();
         assert_eq!(
             counts,
             [
@@ -635,25 +546,12 @@ mod tests {
         assert_eq!((r.documents, r.lines), (14, 1));
         // Every message names its file; line-level ones their line too.
         let all: Vec<&String> = r.reasons.values().flat_map(|c| &c.first).collect();
+        assert!(all.iter().any(|m| m.contains("d_past_end.ann:1:")), "{all:?}");
+        assert!(all.iter().any(|m| m.contains("b_unknown_line.ann:2:1")), "{all:?}");
+        assert!(all.iter().any(|m| m.contains("g_latin1.txt:1:5")), "{all:?}");
+        assert!(all.iter().any(|m| m.contains("m_columns.conllu:1:1")), "{all:?}");
         assert!(
-            all.iter().any(|m| m.contains("d_past_end.ann:1:")),
-            "{all:?}"
-        );
-        assert!(
-            all.iter().any(|m| m.contains("b_unknown_line.ann:2:1")),
-            "{all:?}"
-        );
-        assert!(
-            all.iter().any(|m| m.contains("g_latin1.txt:1:5")),
-            "{all:?}"
-        );
-        assert!(
-            all.iter().any(|m| m.contains("m_columns.conllu:1:1")),
-            "{all:?}"
-        );
-        assert!(
-            all.iter()
-                .any(|m| m.contains("h_no_ann.ann") && m.contains("missing .ann")),
+            all.iter().any(|m| m.contains("h_no_ann.ann") && m.contains("missing .ann")),
             "{all:?}"
         );
     }
@@ -662,10 +560,7 @@ mod tests {
     fn strict_stops_at_the_first_problem_in_file_order() {
         let f = broken_corpus("strict");
         let err = load_split(&f.0, "train", true).unwrap_err().to_string();
-        assert!(
-            err.contains("b_unknown_line.ann:2:1: unknown annotation id"),
-            "{err}"
-        );
+        assert!(err.contains("b_unknown_line.ann:2:1: unknown annotation id"), "{err}");
         std::fs::remove_file(f.0.join("standoff/train/b_unknown_line.ann")).unwrap();
         let err = load_split(&f.0, "train", true).unwrap_err().to_string();
         assert!(err.contains("b_unknown_line.ann: missing .ann"), "{err}");

@@ -137,18 +137,13 @@ impl Document {
                 head: tok.head.map(|h| h + t),
                 ..tok.clone()
             }));
-            doc.sentences
-                .extend(self.sentences.iter().map(|s| Sentence {
-                    id: s.id.as_ref().map(|id| format!("{id}.{copy}")),
-                    start: s.start + t,
-                    end: s.end + t,
-                }));
+            doc.sentences.extend(self.sentences.iter().map(|s| Sentence {
+                id: s.id.as_ref().map(|id| format!("{id}.{copy}")),
+                start: s.start + t,
+                end: s.end + t,
+            }));
             doc.entities.extend(self.entities.iter().map(|e| Entity {
-                id: if copy == 0 {
-                    e.id.clone()
-                } else {
-                    format!("{}.{copy}", e.id)
-                },
+                id: if copy == 0 { e.id.clone() } else { format!("{}.{copy}", e.id) },
                 spans: e.spans.iter().map(|&(s, e)| (s + c, e + c)).collect(),
                 ..e.clone()
             }));
@@ -184,16 +179,8 @@ mod tests {
             text: Text::new(text.into()),
             tokens,
             sentences: vec![
-                Sentence {
-                    id: None,
-                    start: 0,
-                    end: 4,
-                },
-                Sentence {
-                    id: Some("s2".into()),
-                    start: 4,
-                    end: 8,
-                },
+                Sentence { id: None, start: 0, end: 4 },
+                Sentence { id: Some("s2".into()), start: 4, end: 8 },
             ],
             entities: vec![Entity {
                 id: "T1".into(),
@@ -207,27 +194,14 @@ mod tests {
         assert_eq!(three.tokens.len(), 24);
         assert_eq!(three.sentences.len(), 6);
         for tok in &three.tokens {
-            assert_eq!(
-                three.text.slice(tok.start, tok.end),
-                Some(tok.form.as_str())
-            );
+            assert_eq!(three.text.slice(tok.start, tok.end), Some(tok.form.as_str()));
         }
         assert_eq!(three.tokens[16].head, Some(18));
-        assert_eq!(
-            three.sentences[5],
-            Sentence {
-                id: Some("s2.2".into()),
-                start: 20,
-                end: 24
-            }
-        );
+        assert_eq!(three.sentences[5], Sentence { id: Some("s2.2".into()), start: 20, end: 24 });
         let ids: Vec<&str> = three.entities.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["T1", "T1.1", "T1.2"]);
         for e in &three.entities {
-            assert_eq!(
-                three.text.slice(e.spans[0].0, e.spans[0].1),
-                Some("Olivine")
-            );
+            assert_eq!(three.text.slice(e.spans[0].0, e.spans[0].1), Some("Olivine"));
         }
         assert_eq!(three.annotation_lines["T"], 3);
         assert_eq!(doc.repeated(1).text.as_str(), text);

@@ -24,24 +24,11 @@ use crate::text::{read_utf8_file, ReadError, Text};
 #[derive(Debug, Error)]
 pub enum EnrelgError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}:{line}:{column}: invalid UTF-8 (byte {byte})", path.display())]
-    Encoding {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        byte: usize,
-    },
+    Encoding { path: PathBuf, line: usize, column: usize, byte: usize },
     #[error("{}:{line}:{column}: {message}", path.display())]
-    Syntax {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { path: PathBuf, line: usize, column: usize, message: String },
 }
 
 /// A release file: its documents, plus what only this format can tell.
@@ -58,16 +45,10 @@ pub struct EnrelgFile {
 
 pub fn read(path: &Path, id_prefix: &str) -> Result<EnrelgFile, EnrelgError> {
     let content = read_utf8_file(path).map_err(|e| match e {
-        ReadError::Io(source) => EnrelgError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        ReadError::Encoding { line, column, byte } => EnrelgError::Encoding {
-            path: path.to_path_buf(),
-            line,
-            column,
-            byte,
-        },
+        ReadError::Io(source) => EnrelgError::Io { path: path.to_path_buf(), source },
+        ReadError::Encoding { line, column, byte } => {
+            EnrelgError::Encoding { path: path.to_path_buf(), line, column, byte }
+        }
     })?;
     parse(&content, path, id_prefix)
 }
@@ -82,12 +63,8 @@ struct Row<'a> {
 
 /// Parse release content; documents are named `{id_prefix}-0001`, ... in file order.
 pub fn parse(content: &str, path: &Path, id_prefix: &str) -> Result<EnrelgFile, EnrelgError> {
-    let mut out = EnrelgFile {
-        documents: Vec::new(),
-        segments: 0,
-        root_tokens: 0,
-        bio_violations: 0,
-    };
+    let mut out =
+        EnrelgFile { documents: Vec::new(), segments: 0, root_tokens: 0, bio_violations: 0 };
     // Documents as lists of segments of rows.
     let mut docs: Vec<Vec<Vec<Row>>> = Vec::new();
     let mut open_doc = false;
@@ -106,10 +83,7 @@ pub fn parse(content: &str, path: &Path, id_prefix: &str) -> Result<EnrelgFile, 
         let syntax = |k: usize, message: String| EnrelgError::Syntax {
             path: path.to_path_buf(),
             line: line_no,
-            column: cols[..k.min(cols.len())]
-                .iter()
-                .map(|c| c.chars().count() + 1)
-                .sum::<usize>()
+            column: cols[..k.min(cols.len())].iter().map(|c| c.chars().count() + 1).sum::<usize>()
                 + 1,
             message,
         };
@@ -131,10 +105,7 @@ pub fn parse(content: &str, path: &Path, id_prefix: &str) -> Result<EnrelgFile, 
             // An empty TOKEN would become an empty span in the text (found by fuzzing).
             return Err(syntax(
                 k,
-                format!(
-                    "empty column {} (a leading, trailing or double space)",
-                    k + 1
-                ),
+                format!("empty column {} (a leading, trailing or double space)", k + 1),
             ));
         }
         if !open_doc {
@@ -147,21 +118,12 @@ pub fn parse(content: &str, path: &Path, id_prefix: &str) -> Result<EnrelgFile, 
                 .or_else(|| label.strip_prefix("I-"))
                 .is_some_and(|t| !t.is_empty());
         if !label_ok {
-            return Err(syntax(
-                1,
-                format!("bad label {label:?}: expected O, B-TYPE or I-TYPE"),
-            ));
+            return Err(syntax(1, format!("bad label {label:?}: expected O, B-TYPE or I-TYPE")));
         }
         let head = cols[4]
             .parse::<i64>()
             .map_err(|_| syntax(4, format!("HEAD {:?} is not an integer", cols[4])))?;
-        let row = Row {
-            form: cols[0],
-            label,
-            pos: cols[2],
-            dep: cols[3],
-            head,
-        };
+        let row = Row { form: cols[0], label, pos: cols[2], dep: cols[3], head };
         if let Some(seg) = docs.last_mut().and_then(|d| d.last_mut()) {
             seg.push(row);
         }
@@ -207,11 +169,7 @@ fn build_document(id: String, segments: &[Vec<Row>], out: &mut EnrelgFile) -> Do
         }
         text.push('\n');
         chars += 1;
-        sentences.push(Sentence {
-            id: None,
-            start: first,
-            end: tokens.len(),
-        });
+        sentences.push(Sentence { id: None, start: first, end: tokens.len() });
     }
     // Chunks are read over the whole document, as the release's own counts
     // are: a parse tree (and an entity) may run across a segment break, and
@@ -231,14 +189,7 @@ fn build_document(id: String, segments: &[Vec<Row>], out: &mut EnrelgFile) -> Do
         })
         .collect();
     let annotation_lines = BTreeMap::from([("T".to_string(), entities.len())]);
-    Document {
-        id,
-        text: Text::new(text),
-        tokens,
-        sentences,
-        entities,
-        annotation_lines,
-    }
+    Document { id, text: Text::new(text), tokens, sentences, entities, annotation_lines }
 }
 
 #[cfg(test)]
@@ -273,50 +224,28 @@ mod tests {
 
     #[test]
     fn rejects_bad_rows() {
-        let err = parse(
-            "-DOCSTART- O X X X\niron B-Element NOUN\n",
-            Path::new("x.conll"),
-            "x",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.starts_with("x.conll:2:1: expected 5"), "{err}");
-        let err = parse(
-            "-DOCSTART- O X X X\niron Element NOUN dep 1\n",
-            Path::new("x.conll"),
-            "x",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.starts_with("x.conll:2:6: bad label"), "{err}");
-        let err = parse(
-            "-DOCSTART- O X X X\niron O NOUN dep x\n",
-            Path::new("x.conll"),
-            "x",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.starts_with("x.conll:2:17: HEAD"), "{err}");
-        let err = parse("iron O NOUN dep 1\n", Path::new("x.conll"), "x")
+        let err = parse("-DOCSTART- O X X X\niron B-Element NOUN\n", Path::new("x.conll"), "x")
             .unwrap_err()
             .to_string();
+        assert!(err.starts_with("x.conll:2:1: expected 5"), "{err}");
+        let err = parse("-DOCSTART- O X X X\niron Element NOUN dep 1\n", Path::new("x.conll"), "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("x.conll:2:6: bad label"), "{err}");
+        let err = parse("-DOCSTART- O X X X\niron O NOUN dep x\n", Path::new("x.conll"), "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("x.conll:2:17: HEAD"), "{err}");
+        let err = parse("iron O NOUN dep 1\n", Path::new("x.conll"), "x").unwrap_err().to_string();
         assert!(err.contains("before the first -DOCSTART-"), "{err}");
         // An empty token (leading space) would be an empty entity span: fuzzing found it.
-        let err = parse(
-            "-DOCSTART- O X X X\n I-O PAR case 234\n",
-            Path::new("x.conll"),
-            "x",
-        )
-        .unwrap_err()
-        .to_string();
+        let err = parse("-DOCSTART- O X X X\n I-O PAR case 234\n", Path::new("x.conll"), "x")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("x.conll:2:1: empty column 1"), "{err}");
-        let err = parse(
-            "-DOCSTART- O X X X\niron  O NOUN dep\n",
-            Path::new("x.conll"),
-            "x",
-        )
-        .unwrap_err()
-        .to_string();
+        let err = parse("-DOCSTART- O X X X\niron  O NOUN dep\n", Path::new("x.conll"), "x")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("x.conll:2:6: empty column 2"), "{err}");
     }
 }

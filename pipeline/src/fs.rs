@@ -23,10 +23,7 @@ pub struct FsError {
 
 /// Attach `path` to an I/O error.
 pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FsError + '_ {
-    move |source| FsError {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| FsError { path: path.to_path_buf(), source }
 }
 
 /// Lower-case hex SHA-256 of `bytes`.
@@ -43,13 +40,8 @@ pub fn sha256_file(path: &Path) -> Result<String, FsError> {
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     dir.join(format!(".{name}.{suffix}-{}", std::process::id()))
 }
 
@@ -89,9 +81,7 @@ pub fn write_atomic_with<E: From<FsError>>(
 
 /// Write `contents` to `path` atomically.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
-    write_atomic_with(path, |tmp| {
-        std::fs::write(tmp, contents).map_err(io_err(tmp))
-    })
+    write_atomic_with(path, |tmp| std::fs::write(tmp, contents).map_err(io_err(tmp)))
 }
 
 /// Build folder `dir` afresh: `fill` writes into an empty staging folder,
@@ -167,22 +157,13 @@ mod tests {
     fn a_folder_is_replaced_whole() {
         let dir = scratch("dir");
         let target = dir.join("shards");
-        replace_dir(&target, |tmp| {
-            std::fs::write(tmp.join("a"), b"1").map_err(io_err(tmp))
-        })
-        .unwrap();
-        replace_dir(&target, |tmp| {
-            std::fs::write(tmp.join("b"), b"2").map_err(io_err(tmp))
-        })
-        .unwrap();
-        assert_eq!(
-            names(&target),
-            ["b"],
-            "nothing of the previous folder survives"
-        );
-        let failed: Result<(), FsError> = replace_dir(&target, |tmp| {
-            Err(io_err(tmp)(std::io::Error::other("killed")))
-        });
+        replace_dir(&target, |tmp| std::fs::write(tmp.join("a"), b"1").map_err(io_err(tmp)))
+            .unwrap();
+        replace_dir(&target, |tmp| std::fs::write(tmp.join("b"), b"2").map_err(io_err(tmp)))
+            .unwrap();
+        assert_eq!(names(&target), ["b"], "nothing of the previous folder survives");
+        let failed: Result<(), FsError> =
+            replace_dir(&target, |tmp| Err(io_err(tmp)(std::io::Error::other("killed"))));
         assert!(failed.is_err());
         assert_eq!(names(&target), ["b"]);
         assert_eq!(names(&dir), ["shards"], "no staging folder is left");
@@ -196,10 +177,7 @@ mod tests {
         let name = tmp.file_name().unwrap().to_string_lossy().into_owned();
         assert!(is_leftover(&name, "last"));
         assert!(is_leftover(
-            &old_path(Path::new("last"))
-                .file_name()
-                .unwrap()
-                .to_string_lossy(),
+            &old_path(Path::new("last")).file_name().unwrap().to_string_lossy(),
             "last"
         ));
         assert!(
@@ -219,10 +197,7 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(sha256_file(&path).unwrap(), sha256_hex(b"abc"));
-        assert!(sha256_file(&dir.join("missing"))
-            .unwrap_err()
-            .to_string()
-            .contains("missing"));
+        assert!(sha256_file(&dir.join("missing")).unwrap_err().to_string().contains("missing"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -46,10 +46,7 @@ pub fn brat(data: &[u8]) {
                 assert!(text.slice(s, t).is_some());
             }
         }
-        assert!(a
-            .skipped
-            .iter()
-            .all(|e| matches!(e, brat::BratError::UnknownKind { .. })));
+        assert!(a.skipped.iter().all(|e| matches!(e, brat::BratError::UnknownKind { .. })));
     }
 }
 
@@ -79,10 +76,7 @@ pub fn enrelg(data: &[u8]) {
         for doc in &f.documents {
             check_tokens(&doc.tokens, &doc.sentences, &doc.text);
             for e in &doc.entities {
-                assert!(e
-                    .spans
-                    .iter()
-                    .all(|&(s, t)| s < t && t <= doc.text.len_chars()));
+                assert!(e.spans.iter().all(|&(s, t)| s < t && t <= doc.text.len_chars()));
             }
         }
     }

@@ -172,18 +172,10 @@ pub fn long_form_occurrences(doc: &Document, acronyms: &[Acronym]) -> Vec<Vec<us
     let tokens = &doc.tokens;
     let longs: Vec<Vec<String>> = acronyms
         .iter()
-        .map(|a| {
-            tokens[a.long_start..a.long_end]
-                .iter()
-                .map(|t| t.form.to_lowercase())
-                .collect()
-        })
+        .map(|a| tokens[a.long_start..a.long_end].iter().map(|t| t.form.to_lowercase()).collect())
         .collect();
-    let mut starts: HashMap<&str, Vec<usize>> = longs
-        .iter()
-        .filter_map(|l| l.first())
-        .map(|w| (w.as_str(), Vec::new()))
-        .collect();
+    let mut starts: HashMap<&str, Vec<usize>> =
+        longs.iter().filter_map(|l| l.first()).map(|w| (w.as_str(), Vec::new())).collect();
     if !starts.is_empty() {
         let mut lower = String::new();
         for (p, t) in tokens.iter().enumerate() {
@@ -398,9 +390,8 @@ impl DocumentCorefGraph {
         }
         for (a, occurrences) in acronyms.iter().zip(long_forms) {
             let from = a.short.min(a.long_start);
-            let mentions: Vec<usize> = (from..doc.tokens.len())
-                .filter(|&w| doc.tokens[w].form == a.short_form)
-                .collect();
+            let mentions: Vec<usize> =
+                (from..doc.tokens.len()).filter(|&w| doc.tokens[w].form == a.short_form).collect();
             let long_len = a.long_end - a.long_start;
             let long_words: Vec<usize> = occurrences
                 .iter()
@@ -441,33 +432,27 @@ fn nearest_outside_window(
 ) -> Vec<usize> {
     let mine = window_of[w];
     let lo = candidates.partition_point(|&c| c < w && window_of[c] != mine);
-    let hi = lo
-        + candidates[lo..]
-            .iter()
-            .take_while(|&&c| window_of[c] == mine)
-            .count();
+    let hi = lo + candidates[lo..].iter().take_while(|&&c| window_of[c] == mine).count();
     // candidates[..left] lie before the window, candidates[right..] after it.
     let (mut left, mut right) = (lo, hi);
     let mut out = Vec::with_capacity(k);
     while out.len() < k {
-        let next = match (
-            left.checked_sub(1).map(|i| candidates[i]),
-            candidates.get(right).copied(),
-        ) {
-            (Some(l), Some(r)) if w - l <= r - w => {
-                left -= 1;
-                l
-            }
-            (Some(l), None) => {
-                left -= 1;
-                l
-            }
-            (_, Some(r)) => {
-                right += 1;
-                r
-            }
-            (None, None) => break,
-        };
+        let next =
+            match (left.checked_sub(1).map(|i| candidates[i]), candidates.get(right).copied()) {
+                (Some(l), Some(r)) if w - l <= r - w => {
+                    left -= 1;
+                    l
+                }
+                (Some(l), None) => {
+                    left -= 1;
+                    l
+                }
+                (_, Some(r)) => {
+                    right += 1;
+                    r
+                }
+                (None, None) => break,
+            };
         out.push(next);
     }
     out
@@ -525,10 +510,7 @@ impl DependencyGraph {
         // Sorted by pair, then kind: the smallest kind of each pair comes first.
         edges.sort_unstable();
         edges.dedup_by_key(|&mut (pair, _)| pair);
-        edges
-            .into_iter()
-            .map(|((src, dst), kind)| Edge { kind, src, dst })
-            .collect()
+        edges.into_iter().map(|((src, dst), kind)| Edge { kind, src, dst }).collect()
     }
 }
 
@@ -563,11 +545,7 @@ mod tests {
             id: "d".into(),
             text: Text::new(text),
             tokens,
-            sentences: vec![Sentence {
-                id: None,
-                start: 0,
-                end: n,
-            }],
+            sentences: vec![Sentence { id: None, start: 0, end: n }],
             entities: vec![],
             annotation_lines: Default::default(),
         }
@@ -622,11 +600,8 @@ mod tests {
             ("Gale", "PROPN", "dep", 0),
             ("Gale", "PROPN", "dep", 0),
         ]);
-        let lemmas: Vec<String> = d
-            .tokens
-            .iter()
-            .map(|t| crate::lemma::Lemmatizer::default().lemma(t))
-            .collect();
+        let lemmas: Vec<String> =
+            d.tokens.iter().map(|t| crate::lemma::Lemmatizer::default().lemma(t)).collect();
         // Three windows: words 0-2, 3-5, 6-7.
         let windows = [(0, 3), (3, 6), (6, 8)];
         let edges = DocumentCorefGraph::edges(&d, &windows, &lemmas, &[], &[], 1);
@@ -637,19 +612,11 @@ mod tests {
         // choose 4; 4 chooses 2 on the tie with 6); crater -- craters by lemma.
         assert_eq!(
             pairs,
-            vec![
-                (Exact, 0, 4),
-                (Lemma, 1, 5),
-                (Exact, 2, 4),
-                (Exact, 4, 6),
-                (Exact, 4, 7)
-            ],
+            vec![(Exact, 0, 4), (Lemma, 1, 5), (Exact, 2, 4), (Exact, 4, 6), (Exact, 4, 7)],
             "{pairs:?}"
         );
-        assert!(edges
-            .iter()
-            .all(|e| windows.iter().position(|w| (w.0..w.1).contains(&e.src))
-                != windows.iter().position(|w| (w.0..w.1).contains(&e.dst))));
+        assert!(edges.iter().all(|e| windows.iter().position(|w| (w.0..w.1).contains(&e.src))
+            != windows.iter().position(|w| (w.0..w.1).contains(&e.dst))));
         // One window: nothing crosses.
         assert!(DocumentCorefGraph::edges(&d, &[(0, 8)], &lemmas, &[], &[], 3).is_empty());
         // A larger k adds neighbours, never pairs within a window.
@@ -662,9 +629,7 @@ mod tests {
     fn lcg(seed: u64) -> impl FnMut(u64) -> usize {
         let mut state = seed;
         move |n| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((state >> 33) % n) as usize
         }
     }
@@ -681,11 +646,8 @@ mod tests {
             let n = window_of.len();
             let candidates: Vec<usize> = (0..n).filter(|_| next(3) == 0).collect();
             let (w, k) = (next(n as u64), next(4));
-            let mut brute: Vec<usize> = candidates
-                .iter()
-                .copied()
-                .filter(|&c| window_of[c] != window_of[w])
-                .collect();
+            let mut brute: Vec<usize> =
+                candidates.iter().copied().filter(|&c| window_of[c] != window_of[w]).collect();
             brute.sort_by_key(|&c| (c.abs_diff(w), c));
             brute.truncate(k);
             assert_eq!(
@@ -715,12 +677,7 @@ mod tests {
                 .map(|_| {
                     let long_start = next(n as u64);
                     let long_end = (long_start + 1 + next(3)).min(n);
-                    Acronym {
-                        short_form: "AX".into(),
-                        short: 0,
-                        long_start,
-                        long_end,
-                    }
+                    Acronym { short_form: "AX".into(), short: 0, long_start, long_end }
                 })
                 .collect();
             let scan: Vec<Vec<usize>> = acronyms
@@ -739,11 +696,7 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            assert_eq!(
-                long_form_occurrences(&d, &acronyms),
-                scan,
-                "{rows:?} {acronyms:?}"
-            );
+            assert_eq!(long_form_occurrences(&d, &acronyms), scan, "{rows:?} {acronyms:?}");
         }
     }
 
@@ -766,22 +719,14 @@ mod tests {
             ("2", "NUM", "nummod", 4),
             ("2", "NUM", "nummod", 4),
         ]);
-        let lemmas: Vec<String> = d
-            .tokens
-            .iter()
-            .map(|t| crate::lemma::Lemmatizer::default().lemma(t))
-            .collect();
+        let lemmas: Vec<String> =
+            d.tokens.iter().map(|t| crate::lemma::Lemmatizer::default().lemma(t)).collect();
         let acr = crate::acronym::detect(&d);
         assert_eq!(acr.len(), 1);
         let long = long_form_occurrences(&d, &acr);
         let edges = CorefGraph::edges(&d, 0, d.tokens.len(), &lemmas, &acr, &long);
         use EdgeKind::*;
-        let mut want = vec![
-            e(Exact, 5, 10),
-            e(Lemma, 7, 8),
-            e(Lemma, 7, 9),
-            e(Exact, 8, 9),
-        ];
+        let mut want = vec![e(Exact, 5, 10), e(Lemma, 7, 8), e(Lemma, 7, 9), e(Exact, 8, 9)];
         for m in [5, 10] {
             for w in 0..4 {
                 want.push(e(Acronym, w, m));

@@ -31,27 +31,13 @@ pub enum ImportError {
     #[error("{}: no .ann file anywhere under it: a corpus needs brat annotations (.txt + .ann per document)", dir.display())]
     NoAnnotations { dir: PathBuf },
     #[error("{}:{line}: entity type {ty:?} is not among the [entities] of {} ({})", path.display(), conf.display(), known.join(", "))]
-    UnknownType {
-        path: PathBuf,
-        line: usize,
-        ty: String,
-        conf: PathBuf,
-        known: Vec<String>,
-    },
+    UnknownType { path: PathBuf, line: usize, ty: String, conf: PathBuf, known: Vec<String> },
     #[error("{}: the {split} split has no documents{}", dir.display(), hint)]
-    EmptySplit {
-        dir: PathBuf,
-        split: String,
-        hint: String,
-    },
+    EmptySplit { dir: PathBuf, split: String, hint: String },
     #[error("{}: a .txt without its .ann (--strict refuses unannotated documents)", path.display())]
     Unannotated { path: PathBuf },
     #[error("--types {wanted}: {missing:?} not among the corpus's entity types ({})", found.join(", "))]
-    UnknownChoice {
-        wanted: String,
-        missing: Vec<String>,
-        found: Vec<String>,
-    },
+    UnknownChoice { wanted: String, missing: Vec<String>, found: Vec<String> },
     #[error("--split {0}: three shares above zero, of train, dev and test (e.g. 70/10/20)")]
     BadSplit(String),
     #[error("{} and {}: both become document id {id:?}; rename one", a.display(), b.display())]
@@ -70,11 +56,7 @@ pub struct SplitShares {
 
 impl Default for SplitShares {
     fn default() -> Self {
-        Self {
-            train: 70.0,
-            dev: 10.0,
-            test: 20.0,
-        }
+        Self { train: 70.0, dev: 10.0, test: 20.0 }
     }
 }
 
@@ -117,12 +99,7 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self {
-            types: None,
-            shares: SplitShares::default(),
-            seed: 1,
-            strict: false,
-        }
+        Self { types: None, shares: SplitShares::default(), seed: 1, strict: false }
     }
 }
 
@@ -162,9 +139,7 @@ pub fn plan(dir: &Path, opts: &ImportOptions) -> Result<ImportPlan, ImportError>
     txts.report(&mut skipped);
     let anns = walk(dir, "ann", Depth::Tree, Links::Follow)?;
     if anns.files.is_empty() {
-        return Err(ImportError::NoAnnotations {
-            dir: dir.to_path_buf(),
-        });
+        return Err(ImportError::NoAnnotations { dir: dir.to_path_buf() });
     }
     let ann_set: BTreeSet<PathBuf> = anns.files.iter().map(|f| f.with_extension("")).collect();
     let mut docs = Vec::new();
@@ -173,9 +148,7 @@ pub fn plan(dir: &Path, opts: &ImportOptions) -> Result<ImportPlan, ImportError>
         if ann_set.contains(&txt.with_extension("")) {
             docs.push(txt.clone());
         } else if opts.strict {
-            return Err(ImportError::Unannotated {
-                path: dir.join(txt),
-            });
+            return Err(ImportError::Unannotated { path: dir.join(txt) });
         } else {
             unannotated.push(txt.clone());
         }
@@ -187,15 +160,7 @@ pub fn plan(dir: &Path, opts: &ImportOptions) -> Result<ImportPlan, ImportError>
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "corpus".into());
-    Ok(ImportPlan {
-        name,
-        label_types,
-        type_counts,
-        splits,
-        split_rule,
-        unannotated,
-        skipped,
-    })
+    Ok(ImportPlan { name, label_types, type_counts, splits, split_rule, unannotated, skipped })
 }
 
 /// The entity types of `annotation.conf`'s `[entities]` (abstract `!` types
@@ -270,11 +235,8 @@ fn choose_types(
     let chosen = match &opts.types {
         None => found,
         Some(wanted) => {
-            let missing: Vec<String> = wanted
-                .iter()
-                .filter(|w| !found.contains(w))
-                .cloned()
-                .collect();
+            let missing: Vec<String> =
+                wanted.iter().filter(|w| !found.contains(w)).cloned().collect();
             if !missing.is_empty() {
                 return Err(ImportError::UnknownChoice {
                     wanted: wanted.join(","),
@@ -341,10 +303,7 @@ fn split(
             };
             splits.entry(split).or_default().push(t.clone());
         }
-        format!(
-            "by document, SHA-256 of (seed {}, relative path) order, shares {s}",
-            opts.seed
-        )
+        format!("by document, SHA-256 of (seed {}, relative path) order, shares {s}", opts.seed)
     };
     let mut out = Vec::new();
     for split in ["train", "dev", "test"] {
@@ -370,11 +329,7 @@ fn split(
         for txt in files {
             let id = doc_id(dir, &txt, by_folder)?;
             if let Some(a) = seen.insert(id.clone(), txt.clone()) {
-                return Err(ImportError::SameId {
-                    a: dir.join(a),
-                    b: dir.join(&txt),
-                    id,
-                });
+                return Err(ImportError::SameId { a: dir.join(a), b: dir.join(&txt), id });
             }
             list.push(Doc { id, txt });
         }
@@ -394,9 +349,7 @@ fn doc_id(dir: &Path, txt: &Path, below_split: bool) -> Result<String, ImportErr
         .skip(usize::from(below_split))
         .map(|c| c.as_os_str().to_str())
         .collect::<Option<_>>()
-        .ok_or_else(|| ImportError::NotUtf8 {
-            path: dir.join(txt),
-        })?;
+        .ok_or_else(|| ImportError::NotUtf8 { path: dir.join(txt) })?;
     Ok(parts.join("__"))
 }
 
@@ -419,18 +372,10 @@ pub fn write(plan: &ImportPlan, src: &Path, dst: &Path) -> Result<Manifest, Impo
                 }
                 keep.insert(to);
             }
-            keep.insert(
-                dst.join("conllu")
-                    .join(split)
-                    .join(format!("{}.conllu", d.id)),
-            );
+            keep.insert(dst.join("conllu").join(split).join(format!("{}.conllu", d.id)));
         }
     }
-    for (top, ext) in [
-        ("standoff", "txt"),
-        ("standoff", "ann"),
-        ("conllu", "conllu"),
-    ] {
+    for (top, ext) in [("standoff", "txt"), ("standoff", "ann"), ("conllu", "conllu")] {
         let root = dst.join(top);
         if !root.is_dir() {
             continue;
@@ -453,10 +398,7 @@ pub fn write(plan: &ImportPlan, src: &Path, dst: &Path) -> Result<Manifest, Impo
                 name: split.clone(),
                 enrelg_file: None,
                 documents: docs.len(),
-                files: docs
-                    .iter()
-                    .map(|d| d.txt.to_string_lossy().into_owned())
-                    .collect(),
+                files: docs.iter().map(|d| d.txt.to_string_lossy().into_owned()).collect(),
             })
             .collect(),
         sources: Vec::new(),
@@ -495,19 +437,12 @@ mod tests {
     fn a_flat_folder_splits_by_seed_the_same_every_time() {
         let dir = scratch("flat");
         for i in 0..40 {
-            doc(
-                &dir,
-                &format!("sub/d{i:02}"),
-                "T1\tElement 0 2\tFe\nT2\tMineral 7 9\tMg\n",
-            );
+            doc(&dir, &format!("sub/d{i:02}"), "T1\tElement 0 2\tFe\nT2\tMineral 7 9\tMg\n");
         }
         std::fs::write(dir.join("orphan.txt"), "no annotations").unwrap();
         let p = plan(&dir, &ImportOptions::default()).unwrap();
-        let sizes: Vec<(&str, usize)> = p
-            .splits
-            .iter()
-            .map(|(s, d)| (s.as_str(), d.len()))
-            .collect();
+        let sizes: Vec<(&str, usize)> =
+            p.splits.iter().map(|(s, d)| (s.as_str(), d.len())).collect();
         assert_eq!(sizes, [("train", 28), ("dev", 4), ("test", 8)]);
         assert_eq!(p.label_types, ["Element", "Mineral"]);
         assert_eq!(p.type_counts["Element"], 40);
@@ -515,25 +450,12 @@ mod tests {
         assert!(p.splits[0].1.iter().all(|d| d.id.starts_with("sub__d")));
         let again = plan(&dir, &ImportOptions::default()).unwrap();
         assert_eq!(again.splits, p.splits, "the same split on a rerun");
-        let other = plan(
-            &dir,
-            &ImportOptions {
-                seed: 2,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let other = plan(&dir, &ImportOptions { seed: 2, ..Default::default() }).unwrap();
         assert_ne!(other.splits, p.splits, "the seed moves documents");
         // Strict refuses the orphan.
-        let err = plan(
-            &dir,
-            &ImportOptions {
-                strict: true,
-                ..Default::default()
-            },
-        )
-        .unwrap_err()
-        .to_string();
+        let err = plan(&dir, &ImportOptions { strict: true, ..Default::default() })
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("orphan.txt: a .txt without its .ann"), "{err}");
 
         let dst = dir.join("out");
@@ -568,34 +490,21 @@ mod tests {
         assert_eq!(ids, [("train", "a"), ("dev", "b"), ("test", "deep__c")]);
         let only = plan(
             &dir,
-            &ImportOptions {
-                types: Some(vec!["Mineral".into()]),
-                ..Default::default()
-            },
+            &ImportOptions { types: Some(vec!["Mineral".into()]), ..Default::default() },
         )
         .unwrap();
         assert_eq!(only.label_types, ["Mineral"]);
-        assert_eq!(
-            only.type_counts["Element"], 2,
-            "types not chosen are still counted"
-        );
-        let err = plan(
-            &dir,
-            &ImportOptions {
-                types: Some(vec!["Rock".into()]),
-                ..Default::default()
-            },
-        )
-        .unwrap_err()
-        .to_string();
+        assert_eq!(only.type_counts["Element"], 2, "types not chosen are still counted");
+        let err =
+            plan(&dir, &ImportOptions { types: Some(vec!["Rock".into()]), ..Default::default() })
+                .unwrap_err()
+                .to_string();
         assert!(
             err.contains("[\"Rock\"] not among the corpus's entity types (Element, Mineral)"),
             "{err}"
         );
         doc(&dir, "train/z", "T1\tRock 0 2\tFe\n");
-        let err = plan(&dir, &ImportOptions::default())
-            .unwrap_err()
-            .to_string();
+        let err = plan(&dir, &ImportOptions::default()).unwrap_err().to_string();
         assert!(
             err.contains("train/z.ann:1: entity type \"Rock\" is not among the [entities] of")
                 && err.contains("annotation.conf"),
@@ -607,35 +516,19 @@ mod tests {
     fn errors_name_the_folder() {
         let dir = scratch("errors");
         std::fs::write(dir.join("a.txt"), "Fe").unwrap();
-        let err = plan(&dir, &ImportOptions::default())
-            .unwrap_err()
-            .to_string();
+        let err = plan(&dir, &ImportOptions::default()).unwrap_err().to_string();
         assert!(err.contains("no .ann file anywhere"), "{err}");
         doc(&dir, "train/a", "T1\tElement 0 2\tFe\n");
         doc(&dir, "test/b", "T1\tElement 0 2\tFe\n");
-        let err = plan(&dir, &ImportOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("the dev split has no documents: add a dev/ folder"),
-            "{err}"
-        );
+        let err = plan(&dir, &ImportOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("the dev split has no documents: add a dev/ folder"), "{err}");
         let flat = scratch("errors-flat");
         doc(&flat, "a", "T1\tElement 0 2\tFe\n");
-        let err = plan(&flat, &ImportOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("split has no documents (1 documents at shares 70/10/20)"),
-            "{err}"
-        );
+        let err = plan(&flat, &ImportOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("split has no documents (1 documents at shares 70/10/20)"), "{err}");
         assert_eq!(
             "80,10,10".parse::<SplitShares>().unwrap(),
-            SplitShares {
-                train: 80.0,
-                dev: 10.0,
-                test: 10.0
-            }
+            SplitShares { train: 80.0, dev: 10.0, test: 10.0 }
         );
         assert!(
             "70/0/30".parse::<SplitShares>().is_err()

@@ -54,11 +54,7 @@ pub fn parse_jsonl(bytes: &[u8], path: &Path, skipped: &mut SkipReport) -> Vec<J
         let line = i + 1;
         let at = format!("{}:{line}", path.display());
         let Ok(raw) = std::str::from_utf8(raw) else {
-            skipped.add(
-                Unit::Line,
-                "JSONL line not UTF-8",
-                format!("{at}: not UTF-8"),
-            );
+            skipped.add(Unit::Line, "JSONL line not UTF-8", format!("{at}: not UTF-8"));
             continue;
         };
         let raw = raw.trim_start_matches(BOM).trim();
@@ -68,11 +64,7 @@ pub fn parse_jsonl(bytes: &[u8], path: &Path, skipped: &mut SkipReport) -> Vec<J
         let value: serde_json::Value = match serde_json::from_str(raw) {
             Ok(v) => v,
             Err(e) => {
-                skipped.add(
-                    Unit::Line,
-                    "JSONL line not JSON",
-                    format!("{at}: not JSON: {e}"),
-                );
+                skipped.add(Unit::Line, "JSONL line not JSON", format!("{at}: not JSON: {e}"));
                 continue;
             }
         };
@@ -107,11 +99,7 @@ pub fn parse_jsonl(bytes: &[u8], path: &Path, skipped: &mut SkipReport) -> Vec<J
             continue;
         }
         first_line.insert(id.clone(), line);
-        out.push(JsonlRecord {
-            line,
-            id,
-            text: text.to_string(),
-        });
+        out.push(JsonlRecord { line, id, text: text.to_string() });
     }
     out
 }
@@ -193,23 +181,14 @@ mod tests {
         let mut skipped = SkipReport::default();
         let records = read_jsonl(&path, &mut skipped).unwrap();
         assert_eq!(
-            records
-                .iter()
-                .map(|r| (r.line, r.id.as_str()))
-                .collect::<Vec<_>>(),
+            records.iter().map(|r| (r.line, r.id.as_str())).collect::<Vec<_>>(),
             vec![(1, "a"), (4, "7")]
         );
         assert_eq!(skipped.lines, 5);
         let text = skipped.to_string();
+        assert!(text.contains(&format!("{}:2: not JSON", path.display())), "{text}");
         assert!(
-            text.contains(&format!("{}:2: not JSON", path.display())),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!(
-                "{}:5: duplicate id \"a\" (first on line 1)",
-                path.display()
-            )),
+            text.contains(&format!("{}:5: duplicate id \"a\" (first on line 1)", path.display())),
             "{text}"
         );
         assert!(text.contains(":6: no string or integer \"id\""), "{text}");
@@ -219,12 +198,7 @@ mod tests {
         assert_ne!(records[0].file_stem(), records[1].file_stem());
         assert_eq!(
             records[0].file_stem(),
-            JsonlRecord {
-                line: 9,
-                id: "a".into(),
-                text: String::new()
-            }
-            .file_stem()
+            JsonlRecord { line: 9, id: "a".into(), text: String::new() }.file_stem()
         );
     }
 
@@ -235,10 +209,7 @@ mod tests {
         std::fs::write(&bad, b"Gale crater\nSchr\xf6der\n").unwrap();
         let (reason, msg) = read_checked(&bad, 100).unwrap_err();
         assert_eq!(reason, "not UTF-8");
-        assert!(
-            msg.starts_with(&format!("{}:2:5: not UTF-8", bad.display())),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("{}:2:5: not UTF-8", bad.display())), "{msg}");
         let empty = dir.join("empty.txt");
         std::fs::write(&empty, " \n\n").unwrap();
         assert_eq!(read_checked(&empty, 100).unwrap().1, TextCheck::Empty);
@@ -246,10 +217,7 @@ mod tests {
         std::fs::write(&long, "Fe ".repeat(50)).unwrap();
         let (reason, msg) = read_checked(&long, 100).unwrap_err();
         assert_eq!(reason, "too long");
-        assert!(
-            msg.contains("150 characters in 1 line(s), more than --max-chars 100"),
-            "{msg}"
-        );
+        assert!(msg.contains("150 characters in 1 line(s), more than --max-chars 100"), "{msg}");
         assert_eq!(read_checked(&long, 150).unwrap().1, TextCheck::Text);
     }
 
@@ -258,13 +226,7 @@ mod tests {
         let dir = scratch("bom");
         let bom = dir.join("bom.txt");
         std::fs::write(&bom, b"\xef\xbb\xbfFe").unwrap();
-        assert_eq!(
-            read_checked(&bom, 100).unwrap(),
-            ("\u{feff}Fe".to_string(), TextCheck::Text)
-        );
-        assert_eq!(
-            check_text("\u{feff}\u{1c}\u{1f} \n", 100),
-            Ok(TextCheck::Empty)
-        );
+        assert_eq!(read_checked(&bom, 100).unwrap(), ("\u{feff}Fe".to_string(), TextCheck::Text));
+        assert_eq!(check_text("\u{feff}\u{1c}\u{1f} \n", 100), Ok(TextCheck::Empty));
     }
 }

@@ -11,9 +11,7 @@ pub struct Lemmatizer {
 
 impl Default for Lemmatizer {
     fn default() -> Self {
-        Self {
-            stemmer: Stemmer::create(Algorithm::English),
-        }
+        Self { stemmer: Stemmer::create(Algorithm::English) }
     }
 }
 
@@ -162,10 +160,7 @@ pub const STOP_WORDS: &[&str] = &[
 
 pub fn is_stop_word(form: &str) -> bool {
     // Most words are already lowercase ASCII: look them up without allocating.
-    if form
-        .bytes()
-        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
-    {
+    if form.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
         return STOP_WORDS.binary_search(&form).is_ok();
     }
     let lower = form.to_lowercase();
@@ -175,10 +170,7 @@ pub fn is_stop_word(form: &str) -> bool {
 /// Numbers in any common written form: `12`, `3.5`, `1,000`, `-2`, `10^3`, `2x`.
 pub fn is_number(form: &str) -> bool {
     let digits = form.chars().filter(char::is_ascii_digit).count();
-    digits > 0
-        && form
-            .chars()
-            .all(|c| c.is_ascii_digit() || ".,-+^/x%".contains(c))
+    digits > 0 && form.chars().all(|c| c.is_ascii_digit() || ".,-+^/x%".contains(c))
 }
 
 pub fn is_punctuation(form: &str) -> bool {
@@ -190,10 +182,7 @@ mod tests {
     use super::*;
 
     fn token(form: &str, lemma: Option<&str>) -> Token {
-        Token {
-            lemma: lemma.map(String::from),
-            ..Token::plain(form, 0, 0)
-        }
+        Token { lemma: lemma.map(String::from), ..Token::plain(form, 0, 0) }
     }
 
     #[test]

@@ -13,15 +13,9 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ManifestError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {source}", path.display())]
-    Json {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Json { path: PathBuf, source: serde_json::Error },
     #[error("{}: label_types: {source}", path.display())]
     Labels { path: PathBuf, source: LabelError },
 }
@@ -75,18 +69,12 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn read(path: &Path) -> Result<Self, ManifestError> {
-        let bytes = std::fs::read(path).map_err(|source| ManifestError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let m: Manifest = serde_json::from_slice(&bytes).map_err(|source| ManifestError::Json {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        m.label_set().map_err(|source| ManifestError::Labels {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = std::fs::read(path)
+            .map_err(|source| ManifestError::Io { path: path.to_path_buf(), source })?;
+        let m: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|source| ManifestError::Json { path: path.to_path_buf(), source })?;
+        m.label_set()
+            .map_err(|source| ManifestError::Labels { path: path.to_path_buf(), source })?;
         Ok(m)
     }
 
@@ -99,9 +87,7 @@ impl Manifest {
         self.splits
             .iter()
             .find(|s| {
-                s.enrelg_file
-                    .as_deref()
-                    .is_some_and(|f| f.split('.').next() == Some(enrelg_split))
+                s.enrelg_file.as_deref().is_some_and(|f| f.split('.').next() == Some(enrelg_split))
             })
             .map(|s| s.name.as_str())
     }

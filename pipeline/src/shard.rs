@@ -45,10 +45,7 @@ pub enum ShardError {
     #[error(transparent)]
     Window(#[from] WindowError),
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Fs(#[from] crate::fs::FsError),
     #[error("{}: {source}", path.display())]
@@ -56,11 +53,7 @@ pub enum ShardError {
     #[error("{}: {message}", path.display())]
     Manifest { path: PathBuf, message: String },
     #[error("{}: SHA-256 {found} differs from {expected} in the shard manifest; the file changed after it was written (rebuild with `make data`)", path.display())]
-    Checksum {
-        path: PathBuf,
-        expected: String,
-        found: String,
-    },
+    Checksum { path: PathBuf, expected: String, found: String },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -117,29 +110,21 @@ impl ShardManifest {
     /// Read and check a shard folder's manifest.
     pub fn read(dir: &Path) -> Result<Self, ShardError> {
         let path = dir.join(tables::MANIFEST);
-        let bytes = std::fs::read(&path).map_err(|source| ShardError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let bad = |message: String| ShardError::Manifest {
-            path: path.clone(),
-            message,
-        };
+        let bytes =
+            std::fs::read(&path).map_err(|source| ShardError::Io { path: path.clone(), source })?;
+        let bad = |message: String| ShardError::Manifest { path: path.clone(), message };
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
         // The version first: shards of another version may lack fields this build expects.
-        let version = value
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64);
+        let version = value.get("format_version").and_then(serde_json::Value::as_u64);
         if version != Some(u64::from(FORMAT_VERSION)) {
             let found = version.map_or_else(|| "missing".to_string(), |v| v.to_string());
             return Err(bad(format!("shard format version {found} but this build reads version {FORMAT_VERSION}; rebuild with `make data`")));
         }
         let m: ShardManifest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
-        let labels = m.labels().map_err(|e| ShardError::Manifest {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let labels = m
+            .labels()
+            .map_err(|e| ShardError::Manifest { path: path.clone(), message: e.to_string() })?;
         if labels.types() != m.label_types {
             return Err(ShardError::Manifest {
                 path,
@@ -154,10 +139,7 @@ impl ShardManifest {
 
     /// The split that picks models and settings (`dev`, or AnatEM's `devel`), if the shards have one.
     pub fn dev_split(&self) -> Option<&str> {
-        self.splits
-            .iter()
-            .map(String::as_str)
-            .find(|s| matches!(*s, "dev" | "devel"))
+        self.splits.iter().map(String::as_str).find(|s| matches!(*s, "dev" | "devel"))
     }
 
     /// The label set the shards were labelled with (their `tags`, the
@@ -244,33 +226,22 @@ pub fn process(
 }
 
 fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ShardError + '_ {
-    move |source| ShardError::Polars {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| ShardError::Polars { path: path.to_path_buf(), source }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ShardError + '_ {
-    move |source| ShardError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| ShardError::Io { path: path.to_path_buf(), source }
 }
 
 fn list_u32(name: &str, rows: Vec<Vec<u32>>) -> Column {
-    let series: Vec<Series> = rows
-        .into_iter()
-        .map(|r| Series::new(PlSmallStr::EMPTY, r))
-        .collect();
+    let series: Vec<Series> = rows.into_iter().map(|r| Series::new(PlSmallStr::EMPTY, r)).collect();
     Series::new(name.into(), series).into_column()
 }
 
 fn write_ipc(path: &Path, columns: Vec<Column>) -> Result<String, ShardError> {
     let mut df = DataFrame::new_infer_height(columns).map_err(polars_err(path))?;
     let mut file = std::fs::File::create(path).map_err(io_err(path))?;
-    IpcWriter::new(&mut file)
-        .finish(&mut df)
-        .map_err(polars_err(path))?;
+    IpcWriter::new(&mut file).finish(&mut df).map_err(polars_err(path))?;
     file.sync_all().map_err(io_err(path))?;
     Ok(crate::fs::sha256_file(path)?)
 }
@@ -285,12 +256,30 @@ fn write_split(
 ) -> Result<SplitSummary, ShardError> {
     let dir = root.join(split);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let mut summary = SplitSummary {
-        documents: data.len(),
-        ..Default::default()
-    };
+    let mut summary = SplitSummary { documents: data.len(), ..Default::default() };
+    let docs_cols = documents_table(split, data);
+    let token_cols = tokens_table(data, &mut summary);
+    let [window_cols, edge_cols] = windows_tables(data, tags, &mut summary);
+    let acronym_cols = acronyms_table(data, &mut summary);
+    let doc_edge_cols = doc_edges_table(data, &mut summary);
+    for (name, cols) in tables::ALL.into_iter().zip([
+        docs_cols,
+        token_cols,
+        window_cols,
+        edge_cols,
+        acronym_cols,
+        doc_edge_cols,
+    ]) {
+        let rel = tables::table_file(split, name);
+        let sha = write_ipc(&root.join(&rel), cols)?;
+        files.insert(rel, sha);
+    }
+    Ok(summary)
+}
 
-    let docs_cols = vec![
+/// The `documents` table.
+fn documents_table(split: &str, data: &[DocumentData]) -> Vec<Column> {
+    vec![
         Column::new(
             documents::DOC_ID.into(),
             data.iter().map(|d| d.doc.id.as_str()).collect::<Vec<_>>(),
@@ -300,8 +289,11 @@ fn write_split(
             documents::TEXT.into(),
             data.iter().map(|d| d.doc.text.as_str()).collect::<Vec<_>>(),
         ),
-    ];
+    ]
+}
 
+/// The `tokens` table.
+fn tokens_table(data: &[DocumentData], summary: &mut SplitSummary) -> Vec<Column> {
     let mut t = (
         Vec::new(),
         Vec::new(),
@@ -331,7 +323,7 @@ fn write_split(
         }
     }
     summary.tokens = t.0.len();
-    let token_cols = vec![
+    vec![
         Column::new(tokens::DOC_ID.into(), t.0),
         Column::new(tokens::IDX.into(), t.1),
         Column::new(tokens::SENTENCE.into(), t.2),
@@ -343,8 +335,15 @@ fn write_split(
         Column::new(tokens::START.into(), t.8),
         Column::new(tokens::END.into(), t.9),
         Column::new(tokens::LABEL.into(), t.10),
-    ];
+    ]
+}
 
+/// The `windows` and `edges` tables.
+fn windows_tables(
+    data: &[DocumentData],
+    tags: &LabelSet,
+    summary: &mut SplitSummary,
+) -> [Vec<Column>; 2] {
     let (mut w_id, mut w_doc, mut w_index, mut w_start, mut w_end) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut w_ids, mut w_first, mut w_labels, mut w_shapes) =
@@ -412,7 +411,11 @@ fn write_split(
         Column::new(edges::SRC.into(), e_src),
         Column::new(edges::DST.into(), e_dst),
     ];
+    [window_cols, edge_cols]
+}
 
+/// The `acronyms` table.
+fn acronyms_table(data: &[DocumentData], summary: &mut SplitSummary) -> Vec<Column> {
     let acr: Vec<(&str, &Acronym, String)> = data
         .iter()
         .flat_map(|d| {
@@ -427,16 +430,11 @@ fn write_split(
         })
         .collect();
     summary.acronym_pairs = acr.len();
-    let acronym_cols = vec![
-        Column::new(
-            acronyms::DOC_ID.into(),
-            acr.iter().map(|a| a.0).collect::<Vec<_>>(),
-        ),
+    vec![
+        Column::new(acronyms::DOC_ID.into(), acr.iter().map(|a| a.0).collect::<Vec<_>>()),
         Column::new(
             acronyms::SHORT_FORM.into(),
-            acr.iter()
-                .map(|a| a.1.short_form.as_str())
-                .collect::<Vec<_>>(),
+            acr.iter().map(|a| a.1.short_form.as_str()).collect::<Vec<_>>(),
         ),
         Column::new(
             acronyms::SHORT.into(),
@@ -444,9 +442,7 @@ fn write_split(
         ),
         Column::new(
             acronyms::LONG_START.into(),
-            acr.iter()
-                .map(|a| a.1.long_start as u32)
-                .collect::<Vec<_>>(),
+            acr.iter().map(|a| a.1.long_start as u32).collect::<Vec<_>>(),
         ),
         Column::new(
             acronyms::LONG_END.into(),
@@ -456,18 +452,15 @@ fn write_split(
             acronyms::LONG_FORM.into(),
             acr.iter().map(|a| a.2.as_str()).collect::<Vec<_>>(),
         ),
-    ];
+    ]
+}
 
+/// The `doc_edges` table.
+fn doc_edges_table(data: &[DocumentData], summary: &mut SplitSummary) -> Vec<Column> {
     // Document edges by (window, position) of each end; a document's windows
     // are consecutive in `windows`, in order.
-    let (mut d_doc, mut d_src_win, mut d_src, mut d_dst_win, mut d_dst, mut d_kind) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
+    let (mut d_doc, mut d_src_win, mut d_src, mut d_dst_win, mut d_dst, mut d_kind) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut first_window = 0u32;
     for d in data {
         let starts: Vec<usize> = d.windows.iter().map(|(w, _)| w.word_start).collect();
@@ -479,35 +472,18 @@ fn write_split(
             d_dst_win.push(first_window + dw as u32);
             d_dst.push(dp);
             d_kind.push(e.kind.name());
-            *summary
-                .doc_edges
-                .entry(e.kind.name().to_string())
-                .or_default() += 1;
+            *summary.doc_edges.entry(e.kind.name().to_string()).or_default() += 1;
         }
         first_window += d.windows.len() as u32;
     }
-    let doc_edge_cols = vec![
+    vec![
         Column::new(doc_edges::DOC_ID.into(), d_doc),
         Column::new(doc_edges::SRC_WINDOW.into(), d_src_win),
         Column::new(doc_edges::SRC.into(), d_src),
         Column::new(doc_edges::DST_WINDOW.into(), d_dst_win),
         Column::new(doc_edges::DST.into(), d_dst),
         Column::new(doc_edges::KIND.into(), d_kind),
-    ];
-
-    for (name, cols) in tables::ALL.into_iter().zip([
-        docs_cols,
-        token_cols,
-        window_cols,
-        edge_cols,
-        acronym_cols,
-        doc_edge_cols,
-    ]) {
-        let rel = tables::table_file(split, name);
-        let sha = write_ipc(&root.join(&rel), cols)?;
-        files.insert(rel, sha);
-    }
-    Ok(summary)
+    ]
 }
 
 fn round3(x: f64) -> f64 {
@@ -523,10 +499,7 @@ pub fn build(
     opts: &BuildOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(ShardManifest, StageTimes), ShardError> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     crate::fs::replace_dir(out, |tmp| build_into(corpus_dir, tmp, opts, progress))
 }
@@ -602,26 +575,14 @@ pub fn read_table(dir: &Path, split: &str, table: &str) -> Result<DataFrame, Sha
     let manifest = ShardManifest::read(dir)?;
     let rel = tables::table_file(split, table);
     let path = dir.join(&rel);
-    let expected = manifest
-        .files
-        .get(&rel)
-        .ok_or_else(|| ShardError::Manifest {
-            path: dir.join(tables::MANIFEST),
-            message: format!(
-                "lists no file {rel} (splits: {})",
-                manifest.splits.join(", ")
-            ),
-        })?;
+    let expected = manifest.files.get(&rel).ok_or_else(|| ShardError::Manifest {
+        path: dir.join(tables::MANIFEST),
+        message: format!("lists no file {rel} (splits: {})", manifest.splits.join(", ")),
+    })?;
     let bytes = std::fs::read(&path).map_err(io_err(&path))?;
     let found = crate::fs::sha256_hex(&bytes);
     if &found != expected {
-        return Err(ShardError::Checksum {
-            path,
-            expected: expected.clone(),
-            found,
-        });
+        return Err(ShardError::Checksum { path, expected: expected.clone(), found });
     }
-    IpcReader::new(std::io::Cursor::new(bytes))
-        .finish()
-        .map_err(polars_err(&path))
+    IpcReader::new(std::io::Cursor::new(bytes)).finish().map_err(polars_err(&path))
 }

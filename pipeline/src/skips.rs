@@ -85,13 +85,7 @@ impl SkipReport {
         let mut out = String::from("path\tline:column\treason\tmessage\n");
         for (reason, message) in &self.all {
             let (path, at) = location(message);
-            out += &format!(
-                "{}\t{}\t{}\t{}\n",
-                clean(path),
-                at,
-                clean(reason),
-                clean(message)
-            );
+            out += &format!("{}\t{}\t{}\t{}\n", clean(path), at, clean(reason), clean(message));
         }
         out
     }
@@ -182,46 +176,21 @@ mod tests {
         total.merge(&r);
         assert_eq!(total.reasons["missing .ann"].count, 14);
         assert_eq!(total.documents, 14);
-        assert_eq!(
-            total.all.len(),
-            16,
-            "every skip, not only the first five per reason"
-        );
+        assert_eq!(total.all.len(), 16, "every skip, not only the first five per reason");
     }
 
     #[test]
     fn the_table_lists_every_skip_with_its_path_and_location() {
         let mut r = SkipReport::default();
-        r.add(
-            Unit::Document,
-            "invalid UTF-8",
-            "in/a b.txt:3:7: invalid UTF-8".into(),
-        );
-        r.add(
-            Unit::Document,
-            "missing .conllu",
-            "in/c.txt: missing .conllu".into(),
-        );
-        r.add(
-            Unit::Line,
-            "JSONL line not JSON",
-            "in.jsonl:12: not JSON:\tbad".into(),
-        );
+        r.add(Unit::Document, "invalid UTF-8", "in/a b.txt:3:7: invalid UTF-8".into());
+        r.add(Unit::Document, "missing .conllu", "in/c.txt: missing .conllu".into());
+        r.add(Unit::Line, "JSONL line not JSON", "in.jsonl:12: not JSON:\tbad".into());
         let tsv = r.to_tsv();
         let rows: Vec<&str> = tsv.lines().collect();
         assert_eq!(rows[0], "path\tline:column\treason\tmessage");
-        assert_eq!(
-            rows[1],
-            "in/a b.txt\t3:7\tinvalid UTF-8\tin/a b.txt:3:7: invalid UTF-8"
-        );
-        assert_eq!(
-            rows[2],
-            "in/c.txt\t\tmissing .conllu\tin/c.txt: missing .conllu"
-        );
-        assert_eq!(
-            rows[3],
-            "in.jsonl\t12\tJSONL line not JSON\tin.jsonl:12: not JSON: bad"
-        );
+        assert_eq!(rows[1], "in/a b.txt\t3:7\tinvalid UTF-8\tin/a b.txt:3:7: invalid UTF-8");
+        assert_eq!(rows[2], "in/c.txt\t\tmissing .conllu\tin/c.txt: missing .conllu");
+        assert_eq!(rows[3], "in.jsonl\t12\tJSONL line not JSON\tin.jsonl:12: not JSON: bad");
         assert_eq!(rows.len(), 4);
     }
 }

@@ -52,10 +52,8 @@ pub struct CorpusStats {
 
 /// Statistics of one split's documents.
 pub fn split_stats(docs: &[Document], labels: &LabelSet, cfg: &AlignConfig) -> SplitStats {
-    let per_doc: Vec<SplitStats> = docs
-        .par_iter()
-        .map(|d| document_stats(d, labels, cfg))
-        .collect();
+    let per_doc: Vec<SplitStats> =
+        docs.par_iter().map(|d| document_stats(d, labels, cfg)).collect();
     let mut out = SplitStats::default();
     for s in per_doc {
         out.documents += 1;
@@ -101,9 +99,8 @@ pub fn label_set_or_all<'a>(
     docs: impl Iterator<Item = &'a Document>,
 ) -> Option<LabelSet> {
     given.or_else(|| {
-        let types: std::collections::BTreeSet<String> = docs
-            .flat_map(|d| d.entities.iter().map(|e| e.ty.clone()))
-            .collect();
+        let types: std::collections::BTreeSet<String> =
+            docs.flat_map(|d| d.entities.iter().map(|e| e.ty.clone())).collect();
         LabelSet::new(types).ok()
     })
 }
@@ -182,11 +179,7 @@ fn diff_values(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &m
         (Value::Object(x), Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
                 match (x.get(k), y.get(k)) {
                     (Some(va), Some(vb)) => diff_values(&p, va, vb, out),
                     (Some(va), None) => out.push(format!("{p}: expected {va}, missing")),

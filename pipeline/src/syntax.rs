@@ -83,19 +83,14 @@ pub const NUM_DEPRELS: usize = DEPRELS.len() + 1;
 
 /// The id of a UPOS tag (0 when it is not one of UD's 17).
 pub fn upos_id(upos: &str) -> u32 {
-    UPOS.iter()
-        .position(|&t| t == upos)
-        .map_or(0, |i| i as u32 + 1)
+    UPOS.iter().position(|&t| t == upos).map_or(0, |i| i as u32 + 1)
 }
 
 /// The id of a dependency relation, case-insensitive, subtypes folded into
 /// their relation (0 when it is not listed).
 pub fn deprel_id(deprel: &str) -> u32 {
     let relation = deprel.split(':').next().unwrap_or("").to_ascii_lowercase();
-    DEPRELS
-        .iter()
-        .position(|&r| r == relation)
-        .map_or(0, |i| i as u32 + 1)
+    DEPRELS.iter().position(|&r| r == relation).map_or(0, |i| i as u32 + 1)
 }
 
 #[cfg(test)]
@@ -113,11 +108,7 @@ mod tests {
         assert_ne!(deprel_id("dobj"), 0);
         assert_eq!(deprel_id("frobnicate"), 0);
         let ids: Vec<u32> = DEPRELS.iter().map(|r| deprel_id(r)).collect();
-        assert_eq!(
-            ids,
-            (1..NUM_DEPRELS as u32).collect::<Vec<_>>(),
-            "no relation listed twice"
-        );
+        assert_eq!(ids, (1..NUM_DEPRELS as u32).collect::<Vec<_>>(), "no relation listed twice");
         let ids: Vec<u32> = UPOS.iter().map(|t| upos_id(t)).collect();
         assert_eq!(ids, (1..NUM_UPOS as u32).collect::<Vec<_>>());
     }

@@ -16,10 +16,7 @@ impl Text {
     pub fn new(string: String) -> Self {
         let mut byte_of_char: Vec<usize> = string.char_indices().map(|(b, _)| b).collect();
         byte_of_char.push(string.len());
-        Self {
-            string,
-            byte_of_char,
-        }
+        Self { string, byte_of_char }
     }
 
     pub fn as_str(&self) -> &str {
@@ -46,8 +43,7 @@ impl Text {
 
     /// The character at a character offset.
     pub fn char_at(&self, offset: usize) -> Option<char> {
-        self.slice(offset, offset + 1)
-            .and_then(|s| s.chars().next())
+        self.slice(offset, offset + 1).and_then(|s| s.chars().next())
     }
 }
 
@@ -175,10 +171,7 @@ mod tests {
     #[test]
     fn records_drop_the_bom_documents_keep_it_and_bad_bytes_are_placed() {
         assert_eq!(decode_utf8(b"\xef\xbb\xbfabc".to_vec()).unwrap(), "abc");
-        assert_eq!(
-            decode_document(b"\xef\xbb\xbfabc".to_vec()).unwrap(),
-            "\u{feff}abc"
-        );
+        assert_eq!(decode_document(b"\xef\xbb\xbfabc".to_vec()).unwrap(), "\u{feff}abc");
         assert_eq!(decode_utf8(b"ab\xe9c".to_vec()), Err(2));
         assert_eq!(decode_document(b"ab\xe9c".to_vec()), Err(2));
     }
@@ -203,10 +196,7 @@ mod tests {
             .filter(|&c| is_line_break(c))
             .map(u32::from)
             .collect();
-        assert_eq!(
-            breaks,
-            [0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029]
-        );
+        assert_eq!(breaks, [0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029]);
         assert!(is_blank("\u{feff} \u{1c}\n") && !is_blank(" \u{feff}") && !is_blank("Fe"));
     }
 

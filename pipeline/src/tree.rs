@@ -146,10 +146,7 @@ impl Walker<'_> {
                     self.tree.skipped.push((
                         Unit::Document,
                         "broken symbolic link",
-                        format!(
-                            "{}: a symbolic link to nothing readable ({e})",
-                            path.display()
-                        ),
+                        format!("{}: a symbolic link to nothing readable ({e})", path.display()),
                     ));
                 }
                 Ok(())
@@ -244,10 +241,7 @@ mod tests {
     }
 
     fn names(tree: &Tree) -> Vec<String> {
-        tree.files
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect()
+        tree.files.iter().map(|p| p.to_string_lossy().into_owned()).collect()
     }
 
     #[test]
@@ -267,17 +261,11 @@ mod tests {
         std::os::unix::fs::symlink("a/y.txt", root.join("z.txt")).unwrap();
         std::os::unix::fs::symlink("gone.txt", root.join("broken.txt")).unwrap();
         let fifo = root.join("fifo.txt");
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
 
         let tree = walk(&root, "txt", Depth::Tree, Links::Follow).unwrap();
         assert_eq!(tree.files.len(), 4, "{:?}", tree.files);
-        assert!(tree
-            .files
-            .contains(&PathBuf::from(OsStr::from_bytes(b"bad\xff.txt"))));
+        assert!(tree.files.contains(&PathBuf::from(OsStr::from_bytes(b"bad\xff.txt"))));
         assert!(
             root.join(&tree.files[0]).is_file()
                 && tree.files.iter().all(|f| root.join(f).is_file())
@@ -291,16 +279,10 @@ mod tests {
             "{:?}",
             tree.files
         );
-        assert!(tree
-            .skipped
-            .iter()
-            .any(|s| s.1 == "file already listed" && s.2.contains("z.txt")));
+        assert!(tree.skipped.iter().any(|s| s.1 == "file already listed" && s.2.contains("z.txt")));
         let reasons: Vec<&str> = tree.skipped.iter().map(|s| s.1).collect();
         assert_eq!(
-            reasons
-                .iter()
-                .filter(|r| **r == "folder already walked")
-                .count(),
+            reasons.iter().filter(|r| **r == "folder already walked").count(),
             3,
             "{:?}",
             tree.skipped
@@ -314,19 +296,10 @@ mod tests {
             .any(|s| s.1 == "not a regular file" && s.2.contains("fifo.txt: a FIFO")));
         let mut report = SkipReport::default();
         tree.report(&mut report);
-        assert_eq!(
-            report.documents, 2,
-            "the FIFO and the broken link are documents not read"
-        );
+        assert_eq!(report.documents, 2, "the FIFO and the broken link are documents not read");
 
         let flat = walk(&root, "txt", Depth::Tree, Links::Skip).unwrap();
-        assert_eq!(
-            flat.skipped
-                .iter()
-                .filter(|s| s.1 == "folder link not followed")
-                .count(),
-            3
-        );
+        assert_eq!(flat.skipped.iter().filter(|s| s.1 == "folder link not followed").count(), 3);
         let top = walk(&root.join("a"), "txt", Depth::Flat, Links::Follow).unwrap();
         assert_eq!(names(&top), ["y.txt"]);
     }

@@ -57,40 +57,20 @@ impl WordPieceTokenizer {
         {
             return Self::from_vocab(path);
         }
-        let file = if path.is_dir() {
-            path.join("tokenizer.json")
-        } else {
-            path.to_path_buf()
-        };
-        let load = |message: String| WindowError::Load {
-            path: file.clone(),
-            message,
-        };
+        let file = if path.is_dir() { path.join("tokenizer.json") } else { path.to_path_buf() };
+        let load = |message: String| WindowError::Load { path: file.clone(), message };
         let bytes = std::fs::read(&file).map_err(|e| load(e.to_string()))?;
         let mut tokenizer = Tokenizer::from_bytes(&bytes).map_err(|e| load(e.to_string()))?;
         tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(None)
-            .map_err(|e| load(e.to_string()))?;
+        tokenizer.with_truncation(None).map_err(|e| load(e.to_string()))?;
         let id = |token: &'static str| {
             tokenizer
                 .token_to_id(token)
-                .ok_or(WindowError::MissingSpecial {
-                    path: file.clone(),
-                    token,
-                })
+                .ok_or(WindowError::MissingSpecial { path: file.clone(), token })
         };
         let (cls, sep, unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
         let sha256 = crate::fs::sha256_hex(&bytes);
-        Ok(Self {
-            tokenizer,
-            known: Default::default(),
-            cls,
-            sep,
-            unk,
-            sha256,
-            source: file,
-        })
+        Ok(Self { tokenizer, known: Default::default(), cls, sep, unk, sha256, source: file })
     }
 
     /// BERT's tokenizer from a folder's `vocab.txt` and `tokenizer_config.json`:
@@ -105,10 +85,8 @@ impl WordPieceTokenizer {
         use tokenizers::normalizers::bert::BertNormalizer;
         use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
         let file = dir.join("vocab.txt");
-        let load = |path: &Path, message: String| WindowError::Load {
-            path: path.to_path_buf(),
-            message,
-        };
+        let load =
+            |path: &Path, message: String| WindowError::Load { path: path.to_path_buf(), message };
         let bytes = std::fs::read(&file).map_err(|e| load(&file, e.to_string()))?;
         let config_path = dir.join("tokenizer_config.json");
         let config: serde_json::Value = match std::fs::read(&config_path) {
@@ -117,17 +95,12 @@ impl WordPieceTokenizer {
             Err(e) => return Err(load(&config_path, e.to_string())),
         };
         let flag = |key: &str, default: bool| {
-            config
-                .get(key)
-                .and_then(serde_json::Value::as_bool)
-                .unwrap_or(default)
+            config.get(key).and_then(serde_json::Value::as_bool).unwrap_or(default)
         };
         let lowercase = flag("do_lower_case", true);
         let chinese = flag("tokenize_chinese_chars", true);
         // null or absent: strip accents exactly when lower-casing (BERT's rule).
-        let strip_accents = config
-            .get("strip_accents")
-            .and_then(serde_json::Value::as_bool);
+        let strip_accents = config.get("strip_accents").and_then(serde_json::Value::as_bool);
         let vocab = WordPiece::read_bytes(&bytes).map_err(|e| load(&file, e.to_string()))?;
         let model = WordPiece::builder()
             .vocab(vocab)
@@ -136,46 +109,26 @@ impl WordPieceTokenizer {
             .map_err(|e| load(&file, e.to_string()))?;
         let mut tokenizer = Tokenizer::new(model);
         tokenizer
-            .with_normalizer(Some(BertNormalizer::new(
-                true,
-                chinese,
-                strip_accents,
-                lowercase,
-            )))
+            .with_normalizer(Some(BertNormalizer::new(true, chinese, strip_accents, lowercase)))
             .map_err(|e| load(&file, e.to_string()))?;
         tokenizer.with_pre_tokenizer(Some(BertPreTokenizer));
         let id = |token: &'static str| {
             tokenizer
                 .token_to_id(token)
-                .ok_or(WindowError::MissingSpecial {
-                    path: file.clone(),
-                    token,
-                })
+                .ok_or(WindowError::MissingSpecial { path: file.clone(), token })
         };
         let (cls, sep, unk) = (id("[CLS]")?, id("[SEP]")?, id("[UNK]")?);
         let mut keyed = bytes;
         keyed.extend_from_slice(format!("\0do_lower_case={lowercase} strip_accents={strip_accents:?} tokenize_chinese_chars={chinese}").as_bytes());
         let sha256 = crate::fs::sha256_hex(&keyed);
-        Ok(Self {
-            tokenizer,
-            known: Default::default(),
-            cls,
-            sep,
-            unk,
-            sha256,
-            source: file,
-        })
+        Ok(Self { tokenizer, known: Default::default(), cls, sep, unk, sha256, source: file })
     }
 
     /// Subtoken ids of each word of `words`.
     pub fn subtokens(&self, words: &[&str]) -> Result<Vec<Vec<u32>>, String> {
         let mut unseen: Vec<&str> = {
             let known = self.known.read().map_err(|e| e.to_string())?;
-            words
-                .iter()
-                .copied()
-                .filter(|w| !known.contains_key(*w))
-                .collect()
+            words.iter().copied().filter(|w| !known.contains_key(*w)).collect()
         };
         if !unseen.is_empty() {
             unseen.sort_unstable();
@@ -189,12 +142,7 @@ impl WordPieceTokenizer {
         let known = self.known.read().map_err(|e| e.to_string())?;
         words
             .iter()
-            .map(|w| {
-                known
-                    .get(*w)
-                    .cloned()
-                    .ok_or_else(|| format!("word {w:?} was not encoded"))
-            })
+            .map(|w| known.get(*w).cloned().ok_or_else(|| format!("word {w:?} was not encoded")))
             .collect()
     }
 
@@ -204,10 +152,7 @@ impl WordPieceTokenizer {
         if words.is_empty() {
             return Ok(out);
         }
-        let enc = self
-            .tokenizer
-            .encode(words, false)
-            .map_err(|e| e.to_string())?;
+        let enc = self.tokenizer.encode(words, false).map_err(|e| e.to_string())?;
         for (id, word) in enc.get_ids().iter().zip(enc.get_word_ids()) {
             if let Some(w) = word {
                 out[*w as usize].push(*id);
@@ -278,10 +223,7 @@ pub fn windows(
     let words: Vec<&str> = doc.tokens.iter().map(|t| t.form.as_str()).collect();
     let subs = tok
         .subtokens(&words)
-        .map_err(|message| WindowError::Encode {
-            doc: doc.id.clone(),
-            message,
-        })?;
+        .map_err(|message| WindowError::Encode { doc: doc.id.clone(), message })?;
     {
         for mut s in subs {
             if s.is_empty() {
@@ -359,11 +301,9 @@ mod tests {
 
     /// The real tokenizer (`make model`; `make test` sets ENRELG_MODEL_DIR).
     fn tokenizer() -> Option<WordPieceTokenizer> {
-        let dir = std::env::var_os("ENRELG_MODEL_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/minilm"))
-            });
+        let dir = std::env::var_os("ENRELG_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/minilm"))
+        });
         if !dir.join("tokenizer.json").exists() {
             assert!(
                 !std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1"),
@@ -444,29 +384,13 @@ mod tests {
         ]);
         assert!(words.len() > 20);
         assert_eq!(vocab.encode(&words).unwrap(), json.encode(&words).unwrap());
-        assert_eq!(
-            (vocab.cls, vocab.sep, vocab.unk),
-            (json.cls, json.sep, json.unk)
-        );
+        assert_eq!((vocab.cls, vocab.sep, vocab.unk), (json.cls, json.sep, json.unk));
         // Cased: "Gale" is no longer "gale".
-        std::fs::write(
-            dir.join("tokenizer_config.json"),
-            r#"{"do_lower_case": false}"#,
-        )
-        .unwrap();
+        std::fs::write(dir.join("tokenizer_config.json"), r#"{"do_lower_case": false}"#).unwrap();
         let cased = WordPieceTokenizer::from_model_dir(&dir).unwrap();
-        assert_ne!(
-            cased.encode(&["Gale"]).unwrap(),
-            vocab.encode(&["Gale"]).unwrap()
-        );
-        assert_eq!(
-            cased.encode(&["gale"]).unwrap(),
-            vocab.encode(&["gale"]).unwrap()
-        );
-        assert_ne!(
-            cased.sha256, vocab.sha256,
-            "the settings are part of the tokenizer's identity"
-        );
+        assert_ne!(cased.encode(&["Gale"]).unwrap(), vocab.encode(&["Gale"]).unwrap());
+        assert_eq!(cased.encode(&["gale"]).unwrap(), vocab.encode(&["gale"]).unwrap());
+        assert_ne!(cased.sha256, vocab.sha256, "the settings are part of the tokenizer's identity");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

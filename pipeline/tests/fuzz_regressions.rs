@@ -18,19 +18,13 @@ fn replay(target: &str, harness: fn(&[u8])) {
         let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
             continue;
         };
-        let mut files: Vec<_> = entries
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
-            .collect();
+        let mut files: Vec<_> =
+            entries.map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
         files.sort();
         for f in files {
             let data = std::fs::read(&f).unwrap();
             let result = std::panic::catch_unwind(|| harness(&data));
-            assert!(
-                result.is_ok(),
-                "{} panics the {target} harness",
-                f.display()
-            );
+            assert!(result.is_ok(), "{} panics the {target} harness", f.display());
             n += 1;
         }
     }

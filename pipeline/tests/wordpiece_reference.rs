@@ -14,10 +14,7 @@ use std::process::Command;
 use enrelg_pipeline::window::WordPieceTokenizer;
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 fn inputs() -> Option<(PathBuf, PathBuf)> {
@@ -64,11 +61,7 @@ json.dump([tok.encode(w, add_special_tokens=False).ids for w in words], sys.stdo
         .arg(&words_file)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "python tokenizers: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "python tokenizers: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -115,20 +108,13 @@ fn vocab_txt_tokenizes_as_pythons_bert_wordpiece_uncased_and_cased() {
     let mut distinct = std::collections::BTreeSet::new();
     for s in &settings {
         std::fs::write(dir.join("tokenizer_config.json"), s.to_string()).unwrap();
-        let ours = WordPieceTokenizer::from_model_dir(&dir)
-            .unwrap()
-            .subtokens(&words)
-            .unwrap();
+        let ours = WordPieceTokenizer::from_model_dir(&dir).unwrap().subtokens(&words).unwrap();
         let reference = python_ids(&python, &dir.join("vocab.txt"), s, &words, &dir);
         for ((word, a), b) in words.iter().zip(&ours).zip(&reference) {
             assert_eq!(a, b, "{word:?} with {s}");
         }
         distinct.insert(ours);
     }
-    assert_eq!(
-        distinct.len(),
-        settings.len(),
-        "each setting tokenizes this text differently"
-    );
+    assert_eq!(distinct.len(), settings.len(), "each setting tokenizes this text differently");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -85,10 +85,7 @@ impl<'a> Strings<'a> {
         };
         // Validity and offsets (views) and the data (the views' buffer sizes at least).
         if array.n_buffers < 3 {
-            return Err(format!(
-                "an Arrow string array with {} buffers",
-                array.n_buffers
-            ));
+            return Err(format!("an Arrow string array with {} buffers", array.n_buffers));
         }
         Ok(Self { layout, array })
     }
@@ -105,11 +102,7 @@ impl<'a> Strings<'a> {
 
     /// Element `i`: `None` when null, an error when its bytes are not UTF-8.
     pub fn get(&self, i: usize) -> Result<Option<&'a str>, String> {
-        assert!(
-            i < self.len(),
-            "index {i} out of an array of {}",
-            self.len()
-        );
+        assert!(i < self.len(), "index {i} out of an array of {}", self.len());
         let at = i + self.array.offset as usize;
         let validity = self.buffer(0);
         // SAFETY: a present validity bitmap holds offset + length bits.
@@ -148,8 +141,6 @@ impl<'a> Strings<'a> {
                 }
             }
         };
-        std::str::from_utf8(bytes)
-            .map(Some)
-            .map_err(|e| format!("not UTF-8: {e}"))
+        std::str::from_utf8(bytes).map(Some).map_err(|e| format!("not UTF-8: {e}"))
     }
 }

@@ -61,17 +61,9 @@ impl Tagger {
             .map_err(|e| runtime(e.into()))?;
         let device =
             enrelg::device::by_name(device).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
-        let (loaded, tokenizer) = py
-            .detach(|| pool.install(|| open_runs(&runs, &device)))
-            .map_err(runtime)?;
-        Ok(Self {
-            runs: loaded,
-            tokenizer,
-            device,
-            consistency,
-            pool,
-            run_dirs: runs,
-        })
+        let (loaded, tokenizer) =
+            py.detach(|| pool.install(|| open_runs(&runs, &device))).map_err(runtime)?;
+        Ok(Self { runs: loaded, tokenizer, device, consistency, pool, run_dirs: runs })
     }
 
     /// The run folders, in the order given.
@@ -83,10 +75,7 @@ impl Tagger {
     /// The entity types the runs output.
     #[getter]
     fn types(&self) -> Vec<String> {
-        self.runs
-            .first()
-            .map(|r| r.info.labels.scored_types().to_vec())
-            .unwrap_or_default()
+        self.runs.first().map(|r| r.info.labels.scored_types().to_vec()).unwrap_or_default()
     }
 
     /// Tag `(id, text, conllu)` triples parsed in Python, in order: each one's JSON line as `enrelg
@@ -97,10 +86,8 @@ impl Tagger {
         py: Python<'_>,
         items: Vec<(String, String, String)>,
     ) -> PyResult<Vec<String>> {
-        let texts: Vec<ParsedText> = items
-            .into_iter()
-            .map(|(id, text, conllu)| ParsedText { id, text, conllu })
-            .collect();
+        let texts: Vec<ParsedText> =
+            items.into_iter().map(|(id, text, conllu)| ParsedText { id, text, conllu }).collect();
         self.tag(py, texts)
     }
 
@@ -133,11 +120,7 @@ impl Tagger {
             match column.get(i) {
                 Ok(Some(text)) => {
                     places.push(i);
-                    texts.push(ParsedText {
-                        id,
-                        text: text.to_string(),
-                        conllu,
-                    });
+                    texts.push(ParsedText { id, text: text.to_string(), conllu });
                 }
                 Ok(None) => lines[i] = error_line(Some(&id), "no text (null)"),
                 Err(e) => lines[i] = error_line(Some(&id), &e),
@@ -221,15 +204,8 @@ fn plan_chunks(py: Python<'_>, input: PathBuf, size: usize) -> PyResult<Vec<Py<P
 /// ([`Chunk::output`]), for inputs the library does not plan (Parquet).
 #[pyfunction]
 fn chunk_output(file: PathBuf, index: usize) -> PathBuf {
-    Chunk {
-        file,
-        index,
-        global: 0,
-        first_line: 1,
-        lines: 0,
-        bytes: 0..0,
-    }
-    .output(Path::new(""), "jsonl")
+    Chunk { file, index, global: 0, first_line: 1, lines: 0, bytes: 0..0 }
+        .output(Path::new(""), "jsonl")
 }
 
 /// A JSONL record as Python sees it: `(line, id, text)`.
@@ -248,14 +224,8 @@ fn read_jsonl_chunk(
     start: u64,
     end: u64,
 ) -> PyResult<(Vec<Record>, Vec<Skip>)> {
-    let planned = Chunk {
-        file: PathBuf::new(),
-        index: 0,
-        global: 0,
-        first_line,
-        lines,
-        bytes: start..end,
-    };
+    let planned =
+        Chunk { file: PathBuf::new(), index: 0, global: 0, first_line, lines, bytes: start..end };
     let bytes = planned.read(&path).map_err(runtime)?;
     let mut skipped = SkipReport::default();
     let records = parse_jsonl(&bytes, &path, &mut skipped)

@@ -44,11 +44,7 @@ pub fn chunks<S: AsRef<str>>(tags: &[S]) -> ChunkReport {
         let ends = prefix == "O" || starts;
         if ends {
             if let Some((s, t)) = open.take() {
-                report.chunks.push(Chunk {
-                    start: s,
-                    end: i,
-                    ty: t.to_string(),
-                });
+                report.chunks.push(Chunk { start: s, end: i, ty: t.to_string() });
             }
         }
         if starts {
@@ -60,11 +56,7 @@ pub fn chunks<S: AsRef<str>>(tags: &[S]) -> ChunkReport {
         prev = (prefix, ty);
     }
     if let Some((s, t)) = open {
-        report.chunks.push(Chunk {
-            start: s,
-            end: tags.len(),
-            ty: t.to_string(),
-        });
+        report.chunks.push(Chunk { start: s, end: tags.len(), ty: t.to_string() });
     }
     report
 }
@@ -74,11 +66,7 @@ mod tests {
     use super::*;
 
     fn c(start: usize, end: usize, ty: &str) -> Chunk {
-        Chunk {
-            start,
-            end,
-            ty: ty.into(),
-        }
+        Chunk { start, end, ty: ty.into() }
     }
 
     #[test]
@@ -92,10 +80,7 @@ mod tests {
     fn conlleval_starts_chunks_at_stray_i_tags() {
         // I- after O, I- after another type, and I- at the start all open chunks.
         let r = chunks(&["I-A", "O", "I-A", "I-B", "I-B", "B-A", "I-A"]);
-        assert_eq!(
-            r.chunks,
-            vec![c(0, 1, "A"), c(2, 3, "A"), c(3, 5, "B"), c(5, 7, "A")]
-        );
+        assert_eq!(r.chunks, vec![c(0, 1, "A"), c(2, 3, "A"), c(3, 5, "B"), c(5, 7, "A")]);
         assert_eq!(r.violations, 3);
     }
 

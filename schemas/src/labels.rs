@@ -54,10 +54,7 @@ impl LabelSet {
                 return Err(LabelError::Duplicate(t.clone()));
             }
         }
-        Ok(Self {
-            types,
-            scored: None,
-        })
+        Ok(Self { types, scored: None })
     }
 
     /// The scored `types` followed by `auxiliary` ones (none may repeat).
@@ -67,11 +64,7 @@ impl LabelSet {
     ) -> Result<Self, LabelError> {
         let scored: Vec<String> = types.into_iter().map(Into::into).collect();
         let n = scored.len();
-        let mut set = Self::new(
-            scored
-                .into_iter()
-                .chain(auxiliary.into_iter().map(Into::into)),
-        )?;
+        let mut set = Self::new(scored.into_iter().chain(auxiliary.into_iter().map(Into::into)))?;
         if n < set.types.len() {
             set.scored = Some(n);
         }
@@ -81,30 +74,16 @@ impl LabelSet {
     /// The label set behind BIO `tags` (O, then a B-/I- pair per type),
     /// with the `auxiliary` types among them last.
     pub fn from_tags<S: AsRef<str>>(tags: &[S], auxiliary: &[S]) -> Result<Self, LabelError> {
-        let types: Vec<&str> = tags
-            .iter()
-            .filter_map(|t| t.as_ref().strip_prefix("B-"))
-            .collect();
-        let n = types
-            .len()
-            .checked_sub(auxiliary.len())
-            .ok_or(LabelError::Empty)?;
+        let types: Vec<&str> = tags.iter().filter_map(|t| t.as_ref().strip_prefix("B-")).collect();
+        let n = types.len().checked_sub(auxiliary.len()).ok_or(LabelError::Empty)?;
         let aux: Vec<&str> = auxiliary.iter().map(AsRef::as_ref).collect();
         if types[n..] != aux[..] {
             return Err(LabelError::AuxiliaryNotLast(aux.join(", ")));
         }
         let set = Self::with_auxiliary(types[..n].iter().copied(), aux.iter().copied())?;
-        if !set
-            .tags()
-            .iter()
-            .map(String::as_str)
-            .eq(tags.iter().map(AsRef::as_ref))
-        {
+        if !set.tags().iter().map(String::as_str).eq(tags.iter().map(AsRef::as_ref)) {
             return Err(LabelError::NotBio(
-                tags.iter()
-                    .map(|t| t.as_ref())
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                tags.iter().map(|t| t.as_ref()).collect::<Vec<_>>().join(" "),
             ));
         }
         Ok(set)
@@ -142,10 +121,7 @@ impl LabelSet {
 
     /// One generic type, `Entity`: for counting a corpus with no types at all.
     pub fn fallback() -> Self {
-        Self {
-            types: vec!["Entity".to_string()],
-            scored: None,
-        }
+        Self { types: vec!["Entity".to_string()], scored: None }
     }
 
     pub fn types(&self) -> &[String] {
@@ -194,11 +170,7 @@ impl LabelSet {
             0 => Some("O".to_string()),
             i if i < self.num_tags() => {
                 let ty = &self.types[(i - 1) / 2];
-                Some(if i % 2 == 1 {
-                    format!("B-{ty}")
-                } else {
-                    format!("I-{ty}")
-                })
+                Some(if i % 2 == 1 { format!("B-{ty}") } else { format!("I-{ty}") })
             }
             _ => None,
         }
@@ -218,10 +190,7 @@ mod tests {
             assert_eq!(ls.tag(i).as_deref(), Some(tag.as_str()));
         }
         assert_eq!(ls.tag(7), None);
-        assert_eq!(
-            ls.tag_index("B-Cell"),
-            Err(LabelError::UnknownLabel("B-Cell".into()))
-        );
+        assert_eq!(ls.tag_index("B-Cell"), Err(LabelError::UnknownLabel("B-Cell".into())));
         assert!(ls.tag_index("E-Element").is_err());
     }
 
@@ -230,15 +199,7 @@ mod tests {
         let ls = LabelSet::with_auxiliary(["Element", "Target"], ["Locality"]).unwrap();
         assert_eq!(
             ls.tags(),
-            [
-                "O",
-                "B-Element",
-                "I-Element",
-                "B-Target",
-                "I-Target",
-                "B-Locality",
-                "I-Locality"
-            ]
+            ["O", "B-Element", "I-Element", "B-Target", "I-Target", "B-Locality", "I-Locality"]
         );
         assert_eq!(ls.scored_types(), ["Element", "Target"]);
         assert_eq!(ls.auxiliary_types(), ["Locality"]);
@@ -252,30 +213,16 @@ mod tests {
             LabelSet::with_auxiliary(["Element"], Vec::<&str>::new()).unwrap(),
             LabelSet::new(["Element"]).unwrap()
         );
-        assert!(LabelSet::new(["Element"])
-            .unwrap()
-            .auxiliary_types()
-            .is_empty());
+        assert!(LabelSet::new(["Element"]).unwrap().auxiliary_types().is_empty());
     }
 
     #[test]
     fn a_label_set_is_read_back_from_its_tags() {
         let ls = LabelSet::with_auxiliary(["Element", "Target"], ["Locality"]).unwrap();
-        assert_eq!(
-            LabelSet::from_tags(&ls.tags(), &["Locality".to_string()]).unwrap(),
-            ls
-        );
+        assert_eq!(LabelSet::from_tags(&ls.tags(), &["Locality".to_string()]).unwrap(), ls);
         assert_eq!(
             ls.scored_tags(),
-            [
-                "O",
-                "B-Element",
-                "I-Element",
-                "B-Target",
-                "I-Target",
-                "O",
-                "O"
-            ]
+            ["O", "B-Element", "I-Element", "B-Target", "I-Target", "O", "O"]
         );
         let plain = LabelSet::new(["Element"]).unwrap();
         assert_eq!(LabelSet::from_tags(&plain.tags(), &[]).unwrap(), plain);
@@ -293,10 +240,7 @@ mod tests {
     #[test]
     fn rejects_bad_sets() {
         assert_eq!(LabelSet::new(Vec::<String>::new()), Err(LabelError::Empty));
-        assert_eq!(
-            LabelSet::new(["A", "A"]),
-            Err(LabelError::Duplicate("A".into()))
-        );
+        assert_eq!(LabelSet::new(["A", "A"]), Err(LabelError::Duplicate("A".into())));
         assert!(LabelSet::new(["two words"]).is_err());
     }
 }

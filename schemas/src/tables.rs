@@ -118,10 +118,7 @@ mod tests {
     #[test]
     fn graph_names_match_their_serialised_form() {
         for g in [Graph::Coref, Graph::Dep] {
-            assert_eq!(
-                serde_json::to_string(&g).unwrap(),
-                format!("\"{}\"", g.name())
-            );
+            assert_eq!(serde_json::to_string(&g).unwrap(), format!("\"{}\"", g.name()));
         }
         assert_eq!(table_file("dev", EDGES), "dev/edges.arrow");
     }

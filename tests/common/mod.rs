@@ -16,37 +16,25 @@ pub fn workspace() -> PathBuf {
 /// Copy the first `n` documents of each Mars split into `dst`.
 pub fn small_corpus(src: &Path, dst: &Path, n: usize) {
     for split in ["train", "dev", "test"] {
-        let (s, c) = (
-            dst.join("standoff").join(split),
-            dst.join("conllu").join(split),
-        );
+        let (s, c) = (dst.join("standoff").join(split), dst.join("conllu").join(split));
         std::fs::create_dir_all(&s).unwrap();
         std::fs::create_dir_all(&c).unwrap();
         let mut stems: Vec<String> = std::fs::read_dir(src.join("standoff").join(split))
             .unwrap()
-            .filter_map(|e| {
-                e.ok()?
-                    .path()
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-            })
+            .filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
             .collect();
         stems.sort();
         stems.dedup();
         for stem in stems.into_iter().take(n) {
             for ext in ["txt", "ann"] {
                 std::fs::copy(
-                    src.join("standoff")
-                        .join(split)
-                        .join(format!("{stem}.{ext}")),
+                    src.join("standoff").join(split).join(format!("{stem}.{ext}")),
                     s.join(format!("{stem}.{ext}")),
                 )
                 .unwrap();
             }
             std::fs::copy(
-                src.join("conllu")
-                    .join(split)
-                    .join(format!("{stem}.conllu")),
+                src.join("conllu").join(split).join(format!("{stem}.conllu")),
                 c.join(format!("{stem}.conllu")),
             )
             .unwrap();

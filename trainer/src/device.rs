@@ -58,12 +58,7 @@ pub fn cpu_model() -> Option<String> {
 /// The one-minute load average (Linux), if known: how busy the machine was,
 /// for reading seconds per epoch measured beside other work.
 pub fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
 }
 
 /// Keep freed tensor buffers in the heap for reuse instead of returning them to the kernel.

@@ -108,11 +108,7 @@ impl Spec {
                 i + 1
             );
             if let Some((axis, _)) = grid.iter().find(|(_, values)| values.is_empty()) {
-                anyhow::bail!(
-                    "{}: grid {}: axis {axis} has no values",
-                    path.display(),
-                    i + 1
-                );
+                anyhow::bail!("{}: grid {}: axis {axis} has no values", path.display(), i + 1);
             }
         }
         Ok(spec)
@@ -131,11 +127,7 @@ impl Spec {
             for (axis, values) in grid.iter().filter(|(k, _)| k.as_str() != "seed") {
                 combos = combos
                     .into_iter()
-                    .flat_map(|c| {
-                        values
-                            .iter()
-                            .map(move |v| [c.clone(), vec![(axis, v)]].concat())
-                    })
+                    .flat_map(|c| values.iter().map(move |v| [c.clone(), vec![(axis, v)]].concat()))
                     .collect();
             }
             for (si, seed) in seeds.iter().enumerate() {
@@ -161,22 +153,14 @@ impl Spec {
                         .with_context(|| format!("grid {}, cell {dataset} {table}", g + 1))?;
                     keyed.push((
                         (si, g, ci),
-                        Cell {
-                            name: cell_name(&dataset, &config)?,
-                            dataset,
-                            config,
-                        },
+                        Cell { name: cell_name(&dataset, &config)?, dataset, config },
                     ));
                 }
             }
         }
         keyed.sort_by_key(|(k, _)| *k);
         let mut seen = std::collections::HashSet::new();
-        Ok(keyed
-            .into_iter()
-            .map(|(_, c)| c)
-            .filter(|c| seen.insert(c.name.clone()))
-            .collect())
+        Ok(keyed.into_iter().map(|(_, c)| c).filter(|c| seen.insert(c.name.clone())).collect())
     }
 }
 
@@ -204,10 +188,8 @@ impl Cell {
 /// default keeps every name.
 pub fn cell_name(dataset: &str, config: &TrainConfig) -> anyhow::Result<String> {
     use sha2::Digest;
-    let (value, default) = (
-        serde_json::to_value(config)?,
-        serde_json::to_value(TrainConfig::default())?,
-    );
+    let (value, default) =
+        (serde_json::to_value(config)?, serde_json::to_value(TrainConfig::default())?);
     let differs: BTreeMap<&String, &serde_json::Value> = value
         .as_object()
         .context("a configuration is an object")?
@@ -218,9 +200,7 @@ pub fn cell_name(dataset: &str, config: &TrainConfig) -> anyhow::Result<String> 
     let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
     Ok(format!(
         "{dataset}-{}-{hex}-seed-{}",
-        serde_json::to_value(config.variant)?
-            .as_str()
-            .unwrap_or("variant"),
+        serde_json::to_value(config.variant)?.as_str().unwrap_or("variant"),
         config.seed
     ))
 }
@@ -240,11 +220,7 @@ pub struct Layout {
 
 /// The record files a finished cell keeps (no checkpoints).
 pub fn record_files(spec: &Spec) -> Vec<String> {
-    let mut files = vec![
-        RUN_JSON.to_string(),
-        METRICS.to_string(),
-        eval_file(&spec.split),
-    ];
+    let mut files = vec![RUN_JSON.to_string(), METRICS.to_string(), eval_file(&spec.split)];
     if spec.consistency {
         files.push(eval_file(&consistent_split(&spec.split)));
         files.push(consistency_file(&spec.split));
@@ -261,10 +237,7 @@ impl Layout {
     }
 
     pub fn status(&self, spec: &Spec, cell: &Cell) -> Status {
-        if record_files(spec)
-            .iter()
-            .all(|f| self.record_dir(cell).join(f).exists())
-        {
+        if record_files(spec).iter().all(|f| self.record_dir(cell).join(f).exists()) {
             return Status::Finished;
         }
         let run = self.run_dir(cell);
@@ -307,10 +280,7 @@ fn commands(exe: &Path, layout: &Layout, spec: &Spec, cell: &Cell) -> anyhow::Re
         .arg(&layout.model)
         .arg("--out")
         .arg(&run);
-    train
-        .arg("--cache-dir")
-        .arg(&layout.cache_dir)
-        .arg("--test");
+    train.arg("--cache-dir").arg(&layout.cache_dir).arg("--test");
     if run.join(RUN_JSON).exists() {
         train.arg("--resume");
     } else {
@@ -350,8 +320,7 @@ fn spawn(mut cmd: Command, log: &Path, threads: Option<usize>) -> anyhow::Result
     if let Some(n) = threads {
         cmd.env("RAYON_NUM_THREADS", n.to_string());
     }
-    cmd.stdout(Stdio::from(file.try_clone()?))
-        .stderr(Stdio::from(file));
+    cmd.stdout(Stdio::from(file.try_clone()?)).stderr(Stdio::from(file));
     cmd.spawn().with_context(|| format!("starting {cmd:?}"))
 }
 
@@ -382,10 +351,7 @@ pub fn run(
         match layout.status(spec, &cell) {
             Status::Finished => outcome.skipped += 1,
             // The evaluation ran but the records were not copied yet.
-            _ if record_files(spec)
-                .iter()
-                .all(|f| layout.run_dir(&cell).join(f).exists()) =>
-            {
+            _ if record_files(spec).iter().all(|f| layout.run_dir(&cell).join(f).exists()) => {
                 layout.keep_records(spec, &cell)?;
                 outcome.finished.push(cell.name.clone());
             }
@@ -405,13 +371,7 @@ pub fn run(
             let mut steps = commands(exe, layout, spec, &cell)?;
             tracing::info!("cell {}: starting (log {})", cell.name, log.display());
             let child = spawn(steps.remove(0), &log, threads)?;
-            running.push(Running {
-                cell,
-                started: Instant::now(),
-                steps,
-                child,
-                log,
-            });
+            running.push(Running { cell, started: Instant::now(), steps, child, log });
         }
         if running.is_empty() {
             break;
@@ -425,14 +385,8 @@ pub fn run(
             };
             let r = &mut running[i];
             if !status.success() {
-                tracing::error!(
-                    "cell {} failed ({status}); see {}",
-                    r.cell.name,
-                    r.log.display()
-                );
-                outcome
-                    .failed
-                    .push((r.cell.name.clone(), r.log.display().to_string()));
+                tracing::error!("cell {} failed ({status}); see {}", r.cell.name, r.log.display());
+                outcome.failed.push((r.cell.name.clone(), r.log.display().to_string()));
                 running.remove(i);
             } else if !r.steps.is_empty() {
                 let next = r.steps.remove(0);
@@ -581,11 +535,7 @@ pub fn write_tables(
         let datasets: std::collections::BTreeSet<&String> =
             rows.iter().map(|r| &r.dataset).collect();
         for dataset in datasets {
-            let mine: Vec<Row> = rows
-                .iter()
-                .filter(|r| &r.dataset == dataset)
-                .cloned()
-                .collect();
+            let mine: Vec<Row> = rows.iter().filter(|r| &r.dataset == dataset).cloned().collect();
             md += &format!("### {split}, {dataset}\n\n{}\n", markdown(&mine, &split));
         }
         md += &format!("{}\n", significance_markdown(&tested, &split));
@@ -607,10 +557,7 @@ pub fn write_tables(
 pub fn varying_axes(spec: &Spec) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for grid in &spec.grid {
-        for key in grid
-            .keys()
-            .filter(|k| k.as_str() != DATASET && k.as_str() != "seed")
-        {
+        for key in grid.keys().filter(|k| k.as_str() != DATASET && k.as_str() != "seed") {
             if !out.contains(key) {
                 out.push(key.clone());
             }
@@ -642,47 +589,76 @@ pub fn write_figures(
     dir: &Path,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let axes = varying_axes(spec);
-    let curve_axes: Vec<String> = axes
-        .iter()
-        .filter(|a| a.as_str() != "train_fraction")
-        .cloned()
-        .collect();
     let datasets: std::collections::BTreeSet<&String> = rows.iter().map(|r| &r.dataset).collect();
     let mut out = Vec::new();
     for dataset in datasets {
-        let mine: Vec<&Row> = rows.iter().filter(|r| &r.dataset == dataset).collect();
-        let stem = |what: &str| dir.join(format!("{spec_name}-{dataset}-{what}"));
-        let labels: Vec<String> = mine.iter().map(|r| row_label(r, &axes)).collect();
-        let f1: Vec<Point> = mine
+        let rows: Vec<&Row> = rows.iter().filter(|r| &r.dataset == dataset).collect();
+        let labels = rows.iter().map(|r| row_label(r, &axes)).collect();
+        let figures = Figures { spec, spec_name, dataset, dir, rows, labels };
+        out.push(figures.f1()?);
+        out.extend(figures.per_type()?);
+        if spec.consistency {
+            out.push(figures.consistency()?);
+        }
+        out.extend(figures.seconds()?);
+        if axes.iter().any(|a| a == "train_fraction") {
+            out.push(figures.curve(&axes)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The figures of one dataset's rows of a spec ([`write_figures`]); each returns its PNG path.
+struct Figures<'a> {
+    spec: &'a Spec,
+    spec_name: &'a str,
+    dataset: &'a str,
+    dir: &'a Path,
+    rows: Vec<&'a Row>,
+    /// Each row's label: the values of the axes the spec varies.
+    labels: Vec<String>,
+}
+
+impl Figures<'_> {
+    /// `SPEC-DATASET-WHAT`, without extension.
+    fn stem(&self, what: &str) -> PathBuf {
+        self.dir.join(format!("{}-{}-{what}", self.spec_name, self.dataset))
+    }
+
+    /// The title of a figure: `SPEC, DATASET: WHAT`.
+    fn title(&self, what: &str) -> String {
+        format!("{}, {}: {what}", self.spec_name, self.dataset)
+    }
+
+    fn f1(&self) -> anyhow::Result<PathBuf> {
+        let split = &self.spec.split;
+        let f1: Vec<Point> = self
+            .rows
             .iter()
-            .zip(&labels)
-            .map(|(r, label)| Point {
-                label: label.clone(),
-                mean: r.f1.mean,
-                std: r.f1.std,
-            })
+            .zip(&self.labels)
+            .map(|(r, label)| Point { label: label.clone(), mean: r.f1.mean, std: r.f1.std })
             .collect();
-        out.push(
-            points(
-                &stem("f1"),
-                &format!(
-                    "{spec_name}, {dataset}: {} F1 (mean ± std over seeds)",
-                    spec.split
-                ),
-                &format!("{} F1", spec.split),
-                &f1,
-            )?[1]
-                .clone(),
-        );
-        let types: Vec<String> = mine
+        let title = self.title(&format!("{split} F1 (mean ± std over seeds)"));
+        Ok(points(&self.stem("f1"), &title, &format!("{split} F1"), &f1)?[1].clone())
+    }
+
+    /// Per-type F1 of every row, when the rows have per-type scores.
+    fn per_type(&self) -> anyhow::Result<Option<PathBuf>> {
+        let split = &self.spec.split;
+        let types: Vec<String> = self
+            .rows
             .iter()
             .flat_map(|r| r.per_type_f1.keys().cloned())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let per_type: Vec<Bars> = mine
+        if types.is_empty() {
+            return Ok(None);
+        }
+        let per_type: Vec<Bars> = self
+            .rows
             .iter()
-            .zip(&labels)
+            .zip(&self.labels)
             .map(|(r, label)| Bars {
                 label: label.clone(),
                 values: types
@@ -691,48 +667,34 @@ pub fn write_figures(
                     .collect(),
             })
             .collect();
-        if !types.is_empty() {
-            out.push(
-                bars(
-                    &stem("types"),
-                    &format!(
-                        "{spec_name}, {dataset}: {} F1 per type (mean ± std over seeds)",
-                        spec.split
-                    ),
-                    &format!("{} F1", spec.split),
-                    100.0,
-                    &types,
-                    &per_type,
-                )?[1]
-                    .clone(),
-            );
-        }
-        if spec.consistency {
-            let shares = mixed_label_shares(
-                &mine.iter().map(|r| r.runs.as_slice()).collect::<Vec<_>>(),
-                &spec.split,
-            )?;
-            let x_max = shares
-                .iter()
-                .flat_map(|b| b.values.iter().flatten())
-                .map(|(m, s)| m + s)
-                .fold(10.0, f64::max);
-            let title = format!("{spec_name}, {dataset}: repeated names with mixed labels ({}, mean ± std over seeds)", spec.split);
-            out.push(
-                bars(
-                    &stem("consistency"),
-                    &title,
-                    "% of repeated strings",
-                    (x_max / 10.0).ceil() * 10.0,
-                    &labels,
-                    &shares,
-                )?[1]
-                    .clone(),
-            );
-        }
-        let seconds: Vec<Point> = mine
+        let title = self.title(&format!("{split} F1 per type (mean ± std over seeds)"));
+        let stem = self.stem("types");
+        Ok(Some(bars(&stem, &title, &format!("{split} F1"), 100.0, &types, &per_type)?[1].clone()))
+    }
+
+    /// Mixed-label shares of repeated names, without and with consistency decoding.
+    fn consistency(&self) -> anyhow::Result<PathBuf> {
+        let runs: Vec<&[PathBuf]> = self.rows.iter().map(|r| r.runs.as_slice()).collect();
+        let shares = mixed_label_shares(&runs, &self.spec.split)?;
+        let x_max = shares
             .iter()
-            .zip(&labels)
+            .flat_map(|b| b.values.iter().flatten())
+            .map(|(m, s)| m + s)
+            .fold(10.0, f64::max);
+        let title = self.title(&format!(
+            "repeated names with mixed labels ({}, mean ± std over seeds)",
+            self.spec.split
+        ));
+        let (stem, x_max) = (self.stem("consistency"), (x_max / 10.0).ceil() * 10.0);
+        Ok(bars(&stem, &title, "% of repeated strings", x_max, &self.labels, &shares)?[1].clone())
+    }
+
+    /// Seconds per training epoch, when the rows recorded them.
+    fn seconds(&self) -> anyhow::Result<Option<PathBuf>> {
+        let seconds: Vec<Point> = self
+            .rows
+            .iter()
+            .zip(&self.labels)
             .filter_map(|(r, label)| {
                 r.seconds_per_epoch.map(|m| Point {
                     label: label.clone(),
@@ -741,52 +703,38 @@ pub fn write_figures(
                 })
             })
             .collect();
-        if !seconds.is_empty() {
-            out.push(
-                points(
-                    &stem("seconds"),
-                    &format!("{spec_name}, {dataset}: seconds per training epoch"),
-                    "seconds per epoch",
-                    &seconds,
-                )?[1]
-                    .clone(),
-            );
+        if seconds.is_empty() {
+            return Ok(None);
         }
-        if axes.iter().any(|a| a == "train_fraction") {
-            let mut series: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
-            for r in &mine {
-                let x = r
-                    .config
-                    .get("train_fraction")
-                    .and_then(serde_json::Value::as_f64)
-                    .unwrap_or(1.0);
-                series.entry(row_label(r, &curve_axes)).or_default().push((
-                    100.0 * x,
-                    r.f1.mean,
-                    r.f1.std,
-                ));
-            }
-            let series: Vec<Series> = series
-                .into_iter()
-                .map(|(label, mut points)| {
-                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    Series { label, points }
-                })
-                .collect();
-            out.push(
-                lines(
-                    &stem("curve"),
-                    &format!("{spec_name}, {dataset}: learning curve"),
-                    "% of the training documents",
-                    &format!("{} F1", spec.split),
-                    &series,
-                    None,
-                )?[1]
-                    .clone(),
-            );
-        }
+        let title = self.title("seconds per training epoch");
+        Ok(Some(points(&self.stem("seconds"), &title, "seconds per epoch", &seconds)?[1].clone()))
     }
-    Ok(out)
+
+    /// F1 against the share of training documents, one line per setting of the other axes.
+    fn curve(&self, axes: &[String]) -> anyhow::Result<PathBuf> {
+        let curve_axes: Vec<String> =
+            axes.iter().filter(|a| a.as_str() != "train_fraction").cloned().collect();
+        let mut series: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+        for r in &self.rows {
+            let x =
+                r.config.get("train_fraction").and_then(serde_json::Value::as_f64).unwrap_or(1.0);
+            series.entry(row_label(r, &curve_axes)).or_default().push((
+                100.0 * x,
+                r.f1.mean,
+                r.f1.std,
+            ));
+        }
+        let series: Vec<Series> = series
+            .into_iter()
+            .map(|(label, mut points)| {
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                Series { label, points }
+            })
+            .collect();
+        let (title, y) = (self.title("learning curve"), format!("{} F1", self.spec.split));
+        let x = "% of the training documents";
+        Ok(lines(&self.stem("curve"), &title, x, &y, &series, None)?[1].clone())
+    }
 }
 
 /// Per row, given its runs' record folders (a group of bars): the share of
@@ -839,11 +787,8 @@ fn mixed_label_shares(rows: &[&[PathBuf]], split: &str) -> anyhow::Result<Vec<Ba
 
 /// One line per row and split: the configuration's axes and the scores (mean, std).
 fn csv(tables: &BTreeMap<String, Vec<Row>>) -> String {
-    let types: std::collections::BTreeSet<&String> = tables
-        .values()
-        .flatten()
-        .flat_map(|r| r.per_type_f1.keys())
-        .collect();
+    let types: std::collections::BTreeSet<&String> =
+        tables.values().flatten().flat_map(|r| r.per_type_f1.keys()).collect();
     let mut out = "split,dataset,variant,encoder,additions,seeds,precision,precision_std,recall,recall_std,f1,f1_std".to_string();
     for t in &types {
         out += &format!(",{t}_f1,{t}_f1_std,{t}_recall,{t}_recall_std");
@@ -858,12 +803,7 @@ fn csv(tables: &BTreeMap<String, Vec<Row>>) -> String {
     };
     for (split, rows) in tables {
         for r in rows {
-            let seeds = r
-                .seeds
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(" ");
+            let seeds = r.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(" ");
             out += &format!(
                 "{},{},{},{},{},{seeds},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4}",
                 quote(split),
@@ -891,8 +831,7 @@ fn csv(tables: &BTreeMap<String, Vec<Row>>) -> String {
             out += &format!(
                 ",{:.4},{},{}\n",
                 r.best_dev_f1.mean,
-                r.seconds_per_epoch
-                    .map_or(String::new(), |m| format!("{:.1}", m.mean)),
+                r.seconds_per_epoch.map_or(String::new(), |m| format!("{:.1}", m.mean)),
                 r.peak_rss_mib.map_or(String::new(), |m| format!("{m:.0}"))
             );
         }
@@ -918,10 +857,7 @@ pub fn plan(
         per_dataset
             .entry(cell.dataset.clone())
             .or_default()
-            .push(FinishedCost {
-                train_fraction: cell.config.train_fraction,
-                seconds,
-            });
+            .push(FinishedCost { train_fraction: cell.config.train_fraction, seconds });
     }
     Ok(select(cells, filter)?
         .into_iter()
@@ -956,15 +892,9 @@ struct FinishedCost {
 /// mostly its training pass, which is linear in the documents; the devel pass
 /// is not, so this underestimates small fractions until one has finished).
 fn estimate_seconds(finished: &[FinishedCost], train_fraction: f64, done: usize) -> Option<f64> {
-    let same: Vec<&FinishedCost> = finished
-        .iter()
-        .filter(|c| (c.train_fraction - train_fraction).abs() < 1e-9)
-        .collect();
-    let basis: Vec<&FinishedCost> = if same.is_empty() {
-        finished.iter().collect()
-    } else {
-        same
-    };
+    let same: Vec<&FinishedCost> =
+        finished.iter().filter(|c| (c.train_fraction - train_fraction).abs() < 1e-9).collect();
+    let basis: Vec<&FinishedCost> = if same.is_empty() { finished.iter().collect() } else { same };
     if basis.is_empty() {
         return None;
     }
@@ -996,10 +926,7 @@ mod tests {
         assert!(close(estimate_seconds(&finished, 1.0, 1), 2.0 * per_epoch));
         assert_eq!(estimate_seconds(&finished, 1.0, 5), Some(0.0));
         // No quarter-data cell has finished: full-data epochs, scaled.
-        assert!(close(
-            estimate_seconds(&finished, 0.25, 0),
-            3.0 * per_epoch / 4.0
-        ));
+        assert!(close(estimate_seconds(&finished, 0.25, 0), 3.0 * per_epoch / 4.0));
         // Once one has, its own epochs and seconds are the estimate.
         finished.push(cost(0.25, &[40.0; 10]));
         assert!(close(estimate_seconds(&finished, 0.25, 4), 6.0 * 40.0));
@@ -1077,24 +1004,14 @@ mod tests {
         let f = |pairs: &[(&str, &str)]| {
             select(
                 s.cells().unwrap(),
-                &pairs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect::<Vec<_>>(),
+                &pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>(),
             )
             .unwrap()
             .len()
         };
         assert_eq!(f(&[]), 8);
         assert_eq!(f(&[("dataset", "mars")]), 4);
-        assert_eq!(
-            f(&[
-                ("dataset", "mars"),
-                ("coref_scope", "document"),
-                ("pos_dim", "0")
-            ]),
-            1
-        );
+        assert_eq!(f(&[("dataset", "mars"), ("coref_scope", "document"), ("pos_dim", "0")]), 1);
         assert!(select(s.cells().unwrap(), &[("nope".into(), "1".into())]).is_err());
     }
 
@@ -1122,10 +1039,7 @@ mod tests {
             let record = ConsistencyRecord {
                 split: "test".into(),
                 dev_split: "dev".into(),
-                choice: ThresholdChoice {
-                    threshold: 0.5,
-                    dev_f1: vec![(0.5, 80.0)],
-                },
+                choice: ThresholdChoice { threshold: 0.5, dev_f1: vec![(0.5, 80.0)] },
                 changed_words: 3,
                 f1_plain: 80.0,
                 f1_consistent: 81.0,
@@ -1144,10 +1058,7 @@ mod tests {
         let b = [root.join("no-record")];
         let bars = mixed_label_shares(&[&a[..], &b[..]], "test").unwrap();
         let labels: Vec<&str> = bars.iter().map(|b| b.label.as_str()).collect();
-        assert_eq!(
-            labels,
-            ["gold", "predicted", "predicted + consistency decoding"]
-        );
+        assert_eq!(labels, ["gold", "predicted", "predicted + consistency decoding"]);
         let close = |v: Option<(f64, f64)>, mean: f64, std: f64| {
             let (m, s) = v.unwrap();
             assert!(
@@ -1158,10 +1069,7 @@ mod tests {
         close(bars[0].values[0], 5.0, 0.0);
         close(bars[1].values[0], 35.0, 50f64.sqrt());
         close(bars[2].values[0], 15.0, 50f64.sqrt());
-        assert!(
-            bars.iter().all(|b| b.values[1].is_none()),
-            "a row without records has no bars"
-        );
+        assert!(bars.iter().all(|b| b.values[1].is_none()), "a row without records has no bars");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -101,10 +101,7 @@ impl TrainStep for FrozenHead {
 
     fn prepare(data: &SplitData, idx: &[usize]) -> Self::Prepared {
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &data.records[i]).collect();
-        (
-            pad_for(&refs, data.scope),
-            data.embedded.pad(idx, &data.records),
-        )
+        (pad_for(&refs, data.scope), data.embedded.pad(idx, &data.records))
     }
 
     fn step(
@@ -144,14 +141,8 @@ impl TrainStep for FrozenHead {
 
     fn load_last(mut self, dir: &Path) -> anyhow::Result<Self> {
         let err = || format!("loading the last checkpoint {}", dir.display());
-        self.head = self
-            .head
-            .try_load_file(dir.join(LAST_MODULE))
-            .map_err(record_err(err()))?;
-        self.optim = self
-            .optim
-            .load(dir.join(LAST_OPTIM))
-            .map_err(record_err(err()))?;
+        self.head = self.head.try_load_file(dir.join(LAST_MODULE)).map_err(record_err(err()))?;
+        self.optim = self.optim.load(dir.join(LAST_OPTIM)).map_err(record_err(err()))?;
         Ok(self)
     }
 }
@@ -171,10 +162,7 @@ impl TrainStep for FineTuned {
     type Prepared = PaddedBatch;
 
     fn prepare(data: &SplitData, idx: &[usize]) -> Self::Prepared {
-        pad_for(
-            &idx.iter().map(|&i| &data.records[i]).collect::<Vec<_>>(),
-            data.scope,
-        )
+        pad_for(&idx.iter().map(|&i| &data.records[i]).collect::<Vec<_>>(), data.scope)
     }
 
     fn step(mut self, batch: Self::Prepared, lr_factor: f64) -> anyhow::Result<(Self, f64)> {
@@ -185,11 +173,8 @@ impl TrainStep for FineTuned {
         let g_encoder = GradientsParams::from_module(&mut grads, &self.model.encoder);
         let g_head = GradientsParams::from_module(&mut grads, &self.model.head);
         self.model.encoder =
-            self.optim_encoder
-                .step(self.lr_encoder * lr_factor, self.model.encoder, g_encoder);
-        self.model.head = self
-            .optim_head
-            .step(self.lr_head * lr_factor, self.model.head, g_head);
+            self.optim_encoder.step(self.lr_encoder * lr_factor, self.model.encoder, g_encoder);
+        self.model.head = self.optim_head.step(self.lr_head * lr_factor, self.model.head, g_head);
         Ok((self, value))
     }
 
@@ -207,32 +192,18 @@ impl TrainStep for FineTuned {
 
     fn save_last(&self, dir: &Path) -> anyhow::Result<()> {
         let err = || format!("saving {}", dir.display());
-        self.model
-            .clone()
-            .save_file(dir.join(LAST_MODULE))
-            .map_err(record_err(err()))?;
-        self.optim_encoder
-            .save(dir.join(LAST_OPTIM_ENCODER))
-            .map_err(record_err(err()))?;
-        self.optim_head
-            .save(dir.join(LAST_OPTIM_HEAD))
-            .map_err(record_err(err()))
+        self.model.clone().save_file(dir.join(LAST_MODULE)).map_err(record_err(err()))?;
+        self.optim_encoder.save(dir.join(LAST_OPTIM_ENCODER)).map_err(record_err(err()))?;
+        self.optim_head.save(dir.join(LAST_OPTIM_HEAD)).map_err(record_err(err()))
     }
 
     fn load_last(mut self, dir: &Path) -> anyhow::Result<Self> {
         let err = || format!("loading the last checkpoint {}", dir.display());
-        self.model = self
-            .model
-            .try_load_file(dir.join(LAST_MODULE))
-            .map_err(record_err(err()))?;
-        self.optim_encoder = self
-            .optim_encoder
-            .load(dir.join(LAST_OPTIM_ENCODER))
-            .map_err(record_err(err()))?;
-        self.optim_head = self
-            .optim_head
-            .load(dir.join(LAST_OPTIM_HEAD))
-            .map_err(record_err(err()))?;
+        self.model = self.model.try_load_file(dir.join(LAST_MODULE)).map_err(record_err(err()))?;
+        self.optim_encoder =
+            self.optim_encoder.load(dir.join(LAST_OPTIM_ENCODER)).map_err(record_err(err()))?;
+        self.optim_head =
+            self.optim_head.load(dir.join(LAST_OPTIM_HEAD)).map_err(record_err(err()))?;
         Ok(self)
     }
 }
@@ -241,43 +212,8 @@ impl TrainStep for FineTuned {
 pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let run = RunDir::lock(inp.out)?;
     let manifest = ShardManifest::read(inp.shards)?;
-    let dev_split = manifest
-        .dev_split()
-        .context("shards have no dev split")?
-        .to_string();
-    let kinds = cfg.dependency_variant.kinds();
-    let split = |name: &str| -> anyhow::Result<SplitData> {
-        Ok(SplitData {
-            name: name.into(),
-            records: load_split(inp.shards, name, kinds)?,
-            embedded: Embedded::default(),
-            scope: cfg.coref_scope,
-        })
-    };
-    let (mut train, mut dev) = (split("train")?, split(&dev_split)?);
-    // Encoded whole (one cache for every fraction), then cut to the fraction's windows.
-    let keep = first_documents(&train.records, cfg.train_fraction)?;
-    // Built from the training windows trained on alone, the same on every (re)run.
-    let vocab: Option<WordVocab> = (cfg.word_dim > 0).then(|| {
-        WordVocab::from_forms(
-            train.records[..keep]
-                .iter()
-                .flat_map(|r| r.forms.iter().map(String::as_str)),
-            cfg.word_min_count,
-        )
-    });
-    if let Some(v) = &vocab {
-        tracing::info!(
-            "word vocabulary: {} words seen at least {} times in train",
-            v.words().len(),
-            cfg.word_min_count
-        );
-        train
-            .records
-            .iter_mut()
-            .chain(dev.records.iter_mut())
-            .for_each(|r| r.set_word_ids(v));
-    }
+    let dev_split = manifest.dev_split().context("shards have no dev split")?.to_string();
+    let (mut train, mut dev, keep, vocab) = splits(cfg, inp.shards, &dev_split)?;
     let plain = inp.device.clone();
     plain.seed(cfg.seed);
     let encoder = BertEncoder::from_pretrained(inp.model_dir, &plain)?;
@@ -287,30 +223,9 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         encoder.num_hidden_states(),
         vocab.as_ref().map_or(0, WordVocab::size),
     );
-    let mut info = RunInfo {
-        format_version: RUN_FORMAT_VERSION,
-        config: cfg.clone(),
-        shards: inp.shards.to_path_buf(),
-        shard_manifest_sha256: sha256_file(&inp.shards.join(MANIFEST))?,
-        model: inp.model_dir.to_path_buf(),
-        model_sha256: sha256_file(&crate::model::checkpoint::weights_path(inp.model_dir)?)?,
-        tokenizer_sha256: manifest.tokenizer.sha256.clone(),
-        labels: manifest.labels()?,
-        window: manifest.window,
-        d_encoder: encoder.d_model(),
-        best_epoch: 0,
-        best_dev_f1: -1.0,
-        checkpoint_sha256: None,
-        word_vocab: vocab.map(|v| v.words().to_vec()).unwrap_or_default(),
-        warm_start: None,
-    };
-    let (progress, init_file) = begin(
-        &run,
-        inp.start,
-        &mut info,
-        &mcfg,
-        encoder.num_hidden_states(),
-    )?;
+    let mut info = new_info(cfg, inp, &manifest, &encoder, vocab)?;
+    let (progress, init_file) =
+        begin(&run, inp.start, &mut info, &mcfg, encoder.num_hidden_states())?;
     // run.json from the start, so a killed run can be resumed.
     run.write_info(&mut info)?;
     if !info.labels.auxiliary_types().is_empty() {
@@ -359,32 +274,10 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
                 file.display()
             )))?;
         }
-        let learner = FrozenHead {
-            head,
-            optim: optim(),
-            lr: cfg.lr_head,
-            auto,
-            plain,
-        };
+        let learner = FrozenHead { head, optim: optim(), lr: cfg.lr_head, auto, plain };
         epochs.run(learner, resumed, &train, &dev)?;
     } else {
-        let mut model = Enrelg {
-            encoder: encoder.to_device(&auto),
-            head: mcfg.init_head(&auto),
-        };
-        let err = |file: &Path| {
-            record_err(format!(
-                "loading the warm-start checkpoint {}",
-                file.display()
-            ))
-        };
-        match (&init_file, &epochs.info.warm_start) {
-            (Some(file), Some(w)) if w.frozen => {
-                model.head = model.head.try_load_file(file).map_err(err(file))?
-            }
-            (Some(file), _) => model = model.try_load_file(file).map_err(err(file))?,
-            (None, _) => {}
-        }
+        let model = warm_model(encoder, &mcfg, &auto, init_file.as_deref(), &epochs.info)?;
         let learner = FineTuned {
             model,
             optim_encoder: optim(),
@@ -399,6 +292,92 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let mut info = epochs.info;
     run.write_info(&mut info)?;
     Ok(info)
+}
+
+/// The training split (all of it, and how many windows the training fraction keeps) and the
+/// dev split, with word ids from the vocabulary of the kept windows when the model uses words.
+fn splits(
+    cfg: &TrainConfig,
+    shards: &Path,
+    dev_split: &str,
+) -> anyhow::Result<(SplitData, SplitData, usize, Option<WordVocab>)> {
+    let kinds = cfg.dependency_variant.kinds();
+    let split = |name: &str| -> anyhow::Result<SplitData> {
+        Ok(SplitData {
+            name: name.into(),
+            records: load_split(shards, name, kinds)?,
+            embedded: Embedded::default(),
+            scope: cfg.coref_scope,
+        })
+    };
+    let (mut train, mut dev) = (split("train")?, split(dev_split)?);
+    // Encoded whole (one cache for every fraction), then cut to the fraction's windows.
+    let keep = first_documents(&train.records, cfg.train_fraction)?;
+    // Built from the training windows trained on alone, the same on every (re)run.
+    let vocab: Option<WordVocab> = (cfg.word_dim > 0).then(|| {
+        WordVocab::from_forms(
+            train.records[..keep].iter().flat_map(|r| r.forms.iter().map(String::as_str)),
+            cfg.word_min_count,
+        )
+    });
+    if let Some(v) = &vocab {
+        tracing::info!(
+            "word vocabulary: {} words seen at least {} times in train",
+            v.words().len(),
+            cfg.word_min_count
+        );
+        train.records.iter_mut().chain(dev.records.iter_mut()).for_each(|r| r.set_word_ids(v));
+    }
+    Ok((train, dev, keep, vocab))
+}
+
+/// A new run's record, before training.
+fn new_info(
+    cfg: &TrainConfig,
+    inp: &TrainInputs,
+    manifest: &ShardManifest,
+    encoder: &BertEncoder,
+    vocab: Option<WordVocab>,
+) -> anyhow::Result<RunInfo> {
+    Ok(RunInfo {
+        format_version: RUN_FORMAT_VERSION,
+        config: cfg.clone(),
+        shards: inp.shards.to_path_buf(),
+        shard_manifest_sha256: sha256_file(&inp.shards.join(MANIFEST))?,
+        model: inp.model_dir.to_path_buf(),
+        model_sha256: sha256_file(&crate::model::checkpoint::weights_path(inp.model_dir)?)?,
+        tokenizer_sha256: manifest.tokenizer.sha256.clone(),
+        labels: manifest.labels()?,
+        window: manifest.window,
+        d_encoder: encoder.d_model(),
+        best_epoch: 0,
+        best_dev_f1: -1.0,
+        checkpoint_sha256: None,
+        word_vocab: vocab.map(|v| v.words().to_vec()).unwrap_or_default(),
+        warm_start: None,
+    })
+}
+
+/// The whole model to fine-tune, from a warm-start checkpoint when the run has one (from a
+/// frozen run only the head: the encoder starts pretrained).
+fn warm_model(
+    encoder: BertEncoder,
+    mcfg: &EnrelgConfig,
+    auto: &Device,
+    init_file: Option<&Path>,
+    info: &RunInfo,
+) -> anyhow::Result<Enrelg> {
+    let mut model = Enrelg { encoder: encoder.to_device(auto), head: mcfg.init_head(auto) };
+    let err =
+        |file: &Path| record_err(format!("loading the warm-start checkpoint {}", file.display()));
+    match (init_file, &info.warm_start) {
+        (Some(file), Some(w)) if w.frozen => {
+            model.head = model.head.try_load_file(file).map_err(err(file))?
+        }
+        (Some(file), _) => model = model.try_load_file(file).map_err(err(file))?,
+        (None, _) => {}
+    }
+    Ok(model)
 }
 
 /// Prepare the run folder for `start`: the progress to resume from (None:
@@ -445,9 +424,7 @@ fn begin(
             (progress, from, prev.warm_start)
         }
     };
-    let warm = from
-        .map(|from| WarmStart::check(&from, info, mcfg, hidden_states))
-        .transpose()?;
+    let warm = from.map(|from| WarmStart::check(&from, info, mcfg, hidden_states)).transpose()?;
     if let (Some(old), Some((new, _))) = (&kept, &warm) {
         anyhow::ensure!(
             old.checkpoint_sha256 == new.checkpoint_sha256,
@@ -494,12 +471,8 @@ impl Epochs<'_> {
         let (cpu, threads) = (crate::device::cpu_model(), rayon::current_num_threads());
         // Document scope packs whole documents, so batches per epoch vary a
         // little with the shuffle; the schedule counts the first epoch's.
-        let plan = plan_batches(
-            &train.records,
-            cfg.coref_scope,
-            cfg.batch_size,
-            Some((cfg.seed, 1)),
-        );
+        let plan =
+            plan_batches(&train.records, cfg.coref_scope, cfg.batch_size, Some((cfg.seed, 1)));
         if plan.cut_documents > 0 {
             tracing::info!(
                 "{} training documents have more than {} windows: cut into groups of consecutive windows, losing {} of their document edges",
@@ -510,11 +483,8 @@ impl Epochs<'_> {
         }
         let steps_per_epoch = plan.batches.len();
         let total_steps = steps_per_epoch * cfg.max_epochs;
-        let first = if self.progress.stopped_early {
-            cfg.max_epochs + 1
-        } else {
-            self.progress.epoch + 1
-        };
+        let first =
+            if self.progress.stopped_early { cfg.max_epochs + 1 } else { self.progress.epoch + 1 };
         for epoch in first..=cfg.max_epochs {
             let t0 = Instant::now();
             let (next, loss, steps) = self.train_epoch(learner, epoch, total_steps, train)?;
@@ -525,11 +495,7 @@ impl Epochs<'_> {
                 &self.info.scored_tags(),
             );
             let lr = cfg.lr_head
-                * schedule(
-                    self.progress.step.saturating_sub(1),
-                    total_steps,
-                    cfg.warmup,
-                );
+                * schedule(self.progress.step.saturating_sub(1), total_steps, cfg.warmup);
             let secs = t0.elapsed().as_secs_f64();
             let subtokens: usize = train.records.iter().map(|r| r.input_ids.len()).sum();
             let log = EpochRecord {
@@ -555,17 +521,14 @@ impl Epochs<'_> {
                 log.dev_recall,
                 log.dev_f1
             );
-            let outcome = self
-                .progress
-                .after_epoch(epoch, score.micro.f1, cfg.patience);
+            let outcome = self.progress.after_epoch(epoch, score.micro.f1, cfg.patience);
             if outcome == Outcome::Improved {
                 learner.save_best(self.run, self.info.checkpoint_file())?;
             }
             (self.info.best_epoch, self.info.best_dev_f1) =
                 (self.progress.best_epoch, self.progress.best_dev_f1);
             self.run.write_info(&mut self.info)?;
-            self.run
-                .save_last(&self.progress, |dir| learner.save_last(dir))?;
+            self.run.save_last(&self.progress, |dir| learner.save_last(dir))?;
             if outcome == Outcome::Stop || self.stop_after == Some(epoch) {
                 break;
             }
@@ -586,12 +549,8 @@ impl Epochs<'_> {
         // Dropout masks and batch order depend on the seed and the epoch
         // only, so a resumed run draws what an uninterrupted one would.
         self.device.seed(epoch_seed(cfg.seed, epoch));
-        let plan = plan_batches(
-            &train.records,
-            cfg.coref_scope,
-            cfg.batch_size,
-            Some((cfg.seed, epoch)),
-        );
+        let plan =
+            plan_batches(&train.records, cfg.coref_scope, cfg.batch_size, Some((cfg.seed, epoch)));
         let bar = progress_bar(plan.batches.len(), epoch)?;
         let mut loss_sum = 0.0;
         // A step takes the learner by value; the slot lends it out to the closure.
@@ -612,11 +571,7 @@ impl Epochs<'_> {
             },
         )?;
         bar.finish_and_clear();
-        Ok((
-            slot.context("model lost by a failed step")?,
-            loss_sum,
-            plan.batches.len(),
-        ))
+        Ok((slot.context("model lost by a failed step")?, loss_sum, plan.batches.len()))
     }
 }
 

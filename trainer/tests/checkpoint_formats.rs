@@ -17,13 +17,7 @@ fn safetensors_and_pytorch_bin_give_the_transformers_outputs() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| {
-                r.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_i64().unwrap())
-                    .collect()
-            })
+            .map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect())
             .collect()
     };
     let (ids, mask) = (rows("input_ids"), rows("attention_mask"));
@@ -34,12 +28,10 @@ fn safetensors_and_pytorch_bin_give_the_transformers_outputs() {
         .unwrap()
         .iter()
         .flat_map(|r| {
-            r.as_array().unwrap().iter().flat_map(|v| {
-                v.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap() as f32)
-            })
+            r.as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32))
         })
         .collect();
     for folder in ["tiny-bert-safetensors", "tiny-bert-bin"] {
@@ -55,11 +47,7 @@ fn safetensors_and_pytorch_bin_give_the_transformers_outputs() {
                 &device,
             ),
         );
-        let got: Vec<f32> = hidden
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let got: Vec<f32> = hidden.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
         let h = got.len() / (b * t);
         let mut worst = 0f32;
         for (i, row) in mask.iter().enumerate() {
@@ -83,12 +71,7 @@ fn a_folder_without_weights_is_a_clear_error() {
     let config =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-bert-bin/config.json");
     std::fs::copy(config, dir.join("config.json")).unwrap();
-    let err = BertEncoder::from_pretrained(&dir, &Device::flex())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("neither model.safetensors nor pytorch_model.bin"),
-        "{err}"
-    );
+    let err = BertEncoder::from_pretrained(&dir, &Device::flex()).unwrap_err().to_string();
+    assert!(err.contains("neither model.safetensors nor pytorch_model.bin"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

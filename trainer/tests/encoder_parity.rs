@@ -28,11 +28,7 @@ fn minilm_last_hidden_states_match_transformers() {
     let rows = fixture["rows"].as_array().unwrap();
     let device = Device::flex();
     let encoder = BertEncoder::from_pretrained(&dir, &device).expect("load MiniLM");
-    let t = rows
-        .iter()
-        .map(|r| r["input_ids"].as_array().unwrap().len())
-        .max()
-        .unwrap();
+    let t = rows.iter().map(|r| r["input_ids"].as_array().unwrap().len()).max().unwrap();
     let b = rows.len();
     let mut ids = vec![0i64; b * t];
     let mut mask = vec![false; b * t];
@@ -47,19 +43,10 @@ fn minilm_last_hidden_states_match_transformers() {
         Tensor::<2, Bool>::from_data(TensorData::new(mask, [b, t]), &device),
     );
     let h = hidden.dims()[2];
-    let ours: Vec<f32> = hidden
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap();
+    let ours: Vec<f32> = hidden.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
     let mut worst = 0f32;
     for (i, r) in rows.iter().enumerate() {
-        for (k, vec) in r["last_hidden_state"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .enumerate()
-        {
+        for (k, vec) in r["last_hidden_state"].as_array().unwrap().iter().enumerate() {
             for (c, v) in vec.as_array().unwrap().iter().enumerate() {
                 let diff = (ours[(i * t + k) * h + c] - v.as_f64().unwrap() as f32).abs();
                 worst = worst.max(diff);

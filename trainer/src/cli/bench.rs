@@ -69,11 +69,7 @@ pub struct BenchArgs {
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let manifest = ShardManifest::read(&args.shards)?;
-    let records = load_split(
-        &args.shards,
-        &args.split,
-        DependencyVariant::default().kinds(),
-    )?;
+    let records = load_split(&args.shards, &args.split, DependencyVariant::default().kinds())?;
     if let Some(dir) = &args.export_inference {
         return export_inference(&args, dir, &records);
     }
@@ -119,10 +115,7 @@ fn export_inference(
     let (mut batches, mut words, mut start) = (0usize, 0usize, 0usize);
     while start < records.len() {
         let end = start
-            + records[start..]
-                .iter()
-                .take_while(|r| r.doc_id == records[start].doc_id)
-                .count();
+            + records[start..].iter().take_while(|r| r.doc_id == records[start].doc_id).count();
         for chunk in (start..end).collect::<Vec<_>>().chunks(INFERENCE_WINDOWS) {
             let refs: Vec<&WindowRecord> = chunk.iter().map(|&i| &records[i]).collect();
             words += refs.iter().map(|r| r.tags.len()).sum::<usize>();
@@ -176,13 +169,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
     let auto = plain.clone().autodiff();
     let encoder = BertEncoder::from_pretrained(&args.model, &plain)?;
     let model_sha = sha256_file(&weights_path(&args.model)?)?;
-    let cache = cache_file(
-        &cfg,
-        &args.device.cache_dir,
-        records,
-        &model_sha,
-        &args.split,
-    );
+    let cache = cache_file(&cfg, &args.device.cache_dir, records, &model_sha, &args.split);
     let embedded = embed(&encoder, &cfg, records, &cache, &plain, &args.split)?;
     let mut head = cfg
         .model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0)
@@ -209,12 +196,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
         let t_backward = lap();
         head = optim.step(cfg.lr_head, head, grads);
         let t_optim = lap();
-        phases.record(
-            step,
-            value,
-            [t_pad, t_device, t_forward, t_backward, t_optim],
-            &refs,
-        )?;
+        phases.record(step, value, [t_pad, t_device, t_forward, t_backward, t_optim], &refs)?;
     }
     // Inference as eval runs it: the head without autodiff, on the same batches.
     let valid = head.valid();
@@ -325,27 +307,17 @@ fn fine_tune(
         model.encoder = optim_encoder.step(cfg.lr_encoder, model.encoder, g_encoder);
         model.head = optim_head.step(cfg.lr_head, model.head, g_head);
         let t_optim = lap();
-        phases.record(
-            step,
-            value,
-            [t_pad, t_device, t_forward, t_backward, t_optim],
-            &refs,
-        )?;
+        phases.record(step, value, [t_pad, t_device, t_forward, t_backward, t_optim], &refs)?;
     }
     // Inference as predict runs it: the whole model without autodiff, on the same batches.
     let valid = model.valid();
     let mut inference = 0.0;
     for step in 1..=args.steps {
-        let refs: Vec<&WindowRecord> = step_windows(step, args.batch, records)
-            .iter()
-            .map(|&i| &records[i])
-            .collect();
+        let refs: Vec<&WindowRecord> =
+            step_windows(step, args.batch, records).iter().map(|&i| &records[i]).collect();
         let batch = pad_for(&refs, cfg.coref_scope).into_device(&plain);
         let clock = Instant::now();
-        host_rows(
-            valid.head.emissions(valid.words(&batch), &batch),
-            batch.word_mask.clone(),
-        )?;
+        host_rows(valid.head.emissions(valid.words(&batch), &batch), batch.word_mask.clone())?;
         inference += clock.elapsed().as_secs_f64();
     }
     phases.report(&format!("fine-tuned {:?}", cfg.variant), args, inference);

@@ -31,10 +31,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let mut rows: Vec<(String, Comparison)> = Vec::new();
     for (enrelg_split, file) in load_enrelg_dir(&args.enrelg)? {
         let split = manifest.split_for_enrelg(&enrelg_split).with_context(|| {
-            format!(
-                "{}: no split maps to EnRel-G file {enrelg_split}",
-                args.manifest.display()
-            )
+            format!("{}: no split maps to EnRel-G file {enrelg_split}", args.manifest.display())
         })?;
         // Strict: a comparison with documents missing on one side would mislead.
         let docs = load_split(&args.corpus, split, true)?.documents;
@@ -64,10 +61,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         for key in first.keys() {
             print!("{key:<44}");
             for v in &values {
-                print!(
-                    " {:>8}",
-                    v.get(key).map(|x| x.to_string()).unwrap_or_default()
-                );
+                print!(" {:>8}", v.get(key).map(|x| x.to_string()).unwrap_or_default());
             }
             println!();
         }

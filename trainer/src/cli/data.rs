@@ -109,15 +109,10 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
             args.auxiliary_types.iter().cloned(),
         )
         .with_context(|| {
-            format!(
-                "--auxiliary-types with the label types of {}",
-                manifest_path.display()
-            )
+            format!("--auxiliary-types with the label types of {}", manifest_path.display())
         })?,
         align: args.policy.config(),
-        window: WindowConfig {
-            max_subtokens: args.max_subtokens,
-        },
+        window: WindowConfig { max_subtokens: args.max_subtokens },
         dependency_variant: args.dep_variant,
         tokenizer: &tokenizer,
         splits,
@@ -144,27 +139,18 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
             s.alignment.dropped()
         );
     }
-    let kinds: std::collections::BTreeSet<&String> = shards
-        .statistics
-        .values()
-        .flat_map(|s| s.edges.keys())
-        .collect();
+    let kinds: std::collections::BTreeSet<&String> =
+        shards.statistics.values().flat_map(|s| s.edges.keys()).collect();
     println!("\nedges per kind");
     for k in kinds {
         print!("{k:<12}");
         for split in &shards.splits {
-            print!(
-                " {:>8}",
-                shards.statistics[split].edges.get(k).unwrap_or(&0)
-            );
+            print!(" {:>8}", shards.statistics[split].edges.get(k).unwrap_or(&0));
         }
         println!();
     }
-    let doc_kinds: std::collections::BTreeSet<&String> = shards
-        .statistics
-        .values()
-        .flat_map(|s| s.doc_edges.keys())
-        .collect();
+    let doc_kinds: std::collections::BTreeSet<&String> =
+        shards.statistics.values().flat_map(|s| s.doc_edges.keys()).collect();
     println!(
         "\ndocument edges per kind (between windows; each word keeps its {} nearest mentions)",
         shards.document_coref_neighbours
@@ -172,10 +158,7 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
     for k in doc_kinds {
         print!("{k:<12}");
         for split in &shards.splits {
-            print!(
-                " {:>8}",
-                shards.statistics[split].doc_edges.get(k).unwrap_or(&0)
-            );
+            print!(" {:>8}", shards.statistics[split].doc_edges.get(k).unwrap_or(&0));
         }
         println!();
     }
@@ -209,10 +192,7 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
 /// The folder beside the shards `out` where a brat folder is laid out as a
 /// corpus (`OUT.corpus/{standoff,conllu}/SPLIT`, `manifest.json`).
 pub fn imported_corpus_dir(out: &Path) -> PathBuf {
-    let mut name = out
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "shards".into());
+    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "shards".into());
     name.push(".corpus");
     out.with_file_name(name)
 }
@@ -235,11 +215,8 @@ fn import_brat_folder(args: &DataArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
     let plan = import::plan(&args.corpus, &opts)?;
     let staged = imported_corpus_dir(&args.out);
     let manifest = import::write(&plan, &args.corpus, &staged)?;
-    let counts: Vec<String> = manifest
-        .splits
-        .iter()
-        .map(|s| format!("{} {}", s.name, s.documents))
-        .collect();
+    let counts: Vec<String> =
+        manifest.splits.iter().map(|s| format!("{} {}", s.name, s.documents)).collect();
     eprintln!(
         "{}: {} documents ({}; split {})",
         args.corpus.display(),
@@ -248,11 +225,8 @@ fn import_brat_folder(args: &DataArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
         plan.split_rule
     );
     for (ty, n) in &plan.type_counts {
-        let chosen = if plan.label_types.contains(ty) {
-            "labelled"
-        } else {
-            "not labelled (--types)"
-        };
+        let chosen =
+            if plan.label_types.contains(ty) { "labelled" } else { "not labelled (--types)" };
         eprintln!("  {ty}: {n} mention(s), {chosen}");
     }
     if !plan.unannotated.is_empty() {
@@ -270,16 +244,11 @@ fn import_brat_folder(args: &DataArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
         .iter()
         .flat_map(|(split, docs)| docs.iter().map(move |d| Path::new(split).join(&d.id)))
         .collect();
-    args.parser
-        .parser()
-        .parse(&staged.join("standoff"), &rels, &staged.join("conllu"))?;
+    args.parser.parser().parse(&staged.join("standoff"), &rels, &staged.join("conllu"))?;
     for (split, _) in &plan.splits {
         std::fs::create_dir_all(staged.join("conllu").join(split))?;
     }
-    eprintln!(
-        "corpus laid out in {} (manifest.json records the split)",
-        staged.display()
-    );
+    eprintln!("corpus laid out in {} (manifest.json records the split)", staged.display());
     Ok((staged.clone(), staged.join("manifest.json")))
 }
 

@@ -37,13 +37,7 @@ pub fn run(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
     let (info, score, conll) = decoded.score(&args.split)?;
     print!("{}", score.conlleval_report());
     for m in &info.members {
-        println!(
-            "member {} (seed {}): {} F1 {:.2}",
-            m.run.display(),
-            m.seed,
-            args.split,
-            m.f1
-        );
+        println!("member {} (seed {}): {} F1 {:.2}", m.run.display(), m.seed, args.split, m.f1);
     }
     let mean = info.members.iter().map(|m| m.f1).sum::<f64>() / info.members.len() as f64;
     println!(

@@ -82,9 +82,7 @@ pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
                 (_, Some(s)) => format!("~{:.0} min", s / 60.0),
                 (_, None) => "?".to_string(),
             };
-            left += estimate
-                .filter(|_| *status != Status::Finished)
-                .unwrap_or(0.0);
+            left += estimate.filter(|_| *status != Status::Finished).unwrap_or(0.0);
             println!(
                 "{:<32} {state:<15} {time:<10} {}",
                 cell.name,
@@ -111,9 +109,5 @@ pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
         failed = !outcome.failed.is_empty();
     }
     print!("{}", write_tables(&layout, &spec, &name)?.0);
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

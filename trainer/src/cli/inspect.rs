@@ -27,12 +27,7 @@ fn u32s(df: &DataFrame, name: &str) -> anyhow::Result<Vec<u32>> {
 }
 
 fn strs(df: &DataFrame, name: &str) -> anyhow::Result<Vec<String>> {
-    Ok(df
-        .column(name)?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or("").to_string())
-        .collect())
+    Ok(df.column(name)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
@@ -55,10 +50,8 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|s| s.map_or(0, |s| s.len()))
             .collect();
-        let (min, max) = (
-            lens.iter().min().copied().unwrap_or(0),
-            lens.iter().max().copied().unwrap_or(0),
-        );
+        let (min, max) =
+            (lens.iter().min().copied().unwrap_or(0), lens.iter().max().copied().unwrap_or(0));
         let mean = lens.iter().sum::<usize>() as f64 / n.max(1) as f64;
         println!(
             "\n[{split}] {n} windows; subtokens per window mean {mean:.1}, min {min}, max {max}"
@@ -71,18 +64,12 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         }
         println!(
             "  edges per kind: {}",
-            per_kind
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            per_kind.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
         );
         let doc_edges = read_table(&args.shards, split, tables::DOC_EDGES)?;
         let mut doc_kinds: BTreeMap<&str, usize> = BTreeMap::new();
         let doc_kind_names = strs(&doc_edges, doc_edges::KIND)?;
-        doc_kind_names
-            .iter()
-            .for_each(|k| *doc_kinds.entry(k.as_str()).or_default() += 1);
+        doc_kind_names.iter().for_each(|k| *doc_kinds.entry(k.as_str()).or_default() += 1);
         let linked: std::collections::BTreeSet<(u32, u32)> =
             u32s(&doc_edges, doc_edges::SRC_WINDOW)?
                 .into_iter()
@@ -97,11 +84,8 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         // Degree of each word (node) per graph, over all windows.
         let starts = u32s(&windows, windows::WORD_START)?;
         let ends = u32s(&windows, windows::WORD_END)?;
-        let (win, src, dst) = (
-            u32s(&edges, edges::WINDOW_ID)?,
-            u32s(&edges, edges::SRC)?,
-            u32s(&edges, edges::DST)?,
-        );
+        let (win, src, dst) =
+            (u32s(&edges, edges::WINDOW_ID)?, u32s(&edges, edges::SRC)?, u32s(&edges, edges::DST)?);
         for graph in [Graph::Coref, Graph::Dep].map(Graph::name) {
             let mut degree: BTreeMap<(u32, u32), usize> = BTreeMap::new();
             for i in 0..win.len() {
@@ -110,11 +94,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
                     *degree.entry((win[i], dst[i])).or_default() += 1;
                 }
             }
-            let nodes: usize = starts
-                .iter()
-                .zip(&ends)
-                .map(|(s, e)| (e - s) as usize)
-                .sum();
+            let nodes: usize = starts.iter().zip(&ends).map(|(s, e)| (e - s) as usize).sum();
             let mut hist: BTreeMap<usize, usize> = BTreeMap::new();
             hist.insert(0, nodes - degree.len());
             for d in degree.values() {
@@ -129,10 +109,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
             println!("  {graph} degree (words): {show}; max {max}");
         }
     }
-    let split = args
-        .split
-        .clone()
-        .unwrap_or_else(|| manifest.splits[0].clone());
+    let split = args.split.clone().unwrap_or_else(|| manifest.splits[0].clone());
     let windows = read_table(&args.shards, &split, tables::WINDOWS)?;
     let edges = read_table(&args.shards, &split, tables::EDGES)?;
     let tokens = read_table(&args.shards, &split, tables::TOKENS)?;
@@ -141,10 +118,8 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{split} has no window {}", args.window);
     };
     let doc = strs(&windows, windows::DOC_ID)?[row].clone();
-    let (ws, we) = (
-        u32s(&windows, windows::WORD_START)?[row],
-        u32s(&windows, windows::WORD_END)?[row],
-    );
+    let (ws, we) =
+        (u32s(&windows, windows::WORD_START)?[row], u32s(&windows, windows::WORD_END)?[row]);
     let (tdoc, tidx, forms, labels) = (
         strs(&tokens, tokens::DOC_ID)?,
         u32s(&tokens, tokens::IDX)?,
@@ -155,19 +130,12 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         .filter(|&i| tdoc[i] == doc && tidx[i] >= ws && tidx[i] < we)
         .map(|i| (forms[i].clone(), labels[i].clone()))
         .collect();
-    println!(
-        "\nsample: {split} window {} = {doc} words {ws}..{we}",
-        args.window
-    );
+    println!("\nsample: {split} window {} = {doc} words {ws}..{we}", args.window);
     println!(
         "  {}",
         words
             .iter()
-            .map(|(f, l)| if l == "O" {
-                f.clone()
-            } else {
-                format!("{f}/{l}")
-            })
+            .map(|(f, l)| if l == "O" { f.clone() } else { format!("{f}/{l}") })
             .collect::<Vec<_>>()
             .join(" ")
     );

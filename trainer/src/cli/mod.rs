@@ -36,19 +36,14 @@ pub struct ParserArgs {
 
 impl ParserArgs {
     pub fn parser(&self) -> enrelg::tag::Parser {
-        enrelg::tag::Parser {
-            python: self.python.clone(),
-            model: self.spacy_model.clone(),
-        }
+        enrelg::tag::Parser { python: self.python.clone(), model: self.spacy_model.clone() }
     }
 }
 
 /// The label set from `--manifest` or `--types`, if either is given.
 pub fn label_set(manifest: Option<&Path>, types: Option<&str>) -> anyhow::Result<Option<LabelSet>> {
     if let Some(types) = types {
-        return Ok(Some(
-            LabelSet::new(types.split(',').map(str::trim)).context("--types")?,
-        ));
+        return Ok(Some(LabelSet::new(types.split(',').map(str::trim)).context("--types")?));
     }
     match manifest {
         Some(path) => Ok(Some(Manifest::read(path)?.label_set()?)),
@@ -106,17 +101,10 @@ pub fn matches_expected(
         eprintln!("{what} match {}", path.display());
         return Ok(true);
     }
-    eprintln!(
-        "{what} drifted from {} ({} difference(s)):",
-        path.display(),
-        diffs.len()
-    );
+    eprintln!("{what} drifted from {} ({} difference(s)):", path.display(), diffs.len());
     for d in &diffs {
         eprintln!("  {d}");
     }
-    eprintln!(
-        "if the change is intended, regenerate with {regenerate_flag} {}",
-        path.display()
-    );
+    eprintln!("if the change is intended, regenerate with {regenerate_flag} {}", path.display());
     Ok(false)
 }

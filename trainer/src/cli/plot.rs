@@ -35,20 +35,12 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|r| (r.epoch as f64, r.dev_f1, 0.0))
             .collect();
-        let label = run.file_name().map_or_else(
-            || run.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        let label = run
+            .file_name()
+            .map_or_else(|| run.display().to_string(), |n| n.to_string_lossy().into_owned());
         series.push(Series { label, points });
     }
-    for file in lines(
-        &args.out,
-        "Dev F1 per epoch",
-        "epoch",
-        "dev F1",
-        &series,
-        None,
-    )? {
+    for file in lines(&args.out, "Dev F1 per epoch", "epoch", "dev F1", &series, None)? {
         println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -80,22 +72,9 @@ fn chart(path: &std::path::Path, out: &std::path::Path) -> anyhow::Result<ExitCo
             path.display()
         )
     })?;
-    let series: Vec<Series> = chart
-        .series
-        .into_iter()
-        .map(|s| Series {
-            label: s.label,
-            points: s.points,
-        })
-        .collect();
-    for file in lines(
-        out,
-        &chart.title,
-        &chart.x_label,
-        &chart.y_label,
-        &series,
-        chart.y_from,
-    )? {
+    let series: Vec<Series> =
+        chart.series.into_iter().map(|s| Series { label: s.label, points: s.points }).collect();
+    for file in lines(out, &chart.title, &chart.x_label, &chart.y_label, &series, chart.y_from)? {
         println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)

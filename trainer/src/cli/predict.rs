@@ -63,17 +63,9 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let (runs, tokenizer) = open_runs(&args.runs, &device)?;
     let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
     let mut walked = SkipReport::default();
-    let inputs = find_inputs(
-        &args.input,
-        args.parses.as_deref(),
-        links(args.no_follow_links),
-        &mut walked,
-    )?;
-    anyhow::ensure!(
-        !inputs.is_empty(),
-        "{}: no .txt files",
-        args.input.display()
-    );
+    let inputs =
+        find_inputs(&args.input, args.parses.as_deref(), links(args.no_follow_links), &mut walked)?;
+    anyhow::ensure!(!inputs.is_empty(), "{}: no .txt files", args.input.display());
     anyhow::ensure!(
         !args.strict || walked.is_empty(),
         "{}: {}",
@@ -84,10 +76,7 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let mut tagged = tag_documents(&tagger, &inputs, &mut out, &args.out, &device, args.strict)?;
     walked.merge(&tagged.skipped);
     tagged.skipped = walked;
-    out.write(
-        &args.out.join(SKIPPED_TSV),
-        tagged.skipped.to_tsv().as_bytes(),
-    )?;
+    out.write(&args.out.join(SKIPPED_TSV), tagged.skipped.to_tsv().as_bytes())?;
     report_removed(&out.finish()?);
     super::report_skips(std::iter::once(&tagged.skipped));
     println!("{}", tagged.summary(&args.device.name, &args.out));

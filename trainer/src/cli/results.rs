@@ -32,18 +32,14 @@ pub struct ResultsArgs {
 
 /// `path` relative to `base` when it lies under it (figures beside the page), else as given.
 fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> PathBuf {
-    path.strip_prefix(base)
-        .map_or_else(|_| path.to_path_buf(), std::path::Path::to_path_buf)
+    path.strip_prefix(base).map_or_else(|_| path.to_path_buf(), std::path::Path::to_path_buf)
 }
 
 /// The CPU's model name and the cores (Linux).
 fn machine() -> String {
     let cpu = enrelg::device::cpu_model();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!(
-        "{cores} cores ({})",
-        cpu.as_deref().unwrap_or(enrelg::device::UNKNOWN_CPU)
-    )
+    format!("{cores} cores ({})", cpu.as_deref().unwrap_or(enrelg::device::UNKNOWN_CPU))
 }
 
 /// Where the finished cells' epochs ran, from their `metrics.jsonl`.
@@ -74,21 +70,11 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
     let mut machines = std::collections::BTreeMap::<String, usize>::new();
     for path in &args.specs {
         let spec = Spec::read(path)?;
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .context("a spec needs a file name")?;
+        let name = path.file_stem().and_then(|s| s.to_str()).context("a spec needs a file name")?;
         let cells = plan(&layout, &spec, &[])?;
         let finished = cells.iter().filter(|c| c.1 == Status::Finished).count();
-        let left: f64 = cells
-            .iter()
-            .filter(|c| c.1 != Status::Finished)
-            .filter_map(|c| c.2)
-            .sum();
-        let unknown = cells
-            .iter()
-            .filter(|c| c.1 != Status::Finished && c.2.is_none())
-            .count();
+        let left: f64 = cells.iter().filter(|c| c.1 != Status::Finished).filter_map(|c| c.2).sum();
+        let unknown = cells.iter().filter(|c| c.1 != Status::Finished && c.2.is_none()).count();
         for (cell, status, _) in &cells {
             // Cells shared between specs count once.
             if *status == Status::Finished && seen_seconds.insert(cell.name.clone()) {

@@ -38,9 +38,8 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let info = args.run.as_deref().map(RunInfo::read).transpose()?;
     // The dependency edges the run uses (the default variant's without a run).
-    let variant = info
-        .as_ref()
-        .map_or_else(DependencyVariant::default, |i| i.config.dependency_variant);
+    let variant =
+        info.as_ref().map_or_else(DependencyVariant::default, |i| i.config.dependency_variant);
     let (mut docs, order) = load(&args.shards, &args.split, variant.kinds())?;
     let mut scored: Option<Vec<String>> = None;
     if let (Some(run), Some(info)) = (&args.run, &info) {
@@ -86,9 +85,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let palette = Palette::new(
         docs.iter()
             .flat_map(|d| {
-                d.words
-                    .iter()
-                    .flat_map(|w| [w.gold.as_str(), w.pred.as_deref().unwrap_or("O")])
+                d.words.iter().flat_map(|w| [w.gold.as_str(), w.pred.as_deref().unwrap_or("O")])
             })
             .filter_map(|t| t.split_once('-').map(|(_, ty)| ty)),
     );
@@ -100,10 +97,8 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let run_name = args.run.as_ref().map(|r| r.display().to_string());
     for (i, doc) in docs.iter().enumerate() {
         let (gold, pred) = doc.mentions(scored.as_deref());
-        let nav = (
-            i.checked_sub(1).map(|p| docs[p].id.as_str()),
-            docs.get(i + 1).map(|n| n.id.as_str()),
-        );
+        let nav =
+            (i.checked_sub(1).map(|p| docs[p].id.as_str()), docs.get(i + 1).map(|n| n.id.as_str()));
         let html = document_page(doc, &gold, &pred, nav, &palette, run_name.as_deref());
         let name = page_name(&doc.id);
         write_atomic(&args.out.join(&name), html.as_bytes())?;
@@ -111,10 +106,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
             largest = (html.len(), name);
         }
         summary.add(doc, &gold, &pred);
-        let correct = pred
-            .iter()
-            .filter(|m| m.outcome == Some(Outcome::Correct))
-            .count();
+        let correct = pred.iter().filter(|m| m.outcome == Some(Outcome::Correct)).count();
         rows.push(IndexRow {
             id: &doc.id,
             words: doc.words.len(),
@@ -128,16 +120,9 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
         "{} · {} split{}",
         args.shards.display(),
         args.split,
-        run_name
-            .as_ref()
-            .map_or(String::new(), |r| format!(" · {r}"))
+        run_name.as_ref().map_or(String::new(), |r| format!(" · {r}"))
     );
-    let index = index_page(
-        &title,
-        &mut rows,
-        scored.as_ref().map(|_| &summary),
-        &palette,
-    );
+    let index = index_page(&title, &mut rows, scored.as_ref().map(|_| &summary), &palette);
     write_atomic(&args.out.join("index.html"), index.as_bytes())?;
     println!(
         "{} pages in {:.2} s (largest {} kB: {}) -> {}",

@@ -89,12 +89,8 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     }
     super::report_skips(stats.splits.values().map(|s| &s.skipped));
     if let Some(path) = &args.check {
-        if !super::matches_expected(
-            path,
-            &serde_json::to_value(&stats)?,
-            "statistics",
-            "--write",
-        )? {
+        if !super::matches_expected(path, &serde_json::to_value(&stats)?, "statistics", "--write")?
+        {
             return Ok(ExitCode::FAILURE);
         }
     }
@@ -107,11 +103,7 @@ pub fn table(stats: &CorpusStats) -> String {
     let mut splits: Vec<_> = stats.splits.iter().collect();
     splits.sort_by_key(|(name, _)| split_rank(name));
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "format {}  input sha256 {}",
-        stats.format, &stats.input_sha256
-    );
+    let _ = writeln!(out, "format {}  input sha256 {}", stats.format, &stats.input_sha256);
     let _ = writeln!(
         out,
         "\n{:<8} {:>6} {:>9} {:>8} {:>9} {:>8} {:>8}",
@@ -147,10 +139,8 @@ pub fn table(stats: &CorpusStats) -> String {
         }
         out.push('\n');
     }
-    let events: std::collections::BTreeSet<_> = splits
-        .iter()
-        .flat_map(|(_, s)| s.alignment.events.keys().copied())
-        .collect();
+    let events: std::collections::BTreeSet<_> =
+        splits.iter().flat_map(|(_, s)| s.alignment.events.keys().copied()).collect();
     if !events.is_empty() {
         let _ = writeln!(out, "\nalignment changes and losses");
         for ev in &events {
@@ -170,28 +160,20 @@ pub fn table(stats: &CorpusStats) -> String {
             }
         }
     }
-    let excluded: std::collections::BTreeSet<&String> = splits
-        .iter()
-        .flat_map(|(_, s)| s.alignment.excluded_types.keys())
-        .collect();
+    let excluded: std::collections::BTreeSet<&String> =
+        splits.iter().flat_map(|(_, s)| s.alignment.excluded_types.keys()).collect();
     if !excluded.is_empty() {
         let _ = writeln!(out, "\ntypes outside the label set (not labelled)");
         for ty in excluded {
             let _ = write!(out, "{ty:<34}");
             for (_, s) in &splits {
-                let _ = write!(
-                    out,
-                    " {:>13}",
-                    s.alignment.excluded_types.get(ty).unwrap_or(&0)
-                );
+                let _ = write!(out, " {:>13}", s.alignment.excluded_types.get(ty).unwrap_or(&0));
             }
             out.push('\n');
         }
     }
-    let kinds: std::collections::BTreeSet<&String> = splits
-        .iter()
-        .flat_map(|(_, s)| s.annotation_lines.keys())
-        .collect();
+    let kinds: std::collections::BTreeSet<&String> =
+        splits.iter().flat_map(|(_, s)| s.annotation_lines.keys()).collect();
     if !kinds.is_empty() {
         let _ = writeln!(out, "\nannotation lines by kind");
         for k in kinds {
@@ -205,11 +187,7 @@ pub fn table(stats: &CorpusStats) -> String {
     if splits.iter().any(|(_, s)| s.root_tokens.is_some()) {
         let _ = write!(out, "\n{:<34}", "ROOT tokens / BIO violations");
         for (_, s) in &splits {
-            let cell = format!(
-                "{}/{}",
-                s.root_tokens.unwrap_or(0),
-                s.bio_violations.unwrap_or(0)
-            );
+            let cell = format!("{}/{}", s.root_tokens.unwrap_or(0), s.bio_violations.unwrap_or(0));
             let _ = write!(out, " {cell:>13}");
         }
         out.push('\n');

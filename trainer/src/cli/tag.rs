@@ -1,7 +1,8 @@
 //! `enrelg tag` (`make tag`): plain `.txt` files or a JSONL file in, brat
 //! `.ann` + `entities.jsonl` (or JSONL) out, parsing what has no parse.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -10,10 +11,10 @@ use enrelg::run::newest_run;
 use enrelg::tag::chunk::{self, Task, DEFAULT_CHUNK_LINES};
 use enrelg::tag::output::{OutputDir, WORK_DIR};
 use enrelg::tag::predict::{
-    check_threshold, open_runs, tag_documents, txt_files, Tagger, SKIPPED_TSV,
+    check_threshold, open_runs, tag_documents, txt_files, PredictedEntity, Tagger, SKIPPED_TSV,
 };
 use enrelg::tag::{up_to_date, TaggedRecord};
-use enrelg_pipeline::input::{read_checked, read_jsonl, TextCheck, DEFAULT_MAX_CHARS};
+use enrelg_pipeline::input::{read_checked, read_jsonl, JsonlRecord, TextCheck, DEFAULT_MAX_CHARS};
 use enrelg_pipeline::skips::{SkipReport, Unit};
 use enrelg_pipeline::tree::with_ext;
 
@@ -73,6 +74,24 @@ struct Doc {
     empty: bool,
 }
 
+/// The documents of the input, each checked: where their texts lie (the input folder, or the
+/// work folder's `texts/` for JSONL records), the JSONL records, and the documents that passed.
+struct Inputs {
+    texts_root: PathBuf,
+    records: Option<Vec<JsonlRecord>>,
+    docs: Vec<Doc>,
+}
+
+impl Inputs {
+    /// A skip message naming a record's JSONL line in place of its work file.
+    fn rename(&self, input: &Path, message: &mut String) {
+        let Some(records) = &self.records else { return };
+        if let Some(r) = records.iter().find(|r| message.contains(&r.file_stem())) {
+            *message = format!("{}:{} (id {:?}): {message}", input.display(), r.line, r.id);
+        }
+    }
+}
+
 pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     // The run first: without one there is nothing to do.
     let run_dirs = if args.runs.is_empty() {
@@ -81,33 +100,67 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
         args.runs.clone()
     };
     if let Some(task) = args.chunk {
-        return run_chunks(
-            TagArgs {
-                runs: run_dirs,
-                ..args
-            },
-            task,
-        );
+        return run_chunks(TagArgs { runs: run_dirs, ..args }, task);
     }
     check_threshold(args.consistency)?;
     // One writer per output folder: a second `tag` into it is refused.
     let mut out = OutputDir::open(&args.out)?;
-    let work = out.work();
     let mut skipped = SkipReport::default();
+    let inputs = documents(&args, &out.work(), &mut skipped)?;
+    let parse_of = parse_missing(&args, &inputs, &out.work())?;
+
+    // Step 3, tag (steps 1, 2 and 4 below).
+    let device = args.device.device()?;
+    let (runs, tokenizer) = open_runs(&run_dirs, &device)?;
+    let names: Vec<String> = run_dirs.iter().map(|d| d.display().to_string()).collect();
+    eprintln!("tagging with {}", names.join(", "));
+    let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
+    let ann_root = if inputs.records.is_some() { out.work().join("ann") } else { args.out.clone() };
+    let docs = &inputs.docs;
+    let to_tag: Vec<_> = docs
+        .iter()
+        .filter(|d| !d.empty)
+        .map(|d| (d.txt.clone(), parse_of(d), d.rel.clone()))
+        .collect();
+    let mut tagged = tag_documents(&tagger, &to_tag, &mut out, &ann_root, &device, false)?;
+    // Empty documents have no entities; they still get their (empty) output.
+    for d in docs.iter().filter(|d| d.empty) {
+        out.write(&with_ext(&ann_root, &d.rel, "ann"), b"")?;
+        tagged.entities.insert(d.rel.clone(), Vec::new());
+    }
+    let empty = docs.iter().filter(|d| d.empty).count();
+    if empty > 0 {
+        eprintln!("{empty} empty document(s): no entities");
+    }
+
+    // 4. JSONL out, in input order, for the records that were tagged.
+    let out_path = match &inputs.records {
+        Some(records) => write_tagged_jsonl(&mut out, &args.out, records, &tagged.entities)?,
+        None => args.out.clone(),
+    };
+    let rename = |message: &mut String| inputs.rename(&args.input, message);
+    tagged.skipped.reasons.values_mut().flat_map(|reason| reason.first.iter_mut()).for_each(rename);
+    tagged.skipped.all.iter_mut().for_each(|(_, message)| rename(message));
+    skipped.merge(&tagged.skipped);
+    // Every skipped document and line, for users tagging thousands of files.
+    out.write(&args.out.join(SKIPPED_TSV), skipped.to_tsv().as_bytes())?;
+    report_removed(&out.finish()?);
+    super::report_skips(std::iter::once(&skipped));
+    println!("{}", tagged.summary(&args.device.name, &out_path));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Step 1, the documents, each checked; JSONL records become text files under `work/texts`.
+fn documents(args: &TagArgs, work: &Path, skipped: &mut SkipReport) -> anyhow::Result<Inputs> {
     let jsonl = args.input.is_file();
     anyhow::ensure!(
         args.input.is_dir()
-            || args
-                .input
-                .extension()
-                .is_some_and(|e| e == "jsonl" || e == "ndjson"),
+            || args.input.extension().is_some_and(|e| e == "jsonl" || e == "ndjson"),
         "{}: neither a folder of .txt files nor a .jsonl file",
         args.input.display()
     );
-
-    // 1. The documents, each checked; JSONL records become text files.
     let (texts_root, records) = if jsonl {
-        let records = read_jsonl(&args.input, &mut skipped)?;
+        let records = read_jsonl(&args.input, skipped)?;
         let root = work.join("texts");
         std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
         for r in &records {
@@ -122,11 +175,8 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
         (args.input.clone(), None)
     };
     let rels: Vec<PathBuf> = match &records {
-        Some(records) => records
-            .iter()
-            .map(|r| PathBuf::from(r.file_stem()))
-            .collect(),
-        None => txt_files(&args.input, links(args.no_follow_links), &mut skipped)?,
+        Some(records) => records.iter().map(|r| PathBuf::from(r.file_stem())).collect(),
+        None => txt_files(&args.input, links(args.no_follow_links), skipped)?,
     };
     anyhow::ensure!(
         !rels.is_empty() || !skipped.is_empty(),
@@ -137,11 +187,9 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     for (i, rel) in rels.iter().enumerate() {
         let txt = with_ext(&texts_root, rel, "txt");
         match read_checked(&txt, args.max_chars) {
-            Ok((_, check)) => docs.push(Doc {
-                txt,
-                rel: rel.clone(),
-                empty: check == TextCheck::Empty,
-            }),
+            Ok((_, check)) => {
+                docs.push(Doc { txt, rel: rel.clone(), empty: check == TextCheck::Empty })
+            }
             Err((reason, message)) => {
                 // Name the JSONL line, not the work file.
                 let message = match &records {
@@ -156,105 +204,53 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(Inputs { texts_root, records, docs })
+}
 
-    // 2. Parses: an up-to-date `.conllu` beside a `.txt` is used; the others
-    // are parsed into the work folder.
+/// Step 2, the parses: an up-to-date `.conllu` beside a `.txt` is used; the others are parsed into
+/// `work/parses`. Returns where each document's parse lies.
+fn parse_missing<'a>(
+    args: &TagArgs,
+    inputs: &'a Inputs,
+    work: &Path,
+) -> anyhow::Result<impl Fn(&Doc) -> PathBuf + 'a> {
     let parses = work.join("parses");
-    let parse_of = |d: &Doc| {
-        let beside = with_ext(&texts_root, &d.rel, "conllu");
+    let jsonl = inputs.records.is_some();
+    let parse_of = move |d: &Doc| {
+        let beside = with_ext(&inputs.texts_root, &d.rel, "conllu");
         if !jsonl && up_to_date(&beside, &d.txt) {
             beside
         } else {
             with_ext(&parses, &d.rel, "conllu")
         }
     };
-    let to_parse: Vec<PathBuf> = docs
+    let parses = work.join("parses");
+    let to_parse: Vec<PathBuf> = inputs
+        .docs
         .iter()
         .filter(|d| !d.empty && parse_of(d).starts_with(&parses))
         .map(|d| d.rel.clone())
         .collect();
-    args.parser
-        .parser()
-        .parse(&texts_root, &to_parse, &parses)?;
+    args.parser.parser().parse(&inputs.texts_root, &to_parse, &parses)?;
+    Ok(parse_of)
+}
 
-    // 3. Tag.
-    let device = args.device.device()?;
-    let (runs, tokenizer) = open_runs(&run_dirs, &device)?;
-    eprintln!(
-        "tagging with {}",
-        run_dirs
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
-    let ann_root = if jsonl {
-        work.join("ann")
-    } else {
-        args.out.clone()
-    };
-    let inputs: Vec<_> = docs
-        .iter()
-        .filter(|d| !d.empty)
-        .map(|d| (d.txt.clone(), parse_of(d), d.rel.clone()))
-        .collect();
-    let mut tagged = tag_documents(&tagger, &inputs, &mut out, &ann_root, &device, false)?;
-    // Empty documents have no entities; they still get their (empty) output.
-    for d in docs.iter().filter(|d| d.empty) {
-        out.write(&with_ext(&ann_root, &d.rel, "ann"), b"")?;
-        tagged.entities.insert(d.rel.clone(), Vec::new());
-    }
-    let empty = docs.iter().filter(|d| d.empty).count();
-    if empty > 0 {
-        eprintln!("{empty} empty document(s): no entities");
-    }
-
-    // 4. JSONL out, in input order, for the records that were tagged.
-    let out_path = if let Some(records) = &records {
-        let mut lines = String::new();
-        for r in records {
-            if let Some(entities) = tagged.entities.get(&PathBuf::from(r.file_stem())) {
-                lines += &(TaggedRecord::new(&r.id, entities).to_json() + "\n");
-            }
+/// Step 4, `OUT/tagged.jsonl`: one line per tagged record, in input order.
+fn write_tagged_jsonl(
+    out: &mut OutputDir,
+    dir: &Path,
+    records: &[JsonlRecord],
+    entities: &BTreeMap<PathBuf, Vec<PredictedEntity>>,
+) -> anyhow::Result<PathBuf> {
+    let mut lines = String::new();
+    for r in records {
+        if let Some(entities) = entities.get(&PathBuf::from(r.file_stem())) {
+            lines += &(TaggedRecord::new(&r.id, entities).to_json() + "\n");
         }
-        let path = args.out.join(TAGGED_JSONL);
-        out.write(&path, lines.as_bytes())?;
-        path
-    } else {
-        args.out.clone()
-    };
-    if let Some(records) = &records {
-        // Name a record's JSONL line in place of its work file.
-        let rename = |message: &mut String| {
-            if let Some(r) = records.iter().find(|r| message.contains(&r.file_stem())) {
-                *message = format!(
-                    "{}:{} (id {:?}): {message}",
-                    args.input.display(),
-                    r.line,
-                    r.id
-                );
-            }
-        };
-        tagged
-            .skipped
-            .reasons
-            .values_mut()
-            .flat_map(|reason| reason.first.iter_mut())
-            .for_each(rename);
-        tagged
-            .skipped
-            .all
-            .iter_mut()
-            .for_each(|(_, message)| rename(message));
     }
-    skipped.merge(&tagged.skipped);
-    // Every skipped document and line, for users tagging thousands of files.
-    out.write(&args.out.join(SKIPPED_TSV), skipped.to_tsv().as_bytes())?;
-    report_removed(&out.finish()?);
-    super::report_skips(std::iter::once(&skipped));
-    println!("{}", tagged.summary(&args.device.name, &out_path));
-    Ok(ExitCode::SUCCESS)
+    let path = dir.join(TAGGED_JSONL);
+    out.write(&path, lines.as_bytes())?;
+    Ok(path)
 }
 
 /// Tag this task's chunks of a JSONL input ([`enrelg::tag::chunk`]): each chunk
@@ -274,10 +270,8 @@ fn run_chunks(args: TagArgs, task: Task) -> anyhow::Result<ExitCode> {
         );
     }
     let chunks = chunk::plan(&args.input, args.chunk_lines)?;
-    let mine: Vec<&chunk::Chunk> = chunks
-        .iter()
-        .filter(|c| c.global % task.count == task.index)
-        .collect();
+    let mine: Vec<&chunk::Chunk> =
+        chunks.iter().filter(|c| c.global % task.count == task.index).collect();
     eprintln!(
         "task {} of {}: {} of {} chunks of {} lines",
         task.index,
@@ -293,17 +287,11 @@ fn run_chunks(args: TagArgs, task: Task) -> anyhow::Result<ExitCode> {
             done += 1;
             continue;
         }
-        let source = if args.input.is_dir() {
-            args.input.join(&c.file)
-        } else {
-            args.input.clone()
-        };
+        let source =
+            if args.input.is_dir() { args.input.join(&c.file) } else { args.input.clone() };
         let name = format!(
             "{}-{:05}",
-            c.file
-                .with_extension("")
-                .to_string_lossy()
-                .replace('/', "__"),
+            c.file.with_extension("").to_string_lossy().replace('/', "__"),
             c.index
         );
         let work = args.out.join(WORK_DIR).join("chunks").join(name);
@@ -319,12 +307,7 @@ fn run_chunks(args: TagArgs, task: Task) -> anyhow::Result<ExitCode> {
             c.first_line,
             c.first_line + c.lines - 1
         );
-        run(TagArgs {
-            input: input.clone(),
-            out: tagged.clone(),
-            chunk: None,
-            ..args.clone()
-        })?;
+        run(TagArgs { input: input.clone(), out: tagged.clone(), chunk: None, ..args.clone() })?;
         // The skip table names the input file, not the chunk's copy of it.
         let skipped = std::fs::read_to_string(tagged.join(SKIPPED_TSV))
             .unwrap_or_default()

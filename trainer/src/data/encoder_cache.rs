@@ -68,12 +68,7 @@ pub fn embed(
     label: &str,
 ) -> anyhow::Result<Embedded> {
     let all_layers = cfg.layer_mix;
-    let d = encoder.d_model()
-        * if all_layers {
-            encoder.num_hidden_states()
-        } else {
-            1
-        };
+    let d = encoder.d_model() * if all_layers { encoder.num_hidden_states() } else { 1 };
     if let Ok(bytes) = std::fs::read(cache) {
         if let Some(e) = decode(&bytes, records, d) {
             tracing::info!("encoder outputs for {label} from {}", cache.display());
@@ -158,9 +153,7 @@ fn decode(bytes: &[u8], records: &[WindowRecord], d: usize) -> Option<Embedded> 
         }
         let raw = body.get(at..at + 4 * n)?;
         words.push(
-            raw.chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
+            raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
         );
         at += 4 * n;
     }
@@ -192,22 +185,14 @@ impl PaddedWords {
 impl Embedded {
     /// The windows `idx` of `records`, padded to the longest.
     pub fn pad(&self, idx: &[usize], records: &[WindowRecord]) -> PaddedWords {
-        let l = idx
-            .iter()
-            .map(|&i| records[i].word_first_subtoken.len())
-            .max()
-            .unwrap_or(1)
-            .max(1);
+        let l = idx.iter().map(|&i| records[i].word_first_subtoken.len()).max().unwrap_or(1).max(1);
         let d = self.width;
         let mut data = vec![0f32; idx.len() * l * d];
         for (r, &i) in idx.iter().enumerate() {
             let w = &self.words[i];
             data[r * l * d..r * l * d + w.len()].copy_from_slice(w);
         }
-        PaddedWords {
-            dims: [idx.len(), l, d],
-            data,
-        }
+        PaddedWords { dims: [idx.len(), l, d], data }
     }
 }
 
@@ -220,21 +205,14 @@ mod tests {
         let rec = WindowRecord::for_test(&["hello", "world"]);
         let key = windows_sha256(std::slice::from_ref(&rec));
         // Labels and graphs do not change the encoder's outputs, nor the key.
-        let relabelled = WindowRecord {
-            tags: vec![3, 4],
-            coref: Vec::new(),
-            ..rec.clone()
-        };
+        let relabelled = WindowRecord { tags: vec![3, 4], coref: Vec::new(), ..rec.clone() };
         assert_eq!(windows_sha256(&[relabelled]), key);
         // Subtokens and word boundaries do.
         let mut other_ids = rec.clone();
         other_ids.input_ids[2] += 1;
         assert_ne!(windows_sha256(&[other_ids]), key);
         assert_ne!(
-            windows_sha256(&[WindowRecord {
-                word_first_subtoken: vec![1],
-                ..rec.clone()
-            }]),
+            windows_sha256(&[WindowRecord { word_first_subtoken: vec![1], ..rec.clone() }]),
             key
         );
         assert_ne!(windows_sha256(&[rec.clone(), rec]), key);
@@ -242,14 +220,8 @@ mod tests {
 
     #[test]
     fn a_cache_round_trips_and_rejects_any_change() {
-        let recs = [
-            WindowRecord::for_test(&["a", "b"]),
-            WindowRecord::for_test(&["c"]),
-        ];
-        let e = Embedded {
-            width: 2,
-            words: vec![vec![1.0, 2.0, 3.0, 4.0], vec![5.0, 6.0]],
-        };
+        let recs = [WindowRecord::for_test(&["a", "b"]), WindowRecord::for_test(&["c"])];
+        let e = Embedded { width: 2, words: vec![vec![1.0, 2.0, 3.0, 4.0], vec![5.0, 6.0]] };
         let bytes = encode(&e);
         assert_eq!(decode(&bytes, &recs, 2).unwrap().words, e.words);
         assert!(decode(&bytes, &recs, 3).is_none(), "another width");
@@ -257,9 +229,6 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[30] ^= 1;
         assert!(decode(&flipped, &recs, 2).is_none(), "a changed byte");
-        assert!(
-            decode(&bytes[..bytes.len() - 1], &recs, 2).is_none(),
-            "a truncated file"
-        );
+        assert!(decode(&bytes[..bytes.len() - 1], &recs, 2).is_none(), "a truncated file");
     }
 }

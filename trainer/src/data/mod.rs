@@ -73,10 +73,7 @@ fn words_by_document(table: &DataFrame) -> anyhow::Result<HashMap<String, Docume
     let docs = table.column(tokens::DOC_ID)?.str()?;
     let idx = table.column(tokens::IDX)?.u32()?;
     let forms = table.column(tokens::FORM)?.str()?;
-    let (upos, deprel) = (
-        table.column(tokens::UPOS)?.str()?,
-        table.column(tokens::DEPREL)?.str()?,
-    );
+    let (upos, deprel) = (table.column(tokens::UPOS)?.str()?, table.column(tokens::DEPREL)?.str()?);
     let mut out: HashMap<String, DocumentWords> = HashMap::new();
     for row in 0..table.height() {
         let (doc, i, form) = (
@@ -111,11 +108,7 @@ fn edges_by_window(table: &DataFrame) -> anyhow::Result<HashMap<u32, Vec<Edge>>>
         let (Some(w), Some(s), Some(d)) = (win.get(row), src.get(row), dst.get(row)) else {
             anyhow::bail!("edges table, row {row}: a null window or end")
         };
-        out.entry(w).or_default().push(Edge {
-            kind,
-            src: s,
-            dst: d,
-        });
+        out.entry(w).or_default().push(Edge { kind, src: s, dst: d });
     }
     Ok(out)
 }
@@ -151,27 +144,11 @@ pub fn load_split(
     let mut edges = edges_by_window(&read_table(shards, split, tables::EDGES)?)?;
     let mut doc_links = doc_edges_by_window(&read_table(shards, split, tables::DOC_EDGES)?)?;
     let words_of = words_by_document(&read_table(shards, split, tables::TOKENS)?)?;
-    let ids: Vec<u32> = table
-        .column(windows::WINDOW_ID)?
-        .u32()?
-        .into_no_null_iter()
-        .collect();
-    let docs: Vec<String> = table
-        .column(windows::DOC_ID)?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or("").to_string())
-        .collect();
-    let index: Vec<u32> = table
-        .column(windows::WINDOW_INDEX)?
-        .u32()?
-        .into_no_null_iter()
-        .collect();
-    let starts: Vec<u32> = table
-        .column(windows::WORD_START)?
-        .u32()?
-        .into_no_null_iter()
-        .collect();
+    let ids: Vec<u32> = table.column(windows::WINDOW_ID)?.u32()?.into_no_null_iter().collect();
+    let docs: Vec<String> =
+        table.column(windows::DOC_ID)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
+    let index: Vec<u32> = table.column(windows::WINDOW_INDEX)?.u32()?.into_no_null_iter().collect();
+    let starts: Vec<u32> = table.column(windows::WORD_START)?.u32()?.into_no_null_iter().collect();
     let num_tags = ShardManifest::read(shards)?.tags.len();
     let mut records = Vec::with_capacity(ids.len());
     for (row, &id) in ids.iter().enumerate() {
@@ -197,10 +174,8 @@ pub fn load_split(
             input_ids: u32_list(&table, windows::INPUT_IDS, row)?,
             word_first_subtoken,
         };
-        let (tags, shapes) = (
-            u32_list(&table, windows::LABELS, row)?,
-            u32_list(&table, windows::WORD_SHAPES, row)?,
-        );
+        let (tags, shapes) =
+            (u32_list(&table, windows::LABELS, row)?, u32_list(&table, windows::WORD_SHAPES, row)?);
         let mut record = WindowRecord::new(
             id,
             window,
@@ -211,10 +186,8 @@ pub fn load_split(
             dep_kinds,
         );
         record.doc_coref = doc_links.remove(&id).unwrap_or_default();
-        (record.upos, record.deprel) = (
-            doc_words.upos[range.clone()].to_vec(),
-            doc_words.deprel[range].to_vec(),
-        );
+        (record.upos, record.deprel) =
+            (doc_words.upos[range.clone()].to_vec(), doc_words.deprel[range].to_vec());
         record.check(num_tags).with_context(|| {
             format!(
                 "{}: split {split}, window {id} of document {}",
@@ -228,14 +201,11 @@ pub fn load_split(
         anyhow::bail!("{}: split {split}: the edges or doc_edges table names window {id}, which the windows table lacks", shards.display());
     }
     // The far end of each document edge: a word of another window of the same document.
-    let far: HashMap<u32, (&str, usize)> = records
-        .iter()
-        .map(|r| (r.window_id, (r.doc_id.as_str(), r.forms.len())))
-        .collect();
+    let far: HashMap<u32, (&str, usize)> =
+        records.iter().map(|r| (r.window_id, (r.doc_id.as_str(), r.forms.len()))).collect();
     for r in &records {
         let wrong = |&&(_, other, o): &&DocLink| {
-            far.get(&other)
-                .is_none_or(|&(doc, words)| doc != r.doc_id || o as usize >= words)
+            far.get(&other).is_none_or(|&(doc, words)| doc != r.doc_id || o as usize >= words)
         };
         if let Some(&(w, other, o)) = r.doc_coref.iter().find(wrong) {
             anyhow::bail!(
@@ -264,11 +234,7 @@ impl WindowRecord {
         dep_kinds: &[EdgeKind],
     ) -> Self {
         let pairs = |keep: &dyn Fn(EdgeKind) -> bool| {
-            edges
-                .iter()
-                .filter(|e| keep(e.kind))
-                .map(|e| (e.src, e.dst))
-                .collect()
+            edges.iter().filter(|e| keep(e.kind)).map(|e| (e.src, e.dst)).collect()
         };
         Self {
             window_id,
@@ -278,10 +244,7 @@ impl WindowRecord {
             word_first_subtoken: window.word_first_subtoken,
             tags,
             shapes,
-            chars: forms
-                .iter()
-                .map(|f| enrelg_pipeline::chars::char_ids(f))
-                .collect(),
+            chars: forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
             forms: forms.to_vec(),
             upos: vec![0; forms.len()],
             deprel: vec![0; forms.len()],
@@ -308,15 +271,7 @@ impl WindowRecord {
             word_first_subtoken: (1..=n).collect(),
         };
         let forms: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-        Self::new(
-            0,
-            window,
-            &forms,
-            vec![0; words.len()],
-            vec![0; words.len()],
-            &[],
-            &[],
-        )
+        Self::new(0, window, &forms, vec![0; words.len()], vec![0; words.len()], &[], &[])
     }
 
     /// Look each word up in a run's word vocabulary.
@@ -356,10 +311,8 @@ impl WindowRecord {
         }) {
             anyhow::bail!("character ids {c:?}: need 1 to {MAX_CHARS} ids below {NUM_CHARS}");
         }
-        if let Some(f) = self
-            .word_first_subtoken
-            .iter()
-            .find(|&&f| f as usize >= self.input_ids.len())
+        if let Some(f) =
+            self.word_first_subtoken.iter().find(|&&f| f as usize >= self.input_ids.len())
         {
             anyhow::bail!(
                 "first subtoken {f} outside the window's {} subtokens",
@@ -369,10 +322,8 @@ impl WindowRecord {
         if let Some(t) = self.tags.iter().find(|&&t| t as usize >= num_tags) {
             anyhow::bail!("tag index {t} but the manifest has {num_tags} tags");
         }
-        if let Some(s) = self
-            .shapes
-            .iter()
-            .find(|&&s| s as usize >= enrelg_pipeline::shape::NUM_SHAPES)
+        if let Some(s) =
+            self.shapes.iter().find(|&&s| s as usize >= enrelg_pipeline::shape::NUM_SHAPES)
         {
             anyhow::bail!(
                 "word shape {s} is not one of the {} shape classes",
@@ -427,24 +378,9 @@ pub struct PaddedBatch {
 /// Pad windows into one batch (host memory only).
 pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
     let b = records.len();
-    let t = records
-        .iter()
-        .map(|r| r.input_ids.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let l = records
-        .iter()
-        .map(|r| r.word_first_subtoken.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let c = records
-        .iter()
-        .flat_map(|r| r.chars.iter().map(Vec::len))
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let t = records.iter().map(|r| r.input_ids.len()).max().unwrap_or(1).max(1);
+    let l = records.iter().map(|r| r.word_first_subtoken.len()).max().unwrap_or(1).max(1);
+    let c = records.iter().flat_map(|r| r.chars.iter().map(Vec::len)).max().unwrap_or(1).max(1);
     let mut p = PaddedBatch {
         dims: [b, t, l],
         ids: vec![0; b * t],
@@ -515,11 +451,8 @@ pub fn pad_for(records: &[&WindowRecord], scope: CorefScope) -> PaddedBatch {
     let mut p = pad(records);
     if scope == CorefScope::Document {
         let l = p.dims[2];
-        let row: HashMap<u32, usize> = records
-            .iter()
-            .enumerate()
-            .map(|(r, rec)| (rec.window_id, r))
-            .collect();
+        let row: HashMap<u32, usize> =
+            records.iter().enumerate().map(|(r, rec)| (rec.window_id, r)).collect();
         // Every position attends to itself (padding included, so no softmax is empty).
         let (mut src, mut dst): (Vec<i64>, Vec<i64>) =
             (0..(records.len() * l) as i64).map(|i| (i, i)).unzip();
@@ -556,11 +489,7 @@ impl PaddedBatch {
         write(&file("word_mask"), &[b, l], NpyData::Bool(&self.wmask))?;
         write(&file("tags"), &[b, l], NpyData::I64(&self.tags))?;
         write(&file("shapes"), &[b, l], NpyData::I64(&self.shapes))?;
-        write(
-            &file("chars"),
-            &[b, l, self.max_chars],
-            NpyData::I64(&self.chars),
-        )?;
+        write(&file("chars"), &[b, l, self.max_chars], NpyData::I64(&self.chars))?;
         write(&file("coref"), &[b, l, l], NpyData::Bool(&self.coref))?;
         write(&file("dep"), &[b, l, l], NpyData::Bool(&self.dep))?;
         let lens: Vec<i64> = self.lens.iter().map(|&n| n as i64).collect();
@@ -587,9 +516,7 @@ impl PaddedBatch {
             lens: self.lens,
             coref: Tensor::<3, Bool>::from_data(TensorData::new(self.coref, [b, l, l]), device),
             dep: Tensor::<3, Bool>::from_data(TensorData::new(self.dep, [b, l, l]), device),
-            coref_nodes: self
-                .coref_nodes
-                .map(|(src, dst)| NodeEdges::new(src, dst, device)),
+            coref_nodes: self.coref_nodes.map(|(src, dst)| NodeEdges::new(src, dst, device)),
         }
     }
 }
@@ -645,17 +572,11 @@ pub fn plan_batches(
 ) -> BatchPlan {
     let batch_size = batch_size.max(1);
     let order = |n: usize| {
-        shuffle.map_or_else(
-            || (0..n).collect(),
-            |(seed, epoch)| shuffled(n, seed, epoch),
-        )
+        shuffle.map_or_else(|| (0..n).collect(), |(seed, epoch)| shuffled(n, seed, epoch))
     };
     if scope == CorefScope::Window {
         return BatchPlan {
-            batches: order(records.len())
-                .chunks(batch_size)
-                .map(<[usize]>::to_vec)
-                .collect(),
+            batches: order(records.len()).chunks(batch_size).map(<[usize]>::to_vec).collect(),
             cut_documents: 0,
             cut_doc_edges: 0,
         };
@@ -666,10 +587,7 @@ pub fn plan_batches(
     let mut start = 0;
     while start < records.len() {
         let end = start
-            + records[start..]
-                .iter()
-                .take_while(|r| r.doc_id == records[start].doc_id)
-                .count();
+            + records[start..].iter().take_while(|r| r.doc_id == records[start].doc_id).count();
         cut_documents += usize::from(end - start > batch_size);
         for chunk in (start..end).collect::<Vec<_>>().chunks(batch_size) {
             chunk.iter().for_each(|&i| {
@@ -695,11 +613,7 @@ pub fn plan_batches(
             _ => batches.push(groups[g].clone()),
         }
     }
-    BatchPlan {
-        batches,
-        cut_documents,
-        cut_doc_edges,
-    }
+    BatchPlan { batches, cut_documents, cut_doc_edges }
 }
 
 /// Deterministic shuffle ([`crate::rng::SplitMix64`]), so a seed fixes the batch order.
@@ -733,9 +647,8 @@ pub fn prefetched<T: Send>(
             }
         });
         for batch in batches {
-            let item = rx
-                .recv()
-                .map_err(|_| anyhow::anyhow!("batch preparation thread stopped"))?;
+            let item =
+                rx.recv().map_err(|_| anyhow::anyhow!("batch preparation thread stopped"))?;
             consume(batch, item)?;
         }
         Ok(())
@@ -788,11 +701,7 @@ mod tests {
     fn a_fraction_keeps_the_first_documents_whole() {
         let recs = doc_windows(&[("a", 2), ("b", 3), ("c", 1), ("d", 5)]);
         assert_eq!(first_documents(&recs, 0.5).unwrap(), 5);
-        assert_eq!(
-            first_documents(&recs, 0.3).unwrap(),
-            5,
-            "ceil: 2 of 4 documents"
-        );
+        assert_eq!(first_documents(&recs, 0.3).unwrap(), 5, "ceil: 2 of 4 documents");
         assert_eq!(first_documents(&recs, 0.25).unwrap(), 2);
         assert_eq!(first_documents(&recs, 1.0).unwrap(), 11);
         assert!(first_documents(&recs, 0.0).is_err());
@@ -824,10 +733,7 @@ mod tests {
         }
         // Window scope: consecutive chunks of the (shuffled) windows.
         let plan = plan_batches(&recs, CorefScope::Window, 4, None);
-        assert_eq!(
-            plan.batches,
-            vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9, 10]]
-        );
+        assert_eq!(plan.batches, vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9, 10]]);
     }
 
     #[test]
@@ -840,26 +746,10 @@ mod tests {
         let mut edges: Vec<(i64, i64)> = src.into_iter().zip(dst).collect();
         edges.sort();
         // L = 2: window 0 holds nodes 0-1, window 1 nodes 2-3.
-        assert_eq!(
-            edges,
-            vec![
-                (0, 0),
-                (0, 1),
-                (1, 0),
-                (1, 1),
-                (1, 2),
-                (2, 1),
-                (2, 2),
-                (3, 3)
-            ]
-        );
+        assert_eq!(edges, vec![(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 1), (2, 2), (3, 3)]);
         // Without the far window in the batch the document edge is left out.
-        let (src, _) = pad_for(&[&recs[0]], CorefScope::Document)
-            .coref_nodes
-            .unwrap();
+        let (src, _) = pad_for(&[&recs[0]], CorefScope::Document).coref_nodes.unwrap();
         assert_eq!(src.len(), 2 + 2);
-        assert!(pad_for(&[&recs[0]], CorefScope::Window)
-            .coref_nodes
-            .is_none());
+        assert!(pad_for(&[&recs[0]], CorefScope::Window).coref_nodes.is_none());
     }
 }

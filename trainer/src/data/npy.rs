@@ -37,11 +37,7 @@ pub fn write(path: &Path, shape: &[usize], data: NpyData) -> anyhow::Result<()> 
     let dims: String = shape.iter().map(|d| format!("{d}, ")).collect();
     let mut header = format!(
         "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
-        if shape.len() == 1 {
-            dims.trim_end()
-        } else {
-            dims.trim_end_matches(", ")
-        }
+        if shape.len() == 1 { dims.trim_end() } else { dims.trim_end_matches(", ") }
     );
     // Magic, version, header length, header: padded with spaces to a multiple of 64, ending in a newline.
     let unpadded = 10 + header.len() + 1;
@@ -52,12 +48,8 @@ pub fn write(path: &Path, shape: &[usize], data: NpyData) -> anyhow::Result<()> 
     bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
     bytes.extend_from_slice(header.as_bytes());
     match data {
-        NpyData::F32(v) => v
-            .iter()
-            .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
-        NpyData::I64(v) => v
-            .iter()
-            .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
+        NpyData::F32(v) => v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
+        NpyData::I64(v) => v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
         NpyData::Bool(v) => bytes.extend(v.iter().map(|&b| u8::from(b))),
     }
     enrelg_pipeline::fs::write_atomic_with(path, |tmp| -> anyhow::Result<()> {

@@ -36,21 +36,15 @@ impl WordVocab {
         for f in forms {
             *counts.entry(normalize(f)).or_default() += 1;
         }
-        let mut kept: Vec<(String, usize)> = counts
-            .into_iter()
-            .filter(|(_, n)| *n >= min_count)
-            .collect();
+        let mut kept: Vec<(String, usize)> =
+            counts.into_iter().filter(|(_, n)| *n >= min_count).collect();
         kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Self::from_words(kept.into_iter().map(|(w, _)| w).collect())
     }
 
     /// A vocabulary saved with [`WordVocab::words`].
     pub fn from_words(words: Vec<String>) -> Self {
-        let index = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.clone(), i as u32 + 2))
-            .collect();
+        let index = words.iter().enumerate().map(|(i, w)| (w.clone(), i as u32 + 2)).collect();
         Self { words, index }
     }
 
@@ -75,23 +69,12 @@ mod tests {
 
     #[test]
     fn keeps_frequent_words_lowercased_with_digits_folded() {
-        let forms = [
-            "Olivine",
-            "olivine",
-            "the",
-            "The",
-            "the",
-            "Missoula",
-            "CC_BT_0604a",
-            "CC_BT_0605a",
-        ];
+        let forms =
+            ["Olivine", "olivine", "the", "The", "the", "Missoula", "CC_BT_0604a", "CC_BT_0605a"];
         let v = WordVocab::from_forms(forms, 2);
         assert_eq!(v.words(), ["the", "cc_bt_0000a", "olivine"]);
         assert_eq!(v.size(), 5);
-        assert_eq!(
-            (v.id("THE"), v.id("cc_bt_1234A"), v.id("OLIVINE")),
-            (2, 3, 4)
-        );
+        assert_eq!((v.id("THE"), v.id("cc_bt_1234A"), v.id("OLIVINE")), (2, 3, 4));
         assert_eq!(v.id("Missoula"), UNK, "seen once: unknown");
         assert_eq!(v.id("nontronite"), UNK);
         assert_eq!(

@@ -36,10 +36,8 @@ enum Vote {
 }
 
 fn vote(path: &[usize], w: usize) -> Option<Vote> {
-    let next_inside = |t: usize| {
-        path.get(w + 1)
-            .is_some_and(|&n| n != 0 && n % 2 == 0 && (n - 2) / 2 == t)
-    };
+    let next_inside =
+        |t: usize| path.get(w + 1).is_some_and(|&n| n != 0 && n % 2 == 0 && (n - 2) / 2 == t);
     match path[w] {
         0 => Some(Vote::Outside),
         b if b % 2 == 1 && !next_inside((b - 1) / 2) => Some(Vote::Entity((b - 1) / 2)),
@@ -83,8 +81,7 @@ pub fn apply(
     let mut changed = 0;
     for list in votes(records, pred).values().filter(|l| l.len() >= 2) {
         let mut counts: HashMap<Vote, usize> = HashMap::new();
-        list.iter()
-            .for_each(|o| *counts.entry(o.vote).or_default() += 1);
+        list.iter().for_each(|o| *counts.entry(o.vote).or_default() += 1);
         let (&winner, &n) = counts
             .iter()
             .max_by_key(|(v, n)| (**n, matches!(v, Vote::Outside)))
@@ -124,14 +121,7 @@ pub fn choose_threshold(
 ) -> ThresholdChoice {
     let dev_f1: Vec<(f64, f64)> = THRESHOLDS
         .iter()
-        .map(|&t| {
-            (
-                t,
-                score_windows(dev, &apply(dev, dev_pred, t).0, tags)
-                    .micro
-                    .f1,
-            )
-        })
+        .map(|&t| (t, score_windows(dev, &apply(dev, dev_pred, t).0, tags).micro.f1))
         .collect();
     let best = dev_f1.iter().fold((1.0, f64::MIN), |best, &(t, f)| {
         if f > best.1 || (f == best.1 && t > best.0) {
@@ -140,10 +130,7 @@ pub fn choose_threshold(
             best
         }
     });
-    ThresholdChoice {
-        threshold: best.0,
-        dev_f1,
-    }
+    ThresholdChoice { threshold: best.0, dev_f1 }
 }
 
 /// How consistently a document labels its repeated names: among the word
@@ -163,10 +150,7 @@ pub fn consistency(records: &[WindowRecord], paths: &[Vec<usize>]) -> Consistenc
         .values()
         .filter(|l| l.len() >= 2 && l.iter().any(|o| o.vote != Vote::Outside))
         .collect();
-    let inconsistent = repeated
-        .iter()
-        .filter(|l| l.iter().any(|o| o.vote != l[0].vote))
-        .count();
+    let inconsistent = repeated.iter().filter(|l| l.iter().any(|o| o.vote != l[0].vote)).count();
     Consistency {
         repeated_strings: repeated.len(),
         inconsistent,
@@ -176,10 +160,7 @@ pub fn consistency(records: &[WindowRecord], paths: &[Vec<usize>]) -> Consistenc
 
 /// The gold paths of `records`, as tag ids.
 pub fn gold_paths(records: &[WindowRecord]) -> Vec<Vec<usize>> {
-    records
-        .iter()
-        .map(|r| r.tags.iter().map(|&t| t as usize).collect())
-        .collect()
+    records.iter().map(|r| r.tags.iter().map(|&t| t as usize).collect()).collect()
 }
 
 /// What `eval --consistency` records beside the score (`consistency-SPLIT.json`).
@@ -242,11 +223,7 @@ pub fn evaluate(
 ) -> anyhow::Result<(Score, String, ConsistencyRecord)> {
     let dev_split = dev_split(&run.info)?;
     let (dev, dev_pred) = decode(run, &dev_split, cache_dir, device)?;
-    decide(
-        &run.info,
-        (&dev_split, &dev, &dev_pred),
-        (split, records, pred),
-    )
+    decide(&run.info, (&dev_split, &dev, &dev_pred), (split, records, pred))
 }
 
 #[cfg(test)]
@@ -287,11 +264,7 @@ mod tests {
         assert_eq!(apply(&records, &pred, 0.5).1, 0);
         assert_eq!(
             consistency(&records, &pred),
-            Consistency {
-                repeated_strings: 1,
-                inconsistent: 1,
-                share: 1.0
-            }
+            Consistency { repeated_strings: 1, inconsistent: 1, share: 1.0 }
         );
         assert_eq!(consistency(&records, &gold_paths(&records)).inconsistent, 0);
     }

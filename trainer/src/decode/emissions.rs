@@ -28,11 +28,9 @@ pub fn cached_emissions(
     device: &Device,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
     by_batches(records, head.coref_scope, INFERENCE_WINDOWS, |chunk| {
-        let batch = pad_for(
-            &chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(),
-            head.coref_scope,
-        )
-        .into_device(device);
+        let batch =
+            pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), head.coref_scope)
+                .into_device(device);
         Ok(host_rows(
             head.emissions(e.pad(chunk, records).into_device(device), &batch),
             batch.word_mask.clone(),
@@ -46,22 +44,14 @@ pub fn full_emissions(
     records: &[WindowRecord],
     device: &Device,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
-    by_batches(
-        records,
-        model.head.coref_scope,
-        INFERENCE_WINDOWS,
-        |chunk| {
-            let batch = pad_for(
-                &chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(),
-                model.head.coref_scope,
-            )
-            .into_device(device);
-            Ok(host_rows(
-                model.head.emissions(model.words(&batch), &batch),
-                batch.word_mask.clone(),
-            )?)
-        },
-    )
+    by_batches(records, model.head.coref_scope, INFERENCE_WINDOWS, |chunk| {
+        let batch = pad_for(
+            &chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(),
+            model.head.coref_scope,
+        )
+        .into_device(device);
+        Ok(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone())?)
+    })
 }
 
 /// `rows` of each batch of [`plan_batches`] (unshuffled; whole documents in

@@ -68,22 +68,16 @@ pub fn decode(
         let key = windows_sha256(&records);
         if let Some((dir0, info0, key0, records0)) = &first {
             let (a, b) = (dir.display(), dir0.display());
-            run.info
-                .ensure_same_labels(&a.to_string(), info0, &b.to_string())?;
+            run.info.ensure_same_labels(&a.to_string(), info0, &b.to_string())?;
             anyhow::ensure!(&key == key0, "{a}: its {split} windows differ from {b}'s (other shards); an ensemble decodes the same windows");
             anyhow::ensure!(
-                records
-                    .iter()
-                    .zip(records0)
-                    .all(|(r, r0)| r.tags == r0.tags),
+                records.iter().zip(records0).all(|(r, r0)| r.tags == r0.tags),
                 "{a}: its {split} gold labels differ from {b}'s (other shards)"
             );
         }
         let em = window_emissions(&run, &records, split, cache_dir, device).with_context(member)?;
         let crf = run.model.head.crf.potentials()?;
-        let f1 = score_windows(&records, &viterbi_all(&em, &crf), &run.info.scored_tags())
-            .micro
-            .f1;
+        let f1 = score_windows(&records, &viterbi_all(&em, &crf), &run.info.scored_tags()).micro.f1;
         tracing::info!("{}: {split} F1 {f1:.2} alone", dir.display());
         members.push(Member {
             run: dir.clone(),
@@ -99,12 +93,7 @@ pub fn decode(
     }
     let (_, info0, _, records) = first.context("no member loaded")?;
     let pred = decode_mean(&emissions, &potentials).context("no member loaded")?;
-    Ok(Decoded {
-        members,
-        info: info0,
-        records,
-        pred,
-    })
+    Ok(Decoded { members, info: info0, records, pred })
 }
 
 /// Decode `split` with the mean of the runs' emissions and CRF potentials
@@ -140,12 +129,7 @@ pub fn decode_mean(
     potentials: &[CrfPotentials],
 ) -> Option<Vec<Vec<usize>>> {
     let mean = CrfPotentials::mean(potentials)?;
-    Some(
-        mean_emissions(emissions)?
-            .iter()
-            .map(|avg| mean.viterbi(avg))
-            .collect(),
-    )
+    Some(mean_emissions(emissions)?.iter().map(|avg| mean.viterbi(avg)).collect())
 }
 
 /// The members' mean emission scores of each window (`emissions[member][window]`).
@@ -179,34 +163,15 @@ mod tests {
         };
         // One word, two tags: the first and last members prefer tag 1, the
         // middle one tag 0 strongly enough to carry the mean.
-        let members = vec![
-            vec![vec![0.0, 1.0]],
-            vec![vec![3.0, 0.0]],
-            vec![vec![0.0, 1.0]],
-        ];
+        let members = vec![vec![vec![0.0, 1.0]], vec![vec![3.0, 0.0]], vec![vec![0.0, 1.0]]];
         let alone: Vec<usize> = members.iter().map(|m| flat.viterbi(&m[0])[0]).collect();
         assert_eq!(alone, [1, 0, 1]);
-        assert_eq!(
-            decode_mean(&members, &vec![flat.clone(); 3]).unwrap(),
-            [vec![0]]
-        );
+        assert_eq!(decode_mean(&members, &vec![flat.clone(); 3]).unwrap(), [vec![0]]);
         // Transitions are averaged too: a member forbidding 1 -> 1 outweighs one that allows it.
-        let two_words = vec![
-            vec![vec![0.0, 1.0, 0.0, 1.0]],
-            vec![vec![0.0, 1.0, 0.0, 1.0]],
-        ];
-        let forbid = CrfPotentials {
-            transitions: vec![0.0, 0.0, 0.0, -10.0],
-            ..flat.clone()
-        };
-        assert_eq!(
-            decode_mean(&two_words, &[flat.clone(), flat.clone()]).unwrap(),
-            [vec![1, 1]]
-        );
-        assert_ne!(
-            decode_mean(&two_words, &[flat.clone(), forbid]).unwrap(),
-            [vec![1, 1]]
-        );
+        let two_words = vec![vec![vec![0.0, 1.0, 0.0, 1.0]], vec![vec![0.0, 1.0, 0.0, 1.0]]];
+        let forbid = CrfPotentials { transitions: vec![0.0, 0.0, 0.0, -10.0], ..flat.clone() };
+        assert_eq!(decode_mean(&two_words, &[flat.clone(), flat.clone()]).unwrap(), [vec![1, 1]]);
+        assert_ne!(decode_mean(&two_words, &[flat.clone(), forbid]).unwrap(), [vec![1, 1]]);
         assert!(decode_mean(&[], &[]).is_none());
     }
 }

@@ -41,16 +41,8 @@ impl Counts {
         } else {
             0.0
         };
-        let r = if self.gold > 0 {
-            100.0 * self.correct as f64 / self.gold as f64
-        } else {
-            0.0
-        };
-        let f = if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        };
+        let r = if self.gold > 0 { 100.0 * self.correct as f64 / self.gold as f64 } else { 0.0 };
+        let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
         Prf {
             precision: p,
             recall: r,
@@ -88,17 +80,10 @@ pub struct Scorer {
 impl Scorer {
     /// Add a sequence; returns its own counts.
     pub fn add<S: AsRef<str>>(&mut self, gold: &[S], predicted: &[S]) -> Counts {
-        assert_eq!(
-            gold.len(),
-            predicted.len(),
-            "gold and predicted sequences differ in length"
-        );
+        assert_eq!(gold.len(), predicted.len(), "gold and predicted sequences differ in length");
         self.tokens += gold.len();
-        self.correct_tokens += gold
-            .iter()
-            .zip(predicted)
-            .filter(|(g, p)| g.as_ref() == p.as_ref())
-            .count();
+        self.correct_tokens +=
+            gold.iter().zip(predicted).filter(|(g, p)| g.as_ref() == p.as_ref()).count();
         let g: BTreeSet<_> = chunks(gold).chunks.into_iter().collect();
         let p: BTreeSet<_> = chunks(predicted).chunks.into_iter().collect();
         for c in &g {
@@ -113,22 +98,15 @@ impl Scorer {
             self.total.correct += 1;
             self.per_type.entry(c.ty.clone()).or_default().correct += 1;
         }
-        Counts {
-            gold: g.len(),
-            predicted: p.len(),
-            correct: g.intersection(&p).count(),
-        }
+        Counts { gold: g.len(), predicted: p.len(), correct: g.intersection(&p).count() }
     }
 
     /// Add a sequence of document `doc`, counted in its document's counts too.
     pub fn add_in<S: AsRef<str>>(&mut self, doc: &str, gold: &[S], predicted: &[S]) {
         let c = self.add(gold, predicted);
         let d = self.per_document.entry(doc.to_string()).or_default();
-        (d.gold, d.predicted, d.correct) = (
-            d.gold + c.gold,
-            d.predicted + c.predicted,
-            d.correct + c.correct,
-        );
+        (d.gold, d.predicted, d.correct) =
+            (d.gold + c.gold, d.predicted + c.predicted, d.correct + c.correct);
     }
 
     pub fn score(&self) -> Score {
@@ -136,11 +114,7 @@ impl Scorer {
             tokens: self.tokens,
             correct_tokens: self.correct_tokens,
             micro: self.total.prf(),
-            per_type: self
-                .per_type
-                .iter()
-                .map(|(k, v)| (k.clone(), v.prf()))
-                .collect(),
+            per_type: self.per_type.iter().map(|(k, v)| (k.clone(), v.prf())).collect(),
             per_document: self.per_document.clone(),
         }
     }
@@ -178,11 +152,7 @@ impl Score {
 pub fn score_windows(records: &[WindowRecord], predicted: &[Vec<usize>], tags: &[String]) -> Score {
     let mut scorer = Scorer::default();
     for (rec, pred) in records.iter().zip(predicted) {
-        let gold: Vec<&str> = rec
-            .tags
-            .iter()
-            .map(|&t| tags[t as usize].as_str())
-            .collect();
+        let gold: Vec<&str> = rec.tags.iter().map(|&t| tags[t as usize].as_str()).collect();
         let guess: Vec<&str> = pred.iter().map(|&t| tags[t].as_str()).collect();
         scorer.add_in(&rec.doc_id, &gold, &guess);
     }
@@ -201,12 +171,8 @@ pub fn score_predictions(
     let tags = info.scored_tags();
     let score = score_windows(records, pred, &tags);
     let table = enrelg_pipeline::shard::read_table(&info.shards, split, tables::TOKENS)?;
-    let forms: Vec<String> = table
-        .column(tokens::FORM)?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or("").to_string())
-        .collect();
+    let forms: Vec<String> =
+        table.column(tokens::FORM)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
     let docs = table.column(tokens::DOC_ID)?.str()?;
     let idx = table.column(tokens::IDX)?.u32()?;
     let mut row_of = HashMap::new();
@@ -236,10 +202,8 @@ pub fn score_spans(
     pred: &BTreeSet<Span>,
     types: &BTreeSet<String>,
 ) -> (Counts, BTreeMap<String, Counts>) {
-    let mut per: BTreeMap<String, Counts> = types
-        .iter()
-        .map(|t| (t.clone(), Counts::default()))
-        .collect();
+    let mut per: BTreeMap<String, Counts> =
+        types.iter().map(|t| (t.clone(), Counts::default())).collect();
     let mut total = Counts::default();
     for g in gold.iter().filter(|g| types.contains(&g.1)) {
         total.gold += 1;
@@ -267,41 +231,18 @@ mod tests {
         let pred: BTreeSet<Span> = [span("A", 0, 3), span("B", 5, 8), span("C", 10, 12)].into();
         let types: BTreeSet<String> = ["A".to_string(), "B".to_string()].into();
         let (total, per) = score_spans(&gold, &pred, &types);
-        assert_eq!(
-            total,
-            Counts {
-                gold: 2,
-                predicted: 2,
-                correct: 1
-            }
-        );
-        assert_eq!(
-            per["B"],
-            Counts {
-                gold: 1,
-                predicted: 1,
-                correct: 0
-            }
-        );
-        assert!(
-            !per.contains_key("C"),
-            "a type outside the scored ones is not counted"
-        );
+        assert_eq!(total, Counts { gold: 2, predicted: 2, correct: 1 });
+        assert_eq!(per["B"], Counts { gold: 1, predicted: 1, correct: 0 });
+        assert!(!per.contains_key("C"), "a type outside the scored ones is not counted");
     }
 
     #[test]
     fn exact_match_with_conlleval_chunks() {
         let mut s = Scorer::default();
         // Gold: A(0..2), B(3..4). Predicted: A(0..2) correct, B(3..5) wrong span, stray I-A at 5 starts a chunk.
-        s.add(
-            &["B-A", "I-A", "O", "B-B", "O", "O"],
-            &["B-A", "I-A", "O", "B-B", "I-B", "I-A"],
-        );
+        s.add(&["B-A", "I-A", "O", "B-B", "O", "O"], &["B-A", "I-A", "O", "B-B", "I-B", "I-A"]);
         let score = s.score();
-        assert_eq!(
-            (score.micro.gold, score.micro.predicted, score.micro.correct),
-            (2, 3, 1)
-        );
+        assert_eq!((score.micro.gold, score.micro.predicted, score.micro.correct), (2, 3, 1));
         assert!((score.micro.precision - 100.0 / 3.0).abs() < 1e-9);
         assert!((score.micro.recall - 50.0).abs() < 1e-9);
         assert!((score.micro.f1 - 40.0).abs() < 1e-9);

@@ -43,11 +43,8 @@ fn mean_f1(runs: &[&Score], docs: &[&String], draw: &[usize]) -> f64 {
             let mut c = Counts::default();
             for &d in draw {
                 let x = &s.per_document[docs[d]];
-                (c.gold, c.predicted, c.correct) = (
-                    c.gold + x.gold,
-                    c.predicted + x.predicted,
-                    c.correct + x.correct,
-                );
+                (c.gold, c.predicted, c.correct) =
+                    (c.gold + x.gold, c.predicted + x.predicted, c.correct + x.correct);
             }
             f1(&c)
         })
@@ -69,18 +66,10 @@ pub fn compare(
     // for the bootstrap and for the per-seed comparison.
     let pairs: Vec<(&Score, &Score)> = runs
         .iter()
-        .filter_map(|(seed, s)| {
-            reference
-                .iter()
-                .find(|(r, _)| r == seed)
-                .map(|(_, r)| (*s, *r))
-        })
+        .filter_map(|(seed, s)| reference.iter().find(|(r, _)| r == seed).map(|(_, r)| (*s, *r)))
         .collect();
     let (a, b): (Vec<&Score>, Vec<&Score>) = if pairs.is_empty() {
-        (
-            runs.iter().map(|(_, s)| *s).collect(),
-            reference.iter().map(|(_, s)| *s).collect(),
-        )
+        (runs.iter().map(|(_, s)| *s).collect(), reference.iter().map(|(_, s)| *s).collect())
     } else {
         pairs.iter().copied().unzip()
     };
@@ -98,9 +87,8 @@ pub fn compare(
     let mut rng = crate::rng::SplitMix64::new(seed);
     let mut not_better = 0;
     for _ in 0..resamples {
-        let draw: Vec<usize> = (0..docs.len())
-            .map(|_| (rng.next_u64() % docs.len() as u64) as usize)
-            .collect();
+        let draw: Vec<usize> =
+            (0..docs.len()).map(|_| (rng.next_u64() % docs.len() as u64) as usize).collect();
         if mean_f1(&a, &docs, &draw) - mean_f1(&b, &docs, &draw) <= 0.0 {
             not_better += 1;
         }
@@ -110,10 +98,7 @@ pub fn compare(
         p_value: (not_better + 1) as f64 / (resamples + 1) as f64,
         resamples,
         paired_seeds: pairs.len(),
-        seeds_better: pairs
-            .iter()
-            .filter(|(x, y)| x.micro.f1 > y.micro.f1)
-            .count(),
+        seeds_better: pairs.iter().filter(|(x, y)| x.micro.f1 > y.micro.f1).count(),
     })
 }
 
@@ -127,20 +112,10 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, &(gold, predicted, correct))| {
-                (
-                    format!("d{i:02}"),
-                    Counts {
-                        gold,
-                        predicted,
-                        correct,
-                    },
-                )
+                (format!("d{i:02}"), Counts { gold, predicted, correct })
             })
             .collect();
-        let mut s = Score {
-            per_document,
-            ..Score::default()
-        };
+        let mut s = Score { per_document, ..Score::default() };
         let total = docs.iter().fold(Counts::default(), |c, &(g, p, k)| Counts {
             gold: c.gold + g,
             predicted: c.predicted + p,
@@ -159,10 +134,7 @@ mod tests {
         assert_eq!((c.paired_seeds, c.seeds_better), (1, 1));
         let same = compare(&[(1, &bad)], &[(1, &bad)], 500, 7).unwrap();
         assert_eq!(same.delta_f1, 0.0);
-        assert!(
-            same.p_value > 0.99,
-            "no resample can favour a copy: {same:?}"
-        );
+        assert!(same.p_value > 0.99, "no resample can favour a copy: {same:?}");
     }
 
     #[test]
@@ -178,18 +150,11 @@ mod tests {
 
     #[test]
     fn only_the_seeds_both_sides_ran_are_compared() {
-        let (weak, strong, middle) = (
-            score(&[(10, 10, 6); 30]),
-            score(&[(10, 10, 9); 30]),
-            score(&[(10, 10, 7); 30]),
-        );
+        let (weak, strong, middle) =
+            (score(&[(10, 10, 6); 30]), score(&[(10, 10, 9); 30]), score(&[(10, 10, 7); 30]));
         // Seed 2 of the row is strong, but the reference never ran seed 2: only seed 1 counts.
         let c = compare(&[(1, &middle), (2, &strong)], &[(1, &middle)], 200, 5).unwrap();
-        assert_eq!(
-            (c.delta_f1, c.paired_seeds, c.seeds_better),
-            (0.0, 1, 0),
-            "{c:?}"
-        );
+        assert_eq!((c.delta_f1, c.paired_seeds, c.seeds_better), (0.0, 1, 0), "{c:?}");
         assert!(c.p_value > 0.99, "{c:?}");
         // No seed in common: every run of each side.
         let c = compare(&[(1, &strong), (2, &middle)], &[(3, &weak)], 200, 5).unwrap();

@@ -25,10 +25,7 @@ use super::linear::forward_rows;
 #[derive(Debug, Error)]
 pub enum BertError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {message}", path.display())]
     Config { path: PathBuf, message: String },
     #[error(transparent)]
@@ -36,17 +33,9 @@ pub enum BertError {
     #[error("{}: missing tensors: {}", path.display(), missing.join(", "))]
     Missing { path: PathBuf, missing: Vec<String> },
     #[error("{}: unexpected tensors: {}", path.display(), unexpected.join(", "))]
-    Unexpected {
-        path: PathBuf,
-        unexpected: Vec<String>,
-    },
+    Unexpected { path: PathBuf, unexpected: Vec<String> },
     #[error("{}: tensor {name} has shape {found:?}, expected {expected:?}", path.display())]
-    Shape {
-        path: PathBuf,
-        name: String,
-        found: Vec<usize>,
-        expected: Vec<usize>,
-    },
+    Shape { path: PathBuf, name: String, found: Vec<usize>, expected: Vec<usize> },
 }
 
 /// The fields of a Hugging Face BERT `config.json` that shape the network.
@@ -85,21 +74,12 @@ fn default_dropout() -> f64 {
 impl BertConfig {
     pub fn from_model_dir(dir: &Path) -> Result<Self, BertError> {
         let path = dir.join("config.json");
-        let bytes = std::fs::read(&path).map_err(|source| BertError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| BertError::Config {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+        let bytes =
+            std::fs::read(&path).map_err(|source| BertError::Io { path: path.clone(), source })?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| BertError::Config { path: path.clone(), message: e.to_string() })?;
         // Other architectures share field names but not weights or tokenizer: refuse them at once.
-        if let Some(kind) = v
-            .get("model_type")
-            .and_then(|t| t.as_str())
-            .filter(|t| *t != "bert")
-        {
+        if let Some(kind) = v.get("model_type").and_then(|t| t.as_str()).filter(|t| *t != "bert") {
             return Err(BertError::Config {
                 path,
                 message: format!("model_type {kind:?} is not supported: only BERT-family WordPiece checkpoints (model_type \"bert\": BERT, SciBERT, BioBERT, MiniLM, ...); RoBERTa, DeBERTa, ELECTRA and others are not"),
@@ -113,17 +93,12 @@ impl BertConfig {
                 });
             }
         }
-        serde_json::from_value(v).map_err(|e| BertError::Config {
-            path,
-            message: e.to_string(),
-        })
+        serde_json::from_value(v).map_err(|e| BertError::Config { path, message: e.to_string() })
     }
 
     pub fn init(&self, device: &Device) -> BertEncoder {
         let ln = || {
-            LayerNormConfig::new(self.hidden_size)
-                .with_epsilon(self.layer_norm_eps)
-                .init(device)
+            LayerNormConfig::new(self.hidden_size).with_epsilon(self.layer_norm_eps).init(device)
         };
         let lin = |i: usize, o: usize| LinearConfig::new(i, o).init(device);
         let h = self.hidden_size;
@@ -182,10 +157,8 @@ impl BertLayer {
         let x = self
             .attention_norm
             .forward(dropout(&self.dropout, forward_rows(&self.attention_output, ctx)) + x);
-        let ff = forward_rows(
-            &self.output,
-            fused::gelu(forward_rows(&self.intermediate, x.clone())),
-        );
+        let ff =
+            forward_rows(&self.output, fused::gelu(forward_rows(&self.intermediate, x.clone())));
         self.output_norm.forward(dropout(&self.dropout, ff) + x)
     }
 }
@@ -225,9 +198,8 @@ impl BertEncoder {
     ) -> Vec<Tensor<3>> {
         let [b, t] = input_ids.dims();
         let device = input_ids.device();
-        let positions = Tensor::<1, Int>::arange(0..t as i64, &device)
-            .unsqueeze_dim::<2>(0)
-            .expand([b, t]);
+        let positions =
+            Tensor::<1, Int>::arange(0..t as i64, &device).unsqueeze_dim::<2>(0).expand([b, t]);
         let types = Tensor::<2, Int>::zeros([b, t], &device);
         let x = self.word_embeddings.forward(input_ids)
             + self.position_embeddings.forward(positions)
@@ -269,12 +241,7 @@ impl Loader {
             .into_iter()
             .map(|(k, v)| (k.strip_prefix("bert.").map(String::from).unwrap_or(k), v))
             .collect();
-        Self {
-            tensors,
-            used: BTreeSet::new(),
-            missing: Vec::new(),
-            path,
-        }
+        Self { tensors, used: BTreeSet::new(), missing: Vec::new(), path }
     }
 
     /// Take a tensor by name, trying the old `gamma`/`beta` LayerNorm names too.
@@ -282,9 +249,7 @@ impl Loader {
         let alt = name
             .replace("LayerNorm.weight", "LayerNorm.gamma")
             .replace("LayerNorm.bias", "LayerNorm.beta");
-        let key = [name.to_string(), alt]
-            .into_iter()
-            .find(|k| self.tensors.contains_key(k));
+        let key = [name.to_string(), alt].into_iter().find(|k| self.tensors.contains_key(k));
         let Some(key) = key else {
             self.missing.push(name.to_string());
             return Ok(None);
@@ -349,35 +314,14 @@ impl Loader {
         device: &Device,
     ) -> Result<(), BertError> {
         self.embedding(&mut m.word_embeddings, "embeddings.word_embeddings", device)?;
-        self.embedding(
-            &mut m.position_embeddings,
-            "embeddings.position_embeddings",
-            device,
-        )?;
-        self.embedding(
-            &mut m.token_type_embeddings,
-            "embeddings.token_type_embeddings",
-            device,
-        )?;
+        self.embedding(&mut m.position_embeddings, "embeddings.position_embeddings", device)?;
+        self.embedding(&mut m.token_type_embeddings, "embeddings.token_type_embeddings", device)?;
         self.norm(&mut m.embeddings_norm, "embeddings.LayerNorm", device)?;
-        for (i, layer) in m
-            .layers
-            .iter_mut()
-            .enumerate()
-            .take(config.num_hidden_layers)
-        {
+        for (i, layer) in m.layers.iter_mut().enumerate().take(config.num_hidden_layers) {
             let p = format!("encoder.layer.{i}");
-            self.linear(
-                &mut layer.query,
-                &format!("{p}.attention.self.query"),
-                device,
-            )?;
+            self.linear(&mut layer.query, &format!("{p}.attention.self.query"), device)?;
             self.linear(&mut layer.key, &format!("{p}.attention.self.key"), device)?;
-            self.linear(
-                &mut layer.value,
-                &format!("{p}.attention.self.value"),
-                device,
-            )?;
+            self.linear(&mut layer.value, &format!("{p}.attention.self.value"), device)?;
             self.linear(
                 &mut layer.attention_output,
                 &format!("{p}.attention.output.dense"),
@@ -388,23 +332,12 @@ impl Loader {
                 &format!("{p}.attention.output.LayerNorm"),
                 device,
             )?;
-            self.linear(
-                &mut layer.intermediate,
-                &format!("{p}.intermediate.dense"),
-                device,
-            )?;
+            self.linear(&mut layer.intermediate, &format!("{p}.intermediate.dense"), device)?;
             self.linear(&mut layer.output, &format!("{p}.output.dense"), device)?;
-            self.norm(
-                &mut layer.output_norm,
-                &format!("{p}.output.LayerNorm"),
-                device,
-            )?;
+            self.norm(&mut layer.output_norm, &format!("{p}.output.LayerNorm"), device)?;
         }
         if !self.missing.is_empty() {
-            return Err(BertError::Missing {
-                path: self.path,
-                missing: self.missing,
-            });
+            return Err(BertError::Missing { path: self.path, missing: self.missing });
         }
         // Known parts of BERT checkpoints that the encoder does not use.
         let unused = |k: &str| {
@@ -417,10 +350,7 @@ impl Loader {
             .cloned()
             .collect();
         if !unexpected.is_empty() {
-            return Err(BertError::Unexpected {
-                path: self.path,
-                unexpected,
-            });
+            return Err(BertError::Unexpected { path: self.path, unexpected });
         }
         Ok(())
     }

@@ -40,10 +40,7 @@ pub struct MaskedBiLstm {
 impl MaskedBiLstmConfig {
     pub fn init(&self, device: &Device) -> MaskedBiLstm {
         let cfg = LstmConfig::new(self.d_input, self.d_hidden, true).with_batch_first(true);
-        MaskedBiLstm {
-            forward: cfg.init(device),
-            backward: cfg.init(device),
-        }
+        MaskedBiLstm { forward: cfg.init(device), backward: cfg.init(device) }
     }
 }
 
@@ -62,10 +59,7 @@ struct KernelWeights {
 fn forward_fused(x: Tensor<3>, lens: &[usize], weights: KernelWeights) -> Tensor<3> {
     let [b, l, d] = x.dims();
     let h8 = weights.bias.dims()[0];
-    let xw = x
-        .reshape([b * l, d])
-        .matmul(weights.w_ih)
-        .reshape([b, l, h8])
+    let xw = x.reshape([b * l, d]).matmul(weights.w_ih).reshape([b, l, h8])
         + weights.bias.reshape([1, 1, h8]);
     fused::bilstm_recurrence(xw, weights.w_hh, lens)
 }
@@ -163,10 +157,7 @@ pub fn run(lstm: &Lstm, x: Tensor<3>) -> Tensor<3> {
         let end = (start + block).min(l);
         let steps = x.clone().slice(s![.., start..end, ..]);
         for t in 0..end - start {
-            let input = steps
-                .clone()
-                .slice(s![.., t..t + 1, ..])
-                .squeeze_dim::<2>(1);
+            let input = steps.clone().slice(s![.., t..t + 1, ..]).squeeze_dim::<2>(1);
             let gate = |g: &burn::nn::GateController, act: &burn::nn::activation::Activation| {
                 act.forward(g.gate_product(input.clone(), hidden.clone()))
             };
@@ -195,9 +186,7 @@ mod tests {
     #[test]
     fn the_recurrence_gives_burns_lstm_outputs_and_gradients_exactly() {
         let dev = crate::device::test_device().autodiff();
-        let lstm = LstmConfig::new(3, 4, true)
-            .with_batch_first(true)
-            .init(&dev);
+        let lstm = LstmConfig::new(3, 4, true).with_batch_first(true).init(&dev);
         // 11 steps: blocks of 4, 4 and 3.
         let data: Vec<f32> = (0..2 * 11 * 3).map(|i| (i as f32 * 0.61).cos()).collect();
         let x = || {
@@ -208,10 +197,8 @@ mod tests {
         let ours = run(&lstm, xa.clone());
         let (burns, _) = lstm.forward(xb.clone(), None);
         assert_eq!(values(ours.clone()), values(burns.clone()));
-        let (ga, gb) = (
-            ours.powi_scalar(2).sum().backward(),
-            burns.powi_scalar(2).sum().backward(),
-        );
+        let (ga, gb) =
+            (ours.powi_scalar(2).sum().backward(), burns.powi_scalar(2).sum().backward());
         assert_eq!(values(xa.grad(&ga).unwrap()), values(xb.grad(&gb).unwrap()));
         let w = |g: &burn::tensor::Gradients| {
             lstm.cell_gate
@@ -228,10 +215,7 @@ mod tests {
     }
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .unwrap()
+        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
     }
 
     /// The fused kernel against the composition it replaces: outputs, and the gradients of the
@@ -250,9 +234,7 @@ mod tests {
         // A loss that weighs every output differently, so a misplaced state shows.
         let weights = Tensor::<3>::from_data(
             TensorData::new(
-                (0..3 * 7 * 12)
-                    .map(|i| (i as f32 * 0.29).cos())
-                    .collect::<Vec<f32>>(),
+                (0..3 * 7 * 12).map(|i| (i as f32 * 0.29).cos()).collect::<Vec<f32>>(),
                 [3, 7, 12],
             ),
             &dev,
@@ -274,11 +256,7 @@ mod tests {
         close(values(ours.clone()), values(reference.clone()), "output");
         let ga = (ours * weights.clone()).sum().backward();
         let gb = (reference * weights).sum().backward();
-        close(
-            values(xa.grad(&ga).unwrap()),
-            values(xb.grad(&gb).unwrap()),
-            "d input",
-        );
+        close(values(xa.grad(&ga).unwrap()), values(xb.grad(&gb).unwrap()), "d input");
         for (name, lstm_dir) in [("forward", &lstm.forward), ("backward", &lstm.backward)] {
             let gates = [
                 &lstm_dir.input_gate,
@@ -287,10 +265,9 @@ mod tests {
                 &lstm_dir.cell_gate,
             ];
             for (k, g) in gates.iter().enumerate() {
-                for (part, linear) in [
-                    ("input", &g.input_transform),
-                    ("hidden", &g.hidden_transform),
-                ] {
+                for (part, linear) in
+                    [("input", &g.input_transform), ("hidden", &g.hidden_transform)]
+                {
                     let w = |grads: &burn::tensor::Gradients| {
                         values(linear.weight.grad(grads).unwrap())
                     };
@@ -298,11 +275,7 @@ mod tests {
                     let bias = |grads: &burn::tensor::Gradients| {
                         values(linear.bias.as_ref().unwrap().grad(grads).unwrap())
                     };
-                    close(
-                        bias(&ga),
-                        bias(&gb),
-                        &format!("{name} gate {k} {part} bias"),
-                    );
+                    close(bias(&ga), bias(&gb), &format!("{name} gate {k} {part} bias"));
                 }
             }
         }
@@ -322,31 +295,20 @@ mod tests {
         let lstm = MaskedBiLstmConfig::new(3).with_d_hidden(2).init(&dev);
         let data: Vec<f32> = (0..2 * 4 * 3).map(|i| (i as f32 * 0.37).sin()).collect();
         let x = Tensor::<3>::from_data(TensorData::new(data.clone(), [2, 4, 3]), &dev);
-        let out: Vec<f32> = lstm
-            .forward(x, &[4, 2])
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let out: Vec<f32> =
+            lstm.forward(x, &[4, 2]).into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
         // Same row 1 with different padding content.
         let mut noisy = data;
         for v in &mut noisy[(4 + 2) * 3..] {
             *v = 9.0;
         }
         let x = Tensor::<3>::from_data(TensorData::new(noisy, [2, 4, 3]), &dev);
-        let out2: Vec<f32> = lstm
-            .forward(x, &[4, 2])
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let out2: Vec<f32> =
+            lstm.forward(x, &[4, 2]).into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
         for t in 0..2 {
             for c in 0..4 {
                 let at = (4 + t) * 4 + c;
-                assert!(
-                    (out[at] - out2[at]).abs() < 1e-6,
-                    "position {t} channel {c}"
-                );
+                assert!((out[at] - out2[at]).abs() < 1e-6, "position {t} channel {c}");
             }
         }
     }

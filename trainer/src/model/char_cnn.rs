@@ -60,10 +60,8 @@ mod tests {
         let device = crate::device::test_device();
         let cnn = CharCnnConfig::new(6).init(&device);
         // Two windows of two words; word (0,0) and word (1,1) are the same "Fe".
-        let ids = TensorData::new(
-            vec![39i64, 70, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 39, 70, 0, 0],
-            [2, 2, 4],
-        );
+        let ids =
+            TensorData::new(vec![39i64, 70, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 39, 70, 0, 0], [2, 2, 4]);
         let out = cnn.forward(Tensor::<3, Int>::from_data(ids, &device));
         assert_eq!(out.dims(), [2, 2, 6]);
         let v: Vec<f32> = out.into_data().try_to_vec::<f32>().unwrap();

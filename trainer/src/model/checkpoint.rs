@@ -10,10 +10,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum CheckpointError {
     #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}: neither model.safetensors nor pytorch_model.bin", dir.display())]
     NoWeights { dir: PathBuf },
     #[error("{}: {message}", path.display())]
@@ -68,9 +65,7 @@ pub fn weights_path(dir: &Path) -> Result<PathBuf, CheckpointError> {
         .iter()
         .map(|f| dir.join(f))
         .find(|p| p.exists())
-        .ok_or_else(|| CheckpointError::NoWeights {
-            dir: dir.to_path_buf(),
-        })
+        .ok_or_else(|| CheckpointError::NoWeights { dir: dir.to_path_buf() })
 }
 
 /// The checkpoint's tensors as f32, and the file they came from.
@@ -86,21 +81,14 @@ pub fn read_weights(dir: &Path) -> Result<(PathBuf, BTreeMap<String, RawTensor>)
 
 fn read_safetensors(path: &Path) -> Result<BTreeMap<String, RawTensor>, CheckpointError> {
     use safetensors::Dtype;
-    let err = |message: String| CheckpointError::Format {
-        path: path.to_path_buf(),
-        message,
-    };
-    let file = std::fs::File::open(path).map_err(|source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let err = |message: String| CheckpointError::Format { path: path.to_path_buf(), message };
+    let file = std::fs::File::open(path)
+        .map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })?;
     // SAFETY: the map is read-only and dropped before this function returns;
     // a checkpoint changed underneath a running process is outside what any
     // reader can guard against (the run records its SHA-256 to detect it later).
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let map = unsafe { memmap2::Mmap::map(&file) }
+        .map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })?;
     let st = safetensors::SafeTensors::deserialize(&map).map_err(|e| err(e.to_string()))?;
     let mut out = BTreeMap::new();
     for (name, view) in st.iter() {
@@ -113,10 +101,7 @@ fn read_safetensors(path: &Path) -> Result<BTreeMap<String, RawTensor>, Checkpoi
         };
         out.insert(
             name.to_string(),
-            RawTensor {
-                shape: view.shape().to_vec(),
-                data: element.to_f32(view.data()),
-            },
+            RawTensor { shape: view.shape().to_vec(), data: element.to_f32(view.data()) },
         );
     }
     Ok(out)
@@ -124,10 +109,7 @@ fn read_safetensors(path: &Path) -> Result<BTreeMap<String, RawTensor>, Checkpoi
 
 fn read_pytorch(path: &Path) -> Result<BTreeMap<String, RawTensor>, CheckpointError> {
     use pytorch_reader::DType;
-    let err = |message: String| CheckpointError::Format {
-        path: path.to_path_buf(),
-        message,
-    };
+    let err = |message: String| CheckpointError::Format { path: path.to_path_buf(), message };
     let reader = pytorch_reader::PytorchReader::new(path).map_err(|e| err(e.to_string()))?;
     let mut out = BTreeMap::new();
     for (name, t) in reader.into_tensors() {
@@ -142,19 +124,9 @@ fn read_pytorch(path: &Path) -> Result<BTreeMap<String, RawTensor>, CheckpointEr
         let data = element.to_f32(&bytes);
         let count: usize = t.shape().iter().product();
         if data.len() != count {
-            return Err(err(format!(
-                "{name}: {} values for shape {:?}",
-                data.len(),
-                t.shape()
-            )));
+            return Err(err(format!("{name}: {} values for shape {:?}", data.len(), t.shape())));
         }
-        out.insert(
-            name,
-            RawTensor {
-                shape: t.shape().to_vec(),
-                data,
-            },
-        );
+        out.insert(name, RawTensor { shape: t.shape().to_vec(), data });
     }
     Ok(out)
 }
@@ -166,14 +138,8 @@ mod tests {
     #[test]
     fn every_element_type_converts_to_f32() {
         assert_eq!(Element::F32.to_f32(&1.5f32.to_le_bytes()), [1.5]);
-        assert_eq!(
-            Element::F16.to_f32(&half::f16::from_f32(-2.0).to_le_bytes()),
-            [-2.0]
-        );
-        assert_eq!(
-            Element::BF16.to_f32(&half::bf16::from_f32(0.5).to_le_bytes()),
-            [0.5]
-        );
+        assert_eq!(Element::F16.to_f32(&half::f16::from_f32(-2.0).to_le_bytes()), [-2.0]);
+        assert_eq!(Element::BF16.to_f32(&half::bf16::from_f32(0.5).to_le_bytes()), [0.5]);
         assert_eq!(Element::I64.to_f32(&7i64.to_le_bytes()), [7.0]);
     }
 }

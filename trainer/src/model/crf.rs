@@ -60,11 +60,8 @@ impl Crf {
             + emissions.clone().narrow(1, 0, 1).reshape([b, n]);
         for t in 1..l {
             let emit = emissions.clone().narrow(1, t, 1).reshape([b, 1, n]);
-            let next = logsumexp(
-                alpha.clone().unsqueeze_dim::<3>(2) + trans.clone() + emit,
-                1,
-            )
-            .reshape([b, n]);
+            let next = logsumexp(alpha.clone().unsqueeze_dim::<3>(2) + trans.clone() + emit, 1)
+                .reshape([b, n]);
             let keep = mask.clone().narrow(1, t, 1).reshape([b, 1]).expand([b, n]);
             alpha = alpha.mask_where(keep, next);
         }
@@ -80,9 +77,7 @@ impl Crf {
     ) -> Tensor<1> {
         let [b, l, n] = emissions.dims();
         let maskf = mask.clone().float();
-        let emit = emissions
-            .gather(2, tags.clone().unsqueeze_dim::<3>(2))
-            .reshape([b, l]);
+        let emit = emissions.gather(2, tags.clone().unsqueeze_dim::<3>(2)).reshape([b, l]);
         let mut score = (emit * maskf.clone()).sum_dim(1).reshape([b]);
         let first = tags.clone().narrow(1, 0, 1).reshape([b]);
         score = score + self.start.val().select(0, first);
@@ -90,16 +85,8 @@ impl Crf {
             let prev = tags.clone().narrow(1, 0, l - 1);
             let cur = tags.clone().narrow(1, 1, l - 1);
             let flat = (prev * (n as i64) + cur).reshape([b * (l - 1)]);
-            let trans = self
-                .transitions
-                .val()
-                .reshape([n * n])
-                .select(0, flat)
-                .reshape([b, l - 1]);
-            score = score
-                + (trans * maskf.clone().narrow(1, 1, l - 1))
-                    .sum_dim(1)
-                    .reshape([b]);
+            let trans = self.transitions.val().reshape([n * n]).select(0, flat).reshape([b, l - 1]);
+            score = score + (trans * maskf.clone().narrow(1, 1, l - 1)).sum_dim(1).reshape([b]);
         }
         // The last real tag of each row: the mask is a prefix, so its length - 1.
         let last_pos = (mask.int().sum_dim(1) - 1).clamp_min(0); // [B, 1]
@@ -117,9 +104,8 @@ impl Crf {
         tags: Tensor<2, Int>,
         mask: Tensor<2, Bool>,
     ) -> Tensor<1> {
-        let z = self
-            .log_partition_by_marginals(emissions.clone(), mask.clone())
-            .unwrap_or_else(|e| {
+        let z =
+            self.log_partition_by_marginals(emissions.clone(), mask.clone()).unwrap_or_else(|e| {
                 tracing::warn!("{e}; computing log Z by the composed forward algorithm");
                 self.log_partition(emissions.clone(), mask.clone())
             });
@@ -183,12 +169,8 @@ impl Crf {
         let per_row = |x: Tensor<3>| x.sum_dim(2).sum_dim(1).reshape([b]);
         Ok(per_row(unary * emissions)
             + per_row(pair * self.transitions.val().unsqueeze_dim::<3>(0))
-            + (first * self.start.val().unsqueeze_dim::<2>(0))
-                .sum_dim(1)
-                .reshape([b])
-            + (last * self.end.val().unsqueeze_dim::<2>(0))
-                .sum_dim(1)
-                .reshape([b])
+            + (first * self.start.val().unsqueeze_dim::<2>(0)).sum_dim(1).reshape([b])
+            + (last * self.end.val().unsqueeze_dim::<2>(0)).sum_dim(1).reshape([b])
             + offset)
     }
 
@@ -196,11 +178,7 @@ impl Crf {
     #[cfg(test)]
     pub fn viterbi(&self, emissions: Tensor<3>, mask: Tensor<2, Bool>) -> Vec<Vec<usize>> {
         let potentials = self.potentials().unwrap();
-        host_rows(emissions, mask)
-            .unwrap()
-            .iter()
-            .map(|e| potentials.viterbi(e))
-            .collect()
+        host_rows(emissions, mask).unwrap().iter().map(|e| potentials.viterbi(e)).collect()
     }
 
     /// The transition, start and end scores, copied to the host.
@@ -242,10 +220,7 @@ fn to_host<T: burn::tensor::Element>(
 ) -> Result<Vec<T>, ReadbackError> {
     data.convert::<T>()
         .try_to_vec::<T>()
-        .map_err(|e| ReadbackError {
-            what,
-            message: format!("{e:?}"),
-        })
+        .map_err(|e| ReadbackError { what, message: format!("{e:?}") })
 }
 
 /// Each row's emissions `[len, N]` (row-major) up to its masked length.
@@ -306,10 +281,7 @@ impl CrfPotentials {
     pub fn marginals(&self, emissions: &[f32]) -> Marginals {
         let n = self.num_tags;
         let len = emissions.len() / n;
-        assert!(
-            len >= 1 && emissions.len() == len * n,
-            "emissions are not [len >= 1, {n}]"
-        );
+        assert!(len >= 1 && emissions.len() == len * n, "emissions are not [len >= 1, {n}]");
         let e = |t: usize, j: usize| emissions[t * n + j] as f64;
         let tr = |i: usize, j: usize| self.transitions[i * n + j] as f64;
         let mut alpha = vec![0f64; len * n];
@@ -332,9 +304,7 @@ impl CrfPotentials {
                     log_sum_exp(n, |j| tr(i, j) + e(t + 1, j) + beta[(t + 1) * n + j]);
             }
         }
-        let unary = (0..len * n)
-            .map(|k| (alpha[k] + beta[k] - log_z).exp())
-            .collect();
+        let unary = (0..len * n).map(|k| (alpha[k] + beta[k] - log_z).exp()).collect();
         let mut pair = vec![0f64; n * n];
         for t in 0..len - 1 {
             for i in 0..n {
@@ -363,10 +333,7 @@ impl CrfPotentials {
                 .map(|j| {
                     let (best_i, best) = (0..n)
                         .map(|i| (i, score[i] + self.transitions[i * n + j]))
-                        .fold(
-                            (0, f32::NEG_INFINITY),
-                            |acc, x| if x.1 > acc.1 { x } else { acc },
-                        );
+                        .fold((0, f32::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
                     bp[j] = best_i;
                     best + e(t, j)
                 })
@@ -422,10 +389,7 @@ pub fn tags_tensor(rows: &[Vec<usize>], len: usize, device: &Device) -> Tensor<2
 
 /// Build a `[B, L]` prefix mask from row lengths.
 pub fn prefix_mask(lens: &[usize], len: usize, device: &Device) -> Tensor<2, Bool> {
-    let flat: Vec<bool> = lens
-        .iter()
-        .flat_map(|&n| (0..len).map(move |t| t < n))
-        .collect();
+    let flat: Vec<bool> = lens.iter().flat_map(|&n| (0..len).map(move |t| t < n)).collect();
     Tensor::from_data(TensorData::new(flat, [lens.len(), len]), device)
 }
 
@@ -438,30 +402,20 @@ mod tests {
     }
 
     fn emissions(b: usize, l: usize, n: usize, device: &Device) -> Tensor<3> {
-        let data: Vec<f32> = (0..b * l * n)
-            .map(|i| ((i * 37 % 23) as f32 / 7.0) - 1.5)
-            .collect();
+        let data: Vec<f32> = (0..b * l * n).map(|i| ((i * 37 % 23) as f32 / 7.0) - 1.5).collect();
         Tensor::from_data(TensorData::new(data, [b, l, n]), device)
     }
 
     fn crf(n: usize, device: &Device) -> Crf {
-        let t: Vec<f32> = (0..n * n)
-            .map(|i| ((i * 13 % 11) as f32 / 5.0) - 1.0)
-            .collect();
+        let t: Vec<f32> = (0..n * n).map(|i| ((i * 13 % 11) as f32 / 5.0) - 1.0).collect();
         Crf {
             transitions: Param::from_tensor(Tensor::from_data(TensorData::new(t, [n, n]), device)),
             start: Param::from_tensor(Tensor::from_data(
-                TensorData::new(
-                    (0..n).map(|i| i as f32 * 0.3 - 0.2).collect::<Vec<f32>>(),
-                    [n],
-                ),
+                TensorData::new((0..n).map(|i| i as f32 * 0.3 - 0.2).collect::<Vec<f32>>(), [n]),
                 device,
             )),
             end: Param::from_tensor(Tensor::from_data(
-                TensorData::new(
-                    (0..n).map(|i| 0.5 - i as f32 * 0.25).collect::<Vec<f32>>(),
-                    [n],
-                ),
+                TensorData::new((0..n).map(|i| 0.5 - i as f32 * 0.25).collect::<Vec<f32>>(), [n]),
                 device,
             )),
         }
@@ -495,24 +449,16 @@ mod tests {
         let best = crf.viterbi(em.clone(), mask.clone());
         for (row, &len) in lens.iter().enumerate() {
             let paths = all_paths(n, len);
-            let padded: Vec<Vec<usize>> = paths
-                .iter()
-                .map(|p| [p.clone(), vec![0; l - len]].concat())
-                .collect();
+            let padded: Vec<Vec<usize>> =
+                paths.iter().map(|p| [p.clone(), vec![0; l - len]].concat()).collect();
             let em_row = em.clone().narrow(0, row, 1).repeat_dim(0, padded.len());
             let mask_row = mask.clone().narrow(0, row, 1).repeat_dim(0, padded.len());
             let scores = scalars(crf.path_score(em_row, tags_tensor(&padded, l, &dev), mask_row));
             let max = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let brute = max + scores.iter().map(|s| (s - max).exp()).sum::<f32>().ln();
-            assert!(
-                (z[row] - brute).abs() < 1e-4,
-                "row {row}: {} vs {brute}",
-                z[row]
-            );
-            let argmax = scores
-                .iter()
-                .enumerate()
-                .fold(0, |b, (i, s)| if *s > scores[b] { i } else { b });
+            assert!((z[row] - brute).abs() < 1e-4, "row {row}: {} vs {brute}", z[row]);
+            let argmax =
+                scores.iter().enumerate().fold(0, |b, (i, s)| if *s > scores[b] { i } else { b });
             assert_eq!(best[row], paths[argmax], "row {row}");
         }
         // Padding content does not matter.
@@ -543,12 +489,8 @@ mod tests {
         };
         assert_eq!(CrfPotentials::mean(std::slice::from_ref(&a)).unwrap(), a);
         assert!(CrfPotentials::mean(&[]).is_none());
-        let ea: Vec<f32> = (0..len * n)
-            .map(|i| ((i * 37 % 23) as f32 / 7.0) - 1.5)
-            .collect();
-        let eb: Vec<f32> = (0..len * n)
-            .map(|i| ((i * 11 % 17) as f32 / 4.0) - 2.0)
-            .collect();
+        let ea: Vec<f32> = (0..len * n).map(|i| ((i * 37 % 23) as f32 / 7.0) - 1.5).collect();
+        let eb: Vec<f32> = (0..len * n).map(|i| ((i * 11 % 17) as f32 / 4.0) - 2.0).collect();
         let score = |p: &CrfPotentials, e: &[f32], path: &[usize]| {
             let mut s = p.start[path[0]] + p.end[path[len - 1]];
             for t in 0..len {
@@ -561,10 +503,8 @@ mod tests {
         };
         let paths = all_paths(n, len);
         let total = |path: &Vec<usize>| score(&a, &ea, path) + score(&b, &eb, path);
-        let brute = paths.iter().fold(
-            &paths[0],
-            |best, p| if total(p) > total(best) { p } else { best },
-        );
+        let brute =
+            paths.iter().fold(&paths[0], |best, p| if total(p) > total(best) { p } else { best });
         let mean = CrfPotentials::mean(&[a.clone(), b.clone()]).unwrap();
         let em: Vec<f32> = ea.iter().zip(&eb).map(|(x, y)| (x + y) / 2.0).collect();
         assert_eq!(&mean.viterbi(&em), brute);
@@ -580,9 +520,7 @@ mod tests {
         let (n, l) = (4, 6);
         let base = crf(n, &crate::device::test_device());
         let lens = [6usize, 3, 1];
-        let data: Vec<f32> = (0..3 * l * n)
-            .map(|i| ((i * 37 % 23) as f32 / 5.0) - 2.0)
-            .collect();
+        let data: Vec<f32> = (0..3 * l * n).map(|i| ((i * 37 % 23) as f32 / 5.0) - 2.0).collect();
         let run = |by_marginals: bool| {
             let c = Crf {
                 transitions: Param::from_tensor(
@@ -607,12 +545,7 @@ mod tests {
             let weights =
                 Tensor::<1>::from_data(TensorData::new(vec![1.0f32, -0.5, 2.0], [3]), &dev);
             let grads = (z.clone() * weights).sum().backward();
-            let g = |t: Tensor<3>| {
-                t.into_data()
-                    .convert::<f32>()
-                    .try_into_vec::<f32>()
-                    .unwrap()
-            };
+            let g = |t: Tensor<3>| t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
             vec![
                 scalars(z),
                 g(em.grad(&grads).unwrap()),
@@ -650,13 +583,8 @@ mod tests {
         let dev = crate::device::test_device().autodiff();
         let (n, l) = (3, 4);
         let base = crf(n, &crate::device::test_device());
-        let tdata: Vec<f32> = base
-            .transitions
-            .val()
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let tdata: Vec<f32> =
+            base.transitions.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
         let em = emissions(2, l, n, &dev);
         let mask = prefix_mask(&[4, 2], l, &dev);
         let tags = tags_tensor(&[vec![0, 1, 2, 1], vec![2, 2, 0, 0]], l, &dev);

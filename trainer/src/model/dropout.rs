@@ -21,14 +21,11 @@ pub fn dropout<const D: usize>(layer: &Dropout, input: Tensor<D>) -> Tensor<D> {
         return input;
     }
     let device = input.device();
-    let draws: Vec<f32> = Tensor::<1>::random(
-        [2],
-        Distribution::Uniform(0.0, 1.0),
-        &device.clone().inner(),
-    )
-    .into_data()
-    .iter::<f32>()
-    .collect();
+    let draws: Vec<f32> =
+        Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), &device.clone().inner())
+            .into_data()
+            .iter::<f32>()
+            .collect();
     let [high, low] = draws[..] else {
         // A backend that cannot read two numbers back: Burn's own dropout.
         return layer.forward(input);
@@ -53,17 +50,15 @@ fn mask(n: usize, keep: f64, seed: u64) -> Vec<f32> {
     let threshold = (keep * (1u64 << 32) as f64) as u64;
     let scale = (1.0 / keep) as f32;
     let mut out = vec![0.0f32; n];
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(chunk, values)| {
-            let mut state = seed ^ (chunk as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
-            for pair in values.chunks_mut(2) {
-                let bits = splitmix(&mut state);
-                for (v, half) in pair.iter_mut().zip([bits & 0xFFFF_FFFF, bits >> 32]) {
-                    *v = if half < threshold { scale } else { 0.0 };
-                }
+    out.par_chunks_mut(CHUNK).enumerate().for_each(|(chunk, values)| {
+        let mut state = seed ^ (chunk as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+        for pair in values.chunks_mut(2) {
+            let bits = splitmix(&mut state);
+            for (v, half) in pair.iter_mut().zip([bits & 0xFFFF_FFFF, bits >> 32]) {
+                *v = if half < threshold { scale } else { 0.0 };
             }
-        });
+        }
+    });
     out
 }
 

@@ -213,16 +213,10 @@ impl EnrelgConfig {
             .with_d_hidden(self.lstm_hidden)
             .init(device),
             fuse_lstm: linear.then(|| LinearConfig::new(d_lstm, d_lstm).init(device)),
-            fuse_coref: (linear && coref.is_some()).then(|| {
-                LinearConfig::new(d_gat, d_lstm)
-                    .with_bias(false)
-                    .init(device)
-            }),
-            fuse_dep: (linear && dep.is_some()).then(|| {
-                LinearConfig::new(d_gat, d_lstm)
-                    .with_bias(false)
-                    .init(device)
-            }),
+            fuse_coref: (linear && coref.is_some())
+                .then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
+            fuse_dep: (linear && dep.is_some())
+                .then(|| LinearConfig::new(d_gat, d_lstm).with_bias(false).init(device)),
             weight_lstm: vector.then(|| ones(d_lstm)),
             weight_coref: (vector && coref.is_some()).then(|| ones(d_gat)),
             weight_dep: (vector && dep.is_some()).then(|| ones(d_gat)),
@@ -316,10 +310,7 @@ pub fn encoder_words(
         })
         .collect();
     if slices.len() == 1 {
-        slices
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| unreachable!("one slice"))
+        slices.into_iter().next().unwrap_or_else(|| unreachable!("one slice"))
     } else {
         Tensor::cat(slices, 0)
     }
@@ -348,27 +339,19 @@ impl EnrelgHead {
             inputs.push(deprel.forward(batch.deprel.clone()));
         }
         let words = Tensor::cat(inputs, 2);
-        let e = self
-            .lstm
-            .forward(dropout(&self.dropout, words), &batch.lens);
+        let e = self.lstm.forward(dropout(&self.dropout, words), &batch.lens);
         let gc = self.coref.as_ref().map(|g| match &batch.coref_nodes {
             Some(edges) => {
                 let [b, l, d] = e.dims();
-                g.forward_edges(e.clone().reshape([b * l, d]), edges)
-                    .reshape([b, l, g.d_output()])
+                g.forward_edges(e.clone().reshape([b * l, d]), edges).reshape([b, l, g.d_output()])
             }
             None => g.forward(e.clone(), batch.coref.clone()),
         });
-        let gd = self
-            .dep
-            .as_ref()
-            .map(|g| g.forward(e.clone(), batch.dep.clone()));
+        let gd = self.dep.as_ref().map(|g| g.forward(e.clone(), batch.dep.clone()));
         let fused = match self.fusion {
             Fusion::Linear => {
-                let mut out = self
-                    .fuse_lstm
-                    .as_ref()
-                    .map_or(e.clone(), |l| forward_rows(l, e.clone()));
+                let mut out =
+                    self.fuse_lstm.as_ref().map_or(e.clone(), |l| forward_rows(l, e.clone()));
                 if let (Some(g), Some(l)) = (gc, &self.fuse_coref) {
                     out = out + forward_rows(l, g);
                 }
@@ -379,8 +362,7 @@ impl EnrelgHead {
             }
             Fusion::Vector => {
                 let w = |p: &Option<Param<Tensor<1>>>| {
-                    p.as_ref()
-                        .map(|p| p.val().unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0))
+                    p.as_ref().map(|p| p.val().unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0))
                 };
                 let mut out = w(&self.weight_lstm).map_or(e.clone(), |w| e.clone() * w);
                 if let (Some(g), Some(w)) = (gc, w(&self.weight_coref)) {
@@ -398,8 +380,7 @@ impl EnrelgHead {
 
     pub fn loss(&self, words: Tensor<3>, batch: &Batch) -> Tensor<1> {
         let em = self.emissions(words, batch);
-        self.crf
-            .nll(em, batch.tags.clone(), batch.word_mask.clone())
+        self.crf.nll(em, batch.tags.clone(), batch.word_mask.clone())
     }
 
     #[cfg(test)]
@@ -419,12 +400,7 @@ pub struct Enrelg {
 impl Enrelg {
     /// Word embeddings from the encoder, as the head takes them.
     pub fn words(&self, batch: &Batch) -> Tensor<3> {
-        encoder_words(
-            &self.encoder,
-            batch,
-            self.head.mix.is_some(),
-            self.head.word_pool,
-        )
+        encoder_words(&self.encoder, batch, self.head.mix.is_some(), self.head.word_pool)
     }
 
     pub fn loss(&self, batch: &Batch) -> Tensor<1> {
@@ -479,9 +455,7 @@ mod tests {
         let n = dims.iter().product::<usize>();
         Tensor::<3>::from_data(
             TensorData::new(
-                (0..n)
-                    .map(|i| (i as f32 * 0.37 + seed).sin())
-                    .collect::<Vec<f32>>(),
+                (0..n).map(|i| (i as f32 * 0.37 + seed).sin()).collect::<Vec<f32>>(),
                 dims,
             ),
             device,
@@ -535,12 +509,7 @@ mod tests {
         let recs = [a, b];
         let words = words_tensor(0.0, [2, 4, 8], &device);
         // Change only window 1's words.
-        let mut changed = words
-            .clone()
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let mut changed = words.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
         changed[4 * 8..].iter_mut().for_each(|v| *v += 1.0);
         let changed = Tensor::<3>::from_data(TensorData::new(changed, [2, 4, 8]), &device);
         let word0 = |em: &[f32], w: usize| em[w * 3..w * 3 + 3].to_vec();
@@ -574,9 +543,7 @@ mod tests {
         let batch = make_batch(&refs, &device);
         let words = Tensor::<3>::from_data(
             TensorData::new(
-                (0..2 * 5 * 8)
-                    .map(|i| (i as f32 * 0.1).sin())
-                    .collect::<Vec<f32>>(),
+                (0..2 * 5 * 8).map(|i| (i as f32 * 0.1).sin()).collect::<Vec<f32>>(),
                 [2, 5, 8],
             ),
             &device,
@@ -632,10 +599,7 @@ mod tests {
         };
         let mean = encoder_words(&encoder, &batch, false, WordPool::Mean);
         close(mean.clone().slice([0..1, 0..1, 0..8]), sub(1));
-        close(
-            mean.clone().slice([0..1, 1..2, 0..8]),
-            (sub(2) + sub(3)) / 2.0,
-        );
+        close(mean.clone().slice([0..1, 1..2, 0..8]), (sub(2) + sub(3)) / 2.0);
         close(mean.slice([0..1, 2..3, 0..8]), sub(4));
         let first = encoder_words(&encoder, &batch, false, WordPool::First);
         close(first.slice([0..1, 1..2, 0..8]), sub(2));
@@ -650,9 +614,7 @@ mod tests {
         // Three hidden states of size 8 side by side.
         let words = Tensor::<3>::from_data(
             TensorData::new(
-                (0..2 * 5 * 24)
-                    .map(|i| (i as f32 * 0.1).sin())
-                    .collect::<Vec<f32>>(),
+                (0..2 * 5 * 24).map(|i| (i as f32 * 0.1).sin()).collect::<Vec<f32>>(),
                 [2, 5, 24],
             ),
             &device,
@@ -667,12 +629,6 @@ mod tests {
         let grads = loss.backward();
         let mix = head.mix.as_ref().unwrap();
         assert_eq!(mix.weights.grad(&grads).unwrap().dims(), [3]);
-        assert_eq!(
-            head.decode(words, &batch)
-                .iter()
-                .map(Vec::len)
-                .collect::<Vec<_>>(),
-            vec![5, 3]
-        );
+        assert_eq!(head.decode(words, &batch).iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 3]);
     }
 }

@@ -135,11 +135,7 @@ vectorised! {
 
 /// `grad * gelu'(x)` element-wise, written into `grad`.
 pub fn gelu_backward_in_place(x: &[f32], grad: &mut [f32]) {
-    assert_eq!(
-        x.len(),
-        grad.len(),
-        "gelu backward: input and gradient differ in length"
-    );
+    assert_eq!(x.len(), grad.len(), "gelu backward: input and gradient differ in length");
     grad.par_chunks_mut(CHUNK)
         .zip(x.par_chunks(CHUNK))
         .for_each(|(g, x)| gelu_backward_chunk(x, g));
@@ -161,9 +157,7 @@ pub fn softmax_rows(values: &mut [f32], width: usize) {
         values.len()
     );
     let rows_per_task = (CHUNK / width).max(1);
-    values
-        .par_chunks_mut(rows_per_task * width)
-        .for_each(|rows| softmax_chunk(rows, width));
+    values.par_chunks_mut(rows_per_task * width).for_each(|rows| softmax_chunk(rows, width));
 }
 
 vectorised! {
@@ -202,20 +196,12 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     lanes.iter().sum::<f32>()
-        + ca.remainder()
-            .iter()
-            .zip(cb.remainder())
-            .map(|(x, y)| x * y)
-            .sum::<f32>()
+        + ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum::<f32>()
 }
 
 /// The softmax's backward pass per row: `dx = y (dy - sum(dy y))`, written into `grad`.
 pub fn softmax_rows_backward(output: &[f32], grad: &mut [f32], width: usize) {
-    assert_eq!(
-        output.len(),
-        grad.len(),
-        "softmax backward: output and gradient differ in length"
-    );
+    assert_eq!(output.len(), grad.len(), "softmax backward: output and gradient differ in length");
     let rows_per_task = (CHUNK / width).max(1);
     grad.par_chunks_mut(rows_per_task * width)
         .zip(output.par_chunks(rows_per_task * width))
@@ -241,24 +227,15 @@ mod tests {
             let x = k as f32 * 0.05;
             if x.abs() <= 80.0 {
                 let (e, reference) = (exp(x), x.exp());
-                assert!(
-                    (e - reference).abs() <= 4e-7 * reference,
-                    "exp({x}): {e} vs {reference}"
-                );
+                assert!((e - reference).abs() <= 4e-7 * reference, "exp({x}): {e} vs {reference}");
             }
             assert!((tanh(x) - x.tanh()).abs() < 3e-7, "tanh({x})");
-            assert!(
-                (sigmoid(x) - 1.0 / (1.0 + (-x).exp())).abs() < 3e-7,
-                "sigmoid({x})"
-            );
+            assert!((sigmoid(x) - 1.0 / (1.0 + (-x).exp())).abs() < 3e-7, "sigmoid({x})");
         }
         assert_eq!((tanh(1e4), tanh(-1e4), sigmoid(1e4)), (1.0, -1.0, 1.0));
         assert!((0.0..1e-37).contains(&sigmoid(-1e4)));
         assert!(exp(1e4).is_finite());
-        assert_eq!(
-            (exp(-1e4), exp(-1e9), exp(f32::NEG_INFINITY)),
-            (0.0, 0.0, 0.0)
-        );
+        assert_eq!((exp(-1e4), exp(-1e9), exp(f32::NEG_INFINITY)), (0.0, 0.0, 0.0));
     }
 
     /// `erf` in f64 as the reference: `2/sqrt(pi) e^{-x^2} sum_n 2^n x^{2n+1} / (1 3 ... (2n+1))`,
@@ -293,10 +270,7 @@ mod tests {
                 gelu(x)
             );
         }
-        assert_eq!(
-            (erf(0.0), erf(50.0), erf(-50.0), gelu(-50.0)),
-            (0.0, 1.0, -1.0, -0.0)
-        );
+        assert_eq!((erf(0.0), erf(50.0), erf(-50.0), gelu(-50.0)), (0.0, 1.0, -1.0, -0.0));
         assert_eq!(gelu_derivative(-50.0), 0.0);
     }
 
@@ -306,10 +280,7 @@ mod tests {
             let x = k as f64 * 0.01;
             let g = |x: f64| 0.5 * x * (1.0 + erf_reference(x / std::f64::consts::SQRT_2));
             let numeric = (g(x + 1e-5) - g(x - 1e-5)) / 2e-5;
-            assert!(
-                (gelu_derivative(x as f32) as f64 - numeric).abs() < 1e-6,
-                "gelu'({x})"
-            );
+            assert!((gelu_derivative(x as f32) as f64 - numeric).abs() < 1e-6, "gelu'({x})");
         }
     }
 
@@ -318,30 +289,17 @@ mod tests {
         let width = 7;
         // Every row's last value is masked as attention masks padding keys.
         let values: Vec<f32> = (0..(2 * CHUNK / width + 3) * width)
-            .map(|i| {
-                if i % width == width - 1 {
-                    -1e9
-                } else {
-                    ((i as f32) * 0.37).sin() * 30.0
-                }
-            })
+            .map(|i| if i % width == width - 1 { -1e9 } else { ((i as f32) * 0.37).sin() * 30.0 })
             .collect();
         let mut y = values.clone();
         softmax_rows(&mut y, width);
-        let grad: Vec<f32> = (0..values.len())
-            .map(|i| ((i as f32) * 0.11).cos())
-            .collect();
+        let grad: Vec<f32> = (0..values.len()).map(|i| ((i as f32) * 0.11).cos()).collect();
         let mut dx = grad.clone();
         softmax_rows_backward(&y, &mut dx, width);
-        for ((row, out), (g, d)) in values
-            .chunks(width)
-            .zip(y.chunks(width))
-            .zip(grad.chunks(width).zip(dx.chunks(width)))
+        for ((row, out), (g, d)) in
+            values.chunks(width).zip(y.chunks(width)).zip(grad.chunks(width).zip(dx.chunks(width)))
         {
-            let max = row
-                .iter()
-                .copied()
-                .fold(f64::NEG_INFINITY, |a, b| a.max(b as f64));
+            let max = row.iter().copied().fold(f64::NEG_INFINITY, |a, b| a.max(b as f64));
             let e: Vec<f64> = row.iter().map(|&v| (v as f64 - max).exp()).collect();
             let sum: f64 = e.iter().sum();
             let p: Vec<f64> = e.iter().map(|v| v / sum).collect();
@@ -351,10 +309,7 @@ mod tests {
                 (0.0, 0.0),
                 "a masked position is exactly 0"
             );
-            assert!(
-                y.iter().chain(&dx).all(|v| *v == 0.0 || v.is_normal()),
-                "no subnormal values"
-            );
+            assert!(y.iter().chain(&dx).all(|v| *v == 0.0 || v.is_normal()), "no subnormal values");
             for i in 0..width {
                 assert!((out[i] as f64 - p[i]).abs() < 1e-6, "softmax {i}");
                 assert!(

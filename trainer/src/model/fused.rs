@@ -47,10 +47,7 @@ pub trait FusedOps: Backend {
 
 /// Whether tensors on `device` take the fused operations (flex, with or without autodiff).
 pub fn supports(device: &Device) -> bool {
-    matches!(
-        device.clone().inner().as_dispatch(),
-        DispatchDevice::Flex(_)
-    )
+    matches!(device.clone().inner().as_dispatch(), DispatchDevice::Flex(_))
 }
 
 /// The BiLSTM recurrence as one operation; only for devices that [`supports`] accepts.
@@ -84,10 +81,7 @@ pub fn softmax<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         return activation::softmax(x, D - 1);
     }
     let shape = x.dims().to_vec();
-    Tensor::from_dispatch(<Dispatch as FusedOps>::softmax_last(
-        x.into_dispatch(),
-        shape,
-    ))
+    Tensor::from_dispatch(<Dispatch as FusedOps>::softmax_last(x.into_dispatch(), shape))
 }
 
 /// A flex tensor's values as `f32` (converted from whatever float type it holds).
@@ -134,11 +128,7 @@ fn last(shape: &[usize]) -> usize {
 }
 
 fn dims(lens: &[usize], steps: usize, hidden: usize) -> Dims {
-    Dims {
-        batch: lens.len(),
-        steps,
-        hidden,
-    }
+    Dims { batch: lens.len(), steps, hidden }
 }
 
 impl FusedOps for Flex {
@@ -182,11 +172,7 @@ impl Backward<Flex, 2> for RecurrenceBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let (tape, w_hh) = &*ops.state;
         let (d_xw, d_w) = lstm_kernel::backward(tape, w_hh, &host(grad));
-        let Dims {
-            batch,
-            steps,
-            hidden,
-        } = tape.dims;
+        let Dims { batch, steps, hidden } = tape.dims;
         if let Some(node) = node_xw {
             grads.register::<Flex>(node.id, flex_tensor(d_xw, [batch, steps, 8 * hidden]));
         }
@@ -214,9 +200,8 @@ impl Backward<Flex, 1> for GeluBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         if let Some(node) = node {
             let (x, shape) = ops.state;
-            let g = map_in_place(grad, shape, |g| {
-                fast_math::gelu_backward_in_place(&values(&x), g)
-            });
+            let g =
+                map_in_place(grad, shape, |g| fast_math::gelu_backward_in_place(&values(&x), g));
             grads.register::<Flex>(node.id, g);
         }
     }
@@ -251,11 +236,7 @@ impl Backward<Flex, 1> for SoftmaxBackward {
 
 impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     fn gelu(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self> {
-        match GeluBackward
-            .prepare::<C>([x.node()])
-            .compute_bound()
-            .stateful()
-        {
+        match GeluBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let input = x.primitive().clone();
                 let out = <Flex as FusedOps>::gelu(input.clone(), shape.clone());
@@ -268,11 +249,7 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     }
 
     fn softmax_last(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self> {
-        match SoftmaxBackward
-            .prepare::<C>([x.node()])
-            .compute_bound()
-            .stateful()
-        {
+        match SoftmaxBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let out = Flex::softmax_last(x.primitive().clone(), shape.clone());
                 prep.finish((out.clone(), shape), out)
@@ -288,11 +265,7 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         steps: usize,
         hidden: usize,
     ) -> FloatTensor<Self> {
-        match RecurrenceBackward
-            .prepare::<C>([xw.node(), w_hh.node()])
-            .compute_bound()
-            .stateful()
-        {
+        match RecurrenceBackward.prepare::<C>([xw.node(), w_hh.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let w = host(w_hh.primitive().clone());
                 let (out, tape) = lstm_kernel::forward(
@@ -301,10 +274,7 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
                     dims(&lens, steps, hidden),
                     &lens,
                 );
-                prep.finish(
-                    Arc::new((tape, w)),
-                    flex_tensor(out, [lens.len(), steps, 2 * hidden]),
-                )
+                prep.finish(Arc::new((tape, w)), flex_tensor(out, [lens.len(), steps, 2 * hidden]))
             }
             OpsKind::UnTracked(prep) => prep.finish(Flex::bilstm_recurrence(
                 xw.into_primitive(),
@@ -323,19 +293,13 @@ mod tests {
     use burn::tensor::{Device, Tensor, TensorData};
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .unwrap()
+        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
     }
 
     fn close(a: Vec<f32>, b: Vec<f32>, what: &str) {
         assert_eq!(a.len(), b.len());
         for (k, (p, q)) in a.iter().zip(&b).enumerate() {
-            assert!(
-                (p - q).abs() < 2e-6 * (1.0 + q.abs()),
-                "{what}[{k}]: fused {p} reference {q}"
-            );
+            assert!((p - q).abs() < 2e-6 * (1.0 + q.abs()), "{what}[{k}]: fused {p} reference {q}");
         }
     }
 
@@ -353,20 +317,13 @@ mod tests {
             .collect();
         let smooth: Vec<f32> = (0..n).map(|i| (i as f32 * 0.61).sin() * 6.0).collect();
         let weights = Tensor::<4>::from_data(
-            TensorData::new(
-                (0..n)
-                    .map(|i| (i as f32 * 0.29).cos())
-                    .collect::<Vec<f32>>(),
-                shape,
-            ),
+            TensorData::new((0..n).map(|i| (i as f32 * 0.29).cos()).collect::<Vec<f32>>(), shape),
             &dev,
         );
         type Op = fn(Tensor<4>) -> Tensor<4>;
         let cases: [(&str, &[f32], Op, Op); 2] = [
             ("gelu", &smooth, super::gelu::<4>, activation::gelu::<4>),
-            ("softmax", &data, super::softmax::<4>, |x| {
-                activation::softmax(x, 3)
-            }),
+            ("softmax", &data, super::softmax::<4>, |x| activation::softmax(x, 3)),
         ];
         for (name, input, ours, reference) in cases {
             let x = || {
@@ -375,10 +332,8 @@ mod tests {
             let (xa, xb) = (x(), x());
             let (a, b) = (ours(xa.clone()), reference(xb.clone()));
             close(values(a.clone()), values(b.clone()), name);
-            let (ga, gb) = (
-                (a * weights.clone()).sum().backward(),
-                (b * weights.clone()).sum().backward(),
-            );
+            let (ga, gb) =
+                ((a * weights.clone()).sum().backward(), (b * weights.clone()).sum().backward());
             close(
                 values(xa.grad(&ga).unwrap()),
                 values(xb.grad(&gb).unwrap()),

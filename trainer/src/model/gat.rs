@@ -60,18 +60,8 @@ impl GraphAttentionConfig {
                 .with_bias(false)
                 .with_initializer(init.clone())
                 .init(device),
-            a_src: init.init_with(
-                [self.heads, self.d_head],
-                Some(self.d_head),
-                Some(1),
-                device,
-            ),
-            a_dst: init.init_with(
-                [self.heads, self.d_head],
-                Some(self.d_head),
-                Some(1),
-                device,
-            ),
+            a_src: init.init_with([self.heads, self.d_head], Some(self.d_head), Some(1), device),
+            a_dst: init.init_with([self.heads, self.d_head], Some(self.d_head), Some(1), device),
             dropout: DropoutConfig::new(self.dropout).init(),
             heads: self.heads,
             d_head: self.d_head,
@@ -94,9 +84,7 @@ impl GraphAttention {
             .reshape([b, l, k, f])
             .swap_dims(1, 2); // [B, K, L, F]
         let src = (wh.clone() * self.a_src.val().reshape([1, k, 1, f])).sum_dim(3); // [B, K, L, 1]
-        let dst = (wh.clone() * self.a_dst.val().reshape([1, k, 1, f]))
-            .sum_dim(3)
-            .swap_dims(2, 3); // [B, K, 1, L]
+        let dst = (wh.clone() * self.a_dst.val().reshape([1, k, 1, f])).sum_dim(3).swap_dims(2, 3); // [B, K, 1, L]
         let scores = leaky_relu(src + dst, self.alpha); // [B, K, L, L]
         let eye = Tensor::<2, Bool>::from_data(
             burn::tensor::TensorData::new(
@@ -124,14 +112,9 @@ impl GraphAttention {
         let (k, f) = (self.heads, self.d_head);
         let device = x.device();
         let (src, dst) = (edges.src.clone(), edges.dst.clone());
-        let wh = self
-            .linear
-            .forward(dropout(&self.dropout, x))
-            .reshape([n, k, f]); // [N, K, F]
+        let wh = self.linear.forward(dropout(&self.dropout, x)).reshape([n, k, f]); // [N, K, F]
         let score_of = |a: &Param<Tensor<2>>| {
-            (wh.clone() * a.val().unsqueeze_dim::<3>(0))
-                .sum_dim(2)
-                .reshape([n, k])
+            (wh.clone() * a.val().unsqueeze_dim::<3>(0)).sum_dim(2).reshape([n, k])
         }; // [N, K]
         let scores = leaky_relu(
             score_of(&self.a_src).select(0, src.clone())
@@ -182,10 +165,7 @@ impl NodeEdges {
         let t = |v: Vec<i64>| {
             Tensor::<1, Int>::from_data(burn::tensor::TensorData::new(v, [e]), device)
         };
-        Self {
-            src: t(src),
-            dst: t(dst),
-        }
+        Self { src: t(src), dst: t(dst) }
     }
 }
 
@@ -196,18 +176,9 @@ mod tests {
 
     fn setup() -> (GraphAttention, Tensor<3>, Device) {
         let dev = crate::device::test_device();
-        let gat = GraphAttentionConfig::new(6)
-            .with_heads(2)
-            .with_d_head(3)
-            .init(&dev);
-        let data: Vec<f32> = (0..2 * 4 * 6)
-            .map(|i| ((i * 7 % 13) as f32) / 6.0 - 1.0)
-            .collect();
-        (
-            gat,
-            Tensor::from_data(TensorData::new(data, [2, 4, 6]), &dev),
-            dev,
-        )
+        let gat = GraphAttentionConfig::new(6).with_heads(2).with_d_head(3).init(&dev);
+        let data: Vec<f32> = (0..2 * 4 * 6).map(|i| ((i * 7 % 13) as f32) / 6.0 - 1.0).collect();
+        (gat, Tensor::from_data(TensorData::new(data, [2, 4, 6]), &dev), dev)
     }
 
     fn adjacency(
@@ -288,22 +259,14 @@ mod tests {
     #[test]
     fn the_edge_list_form_is_finite_with_large_scores_and_trains() {
         let dev = crate::device::test_device().autodiff();
-        let gat = GraphAttentionConfig::new(6)
-            .with_heads(2)
-            .with_d_head(3)
-            .with_dropout(0.0)
-            .init(&dev);
-        let edges = NodeEdges::new(
-            vec![0, 1, 2, 3, 4, 0, 1, 3],
-            vec![0, 1, 2, 3, 4, 1, 0, 4],
-            &dev,
-        );
+        let gat =
+            GraphAttentionConfig::new(6).with_heads(2).with_d_head(3).with_dropout(0.0).init(&dev);
+        let edges =
+            NodeEdges::new(vec![0, 1, 2, 3, 4, 0, 1, 3], vec![0, 1, 2, 3, 4, 1, 0, 4], &dev);
         let input = |scale: f32| {
             Tensor::<2>::from_data(
                 TensorData::new(
-                    (0..5 * 6)
-                        .map(|i| ((i * 5 % 11) as f32 - 5.0) * scale)
-                        .collect::<Vec<f32>>(),
+                    (0..5 * 6).map(|i| ((i * 5 % 11) as f32 - 5.0) * scale).collect::<Vec<f32>>(),
                     [5, 6],
                 ),
                 &dev,
@@ -326,9 +289,6 @@ mod tests {
             .convert::<f32>()
             .try_to_vec::<f32>()
             .unwrap();
-        assert!(
-            g.iter().all(|x| x.is_finite()) && g.iter().any(|&x| x != 0.0),
-            "{g:?}"
-        );
+        assert!(g.iter().all(|x| x.is_finite()) && g.iter().any(|&x| x != 0.0), "{g:?}");
     }
 }

@@ -118,22 +118,12 @@ fn matmul(
 /// hidden-to-gates weights (row-major, `h @ w`); `lens`: words per row. Returns the hidden states
 /// `[B, L, 2H]` (left to right in the first `H` columns) and the tape for [`backward`].
 pub fn forward(xw: &[f32], w_hh: &[f32], dims: Dims, lens: &[usize]) -> (Vec<f32>, Tape) {
-    let Dims {
-        batch: b,
-        steps: l,
-        hidden: h,
-    } = dims;
+    let Dims { batch: b, steps: l, hidden: h } = dims;
     assert_eq!(xw.len(), b * l * 8 * h, "xw is not [B, L, 8H]");
     assert_eq!(w_hh.len(), 2 * h * 4 * h, "w_hh is not [2, H, 4H]");
     assert_eq!(lens.len(), b, "one length per row");
     let run = |dir: usize| {
-        direction_forward(
-            dir,
-            xw,
-            &w_hh[dir * 4 * h * h..(dir + 1) * 4 * h * h],
-            dims,
-            lens,
-        )
+        direction_forward(dir, xw, &w_hh[dir * 4 * h * h..(dir + 1) * 4 * h * h], dims, lens)
     };
     let ((g0, c0, h0), (g1, c1, h1)) = rayon::join(|| run(0), || run(1));
     let mut out = vec![0.0f32; b * l * 2 * h];
@@ -146,16 +136,7 @@ pub fn forward(xw: &[f32], w_hh: &[f32], dims: Dims, lens: &[usize]) -> (Vec<f32
             }
         }
     }
-    (
-        out,
-        Tape {
-            dims,
-            lens: lens.to_vec(),
-            gates: [g0, g1],
-            cells: [c0, c1],
-            hidden: [h0, h1],
-        },
-    )
+    (out, Tape { dims, lens: lens.to_vec(), gates: [g0, g1], cells: [c0, c1], hidden: [h0, h1] })
 }
 
 /// One direction: `(gates, cells, hidden)` in step order.
@@ -166,11 +147,7 @@ fn direction_forward(
     dims: Dims,
     lens: &[usize],
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let Dims {
-        batch: b,
-        steps: l,
-        hidden: h,
-    } = dims;
+    let Dims { batch: b, steps: l, hidden: h } = dims;
     let g4 = dims.gates();
     let mut gates = vec![0.0f32; l * b * g4];
     let mut cells = vec![0.0f32; l * b * h];
@@ -184,18 +161,7 @@ fn direction_forward(
         }
         let (done, now) = hidden.split_at_mut(s * b * h);
         if s > 0 {
-            matmul(
-                b,
-                g4,
-                h,
-                z,
-                g4,
-                true,
-                &done[(s - 1) * b * h..],
-                (1, h),
-                w,
-                (1, g4),
-            );
+            matmul(b, g4, h, z, g4, true, &done[(s - 1) * b * h..], (1, h), w, (1, g4));
         }
         let (cells_done, cells_now) = cells.split_at_mut(s * b * h);
         for r in 0..b {
@@ -207,10 +173,7 @@ fn direction_forward(
             let (zi, rest) = z[r * g4..(r + 1) * g4].split_at_mut(h);
             let (zf, rest) = rest.split_at_mut(h);
             let (zo, zg) = rest.split_at_mut(h);
-            let (c_out, h_out) = (
-                &mut cells_now[r * h..(r + 1) * h],
-                &mut now[r * h..(r + 1) * h],
-            );
+            let (c_out, h_out) = (&mut cells_now[r * h..(r + 1) * h], &mut now[r * h..(r + 1) * h]);
             gate_step(zi, zf, zo, zg, prev, c_out, h_out);
         }
     }
@@ -230,14 +193,8 @@ fn gate_step(
     h_out: &mut [f32],
 ) {
     let n = zi.len();
-    let (zf, zo, zg, prev, c_out, h_out) = (
-        &mut zf[..n],
-        &mut zo[..n],
-        &mut zg[..n],
-        &prev[..n],
-        &mut c_out[..n],
-        &mut h_out[..n],
-    );
+    let (zf, zo, zg, prev, c_out, h_out) =
+        (&mut zf[..n], &mut zo[..n], &mut zg[..n], &prev[..n], &mut c_out[..n], &mut h_out[..n]);
     for j in 0..n {
         let (i, f, o, g) = (sigmoid(zi[j]), sigmoid(zf[j]), sigmoid(zo[j]), tanh(zg[j]));
         zi[j] = i;
@@ -253,11 +210,7 @@ fn gate_step(
 /// Backpropagation through time: from the gradient of the hidden states `[B, L, 2H]`, the
 /// gradients of `xw` `[B, L, 8H]` and of `w_hh` `[2, H, 4H]`.
 pub fn backward(tape: &Tape, w_hh: &[f32], grad_out: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let Dims {
-        batch: b,
-        steps: l,
-        hidden: h,
-    } = tape.dims;
+    let Dims { batch: b, steps: l, hidden: h } = tape.dims;
     let g4 = tape.dims.gates();
     assert_eq!(grad_out.len(), b * l * 2 * h, "grad is not [B, L, 2H]");
     let run = |dir: usize| {
@@ -298,29 +251,12 @@ fn gate_step_backward(
     out: GateGrads<'_>,
 ) {
     let h = cell.len();
-    let (gi, gf, go, gg) = (
-        &gates[..h],
-        &gates[h..2 * h],
-        &gates[2 * h..3 * h],
-        &gates[3 * h..4 * h],
-    );
+    let (gi, gf, go, gg) =
+        (&gates[..h], &gates[h..2 * h], &gates[2 * h..3 * h], &gates[3 * h..4 * h]);
     let (prev, grad_out) = (&prev[..h], &grad_out[..h]);
-    let GateGrads {
-        di,
-        df,
-        d_o,
-        dg,
-        dh_next,
-        dc_next,
-    } = out;
-    let (di, df, d_o, dg, dh_next, dc_next) = (
-        &mut di[..h],
-        &mut df[..h],
-        &mut d_o[..h],
-        &mut dg[..h],
-        &dh_next[..h],
-        &mut dc_next[..h],
-    );
+    let GateGrads { di, df, d_o, dg, dh_next, dc_next } = out;
+    let (di, df, d_o, dg, dh_next, dc_next) =
+        (&mut di[..h], &mut df[..h], &mut d_o[..h], &mut dg[..h], &dh_next[..h], &mut dc_next[..h]);
     for j in 0..h {
         let (i, f, o, g) = (gi[j], gf[j], go[j], gg[j]);
         let dh = grad_out[j] + dh_next[j];
@@ -341,11 +277,7 @@ fn direction_backward(
     w: &[f32],
     grad_out: &[f32],
 ) -> (Vec<f32>, Vec<f32>) {
-    let Dims {
-        batch: b,
-        steps: l,
-        hidden: h,
-    } = tape.dims;
+    let Dims { batch: b, steps: l, hidden: h } = tape.dims;
     let g4 = tape.dims.gates();
     let (gates, cells, hidden) = (&tape.gates[dir], &tape.cells[dir], &tape.hidden[dir]);
     let mut dz = vec![0.0f32; l * b * g4];
@@ -358,11 +290,7 @@ fn direction_backward(
             let up = (r * l + position(dir, len, s)) * 2 * h + dir * h;
             let gr = &gates[(s * b + r) * g4..(s * b + r + 1) * g4];
             let row = (s * b + r) * h..(s * b + r + 1) * h;
-            let prev = if s > 0 {
-                &cells[row.start - b * h..row.end - b * h]
-            } else {
-                &zeros[..]
-            };
+            let prev = if s > 0 { &cells[row.start - b * h..row.end - b * h] } else { &zeros[..] };
             let (di, rest) = dzs[r * g4..(r + 1) * g4].split_at_mut(h);
             let (df, rest) = rest.split_at_mut(h);
             let (d_o, dg) = rest.split_at_mut(h);
@@ -403,27 +331,18 @@ mod tests {
     use super::*;
 
     fn values(n: usize, seed: f32) -> Vec<f32> {
-        (0..n)
-            .map(|i| (i as f32 * 0.713 + seed).sin() * 0.8)
-            .collect()
+        (0..n).map(|i| (i as f32 * 0.713 + seed).sin() * 0.8).collect()
     }
 
     /// The loss `sum(out * weights)` and its gradients by the tape.
     fn loss(xw: &[f32], w: &[f32], dims: Dims, lens: &[usize], weights: &[f32]) -> f64 {
         let (out, _) = forward(xw, w, dims, lens);
-        out.iter()
-            .zip(weights)
-            .map(|(a, b)| (*a as f64) * (*b as f64))
-            .sum()
+        out.iter().zip(weights).map(|(a, b)| (*a as f64) * (*b as f64)).sum()
     }
 
     #[test]
     fn gradients_match_finite_differences_with_padding() {
-        let dims = Dims {
-            batch: 3,
-            steps: 5,
-            hidden: 2,
-        };
+        let dims = Dims { batch: 3, steps: 5, hidden: 2 };
         let lens = [5, 3, 1];
         let xw = values(3 * 5 * 16, 0.3);
         let w = values(2 * 2 * 8, 1.1);
@@ -465,11 +384,7 @@ mod tests {
     fn the_backward_direction_reads_each_row_within_its_length() {
         // A row of length 2 padded to 4: its right-to-left state at word 0 has read word 1 and
         // nothing of the padding.
-        let dims = Dims {
-            batch: 1,
-            steps: 4,
-            hidden: 1,
-        };
+        let dims = Dims { batch: 1, steps: 4, hidden: 1 };
         let w = values(2 * 4, 0.5);
         let mut xw = values(4 * 8, 0.9);
         let (out, _) = forward(&xw, &w, dims, &[2]);

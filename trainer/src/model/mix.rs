@@ -46,9 +46,7 @@ impl ScalarMix {
         let [b, l, _] = stack.dims();
         let (k, h) = (self.layers(), self.d_model);
         let w = softmax(self.weights.val(), 0).reshape([1, 1, k, 1]);
-        let mixed = (stack.reshape([b, l, k, h]) * w)
-            .sum_dim(2)
-            .reshape([b, l, h]);
+        let mixed = (stack.reshape([b, l, k, h]) * w).sum_dim(2).reshape([b, l, h]);
         mixed * self.gamma.val().reshape([1, 1, 1])
     }
 }
@@ -76,13 +74,8 @@ mod tests {
         }
         // Maximising word 0's output pushes weight towards its largest layer (the last).
         let grads = (out.slice([0..1, 0..1, 0..2]).sum().neg()).backward();
-        let g: Vec<f32> = mix
-            .weights
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let g: Vec<f32> =
+            mix.weights.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
         assert!(g[2] < 0.0 && g[0] > 0.0, "{g:?}");
         assert!(mix.gamma.grad(&grads).is_some());
     }

@@ -59,14 +59,12 @@ fn both(
     {
         let area = SVGBackend::new(&svg, size).into_drawing_area();
         draw_svg(&area)?;
-        area.present()
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", svg.display()))?;
+        area.present().map_err(|e| anyhow::anyhow!("writing {}: {e}", svg.display()))?;
     }
     {
         let area = BitMapBackend::new(&png, size).into_drawing_area();
         draw_png(&area)?;
-        area.present()
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", png.display()))?;
+        area.present().map_err(|e| anyhow::anyhow!("writing {}: {e}", png.display()))?;
     }
     Ok(vec![svg, png])
 }
@@ -90,9 +88,8 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 }
 
 fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-        (a.min(v), b.max(v))
-    });
+    let (lo, hi) =
+        values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     if lo.is_finite() {
         (lo - pad, hi + pad)
     } else {
@@ -145,9 +142,7 @@ pub fn lines(
                 .map(|p| (p.0, p.1 + p.2))
                 .chain(s.points.iter().rev().map(|p| (p.0, p.1 - p.2)))
                 .collect();
-            chart
-                .draw_series(std::iter::once(Polygon::new(band, color.mix(0.18))))
-                .map_err(err)?;
+            chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18)))).map_err(err)?;
             chart
                 .draw_series(LineSeries::new(
                     s.points.iter().map(|p| (p.0, p.1)),
@@ -159,11 +154,7 @@ pub fn lines(
                     PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
                 });
             chart
-                .draw_series(
-                    s.points
-                        .iter()
-                        .map(|p| Circle::new((p.0, p.1), 3, color.filled())),
-                )
+                .draw_series(s.points.iter().map(|p| Circle::new((p.0, p.1), 3, color.filled())))
                 .map_err(err)?;
         }
         legend(&mut chart)
@@ -190,10 +181,7 @@ pub fn points(
         rows: &[Point],
     ) -> anyhow::Result<()> {
         area.fill(&WHITE).map_err(err)?;
-        let (y0, y1) = range(
-            rows.iter().flat_map(|r| [r.mean - r.std, r.mean + r.std]),
-            1.0,
-        );
+        let (y0, y1) = range(rows.iter().flat_map(|r| [r.mean - r.std, r.mean + r.std]), 1.0);
         let last = rows.len().max(1) - 1;
         let mut chart = ChartBuilder::on(area)
             .caption(title, (FONT, 22))
@@ -309,10 +297,7 @@ pub fn bars(
             chart
                 .draw_series(bars.clone().map(|(y, (mean, _))| {
                     let mut bar = Rectangle::new(
-                        [
-                            (0.0, SegmentValue::Exact(y)),
-                            (mean, SegmentValue::Exact(y + 1)),
-                        ],
+                        [(0.0, SegmentValue::Exact(y)), (mean, SegmentValue::Exact(y + 1))],
                         color.filled(),
                     );
                     bar.set_margin(1, 1, 0, 0);
@@ -360,15 +345,9 @@ mod tests {
             label: "CD".into(),
             points: vec![(0.25, 80.0, 1.0), (0.5, 84.0, 0.5), (1.0, 87.0, 0.4)],
         }];
-        let files = lines(
-            &dir.join("curve"),
-            "Learning curve",
-            "share of train",
-            "test F1",
-            &series,
-            None,
-        )
-        .unwrap();
+        let files =
+            lines(&dir.join("curve"), "Learning curve", "share of train", "test F1", &series, None)
+                .unwrap();
         let svg = std::fs::read_to_string(&files[0]).unwrap();
         assert!(
             svg.contains("Learning curve") && svg.contains("CD") && svg.contains("<polygon"),
@@ -386,55 +365,27 @@ mod tests {
         )
         .unwrap();
         assert!(
-            std::fs::read_to_string(&files[0])
-                .unwrap()
-                .contains("\n0.0\n"),
+            std::fs::read_to_string(&files[0]).unwrap().contains("\n0.0\n"),
             "the axis starts at 0"
         );
         let rows = [
-            Point {
-                label: "baseline".into(),
-                mean: 87.1,
-                std: 0.1,
-            },
-            Point {
-                label: "cd".into(),
-                mean: 86.8,
-                std: 0.6,
-            },
-            Point {
-                label: "doc".into(),
-                mean: 87.5,
-                std: 0.3,
-            },
+            Point { label: "baseline".into(), mean: 87.1, std: 0.1 },
+            Point { label: "cd".into(), mean: 86.8, std: 0.6 },
+            Point { label: "doc".into(), mean: 87.5, std: 0.3 },
         ];
         let files = points(&dir.join("points"), "F1", "test F1", &rows).unwrap();
         let svg = std::fs::read_to_string(&files[0]).unwrap();
         assert!(svg.contains("baseline") && svg.contains("cd"), "{svg}");
-        let groups = [
-            "Element".to_string(),
-            "Mineral".to_string(),
-            "Target".to_string(),
-        ];
+        let groups = ["Element".to_string(), "Mineral".to_string(), "Target".to_string()];
         let rows = [
             Bars {
                 label: "baseline".into(),
                 values: vec![Some((90.0, 1.0)), Some((80.0, 2.0)), Some((67.0, 3.0))],
             },
-            Bars {
-                label: "cd".into(),
-                values: vec![Some((91.0, 0.5)), None, Some((70.0, 1.5))],
-            },
+            Bars { label: "cd".into(), values: vec![Some((91.0, 0.5)), None, Some((70.0, 1.5))] },
         ];
-        let files = bars(
-            &dir.join("bars"),
-            "Per-type F1",
-            "test F1",
-            100.0,
-            &groups,
-            &rows,
-        )
-        .unwrap();
+        let files =
+            bars(&dir.join("bars"), "Per-type F1", "test F1", 100.0, &groups, &rows).unwrap();
         let svg = std::fs::read_to_string(&files[0]).unwrap();
         assert!(
             groups.iter().all(|g| svg.contains(g.as_str()))

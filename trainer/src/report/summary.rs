@@ -50,10 +50,7 @@ pub fn epoch_costs(dir: &Path) -> anyhow::Result<EpochCosts> {
         if let Some(m) = r.peak_rss_mib {
             costs.peak_rss_mib = Some(costs.peak_rss_mib.map_or(m, |p| p.max(m)));
         }
-        let machine = match (
-            r.threads,
-            r.cpu.as_deref().unwrap_or(crate::device::UNKNOWN_CPU),
-        ) {
+        let machine = match (r.threads, r.cpu.as_deref().unwrap_or(crate::device::UNKNOWN_CPU)) {
             (Some(1), cpu) => format!("{cpu}, 1 thread"),
             (Some(n), cpu) => format!("{cpu}, {n} threads"),
             (None, _) => NOT_RECORDED.to_string(),
@@ -286,33 +283,21 @@ pub fn markdown(rows: &[Row], split: &str) -> String {
     out += &"---|".repeat(2 * types.len() + 3);
     out.push('\n');
     for r in rows {
-        let seeds = r
-            .seeds
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let epochs = r
-            .config
-            .get("max_epochs")
-            .map_or("?".into(), |v| v.to_string());
+        let seeds = r.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let epochs = r.config.get("max_epochs").map_or("?".into(), |v| v.to_string());
         out += &format!(
             "| {} | {} | {} | {} | {epochs} | {} | {} | {} | {} |",
             r.dataset, r.variant, r.encoder, r.additions, seeds, r.precision, r.recall, r.f1
         );
         for map in [&r.per_type_f1, &r.per_type_recall] {
             for t in &types {
-                out += &map
-                    .get(*t)
-                    .map_or(" – |".to_string(), |m| format!(" {m} |"));
+                out += &map.get(*t).map_or(" – |".to_string(), |m| format!(" {m} |"));
             }
         }
-        let seconds = r.seconds_per_epoch.map_or("–".to_string(), |m| {
-            format!("{:.0} ± {:.0}", m.mean, m.std)
-        });
-        let peak = r
-            .peak_rss_mib
-            .map_or("–".to_string(), |m| format!("{m:.0}"));
+        let seconds = r
+            .seconds_per_epoch
+            .map_or("–".to_string(), |m| format!("{:.0} ± {:.0}", m.mean, m.std));
+        let peak = r.peak_rss_mib.map_or("–".to_string(), |m| format!("{m:.0}"));
         out += &format!(" {} | {seconds} | {peak} |\n", r.best_dev_f1);
     }
     out
@@ -340,11 +325,8 @@ mod tests {
         let costs = epoch_costs(&dir).unwrap();
         assert_eq!(costs.seconds, [50.0, 60.0, 40.0, 30.0, 20.0]);
         assert_eq!(costs.peak_rss_mib, Some(2100.0));
-        let machines: Vec<(&str, usize)> = costs
-            .machines
-            .iter()
-            .map(|(m, n)| (m.as_str(), *n))
-            .collect();
+        let machines: Vec<(&str, usize)> =
+            costs.machines.iter().map(|(m, n)| (m.as_str(), *n)).collect();
         assert_eq!(
             machines,
             [
@@ -361,13 +343,7 @@ mod tests {
     fn mean_and_sample_standard_deviation() {
         let m = MeanStd::of(&[78.0, 80.0, 82.0]);
         assert!((m.mean - 80.0).abs() < 1e-12 && (m.std - 2.0).abs() < 1e-12);
-        assert_eq!(
-            MeanStd::of(&[75.5]),
-            MeanStd {
-                mean: 75.5,
-                std: 0.0
-            }
-        );
+        assert_eq!(MeanStd::of(&[75.5]), MeanStd { mean: 75.5, std: 0.0 });
         assert_eq!(m.to_string(), "80.00 ± 2.00");
     }
 
@@ -375,13 +351,8 @@ mod tests {
     fn additions_name_every_input_beyond_the_paper() {
         let mut c = TrainConfig::default();
         assert_eq!(additions(&c, &[]), "none");
-        (
-            c.shape_dim,
-            c.char_dim,
-            c.layer_mix,
-            c.word_pool,
-            c.word_dim,
-        ) = (32, 50, true, crate::model::WordPool::Mean, 50);
+        (c.shape_dim, c.char_dim, c.layer_mix, c.word_pool, c.word_dim) =
+            (32, 50, true, crate::model::WordPool::Mean, 50);
         assert_eq!(
             additions(&c, &["Locality".into(), "Site".into()]),
             "shape 32 + chars 50 + layer mix + words 50 + mean pool + 2 auxiliary types"
@@ -393,9 +364,6 @@ mod tests {
             additions(&c, &[])
         );
         c.variant = crate::model::Variant::C;
-        assert!(
-            !additions(&c, &[]).contains("dependency"),
-            "a model without the dependency graph"
-        );
+        assert!(!additions(&c, &[]).contains("dependency"), "a model without the dependency graph");
     }
 }

@@ -1,12 +1,19 @@
 //! The one writer of a run folder ([`RunDir`]): creates it, saves checkpoints, `last/` and
 //! the evaluations, all atomically.
 
-use super::*;
+use std::path::{Path, PathBuf};
+
 use anyhow::Context;
 use burn::module::Module;
 use enrelg_pipeline::fs::{is_leftover, replace_dir, sha256_file, write_atomic, write_atomic_with};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+
+use super::lock::RunLock;
+use super::progress::Progress;
+use super::{
+    consistency_file, consistent_split, eval_file, predictions_file, RunInfo, HEAD_CHECKPOINT,
+    LAST, LOCK, METRICS, MODEL_CHECKPOINT, RUN_JSON, STATE_JSON,
+};
 
 /// The one writer of a run folder: holds its [`RunLock`] for as long as it lives.
 pub struct RunDir {
@@ -18,10 +25,7 @@ impl RunDir {
     /// Create (if needed) and lock `dir` for writing.
     pub fn lock(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            _lock: RunLock::acquire(dir)?,
-        })
+        Ok(Self { dir: dir.to_path_buf(), _lock: RunLock::acquire(dir)? })
     }
 
     pub fn path(&self) -> &Path {
@@ -31,11 +35,8 @@ impl RunDir {
     /// Write run.json, with the checksum of the best checkpoint on disk.
     pub fn write_info(&self, info: &mut RunInfo) -> anyhow::Result<()> {
         let checkpoint = self.dir.join(info.checkpoint_file());
-        info.checkpoint_sha256 = if checkpoint.exists() {
-            Some(sha256_file(&checkpoint)?)
-        } else {
-            None
-        };
+        info.checkpoint_sha256 =
+            if checkpoint.exists() { Some(sha256_file(&checkpoint)?) } else { None };
         write_atomic(
             &self.dir.join(RUN_JSON),
             (serde_json::to_string_pretty(info)? + "\n").as_bytes(),
@@ -84,16 +85,11 @@ impl RunDir {
             for entry in std::fs::read_dir(tmp)? {
                 let path = entry?.path();
                 progress.files.insert(
-                    path.file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
+                    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
                     sha256_file(&path)?,
                 );
             }
-            std::fs::write(
-                tmp.join(STATE_JSON),
-                serde_json::to_string_pretty(&progress)?,
-            )?;
+            std::fs::write(tmp.join(STATE_JSON), serde_json::to_string_pretty(&progress)?)?;
             anyhow::Ok(())
         })
     }
@@ -151,20 +147,11 @@ impl RunDir {
             .with_context(|| format!("reading {}", self.dir.display()))?
         {
             let path = entry?.path();
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if [
-                LAST,
-                RUN_JSON,
-                METRICS,
-                HEAD_CHECKPOINT,
-                MODEL_CHECKPOINT,
-                LOCK,
-            ]
-            .iter()
-            .any(|t| is_leftover(&name, t))
+            let name =
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if [LAST, RUN_JSON, METRICS, HEAD_CHECKPOINT, MODEL_CHECKPOINT, LOCK]
+                .iter()
+                .any(|t| is_leftover(&name, t))
             {
                 out.push(path);
             }
@@ -223,8 +210,6 @@ impl RunDir {
 /// Save a module to `path` atomically.
 pub fn save_module<M: Module>(module: M, path: &Path) -> anyhow::Result<()> {
     write_atomic_with(path, |tmp| {
-        module
-            .save_file(tmp)
-            .map_err(|e| anyhow::anyhow!("saving {}: {e:?}", tmp.display()))
+        module.save_file(tmp).map_err(|e| anyhow::anyhow!("saving {}: {e:?}", tmp.display()))
     })
 }

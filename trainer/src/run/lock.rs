@@ -1,9 +1,11 @@
 //! The run folder's writer lock (`run.lock`), taken over from a holder that is gone.
 
-use super::*;
+use std::path::{Path, PathBuf};
+
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+
+use super::{RunError, LOCK};
 
 /// The exclusive right to write a run folder, as the file `run.lock` naming
 /// its holder (process id, the process's start time, command line). A second
@@ -47,11 +49,9 @@ impl RunLock {
             let text = std::fs::read_to_string(path).unwrap_or_default();
             let holder: Option<Holder> = serde_json::from_str(&text).ok();
             if let Some(h) = holder.as_ref().filter(|h| h.is_alive()) {
-                return Err(RunError::Locked {
-                    dir: dir.to_path_buf(),
-                    holder: h.to_string(),
-                }
-                .into());
+                return Err(
+                    RunError::Locked { dir: dir.to_path_buf(), holder: h.to_string() }.into()
+                );
             }
             // Stale: move it aside under a name of our own, so that of two
             // processes taking it over only one succeeds.

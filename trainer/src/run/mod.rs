@@ -207,10 +207,7 @@ impl RunInfo {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let mut value: serde_json::Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("parsing {}", path.display()))?;
-        let version = value
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(1);
+        let version = value.get("format_version").and_then(serde_json::Value::as_u64).unwrap_or(1);
         match version {
             1 => upgrade_v1(&mut value).with_context(|| format!("{}", path.display()))?,
             v if v == u64::from(RUN_FORMAT_VERSION) => {}
@@ -327,17 +324,11 @@ fn upgrade_v1(value: &mut serde_json::Value) -> anyhow::Result<()> {
         value
             .get(key)
             .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
             .unwrap_or_default()
     };
     let labels = LabelSet::from_tags(&strings("tags"), &strings("auxiliary_types"))?;
-    let object = value
-        .as_object_mut()
-        .context("run.json is not a JSON object")?;
+    let object = value.as_object_mut().context("run.json is not a JSON object")?;
     object.insert("labels".into(), serde_json::to_value(labels)?);
     object.insert("format_version".into(), RUN_FORMAT_VERSION.into());
     Ok(())
@@ -380,11 +371,7 @@ mod tests {
     }
 
     fn state(epoch: usize) -> Progress {
-        Progress {
-            epoch,
-            step: epoch * 10,
-            ..Default::default()
-        }
+        Progress { epoch, step: epoch * 10, ..Default::default() }
     }
 
     fn names(dir: &Path) -> Vec<String> {
@@ -403,17 +390,11 @@ mod tests {
         run.save_last(&state(1), |_| Ok(())).unwrap();
         assert_eq!(run.load_last().unwrap().unwrap().epoch, 1);
         // Every checkpoint file is checked against state.json.
-        run.save_last(&state(1), |dir| {
-            Ok(std::fs::write(dir.join("module.bpk"), b"weights")?)
-        })
-        .unwrap();
+        run.save_last(&state(1), |dir| Ok(std::fs::write(dir.join("module.bpk"), b"weights")?))
+            .unwrap();
         assert_eq!(run.load_last().unwrap().unwrap().files.len(), 1);
         std::fs::write(out.join("last/module.bpk"), b"weighs").unwrap();
-        assert!(run
-            .load_last()
-            .unwrap_err()
-            .to_string()
-            .contains("module.bpk: SHA-256 differs"));
+        assert!(run.load_last().unwrap_err().to_string().contains("module.bpk: SHA-256 differs"));
         run.save_last(&state(1), |_| Ok(())).unwrap();
         // Killed after `last` became `.last.old-*` and before `.last.tmp-*` took its place:
         std::fs::rename(out.join("last"), out.join(".last.old-41")).unwrap();
@@ -450,11 +431,8 @@ mod tests {
         );
         drop(first);
         // A holder that no longer exists: a process id far above any in use.
-        let dead = Holder {
-            pid: u32::MAX - 1,
-            start: Some(1),
-            command: "enrelg train (killed)".into(),
-        };
+        let dead =
+            Holder { pid: u32::MAX - 1, start: Some(1), command: "enrelg train (killed)".into() };
         std::fs::write(out.join(LOCK), serde_json::to_string(&dead).unwrap()).unwrap();
         let taken = RunDir::lock(&out).unwrap();
         assert!(std::fs::read_to_string(out.join(LOCK))
@@ -478,20 +456,11 @@ mod tests {
     #[test]
     fn a_zombie_holders_lock_is_taken_over() {
         let out = scratch("zombie");
-        let mut child = std::process::Command::new("sleep")
-            .arg("60")
-            .spawn()
-            .unwrap();
+        let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
         let pid = child.id();
-        let zombie = Holder {
-            pid,
-            start: process_start(pid),
-            command: "enrelg train (killed)".into(),
-        };
-        assert!(
-            zombie.start.is_some() && zombie.is_alive(),
-            "a running writer holds its lock"
-        );
+        let zombie =
+            Holder { pid, start: process_start(pid), command: "enrelg train (killed)".into() };
+        assert!(zombie.start.is_some() && zombie.is_alive(), "a running writer holds its lock");
         std::fs::write(out.join(LOCK), serde_json::to_string(&zombie).unwrap()).unwrap();
         assert!(RunDir::lock(&out).is_err());
         // SIGKILL (`Child::kill`), no wait: the process becomes a zombie.
@@ -499,10 +468,7 @@ mod tests {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z"))
         {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the killed child never became a zombie"
-            );
+            assert!(std::time::Instant::now() < deadline, "the killed child never became a zombie");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert!(
@@ -524,16 +490,9 @@ mod tests {
             "any first score is the best so far"
         );
         assert_eq!(p.after_epoch(2, 50.0, 2), Outcome::Improved);
-        assert_eq!(
-            p.after_epoch(3, 50.0, 2),
-            Outcome::Continue,
-            "a tie is no improvement"
-        );
+        assert_eq!(p.after_epoch(3, 50.0, 2), Outcome::Continue, "a tie is no improvement");
         assert_eq!(p.after_epoch(4, 40.0, 2), Outcome::Stop);
-        assert_eq!(
-            (p.best_epoch, p.best_dev_f1, p.epoch, p.stopped_early),
-            (2, 50.0, 4, true)
-        );
+        assert_eq!((p.best_epoch, p.best_dev_f1, p.epoch, p.stopped_early), (2, 50.0, 4, true));
     }
 
     #[test]
@@ -552,10 +511,7 @@ mod tests {
         assert!(info.scored_tags()[7..].iter().all(|t| t == "O"));
         v["format_version"] = 9.into();
         std::fs::write(out.join(RUN_JSON), v.to_string()).unwrap();
-        assert!(RunInfo::read(&out)
-            .unwrap_err()
-            .to_string()
-            .contains("run format version 9"));
+        assert!(RunInfo::read(&out).unwrap_err().to_string().contains("run format version 9"));
         std::fs::remove_dir_all(&out).unwrap();
     }
 
@@ -563,9 +519,6 @@ mod tests {
     fn no_run_says_how_to_train_one() {
         let dir = scratch("runs");
         let err = newest_run(&dir, "mars").unwrap_err().to_string();
-        assert!(
-            err.contains("make train DATASET=mars") && err.contains("RUN=DIR"),
-            "{err}"
-        );
+        assert!(err.contains("make train DATASET=mars") && err.contains("RUN=DIR"), "{err}");
     }
 }

@@ -1,12 +1,14 @@
 //! Opening a trained run: the newest of a dataset, and its model loaded ([`LoadedRun`]).
 
-use super::*;
-use crate::data::vocab::WordVocab;
-use crate::model::{BertEncoder, Enrelg};
+use std::path::{Path, PathBuf};
+
 use anyhow::Context;
 use burn::module::Module;
 use burn::tensor::Device;
-use std::path::{Path, PathBuf};
+
+use super::{RunInfo, RUN_JSON};
+use crate::data::vocab::WordVocab;
+use crate::model::{BertEncoder, Enrelg};
 
 /// The newest `make train` run of `dataset` under `runs_dir` (folders
 /// `DATASET-*` directly inside it holding `run.json` and a checkpoint), by
@@ -72,25 +74,13 @@ impl LoadedRun {
         let model = if info.config.freeze_encoder {
             Enrelg {
                 encoder,
-                head: mcfg
-                    .init_head(device)
-                    .try_load_file(&checkpoint)
-                    .map_err(load_err)?,
+                head: mcfg.init_head(device).try_load_file(&checkpoint).map_err(load_err)?,
             }
         } else {
-            Enrelg {
-                encoder,
-                head: mcfg.init_head(device),
-            }
-            .try_load_file(&checkpoint)
-            .map_err(load_err)?
+            Enrelg { encoder, head: mcfg.init_head(device) }
+                .try_load_file(&checkpoint)
+                .map_err(load_err)?
         };
-        Ok(Self {
-            info,
-            model,
-            vocab,
-            checkpoint_sha256,
-            model_dir,
-        })
+        Ok(Self { info, model, vocab, checkpoint_sha256, model_dir })
     }
 }

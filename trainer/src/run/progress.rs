@@ -2,10 +2,11 @@
 //! written through this type only) and the schedule and early stopping saved with `last/`
 //! ([`Progress`]).
 
-use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
 
 /// One line of `metrics.jsonl`: written by training once per epoch, read by
 /// the summaries, `enrelg plot` and `enrelg results`. Fields added later
@@ -83,10 +84,7 @@ pub enum Outcome {
 impl Progress {
     /// A fresh run: no epoch yet, any dev F1 is an improvement.
     pub fn new() -> Self {
-        Self {
-            best_dev_f1: -1.0,
-            ..Default::default()
-        }
+        Self { best_dev_f1: -1.0, ..Default::default() }
     }
 
     /// Record epoch `epoch`'s dev F1.

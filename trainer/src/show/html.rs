@@ -39,16 +39,16 @@ pub fn escape(s: &str) -> String {
 
 /// A file name for a document id (letters, digits, `-`, `_`, `.`).
 pub fn page_name(id: &str) -> String {
-    let safe: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe: String =
+        id.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
     format!("{safe}.html")
 }
 
@@ -57,36 +57,25 @@ pub struct Palette {
     types: Vec<String>,
 }
 
-const COLOURS: [&str; 8] = [
-    "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#e15759",
-];
+const COLOURS: [&str; 8] =
+    ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#e15759"];
 
 impl Palette {
     pub fn new<'a>(types: impl IntoIterator<Item = &'a str>) -> Self {
         let set: BTreeSet<&str> = types.into_iter().collect();
-        Self {
-            types: set.into_iter().map(str::to_string).collect(),
-        }
+        Self { types: set.into_iter().map(str::to_string).collect() }
     }
 
     fn class(&self, ty: &str) -> String {
-        format!(
-            "t{}",
-            self.types
-                .iter()
-                .position(|t| t == ty)
-                .unwrap_or(self.types.len())
-        )
+        format!("t{}", self.types.iter().position(|t| t == ty).unwrap_or(self.types.len()))
     }
 
     fn css(&self) -> String {
         let mut css = String::new();
         for (i, _) in self.types.iter().enumerate() {
             let c = COLOURS[i % COLOURS.len()];
-            let _ = write!(
-                css,
-                "mark.t{i}{{background:{c}33;border-color:{c}}}rect.t{i}{{fill:{c}}}"
-            );
+            let _ =
+                write!(css, "mark.t{i}{{background:{c}33;border-color:{c}}}rect.t{i}{{fill:{c}}}");
         }
         css
     }
@@ -134,10 +123,8 @@ fn page(title: &str, body: &str, palette: &Palette) -> String {
 /// The text of a document with `mentions` highlighted (`side` "gold" or "pred").
 fn highlighted(doc: &ShowDoc, mentions: &[Mention], palette: &Palette) -> String {
     let chars: Vec<char> = doc.text.chars().collect();
-    let mut spans: Vec<(usize, usize, &Mention)> = mentions
-        .iter()
-        .map(|m| (doc.char_span(m).0, doc.char_span(m).1, m))
-        .collect();
+    let mut spans: Vec<(usize, usize, &Mention)> =
+        mentions.iter().map(|m| (doc.char_span(m).0, doc.char_span(m).1, m)).collect();
     spans.sort_by_key(|s| (s.0, s.1));
     let mut out = String::new();
     let mut at = 0;
@@ -146,9 +133,7 @@ fn highlighted(doc: &ShowDoc, mentions: &[Mention], palette: &Palette) -> String
             continue; // never happens for BIO chunks; keeps the slicing safe
         }
         out += &escape(&chars[at..s].iter().collect::<String>());
-        let outcome = m
-            .outcome
-            .map_or(String::new(), |o| format!(" {}", o.class()));
+        let outcome = m.outcome.map_or(String::new(), |o| format!(" {}", o.class()));
         let title = match m.outcome {
             Some(o) => format!("{}: {}", m.ty, o.name()),
             None => m.ty.clone(),
@@ -239,22 +224,13 @@ fn window_svg(
         let _ = write!(body, "<path class=\"de\" data-w=\"{}\" data-s=\"{pos}\" data-o=\"{}\" d=\"M{xc:.0} {:.0}v-8\"/>", w.id, others.join(" "), top - 1.0);
     }
     for (side, mentions, y) in [("g", gold, gold_y), ("p", pred, pred_y)] {
-        for m in mentions
-            .iter()
-            .filter(|m| m.start < w.word_end && m.end > w.word_start)
-        {
-            let (s, e) = (
-                m.start.max(w.word_start) - w.word_start,
-                m.end.min(w.word_end) - w.word_start,
-            );
+        for m in mentions.iter().filter(|m| m.start < w.word_end && m.end > w.word_start) {
+            let (s, e) =
+                (m.start.max(w.word_start) - w.word_start, m.end.min(w.word_end) - w.word_start);
             let (x0, x1) = (x[s].0, x[e - 1].0 + x[e - 1].1);
-            let outcome = m
-                .outcome
-                .map_or(String::new(), |o| format!(" {}", o.class()));
+            let outcome = m.outcome.map_or(String::new(), |o| format!(" {}", o.class()));
             let label = if side == "g" { "gold" } else { "predicted" };
-            let what = m
-                .outcome
-                .map_or(String::new(), |o| format!(": {}", o.name()));
+            let what = m.outcome.map_or(String::new(), |o| format!(": {}", o.name()));
             let _ = write!(
                 body,
                 "<rect class=\"{side} {}{outcome}\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"4\"><title>{label} {}{what}</title></rect>",
@@ -296,10 +272,7 @@ fn count(mentions: &[Mention], o: Outcome) -> usize {
 
 /// Errors of a document: gold mentions not found plus predictions not in the gold.
 pub fn errors(gold: &[Mention], pred: &[Mention]) -> usize {
-    gold.iter()
-        .chain(pred)
-        .filter(|m| m.outcome.is_some_and(|o| o != Outcome::Correct))
-        .count()
+    gold.iter().chain(pred).filter(|m| m.outcome.is_some_and(|o| o != Outcome::Correct)).count()
 }
 
 /// One document's page.
@@ -313,9 +286,7 @@ pub fn document_page(
 ) -> String {
     let mut b = String::new();
     let link = |id: Option<&str>, label: &str| {
-        id.map_or(String::new(), |id| {
-            format!(" · <a href=\"{}\">{label}</a>", page_name(id))
-        })
+        id.map_or(String::new(), |id| format!(" · <a href=\"{}\">{label}</a>", page_name(id)))
     };
     let _ = write!(
         b,
@@ -383,21 +354,9 @@ pub struct IndexRow<'a> {
 }
 
 fn prf(correct: usize, gold: usize, pred: usize) -> (f64, f64, f64) {
-    let p = if pred == 0 {
-        0.0
-    } else {
-        100.0 * correct as f64 / pred as f64
-    };
-    let r = if gold == 0 {
-        0.0
-    } else {
-        100.0 * correct as f64 / gold as f64
-    };
-    let f = if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    };
+    let p = if pred == 0 { 0.0 } else { 100.0 * correct as f64 / pred as f64 };
+    let r = if gold == 0 { 0.0 } else { 100.0 * correct as f64 / gold as f64 };
+    let f = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
     (p, r, f)
 }
 
@@ -428,16 +387,10 @@ pub fn index_page(
     summary: Option<&ErrorSummary>,
     palette: &Palette,
 ) -> String {
-    rows.sort_by(|a, b| {
-        b.errors
-            .cmp(&a.errors)
-            .then(b.gold.cmp(&a.gold))
-            .then(a.id.cmp(b.id))
-    });
+    rows.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.gold.cmp(&a.gold)).then(a.id.cmp(b.id)));
     let mut b = format!("<h1>{}</h1>\n", escape(title));
-    let (g, p, c) = rows.iter().fold((0, 0, 0), |acc, r| {
-        (acc.0 + r.gold, acc.1 + r.pred, acc.2 + r.correct)
-    });
+    let (g, p, c) =
+        rows.iter().fold((0, 0, 0), |acc, r| (acc.0 + r.gold, acc.1 + r.pred, acc.2 + r.correct));
     if let Some(s) = summary {
         let (pp, rr, ff) = prf(c, g, p);
         let _ = writeln!(
@@ -446,20 +399,11 @@ pub fn index_page(
             rows.len()
         );
         b += "<h2>Error analysis</h2>\n<div class=\"cols\">";
-        b += &top_table(
-            "Most frequent misses (gold not found exactly)",
-            &s.false_negatives,
-            20,
-        );
-        b += &top_table(
-            "Most frequent false alarms (predicted, not gold)",
-            &s.false_positives,
-            20,
-        );
+        b += &top_table("Most frequent misses (gold not found exactly)", &s.false_negatives, 20);
+        b += &top_table("Most frequent false alarms (predicted, not gold)", &s.false_positives, 20);
         b += "</div>\n<div class=\"cols\"><div><h3>Repeated mentions</h3><table><tr><th>gold mentions whose string occurs</th><th>gold</th><th>found</th><th>recall</th></tr>";
-        for (label, (gold, found)) in ["once in the document", "again in the document"]
-            .iter()
-            .zip(s.repeated)
+        for (label, (gold, found)) in
+            ["once in the document", "again in the document"].iter().zip(s.repeated)
         {
             let _ = write!(b, "<tr><td>{label}</td><td class=\"n\">{gold}</td><td class=\"n\">{found}</td><td class=\"n\">{:.1}</td></tr>", prf(found, gold, found).1);
         }
@@ -525,26 +469,8 @@ mod tests {
             ("Gale", 28),
             (".", 32),
         ];
-        let gold = [
-            "B-Target",
-            "O",
-            "B-Target",
-            "O",
-            "B-Element",
-            "O",
-            "B-Target",
-            "O",
-        ];
-        let pred = [
-            "B-Target",
-            "O",
-            "O",
-            "O",
-            "B-Mineral",
-            "O",
-            "B-Target",
-            "B-Element",
-        ];
+        let gold = ["B-Target", "O", "B-Target", "O", "B-Element", "O", "B-Target", "O"];
+        let pred = ["B-Target", "O", "O", "O", "B-Mineral", "O", "B-Target", "B-Element"];
         let words = spans
             .iter()
             .zip(gold.iter().zip(pred))
@@ -563,25 +489,12 @@ mod tests {
             word_start: 0,
             word_end: 8,
             arcs: vec![
-                Arc {
-                    kind: EdgeKind::Exact,
-                    src: 2,
-                    dst: 6,
-                },
-                Arc {
-                    kind: EdgeKind::KeyHead,
-                    src: 3,
-                    dst: 4,
-                },
+                Arc { kind: EdgeKind::Exact, src: 2, dst: 6 },
+                Arc { kind: EdgeKind::KeyHead, src: 3, dst: 4 },
             ],
             doc_edges: Vec::new(),
         }];
-        ShowDoc {
-            id: "a/b 1".into(),
-            text,
-            words,
-            windows,
-        }
+        ShowDoc { id: "a/b 1".into(), text, words, windows }
     }
 
     /// (attributes, inner text) of each `<TAG ...>inner</TAG>`.
@@ -591,10 +504,7 @@ mod tests {
             .skip(1)
             .map(|rest| {
                 let (attrs, after) = rest.split_once('>').unwrap();
-                (
-                    attrs,
-                    after.split(&format!("</{tag}>")).next().unwrap_or(""),
-                )
+                (attrs, after.split(&format!("</{tag}>")).next().unwrap_or(""))
             })
             .collect()
     }
@@ -625,23 +535,15 @@ mod tests {
         let palette = Palette::new(["Target", "Element", "Mineral"]);
         let html = document_page(&d, &gold, &pred, (None, None), &palette, Some("runs/x"));
         let marks = elements(&html, "mark");
-        let highlights: Vec<_> = marks
-            .iter()
-            .filter(|(a, _)| a.contains("data-s="))
-            .collect();
+        let highlights: Vec<_> = marks.iter().filter(|(a, _)| a.contains("data-s=")).collect();
         assert_eq!(highlights.len(), gold.len() + pred.len());
         let chars: Vec<char> = d.text.chars().collect();
         for (attrs, inner) in highlights {
-            let (s, e): (usize, usize) = (
-                attr(attrs, "data-s").parse().unwrap(),
-                attr(attrs, "data-e").parse().unwrap(),
-            );
+            let (s, e): (usize, usize) =
+                (attr(attrs, "data-s").parse().unwrap(), attr(attrs, "data-e").parse().unwrap());
             assert_eq!(unescape(inner), chars[s..e].iter().collect::<String>());
         }
-        assert!(
-            html.contains("&lt;Gale&gt;</mark>"),
-            "markup in the text is escaped"
-        );
+        assert!(html.contains("&lt;Gale&gt;</mark>"), "markup in the text is escaped");
         let missed: Vec<_> = elements(&html, "mark")
             .into_iter()
             .filter(|(a, _)| a.contains(" fn\""))
@@ -655,14 +557,7 @@ mod tests {
     fn arcs_are_the_window_edges() {
         let d = doc();
         let (gold, pred) = d.mentions(None);
-        let html = document_page(
-            &d,
-            &gold,
-            &pred,
-            (None, None),
-            &Palette::new(["Target"]),
-            None,
-        );
+        let html = document_page(&d, &gold, &pred, (None, None), &Palette::new(["Target"]), None);
         let arcs: Vec<(String, u32, u32)> = html
             .split("<path ")
             .skip(1)
@@ -675,13 +570,7 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(
-            arcs,
-            vec![
-                ("c exact".to_string(), 2, 6),
-                ("d key_head".to_string(), 3, 4)
-            ]
-        );
+        assert_eq!(arcs, vec![("c exact".to_string(), 2, 6), ("d key_head".to_string(), 3, 4)]);
         assert_eq!(arc_class(EdgeKind::Lemma), "c");
     }
 }

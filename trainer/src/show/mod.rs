@@ -140,11 +140,8 @@ impl ShowDoc {
         let mut start = 0;
         while start < self.words.len() {
             let sentence = self.words[start].sentence;
-            let end = start
-                + self.words[start..]
-                    .iter()
-                    .take_while(|w| w.sentence == sentence)
-                    .count();
+            let end =
+                start + self.words[start..].iter().take_while(|w| w.sentence == sentence).count();
             let tags: Vec<&str> = self.words[start..end].iter().map(&tag).collect();
             out.extend(chunks(&tags).chunks.into_iter().map(|c| Mention {
                 start: start + c.start,
@@ -188,10 +185,7 @@ pub fn classify(gold: &mut [Mention], pred: &mut [Mention]) {
             unmatched
         }
     }
-    let outcomes: Vec<Outcome> = gold
-        .iter()
-        .map(|g| against(g, pred, Outcome::Missed))
-        .collect();
+    let outcomes: Vec<Outcome> = gold.iter().map(|g| against(g, pred, Outcome::Missed)).collect();
     for p in pred.iter_mut() {
         p.outcome = Some(against(p, gold, Outcome::Spurious));
     }
@@ -201,12 +195,7 @@ pub fn classify(gold: &mut [Mention], pred: &mut [Mention]) {
 }
 
 fn strs(df: &DataFrame, name: &str) -> anyhow::Result<Vec<String>> {
-    Ok(df
-        .column(name)?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or("").to_string())
-        .collect())
+    Ok(df.column(name)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
 }
 
 fn u32s(df: &DataFrame, name: &str) -> anyhow::Result<Vec<u32>> {
@@ -235,40 +224,55 @@ pub fn load(
     let mut docs: Vec<ShowDoc> = strs(&docs_t, documents::DOC_ID)?
         .into_iter()
         .zip(strs(&docs_t, documents::TEXT)?)
-        .map(|(id, text)| ShowDoc {
-            id,
-            text,
-            ..Default::default()
-        })
+        .map(|(id, text)| ShowDoc { id, text, ..Default::default() })
         .collect();
-    let doc_of: HashMap<String, usize> = docs
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.id.clone(), i))
-        .collect();
-    let find = |id: &str, what: &str| {
-        doc_of
+    let docs_of = DocIndex(docs.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect());
+    add_tokens(&mut docs, &table(tables::TOKENS)?, &docs_of)?;
+    add_acronyms(&mut docs, &table(tables::ACRONYMS)?, &docs_of)?;
+    let (order, windows_of) = add_windows(&mut docs, &table(tables::WINDOWS)?, &docs_of)?;
+    add_edges(&mut docs, &table(tables::EDGES)?, &windows_of, dep_kinds)?;
+    add_doc_edges(&mut docs, &table(tables::DOC_EDGES)?, &windows_of)?;
+    Ok((docs, order))
+}
+
+/// A document's place in the documents table, by id.
+struct DocIndex(HashMap<String, usize>);
+
+impl DocIndex {
+    fn find(&self, id: &str, what: &str) -> anyhow::Result<usize> {
+        self.0
             .get(id)
             .copied()
             .with_context(|| format!("{what}: document {id} is not in the documents table"))
-    };
+    }
+}
 
-    let t = table(tables::TOKENS)?;
-    let (ids, idx) = (strs(&t, tokens::DOC_ID)?, u32s(&t, tokens::IDX)?);
+/// A window's (document, window) place, by window id.
+struct WindowIndex(HashMap<u32, (usize, usize)>);
+
+impl WindowIndex {
+    fn find(&self, id: u32, what: &str) -> anyhow::Result<(usize, usize)> {
+        self.0
+            .get(&id)
+            .copied()
+            .with_context(|| format!("{what}: window {id} is not in the windows table"))
+    }
+}
+
+/// The tokens table's words, in order, into their documents.
+fn add_tokens(docs: &mut [ShowDoc], t: &DataFrame, docs_of: &DocIndex) -> anyhow::Result<()> {
+    let (ids, idx) = (strs(t, tokens::DOC_ID)?, u32s(t, tokens::IDX)?);
     let (form, lemma, upos, deprel, label) = (
-        strs(&t, tokens::FORM)?,
-        strs(&t, tokens::LEMMA)?,
-        strs(&t, tokens::UPOS)?,
-        strs(&t, tokens::DEPREL)?,
-        strs(&t, tokens::LABEL)?,
+        strs(t, tokens::FORM)?,
+        strs(t, tokens::LEMMA)?,
+        strs(t, tokens::UPOS)?,
+        strs(t, tokens::DEPREL)?,
+        strs(t, tokens::LABEL)?,
     );
-    let (sentence, start, end) = (
-        u32s(&t, tokens::SENTENCE)?,
-        u32s(&t, tokens::START)?,
-        u32s(&t, tokens::END)?,
-    );
+    let (sentence, start, end) =
+        (u32s(t, tokens::SENTENCE)?, u32s(t, tokens::START)?, u32s(t, tokens::END)?);
     for row in 0..t.height() {
-        let d = &mut docs[find(&ids[row], "tokens table")?];
+        let d = &mut docs[docs_of.find(&ids[row], "tokens table")?];
         anyhow::ensure!(
             idx[row] as usize == d.words.len(),
             "tokens table, row {row}: token {} of document {} out of order",
@@ -288,18 +292,21 @@ pub fn load(
             acronym: None,
         });
     }
+    Ok(())
+}
 
-    let a = table(tables::ACRONYMS)?;
+/// Mark the words of each acronym pair (the short form and its long form).
+fn add_acronyms(docs: &mut [ShowDoc], a: &DataFrame, docs_of: &DocIndex) -> anyhow::Result<()> {
     let (a_doc, short, short_form, long_start, long_end, long_form) = (
-        strs(&a, acronyms::DOC_ID)?,
-        u32s(&a, acronyms::SHORT)?,
-        strs(&a, acronyms::SHORT_FORM)?,
-        u32s(&a, acronyms::LONG_START)?,
-        u32s(&a, acronyms::LONG_END)?,
-        strs(&a, acronyms::LONG_FORM)?,
+        strs(a, acronyms::DOC_ID)?,
+        u32s(a, acronyms::SHORT)?,
+        strs(a, acronyms::SHORT_FORM)?,
+        u32s(a, acronyms::LONG_START)?,
+        u32s(a, acronyms::LONG_END)?,
+        strs(a, acronyms::LONG_FORM)?,
     );
     for row in 0..a.height() {
-        let d = &mut docs[find(&a_doc[row], "acronyms table")?];
+        let d = &mut docs[docs_of.find(&a_doc[row], "acronyms table")?];
         let n = d.words.len();
         let word = |i: u32| (i as usize) < n;
         anyhow::ensure!(
@@ -315,19 +322,26 @@ pub fn load(
                 .get_or_insert_with(|| format!("long form of \u{201c}{}\u{201d}", short_form[row]));
         }
     }
+    Ok(())
+}
 
-    let w = table(tables::WINDOWS)?;
+/// The windows table's windows into their documents: the table's order and where each window is.
+fn add_windows(
+    docs: &mut [ShowDoc],
+    w: &DataFrame,
+    docs_of: &DocIndex,
+) -> anyhow::Result<(WindowOrder, WindowIndex)> {
     let (w_id, w_doc, w_index, w_start, w_end) = (
-        u32s(&w, windows::WINDOW_ID)?,
-        strs(&w, windows::DOC_ID)?,
-        u32s(&w, windows::WINDOW_INDEX)?,
-        u32s(&w, windows::WORD_START)?,
-        u32s(&w, windows::WORD_END)?,
+        u32s(w, windows::WINDOW_ID)?,
+        strs(w, windows::DOC_ID)?,
+        u32s(w, windows::WINDOW_INDEX)?,
+        u32s(w, windows::WORD_START)?,
+        u32s(w, windows::WORD_END)?,
     );
     let mut order = Vec::with_capacity(w.height());
     let mut where_is: HashMap<u32, (usize, usize)> = HashMap::new();
     for row in 0..w.height() {
-        let di = find(&w_doc[row], "windows table")?;
+        let di = docs_of.find(&w_doc[row], "windows table")?;
         let d = &mut docs[di];
         anyhow::ensure!(
             w_start[row] <= w_end[row] && w_end[row] as usize <= d.words.len(),
@@ -344,20 +358,22 @@ pub fn load(
             ..Default::default()
         });
     }
-    let window = |id: u32, what: &str| {
-        where_is
-            .get(&id)
-            .copied()
-            .with_context(|| format!("{what}: window {id} is not in the windows table"))
-    };
+    Ok((order, WindowIndex(where_is)))
+}
 
-    let e = table(tables::EDGES)?;
+/// The edges table's arcs into their windows (dependency arcs of `dep_kinds` only).
+fn add_edges(
+    docs: &mut [ShowDoc],
+    e: &DataFrame,
+    windows_of: &WindowIndex,
+    dep_kinds: &[EdgeKind],
+) -> anyhow::Result<()> {
     let (e_win, e_graph, e_kind, e_src, e_dst) = (
-        u32s(&e, edges::WINDOW_ID)?,
-        strs(&e, edges::GRAPH)?,
-        strs(&e, edges::KIND)?,
-        u32s(&e, edges::SRC)?,
-        u32s(&e, edges::DST)?,
+        u32s(e, edges::WINDOW_ID)?,
+        strs(e, edges::GRAPH)?,
+        strs(e, edges::KIND)?,
+        u32s(e, edges::SRC)?,
+        u32s(e, edges::DST)?,
     );
     for row in 0..e.height() {
         let kind = EdgeKind::from_name(&e_kind[row])
@@ -368,31 +384,33 @@ pub fn load(
             e_kind[row],
             e_graph[row]
         );
-        let (di, wi) = window(e_win[row], "edges table")?;
+        let (di, wi) = windows_of.find(e_win[row], "edges table")?;
         if kind.graph() == Graph::Dep && !dep_kinds.contains(&kind) {
             continue;
         }
-        docs[di].windows[wi].arcs.push(Arc {
-            kind,
-            src: e_src[row],
-            dst: e_dst[row],
-        });
+        docs[di].windows[wi].arcs.push(Arc { kind, src: e_src[row], dst: e_dst[row] });
     }
+    Ok(())
+}
 
-    let de = table(tables::DOC_EDGES)?;
+/// Each document edge into both of its windows.
+fn add_doc_edges(
+    docs: &mut [ShowDoc],
+    de: &DataFrame,
+    windows_of: &WindowIndex,
+) -> anyhow::Result<()> {
     let (sw, s, dw, dd, kind) = (
-        u32s(&de, doc_edges::SRC_WINDOW)?,
-        u32s(&de, doc_edges::SRC)?,
-        u32s(&de, doc_edges::DST_WINDOW)?,
-        u32s(&de, doc_edges::DST)?,
-        strs(&de, doc_edges::KIND)?,
+        u32s(de, doc_edges::SRC_WINDOW)?,
+        u32s(de, doc_edges::SRC)?,
+        u32s(de, doc_edges::DST_WINDOW)?,
+        u32s(de, doc_edges::DST)?,
+        strs(de, doc_edges::KIND)?,
     );
     for row in 0..de.height() {
-        for (here, pos, there, other_pos) in [
-            (sw[row], s[row], dw[row], dd[row]),
-            (dw[row], dd[row], sw[row], s[row]),
-        ] {
-            let (di, wi) = window(here, "doc_edges table")?;
+        for (here, pos, there, other_pos) in
+            [(sw[row], s[row], dw[row], dd[row]), (dw[row], dd[row], sw[row], s[row])]
+        {
+            let (di, wi) = windows_of.find(here, "doc_edges table")?;
             docs[di].windows[wi].doc_edges.push(DocEdgeEnd {
                 kind: kind[row].clone(),
                 pos,
@@ -401,7 +419,7 @@ pub fn load(
             });
         }
     }
-    Ok((docs, order))
+    Ok(())
 }
 
 /// Read a run's `predictions-SPLIT.conll` (`word gold predicted`, a blank
@@ -495,10 +513,7 @@ impl ErrorSummary {
                 self.repeated[repeated].1 += 1;
                 self.by_length[len(g)].1 += 1;
             } else {
-                *self
-                    .false_negatives
-                    .entry((doc.surface(g), g.ty.clone()))
-                    .or_default() += 1;
+                *self.false_negatives.entry((doc.surface(g), g.ty.clone())).or_default() += 1;
             }
         }
         for p in pred {
@@ -506,10 +521,7 @@ impl ErrorSummary {
             if p.outcome == Some(Outcome::Correct) {
                 self.by_length[len(p)].3 += 1;
             } else {
-                *self
-                    .false_positives
-                    .entry((doc.surface(p), p.ty.clone()))
-                    .or_default() += 1;
+                *self.false_positives.entry((doc.surface(p), p.ty.clone())).or_default() += 1;
             }
         }
     }
@@ -520,48 +532,25 @@ mod tests {
     use super::*;
 
     fn m(start: usize, end: usize, ty: &str) -> Mention {
-        Mention {
-            start,
-            end,
-            ty: ty.into(),
-            outcome: None,
-        }
+        Mention { start, end, ty: ty.into(), outcome: None }
     }
 
     #[test]
     fn outcomes_follow_span_and_type() {
-        let mut gold = vec![
-            m(0, 1, "Target"),
-            m(2, 4, "Mineral"),
-            m(5, 6, "Element"),
-            m(8, 9, "Target"),
-        ];
-        let mut pred = vec![
-            m(0, 1, "Target"),
-            m(2, 3, "Mineral"),
-            m(5, 6, "Mineral"),
-            m(10, 11, "Element"),
-        ];
+        let mut gold =
+            vec![m(0, 1, "Target"), m(2, 4, "Mineral"), m(5, 6, "Element"), m(8, 9, "Target")];
+        let mut pred =
+            vec![m(0, 1, "Target"), m(2, 3, "Mineral"), m(5, 6, "Mineral"), m(10, 11, "Element")];
         classify(&mut gold, &mut pred);
         let g: Vec<_> = gold.iter().map(|x| x.outcome.unwrap()).collect();
         let p: Vec<_> = pred.iter().map(|x| x.outcome.unwrap()).collect();
         assert_eq!(
             g,
-            vec![
-                Outcome::Correct,
-                Outcome::WrongSpan,
-                Outcome::WrongType,
-                Outcome::Missed
-            ]
+            vec![Outcome::Correct, Outcome::WrongSpan, Outcome::WrongType, Outcome::Missed]
         );
         assert_eq!(
             p,
-            vec![
-                Outcome::Correct,
-                Outcome::WrongSpan,
-                Outcome::WrongType,
-                Outcome::Spurious
-            ]
+            vec![Outcome::Correct, Outcome::WrongSpan, Outcome::WrongType, Outcome::Spurious]
         );
     }
 
@@ -592,12 +581,7 @@ mod tests {
             ..Default::default()
         })
         .collect();
-        ShowDoc {
-            id: "d".into(),
-            text,
-            words,
-            windows: Vec::new(),
-        }
+        ShowDoc { id: "d".into(), text, words, windows: Vec::new() }
     }
 
     #[test]
@@ -617,15 +601,10 @@ mod tests {
             "Windjana is repeated: one of its two mentions found"
         );
         assert_eq!(
-            s.false_negatives
-                .get(&("Windjana".to_string(), "Target".to_string())),
+            s.false_negatives.get(&("Windjana".to_string(), "Target".to_string())),
             Some(&1)
         );
-        assert_eq!(
-            s.false_positives
-                .get(&(".".to_string(), "Element".to_string())),
-            Some(&1)
-        );
+        assert_eq!(s.false_positives.get(&(".".to_string(), "Element".to_string())), Some(&1));
         assert_eq!(s.by_length[0], (4, 2, 4, 2));
     }
 }

@@ -39,20 +39,14 @@ impl std::str::FromStr for Task {
                 })
             };
             let (id, count) = (var("SLURM_ARRAY_TASK_ID")?, var("SLURM_ARRAY_TASK_COUNT")?);
-            return format!("{id}/{count}")
-                .parse()
-                .map_err(|e| format!("--chunk slurm: {e}"));
+            return format!("{id}/{count}").parse().map_err(|e| format!("--chunk slurm: {e}"));
         }
         let (i, n) = s
             .split_once('/')
             .ok_or_else(|| format!("--chunk {s}: expected i/N (0 <= i < N) or slurm"))?;
         let (index, count) = (
-            i.trim()
-                .parse::<usize>()
-                .map_err(|e| format!("--chunk {s}: {e}"))?,
-            n.trim()
-                .parse::<usize>()
-                .map_err(|e| format!("--chunk {s}: {e}"))?,
+            i.trim().parse::<usize>().map_err(|e| format!("--chunk {s}: {e}"))?,
+            n.trim().parse::<usize>().map_err(|e| format!("--chunk {s}: {e}"))?,
         );
         if count == 0 || index >= count {
             return Err(format!("--chunk {s}: expected 0 <= i < N"));
@@ -81,8 +75,7 @@ pub struct Chunk {
 impl Chunk {
     /// `OUT/<file without .jsonl>/<index>.EXT`.
     pub fn output(&self, out: &Path, ext: &str) -> PathBuf {
-        out.join(self.file.with_extension(""))
-            .join(format!("{:05}.{ext}", self.index))
+        out.join(self.file.with_extension("")).join(format!("{:05}.{ext}", self.index))
     }
 
     /// Its lines, read from `path` (the file it was planned from), preceded
@@ -125,13 +118,7 @@ pub fn plan(input: &Path, size: usize) -> anyhow::Result<Vec<Chunk>> {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         // Where each line starts, and the end of the file after the last.
         let mut starts: Vec<u64> = std::iter::once(0)
-            .chain(
-                bytes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &b)| b == b'\n')
-                    .map(|(i, _)| i as u64 + 1),
-            )
+            .chain(bytes.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i as u64 + 1))
             .collect();
         if bytes.ends_with(b"\n") || bytes.is_empty() {
             starts.pop();
@@ -185,10 +172,7 @@ mod tests {
             b"\n\n3\n",
             "a last line without its break gets one"
         );
-        assert_eq!(
-            chunks[4].output(Path::new("/o"), "jsonl"),
-            Path::new("/o/b/c/00001.jsonl")
-        );
+        assert_eq!(chunks[4].output(Path::new("/o"), "jsonl"), Path::new("/o/b/c/00001.jsonl"));
         assert_eq!("1/3".parse::<Task>().unwrap(), Task { index: 1, count: 3 });
         assert!("3/3".parse::<Task>().is_err() && "x".parse::<Task>().is_err());
         let single = plan(&dir.join("a.jsonl"), 1000).unwrap();

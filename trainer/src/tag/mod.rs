@@ -58,20 +58,14 @@ impl Parser {
         if !same_parser && parses.exists() {
             // `parses` is a cache of this command's own: nothing of it is kept.
             std::fs::remove_dir_all(parses).with_context(|| {
-                format!(
-                    "removing the parses of another parser, {}",
-                    parses.display()
-                )
+                format!("removing the parses of another parser, {}", parses.display())
             })?;
         }
         let stale: Vec<&PathBuf> = rels
             .iter()
             .filter(|rel| {
                 !same_parser
-                    || !up_to_date(
-                        &with_ext(parses, rel, "conllu"),
-                        &with_ext(texts, rel, "txt"),
-                    )
+                    || !up_to_date(&with_ext(parses, rel, "conllu"), &with_ext(texts, rel, "txt"))
             })
             .collect();
         if stale.is_empty() {

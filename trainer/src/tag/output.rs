@@ -36,11 +36,7 @@ impl OutputDir {
         let work = root.join(WORK_DIR);
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let lock = RunLock::acquire_file(root, &work.join(LOCK))?;
-        Ok(Self {
-            root: root.to_path_buf(),
-            written: BTreeSet::new(),
-            _lock: lock,
-        })
+        Ok(Self { root: root.to_path_buf(), written: BTreeSet::new(), _lock: lock })
     }
 
     pub fn root(&self) -> &Path {
@@ -55,11 +51,7 @@ impl OutputDir {
     /// Write `path` (inside OUT) atomically and remember it as this run's output.
     pub fn write(&mut self, path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         let rel = path.strip_prefix(&self.root).with_context(|| {
-            format!(
-                "{} is outside the output folder {}",
-                path.display(),
-                self.root.display()
-            )
+            format!("{} is outside the output folder {}", path.display(), self.root.display())
         })?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -87,9 +79,7 @@ impl OutputDir {
         for rel in before.iter().filter(|rel| !self.written.contains(*rel)) {
             // Only plain relative paths: a damaged list never reaches outside OUT.
             if rel.is_absolute()
-                || rel
-                    .components()
-                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+                || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_)))
             {
                 continue;
             }
@@ -123,15 +113,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         let odd = PathBuf::from(OsStr::from_bytes(b"b/new\nline\xff.ann"));
         let mut out = OutputDir::open(&root).unwrap();
-        let Err(second) = OutputDir::open(&root) else {
-            panic!("a second writer was let in")
-        };
-        assert!(
-            second
-                .to_string()
-                .contains("being written by another process"),
-            "{second}"
-        );
+        let Err(second) = OutputDir::open(&root) else { panic!("a second writer was let in") };
+        assert!(second.to_string().contains("being written by another process"), "{second}");
         out.write(&root.join("a.ann"), b"T1").unwrap();
         out.write(&root.join(&odd), b"T2").unwrap();
         assert!(out.write(Path::new("/elsewhere.ann"), b"").is_err());

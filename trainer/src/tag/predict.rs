@@ -75,11 +75,7 @@ pub fn find_inputs(
     Ok(rels
         .into_iter()
         .map(|rel| {
-            (
-                with_ext(input, &rel, "txt"),
-                with_ext(parses.unwrap_or(input), &rel, "conllu"),
-                rel,
-            )
+            (with_ext(input, &rel, "txt"), with_ext(parses.unwrap_or(input), &rel, "conllu"), rel)
         })
         .collect())
 }
@@ -101,11 +97,7 @@ impl<'a> Tagger<'a> {
         let first = runs.first().context("no run to tag with")?;
         for (i, run) in runs.iter().enumerate().skip(1) {
             let (a, b) = (&run.info, &first.info);
-            a.ensure_same_labels(
-                &format!("run {} of the ensemble", i + 1),
-                b,
-                "the first run",
-            )?;
+            a.ensure_same_labels(&format!("run {} of the ensemble", i + 1), b, "the first run")?;
             anyhow::ensure!(
                 a.window == b.window && a.tokenizer_sha256 == b.tokenizer_sha256,
                 "run {} of the ensemble: another tokenizer or windowing than the first run's",
@@ -122,18 +114,10 @@ impl<'a> Tagger<'a> {
             splits: Vec::new(),
             strict: true,
         };
-        let potentials = runs
-            .iter()
-            .map(|r| r.model.head.crf.potentials())
-            .collect::<Result<Vec<_>, _>>()?;
+        let potentials =
+            runs.iter().map(|r| r.model.head.crf.potentials()).collect::<Result<Vec<_>, _>>()?;
         let crf = CrfPotentials::mean(&potentials).context("no run to tag with")?;
-        Ok(Self {
-            runs,
-            opts,
-            crf,
-            scored_tags: first.info.scored_tags(),
-            consistency: None,
-        })
+        Ok(Self { runs, opts, crf, scored_tags: first.info.scored_tags(), consistency: None })
     }
 
     /// Decode each document with label consistency at `threshold` (the one
@@ -223,11 +207,8 @@ impl<'a> Tagger<'a> {
         probabilities: &[f64],
     ) -> Vec<PredictedEntity> {
         // Auxiliary types are learned, not output.
-        let tags: Vec<&str> = paths
-            .iter()
-            .flatten()
-            .map(|&t| self.scored_tags[t].as_str())
-            .collect();
+        let tags: Vec<&str> =
+            paths.iter().flatten().map(|&t| self.scored_tags[t].as_str()).collect();
         let mut out = Vec::new();
         // Chunks per sentence: an entity never spans a sentence in the output.
         for sent in &doc.sentences {
@@ -262,9 +243,7 @@ pub struct Batcher<T> {
 
 impl<T> Default for Batcher<T> {
     fn default() -> Self {
-        Self {
-            pending: Vec::new(),
-        }
+        Self { pending: Vec::new() }
     }
 }
 
@@ -278,13 +257,7 @@ impl<T> Batcher<T> {
         device: &Device,
     ) -> anyhow::Result<Vec<(Vec<PredictedEntity>, T)>> {
         self.pending.push((doc, key));
-        if self
-            .pending
-            .iter()
-            .map(|(d, _)| d.windows.len())
-            .sum::<usize>()
-            >= INFERENCE_WINDOWS
-        {
+        if self.pending.iter().map(|(d, _)| d.windows.len()).sum::<usize>() >= INFERENCE_WINDOWS {
             return self.finish(tagger, device);
         }
         Ok(Vec::new())
@@ -301,11 +274,7 @@ impl<T> Batcher<T> {
         }
         let (docs, keys): (Vec<DocumentData>, Vec<T>) =
             std::mem::take(&mut self.pending).into_iter().unzip();
-        Ok(tagger
-            .tag_many(docs, device)?
-            .into_iter()
-            .zip(keys)
-            .collect())
+        Ok(tagger.tag_many(docs, device)?.into_iter().zip(keys).collect())
     }
 }
 
@@ -326,10 +295,7 @@ fn run_records(
         .map(|(w, edges)| {
             let words = &data.doc.tokens[w.word_start..w.word_end];
             let forms: Vec<String> = words.iter().map(|t| t.form.clone()).collect();
-            let shapes = words
-                .iter()
-                .map(|t| enrelg_pipeline::shape::shape(&t.form))
-                .collect();
+            let shapes = words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect();
             let mut record = WindowRecord::new(
                 (first_window + w.index) as u32,
                 w.clone(),
@@ -349,9 +315,7 @@ fn run_records(
         let starts: Vec<usize> = data.windows.iter().map(|(w, _)| w.word_start).collect();
         for e in &data.doc_edges {
             let [(sw, sp), (dw, dp)] = e.ends(&starts);
-            records[sw]
-                .doc_coref
-                .push((sp, (first_window + dw) as u32, dp));
+            records[sw].doc_coref.push((sp, (first_window + dw) as u32, dp));
         }
     }
     if let Some(v) = &run.vocab {
@@ -376,10 +340,8 @@ pub fn open_runs(
     dirs: &[PathBuf],
     device: &Device,
 ) -> anyhow::Result<(Vec<LoadedRun>, WordPieceTokenizer)> {
-    let runs = dirs
-        .iter()
-        .map(|r| LoadedRun::open(r, device))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let runs =
+        dirs.iter().map(|r| LoadedRun::open(r, device)).collect::<anyhow::Result<Vec<_>>>()?;
     let first = runs.first().context("no run to tag with")?;
     let tokenizer = WordPieceTokenizer::from_model_dir(&first.model_dir)?;
     for (run, dir) in runs.iter().zip(dirs) {
@@ -478,18 +440,11 @@ pub fn tag_documents(
                      jsonl: &mut String|
      -> anyhow::Result<()> {
         for (entities, rel) in done {
-            out.write(
-                &with_ext(ann_root, rel, "ann"),
-                to_ann(&entities).as_bytes(),
-            )?;
-            let path = with_ext(Path::new(""), rel, "txt")
-                .to_string_lossy()
-                .into_owned();
+            out.write(&with_ext(ann_root, rel, "ann"), to_ann(&entities).as_bytes())?;
+            let path = with_ext(Path::new(""), rel, "txt").to_string_lossy().into_owned();
             for entity in &entities {
-                *jsonl += &(serde_json::to_string(&EntityLine {
-                    path: path.clone(),
-                    entity,
-                })? + "\n");
+                *jsonl +=
+                    &(serde_json::to_string(&EntityLine { path: path.clone(), entity })? + "\n");
             }
             tagged.entities.insert(rel.to_path_buf(), entities);
             bar.inc(1);
@@ -501,9 +456,7 @@ pub fn tag_documents(
             Ok(doc) => doc,
             Err(e) if !strict && e.is_document_problem() => {
                 // No .ann is written for it: the summary names it.
-                tagged
-                    .skipped
-                    .add(Unit::Document, &e.reason(), e.to_string());
+                tagged.skipped.add(Unit::Document, &e.reason(), e.to_string());
                 bar.inc(1);
                 continue;
             }
