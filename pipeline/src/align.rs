@@ -160,6 +160,22 @@ pub struct Aligned {
 
 pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligned, AlignReport) {
     let mut report = AlignReport::default();
+    let candidates = candidates(doc, label_set, cfg, &mut report);
+    let unique = one_per_span(doc, label_set, candidates, &mut report);
+    let kept = without_overlaps(doc, label_set, cfg, &unique, &mut report);
+    let aligned = labelled(doc, &unique, kept, &mut report);
+    report.entities_out = aligned.entities.len();
+    (aligned, report)
+}
+
+/// Each entity of a chosen type on the tokens it covers, with the index of its source entity;
+/// discontinuous and partial-token entities as `cfg` says.
+fn candidates(
+    doc: &Document,
+    label_set: &LabelSet,
+    cfg: &AlignConfig,
+    report: &mut AlignReport,
+) -> Vec<(TokenEntity, usize)> {
     let mut candidates: Vec<(TokenEntity, usize)> = Vec::new(); // entity, index of source
     for (k, e) in doc.entities.iter().enumerate() {
         if !label_set.contains(&e.ty) {
@@ -203,8 +219,17 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
         candidates
             .push((TokenEntity { ty: e.ty.clone(), start: first, end: last, id: e.id.clone() }, k));
     }
+    candidates
+}
 
-    // Same tokens: the first in file order wins, but a scored type over an auxiliary one.
+/// One entity per token span: the first in file order wins, but a scored type over an
+/// auxiliary one.
+fn one_per_span(
+    doc: &Document,
+    label_set: &LabelSet,
+    candidates: Vec<(TokenEntity, usize)>,
+    report: &mut AlignReport,
+) -> Vec<(TokenEntity, usize)> {
     let mut unique: Vec<(TokenEntity, usize)> = Vec::new();
     for (cand, k) in candidates {
         match unique.iter().position(|(u, _)| u.start == cand.start && u.end == cand.end) {
@@ -228,7 +253,18 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
             None => unique.push((cand, k)),
         }
     }
+    unique
+}
 
+/// The entities kept when overlaps are resolved by `cfg.nested`, in text order (indices into
+/// `unique`).
+fn without_overlaps(
+    doc: &Document,
+    label_set: &LabelSet,
+    cfg: &AlignConfig,
+    unique: &[(TokenEntity, usize)],
+    report: &mut AlignReport,
+) -> Vec<usize> {
     // Overlaps: visit in priority order and keep what does not overlap a kept entity.
     let mut order: Vec<usize> = (0..unique.len()).collect();
     // Auxiliary types last: the scored entities are what they would be without them.
@@ -261,7 +297,16 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
         }
     }
     kept.sort_by_key(|&i| unique[i].0.start);
+    kept
+}
 
+/// BIO labels of the kept entities; an entity across a sentence boundary is counted.
+fn labelled(
+    doc: &Document,
+    unique: &[(TokenEntity, usize)],
+    kept: Vec<usize>,
+    report: &mut AlignReport,
+) -> Aligned {
     let mut sentence_of = vec![0usize; doc.tokens.len()];
     for (s, sent) in doc.sentences.iter().enumerate() {
         sentence_of[sent.range()].fill(s);
@@ -279,8 +324,7 @@ pub fn align(doc: &Document, label_set: &LabelSet, cfg: &AlignConfig) -> (Aligne
         }
         entities.push(e.clone());
     }
-    report.entities_out = entities.len();
-    (Aligned { labels, entities }, report)
+    Aligned { labels, entities }
 }
 
 /// The tokens that overlap characters `start..end` (tokens are in text order).

@@ -168,14 +168,9 @@ pub fn parse_ann(
         if line.trim().is_empty() {
             continue;
         }
-        let syntax = |column: usize, message: String| BratError::Syntax {
-            path: ann_path.to_path_buf(),
-            line: line_no,
-            column,
-            message,
-        };
         let mut fields = line.splitn(3, '\t');
         let id = fields.next().unwrap_or_default();
+        let at = AnnLine { path: ann_path, txt: txt_path, line_no, id, line };
         let Some(kind) = line_kind(id) else {
             skipped.push(BratError::UnknownKind {
                 path: ann_path.to_path_buf(),
@@ -185,7 +180,7 @@ pub fn parse_ann(
             continue;
         };
         let body = fields.next().ok_or_else(|| {
-            syntax(id.chars().count() + 1, "missing tab after the annotation id".into())
+            at.syntax(id.chars().count() + 1, "missing tab after the annotation id".into())
         })?;
         if kind != "*" {
             if let Some(first) = seen.insert(id.to_string(), line_no) {
@@ -200,90 +195,127 @@ pub fn parse_ann(
         *kinds.entry(kind.to_string()).or_default() += 1;
         if kind != "T" {
             if body.split_whitespace().next().is_none() {
-                return Err(syntax(
+                return Err(at.syntax(
                     id.chars().count() + 2,
                     format!("{kind} annotation {id} has no type"),
                 ));
             }
             continue;
         }
-        let surface = fields.next();
-        let body_col = id.chars().count() + 2;
-        let (ty, spans_str) = body.split_once(' ').ok_or_else(|| {
-            syntax(body_col, format!("{id}: expected \"TYPE START END\", found {body:?}"))
-        })?;
-        if ty.is_empty() {
-            return Err(syntax(body_col, format!("{id}: empty entity type")));
-        }
-        let mut spans = Vec::new();
-        for frag in spans_str.split(';') {
-            let nums: Vec<&str> = frag.split_whitespace().collect();
-            let parse = |s: &str| s.parse::<usize>().ok();
-            let (Some(start), Some(end)) =
-                (nums.first().and_then(|s| parse(s)), nums.get(1).and_then(|s| parse(s)))
-            else {
-                return Err(syntax(
-                    body_col + ty.chars().count() + 1,
-                    format!(
-                        "{id}: bad span {frag:?}, expected two non-negative integers \"START END\""
-                    ),
-                ));
-            };
-            if nums.len() != 2 {
-                return Err(syntax(
-                    body_col + ty.chars().count() + 1,
-                    format!("{id}: bad span {frag:?}, expected \"START END\""),
-                ));
-            }
-            if start >= end {
-                return Err(BratError::Reversed {
-                    path: ann_path.to_path_buf(),
-                    line: line_no,
-                    id: id.into(),
-                    start,
-                    end,
-                });
-            }
-            if end > text.len_chars() {
-                return Err(BratError::OutOfRange {
-                    path: ann_path.to_path_buf(),
-                    line: line_no,
-                    id: id.into(),
-                    start,
-                    end,
-                    txt: txt_path.to_path_buf(),
-                    len: text.len_chars(),
-                });
-            }
-            spans.push((start, end));
-        }
-        let Some(surface) = surface else {
-            return Err(syntax(
-                line.chars().count() + 1,
-                format!("{id}: missing tab-separated surface text"),
-            ));
-        };
-        // brat joins the fragments of a discontinuous span with a space, and a
-        // newline inside an entity is written as a space, so compare with all
-        // whitespace folded to a single space character.
-        let found =
-            spans.iter().filter_map(|&(s, e)| text.slice(s, e)).collect::<Vec<_>>().join(" ");
-        if fold_ws(&found) != fold_ws(surface) {
-            let spans_desc =
-                spans.iter().map(|(s, e)| format!("{s}-{e}")).collect::<Vec<_>>().join(";");
-            return Err(BratError::SurfaceMismatch {
-                path: ann_path.to_path_buf(),
-                line: line_no,
-                id: id.into(),
-                expected: surface.into(),
-                txt: txt_path.to_path_buf(),
-                found,
-                spans: spans_desc,
-            });
-        }
-        entities.push(Entity { id: id.into(), ty: ty.into(), spans, line: line_no });
+        entities.push(parse_entity(&at, body, fields.next(), text)?);
     }
     Ok(Annotations { entities, annotation_lines: kinds, skipped })
+}
+
+/// One `.ann` line being read, for its errors.
+struct AnnLine<'a> {
+    path: &'a Path,
+    txt: &'a Path,
+    line_no: usize,
+    id: &'a str,
+    line: &'a str,
+}
+
+impl AnnLine<'_> {
+    fn syntax(&self, column: usize, message: String) -> BratError {
+        BratError::Syntax { path: self.path.to_path_buf(), line: self.line_no, column, message }
+    }
+}
+
+/// An entity line's `TYPE START END[;START END...]` body and surface text, checked against the
+/// document's text.
+fn parse_entity(
+    at: &AnnLine,
+    body: &str,
+    surface: Option<&str>,
+    text: &Text,
+) -> Result<Entity, BratError> {
+    let (id, line_no) = (at.id, at.line_no);
+    let body_col = id.chars().count() + 2;
+    let (ty, spans_str) = body.split_once(' ').ok_or_else(|| {
+        at.syntax(body_col, format!("{id}: expected \"TYPE START END\", found {body:?}"))
+    })?;
+    if ty.is_empty() {
+        return Err(at.syntax(body_col, format!("{id}: empty entity type")));
+    }
+    let spans = parse_spans(at, spans_str, body_col + ty.chars().count() + 1, text)?;
+    let Some(surface) = surface else {
+        return Err(at.syntax(
+            at.line.chars().count() + 1,
+            format!("{id}: missing tab-separated surface text"),
+        ));
+    };
+    // brat joins the fragments of a discontinuous span with a space, and a
+    // newline inside an entity is written as a space, so compare with all
+    // whitespace folded to a single space character.
+    let found = spans.iter().filter_map(|&(s, e)| text.slice(s, e)).collect::<Vec<_>>().join(" ");
+    if fold_ws(&found) != fold_ws(surface) {
+        let spans_desc =
+            spans.iter().map(|(s, e)| format!("{s}-{e}")).collect::<Vec<_>>().join(";");
+        return Err(BratError::SurfaceMismatch {
+            path: at.path.to_path_buf(),
+            line: line_no,
+            id: id.into(),
+            expected: surface.into(),
+            txt: at.txt.to_path_buf(),
+            found,
+            spans: spans_desc,
+        });
+    }
+    Ok(Entity { id: id.into(), ty: ty.into(), spans, line: line_no })
+}
+
+/// The `START END` fragments of an entity (`column`: where they start on the line), each
+/// within the text and not reversed.
+fn parse_spans(
+    at: &AnnLine,
+    spans_str: &str,
+    column: usize,
+    text: &Text,
+) -> Result<Vec<(usize, usize)>, BratError> {
+    let (id, line_no) = (at.id, at.line_no);
+    let mut spans = Vec::new();
+    for frag in spans_str.split(';') {
+        let nums: Vec<&str> = frag.split_whitespace().collect();
+        let parse = |s: &str| s.parse::<usize>().ok();
+        let (Some(start), Some(end)) =
+            (nums.first().and_then(|s| parse(s)), nums.get(1).and_then(|s| parse(s)))
+        else {
+            return Err(at.syntax(
+                column,
+                format!(
+                    "{id}: bad span {frag:?}, expected two non-negative integers \"START END\""
+                ),
+            ));
+        };
+        if nums.len() != 2 {
+            return Err(
+                at.syntax(column, format!("{id}: bad span {frag:?}, expected \"START END\""))
+            );
+        }
+        if start >= end {
+            return Err(BratError::Reversed {
+                path: at.path.to_path_buf(),
+                line: line_no,
+                id: id.into(),
+                start,
+                end,
+            });
+        }
+        if end > text.len_chars() {
+            return Err(BratError::OutOfRange {
+                path: at.path.to_path_buf(),
+                line: line_no,
+                id: id.into(),
+                start,
+                end,
+                txt: at.txt.to_path_buf(),
+                len: text.len_chars(),
+            });
+        }
+        spans.push((start, end));
+    }
+    Ok(spans)
 }
 
 fn fold_ws(s: &str) -> String {

@@ -69,6 +69,21 @@ pub fn compare(standoff: &[Document], enrelg: &[Document], labels: &LabelSet) ->
     c
 }
 
+/// Pairs of distinct brat token spans that nest or cross.
+fn count_overlapping_pairs(spans: &[(usize, usize)], c: &mut Comparison) {
+    for (i, a) in spans.iter().enumerate() {
+        for b in &spans[i + 1..] {
+            if a.0 < b.1 && b.0 < a.1 {
+                if (a.0 <= b.0 && b.1 <= a.1) || (b.0 <= a.0 && a.1 <= b.1) {
+                    c.brat_nested_pairs += 1;
+                } else {
+                    c.brat_crossing_pairs += 1;
+                }
+            }
+        }
+    }
+}
+
 fn compare_document(doc: &Document, enrelg: &Document, labels: &LabelSet, c: &mut Comparison) {
     let mut seen_char_spans: HashMap<(Vec<(usize, usize)>, String), usize> = HashMap::new();
     let mut brat: Vec<Span> = Vec::new();
@@ -98,18 +113,7 @@ fn compare_document(doc: &Document, enrelg: &Document, labels: &LabelSet, c: &mu
     c.brat_distinct_token_spans += distinct.len();
     let spans: BTreeSet<(usize, usize)> = distinct.iter().map(|s| (s.0, s.1)).collect();
     c.brat_same_span_multiple_types += distinct.len() - spans.len();
-    let spans: Vec<(usize, usize)> = spans.into_iter().collect();
-    for (i, a) in spans.iter().enumerate() {
-        for b in &spans[i + 1..] {
-            if a.0 < b.1 && b.0 < a.1 {
-                if (a.0 <= b.0 && b.1 <= a.1) || (b.0 <= a.0 && a.1 <= b.1) {
-                    c.brat_nested_pairs += 1;
-                } else {
-                    c.brat_crossing_pairs += 1;
-                }
-            }
-        }
-    }
+    count_overlapping_pairs(&spans.into_iter().collect::<Vec<_>>(), c);
 
     // EnRel-G chunks on the same token positions (the token sequences are equal).
     let chunks: BTreeSet<Span> = enrelg

@@ -202,10 +202,7 @@ fn parse_token_line(
         return Ok(());
     }
     if id.contains('.') {
-        let ok = id
-            .split_once('.')
-            .is_some_and(|(a, b)| a.parse::<usize>().is_ok() && b.parse::<usize>().is_ok());
-        if !ok {
+        if !is_empty_node_id(id) {
             return Err(syntax(1, format!("bad empty node id {id:?}")));
         }
         sent.empty_nodes += 1;
@@ -241,6 +238,12 @@ fn parse_token_line(
         line: line_no,
     });
     Ok(())
+}
+
+/// An empty node's id: `N.M`, both numbers.
+fn is_empty_node_id(id: &str) -> bool {
+    id.split_once('.')
+        .is_some_and(|(a, b)| a.parse::<usize>().is_ok() && b.parse::<usize>().is_ok())
 }
 
 /// `TokenRange=s:e` and `SpaceAfter=No` from a MISC column.

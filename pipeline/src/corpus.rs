@@ -178,34 +178,7 @@ pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, 
     if txt.is_empty() {
         return Err(CorpusError::Layout { path: standoff, what: "no .txt files".into() });
     }
-    // Files without their partner: the document cannot be built.
-    let missing = |stem: &str, path: PathBuf, what: &str| CorpusError::Missing {
-        path,
-        what: what.to_string(),
-        stem: stem.to_string(),
-    };
-    let mut orphans: Vec<(&String, CorpusError)> = Vec::new();
-    for stem in &txt {
-        if !ann.contains(stem) {
-            orphans
-                .push((stem, missing(stem, standoff.join(format!("{stem}.ann")), "missing .ann")));
-        } else if !conllu.contains(stem) {
-            orphans.push((
-                stem,
-                missing(stem, parses.join(format!("{stem}.conllu")), "missing .conllu"),
-            ));
-        }
-    }
-    for stem in ann.difference(&txt) {
-        orphans
-            .push((stem, missing(stem, standoff.join(format!("{stem}.ann")), ".ann without .txt")));
-    }
-    for stem in conllu.difference(&txt) {
-        orphans.push((
-            stem,
-            missing(stem, parses.join(format!("{stem}.conllu")), ".conllu without .txt"),
-        ));
-    }
+    let orphans = orphans(&standoff, &parses, &txt, &ann, &conllu);
     let complete: Vec<&String> =
         txt.iter().filter(|s| ann.contains(*s) && conllu.contains(*s)).collect();
     let read: Vec<(&String, DocumentResult)> = complete
@@ -242,6 +215,44 @@ pub fn load_split(dir: &Path, split: &str, strict: bool) -> Result<LoadedSplit, 
         }
     }
     Ok(LoadedSplit { documents, skipped })
+}
+
+/// Files without their partner, by stem: the document cannot be built.
+fn orphans<'a>(
+    standoff: &Path,
+    parses: &Path,
+    txt: &'a BTreeSet<String>,
+    ann: &'a BTreeSet<String>,
+    conllu: &'a BTreeSet<String>,
+) -> Vec<(&'a String, CorpusError)> {
+    let missing = |stem: &str, path: PathBuf, what: &str| CorpusError::Missing {
+        path,
+        what: what.to_string(),
+        stem: stem.to_string(),
+    };
+    let mut orphans: Vec<(&String, CorpusError)> = Vec::new();
+    for stem in txt {
+        if !ann.contains(stem) {
+            orphans
+                .push((stem, missing(stem, standoff.join(format!("{stem}.ann")), "missing .ann")));
+        } else if !conllu.contains(stem) {
+            orphans.push((
+                stem,
+                missing(stem, parses.join(format!("{stem}.conllu")), "missing .conllu"),
+            ));
+        }
+    }
+    for stem in ann.difference(txt) {
+        orphans
+            .push((stem, missing(stem, standoff.join(format!("{stem}.ann")), ".ann without .txt")));
+    }
+    for stem in conllu.difference(txt) {
+        orphans.push((
+            stem,
+            missing(stem, parses.join(format!("{stem}.conllu")), ".conllu without .txt"),
+        ));
+    }
+    orphans
 }
 
 /// A document with the `.ann` lines left out of it, or why it cannot be read.

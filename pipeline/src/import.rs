@@ -278,31 +278,8 @@ fn split(
         }
         "the folder's train/dev/test subfolders".to_string()
     } else {
-        let mut keyed: Vec<([u8; 32], &PathBuf)> = docs
-            .iter()
-            .map(|t| {
-                let mut h = Sha256::new();
-                h.update(opts.seed.to_le_bytes());
-                h.update(t.as_os_str().as_encoded_bytes());
-                (h.finalize().into(), t)
-            })
-            .collect();
-        keyed.sort();
+        seeded_split(docs, opts, &mut splits);
         let s = opts.shares;
-        let n = keyed.len() as f64;
-        let total = s.train + s.dev + s.test;
-        let n_train = (n * s.train / total).round() as usize;
-        let n_dev = ((n * (s.train + s.dev) / total).round() as usize).saturating_sub(n_train);
-        for (i, (_, t)) in keyed.into_iter().enumerate() {
-            let split = if i < n_train {
-                "train"
-            } else if i < n_train + n_dev {
-                "dev"
-            } else {
-                "test"
-            };
-            splits.entry(split).or_default().push(t.clone());
-        }
         format!("by document, SHA-256 of (seed {}, relative path) order, shares {s}", opts.seed)
     };
     let mut out = Vec::new();
@@ -338,6 +315,39 @@ fn split(
     }
     out.sort_by_key(|(s, _)| split_rank(s));
     Ok((out, rule))
+}
+
+/// Documents ordered by SHA-256 of (seed, relative path) and cut at the shares.
+fn seeded_split(
+    docs: &[PathBuf],
+    opts: &ImportOptions,
+    splits: &mut BTreeMap<&'static str, Vec<PathBuf>>,
+) {
+    let mut keyed: Vec<([u8; 32], &PathBuf)> = docs
+        .iter()
+        .map(|t| {
+            let mut h = Sha256::new();
+            h.update(opts.seed.to_le_bytes());
+            h.update(t.as_os_str().as_encoded_bytes());
+            (h.finalize().into(), t)
+        })
+        .collect();
+    keyed.sort();
+    let s = opts.shares;
+    let n = keyed.len() as f64;
+    let total = s.train + s.dev + s.test;
+    let n_train = (n * s.train / total).round() as usize;
+    let n_dev = ((n * (s.train + s.dev) / total).round() as usize).saturating_sub(n_train);
+    for (i, (_, t)) in keyed.into_iter().enumerate() {
+        let split = if i < n_train {
+            "train"
+        } else if i < n_train + n_dev {
+            "dev"
+        } else {
+            "test"
+        };
+        splits.entry(split).or_default().push(t.clone());
+    }
 }
 
 /// A document's id: its path without extension (below the split folder when

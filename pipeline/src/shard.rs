@@ -52,6 +52,8 @@ pub enum ShardError {
     Polars { path: PathBuf, source: PolarsError },
     #[error("{}: {message}", path.display())]
     Manifest { path: PathBuf, message: String },
+    #[error("column {column}: {message}")]
+    Column { column: String, message: String },
     #[error("{}: SHA-256 {found} differs from {expected} in the shard manifest; the file changed after it was written (rebuild with `make data`)", path.display())]
     Checksum { path: PathBuf, expected: String, found: String },
 }
@@ -585,4 +587,36 @@ pub fn read_table(dir: &Path, split: &str, table: &str) -> Result<DataFrame, Sha
         return Err(ShardError::Checksum { path, expected: expected.clone(), found });
     }
     IpcReader::new(std::io::Cursor::new(bytes)).finish().map_err(polars_err(&path))
+}
+
+/// The shard column readers: a table's column as plain values, for every reader of shards.
+fn column_err(column: &str) -> impl FnOnce(PolarsError) -> ShardError + '_ {
+    move |e| ShardError::Column { column: column.into(), message: e.to_string() }
+}
+
+/// A `u32` column without nulls.
+pub fn u32s(df: &DataFrame, column: &str) -> Result<Vec<u32>, ShardError> {
+    let col = df.column(column).and_then(|c| c.u32()).map_err(column_err(column))?;
+    if col.null_count() != 0 {
+        return Err(ShardError::Column { column: column.into(), message: "holds nulls".into() });
+    }
+    Ok(col.into_no_null_iter().collect())
+}
+
+/// A string column; a null reads as the empty string.
+pub fn strings(df: &DataFrame, column: &str) -> Result<Vec<String>, ShardError> {
+    let col = df.column(column).and_then(|c| c.str()).map_err(column_err(column))?;
+    Ok(col.iter().map(|s| s.unwrap_or("").to_string()).collect())
+}
+
+/// Row `row` of a `list<u32>` column.
+pub fn u32_list(df: &DataFrame, column: &str, row: usize) -> Result<Vec<u32>, ShardError> {
+    let list = df.column(column).and_then(|c| c.list()).map_err(column_err(column))?;
+    let Some(s) = list.get_as_series(row) else {
+        return Err(ShardError::Column {
+            column: column.into(),
+            message: format!("row {row} is null"),
+        });
+    };
+    Ok(s.u32().map_err(column_err(column))?.into_no_null_iter().collect())
 }

@@ -224,39 +224,18 @@ pub fn windows(
     let subs = tok
         .subtokens(&words)
         .map_err(|message| WindowError::Encode { doc: doc.id.clone(), message })?;
-    {
-        for mut s in subs {
-            if s.is_empty() {
-                report.words_without_subtokens += 1;
-                s.push(tok.unk);
-            }
-            if s.len() > budget {
-                report.words_truncated += 1;
-                s.truncate(budget);
-            }
-            pieces.push(s);
+    for mut s in subs {
+        if s.is_empty() {
+            report.words_without_subtokens += 1;
+            s.push(tok.unk);
         }
+        if s.len() > budget {
+            report.words_truncated += 1;
+            s.truncate(budget);
+        }
+        pieces.push(s);
     }
-    // Units that must not be split: sentences, or pieces of over-long sentences.
-    let mut units: Vec<(usize, usize, usize)> = Vec::new(); // (first word, end word, subtokens)
-    for sent in &doc.sentences {
-        let total: usize = pieces[sent.range()].iter().map(Vec::len).sum();
-        if total <= budget {
-            units.push((sent.start, sent.end, total));
-            continue;
-        }
-        report.sentences_split += 1;
-        let (mut start, mut size) = (sent.start, 0);
-        for w in sent.range() {
-            if size + pieces[w].len() > budget && w > start {
-                units.push((start, w, size));
-                start = w;
-                size = 0;
-            }
-            size += pieces[w].len();
-        }
-        units.push((start, sent.end, size));
-    }
+    let units = units(doc, &pieces, budget, &mut report);
     // Greedy packing of units into windows.
     let mut out: Vec<Window> = Vec::new();
     let mut current: Option<(usize, usize, usize)> = None;
@@ -293,6 +272,36 @@ pub fn windows(
     report.windows = out.len();
     report.subtokens = out.iter().map(|w| w.input_ids.len()).sum();
     Ok((out, report))
+}
+
+/// Units that must not be split, as (first word, end word, subtokens): sentences, or pieces of
+/// over-long sentences cut where the next word would pass `budget`.
+fn units(
+    doc: &Document,
+    pieces: &[Vec<u32>],
+    budget: usize,
+    report: &mut WindowReport,
+) -> Vec<(usize, usize, usize)> {
+    let mut units: Vec<(usize, usize, usize)> = Vec::new();
+    for sent in &doc.sentences {
+        let total: usize = pieces[sent.range()].iter().map(Vec::len).sum();
+        if total <= budget {
+            units.push((sent.start, sent.end, total));
+            continue;
+        }
+        report.sentences_split += 1;
+        let (mut start, mut size) = (sent.start, 0);
+        for w in sent.range() {
+            if size + pieces[w].len() > budget && w > start {
+                units.push((start, w, size));
+                start = w;
+                size = 0;
+            }
+            size += pieces[w].len();
+        }
+        units.push((start, sent.end, size));
+    }
+    units
 }
 
 #[cfg(test)]

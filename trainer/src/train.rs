@@ -65,6 +65,22 @@ pub struct SplitData {
     pub scope: CorefScope,
 }
 
+impl SplitData {
+    /// Keep the first `keep` windows (the first documents of a training fraction), encoded
+    /// outputs included.
+    fn keep_first(&mut self, keep: usize, fraction: f64) {
+        if keep < self.records.len() {
+            tracing::info!(
+                "training on the first {} % of the documents: {keep} of {} windows",
+                100.0 * fraction,
+                self.records.len()
+            );
+            self.records.truncate(keep);
+            self.embedded.words.truncate(keep);
+        }
+    }
+}
+
 /// What the epoch loop needs of a model under training (as burn-train's
 /// `TrainStep` and `ValidStep`): the frozen-encoder head and the fine-tuned
 /// model each implement it once.
@@ -257,15 +273,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
             split.embedded = embed(&encoder, cfg, &split.records, &cache, &plain, &split.name)?;
         }
     }
-    if keep < train.records.len() {
-        tracing::info!(
-            "training on the first {} % of the documents: {keep} of {} windows",
-            100.0 * cfg.train_fraction,
-            train.records.len()
-        );
-        train.records.truncate(keep);
-        train.embedded.words.truncate(keep);
-    }
+    train.keep_first(keep, cfg.train_fraction);
     if cfg.freeze_encoder {
         let mut head = mcfg.init_head(&auto);
         if let Some(file) = &init_file {

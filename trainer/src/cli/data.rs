@@ -10,7 +10,7 @@ use enrelg_pipeline::corpus;
 use enrelg_pipeline::graph::DependencyVariant;
 use enrelg_pipeline::import::{self, ImportOptions, SplitShares};
 use enrelg_pipeline::manifest::Manifest;
-use enrelg_pipeline::shard::{build, BuildOptions};
+use enrelg_pipeline::shard::{build, BuildOptions, ShardManifest, StageTimes};
 use enrelg_pipeline::tree::{Depth, Links};
 use enrelg_pipeline::window::{WindowConfig, WordPieceTokenizer};
 use enrelg_schemas::LabelSet;
@@ -82,25 +82,7 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
     let manifest = Manifest::read(&manifest_path)?;
     let tokenizer = WordPieceTokenizer::from_model_dir(&args.model)?;
     let splits = corpus::splits(&args.corpus)?;
-    let total: usize = splits
-        .iter()
-        .map(|s| {
-            enrelg_pipeline::tree::walk(
-                &args.corpus.join("standoff").join(s),
-                "txt",
-                Depth::Flat,
-                Links::Follow,
-            )
-            .map_or(0, |t| t.files.len())
-        })
-        .sum();
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:40}] {pos}/{len} documents ({per_sec}, eta {eta})",
-        )?
-        .progress_chars("=> "),
-    );
+    let bar = progress_bar(&args.corpus, &splits)?;
     bar.set_message(format!("building {}", manifest.name));
     let opts = BuildOptions {
         corpus_name: manifest.name.clone(),
@@ -120,6 +102,51 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
     };
     let (shards, times) = build(&args.corpus, &args.out, &opts, &|n| bar.inc(n))?;
     bar.finish_and_clear();
+    print_statistics(&args, &shards, &times, start);
+    super::report_skips(shards.statistics.values().map(|s| &s.skipped));
+    warn_unused_auxiliary(&args, &shards)?;
+    let found = serde_json::to_value(&shards.statistics)?;
+    if let Some(path) = &args.write_stats {
+        enrelg_pipeline::fs::write_atomic(
+            path,
+            (serde_json::to_string_pretty(&found)? + "\n").as_bytes(),
+        )?;
+        tracing::info!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.check_stats {
+        if !super::matches_expected(path, &found, "shard statistics", "--write-stats")? {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A bar over the documents of the corpus's splits.
+fn progress_bar(corpus: &Path, splits: &[String]) -> anyhow::Result<ProgressBar> {
+    let total: usize = splits
+        .iter()
+        .map(|s| {
+            enrelg_pipeline::tree::walk(
+                &corpus.join("standoff").join(s),
+                "txt",
+                Depth::Flat,
+                Links::Follow,
+            )
+            .map_or(0, |t| t.files.len())
+        })
+        .sum();
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} documents ({per_sec}, eta {eta})",
+        )?
+        .progress_chars("=> "),
+    );
+    Ok(bar)
+}
+
+/// The table of each split's statistics, edges and document edges per kind, and stage times.
+fn print_statistics(args: &DataArgs, shards: &ShardManifest, times: &StageTimes, start: Instant) {
     println!("{} -> {}", args.corpus.display(), args.out.display());
     println!(
         "{:<8} {:>6} {:>8} {:>8} {:>10} {:>10} {:>9} {:>8}",
@@ -171,22 +198,6 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
         times.write,
         start.elapsed().as_secs_f64()
     );
-    super::report_skips(shards.statistics.values().map(|s| &s.skipped));
-    warn_unused_auxiliary(&args, &shards)?;
-    let found = serde_json::to_value(&shards.statistics)?;
-    if let Some(path) = &args.write_stats {
-        enrelg_pipeline::fs::write_atomic(
-            path,
-            (serde_json::to_string_pretty(&found)? + "\n").as_bytes(),
-        )?;
-        tracing::info!("wrote {}", path.display());
-    }
-    if let Some(path) = &args.check_stats {
-        if !super::matches_expected(path, &found, "shard statistics", "--write-stats")? {
-            return Ok(ExitCode::FAILURE);
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The folder beside the shards `out` where a brat folder is laid out as a

@@ -1,15 +1,15 @@
 //! `enrelg show`: static HTML pages of a split's documents, entities,
 //! predictions and graphs, plus an index with the error analysis.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg::run::RunInfo;
+use enrelg::run::{predictions_file, RunInfo};
 use enrelg::show::html::{document_page, errors, index_page, page_name, IndexRow, Palette};
-use enrelg::show::{load, read_predictions, ErrorSummary, Outcome};
+use enrelg::show::{load, read_predictions, ErrorSummary, Outcome, ShowDoc, WindowOrder};
 use enrelg_pipeline::fs::{sha256_file, write_atomic};
 use enrelg_pipeline::graph::DependencyVariant;
 use enrelg_schemas::tables::MANIFEST;
@@ -41,36 +41,10 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let variant =
         info.as_ref().map_or_else(DependencyVariant::default, |i| i.config.dependency_variant);
     let (mut docs, order) = load(&args.shards, &args.split, variant.kinds())?;
-    let mut scored: Option<Vec<String>> = None;
-    if let (Some(run), Some(info)) = (&args.run, &info) {
-        let found = sha256_file(&args.shards.join(MANIFEST))?;
-        anyhow::ensure!(
-            found == info.shard_manifest_sha256,
-            "{}: not the shards run {} was trained on (manifest sha256 {} vs {} in its run.json; it used {})",
-            args.shards.display(),
-            run.display(),
-            &found[..12],
-            &info.shard_manifest_sha256[..12.min(info.shard_manifest_sha256.len())],
-            info.shards.display()
-        );
-        let predictions = run.join(format!("predictions-{}.conll", args.split));
-        anyhow::ensure!(
-            predictions.exists(),
-            "{}: no predictions on {}; write them with `enrelg eval --run {} --split {}`",
-            predictions.display(),
-            args.split,
-            run.display(),
-            args.split
-        );
-        read_predictions(&predictions, &mut docs, &order)?;
-        let mut types: Vec<String> = info
-            .scored_tags()
-            .iter()
-            .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
-            .collect();
-        types.dedup();
-        scored = Some(types);
-    }
+    let scored = match (&args.run, &info) {
+        (Some(run), Some(info)) => Some(read_run(&args, run, info, &mut docs, &order)?),
+        _ => None,
+    };
     if !args.docs.is_empty() {
         for id in &args.docs {
             anyhow::ensure!(
@@ -133,4 +107,42 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
         args.out.join("index.html").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run's predictions on the split into the documents (its shards must be these); the entity
+/// types it scores.
+fn read_run(
+    args: &ShowArgs,
+    run: &Path,
+    info: &RunInfo,
+    docs: &mut [ShowDoc],
+    order: &WindowOrder,
+) -> anyhow::Result<Vec<String>> {
+    let found = sha256_file(&args.shards.join(MANIFEST))?;
+    anyhow::ensure!(
+        found == info.shard_manifest_sha256,
+        "{}: not the shards run {} was trained on (manifest sha256 {} vs {} in its run.json; it used {})",
+        args.shards.display(),
+        run.display(),
+        &found[..12],
+        &info.shard_manifest_sha256[..12.min(info.shard_manifest_sha256.len())],
+        info.shards.display()
+    );
+    let predictions = run.join(predictions_file(&args.split));
+    anyhow::ensure!(
+        predictions.exists(),
+        "{}: no predictions on {}; write them with `enrelg eval --run {} --split {}`",
+        predictions.display(),
+        args.split,
+        run.display(),
+        args.split
+    );
+    read_predictions(&predictions, docs, order)?;
+    let mut types: Vec<String> = info
+        .scored_tags()
+        .iter()
+        .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
+        .collect();
+    types.dedup();
+    Ok(types)
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use enrelg_pipeline::align::{AlignConfig, DiscontinuousPolicy, NestedPolicy, PartialTokenPolicy};
 use enrelg_pipeline::corpus::split_rank;
-use enrelg_pipeline::stats::{enrelg_stats, standoff_stats, CorpusStats};
+use enrelg_pipeline::stats::{enrelg_stats, standoff_stats, CorpusStats, SplitStats};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -139,6 +139,55 @@ pub fn table(stats: &CorpusStats) -> String {
         }
         out.push('\n');
     }
+    alignment_section(&mut out, &splits);
+    let excluded: std::collections::BTreeSet<&String> =
+        splits.iter().flat_map(|(_, s)| s.alignment.excluded_types.keys()).collect();
+    let title = "types outside the label set (not labelled)";
+    count_section(&mut out, &splits, title, excluded, |s, ty| {
+        *s.alignment.excluded_types.get(*ty).unwrap_or(&0)
+    });
+    let kinds: std::collections::BTreeSet<&String> =
+        splits.iter().flat_map(|(_, s)| s.annotation_lines.keys()).collect();
+    count_section(&mut out, &splits, "annotation lines by kind", kinds, |s, k| {
+        *s.annotation_lines.get(*k).unwrap_or(&0)
+    });
+    if splits.iter().any(|(_, s)| s.root_tokens.is_some()) {
+        let _ = write!(out, "\n{:<34}", "ROOT tokens / BIO violations");
+        for (_, s) in &splits {
+            let cell = format!("{}/{}", s.root_tokens.unwrap_or(0), s.bio_violations.unwrap_or(0));
+            let _ = write!(out, " {cell:>13}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A titled section of rows, one per key, with a count per split; nothing without keys.
+fn count_section<K: std::fmt::Display>(
+    out: &mut String,
+    splits: &[(&String, &SplitStats)],
+    title: &str,
+    keys: impl IntoIterator<Item = K>,
+    count: impl Fn(&SplitStats, &K) -> usize,
+) {
+    use std::fmt::Write;
+    let keys: Vec<K> = keys.into_iter().collect();
+    if keys.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{title}");
+    for key in &keys {
+        let _ = write!(out, "{:<34}", key.to_string());
+        for (_, s) in splits {
+            let _ = write!(out, " {:>13}", count(s, key));
+        }
+        out.push('\n');
+    }
+}
+
+/// What alignment changed or dropped, per event and split, with an example of each.
+fn alignment_section(out: &mut String, splits: &[(&String, &SplitStats)]) {
+    use std::fmt::Write;
     let events: std::collections::BTreeSet<_> =
         splits.iter().flat_map(|(_, s)| s.alignment.events.keys().copied()).collect();
     if !events.is_empty() {
@@ -149,48 +198,15 @@ pub fn table(stats: &CorpusStats) -> String {
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default();
             let _ = write!(out, "{name:<34}");
-            for (_, s) in &splits {
+            for (_, s) in splits {
                 let _ = write!(out, " {:>13}", s.alignment.events.get(ev).unwrap_or(&0));
             }
             out.push('\n');
-            for (_, s) in &splits {
+            for (_, s) in splits {
                 for ex in s.alignment.examples.get(ev).into_iter().flatten().take(1) {
                     let _ = writeln!(out, "    e.g. {ex}");
                 }
             }
         }
     }
-    let excluded: std::collections::BTreeSet<&String> =
-        splits.iter().flat_map(|(_, s)| s.alignment.excluded_types.keys()).collect();
-    if !excluded.is_empty() {
-        let _ = writeln!(out, "\ntypes outside the label set (not labelled)");
-        for ty in excluded {
-            let _ = write!(out, "{ty:<34}");
-            for (_, s) in &splits {
-                let _ = write!(out, " {:>13}", s.alignment.excluded_types.get(ty).unwrap_or(&0));
-            }
-            out.push('\n');
-        }
-    }
-    let kinds: std::collections::BTreeSet<&String> =
-        splits.iter().flat_map(|(_, s)| s.annotation_lines.keys()).collect();
-    if !kinds.is_empty() {
-        let _ = writeln!(out, "\nannotation lines by kind");
-        for k in kinds {
-            let _ = write!(out, "{k:<34}");
-            for (_, s) in &splits {
-                let _ = write!(out, " {:>13}", s.annotation_lines.get(k).unwrap_or(&0));
-            }
-            out.push('\n');
-        }
-    }
-    if splits.iter().any(|(_, s)| s.root_tokens.is_some()) {
-        let _ = write!(out, "\n{:<34}", "ROOT tokens / BIO violations");
-        for (_, s) in &splits {
-            let cell = format!("{}/{}", s.root_tokens.unwrap_or(0), s.bio_violations.unwrap_or(0));
-            let _ = write!(out, " {cell:>13}");
-        }
-        out.push('\n');
-    }
-    out
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Context;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use enrelg_pipeline::graph::{Edge, EdgeKind};
-use enrelg_pipeline::shard::{read_table, ShardManifest};
+use enrelg_pipeline::shard::{read_table, strings, u32_list, u32s, ShardManifest};
 use enrelg_pipeline::syntax::{deprel_id, upos_id, NUM_DEPRELS, NUM_UPOS};
 use enrelg_pipeline::window::Window;
 use enrelg_schemas::tables::{self, doc_edges, edges, tokens, windows};
@@ -50,15 +50,6 @@ pub struct WindowRecord {
 /// A document coreference edge seen from one end: `(word, the other
 /// window's id, the word there)`.
 pub type DocLink = (u32, u32, u32);
-
-fn u32_list(df: &DataFrame, name: &str, row: usize) -> anyhow::Result<Vec<u32>> {
-    let s = df
-        .column(name)?
-        .list()?
-        .get_as_series(row)
-        .with_context(|| format!("{name}: row {row} is null"))?;
-    Ok(s.u32()?.into_no_null_iter().collect())
-}
 
 /// Each document's words in order: forms and syntactic ids.
 #[derive(Default)]
@@ -144,11 +135,9 @@ pub fn load_split(
     let mut edges = edges_by_window(&read_table(shards, split, tables::EDGES)?)?;
     let mut doc_links = doc_edges_by_window(&read_table(shards, split, tables::DOC_EDGES)?)?;
     let words_of = words_by_document(&read_table(shards, split, tables::TOKENS)?)?;
-    let ids: Vec<u32> = table.column(windows::WINDOW_ID)?.u32()?.into_no_null_iter().collect();
-    let docs: Vec<String> =
-        table.column(windows::DOC_ID)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
-    let index: Vec<u32> = table.column(windows::WINDOW_INDEX)?.u32()?.into_no_null_iter().collect();
-    let starts: Vec<u32> = table.column(windows::WORD_START)?.u32()?.into_no_null_iter().collect();
+    let (ids, docs) = (u32s(&table, windows::WINDOW_ID)?, strings(&table, windows::DOC_ID)?);
+    let (index, starts) =
+        (u32s(&table, windows::WINDOW_INDEX)?, u32s(&table, windows::WORD_START)?);
     let num_tags = ShardManifest::read(shards)?.tags.len();
     let mut records = Vec::with_capacity(ids.len());
     for (row, &id) in ids.iter().enumerate() {
@@ -200,10 +189,15 @@ pub fn load_split(
     if let Some(id) = edges.keys().chain(doc_links.keys()).next() {
         anyhow::bail!("{}: split {split}: the edges or doc_edges table names window {id}, which the windows table lacks", shards.display());
     }
-    // The far end of each document edge: a word of another window of the same document.
+    check_doc_links(shards, split, &records)?;
+    Ok(records)
+}
+
+/// Each document edge's far end is a word of another window of the same document.
+fn check_doc_links(shards: &Path, split: &str, records: &[WindowRecord]) -> anyhow::Result<()> {
     let far: HashMap<u32, (&str, usize)> =
         records.iter().map(|r| (r.window_id, (r.doc_id.as_str(), r.forms.len()))).collect();
-    for r in &records {
+    for r in records {
         let wrong = |&&(_, other, o): &&DocLink| {
             far.get(&other).is_none_or(|&(doc, words)| doc != r.doc_id || o as usize >= words)
         };
@@ -216,7 +210,7 @@ pub fn load_split(
             );
         }
     }
-    Ok(records)
+    Ok(())
 }
 
 impl WindowRecord {

@@ -246,82 +246,6 @@ pub fn bars(
     groups: &[String],
     rows: &[Bars],
 ) -> anyhow::Result<Vec<PathBuf>> {
-    fn draw<DB: DrawingBackend>(
-        area: &DrawingArea<DB, Shift>,
-        title: &str,
-        x_label: &str,
-        x_max: f64,
-        groups: &[String],
-        rows: &[Bars],
-        slots: i32,
-    ) -> anyhow::Result<()> {
-        area.fill(&WHITE).map_err(err)?;
-        let per_group = rows.len() + 1;
-        // Segments 0..=slots + 1 bottom to top; the slot counted from the top sits at `slots - top`.
-        let y_of = |top: usize| slots - top as i32;
-        let longest = groups.iter().map(|g| g.chars().count()).max().unwrap_or(0);
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, (FONT, 22))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size((24 + 8 * longest).min(320) as u32)
-            .build_cartesian_2d(0f64..x_max, (0..slots + 1).into_segmented())
-            .map_err(err)?;
-        let label_of = |v: &SegmentValue<i32>| match v {
-            SegmentValue::CenterOf(y) => {
-                let top = (slots - y) as usize;
-                if top % per_group == (rows.len().max(1) - 1) / 2 {
-                    groups.get(top / per_group).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            }
-            _ => String::new(),
-        };
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc(x_label)
-            .y_labels(slots as usize + 2)
-            .y_label_formatter(&label_of)
-            .label_style((FONT, 13))
-            .draw()
-            .map_err(err)?;
-        for (r, row) in rows.iter().enumerate() {
-            let color = Palette99::pick(r).to_rgba();
-            let bars = row
-                .values
-                .iter()
-                .enumerate()
-                .filter_map(|(g, v)| v.map(|v| (y_of(g * per_group + r), v)));
-            chart
-                .draw_series(bars.clone().map(|(y, (mean, _))| {
-                    let mut bar = Rectangle::new(
-                        [(0.0, SegmentValue::Exact(y)), (mean, SegmentValue::Exact(y + 1))],
-                        color.filled(),
-                    );
-                    bar.set_margin(1, 1, 0, 0);
-                    bar
-                }))
-                .map_err(err)?
-                .label(row.label.as_str())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
-                });
-            chart
-                .draw_series(bars.map(|(y, (mean, std))| {
-                    PathElement::new(
-                        vec![
-                            ((mean - std).max(0.0), SegmentValue::CenterOf(y)),
-                            ((mean + std).min(x_max), SegmentValue::CenterOf(y)),
-                        ],
-                        BLACK.stroke_width(1),
-                    )
-                }))
-                .map_err(err)?;
-        }
-        legend(&mut chart)
-    }
     // Bar slots from the top: group g, row r at g * (rows + 1) + r, a gap
     // after each group, then two empty slots per row for the legend.
     let slots = (groups.len() * (rows.len() + 1) + 2 * rows.len()) as i32;
@@ -329,9 +253,89 @@ pub fn bars(
     both(
         stem,
         size,
-        |a: &DrawingArea<SVGBackend, Shift>| draw(a, title, x_label, x_max, groups, rows, slots),
-        |a: &DrawingArea<BitMapBackend, Shift>| draw(a, title, x_label, x_max, groups, rows, slots),
+        |a: &DrawingArea<SVGBackend, Shift>| {
+            draw_bars(a, title, x_label, x_max, groups, rows, slots)
+        },
+        |a: &DrawingArea<BitMapBackend, Shift>| {
+            draw_bars(a, title, x_label, x_max, groups, rows, slots)
+        },
     )
+}
+
+/// The bar chart of [`bars`] on one backend, in `slots` bar slots.
+fn draw_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    x_max: f64,
+    groups: &[String],
+    rows: &[Bars],
+    slots: i32,
+) -> anyhow::Result<()> {
+    area.fill(&WHITE).map_err(err)?;
+    let per_group = rows.len() + 1;
+    // Segments 0..=slots + 1 bottom to top; the slot counted from the top sits at `slots - top`.
+    let y_of = |top: usize| slots - top as i32;
+    let longest = groups.iter().map(|g| g.chars().count()).max().unwrap_or(0);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size((24 + 8 * longest).min(320) as u32)
+        .build_cartesian_2d(0f64..x_max, (0..slots + 1).into_segmented())
+        .map_err(err)?;
+    let label_of = |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(y) => {
+            let top = (slots - y) as usize;
+            if top % per_group == (rows.len().max(1) - 1) / 2 {
+                groups.get(top / per_group).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        }
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(x_label)
+        .y_labels(slots as usize + 2)
+        .y_label_formatter(&label_of)
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(err)?;
+    for (r, row) in rows.iter().enumerate() {
+        let color = Palette99::pick(r).to_rgba();
+        let bars = row
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(g, v)| v.map(|v| (y_of(g * per_group + r), v)));
+        chart
+            .draw_series(bars.clone().map(|(y, (mean, _))| {
+                let mut bar = Rectangle::new(
+                    [(0.0, SegmentValue::Exact(y)), (mean, SegmentValue::Exact(y + 1))],
+                    color.filled(),
+                );
+                bar.set_margin(1, 1, 0, 0);
+                bar
+            }))
+            .map_err(err)?
+            .label(row.label.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+        chart
+            .draw_series(bars.map(|(y, (mean, std))| {
+                PathElement::new(
+                    vec![
+                        ((mean - std).max(0.0), SegmentValue::CenterOf(y)),
+                        ((mean + std).min(x_max), SegmentValue::CenterOf(y)),
+                    ],
+                    BLACK.stroke_width(1),
+                )
+            }))
+            .map_err(err)?;
+    }
+    legend(&mut chart)
 }
 
 #[cfg(test)]

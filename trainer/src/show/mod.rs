@@ -15,7 +15,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use enrelg_pipeline::graph::EdgeKind;
-use enrelg_pipeline::shard::read_table;
+use enrelg_pipeline::shard::{read_table, strings, u32s};
 use enrelg_schemas::tables::{self, acronyms, doc_edges, documents, edges, tokens, windows};
 use enrelg_schemas::{chunks, Graph};
 use polars::prelude::DataFrame;
@@ -194,16 +194,6 @@ pub fn classify(gold: &mut [Mention], pred: &mut [Mention]) {
     }
 }
 
-fn strs(df: &DataFrame, name: &str) -> anyhow::Result<Vec<String>> {
-    Ok(df.column(name)?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect())
-}
-
-fn u32s(df: &DataFrame, name: &str) -> anyhow::Result<Vec<u32>> {
-    let col = df.column(name)?.u32()?;
-    anyhow::ensure!(col.null_count() == 0, "column {name} holds nulls");
-    Ok(col.into_no_null_iter().collect())
-}
-
 /// (document, window) indices of the windows, in the windows table's order.
 pub type WindowOrder = Vec<(usize, usize)>;
 
@@ -221,9 +211,9 @@ pub fn load(
             .with_context(|| format!("{}: split {split}, table {name}", shards.display()))
     };
     let docs_t = table(tables::DOCUMENTS)?;
-    let mut docs: Vec<ShowDoc> = strs(&docs_t, documents::DOC_ID)?
+    let mut docs: Vec<ShowDoc> = strings(&docs_t, documents::DOC_ID)?
         .into_iter()
-        .zip(strs(&docs_t, documents::TEXT)?)
+        .zip(strings(&docs_t, documents::TEXT)?)
         .map(|(id, text)| ShowDoc { id, text, ..Default::default() })
         .collect();
     let docs_of = DocIndex(docs.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect());
@@ -261,13 +251,13 @@ impl WindowIndex {
 
 /// The tokens table's words, in order, into their documents.
 fn add_tokens(docs: &mut [ShowDoc], t: &DataFrame, docs_of: &DocIndex) -> anyhow::Result<()> {
-    let (ids, idx) = (strs(t, tokens::DOC_ID)?, u32s(t, tokens::IDX)?);
+    let (ids, idx) = (strings(t, tokens::DOC_ID)?, u32s(t, tokens::IDX)?);
     let (form, lemma, upos, deprel, label) = (
-        strs(t, tokens::FORM)?,
-        strs(t, tokens::LEMMA)?,
-        strs(t, tokens::UPOS)?,
-        strs(t, tokens::DEPREL)?,
-        strs(t, tokens::LABEL)?,
+        strings(t, tokens::FORM)?,
+        strings(t, tokens::LEMMA)?,
+        strings(t, tokens::UPOS)?,
+        strings(t, tokens::DEPREL)?,
+        strings(t, tokens::LABEL)?,
     );
     let (sentence, start, end) =
         (u32s(t, tokens::SENTENCE)?, u32s(t, tokens::START)?, u32s(t, tokens::END)?);
@@ -298,12 +288,12 @@ fn add_tokens(docs: &mut [ShowDoc], t: &DataFrame, docs_of: &DocIndex) -> anyhow
 /// Mark the words of each acronym pair (the short form and its long form).
 fn add_acronyms(docs: &mut [ShowDoc], a: &DataFrame, docs_of: &DocIndex) -> anyhow::Result<()> {
     let (a_doc, short, short_form, long_start, long_end, long_form) = (
-        strs(a, acronyms::DOC_ID)?,
+        strings(a, acronyms::DOC_ID)?,
         u32s(a, acronyms::SHORT)?,
-        strs(a, acronyms::SHORT_FORM)?,
+        strings(a, acronyms::SHORT_FORM)?,
         u32s(a, acronyms::LONG_START)?,
         u32s(a, acronyms::LONG_END)?,
-        strs(a, acronyms::LONG_FORM)?,
+        strings(a, acronyms::LONG_FORM)?,
     );
     for row in 0..a.height() {
         let d = &mut docs[docs_of.find(&a_doc[row], "acronyms table")?];
@@ -333,7 +323,7 @@ fn add_windows(
 ) -> anyhow::Result<(WindowOrder, WindowIndex)> {
     let (w_id, w_doc, w_index, w_start, w_end) = (
         u32s(w, windows::WINDOW_ID)?,
-        strs(w, windows::DOC_ID)?,
+        strings(w, windows::DOC_ID)?,
         u32s(w, windows::WINDOW_INDEX)?,
         u32s(w, windows::WORD_START)?,
         u32s(w, windows::WORD_END)?,
@@ -370,8 +360,8 @@ fn add_edges(
 ) -> anyhow::Result<()> {
     let (e_win, e_graph, e_kind, e_src, e_dst) = (
         u32s(e, edges::WINDOW_ID)?,
-        strs(e, edges::GRAPH)?,
-        strs(e, edges::KIND)?,
+        strings(e, edges::GRAPH)?,
+        strings(e, edges::KIND)?,
         u32s(e, edges::SRC)?,
         u32s(e, edges::DST)?,
     );
@@ -404,7 +394,7 @@ fn add_doc_edges(
         u32s(de, doc_edges::SRC)?,
         u32s(de, doc_edges::DST_WINDOW)?,
         u32s(de, doc_edges::DST)?,
-        strs(de, doc_edges::KIND)?,
+        strings(de, doc_edges::KIND)?,
     );
     for row in 0..de.height() {
         for (here, pos, there, other_pos) in
