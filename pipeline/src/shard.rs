@@ -139,9 +139,10 @@ impl ShardManifest {
         Ok(m)
     }
 
-    /// The split that picks models and settings (`dev`, or AnatEM's `devel`), if the shards have one.
+    /// The split that picks models and settings (`dev`, AnatEM's `devel`: [`crate::corpus::split_role`]), if
+    /// the shards have one.
     pub fn dev_split(&self) -> Option<&str> {
-        self.splits.iter().map(String::as_str).find(|s| matches!(*s, "dev" | "devel"))
+        self.splits.iter().map(String::as_str).find(|s| crate::corpus::split_role(s) == Some("dev"))
     }
 
     /// The label set the shards were labelled with (their `tags`, the

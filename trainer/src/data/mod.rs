@@ -47,6 +47,18 @@ pub struct WindowRecord {
     pub doc_coref: Vec<DocLink>,
 }
 
+/// A window's words as the model reads them, each list one entry per word.
+pub struct WindowWords<'a> {
+    pub forms: &'a [String],
+    /// Tag indices of the label set (all 0 for new documents).
+    pub tags: Vec<u32>,
+    /// Word shape classes (`enrelg_pipeline::shape`).
+    pub shapes: Vec<u32>,
+    /// UPOS and dependency-relation ids (`enrelg_pipeline::syntax`).
+    pub upos: Vec<u32>,
+    pub deprel: Vec<u32>,
+}
+
 /// A document coreference edge seen from one end: `(word, the other
 /// window's id, the word there)`.
 pub type DocLink = (u32, u32, u32);
@@ -163,20 +175,16 @@ pub fn load_split(
             input_ids: u32_list(&table, windows::INPUT_IDS, row)?,
             word_first_subtoken,
         };
-        let (tags, shapes) =
-            (u32_list(&table, windows::LABELS, row)?, u32_list(&table, windows::WORD_SHAPES, row)?);
-        let mut record = WindowRecord::new(
-            id,
-            window,
-            window_forms,
-            tags,
-            shapes,
-            &edges.remove(&id).unwrap_or_default(),
-            dep_kinds,
-        );
-        record.doc_coref = doc_links.remove(&id).unwrap_or_default();
-        (record.upos, record.deprel) =
-            (doc_words.upos[range.clone()].to_vec(), doc_words.deprel[range].to_vec());
+        let words = WindowWords {
+            forms: window_forms,
+            tags: u32_list(&table, windows::LABELS, row)?,
+            shapes: u32_list(&table, windows::WORD_SHAPES, row)?,
+            upos: doc_words.upos[range.clone()].to_vec(),
+            deprel: doc_words.deprel[range].to_vec(),
+        };
+        let (edges, links) =
+            (edges.remove(&id).unwrap_or_default(), doc_links.remove(&id).unwrap_or_default());
+        let record = WindowRecord::new(id, window, words, &edges, dep_kinds, links);
         record.check(num_tags).with_context(|| {
             format!(
                 "{}: split {split}, window {id} of document {}",
@@ -214,18 +222,16 @@ fn check_doc_links(shards: &Path, split: &str, records: &[WindowRecord]) -> anyh
 }
 
 impl WindowRecord {
-    /// The one way to build a window record (for the shards and for new
-    /// documents alike): the pipeline's window, its words' forms, tag
-    /// indices and shape classes, and its edges, of which the model keeps
-    /// the coreference graph whole and the dependency kinds of `dep_kinds`.
+    /// The one way to build a window record (for the shards and for new documents alike): the
+    /// pipeline's window, its words, its edges (of which the model keeps the coreference graph
+    /// whole and the dependency kinds of `dep_kinds`) and its document coreference links.
     pub fn new(
         window_id: u32,
         window: Window,
-        forms: &[String],
-        tags: Vec<u32>,
-        shapes: Vec<u32>,
+        words: WindowWords,
         edges: &[Edge],
         dep_kinds: &[EdgeKind],
+        doc_coref: Vec<DocLink>,
     ) -> Self {
         let pairs = |keep: &dyn Fn(EdgeKind) -> bool| {
             edges.iter().filter(|e| keep(e.kind)).map(|e| (e.src, e.dst)).collect()
@@ -236,16 +242,16 @@ impl WindowRecord {
             doc_id: window.doc_id,
             input_ids: window.input_ids,
             word_first_subtoken: window.word_first_subtoken,
-            tags,
-            shapes,
-            chars: forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
-            forms: forms.to_vec(),
-            upos: vec![0; forms.len()],
-            deprel: vec![0; forms.len()],
+            tags: words.tags,
+            shapes: words.shapes,
+            chars: words.forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
+            forms: words.forms.to_vec(),
+            upos: words.upos,
+            deprel: words.deprel,
             word_ids: Vec::new(),
             coref: pairs(&|k| k.graph() == Graph::Coref),
             dep: pairs(&|k| dep_kinds.contains(&k)),
-            doc_coref: Vec::new(),
+            doc_coref,
         }
     }
 
@@ -265,7 +271,15 @@ impl WindowRecord {
             word_first_subtoken: (1..=n).collect(),
         };
         let forms: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-        Self::new(0, window, &forms, vec![0; words.len()], vec![0; words.len()], &[], &[])
+        let zeros = vec![0; words.len()];
+        let words = WindowWords {
+            forms: &forms,
+            tags: zeros.clone(),
+            shapes: zeros.clone(),
+            upos: zeros.clone(),
+            deprel: zeros,
+        };
+        Self::new(0, window, words, &[], &[], Vec::new())
     }
 
     /// Look each word up in a run's word vocabulary.

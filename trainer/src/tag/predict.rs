@@ -21,12 +21,12 @@ use enrelg_pipeline::shard::{process, BuildOptions, DocumentData};
 use enrelg_pipeline::skips::{SkipReport, Unit};
 use enrelg_pipeline::syntax::{deprel_id, upos_id};
 use enrelg_pipeline::tree::{strip_ext, walk, with_ext, Depth, Links};
-use enrelg_pipeline::window::WordPieceTokenizer;
+use enrelg_pipeline::window::{Window, WordPieceTokenizer};
 use enrelg_schemas::chunks;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::data::WindowRecord;
+use crate::data::{DocLink, WindowRecord, WindowWords};
 use crate::decode::emissions::{full_emissions, INFERENCE_WINDOWS};
 use crate::model::crf::CrfPotentials;
 use crate::model::CorefScope;
@@ -289,35 +289,34 @@ fn run_records(
     first_window: usize,
 ) -> Vec<WindowRecord> {
     let dep_kinds: &[EdgeKind] = run.info.config.dependency_variant.kinds();
-    let mut records: Vec<WindowRecord> = data
-        .windows
-        .iter()
-        .map(|(w, edges)| {
-            let words = &data.doc.tokens[w.word_start..w.word_end];
-            let forms: Vec<String> = words.iter().map(|t| t.form.clone()).collect();
-            let shapes = words.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect();
-            let mut record = WindowRecord::new(
-                (first_window + w.index) as u32,
-                w.clone(),
-                &forms,
-                vec![0; words.len()],
-                shapes,
-                edges,
-                dep_kinds,
-            );
-            record.doc_id = k.to_string();
-            record.upos = words.iter().map(|t| upos_id(&t.upos)).collect();
-            record.deprel = words.iter().map(|t| deprel_id(&t.deprel)).collect();
-            record
-        })
-        .collect();
+    // Document edges in document scope, listed by the window of their earlier end.
+    let mut links: Vec<Vec<DocLink>> = vec![Vec::new(); data.windows.len()];
     if run.info.config.coref_scope == CorefScope::Document {
         let starts: Vec<usize> = data.windows.iter().map(|(w, _)| w.word_start).collect();
         for e in &data.doc_edges {
             let [(sw, sp), (dw, dp)] = e.ends(&starts);
-            records[sw].doc_coref.push((sp, (first_window + dw) as u32, dp));
+            links[sw].push((sp, (first_window + dw) as u32, dp));
         }
     }
+    let mut records: Vec<WindowRecord> = data
+        .windows
+        .iter()
+        .zip(links)
+        .map(|((w, edges), links)| {
+            let tokens = &data.doc.tokens[w.word_start..w.word_end];
+            let forms: Vec<String> = tokens.iter().map(|t| t.form.clone()).collect();
+            let words = WindowWords {
+                forms: &forms,
+                tags: vec![0; tokens.len()],
+                shapes: tokens.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
+                upos: tokens.iter().map(|t| upos_id(&t.upos)).collect(),
+                deprel: tokens.iter().map(|t| deprel_id(&t.deprel)).collect(),
+            };
+            let window = Window { doc_id: k.to_string(), ..w.clone() };
+            let id = (first_window + w.index) as u32;
+            WindowRecord::new(id, window, words, edges, dep_kinds, links)
+        })
+        .collect();
     if let Some(v) = &run.vocab {
         records.iter_mut().for_each(|r| r.set_word_ids(v));
     }
