@@ -148,8 +148,8 @@ def predict(args, tmp):
         m = re.search(r"(\d+) documents, (\d+) words, (\d+) entities in ([\d.]+) s \(([\d.]+) words/s", text)
         docs, words, entities, seconds, _ = m.groups()
         entities_path = os.path.join(target, "entities.jsonl")
-        # The entities without their file path (older builds do not write it), one canonical line each.
-        entity_lines = sorted(json.dumps({k: v for k, v in json.loads(line).items() if k != "path"}, sort_keys=True) for line in open(entities_path)) if os.path.exists(entities_path) else []
+        # The entities without their file path and score (older builds write neither), one canonical line each.
+        entity_lines = sorted(json.dumps({k: v for k, v in json.loads(line).items() if k not in ("path", "score")}, sort_keys=True) for line in open(entities_path)) if os.path.exists(entities_path) else []
         out["predict"][name] = {"backend": args.device, "documents": int(docs), "words": int(words), "entities": int(entities), "seconds": float(seconds), "words_per_second": int(words) / float(seconds), "entities_sha": hash_lines(entity_lines)}
     # PyTorch over the same windows in the same batches: encoder, head and Viterbi in eval mode.
     windows = os.path.join(tmp, "inference-mars-test")
