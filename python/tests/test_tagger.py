@@ -8,6 +8,8 @@ import pyarrow as pa
 import pytest
 
 import enrelg
+from conftest import PARSE_PYTHON, write_jsonl
+from conftest import enrelg as run_enrelg
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -89,3 +91,12 @@ def test_inference_releases_the_gil(tagger, documents):
     # to tell).
     assert seconds > 0.2, "enough work to tell"
     assert during > 0.25 * seconds * 1000, f"{during} ticks in {seconds:.2f} s"
+
+
+def test_several_runs_tag_as_an_ensemble_like_enrelg_tag(run_dir, documents, tmp_path):
+    docs = documents[:4]
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": t} for i, t in docs])
+    run_enrelg("tag", "--input", source, "--out", tmp_path / "out", "--run", run_dir, "--run", run_dir, "--python", PARSE_PYTHON)
+    expected = (tmp_path / "out" / "tagged.jsonl").read_text(encoding="utf-8").splitlines()
+    tagger = enrelg.Tagger([run_dir, run_dir], threads=2)
+    assert tagger.tag_jsonl([t for _, t in docs], [i for i, _ in docs]) == expected
