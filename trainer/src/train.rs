@@ -81,15 +81,31 @@ impl SplitData {
     }
 }
 
+/// The phases of one training step after the host's padding, in order; `bench-model` times each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    ToDevice,
+    Forward,
+    Backward,
+    Optimizer,
+}
+
 /// What the epoch loop needs of a model under training (as burn-train's
 /// `TrainStep` and `ValidStep`): the frozen-encoder head and the fine-tuned
-/// model each implement it once.
-trait TrainStep: Sized {
+/// model each implement it once, and `enrelg bench-model` times the same steps.
+pub trait TrainStep: Sized {
     /// A batch prepared on the host by the data thread.
     type Prepared: Send;
     fn prepare(data: &SplitData, idx: &[usize]) -> Self::Prepared;
-    /// One optimizer step at `lr_factor` times the base rates; the loss.
-    fn step(self, batch: Self::Prepared, lr_factor: f64) -> anyhow::Result<(Self, f64)>;
+    /// One optimizer step at `lr_factor` times the base rates; the loss. `lap` is called as each
+    /// [`Phase`] ends (the loss is read right after the forward pass, so that a lap ends its
+    /// phase on asynchronous backends too).
+    fn step(
+        self,
+        batch: Self::Prepared,
+        lr_factor: f64,
+        lap: &mut dyn FnMut(Phase),
+    ) -> anyhow::Result<(Self, f64)>;
     /// Viterbi paths of the dev windows under the current weights.
     fn dev_predictions(&self, dev: &SplitData) -> anyhow::Result<Vec<Vec<usize>>>;
     /// The weights `eval` and `predict` load (the run's best checkpoint).
@@ -104,12 +120,24 @@ fn record_err(what: String) -> impl FnOnce(burn::store::RecordError) -> anyhow::
 }
 
 /// The head on cached encoder outputs (`freeze_encoder`).
-struct FrozenHead {
+pub struct FrozenHead {
     head: EnrelgHead,
     optim: ModuleOptimizer,
     lr: f64,
     auto: Device,
     plain: Device,
+}
+
+impl FrozenHead {
+    /// `head` (on `auto`, the autodiff device of `plain`) trained with `cfg`'s optimizer and
+    /// head rate.
+    pub fn new(cfg: &TrainConfig, head: EnrelgHead, auto: Device, plain: Device) -> Self {
+        Self { head, optim: cfg.optimizer().init(), lr: cfg.lr_head, auto, plain }
+    }
+
+    pub fn head(&self) -> &EnrelgHead {
+        &self.head
+    }
 }
 
 impl TrainStep for FrozenHead {
@@ -124,12 +152,17 @@ impl TrainStep for FrozenHead {
         mut self,
         (batch, words): Self::Prepared,
         lr_factor: f64,
+        lap: &mut dyn FnMut(Phase),
     ) -> anyhow::Result<(Self, f64)> {
-        let batch = batch.into_device(&self.auto);
-        let loss = self.head.loss(words.into_device(&self.auto), &batch);
+        let (batch, words) = (batch.into_device(&self.auto), words.into_device(&self.auto));
+        lap(Phase::ToDevice);
+        let loss = self.head.loss(words, &batch);
+        let value = loss.clone().into_scalar::<f64>();
+        lap(Phase::Forward);
         let grads = GradientsParams::from_grads(loss.backward(), &self.head);
-        let value = loss.into_scalar::<f64>();
+        lap(Phase::Backward);
         self.head = self.optim.step(self.lr * lr_factor, self.head, grads);
+        lap(Phase::Optimizer);
         Ok((self, value))
     }
 
@@ -164,7 +197,7 @@ impl TrainStep for FrozenHead {
 }
 
 /// Encoder and head trained together, each with its own optimizer and rate.
-struct FineTuned {
+pub struct FineTuned {
     model: Enrelg,
     optim_encoder: ModuleOptimizer,
     optim_head: ModuleOptimizer,
@@ -174,6 +207,26 @@ struct FineTuned {
     plain: Device,
 }
 
+impl FineTuned {
+    /// `model` (on `auto`, the autodiff device of `plain`) trained with `cfg`'s optimizers and
+    /// rates, one for the encoder and one for the head.
+    pub fn new(cfg: &TrainConfig, model: Enrelg, auto: Device, plain: Device) -> Self {
+        Self {
+            model,
+            optim_encoder: cfg.optimizer().init(),
+            optim_head: cfg.optimizer().init(),
+            lr_encoder: cfg.lr_encoder,
+            lr_head: cfg.lr_head,
+            auto,
+            plain,
+        }
+    }
+
+    pub fn model(&self) -> &Enrelg {
+        &self.model
+    }
+}
+
 impl TrainStep for FineTuned {
     type Prepared = PaddedBatch;
 
@@ -181,16 +234,25 @@ impl TrainStep for FineTuned {
         pad_for(&idx.iter().map(|&i| &data.records[i]).collect::<Vec<_>>(), data.scope)
     }
 
-    fn step(mut self, batch: Self::Prepared, lr_factor: f64) -> anyhow::Result<(Self, f64)> {
+    fn step(
+        mut self,
+        batch: Self::Prepared,
+        lr_factor: f64,
+        lap: &mut dyn FnMut(Phase),
+    ) -> anyhow::Result<(Self, f64)> {
         let batch = batch.into_device(&self.auto);
+        lap(Phase::ToDevice);
         let loss = self.model.loss(&batch);
+        let value = loss.clone().into_scalar::<f64>();
+        lap(Phase::Forward);
         let mut grads = loss.backward();
-        let value = loss.into_scalar::<f64>();
         let g_encoder = GradientsParams::from_module(&mut grads, &self.model.encoder);
         let g_head = GradientsParams::from_module(&mut grads, &self.model.head);
+        lap(Phase::Backward);
         self.model.encoder =
             self.optim_encoder.step(self.lr_encoder * lr_factor, self.model.encoder, g_encoder);
         self.model.head = self.optim_head.step(self.lr_head * lr_factor, self.model.head, g_head);
+        lap(Phase::Optimizer);
         Ok((self, value))
     }
 
@@ -260,7 +322,6 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         stop_after: inp.stop_after,
         device: auto.clone(),
     };
-    let optim = || cfg.optimizer().init();
     if cfg.freeze_encoder {
         for split in [&mut train, &mut dev] {
             let cache = cache_file(
@@ -282,19 +343,11 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
                 file.display()
             )))?;
         }
-        let learner = FrozenHead { head, optim: optim(), lr: cfg.lr_head, auto, plain };
+        let learner = FrozenHead::new(cfg, head, auto, plain);
         epochs.run(learner, resumed, &train, &dev)?;
     } else {
         let model = warm_model(encoder, &mcfg, &auto, init_file.as_deref(), &epochs.info)?;
-        let learner = FineTuned {
-            model,
-            optim_encoder: optim(),
-            optim_head: optim(),
-            lr_encoder: cfg.lr_encoder,
-            lr_head: cfg.lr_head,
-            auto,
-            plain,
-        };
+        let learner = FineTuned::new(cfg, model, auto, plain);
         epochs.run(learner, resumed, &train, &dev)?;
     }
     let mut info = epochs.info;
@@ -568,8 +621,11 @@ impl Epochs<'_> {
             |idx| S::prepare(train, idx),
             |_, batch| {
                 let current = slot.take().context("model lost by a failed step")?;
-                let (next, loss) =
-                    current.step(batch, schedule(self.progress.step, total_steps, cfg.warmup))?;
+                let (next, loss) = current.step(
+                    batch,
+                    schedule(self.progress.step, total_steps, cfg.warmup),
+                    &mut |_| {},
+                )?;
                 slot = Some(next);
                 loss_sum += loss;
                 self.progress.step += 1;

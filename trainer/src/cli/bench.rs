@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use clap::Args;
 use enrelg::config::TrainConfig;
 use enrelg::data::encoder_cache::{cache_file, embed};
@@ -21,6 +20,7 @@ use enrelg::device::peak_rss_mib;
 use enrelg::model::checkpoint::weights_path;
 use enrelg::model::crf::host_rows;
 use enrelg::model::{BertEncoder, Enrelg, Fusion, Variant};
+use enrelg::train::{FineTuned, FrozenHead, SplitData, TrainStep};
 use enrelg_pipeline::fs::sha256_file;
 use enrelg_pipeline::graph::DependencyVariant;
 use enrelg_pipeline::shard::ShardManifest;
@@ -171,35 +171,37 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
     let model_sha = sha256_file(&weights_path(&args.model)?)?;
     let cache = cache_file(&cfg, &args.device.cache_dir, records, &model_sha, &args.split);
     let embedded = embed(&encoder, &cfg, records, &cache, &plain, &args.split)?;
-    let mut head = cfg
+    let head = cfg
         .model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0)
         .init_head(&auto);
-    let mut optim = cfg.optimizer().init();
+    let mut learner = FrozenHead::new(&cfg, head, auto, plain.clone());
+    let data = SplitData {
+        name: args.split.clone(),
+        records: records.to_vec(),
+        embedded,
+        scope: cfg.coref_scope,
+    };
     let mut phases = Phases::default();
     for step in 0..=args.steps {
         let idx = step_windows(step, args.batch, records);
-        let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
         let mut lap = laps();
-        let (padded, words) = (pad_for(&refs, cfg.coref_scope), embedded.pad(&idx, records));
+        let prepared = FrozenHead::prepare(&data, &idx);
         let t_pad = lap();
         if let Some(dir) = args.export.as_ref().filter(|_| step > 0) {
-            export(dir, &padded, step)?;
-            words.export(dir, &format!("step{step}"))?;
+            export(dir, &prepared.0, step)?;
+            prepared.1.export(dir, &format!("step{step}"))?;
             lap(); // the export is not part of the step
         }
-        let (batch, words) = (padded.into_device(&auto), words.into_device(&auto));
-        let t_device = lap();
-        let loss = head.loss(words, &batch);
-        let value: f32 = loss.clone().into_scalar::<f32>();
-        let t_forward = lap();
-        let grads = GradientsParams::from_grads(loss.backward(), &head);
-        let t_backward = lap();
-        head = optim.step(cfg.lr_head, head, grads);
-        let t_optim = lap();
-        phases.record(step, value, [t_pad, t_device, t_forward, t_backward, t_optim], &refs)?;
+        let mut t = [t_pad, 0.0, 0.0, 0.0, 0.0];
+        let value;
+        (learner, value) =
+            learner.step(prepared, 1.0, &mut |phase| t[phase as usize + 1] = lap())?;
+        let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
+        phases.record(step, value as f32, t, &refs)?;
     }
+    let embedded = &data.embedded;
     // Inference as eval runs it: the head without autodiff, on the same batches.
-    let valid = head.valid();
+    let valid = learner.head().valid();
     let mut inference = 0.0;
     for step in 1..=args.steps {
         let idx = step_windows(step, args.batch, records);
@@ -280,37 +282,31 @@ fn fine_tune(
     let head = cfg
         .model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0)
         .init_head(&auto);
-    let mut model = Enrelg { head, encoder };
-    let (mut optim_encoder, mut optim_head) = (cfg.optimizer().init(), cfg.optimizer().init());
+    let mut learner = FineTuned::new(&cfg, Enrelg { head, encoder }, auto, plain.clone());
+    let data = SplitData {
+        name: args.split.clone(),
+        records: records.to_vec(),
+        embedded: Default::default(),
+        scope: cfg.coref_scope,
+    };
     let mut phases = Phases::default();
     for step in 0..=args.steps {
         let idx = step_windows(step, args.batch, records);
-        let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
         let mut lap = laps();
-        let padded = pad_for(&refs, cfg.coref_scope);
+        let padded = FineTuned::prepare(&data, &idx);
         let t_pad = lap();
         if let Some(dir) = args.export.as_ref().filter(|_| step > 0) {
             export(dir, &padded, step)?;
             lap(); // the export is not part of the step
         }
-        let batch = padded.into_device(&auto);
-        let t_device = lap();
-        let loss = model.loss(&batch);
-        let value: f32 = loss.clone().into_scalar::<f32>();
-        let t_forward = lap();
-        let mut grads = loss.backward();
-        let (g_encoder, g_head) = (
-            GradientsParams::from_module(&mut grads, &model.encoder),
-            GradientsParams::from_module(&mut grads, &model.head),
-        );
-        let t_backward = lap();
-        model.encoder = optim_encoder.step(cfg.lr_encoder, model.encoder, g_encoder);
-        model.head = optim_head.step(cfg.lr_head, model.head, g_head);
-        let t_optim = lap();
-        phases.record(step, value, [t_pad, t_device, t_forward, t_backward, t_optim], &refs)?;
+        let mut t = [t_pad, 0.0, 0.0, 0.0, 0.0];
+        let value;
+        (learner, value) = learner.step(padded, 1.0, &mut |phase| t[phase as usize + 1] = lap())?;
+        let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
+        phases.record(step, value as f32, t, &refs)?;
     }
     // Inference as predict runs it: the whole model without autodiff, on the same batches.
-    let valid = model.valid();
+    let valid = learner.model().valid();
     let mut inference = 0.0;
     for step in 1..=args.steps {
         let refs: Vec<&WindowRecord> =
