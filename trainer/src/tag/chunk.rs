@@ -73,28 +73,44 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// `OUT/<file without .jsonl>/<index>.EXT`.
+    /// `OUT/<file without .jsonl>/<index>.EXT` ([`output_path`]).
     pub fn output(&self, out: &Path, ext: &str) -> PathBuf {
-        out.join(self.file.with_extension("")).join(format!("{:05}.{ext}", self.index))
+        output_path(out, &self.file, self.index, ext)
     }
 
-    /// Its lines, read from `path` (the file it was planned from), preceded
-    /// by blank lines so that a JSONL reader names the lines of the whole file.
+    /// Its lines, read from `path` (the file it was planned from), preceded by blank lines so
+    /// that a JSONL reader names the lines of the whole file ([`read_lines`]).
     pub fn read(&self, path: &Path) -> anyhow::Result<Vec<u8>> {
-        use std::io::{Read, Seek};
-        let mut out = vec![b'\n'; self.first_line - 1];
-        let mut file =
-            std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-        file.seek(std::io::SeekFrom::Start(self.bytes.start))
-            .with_context(|| format!("reading {}", path.display()))?;
-        file.take(self.bytes.end - self.bytes.start)
-            .read_to_end(&mut out)
-            .with_context(|| format!("reading {}", path.display()))?;
-        if !out.ends_with(b"\n") {
-            out.push(b'\n');
-        }
-        Ok(out)
+        read_lines(path, self.first_line, self.bytes.clone())
     }
+}
+
+/// Where chunk `index` of input file `file` (relative to the input) writes:
+/// `OUT/<file without its extension>/<index, five digits>.EXT`, for JSONL and any other input.
+pub fn output_path(out: &Path, file: &Path, index: usize, ext: &str) -> PathBuf {
+    out.join(file.with_extension("")).join(format!("{index:05}.{ext}"))
+}
+
+/// The lines at `bytes` of `path`, whose first is line `first_line`, preceded by that many blank
+/// lines less one and ended by a line break.
+pub fn read_lines(
+    path: &Path,
+    first_line: usize,
+    bytes: std::ops::Range<u64>,
+) -> anyhow::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    let mut out = vec![b'\n'; first_line - 1];
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    file.seek(std::io::SeekFrom::Start(bytes.start))
+        .with_context(|| format!("reading {}", path.display()))?;
+    file.take(bytes.end - bytes.start)
+        .read_to_end(&mut out)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    Ok(out)
 }
 
 /// The JSONL files of `input` (the file itself, or every `*.jsonl` under a folder) and their chunks.

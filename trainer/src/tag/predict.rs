@@ -186,11 +186,14 @@ impl<'a> Tagger<'a> {
     }
 
     /// Each word's marginal probability of the tag in `paths`, the windows' words in order.
+    /// Only words of entities are ever read: a window tagged all `O` skips the forward-backward
+    /// pass and holds NaN.
     fn tag_probabilities(&self, emissions: &[Vec<f32>], paths: &[Vec<usize>]) -> Vec<f64> {
         let n = self.crf.num_tags;
         let mut out = Vec::with_capacity(paths.iter().map(Vec::len).sum());
         for (e, path) in emissions.iter().zip(paths) {
-            if path.is_empty() {
+            if path.iter().all(|&t| self.scored_tags[t] == "O") {
+                out.extend(std::iter::repeat_n(f64::NAN, path.len()));
                 continue;
             }
             let unary = self.crf.marginals(e).unary;
