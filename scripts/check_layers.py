@@ -20,7 +20,7 @@ LAYERS = [
     ["run"],
     ["metrics"],
     ["decode"],
-    ["train", "tag"],
+    ["train", "evaluate", "tag"],
     ["report"],
     ["experiment"],
     ["show"],

@@ -13,6 +13,7 @@
 //! (70/10/20 by default), so adding a document moves no other one.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -22,7 +23,7 @@ use crate::corpus::{split_rank, split_role};
 use crate::fs::{io_err, write_atomic, FsError};
 use crate::manifest::{Manifest, SplitSpec};
 use crate::skips::SkipReport;
-use crate::tree::{walk, Depth, Links};
+use crate::tree::{walk_exts, Depth, Links};
 
 #[derive(Debug, Error)]
 pub enum ImportError {
@@ -135,16 +136,17 @@ pub struct ImportPlan {
 /// Decide types and split for the brat folder `dir`.
 pub fn plan(dir: &Path, opts: &ImportOptions) -> Result<ImportPlan, ImportError> {
     let mut skipped = SkipReport::default();
-    let txts = walk(dir, "txt", Depth::Tree, Links::Follow)?;
-    txts.report(&mut skipped);
-    let anns = walk(dir, "ann", Depth::Tree, Links::Follow)?;
-    if anns.files.is_empty() {
+    let tree = walk_exts(dir, &["txt", "ann"], Depth::Tree, Links::Follow)?;
+    tree.report(&mut skipped);
+    let (anns, txts): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        tree.files.iter().partition(|f| f.extension() == Some(OsStr::new("ann")));
+    if anns.is_empty() {
         return Err(ImportError::NoAnnotations { dir: dir.to_path_buf() });
     }
-    let ann_set: BTreeSet<PathBuf> = anns.files.iter().map(|f| f.with_extension("")).collect();
+    let ann_set: BTreeSet<PathBuf> = anns.iter().map(|f| f.with_extension("")).collect();
     let mut docs = Vec::new();
     let mut unannotated = Vec::new();
-    for txt in &txts.files {
+    for &txt in &txts {
         if ann_set.contains(&txt.with_extension("")) {
             docs.push(txt.clone());
         } else if opts.strict {
@@ -385,12 +387,12 @@ pub fn write(plan: &ImportPlan, src: &Path, dst: &Path) -> Result<Manifest, Impo
             keep.insert(dst.join("conllu").join(split).join(format!("{}.conllu", d.id)));
         }
     }
-    for (top, ext) in [("standoff", "txt"), ("standoff", "ann"), ("conllu", "conllu")] {
+    for (top, exts) in [("standoff", &["txt", "ann"][..]), ("conllu", &["conllu"][..])] {
         let root = dst.join(top);
         if !root.is_dir() {
             continue;
         }
-        for rel in walk(&root, ext, Depth::Tree, Links::Skip)?.files {
+        for rel in walk_exts(&root, exts, Depth::Tree, Links::Skip)?.files {
             let path = root.join(&rel);
             if !keep.contains(&path) {
                 std::fs::remove_file(&path).map_err(io_err(&path))?;

@@ -63,10 +63,15 @@ impl Tree {
 /// or folder is always listed under its own path, never under a link's, and
 /// a link only adds what the tree does not hold.
 pub fn walk(root: &Path, ext: &str, depth: Depth, links: Links) -> Result<Tree, FsError> {
+    walk_exts(root, &[ext], depth, links)
+}
+
+/// [`walk`] for files of any of the extensions `exts`, in one pass.
+pub fn walk_exts(root: &Path, exts: &[&str], depth: Depth, links: Links) -> Result<Tree, FsError> {
     let meta = std::fs::metadata(root).map_err(io_err(root))?;
     let mut w = Walker {
         root,
-        ext,
+        exts,
         depth,
         links,
         tree: Tree::default(),
@@ -87,7 +92,7 @@ pub fn walk(root: &Path, ext: &str, depth: Depth, links: Links) -> Result<Tree, 
 
 struct Walker<'a> {
     root: &'a Path,
-    ext: &'a str,
+    exts: &'a [&'a str],
     depth: Depth,
     links: Links,
     tree: Tree,
@@ -155,7 +160,7 @@ impl Walker<'_> {
     }
 
     fn is_doc(&self, rel: &Path) -> bool {
-        rel.extension() == Some(OsStr::new(self.ext))
+        rel.extension().is_some_and(|e| self.exts.iter().any(|x| e == OsStr::new(x)))
     }
 
     /// Take the entry `rel` (through a link when `link`): a document is

@@ -6,14 +6,16 @@ use burn::optim::AdamWConfig;
 use enrelg_pipeline::graph::DependencyVariant;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CorefScope, EnrelgConfig, Fusion, Variant, WordPool};
+use crate::model::{EnrelgConfig, ModelConfig};
 
 /// Everything a run needs besides its inputs; read from TOML, defaults from the paper.
+/// The model's own settings are flattened in, so a TOML file, `run.json` and an
+/// experiment spec name them beside the training ones (`variant = "cd"`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
-    pub variant: Variant,
-    pub fusion: Fusion,
+    #[serde(flatten)]
+    pub model: ModelConfig,
     pub dependency_variant: DependencyVariant,
     pub seed: u64,
     pub batch_size: usize,
@@ -31,28 +33,9 @@ pub struct TrainConfig {
     pub grad_clip: f64,
     /// Train only the layers after the encoder, on cached encoder outputs.
     pub freeze_encoder: bool,
-    pub lstm_hidden: usize,
-    pub gat_heads: usize,
-    pub gat_head_dim: usize,
-    pub gat_dropout: f64,
-    pub dropout: f64,
-    /// Word-shape embedding size (0 = off, as in the paper).
-    pub shape_dim: usize,
-    /// Feed the head a learned scalar mix of every encoder hidden state
-    /// instead of the last layer (off, as in the paper).
-    pub layer_mix: bool,
-    /// Character-CNN filters concatenated to the encoder output (0 = off, as in the paper).
-    pub char_dim: usize,
-    /// How a word's vector is pooled from its subtokens (the paper: the first).
-    pub word_pool: WordPool,
-    /// Word-identity embedding size (0 = off, as in the paper); its
-    /// vocabulary is the training split's words seen `word_min_count` times.
-    pub word_dim: usize,
+    /// The word-identity embedding's vocabulary: the training split's words
+    /// seen this many times.
     pub word_min_count: usize,
-    /// UPOS and dependency-relation embedding sizes (0 = off, as in the paper).
-    pub pos_dim: usize,
-    /// The coreference graph's reach: one window (the paper) or the document.
-    pub coref_scope: CorefScope,
     /// Train on this share of the training documents, the first ones in
     /// shard order (learning curves; 1.0 = all).
     pub train_fraction: f64,
@@ -61,8 +44,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            variant: Variant::Cd,
-            fusion: Fusion::Linear,
+            model: ModelConfig::default(),
             dependency_variant: DependencyVariant::CompoundKey,
             seed: 1,
             batch_size: 32,
@@ -74,19 +56,7 @@ impl Default for TrainConfig {
             weight_decay: 0.01,
             grad_clip: 5.0,
             freeze_encoder: true,
-            lstm_hidden: 256,
-            gat_heads: 4,
-            gat_head_dim: 128,
-            gat_dropout: 0.6,
-            dropout: 0.5,
-            shape_dim: 0,
-            layer_mix: false,
-            char_dim: 0,
-            word_pool: WordPool::First,
-            word_dim: 0,
             word_min_count: 2,
-            pos_dim: 0,
-            coref_scope: CorefScope::Window,
             train_fraction: 1.0,
         }
     }
@@ -117,20 +87,49 @@ impl TrainConfig {
         hidden_states: usize,
         word_vocab: usize,
     ) -> EnrelgConfig {
-        EnrelgConfig::new(num_tags, self.variant, d_encoder)
-            .with_fusion(self.fusion)
-            .with_lstm_hidden(self.lstm_hidden)
-            .with_gat_heads(self.gat_heads)
-            .with_gat_head_dim(self.gat_head_dim)
-            .with_gat_dropout(self.gat_dropout)
-            .with_dropout(self.dropout)
-            .with_shape_dim(self.shape_dim)
-            .with_layer_mix(if self.layer_mix { hidden_states } else { 0 })
-            .with_char_dim(self.char_dim)
-            .with_word_pool(self.word_pool)
-            .with_word_dim(self.word_dim)
-            .with_word_vocab(word_vocab)
-            .with_pos_dim(self.pos_dim)
-            .with_coref_scope(self.coref_scope)
+        EnrelgConfig { model: self.model.clone(), num_tags, d_encoder, hidden_states, word_vocab }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CorefScope, Variant};
+
+    #[test]
+    fn model_settings_sit_beside_training_ones_and_unknown_keys_are_refused() {
+        let cfg: TrainConfig = toml::from_str(
+            "variant = \"baseline\"\ncoref_scope = \"document\"\nseed = 4\ndropout = 0",
+        )
+        .unwrap();
+        assert_eq!(cfg.model.variant, Variant::Baseline);
+        assert_eq!(cfg.model.coref_scope, CorefScope::Document);
+        assert_eq!((cfg.seed, cfg.model.dropout), (4, 0.0));
+        assert_eq!(cfg.model.lstm_hidden, ModelConfig::default().lstm_hidden);
+        let error = toml::from_str::<TrainConfig>("lstm_hiden = 3").unwrap_err().to_string();
+        assert!(error.contains("unknown field `lstm_hiden`"), "{error}");
+        let json = serde_json::to_value(TrainConfig::default()).unwrap();
+        assert!(json.get("model").is_none() && json["lstm_hidden"] == 256, "{json}");
+    }
+
+    /// Every committed experiment cell keeps its name: the name hashes the
+    /// configuration's serialized fields, which a change of the type must keep.
+    #[test]
+    fn committed_cells_keep_their_names() {
+        let cells =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/experiments/cells");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&cells).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let run: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(path.join("run.json")).unwrap())
+                    .unwrap();
+            let config: TrainConfig = serde_json::from_value(run["config"].clone()).unwrap();
+            let dataset = name.split('-').next().unwrap();
+            assert_eq!(crate::experiment::spec::cell_name(dataset, &config).unwrap(), name);
+            checked += 1;
+        }
+        assert!(checked > 50, "{checked} cells");
     }
 }

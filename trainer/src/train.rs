@@ -368,14 +368,14 @@ fn splits(
             name: name.into(),
             records: load_split(shards, name, kinds)?,
             embedded: Embedded::default(),
-            scope: cfg.coref_scope,
+            scope: cfg.model.coref_scope,
         })
     };
     let (mut train, mut dev) = (split("train")?, split(dev_split)?);
     // Encoded whole (one cache for every fraction), then cut to the fraction's windows.
     let keep = first_documents(&train.records, cfg.train_fraction)?;
     // Built from the training windows trained on alone, the same on every (re)run.
-    let vocab: Option<WordVocab> = (cfg.word_dim > 0).then(|| {
+    let vocab: Option<WordVocab> = (cfg.model.word_dim > 0).then(|| {
         WordVocab::from_forms(
             train.records[..keep].iter().flat_map(|r| r.forms.iter().map(String::as_str)),
             cfg.word_min_count,
@@ -406,7 +406,7 @@ fn new_info(
         shards: inp.shards.to_path_buf(),
         shard_manifest_sha256: sha256_file(&inp.shards.join(MANIFEST))?,
         model: inp.model_dir.to_path_buf(),
-        model_sha256: sha256_file(&crate::model::checkpoint::weights_path(inp.model_dir)?)?,
+        model_sha256: sha256_file(&crate::model::pretrained::weights_path(inp.model_dir)?)?,
         tokenizer_sha256: manifest.tokenizer.sha256.clone(),
         labels: manifest.labels()?,
         window: manifest.window,
@@ -532,8 +532,12 @@ impl Epochs<'_> {
         let (cpu, threads) = (crate::device::cpu_model(), rayon::current_num_threads());
         // Document scope packs whole documents, so batches per epoch vary a
         // little with the shuffle; the schedule counts the first epoch's.
-        let plan =
-            plan_batches(&train.records, cfg.coref_scope, cfg.batch_size, Some((cfg.seed, 1)));
+        let plan = plan_batches(
+            &train.records,
+            cfg.model.coref_scope,
+            cfg.batch_size,
+            Some((cfg.seed, 1)),
+        );
         if plan.cut_documents > 0 {
             tracing::info!(
                 "{} training documents have more than {} windows: cut into groups of consecutive windows, losing {} of their document edges",
@@ -610,8 +614,12 @@ impl Epochs<'_> {
         // Dropout masks and batch order depend on the seed and the epoch
         // only, so a resumed run draws what an uninterrupted one would.
         self.device.seed(epoch_seed(cfg.seed, epoch));
-        let plan =
-            plan_batches(&train.records, cfg.coref_scope, cfg.batch_size, Some((cfg.seed, epoch)));
+        let plan = plan_batches(
+            &train.records,
+            cfg.model.coref_scope,
+            cfg.batch_size,
+            Some((cfg.seed, epoch)),
+        );
         let bar = progress_bar(plan.batches.len(), epoch)?;
         let mut loss_sum = 0.0;
         // A step takes the learner by value; the slot lends it out to the closure.

@@ -17,8 +17,8 @@ use enrelg::data::encoder_cache::{cache_file, embed};
 use enrelg::data::{load_split, pad_for, PaddedBatch, WindowRecord};
 use enrelg::decode::emissions::INFERENCE_WINDOWS;
 use enrelg::device::peak_rss_mib;
-use enrelg::model::checkpoint::weights_path;
 use enrelg::model::crf::host_rows;
+use enrelg::model::pretrained::weights_path;
 use enrelg::model::{BertEncoder, Enrelg, Fusion, Variant};
 use enrelg::train::{FineTuned, FrozenHead, SplitData, TrainStep};
 use enrelg_pipeline::fs::sha256_file;
@@ -92,7 +92,7 @@ fn train_config(args: &BenchArgs) -> anyhow::Result<TrainConfig> {
         Some(p) => TrainConfig::read_toml(p)?,
         None => TrainConfig::default(),
     };
-    (cfg.variant, cfg.fusion) = (args.variant, args.fusion);
+    (cfg.model.variant, cfg.model.fusion) = (args.variant, args.fusion);
     Ok(cfg)
 }
 
@@ -119,7 +119,7 @@ fn export_inference(
         for chunk in (start..end).collect::<Vec<_>>().chunks(INFERENCE_WINDOWS) {
             let refs: Vec<&WindowRecord> = chunk.iter().map(|&i| &records[i]).collect();
             words += refs.iter().map(|r| r.tags.len()).sum::<usize>();
-            pad_for(&refs, cfg.coref_scope).export(dir, &format!("batch{batches}"))?;
+            pad_for(&refs, cfg.model.coref_scope).export(dir, &format!("batch{batches}"))?;
             batches += 1;
         }
         start = end;
@@ -179,7 +179,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
         name: args.split.clone(),
         records: records.to_vec(),
         embedded,
-        scope: cfg.coref_scope,
+        scope: cfg.model.coref_scope,
     };
     let mut phases = Phases::default();
     for step in 0..=args.steps {
@@ -207,14 +207,14 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
         let idx = step_windows(step, args.batch, records);
         let refs: Vec<&WindowRecord> = idx.iter().map(|&i| &records[i]).collect();
         let (batch, words) = (
-            pad_for(&refs, cfg.coref_scope).into_device(&plain),
+            pad_for(&refs, cfg.model.coref_scope).into_device(&plain),
             embedded.pad(&idx, records).into_device(&plain),
         );
         let clock = Instant::now();
         host_rows(valid.emissions(words, &batch), batch.word_mask.clone())?;
         inference += clock.elapsed().as_secs_f64();
     }
-    phases.report(&format!("frozen head {:?}", cfg.variant), args, inference);
+    phases.report(&format!("frozen head {:?}", cfg.model.variant), args, inference);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -287,7 +287,7 @@ fn fine_tune(
         name: args.split.clone(),
         records: records.to_vec(),
         embedded: Default::default(),
-        scope: cfg.coref_scope,
+        scope: cfg.model.coref_scope,
     };
     let mut phases = Phases::default();
     for step in 0..=args.steps {
@@ -311,11 +311,11 @@ fn fine_tune(
     for step in 1..=args.steps {
         let refs: Vec<&WindowRecord> =
             step_windows(step, args.batch, records).iter().map(|&i| &records[i]).collect();
-        let batch = pad_for(&refs, cfg.coref_scope).into_device(&plain);
+        let batch = pad_for(&refs, cfg.model.coref_scope).into_device(&plain);
         let clock = Instant::now();
         host_rows(valid.head.emissions(valid.words(&batch), &batch), batch.word_mask.clone())?;
         inference += clock.elapsed().as_secs_f64();
     }
-    phases.report(&format!("fine-tuned {:?}", cfg.variant), args, inference);
+    phases.report(&format!("fine-tuned {:?}", cfg.model.variant), args, inference);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,9 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use enrelg::decode::consistency::ConsistencyRecord;
-use enrelg::decode::emissions::decode;
-use enrelg::metrics::conlleval::score_predictions;
-use enrelg::run::{LoadedRun, RunDir};
+use enrelg::evaluate;
 
 use super::DeviceArgs;
 
@@ -31,31 +29,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Score a run on a split; print conlleval's report; write eval-SPLIT.json
-/// and predictions-SPLIT.conll into the run folder (holding its lock). With
-/// `consistency`, also decode the same predictions consistently and write that.
+/// Score a run on a split and print conlleval's report (and, with
+/// `consistency`, a line on consistency decoding); the records go into the run folder.
 pub fn evaluate_run(
     run: &Path,
     split: &str,
     device: &DeviceArgs,
     consistency: bool,
 ) -> anyhow::Result<()> {
-    let writer = RunDir::lock(run)?;
-    let dev = device.device()?;
-    let loaded = LoadedRun::open(run, &dev)?;
-    let (records, pred) = decode(&loaded, split, &device.cache_dir, &dev)?;
-    let (score, conll) = score_predictions(&loaded.info, split, &records, &pred)?;
-    print!("{}", score.conlleval_report());
-    writer.write_eval(split, &score, &conll)?;
-    if consistency {
-        let (score, conll, record) = enrelg::decode::consistency::evaluate(
-            &loaded,
-            (split, &records, &pred),
-            &device.cache_dir,
-            &dev,
-        )?;
-        report_consistency(&record);
-        writer.write_consistency(split, &score, &conll, &record)?;
+    let evaluation =
+        evaluate::evaluate_run(run, split, &device.device()?, &device.cache_dir, consistency)?;
+    print!("{}", evaluation.score.conlleval_report());
+    if let Some((_, record)) = &evaluation.consistency {
+        report_consistency(record);
     }
     Ok(())
 }

@@ -85,7 +85,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         None => TrainConfig::default(),
     };
     if let Some(v) = args.variant {
-        cfg.variant = v;
+        cfg.model.variant = v;
     }
     if let Some(s) = args.seed {
         cfg.seed = s;
@@ -94,25 +94,25 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         cfg.max_epochs = e;
     }
     if let Some(d) = args.shape_dim {
-        cfg.shape_dim = d;
+        cfg.model.shape_dim = d;
     }
     if let Some(d) = args.char_dim {
-        cfg.char_dim = d;
+        cfg.model.char_dim = d;
     }
     if args.layer_mix {
-        cfg.layer_mix = true;
+        cfg.model.layer_mix = true;
     }
     if let Some(d) = args.word_dim {
-        cfg.word_dim = d;
+        cfg.model.word_dim = d;
     }
     if let Some(p) = args.word_pool {
-        cfg.word_pool = p;
+        cfg.model.word_pool = p;
     }
     if let Some(d) = args.pos_dim {
-        cfg.pos_dim = d;
+        cfg.model.pos_dim = d;
     }
     if let Some(c) = args.coref_scope {
-        cfg.coref_scope = c;
+        cfg.model.coref_scope = c;
     }
     if args.freeze_encoder {
         cfg.freeze_encoder = true;
@@ -138,7 +138,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let info = train(&cfg, &inputs)?;
     println!(
         "trained {:?} in {:.0} s; best dev F1 {:.2} at epoch {} -> {}",
-        cfg.variant,
+        cfg.model.variant,
         clock.elapsed().as_secs_f64(),
         info.best_dev_f1,
         info.best_epoch,

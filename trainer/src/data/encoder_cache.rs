@@ -44,8 +44,8 @@ pub fn cache_file(
     model_sha: &str,
     split: &str,
 ) -> PathBuf {
-    let mix = if cfg.layer_mix { "-all-layers" } else { "" };
-    let pool = match cfg.word_pool {
+    let mix = if cfg.model.layer_mix { "-all-layers" } else { "" };
+    let pool = match cfg.model.word_pool {
         WordPool::First => "",
         WordPool::Mean => "-mean",
     };
@@ -67,7 +67,7 @@ pub fn embed(
     device: &Device,
     label: &str,
 ) -> anyhow::Result<Embedded> {
-    let all_layers = cfg.layer_mix;
+    let all_layers = cfg.model.layer_mix;
     let d = encoder.d_model() * if all_layers { encoder.num_hidden_states() } else { 1 };
     if let Ok(bytes) = std::fs::read(cache) {
         if let Some(e) = decode(&bytes, records, d) {
@@ -89,7 +89,7 @@ pub fn embed(
         let refs: Vec<&WindowRecord> = chunk.iter().collect();
         let batch = make_batch(&refs, device);
         let pooled =
-            crate::model::enrelg::encoder_words(encoder, &batch, all_layers, cfg.word_pool);
+            crate::model::enrelg::encoder_words(encoder, &batch, all_layers, cfg.model.word_pool);
         let l = pooled.dims()[1];
         let flat: Vec<f32> = pooled
             .into_data()

@@ -99,7 +99,7 @@ mod tests {
             cells[..5].iter().all(|c| c.config.seed == 1)
                 && cells[5..].iter().all(|c| c.config.seed == 2)
         );
-        assert!(cells.iter().all(|c| c.config.shape_dim == 32));
+        assert!(cells.iter().all(|c| c.config.model.shape_dim == 32));
         assert!(
             cells[0].name.starts_with("mars-baseline-") && cells[0].name.ends_with("-seed-1"),
             "{}",
@@ -107,13 +107,13 @@ mod tests {
         );
         let doc = cells
             .iter()
-            .find(|c| c.config.coref_scope == crate::model::CorefScope::Document)
+            .find(|c| c.config.model.coref_scope == crate::model::CorefScope::Document)
             .unwrap();
         let window_cd = cells
             .iter()
             .find(|c| {
                 c.dataset == "mars"
-                    && c.config.variant == crate::model::Variant::Cd
+                    && c.config.model.variant == crate::model::Variant::Cd
                     && c.config.seed == 1
                     && c.name != doc.name
             })
@@ -121,13 +121,13 @@ mod tests {
         assert_ne!(doc.name[8..16], window_cd.name[8..16]);
         // The same configuration has the same name whichever spec names it.
         let mut other = TrainConfig::default();
-        (other.shape_dim, other.seed) = (32, 2);
+        (other.model.shape_dim, other.seed) = (32, 2);
         assert_eq!(
             cell_name("mars", &other).unwrap(),
             cells
                 .iter()
                 .find(|c| c.dataset == "mars"
-                    && c.config.variant == crate::model::Variant::Cd
+                    && c.config.model.variant == crate::model::Variant::Cd
                     && c.config.seed == 2)
                 .unwrap()
                 .name

@@ -163,7 +163,7 @@ pub fn cell_name(dataset: &str, config: &TrainConfig) -> anyhow::Result<String> 
     let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
     Ok(format!(
         "{dataset}-{}-{hex}-seed-{}",
-        serde_json::to_value(config.variant)?.as_str().unwrap_or("variant"),
+        serde_json::to_value(config.model.variant)?.as_str().unwrap_or("variant"),
         config.seed
     ))
 }

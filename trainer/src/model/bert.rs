@@ -1,42 +1,17 @@
-//! The BERT encoder (Devlin et al., 2019), loading weights from a local
-//! Hugging Face checkpoint folder (`config.json` + `model.safetensors`).
-//!
-//! Works for any checkpoint of the BERT layout: BioBERT, SciBERT,
-//! PubMedBERT, MiniLM. Names are mapped explicitly; a missing tensor or one
-//! we do not know is an error that lists them all.
+//! The BERT encoder (Devlin et al., 2019). Its weights come from a Hugging
+//! Face checkpoint folder through [`super::pretrained`].
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
     LinearConfig,
 };
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Int, Tensor};
 use serde::Deserialize;
-use thiserror::Error;
 
-use super::checkpoint::{read_weights, CheckpointError, RawTensor};
 use super::dropout::dropout;
 use super::fused;
 use super::linear::forward_rows;
-
-#[derive(Debug, Error)]
-pub enum BertError {
-    #[error("{}: cannot read: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("{}: {message}", path.display())]
-    Config { path: PathBuf, message: String },
-    #[error(transparent)]
-    Weights(#[from] CheckpointError),
-    #[error("{}: missing tensors: {}", path.display(), missing.join(", "))]
-    Missing { path: PathBuf, missing: Vec<String> },
-    #[error("{}: unexpected tensors: {}", path.display(), unexpected.join(", "))]
-    Unexpected { path: PathBuf, unexpected: Vec<String> },
-    #[error("{}: tensor {name} has shape {found:?}, expected {expected:?}", path.display())]
-    Shape { path: PathBuf, name: String, found: Vec<usize>, expected: Vec<usize> },
-}
 
 /// The fields of a Hugging Face BERT `config.json` that shape the network.
 #[derive(Debug, Clone, Deserialize)]
@@ -72,30 +47,6 @@ fn default_dropout() -> f64 {
 }
 
 impl BertConfig {
-    pub fn from_model_dir(dir: &Path) -> Result<Self, BertError> {
-        let path = dir.join("config.json");
-        let bytes =
-            std::fs::read(&path).map_err(|source| BertError::Io { path: path.clone(), source })?;
-        let v: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| BertError::Config { path: path.clone(), message: e.to_string() })?;
-        // Other architectures share field names but not weights or tokenizer: refuse them at once.
-        if let Some(kind) = v.get("model_type").and_then(|t| t.as_str()).filter(|t| *t != "bert") {
-            return Err(BertError::Config {
-                path,
-                message: format!("model_type {kind:?} is not supported: only BERT-family WordPiece checkpoints (model_type \"bert\": BERT, SciBERT, BioBERT, MiniLM, ...); RoBERTa, DeBERTa, ELECTRA and others are not"),
-            });
-        }
-        if let Some(act) = v.get("hidden_act").and_then(|a| a.as_str()) {
-            if act != "gelu" {
-                return Err(BertError::Config {
-                    path,
-                    message: format!("hidden_act {act:?} is not supported (only \"gelu\")"),
-                });
-            }
-        }
-        serde_json::from_value(v).map_err(|e| BertError::Config { path, message: e.to_string() })
-    }
-
     pub fn init(&self, device: &Device) -> BertEncoder {
         let ln = || {
             LayerNormConfig::new(self.hidden_size).with_epsilon(self.layer_norm_eps).init(device)
@@ -214,144 +165,5 @@ impl BertEncoder {
         }
         all.push(x);
         all
-    }
-
-    /// Load a Hugging Face checkpoint folder.
-    pub fn from_pretrained(dir: &Path, device: &Device) -> Result<Self, BertError> {
-        let config = BertConfig::from_model_dir(dir)?;
-        let (path, raw) = read_weights(dir)?;
-        let mut model = config.init(device);
-        Loader::new(raw, path).load(&mut model, &config, device)?;
-        Ok(model)
-    }
-}
-
-/// Explicit name mapping from Hugging Face tensor names to our fields.
-struct Loader {
-    tensors: BTreeMap<String, RawTensor>,
-    used: BTreeSet<String>,
-    missing: Vec<String>,
-    path: PathBuf,
-}
-
-impl Loader {
-    fn new(raw: BTreeMap<String, RawTensor>, path: PathBuf) -> Self {
-        // Checkpoints saved from BertForPreTraining & co. prefix the encoder with "bert.".
-        let tensors = raw
-            .into_iter()
-            .map(|(k, v)| (k.strip_prefix("bert.").map(String::from).unwrap_or(k), v))
-            .collect();
-        Self { tensors, used: BTreeSet::new(), missing: Vec::new(), path }
-    }
-
-    /// Take a tensor by name, trying the old `gamma`/`beta` LayerNorm names too.
-    fn take(&mut self, name: &str, expected: &[usize]) -> Result<Option<RawTensor>, BertError> {
-        let alt = name
-            .replace("LayerNorm.weight", "LayerNorm.gamma")
-            .replace("LayerNorm.bias", "LayerNorm.beta");
-        let key = [name.to_string(), alt].into_iter().find(|k| self.tensors.contains_key(k));
-        let Some(key) = key else {
-            self.missing.push(name.to_string());
-            return Ok(None);
-        };
-        self.used.insert(key.clone());
-        let t = self.tensors[&key].clone();
-        if t.shape != expected {
-            return Err(BertError::Shape {
-                path: self.path.clone(),
-                name: key,
-                found: t.shape,
-                expected: expected.to_vec(),
-            });
-        }
-        Ok(Some(t))
-    }
-
-    fn tensor<const D: usize>(t: RawTensor, device: &Device) -> Tensor<D> {
-        Tensor::from_data(TensorData::new(t.data, t.shape), device)
-    }
-
-    fn embedding(
-        &mut self,
-        e: &mut Embedding,
-        name: &str,
-        device: &Device,
-    ) -> Result<(), BertError> {
-        let dims = e.weight.dims().to_vec();
-        if let Some(t) = self.take(&format!("{name}.weight"), &dims)? {
-            e.weight = Param::from_tensor(Self::tensor(t, device));
-        }
-        Ok(())
-    }
-
-    /// Hugging Face stores linear weights as `[out, in]`; Burn as `[in, out]`.
-    fn linear(&mut self, l: &mut Linear, name: &str, device: &Device) -> Result<(), BertError> {
-        let [i, o] = l.weight.dims();
-        if let Some(t) = self.take(&format!("{name}.weight"), &[o, i])? {
-            l.weight = Param::from_tensor(Self::tensor::<2>(t, device).transpose());
-        }
-        if let Some(t) = self.take(&format!("{name}.bias"), &[o])? {
-            l.bias = Some(Param::from_tensor(Self::tensor(t, device)));
-        }
-        Ok(())
-    }
-
-    fn norm(&mut self, n: &mut LayerNorm, name: &str, device: &Device) -> Result<(), BertError> {
-        let d = n.gamma.dims()[0];
-        if let Some(t) = self.take(&format!("{name}.weight"), &[d])? {
-            n.gamma = Param::from_tensor(Self::tensor(t, device));
-        }
-        if let Some(t) = self.take(&format!("{name}.bias"), &[d])? {
-            n.beta = Some(Param::from_tensor(Self::tensor(t, device)));
-        }
-        Ok(())
-    }
-
-    fn load(
-        mut self,
-        m: &mut BertEncoder,
-        config: &BertConfig,
-        device: &Device,
-    ) -> Result<(), BertError> {
-        self.embedding(&mut m.word_embeddings, "embeddings.word_embeddings", device)?;
-        self.embedding(&mut m.position_embeddings, "embeddings.position_embeddings", device)?;
-        self.embedding(&mut m.token_type_embeddings, "embeddings.token_type_embeddings", device)?;
-        self.norm(&mut m.embeddings_norm, "embeddings.LayerNorm", device)?;
-        for (i, layer) in m.layers.iter_mut().enumerate().take(config.num_hidden_layers) {
-            let p = format!("encoder.layer.{i}");
-            self.linear(&mut layer.query, &format!("{p}.attention.self.query"), device)?;
-            self.linear(&mut layer.key, &format!("{p}.attention.self.key"), device)?;
-            self.linear(&mut layer.value, &format!("{p}.attention.self.value"), device)?;
-            self.linear(
-                &mut layer.attention_output,
-                &format!("{p}.attention.output.dense"),
-                device,
-            )?;
-            self.norm(
-                &mut layer.attention_norm,
-                &format!("{p}.attention.output.LayerNorm"),
-                device,
-            )?;
-            self.linear(&mut layer.intermediate, &format!("{p}.intermediate.dense"), device)?;
-            self.linear(&mut layer.output, &format!("{p}.output.dense"), device)?;
-            self.norm(&mut layer.output_norm, &format!("{p}.output.LayerNorm"), device)?;
-        }
-        if !self.missing.is_empty() {
-            return Err(BertError::Missing { path: self.path, missing: self.missing });
-        }
-        // Known parts of BERT checkpoints that the encoder does not use.
-        let unused = |k: &str| {
-            k.starts_with("pooler.") || k.starts_with("cls.") || k == "embeddings.position_ids"
-        };
-        let unexpected: Vec<String> = self
-            .tensors
-            .keys()
-            .filter(|k| !self.used.contains(*k) && !unused(k))
-            .cloned()
-            .collect();
-        if !unexpected.is_empty() {
-            return Err(BertError::Unexpected { path: self.path, unexpected });
-        }
-        Ok(())
     }
 }

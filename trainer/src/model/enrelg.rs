@@ -2,7 +2,6 @@
 //! attention over the coreference and dependency graphs -> fusion -> linear
 //! -> CRF.
 
-use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
@@ -76,56 +75,75 @@ pub enum WordPool {
     Mean,
 }
 
-#[derive(Config, Debug)]
-pub struct EnrelgConfig {
-    pub num_tags: usize,
+/// The tagger's hyperparameters, as a user chooses them (in a training
+/// configuration, flattened into it); the defaults are the paper's model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Which graphs the model uses.
     pub variant: Variant,
-    #[config(default = "Fusion::Linear")]
     pub fusion: Fusion,
-    /// Encoder output size (from the checkpoint).
-    pub d_encoder: usize,
-    #[config(default = 256)]
     pub lstm_hidden: usize,
-    #[config(default = 4)]
     pub gat_heads: usize,
-    #[config(default = 128)]
     pub gat_head_dim: usize,
-    #[config(default = 0.6)]
     pub gat_dropout: f64,
-    #[config(default = 0.2)]
-    pub gat_alpha: f64,
     /// Dropout on the word embeddings and before the output layer.
-    #[config(default = 0.5)]
     pub dropout: f64,
     /// Size of a word-shape embedding concatenated to the encoder output
     /// (0 = off, the paper's model). An addition for uncased encoders.
-    #[config(default = 0)]
     pub shape_dim: usize,
-    /// Hidden states of the encoder mixed by a learned scalar mix (0 = off:
-    /// the last layer, as in the paper). An addition for frozen encoders.
-    #[config(default = 0)]
-    pub layer_mix: usize,
+    /// Feed the head a learned scalar mix of every encoder hidden state
+    /// instead of the last layer (off, as in the paper). An addition for frozen encoders.
+    pub layer_mix: bool,
     /// Filters of a character CNN whose word vectors are concatenated to the
     /// encoder output (0 = off, the paper's model).
-    #[config(default = 0)]
     pub char_dim: usize,
+    /// How a word's vector is pooled from its subtokens (the paper: the first).
+    pub word_pool: WordPool,
     /// Size of a word-identity embedding concatenated to the encoder output
-    /// (0 = off, the paper's model) and the rows it has (the run's vocabulary).
-    #[config(default = 0)]
+    /// (0 = off, the paper's model); its vocabulary is the run's.
     pub word_dim: usize,
     /// Size of each of two embeddings, of the word's UPOS and of its
     /// dependency relation, concatenated to the encoder output (0 = off,
     /// the paper's model).
-    #[config(default = 0)]
     pub pos_dim: usize,
-    #[config(default = 0)]
-    pub word_vocab: usize,
-    /// How words are pooled from subtokens (the paper: the first).
-    #[config(default = "WordPool::First")]
-    pub word_pool: WordPool,
-    /// The coreference graph's reach (the paper: one window).
-    #[config(default = "CorefScope::Window")]
+    /// The coreference graph's reach: one window (the paper) or the document.
     pub coref_scope: CorefScope,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            variant: Variant::Cd,
+            fusion: Fusion::Linear,
+            lstm_hidden: 256,
+            gat_heads: 4,
+            gat_head_dim: 128,
+            gat_dropout: 0.6,
+            dropout: 0.5,
+            shape_dim: 0,
+            layer_mix: false,
+            char_dim: 0,
+            word_pool: WordPool::First,
+            word_dim: 0,
+            pos_dim: 0,
+            coref_scope: CorefScope::Window,
+        }
+    }
+}
+
+/// A [`ModelConfig`] with the sizes the data and the encoder fix.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnrelgConfig {
+    #[serde(flatten)]
+    pub model: ModelConfig,
+    pub num_tags: usize,
+    /// Encoder output size (from the checkpoint).
+    pub d_encoder: usize,
+    /// The encoder's hidden states, the layer mix's inputs (when it mixes).
+    pub hidden_states: usize,
+    /// Rows of the word-identity embedding (the run's vocabulary).
+    pub word_vocab: usize,
 }
 
 /// Everything after the encoder; trained alone in frozen-encoder mode.
@@ -164,53 +182,52 @@ pub struct EnrelgHead {
 
 impl EnrelgConfig {
     pub fn init_head(&self, device: &Device) -> EnrelgHead {
-        let d_lstm = 2 * self.lstm_hidden;
+        let (m, d_encoder, num_tags) = (&self.model, self.d_encoder, self.num_tags);
+        let d_lstm = 2 * m.lstm_hidden;
         let gat = || {
             GraphAttentionConfig::new(d_lstm)
-                .with_heads(self.gat_heads)
-                .with_d_head(self.gat_head_dim)
-                .with_dropout(self.gat_dropout)
-                .with_alpha(self.gat_alpha)
+                .with_heads(m.gat_heads)
+                .with_d_head(m.gat_head_dim)
+                .with_dropout(m.gat_dropout)
                 .init(device)
         };
-        let d_gat = self.gat_heads * self.gat_head_dim;
-        let coref = self.variant.uses_coref().then(gat);
-        let dep = self.variant.uses_dep().then(gat);
-        let linear = self.fusion == Fusion::Linear;
-        let vector = self.fusion == Fusion::Vector;
+        let d_gat = m.gat_heads * m.gat_head_dim;
+        let coref = m.variant.uses_coref().then(gat);
+        let dep = m.variant.uses_dep().then(gat);
+        let linear = m.fusion == Fusion::Linear;
+        let vector = m.fusion == Fusion::Vector;
         assert!(
             !vector || d_gat == d_lstm,
             "vector fusion needs GAT output ({d_gat}) = BiLSTM output ({d_lstm})"
         );
         let ones = |d: usize| Param::from_tensor(Tensor::<1>::ones([d], device));
-        let d_fused = match self.fusion {
+        let d_fused = match m.fusion {
             Fusion::Linear | Fusion::Vector => d_lstm,
             Fusion::Concat => {
                 d_lstm + coref.as_ref().map_or(0, |_| d_gat) + dep.as_ref().map_or(0, |_| d_gat)
             }
         };
         EnrelgHead {
-            mix: (self.layer_mix > 0)
-                .then(|| ScalarMixConfig::new(self.layer_mix, self.d_encoder).init(device)),
-            dropout: DropoutConfig::new(self.dropout).init(),
-            shape: (self.shape_dim > 0).then(|| {
-                EmbeddingConfig::new(enrelg_pipeline::shape::NUM_SHAPES, self.shape_dim)
-                    .init(device)
+            mix: m
+                .layer_mix
+                .then(|| ScalarMixConfig::new(self.hidden_states, d_encoder).init(device)),
+            dropout: DropoutConfig::new(m.dropout).init(),
+            shape: (m.shape_dim > 0).then(|| {
+                EmbeddingConfig::new(enrelg_pipeline::shape::NUM_SHAPES, m.shape_dim).init(device)
             }),
-            chars: (self.char_dim > 0).then(|| CharCnnConfig::new(self.char_dim).init(device)),
-            word: (self.word_dim > 0)
-                .then(|| EmbeddingConfig::new(self.word_vocab, self.word_dim).init(device)),
-            upos: (self.pos_dim > 0).then(|| {
-                EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_UPOS, self.pos_dim).init(device)
+            chars: (m.char_dim > 0).then(|| CharCnnConfig::new(m.char_dim).init(device)),
+            word: (m.word_dim > 0)
+                .then(|| EmbeddingConfig::new(self.word_vocab, m.word_dim).init(device)),
+            upos: (m.pos_dim > 0).then(|| {
+                EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_UPOS, m.pos_dim).init(device)
             }),
-            deprel: (self.pos_dim > 0).then(|| {
-                EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_DEPRELS, self.pos_dim)
-                    .init(device)
+            deprel: (m.pos_dim > 0).then(|| {
+                EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_DEPRELS, m.pos_dim).init(device)
             }),
             lstm: MaskedBiLstmConfig::new(
-                self.d_encoder + self.shape_dim + self.char_dim + self.word_dim + 2 * self.pos_dim,
+                d_encoder + m.shape_dim + m.char_dim + m.word_dim + 2 * m.pos_dim,
             )
-            .with_d_hidden(self.lstm_hidden)
+            .with_d_hidden(m.lstm_hidden)
             .init(device),
             fuse_lstm: linear.then(|| LinearConfig::new(d_lstm, d_lstm).init(device)),
             fuse_coref: (linear && coref.is_some())
@@ -222,11 +239,11 @@ impl EnrelgConfig {
             weight_dep: (vector && dep.is_some()).then(|| ones(d_gat)),
             coref,
             dep,
-            output: LinearConfig::new(d_fused, self.num_tags).init(device),
-            crf: CrfConfig::new(self.num_tags).init(device),
-            fusion: self.fusion,
-            word_pool: self.word_pool,
-            coref_scope: self.coref_scope,
+            output: LinearConfig::new(d_fused, num_tags).init(device),
+            crf: CrfConfig::new(num_tags).init(device),
+            fusion: m.fusion,
+            word_pool: m.word_pool,
+            coref_scope: m.coref_scope,
         }
     }
 }
@@ -414,6 +431,15 @@ mod tests {
     use crate::data::{make_batch, WindowRecord};
     use burn::tensor::TensorData;
 
+    /// A small head over an 8-wide encoder with 3 tags.
+    fn tiny() -> ModelConfig {
+        ModelConfig { lstm_hidden: 4, gat_heads: 2, gat_head_dim: 4, ..ModelConfig::default() }
+    }
+
+    fn tiny_config(model: ModelConfig, word_vocab: usize) -> EnrelgConfig {
+        EnrelgConfig { model, num_tags: 3, d_encoder: 8, hidden_states: 1, word_vocab }
+    }
+
     fn record(n: usize, shift: u32) -> WindowRecord {
         WindowRecord {
             window_id: shift,
@@ -470,11 +496,8 @@ mod tests {
             r.doc_id = format!("d{i}");
         }
         let words = words_tensor(0.0, [3, 5, 8], &device);
-        let head = EnrelgConfig::new(3, Variant::Cd, 8)
-            .with_lstm_hidden(4)
-            .with_gat_heads(2)
-            .with_gat_head_dim(4)
-            .init_head(&device);
+        let head =
+            tiny_config(ModelConfig { variant: Variant::Cd, ..tiny() }, 0).init_head(&device);
         let (window, document) = (
             emissions_of(&head, &recs, &words, CorefScope::Window),
             emissions_of(&head, &recs, &words, CorefScope::Document),
@@ -498,11 +521,7 @@ mod tests {
     #[test]
     fn in_document_scope_another_window_reaches_a_word_only_through_a_document_edge() {
         let device = crate::device::test_device();
-        let head = EnrelgConfig::new(3, Variant::C, 8)
-            .with_lstm_hidden(4)
-            .with_gat_heads(2)
-            .with_gat_head_dim(4)
-            .init_head(&device);
+        let head = tiny_config(ModelConfig { variant: Variant::C, ..tiny() }, 0).init_head(&device);
         // Two windows of one document; word 1 of window 0 is linked to word 2 of window 1.
         let (mut a, b) = (record(4, 0), record(4, 1));
         a.doc_coref = vec![(1, b.window_id, 2)];
@@ -558,17 +577,16 @@ mod tests {
                     (0, 0, 0, 2),
                     (4, 5, 3, 2),
                 ] {
-                    let head = EnrelgConfig::new(3, variant, 8)
-                        .with_fusion(fusion)
-                        .with_lstm_hidden(4)
-                        .with_gat_heads(2)
-                        .with_gat_head_dim(4)
-                        .with_shape_dim(shape_dim)
-                        .with_char_dim(char_dim)
-                        .with_word_dim(word_dim)
-                        .with_word_vocab(6)
-                        .with_pos_dim(pos_dim)
-                        .init_head(&device);
+                    let model = ModelConfig {
+                        variant,
+                        fusion,
+                        shape_dim,
+                        char_dim,
+                        word_dim,
+                        pos_dim,
+                        ..tiny()
+                    };
+                    let head = tiny_config(model, 6).init_head(&device);
                     let loss: f32 = head.loss(words.clone(), &batch).into_scalar::<f32>();
                     assert!(loss.is_finite() && loss > 0.0, "{variant:?} {fusion:?} {shape_dim} {char_dim} {word_dim} {pos_dim}: {loss}");
                     let paths = head.decode(words.clone(), &batch);
@@ -619,12 +637,9 @@ mod tests {
             ),
             &device,
         );
-        let head = EnrelgConfig::new(3, Variant::Cd, 8)
-            .with_lstm_hidden(4)
-            .with_gat_heads(2)
-            .with_gat_head_dim(4)
-            .with_layer_mix(3)
-            .init_head(&device);
+        let mut config = tiny_config(ModelConfig { layer_mix: true, ..tiny() }, 0);
+        config.hidden_states = 3;
+        let head = config.init_head(&device);
         let loss = head.loss(words.clone(), &batch);
         let grads = loss.backward();
         let mix = head.mix.as_ref().unwrap();

@@ -3,7 +3,6 @@
 pub mod bert;
 pub mod bilstm;
 pub mod char_cnn;
-pub mod checkpoint;
 pub mod crf;
 pub mod dropout;
 pub mod enrelg;
@@ -13,11 +12,15 @@ pub mod gat;
 pub mod linear;
 pub mod lstm_kernel;
 pub mod mix;
+pub mod pretrained;
 
 pub use bert::{BertConfig, BertEncoder};
 pub use bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
 pub use char_cnn::{CharCnn, CharCnnConfig};
 pub use crf::{Crf, CrfConfig};
-pub use enrelg::{Batch, CorefScope, Enrelg, EnrelgConfig, EnrelgHead, Fusion, Variant, WordPool};
+pub use enrelg::{
+    Batch, CorefScope, Enrelg, EnrelgConfig, EnrelgHead, Fusion, ModelConfig, Variant, WordPool,
+};
 pub use gat::{GraphAttention, GraphAttentionConfig, NodeEdges};
 pub use mix::{ScalarMix, ScalarMixConfig};
+pub use pretrained::BertError;

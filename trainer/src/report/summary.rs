@@ -183,7 +183,7 @@ pub fn summarize(runs: &[EvaluatedRun]) -> anyhow::Result<Vec<Row>> {
                 || first.shards.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
             ),
-            variant: format!("{:?}", first.config.variant).to_lowercase(),
+            variant: format!("{:?}", first.config.model.variant).to_lowercase(),
             encoder: encoder(first).into(),
             additions: additions(&first.config, first.labels.auxiliary_types()),
             config,
@@ -224,32 +224,32 @@ fn encoder(info: &RunInfo) -> &'static str {
 /// The inputs a configuration (and auxiliary label types) add to the paper's model.
 pub fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
     let mut parts = Vec::new();
-    if config.shape_dim > 0 {
-        parts.push(format!("shape {}", config.shape_dim));
+    if config.model.shape_dim > 0 {
+        parts.push(format!("shape {}", config.model.shape_dim));
     }
-    if config.char_dim > 0 {
-        parts.push(format!("chars {}", config.char_dim));
+    if config.model.char_dim > 0 {
+        parts.push(format!("chars {}", config.model.char_dim));
     }
-    if config.layer_mix {
+    if config.model.layer_mix {
         parts.push("layer mix".to_string());
     }
-    if config.word_dim > 0 {
-        parts.push(format!("words {}", config.word_dim));
+    if config.model.word_dim > 0 {
+        parts.push(format!("words {}", config.model.word_dim));
     }
-    if config.word_pool == crate::model::WordPool::Mean {
+    if config.model.word_pool == crate::model::WordPool::Mean {
         parts.push("mean pool".to_string());
     }
     if config.train_fraction < 1.0 {
         parts.push(format!("{:.0} % of train", 100.0 * config.train_fraction));
     }
-    if config.pos_dim > 0 {
-        parts.push(format!("syntax {}", config.pos_dim));
+    if config.model.pos_dim > 0 {
+        parts.push(format!("syntax {}", config.model.pos_dim));
     }
-    if config.coref_scope == crate::model::CorefScope::Document {
+    if config.model.coref_scope == crate::model::CorefScope::Document {
         parts.push("document coref".to_string());
     }
     // Table 2's axis: a row with another dependency edge set than the default.
-    if config.variant.uses_dep()
+    if config.model.variant.uses_dep()
         && config.dependency_variant != enrelg_pipeline::graph::DependencyVariant::default()
     {
         let name = serde_json::to_value(config.dependency_variant)
@@ -351,8 +351,13 @@ mod tests {
     fn additions_name_every_input_beyond_the_paper() {
         let mut c = TrainConfig::default();
         assert_eq!(additions(&c, &[]), "none");
-        (c.shape_dim, c.char_dim, c.layer_mix, c.word_pool, c.word_dim) =
-            (32, 50, true, crate::model::WordPool::Mean, 50);
+        (
+            c.model.shape_dim,
+            c.model.char_dim,
+            c.model.layer_mix,
+            c.model.word_pool,
+            c.model.word_dim,
+        ) = (32, 50, true, crate::model::WordPool::Mean, 50);
         assert_eq!(
             additions(&c, &["Locality".into(), "Site".into()]),
             "shape 32 + chars 50 + layer mix + words 50 + mean pool + 2 auxiliary types"
@@ -363,7 +368,7 @@ mod tests {
             "{}",
             additions(&c, &[])
         );
-        c.variant = crate::model::Variant::C;
+        c.model.variant = crate::model::Variant::C;
         assert!(!additions(&c, &[]).contains("dependency"), "a model without the dependency graph");
     }
 }

@@ -242,7 +242,7 @@ impl RunInfo {
 
     /// The run's word vocabulary, when its model embeds word identities.
     pub fn vocab(&self) -> Option<WordVocab> {
-        (self.config.word_dim > 0).then(|| WordVocab::from_words(self.word_vocab.clone()))
+        (self.config.model.word_dim > 0).then(|| WordVocab::from_words(self.word_vocab.clone()))
     }
 
     /// The best checkpoint's file name in the run folder.
@@ -293,7 +293,7 @@ impl RunInfo {
         }
         let mut tried = Vec::new();
         for dir in candidates {
-            let Ok(weights) = crate::model::checkpoint::weights_path(&dir) else {
+            let Ok(weights) = crate::model::pretrained::weights_path(&dir) else {
                 tried.push(format!("{} (no weights)", dir.display()));
                 continue;
             };

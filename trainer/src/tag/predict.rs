@@ -294,7 +294,7 @@ fn run_records(
     let dep_kinds: &[EdgeKind] = run.info.config.dependency_variant.kinds();
     // Document edges in document scope, listed by the window of their earlier end.
     let mut links: Vec<Vec<DocLink>> = vec![Vec::new(); data.windows.len()];
-    if run.info.config.coref_scope == CorefScope::Document {
+    if run.info.config.model.coref_scope == CorefScope::Document {
         let starts: Vec<usize> = data.windows.iter().map(|(w, _)| w.word_start).collect();
         for e in &data.doc_edges {
             let [(sw, sp), (dw, dp)] = e.ends(&starts);
