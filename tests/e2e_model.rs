@@ -496,6 +496,8 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
         "4",
         "--coref-scope",
         "document",
+        "--context",
+        "16",
     ];
     enrelg(&[&train[..], &["--out", &s(&run), "--cache-dir", &s(&cache)]].concat());
     let info: serde_json::Value =
@@ -505,7 +507,10 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
         (&info["config"]["pos_dim"], &info["config"]["coref_scope"]),
         (&serde_json::json!(4), &serde_json::json!("document"))
     );
-    assert_eq!(info["config"]["word_pool"], "mean");
+    assert_eq!(
+        (&info["config"]["word_pool"], &info["config"]["context"]),
+        (&"mean".into(), &16.into())
+    );
     let vocab = info["word_vocab"].as_array().unwrap();
     assert!(
         vocab.len() > 10
@@ -617,6 +622,8 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
         &s(&run),
         "--coref-scope",
         "document",
+        "--context",
+        "16",
     ];
     let warm = tmp.join("warm");
     enrelg(&[&stage2[..], &shape[..], &["--out", &s(&warm)]].concat());
@@ -999,7 +1006,7 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
         let kinds = enrelg_pipeline::graph::DependencyVariant::CompoundKey.kinds();
         let key = |dir: &Path| {
             enrelg::data::encoder_cache::windows_sha256(
-                &enrelg::data::load_split(dir, split, kinds).unwrap(),
+                &enrelg::data::load_split(dir, split, kinds, 0).unwrap(),
             )
         };
         assert_eq!(key(&aux), key(&plain));

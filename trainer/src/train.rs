@@ -20,6 +20,7 @@ use enrelg_schemas::tables::MANIFEST;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::TrainConfig;
+use crate::data::context::check_fits;
 use crate::data::encoder_cache::{cache_file, embed, Embedded, PaddedWords};
 use crate::data::vocab::WordVocab;
 use crate::data::{
@@ -295,6 +296,9 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let plain = inp.device.clone();
     plain.seed(cfg.seed);
     let encoder = BertEncoder::from_pretrained(inp.model_dir, &plain)?;
+    for split in [&train, &dev] {
+        check_fits(&split.records, cfg.model.context, encoder.max_positions())?;
+    }
     let mcfg = cfg.model_config(
         manifest.tags.len(),
         encoder.d_model(),
@@ -366,7 +370,7 @@ fn splits(
     let split = |name: &str| -> anyhow::Result<SplitData> {
         Ok(SplitData {
             name: name.into(),
-            records: load_split(shards, name, kinds)?,
+            records: load_split(shards, name, kinds, cfg.model.context)?,
             embedded: Embedded::default(),
             scope: cfg.model.coref_scope,
         })
@@ -512,6 +516,23 @@ struct Epochs<'a> {
     device: Device,
 }
 
+/// Training steps per epoch. Document scope packs whole documents, so
+/// batches per epoch vary a little with the shuffle; the schedule counts the
+/// first epoch's (and says which documents a batch cannot hold whole).
+fn steps_per_epoch(cfg: &TrainConfig, train: &SplitData) -> usize {
+    let plan =
+        plan_batches(&train.records, cfg.model.coref_scope, cfg.batch_size, Some((cfg.seed, 1)));
+    if plan.cut_documents > 0 {
+        tracing::info!(
+            "{} training documents have more than {} windows: cut into groups of consecutive windows, losing {} of their document edges",
+            plan.cut_documents,
+            cfg.batch_size,
+            plan.cut_doc_edges
+        );
+    }
+    plan.batches.len()
+}
+
 impl Epochs<'_> {
     /// Train `learner` from the epoch after `self.progress` (loading the
     /// resume checkpoint when `resumed`) until the last epoch, early stopping
@@ -530,24 +551,7 @@ impl Epochs<'_> {
         let cfg = self.cfg;
         // Where this process runs, recorded with each of its epochs.
         let (cpu, threads) = (crate::device::cpu_model(), rayon::current_num_threads());
-        // Document scope packs whole documents, so batches per epoch vary a
-        // little with the shuffle; the schedule counts the first epoch's.
-        let plan = plan_batches(
-            &train.records,
-            cfg.model.coref_scope,
-            cfg.batch_size,
-            Some((cfg.seed, 1)),
-        );
-        if plan.cut_documents > 0 {
-            tracing::info!(
-                "{} training documents have more than {} windows: cut into groups of consecutive windows, losing {} of their document edges",
-                plan.cut_documents,
-                cfg.batch_size,
-                plan.cut_doc_edges
-            );
-        }
-        let steps_per_epoch = plan.batches.len();
-        let total_steps = steps_per_epoch * cfg.max_epochs;
+        let total_steps = steps_per_epoch(cfg, train) * cfg.max_epochs;
         let first =
             if self.progress.stopped_early { cfg.max_epochs + 1 } else { self.progress.epoch + 1 };
         for epoch in first..=cfg.max_epochs {

@@ -69,7 +69,7 @@ pub struct BenchArgs {
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let manifest = ShardManifest::read(&args.shards)?;
-    let records = load_split(&args.shards, &args.split, DependencyVariant::default().kinds())?;
+    let records = load_split(&args.shards, &args.split, DependencyVariant::default().kinds(), 0)?;
     if let Some(dir) = &args.export_inference {
         return export_inference(&args, dir, &records);
     }

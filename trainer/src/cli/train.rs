@@ -56,6 +56,11 @@ pub struct TrainArgs {
     /// The coreference graph's reach: window (the paper) or document (edges between windows too).
     #[arg(long, value_enum)]
     pub coref_scope: Option<CorefScope>,
+    /// Subtokens of document context the encoder reads on each side of a
+    /// window (0: the window alone, as in the paper); eval, predict, tag and
+    /// ensemble follow the run.
+    #[arg(long)]
+    pub context: Option<usize>,
     /// Run folder (checkpoint, metrics.jsonl, run.json, evaluations).
     #[arg(long)]
     pub out: PathBuf,
@@ -113,6 +118,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(c) = args.coref_scope {
         cfg.model.coref_scope = c;
+    }
+    if let Some(n) = args.context {
+        cfg.model.context = n;
     }
     if args.freeze_encoder {
         cfg.freeze_encoder = true;

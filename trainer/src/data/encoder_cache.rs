@@ -21,8 +21,8 @@ pub struct Embedded {
     pub words: Vec<Vec<f32>>,
 }
 
-/// SHA-256 of what the encoder sees of each window (its subtoken ids and the
-/// first subtoken of each word): the key of the frozen-encoder cache, so
+/// SHA-256 of what the encoder sees of each window (its subtoken ids, the
+/// first subtoken of each word and, with document context, its extent): the key of the frozen-encoder cache, so
 /// shards that differ only in labels or graphs share their encoder outputs.
 pub fn windows_sha256(records: &[WindowRecord]) -> String {
     let mut h = sha2::Sha256::new();
@@ -30,6 +30,11 @@ pub fn windows_sha256(records: &[WindowRecord]) -> String {
         for list in [&r.input_ids, &r.word_first_subtoken] {
             h.update((list.len() as u64).to_le_bytes());
             list.iter().for_each(|v| h.update(v.to_le_bytes()));
+        }
+        // Where a window's own subtokens end; hashed only with context, so
+        // the keys of windows without it stay those of earlier builds.
+        if r.right_context > 0 {
+            h.update(r.right_context.to_le_bytes());
         }
     }
     format!("{:x}", h.finalize())

@@ -1,5 +1,6 @@
 //! Training data from shards: windows with their graphs, and padded batches.
 
+pub mod context;
 pub mod encoder_cache;
 pub mod npy;
 pub mod vocab;
@@ -25,8 +26,13 @@ pub struct WindowRecord {
     pub window_id: u32,
     pub doc_id: String,
     pub word_start: u32,
+    /// `[CLS]`, the subtokens the encoder reads, `[SEP]`: the window's own,
+    /// with [`context`] its document's before and after them too.
     pub input_ids: Vec<u32>,
+    /// Position of each word's first subtoken in `input_ids`.
     pub word_first_subtoken: Vec<u32>,
+    /// Subtokens of document context after the window's own ([`context`]).
+    pub right_context: u32,
     pub tags: Vec<u32>,
     /// Word shape class of each word (`enrelg_pipeline::shape`).
     pub shapes: Vec<u32>,
@@ -137,11 +143,13 @@ fn doc_edges_by_window(table: &DataFrame) -> anyhow::Result<HashMap<u32, Vec<Doc
     Ok(out)
 }
 
-/// Load a split's windows, keeping the dependency edges of `dep_kinds`.
+/// Load a split's windows, keeping the dependency edges of `dep_kinds`, each
+/// window encoded with `context` subtokens of its document on each side ([`context`]).
 pub fn load_split(
     shards: &Path,
     split: &str,
     dep_kinds: &[EdgeKind],
+    context: usize,
 ) -> anyhow::Result<Vec<WindowRecord>> {
     let table = read_table(shards, split, tables::WINDOWS)?;
     let mut edges = edges_by_window(&read_table(shards, split, tables::EDGES)?)?;
@@ -198,6 +206,7 @@ pub fn load_split(
         anyhow::bail!("{}: split {split}: the edges or doc_edges table names window {id}, which the windows table lacks", shards.display());
     }
     check_doc_links(shards, split, &records)?;
+    context::add_context(&mut records, context);
     Ok(records)
 }
 
@@ -242,6 +251,7 @@ impl WindowRecord {
             doc_id: window.doc_id,
             input_ids: window.input_ids,
             word_first_subtoken: window.word_first_subtoken,
+            right_context: 0,
             tags: words.tags,
             shapes: words.shapes,
             chars: words.forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
@@ -414,11 +424,13 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
             p.att[r * t + k] = true;
         }
         for (w, (&f, &tag)) in rec.word_first_subtoken.iter().zip(&rec.tags).enumerate() {
-            // A word runs to the next word's first subtoken; the last one to [SEP].
+            // A word runs to the next word's first subtoken; the last one to
+            // the end of the window's own subtokens ([SEP] without context).
+            let own_end = rec.input_ids.len() - 1 - rec.right_context as usize;
             let end = rec
                 .word_first_subtoken
                 .get(w + 1)
-                .map_or(rec.input_ids.len() - 1, |&e| e as usize)
+                .map_or(own_end, |&e| e as usize)
                 .max(f as usize + 1);
             let row = &mut p.mean[(r * l + w) * t..(r * l + w + 1) * t];
             row[f as usize..end].fill(1.0 / (end - f as usize) as f32);

@@ -88,7 +88,12 @@ pub fn split_records(run: &LoadedRun, split: &str) -> anyhow::Result<Vec<WindowR
         &manifest_sha[..12],
         &run.info.shard_manifest_sha256[..12]
     );
-    let mut records = load_split(shards, split, run.info.config.dependency_variant.kinds())?;
+    let mut records = load_split(
+        shards,
+        split,
+        run.info.config.dependency_variant.kinds(),
+        run.info.config.model.context,
+    )?;
     if let Some(v) = &run.vocab {
         records.iter_mut().for_each(|r| r.set_word_ids(v));
     }

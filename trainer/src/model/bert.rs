@@ -136,6 +136,11 @@ impl BertEncoder {
             .unwrap_or_else(|| unreachable!("forward_all returns the embedding output at least"))
     }
 
+    /// The longest input it reads: its position embeddings.
+    pub fn max_positions(&self) -> usize {
+        self.position_embeddings.weight.dims()[0]
+    }
+
     /// Hidden states this encoder returns with `forward_all`: the embedding output and each layer's.
     pub fn num_hidden_states(&self) -> usize {
         self.layers.len() + 1

@@ -109,6 +109,9 @@ pub struct ModelConfig {
     pub pos_dim: usize,
     /// The coreference graph's reach: one window (the paper) or the document.
     pub coref_scope: CorefScope,
+    /// Subtokens of document context the encoder reads on each side of a
+    /// window (0 = the window alone, as in the paper; `crate::data::context`).
+    pub context: usize,
 }
 
 impl Default for ModelConfig {
@@ -128,6 +131,7 @@ impl Default for ModelConfig {
             word_dim: 0,
             pos_dim: 0,
             coref_scope: CorefScope::Window,
+            context: 0,
         }
     }
 }
@@ -447,6 +451,7 @@ mod tests {
             word_start: 0,
             input_ids: (0..n as u32 + 2).collect(),
             word_first_subtoken: (1..=n as u32).collect(),
+            right_context: 0,
             tags: (0..n as u32).map(|i| (i + shift) % 3).collect(),
             shapes: (0..n as u32).map(|i| (i * 7 + shift) % 10).collect(),
             chars: (0..n as u32)

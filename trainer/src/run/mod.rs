@@ -156,10 +156,11 @@ impl WarmStart {
         let shape = |c: &EnrelgConfig| {
             serde_json::to_value(c).map(|mut v| {
                 // The word vocabulary was compared above, dropout rates may
-                // change and the coreference scope only changes which edges
-                // the same GAT sees; the rest fixes every parameter's shape and meaning.
+                // change, the coreference scope only changes which edges the
+                // same GAT sees and the document context what the same encoder
+                // reads; the rest fixes every parameter's shape and meaning.
                 if let Some(m) = v.as_object_mut() {
-                    for key in ["word_vocab", "dropout", "gat_dropout", "coref_scope"] {
+                    for key in ["word_vocab", "dropout", "gat_dropout", "coref_scope", "context"] {
                         m.remove(key);
                     }
                 }

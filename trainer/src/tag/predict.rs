@@ -323,6 +323,7 @@ fn run_records(
     if let Some(v) = &run.vocab {
         records.iter_mut().for_each(|r| r.set_word_ids(v));
     }
+    crate::data::context::add_context(&mut records, run.info.config.model.context);
     records
 }
 
