@@ -124,8 +124,12 @@ COREF_SCOPE ?= window
 # Subtokens of document context the encoder reads on each side of a window (0: the
 # window alone, as in the paper; docs/model.md).
 CONTEXT ?= 0
+# FINE_TUNE=1 trains the encoder too (the paper's recipe; about 3 minutes per Mars epoch on 2
+# cores); CONFIG=FILE.toml sets any other training field (e.g. lr_encoder, warmup, layer_decay).
+FINE_TUNE ?= 0
+CONFIG ?=
 TRAIN_SHARDS := $(SHARDS_DIR)/$(DATASET)$(if $(AUX_TYPES),-aux)
-run_of = runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)$(if $(filter document,$(COREF_SCOPE)),-doc)$(if $(filter-out 0,$(CONTEXT)),-ctx$(CONTEXT))-seed$(1)
+run_of = runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)$(if $(filter document,$(COREF_SCOPE)),-doc)$(if $(filter-out 0,$(CONTEXT)),-ctx$(CONTEXT))$(if $(filter 1,$(FINE_TUNE)),-ft)-seed$(1)
 RUN ?= $(call run_of,$(SEED))
 
 # Train the CD variant and evaluate it on test: the run lives in $(RUN), its test
@@ -135,7 +139,7 @@ RUN ?= $(call run_of,$(SEED))
 # baseline run alone took 47 s per epoch), plus ~4 min to cache the encoder.
 train: build model $(TRAIN_DEPS)
 	$(RUN_BIN) data $(DATA_ARGS) --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
-	$(RUN_BIN) train --device $(DEVICE) --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --coref-scope $(COREF_SCOPE) --context $(CONTEXT) $(if $(EPOCHS),--epochs $(EPOCHS)) --out $(RUN) --test
+	$(RUN_BIN) train --device $(DEVICE) --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --coref-scope $(COREF_SCOPE) --context $(CONTEXT) $(if $(filter 1,$(FINE_TUNE)),--fine-tune) $(if $(CONFIG),--config $(CONFIG)) $(if $(EPOCHS),--epochs $(EPOCHS)) --out $(RUN) --test
 
 # A seed ensemble: train each of SEEDS as `make train SEED=N` (a seed whose run
 # already has eval-test.json is kept), then decode test with the mean scores of

@@ -28,6 +28,11 @@ pub struct TrainConfig {
     pub lr_head: f64,
     /// Fraction of steps with linear warm-up, then linear decay to 0.
     pub warmup: f64,
+    /// Layer-wise learning-rate decay of a fine-tuned encoder (Howard and
+    /// Ruder 2018; Sun et al. 2019): its top layer trains at `lr_encoder`,
+    /// each layer below at this factor times the one above, the embeddings
+    /// below the lowest layer (1.0: one rate for the whole encoder, the paper).
+    pub layer_decay: f64,
     pub weight_decay: f64,
     /// Gradient norm clipping.
     pub grad_clip: f64,
@@ -53,6 +58,7 @@ impl Default for TrainConfig {
             lr_encoder: 5e-5,
             lr_head: 1e-3,
             warmup: 0.1,
+            layer_decay: 1.0,
             weight_decay: 0.01,
             grad_clip: 5.0,
             freeze_encoder: true,

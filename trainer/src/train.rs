@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::Context;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::Device;
+use burn::tensor::{Device, Gradients};
 use enrelg_pipeline::fs::sha256_file;
 use enrelg_pipeline::shard::ShardManifest;
 use enrelg_schemas::tables::MANIFEST;
@@ -204,6 +204,7 @@ pub struct FineTuned {
     optim_head: ModuleOptimizer,
     lr_encoder: f64,
     lr_head: f64,
+    layer_decay: f64,
     auto: Device,
     plain: Device,
 }
@@ -218,6 +219,7 @@ impl FineTuned {
             optim_head: cfg.optimizer().init(),
             lr_encoder: cfg.lr_encoder,
             lr_head: cfg.lr_head,
+            layer_decay: cfg.layer_decay,
             auto,
             plain,
         }
@@ -247,11 +249,17 @@ impl TrainStep for FineTuned {
         let value = loss.clone().into_scalar::<f64>();
         lap(Phase::Forward);
         let mut grads = loss.backward();
-        let g_encoder = GradientsParams::from_module(&mut grads, &self.model.encoder);
+        let g_encoder = encoder_grads(&mut grads, &self.model.encoder, self.layer_decay);
         let g_head = GradientsParams::from_module(&mut grads, &self.model.head);
         lap(Phase::Backward);
-        self.model.encoder =
-            self.optim_encoder.step(self.lr_encoder * lr_factor, self.model.encoder, g_encoder);
+        let lr = self.lr_encoder * lr_factor;
+        self.model.encoder = step_encoder(
+            &mut self.optim_encoder,
+            lr,
+            self.layer_decay,
+            self.model.encoder,
+            g_encoder,
+        );
         self.model.head = self.optim_head.step(self.lr_head * lr_factor, self.model.head, g_head);
         lap(Phase::Optimizer);
         Ok((self, value))
@@ -285,6 +293,46 @@ impl TrainStep for FineTuned {
             self.optim_head.load(dir.join(LAST_OPTIM_HEAD)).map_err(record_err(err()))?;
         Ok(self)
     }
+}
+
+/// The encoder's gradients by rate: with one rate (`decay` 1) all of them
+/// at once; else each layer's, bottom first, then the rest (the embeddings).
+fn encoder_grads(grads: &mut Gradients, encoder: &BertEncoder, decay: f64) -> Vec<GradientsParams> {
+    if decay == 1.0 {
+        return vec![GradientsParams::from_module(grads, encoder)];
+    }
+    let mut out: Vec<GradientsParams> =
+        encoder.layers.iter().map(|l| GradientsParams::from_module(grads, l)).collect();
+    // The layers' gradients are taken: what the encoder has left is the embeddings'.
+    out.push(GradientsParams::from_module(grads, encoder));
+    out
+}
+
+/// One AdamW step of the encoder from [`encoder_grads`]: layer i of L at
+/// `lr * decay^(L - 1 - i)`, the embeddings at `lr * decay^L`. The optimizer
+/// keeps its state per parameter, so stepping the parts one by one is the
+/// same optimizer with a rate per part.
+fn step_encoder(
+    optim: &mut ModuleOptimizer,
+    lr: f64,
+    decay: f64,
+    mut encoder: BertEncoder,
+    mut grads: Vec<GradientsParams>,
+) -> BertEncoder {
+    let Some(rest) = grads.pop() else {
+        return encoder;
+    };
+    if grads.is_empty() {
+        return optim.step(lr, encoder, rest);
+    }
+    let depth = encoder.layers.len();
+    encoder.layers = std::mem::take(&mut encoder.layers)
+        .into_iter()
+        .zip(grads)
+        .enumerate()
+        .map(|(i, (layer, g))| optim.step(lr * decay.powi((depth - 1 - i) as i32), layer, g))
+        .collect();
+    optim.step(lr * decay.powi(depth as i32), encoder, rest)
 }
 
 /// Train, keep the best checkpoint by dev F1, and return the run's record.
@@ -677,4 +725,64 @@ fn progress_bar(steps: usize, epoch: usize) -> anyhow::Result<ProgressBar> {
     );
     bar.set_prefix(epoch.to_string());
     Ok(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::WindowRecord;
+    use crate::model::BertConfig;
+    use burn::tensor::Tensor;
+
+    /// The largest change of any weight of `a` against `b`.
+    fn moved<const D: usize>(a: &Tensor<D>, b: &Tensor<D>) -> f32 {
+        let diff = (a.clone() - b.clone()).abs().max().into_data();
+        diff.try_to_vec::<f32>().unwrap()[0]
+    }
+
+    #[test]
+    fn layer_decay_gives_each_layer_of_the_encoder_its_rate() {
+        let plain = crate::device::test_device();
+        let auto = plain.clone().autodiff();
+        let config: BertConfig = serde_json::from_str(r#"{"vocab_size": 1100, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 16}"#).unwrap();
+        let cfg = TrainConfig {
+            lr_encoder: 1e-2,
+            layer_decay: 0.5,
+            weight_decay: 0.0,
+            model: crate::model::ModelConfig {
+                lstm_hidden: 4,
+                gat_heads: 2,
+                gat_head_dim: 4,
+                ..Default::default()
+            },
+            ..TrainConfig::default()
+        };
+        let model = Enrelg {
+            encoder: config.init(&auto),
+            head: cfg.model_config(3, 8, 3, 0).init_head(&auto),
+        };
+        let before = model.clone();
+        let learner = FineTuned::new(&cfg, model, auto, plain);
+        let record = WindowRecord::for_test(&["Gale", "crater", "holds", "clay", "minerals"]);
+        let batch = crate::data::pad(&[&record]);
+        let (learner, _) = learner.step(batch, 1.0, &mut |_| {}).unwrap();
+        let after = &learner.model().encoder;
+        // Adam's first step moves a weight by its rate (the gradient's sign times it).
+        let rate = |a: &Tensor<2>, b: &Tensor<2>| moved(a, b) / 1e-2;
+        let (l0, l1) = (&after.layers[0], &before.encoder.layers[0]);
+        let (t0, t1) = (&after.layers[1], &before.encoder.layers[1]);
+        for (got, want) in [
+            (rate(&t0.query.weight.val(), &t1.query.weight.val()), 1.0),
+            (rate(&l0.query.weight.val(), &l1.query.weight.val()), 0.5),
+            (
+                rate(
+                    &after.word_embeddings.weight.val(),
+                    &before.encoder.word_embeddings.weight.val(),
+                ),
+                0.25,
+            ),
+        ] {
+            assert!((got - want).abs() < 0.02 * want, "rate {got}, expected {want}");
+        }
+    }
 }
