@@ -8,7 +8,7 @@ use anyhow::Context;
 use super::spec::Spec;
 use super::tables::{row_label, varying_axes};
 use crate::report::plot::{bars, lines, points, Bars, Point, Series};
-use crate::report::summary::{MeanStd, Row};
+use crate::report::summary::{epoch_costs, MeanStd, Row};
 use crate::run::consistency_file;
 
 /// The spec's figures under `dir` (`SPEC-DATASET-f1`, `-types` (per-type
@@ -139,8 +139,33 @@ impl Figures<'_> {
         if seconds.is_empty() {
             return Ok(None);
         }
-        let title = self.title("seconds per training epoch");
+        let title = format!("{}{}", self.title("seconds per training epoch"), self.load_note()?);
         Ok(Some(points(&self.stem("seconds"), &title, "seconds per epoch", &seconds)?[1].clone()))
+    }
+
+    /// Whether the seconds were measured in one setting: the range of the
+    /// runs' mean load averages, or how many runs did not record theirs.
+    fn load_note(&self) -> anyhow::Result<String> {
+        let mut means = Vec::new();
+        let (mut unrecorded, mut cells) = (0, 0);
+        for dir in self.rows.iter().flat_map(|r| &r.runs) {
+            let loads = epoch_costs(dir)?.loads;
+            cells += 1;
+            match loads.iter().copied().collect::<Option<Vec<f64>>>() {
+                Some(l) if !l.is_empty() => means.push(l.iter().sum::<f64>() / l.len() as f64),
+                _ => unrecorded += 1,
+            }
+        }
+        let (lo, hi) = means.iter().fold((f64::MAX, f64::MIN), |(a, b), &m| (a.min(m), b.max(m)));
+        Ok(if cells == 0 {
+            String::new()
+        } else if unrecorded > 0 {
+            format!(" (load unrecorded in {unrecorded} of {cells} runs: not one setting)")
+        } else if hi - lo > 0.5 {
+            format!(" (mean load {lo:.1} to {hi:.1}: not one setting)")
+        } else {
+            format!(" (mean load {lo:.1} to {hi:.1})")
+        })
     }
 
     /// F1 against the share of training documents, one line per setting of the other axes.

@@ -33,6 +33,9 @@ pub struct EpochCosts {
     /// system does not say); epochs of records older than the fields count
     /// under [`NOT_RECORDED`].
     pub machines: BTreeMap<String, usize>,
+    /// Each epoch's one-minute load average at its end (None in records
+    /// older than the field): how busy the machine was beside the run.
+    pub loads: Vec<Option<f64>>,
 }
 
 /// The machine of epochs whose record does not say.
@@ -47,6 +50,7 @@ pub fn epoch_costs(dir: &Path) -> anyhow::Result<EpochCosts> {
     let mut costs = EpochCosts::default();
     for r in crate::run::EpochRecord::read_all(&path)? {
         costs.seconds.push(r.seconds);
+        costs.loads.push(r.load_average);
         if let Some(m) = r.peak_rss_mib {
             costs.peak_rss_mib = Some(costs.peak_rss_mib.map_or(m, |p| p.max(m)));
         }
@@ -325,6 +329,7 @@ mod tests {
         let costs = epoch_costs(&dir).unwrap();
         assert_eq!(costs.seconds, [50.0, 60.0, 40.0, 30.0, 20.0]);
         assert_eq!(costs.peak_rss_mib, Some(2100.0));
+        assert_eq!(costs.loads, [None, Some(2.0), None, None, None]);
         let machines: Vec<(&str, usize)> =
             costs.machines.iter().map(|(m, n)| (m.as_str(), *n)).collect();
         assert_eq!(
