@@ -252,6 +252,12 @@ pub fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
     if config.model.coref_scope == crate::model::CorefScope::Document {
         parts.push("document coref".to_string());
     }
+    if config.model.context > 0 {
+        parts.push(format!("context {}", config.model.context));
+    }
+    if config.layer_decay != 1.0 {
+        parts.push(format!("layer decay {}", config.layer_decay));
+    }
     // Table 2's axis: a row with another dependency edge set than the default.
     if config.model.variant.uses_dep()
         && config.dependency_variant != enrelg_pipeline::graph::DependencyVariant::default()
@@ -375,5 +381,7 @@ mod tests {
         );
         c.model.variant = crate::model::Variant::C;
         assert!(!additions(&c, &[]).contains("dependency"), "a model without the dependency graph");
+        (c.model.context, c.layer_decay) = (64, 0.8);
+        assert!(additions(&c, &[]).ends_with("mean pool + context 64 + layer decay 0.8"));
     }
 }
