@@ -215,7 +215,8 @@ fn downstream(tmp: &Path, shards: &Path, run: &Path, model: &Path) {
     assert!(
         table.contains("| my-anatomy | baseline |")
             && table.contains("| my-anatomy | cd |")
-            && table.contains("paired bootstrap"),
+            && table.contains("paired percentile bootstrap")
+            && table.contains("permutation test across seeds"),
         "{table}"
     );
 }

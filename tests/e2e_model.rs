@@ -1291,7 +1291,8 @@ fn an_experiment_interrupted_after_a_cell_skips_it_and_finishes_like_an_uninterr
         "one table per split and corpus:\n{table}"
     );
     assert!(
-        table.contains("paired bootstrap")
+        table.contains("paired percentile bootstrap")
+            && table.contains("permutation test across seeds")
             && table.contains("| shards | cd (shape 8) | baseline (shape 8) |"),
         "{table}"
     );
