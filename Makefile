@@ -192,8 +192,13 @@ $(BENCH_PYTHON): bench/requirements.txt
 	python3 -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
 	touch $(BENCH_PYTHON)
+# BENCH_TCH=1 also builds the libtorch binary (make build BACKEND=tch) and times its training
+# steps and predict on the same inputs (the tch rows).
+BENCH_TCH ?= 0
+TCH_BIN := $(CARGO_TARGET_DIR)-tch/release/enrelg
 bench: build model bench-venv
-	$(RUN_ENV) $(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --device $(DEVICE) $(BENCH_ARGS) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
+	$(if $(filter 1,$(BENCH_TCH)),$(MAKE) --no-print-directory BACKEND=tch build)
+	$(RUN_ENV) $(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --device $(DEVICE) $(BENCH_ARGS) $(if $(filter 1,$(BENCH_TCH)),--tch-enrelg $(TCH_BIN) --tch-lib $$($(TORCH_VENV)/bin/python -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
 
 # Corpus-scale tagging throughput for docs/scale.md: `enrelg tag` against `python -m enrelg.ray`
 # with 1 and 2 tagger actors on the same real texts, and each actor's memory (RUN=a trained run).

@@ -37,8 +37,10 @@ import tempfile
 STAGES = ["ingest", "align+lemmas+acronyms", "windows", "graphs", "write"]
 
 
-def run(cmd, **kw):
-    out = subprocess.run(cmd, capture_output=True, text=True, **kw)
+def run(cmd, env=None, **kw):
+    """Run `cmd`, its output; `env` adds variables to this process's environment."""
+    full_env = {**os.environ, **env} if env else None
+    out = subprocess.run(cmd, capture_output=True, text=True, env=full_env, **kw)
     if out.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
     return out.stdout
@@ -105,15 +107,20 @@ def scaling_figure(args, crit, stem):
     run([args.enrelg, "plot", "--lines", spec, "--out", stem])
 
 
-def bench_model(binary, args, tmp, variant, export=None):
+def tch_env(args):
+    """What the libtorch build needs to find libtorch (the torch wheel's lib folder)."""
+    return {"LD_LIBRARY_PATH": args.tch_lib} if args.tch_lib else None
+
+
+def bench_model(binary, args, tmp, variant, export=None, device=None, env=None):
     """One `enrelg bench-model` run: seconds per phase of the training step, the head's on cached
     encoder outputs (`--frozen`) or the whole model's for a `-fine-tune` variant."""
     fine_tune = variant.endswith("-fine-tune")
     steps = args.fine_tune_steps if fine_tune else args.steps
-    cmd = [binary, "bench-model", *([] if fine_tune else ["--frozen"]), "--device", args.device, "--config", "bench/make-train.toml", "--shards", os.path.join(tmp, "shards-mars"), "--model", args.model, "--steps", str(steps), "--variant", variant.removesuffix("-fine-tune"), "--cache-dir", args.cache_dir]
+    cmd = [binary, "bench-model", *([] if fine_tune else ["--frozen"]), "--device", device or args.device, "--config", "bench/make-train.toml", "--shards", os.path.join(tmp, "shards-mars"), "--model", args.model, "--steps", str(steps), "--variant", variant.removesuffix("-fine-tune"), "--cache-dir", args.cache_dir]
     if export:
         cmd += ["--export", export]
-    text = run(cmd)
+    text = run(cmd, env=env)
     m = re.search(r"([\d.]+) s per step \(pad ([\d.]+), to device ([\d.]+), forward ([\d.]+), backward ([\d.]+), AdamW ([\d.]+)\); inference ([\d.]+) s per batch; .*peak RSS (\d+) MiB", text)
     return dict(zip(["step", "pad", "to_device", "forward", "backward", "optimizer", "inference", "peak_rss_mib"], [float(v) for v in m.groups()]))
 
@@ -129,6 +136,9 @@ def trainer(args, tmp):
         if args.before and not variant.endswith("-fine-tune"):
             # The previous build on the same cached batches (same seed, so the same windows).
             row["before"] = bench_model(args.before, args, tmp, variant)
+        if args.tch_enrelg:
+            # The libtorch build on the same batches (same seed, so the same windows).
+            row["tch"] = bench_model(args.tch_enrelg, args, tmp, variant, device="tch", env=tch_env(args))
         rows.append(row)
     return rows
 
@@ -142,15 +152,20 @@ def predict(args, tmp):
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
         epoch = json.loads(f.readline())
     out = {"make_train": {"mars_seconds_per_epoch": epoch["seconds"], "peak_rss_mib": epoch.get("peak_rss_mib")}, "predict": {}}
-    for name, binary in [("this build", args.enrelg)] + ([("before", args.before)] if args.before else []):
+    builds = [("this build", args.enrelg, common, None)]
+    if args.before:
+        builds.append(("before", args.before, common, None))
+    if args.tch_enrelg:
+        builds.append(("this build, tch", args.tch_enrelg, ["--device", "tch"], tch_env(args)))
+    for name, binary, device, env in builds:
         target = os.path.join(tmp, f"predict-{len(out['predict'])}")
-        text = run([binary, "predict", *common, "--run", run_dir, "--input", os.path.join(args.data, "mars", "standoff", "test"), "--parses", os.path.join(args.data, "mars", "conllu", "test"), "--out", target])
+        text = run([binary, "predict", *device, "--run", run_dir, "--input", os.path.join(args.data, "mars", "standoff", "test"), "--parses", os.path.join(args.data, "mars", "conllu", "test"), "--out", target], env=env)
         m = re.search(r"(\d+) documents, (\d+) words, (\d+) entities in ([\d.]+) s \(([\d.]+) words/s", text)
         docs, words, entities, seconds, _ = m.groups()
         entities_path = os.path.join(target, "entities.jsonl")
         # The entities without their file path and score (older builds write neither), one canonical line each.
         entity_lines = sorted(json.dumps({k: v for k, v in json.loads(line).items() if k not in ("path", "score")}, sort_keys=True) for line in open(entities_path)) if os.path.exists(entities_path) else []
-        out["predict"][name] = {"backend": args.device, "documents": int(docs), "words": int(words), "entities": int(entities), "seconds": float(seconds), "words_per_second": int(words) / float(seconds), "entities_sha": hash_lines(entity_lines)}
+        out["predict"][name] = {"backend": device[-1], "documents": int(docs), "words": int(words), "entities": int(entities), "seconds": float(seconds), "words_per_second": int(words) / float(seconds), "entities_sha": hash_lines(entity_lines)}
     # PyTorch over the same windows in the same batches: encoder, head and Viterbi in eval mode.
     windows = os.path.join(tmp, "inference-mars-test")
     run([args.enrelg, "bench-model", "--shards", shards, "--split", "test", "--config", "bench/make-train.toml", "--export-inference", windows])
@@ -261,6 +276,9 @@ def markdown(args, pipe, crit, train, pred):
     for r in train:
         b, t = r["burn"], r["torch"]
         lines.append(f"| {r['variant']} | Burn flex | {b['step']:.3f} | {b['forward']:.3f} | {b['backward']:.3f} | {b['optimizer']:.3f} | {b['inference']:.3f} | {b['peak_rss_mib']:.0f} MiB | {b['step'] / t['step_seconds']:.2f} | {b['inference'] / t['inference_seconds']:.2f} |")
+        if "tch" in r:
+            c = r["tch"]
+            lines.append(f"| {r['variant']} | Burn tch (libtorch) | {c['step']:.3f} | {c['forward']:.3f} | {c['backward']:.3f} | {c['optimizer']:.3f} | {c['inference']:.3f} | {c['peak_rss_mib']:.0f} MiB | {c['step'] / t['step_seconds']:.2f} | {c['inference'] / t['inference_seconds']:.2f} |")
         lines.append(f"| {r['variant']} | {t['framework']} | {t['step_seconds']:.3f} | {t['forward_seconds']:.3f} | {t['backward_seconds']:.3f} | {t['optimizer_seconds']:.3f} | {t['inference_seconds']:.3f} | {t['peak_rss_mib']:.0f} MiB | | |")
     lines += ["", "(In the frozen rows Burn's peak RSS includes the encoder cache of the whole Mars train split, 1.06 GB; PyTorch reads only the exported batches.)", ""]
     befores = [r for r in train if "before" in r]
@@ -321,6 +339,8 @@ def main():
     ap.add_argument("--json", help="also write the raw figures here")
     ap.add_argument("--device", default="flex", help="Burn device of the trainer sections (flex, tch)")
     ap.add_argument("--before", help="a previous enrelg build, timed on the same inputs for before/after ratios")
+    ap.add_argument("--tch-enrelg", help="a build with --features tch: its training steps and predict are timed too, on libtorch")
+    ap.add_argument("--tch-lib", help="the torch wheel's lib folder, for the tch build's LD_LIBRARY_PATH")
     ap.add_argument("--sections", default="pipeline,trainer,predict", help="which sections to measure; the others keep their figures from --json")
     args = ap.parse_args()
     sections = set(args.sections.split(","))
@@ -353,7 +373,7 @@ def main():
         with open(args.json, "w") as f:
             record = {"pipeline": pipe, "criterion": crit, "trainer": train, "predict_section": pred}
             if pred is not None:
-                record["predict"] = {p["backend"]: {"words_per_second": p["words_per_second"]} for name, p in pred["predict"].items() if name == "this build"}
+                record["predict"] = {p["backend"]: {"words_per_second": p["words_per_second"]} for name, p in pred["predict"].items() if name.startswith("this build")}
                 if pred.get("torch_predict"):
                     record["predict"]["torch_reference"] = {"words_per_second": pred["torch_predict"]["words_per_second"]}
                 record["make_train"] = pred["make_train"]
