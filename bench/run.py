@@ -193,7 +193,9 @@ def markdown(args, pipe, crit, train, pred):
         "# Performance",
         "",
         f"Measured by `make bench` ({' '.join(sys.argv[1:]) or 'defaults'}) on {today}: {os.cpu_count()} cores ({cpu_model()}),",
-        "flex backend (Burn's pure-Rust CPU backend), all-MiniLM-L6-v2, the corpora in datasets/. Every ratio is against a",
+        "flex backend (Burn's pure-Rust CPU backend)"
+        + (" and, in the rows marked tch, the libtorch build (`make bench BENCH_TCH=1`)" if any("tch" in r for r in train) else "")
+        + ", all-MiniLM-L6-v2, the corpora in datasets/. Every ratio is against a",
         "reference measured in the same run on the same inputs; absolute seconds move with the machine, ratios less.",
         "",
         "## Pipeline (`enrelg data`)",
