@@ -28,23 +28,27 @@ pub fn add_context(records: &mut [WindowRecord], n: usize) {
     }
 }
 
-/// One document's windows: the context comes from its windows' own subtokens.
+/// One document's windows: the context comes from its windows' own subtokens,
+/// laid end to end once (linear in the document's length).
 fn widen_document(windows: &mut [WindowRecord], n: usize) {
     let own: Vec<Vec<u32>> = windows.iter().map(|r| own_subtokens(r).to_vec()).collect();
-    for (i, record) in windows.iter_mut().enumerate() {
-        let before: Vec<u32> = own[..i].iter().flatten().copied().collect();
-        let left = &before[before.len().saturating_sub(n)..];
-        let right: Vec<u32> = own[i + 1..].iter().flatten().copied().take(n).collect();
+    let document: Vec<u32> = own.iter().flatten().copied().collect();
+    let mut start = 0;
+    for (record, own) in windows.iter_mut().zip(&own) {
+        let end = start + own.len();
+        let left = &document[start.saturating_sub(n)..start];
+        let right = &document[end..(end + n).min(document.len())];
         let (cls, sep) = (record.input_ids[0], record.input_ids[record.input_ids.len() - 1]);
-        let mut ids = Vec::with_capacity(own[i].len() + left.len() + right.len() + 2);
+        let mut ids = Vec::with_capacity(own.len() + left.len() + right.len() + 2);
         ids.push(cls);
         ids.extend_from_slice(left);
-        ids.extend_from_slice(&own[i]);
-        ids.extend_from_slice(&right);
+        ids.extend_from_slice(own);
+        ids.extend_from_slice(right);
         ids.push(sep);
         record.input_ids = ids;
         record.word_first_subtoken.iter_mut().for_each(|f| *f += left.len() as u32);
         record.right_context = right.len() as u32;
+        start = end;
     }
 }
 
