@@ -9,7 +9,7 @@ use burn::nn::{
 use burn::tensor::{Bool, Device, Int, Tensor};
 use serde::Deserialize;
 
-use super::dropout::dropout;
+use super::dropout::{self, dropout};
 use super::fused;
 use super::linear::forward_rows;
 
@@ -93,24 +93,67 @@ pub struct BertLayer {
     pub heads: usize,
 }
 
+/// Attention's additive bias on padding keys, in the form the attention reads it.
+#[derive(Debug, Clone)]
+pub enum KeyBias {
+    /// `[B, T]` on the host, for the fused kernel ([`fused::attention`]).
+    Host(Vec<f32>),
+    /// `[B, 1, 1, T]`, for the composition of tensor operations (other backends).
+    Tensor(Box<Tensor<4>>),
+}
+
+impl KeyBias {
+    /// A large negative bias on each padding position of `attention_mask` `[B, T]`, as in the
+    /// reference implementation; on the host where the device takes the fused attention.
+    pub fn new(attention_mask: Tensor<2, Bool>) -> Self {
+        let [b, t] = attention_mask.dims();
+        if fused::supports(&attention_mask.device()) {
+            let mask = attention_mask.into_data();
+            return Self::Host(mask.iter::<bool>().map(|m| if m { 0.0 } else { -1e9 }).collect());
+        }
+        Self::Tensor(Box::new(attention_mask.bool_not().float().reshape([b, 1, 1, t]) * -1e9f64))
+    }
+}
+
 impl BertLayer {
-    /// `x`: `[B, T, H]`; `bias`: `[B, 1, 1, T]` additive attention bias.
-    fn forward(&self, x: Tensor<3>, bias: Tensor<4>) -> Tensor<3> {
-        let [b, t, h] = x.dims();
-        let (k, d) = (self.heads, h / self.heads);
-        let split = |y: Tensor<3>| y.reshape([b, t, k, d]).swap_dims(1, 2); // [B, K, T, d]
-        let q = split(forward_rows(&self.query, x.clone()));
-        let kk = split(forward_rows(&self.key, x.clone()));
-        let v = split(forward_rows(&self.value, x.clone()));
-        let scores = q.matmul(kk.swap_dims(2, 3)) / (d as f64).sqrt() + bias;
-        let att = dropout(&self.attention_dropout, fused::softmax(scores));
-        let ctx = att.matmul(v).swap_dims(1, 2).reshape([b, t, h]);
+    /// `x`: `[B, T, H]`; `bias`: the attention's key bias.
+    fn forward(&self, x: Tensor<3>, bias: &KeyBias) -> Tensor<3> {
+        let q = forward_rows(&self.query, x.clone());
+        let k = forward_rows(&self.key, x.clone());
+        let v = forward_rows(&self.value, x.clone());
+        let ctx = match bias {
+            KeyBias::Host(bias) => {
+                let [b, t, _] = x.dims();
+                let n = b * self.heads * t * t;
+                let drop = dropout::host_mask(&self.attention_dropout, n, &x.device());
+                fused::attention(q, k, v, bias.clone(), self.heads, drop)
+            }
+            KeyBias::Tensor(bias) => self.composed_attention(q, k, v, (**bias).clone()),
+        };
         let x = self
             .attention_norm
             .forward(dropout(&self.dropout, forward_rows(&self.attention_output, ctx)) + x);
         let ff =
             forward_rows(&self.output, fused::gelu(forward_rows(&self.intermediate, x.clone())));
         self.output_norm.forward(dropout(&self.dropout, ff) + x)
+    }
+
+    /// Multi-head attention as Burn tensor operations: `q`, `k`, `v` `[B, T, H]`, `bias`
+    /// `[B, 1, 1, T]`; returns the context `[B, T, H]`. The reference [`fused::attention`] is
+    /// tested against.
+    fn composed_attention(
+        &self,
+        q: Tensor<3>,
+        k: Tensor<3>,
+        v: Tensor<3>,
+        bias: Tensor<4>,
+    ) -> Tensor<3> {
+        let [b, t, h] = q.dims();
+        let (heads, d) = (self.heads, h / self.heads);
+        let split = |y: Tensor<3>| y.reshape([b, t, heads, d]).swap_dims(1, 2); // [B, K, T, d]
+        let scores = split(q).matmul(split(k).swap_dims(2, 3)) / (d as f64).sqrt() + bias;
+        let att = dropout(&self.attention_dropout, fused::softmax(scores));
+        att.matmul(split(v)).swap_dims(1, 2).reshape([b, t, h])
     }
 }
 
@@ -161,14 +204,70 @@ impl BertEncoder {
             + self.position_embeddings.forward(positions)
             + self.token_type_embeddings.forward(types);
         let mut x = dropout(&self.dropout, self.embeddings_norm.forward(x));
-        // Padding keys get a large negative bias, as in the reference implementation.
-        let bias = attention_mask.bool_not().float().reshape([b, 1, 1, t]) * -1e9f64;
+        let bias = KeyBias::new(attention_mask);
         let mut all = Vec::with_capacity(self.num_hidden_states());
         for layer in &self.layers {
             all.push(x.clone());
-            x = layer.forward(x, bias.clone());
+            x = layer.forward(x, &bias);
         }
         all.push(x);
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Module;
+    use burn::tensor::TensorData;
+
+    fn tiny(device: &Device) -> BertEncoder {
+        let config = BertConfig {
+            vocab_size: 20,
+            hidden_size: 8,
+            num_hidden_layers: 2,
+            num_attention_heads: 2,
+            intermediate_size: 16,
+            max_position_embeddings: 16,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.1,
+        };
+        config.init(device)
+    }
+
+    /// A layer's fused attention (the host key bias) and its composition (the bias tensor) give
+    /// the same hidden states, padding included, in inference and in training, where both draw
+    /// the same dropout masks from the same generator state.
+    #[test]
+    fn fused_and_composed_attention_give_the_same_layer_outputs() {
+        for device in [Device::flex(), Device::flex().autodiff()] {
+            device.seed(7);
+            let encoder = tiny(&device);
+            let encoder = if device.is_autodiff() { encoder.train() } else { encoder };
+            let x = Tensor::<3>::from_data(
+                TensorData::new((0..48).map(|i| (i as f32 * 0.3).cos()).collect(), [2, 3, 8]),
+                &device,
+            );
+            let mask = Tensor::<2, Bool>::from_data(
+                TensorData::new(vec![true, true, true, true, true, false], [2, 3]),
+                &device,
+            );
+            let host = KeyBias::new(mask.clone());
+            assert!(matches!(host, KeyBias::Host(_)), "flex takes the fused attention");
+            let tensor =
+                KeyBias::Tensor(Box::new(mask.bool_not().float().reshape([2, 1, 1, 3]) * -1e9f64));
+            let layer = &encoder.layers[0];
+            device.seed(11);
+            let fused: Vec<f32> =
+                layer.forward(x.clone(), &host).into_data().try_to_vec::<f32>().unwrap();
+            device.seed(11);
+            let composed: Vec<f32> =
+                layer.forward(x, &tensor).into_data().try_to_vec::<f32>().unwrap();
+            for (a, b) in fused.iter().zip(&composed) {
+                assert!((a - b).abs() < 1e-5, "fused {a} composed {b} on {device:?}");
+            }
+        }
     }
 }

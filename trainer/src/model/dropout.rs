@@ -8,7 +8,7 @@
 //! in fixed chunks, in parallel, the same whatever the number of threads.
 
 use burn::nn::Dropout;
-use burn::tensor::{Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// Elements per independently seeded chunk of a mask.
@@ -17,23 +17,46 @@ const CHUNK: usize = 1 << 16;
 /// `input` with each element kept with probability `1 - prob` and scaled by `1 / (1 - prob)`,
 /// when `layer` is training on an autodiff device (as Burn's [`Dropout::forward`]); else `input`.
 pub fn dropout<const D: usize>(layer: &Dropout, input: Tensor<D>) -> Tensor<D> {
-    if !layer.training.is_enabled() || !input.device().is_autodiff() || layer.prob == 0.0 {
+    let device = input.device();
+    if !active(layer, &device) {
         return input;
     }
-    let device = input.device();
+    let Some(seed) = draw_seed(&device) else {
+        // A backend that cannot read two numbers back: Burn's own dropout.
+        return layer.forward(input);
+    };
+    let shape = input.dims();
+    let mask = mask(shape.iter().product(), 1.0 - layer.prob, seed);
+    input * Tensor::<D>::from_data(TensorData::new(mask, shape), &device)
+}
+
+/// The scaled mask [`dropout`] would multiply a tensor of `n` elements on `device` by, on the
+/// host, for a kernel that applies it itself: the same draws, so the same mask as [`dropout`]
+/// gives a tensor of that size; `None` when `layer` is not active there (or on a backend that
+/// cannot read its generator's draws back).
+pub fn host_mask(layer: &Dropout, n: usize, device: &Device) -> Option<Vec<f32>> {
+    if !active(layer, device) {
+        return None;
+    }
+    draw_seed(device).map(|seed| mask(n, 1.0 - layer.prob, seed))
+}
+
+/// Whether `layer` drops anything on `device`: training, on an autodiff device, `prob > 0`.
+pub fn active(layer: &Dropout, device: &Device) -> bool {
+    layer.training.is_enabled() && device.is_autodiff() && layer.prob > 0.0
+}
+
+/// One 64-bit seed from two of the device generator's uniform draws.
+fn draw_seed(device: &Device) -> Option<u64> {
     let draws: Vec<f32> =
         Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), &device.clone().inner())
             .into_data()
             .iter::<f32>()
             .collect();
     let [high, low] = draws[..] else {
-        // A backend that cannot read two numbers back: Burn's own dropout.
-        return layer.forward(input);
+        return None;
     };
-    let seed = ((high.to_bits() as u64) << 32) | low.to_bits() as u64;
-    let shape = input.dims();
-    let mask = mask(shape.iter().product(), 1.0 - layer.prob, seed);
-    input * Tensor::<D>::from_data(TensorData::new(mask, shape), &device)
+    Some(((high.to_bits() as u64) << 32) | low.to_bits() as u64)
 }
 
 /// SplitMix64: a tiny generator with good statistics, enough for dropout masks.

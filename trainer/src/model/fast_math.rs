@@ -171,6 +171,16 @@ vectorised! {
     }
 }
 
+/// [`softmax_rows`] on the calling thread, for kernels that already run one task per core.
+pub fn softmax_rows_serial(values: &mut [f32], width: usize) {
+    softmax_chunk(values, width);
+}
+
+/// [`softmax_rows_backward`] on the calling thread.
+pub fn softmax_rows_backward_serial(output: &[f32], grad: &mut [f32], width: usize) {
+    softmax_backward_chunk(output, grad, width);
+}
+
 /// The sum of a slice in eight interleaved partial sums, which the compiler keeps in one vector
 /// register (a single running sum must be added in order and cannot vectorise).
 #[inline(always)]

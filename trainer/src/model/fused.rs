@@ -23,6 +23,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch, DispatchDevice, Flex};
 use burn::tensor::{activation, DType, Device, Tensor, TensorData};
 
+use super::attention_kernel;
 use super::fast_math;
 use super::lstm_kernel::{self, Dims, Tape};
 
@@ -43,6 +44,17 @@ pub trait FusedOps: Backend {
     fn gelu(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self>;
     /// Softmax over the last of the dims `shape`.
     fn softmax_last(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self>;
+    /// Multi-head attention over `q`, `k`, `v` `[B, T, H]` with the additive key bias `[B, T]`
+    /// and, when training, the scaled dropout mask of the probabilities `[B, K, T, T]`; returns
+    /// the context `[B, T, H]` ([`attention_kernel::forward`]).
+    fn attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        bias: Vec<f32>,
+        drop: Option<Vec<f32>>,
+        dims: attention_kernel::Dims,
+    ) -> FloatTensor<Self>;
 }
 
 /// Whether tensors on `device` take the fused operations (flex, with or without autodiff).
@@ -82,6 +94,31 @@ pub fn softmax<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     }
     let shape = x.dims().to_vec();
     Tensor::from_dispatch(<Dispatch as FusedOps>::softmax_last(x.into_dispatch(), shape))
+}
+
+/// BERT's multi-head attention as one operation; only for devices that [`supports`] accepts.
+///
+/// `q`, `k`, `v`: `[B, T, H]`, the heads side by side; `bias`: `[B, T]` added to every score of
+/// each key (a large negative value on padding); `drop`: the scaled dropout mask of the
+/// probabilities `[B, K, T, T]` when training. Returns the context `[B, T, H]`.
+pub fn attention(
+    q: Tensor<3>,
+    k: Tensor<3>,
+    v: Tensor<3>,
+    bias: Vec<f32>,
+    heads: usize,
+    drop: Option<Vec<f32>>,
+) -> Tensor<3> {
+    let [batch, tokens, hidden] = q.dims();
+    let dims = attention_kernel::Dims { batch, tokens, hidden, heads };
+    Tensor::from_dispatch(<Dispatch as FusedOps>::attention(
+        q.into_dispatch(),
+        k.into_dispatch(),
+        v.into_dispatch(),
+        bias,
+        drop,
+        dims,
+    ))
 }
 
 /// A flex tensor's values as `f32` (converted from whatever float type it holds).
@@ -152,6 +189,19 @@ impl FusedOps for Flex {
         let width = last(&shape);
         map_in_place(x, shape, |values| fast_math::softmax_rows(values, width))
     }
+
+    fn attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        bias: Vec<f32>,
+        drop: Option<Vec<f32>>,
+        dims: attention_kernel::Dims,
+    ) -> FloatTensor<Self> {
+        let (q, k, v) = (values(&q), values(&k), values(&v));
+        let (out, _) = attention_kernel::forward(&q, &k, &v, &bias, drop.as_deref(), dims, false);
+        flex_tensor(out, [dims.batch, dims.tokens, dims.hidden])
+    }
 }
 
 /// Backpropagation through time from the tape the forward pass kept.
@@ -178,6 +228,33 @@ impl Backward<Flex, 2> for RecurrenceBackward {
         }
         if let Some(node) = node_w {
             grads.register::<Flex>(node.id, flex_tensor(d_w, [2, hidden, 4 * hidden]));
+        }
+    }
+}
+
+/// Attention's backward pass from the probabilities its forward pass kept.
+#[derive(Debug)]
+struct AttentionBackward;
+
+/// What attention's backward pass reads: Q, K and V, the dropout mask, the probabilities.
+type AttentionState = Arc<([Vec<f32>; 3], Option<Vec<f32>>, Vec<f32>, attention_kernel::Dims)>;
+
+impl Backward<Flex, 3> for AttentionBackward {
+    type State = AttentionState;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let ([q, k, v], drop, probs, d) = &*ops.state;
+        let dqkv = attention_kernel::backward(q, k, v, drop.as_deref(), probs, &values(&grad), *d);
+        for (node, g) in ops.parents.into_iter().zip(dqkv) {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, flex_tensor(g, [d.batch, d.tokens, d.hidden]));
+            }
         }
     }
 }
@@ -285,6 +362,35 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
             )),
         }
     }
+
+    fn attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        bias: Vec<f32>,
+        drop: Option<Vec<f32>>,
+        dims: attention_kernel::Dims,
+    ) -> FloatTensor<Self> {
+        let nodes = [q.node(), k.node(), v.node()];
+        match AttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let qkv = [q, k, v].map(|t| host(t.into_primitive()));
+                let [q, k, v] = &qkv;
+                let (out, probs) =
+                    attention_kernel::forward(q, k, v, &bias, drop.as_deref(), dims, true);
+                let out = flex_tensor(out, [dims.batch, dims.tokens, dims.hidden]);
+                prep.finish(Arc::new((qkv, drop, probs, dims)), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::attention(
+                q.into_primitive(),
+                k.into_primitive(),
+                v.into_primitive(),
+                bias,
+                drop,
+                dims,
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -300,6 +406,79 @@ mod tests {
         assert_eq!(a.len(), b.len());
         for (k, (p, q)) in a.iter().zip(&b).enumerate() {
             assert!((p - q).abs() < 2e-6 * (1.0 + q.abs()), "{what}[{k}]: fused {p} reference {q}");
+        }
+    }
+
+    /// Attention against Burn's composition (split heads, scores, bias, softmax, dropout mask,
+    /// product): the context and the gradients of Q, K and V under autodiff (a loss weighing
+    /// every output differently), with padding keys in one window and a dropout mask with zeros,
+    /// and the context without autodiff.
+    #[test]
+    fn attention_equals_the_composition_in_outputs_and_gradients() {
+        let dev = Device::flex().autodiff();
+        let (b, t, h, heads) = (2, 5, 8, 2);
+        let d = h / heads;
+        let fill = |n: usize, f: f32| (0..n).map(|i| (i as f32 * f).sin()).collect::<Vec<f32>>();
+        let n = b * t * h;
+        // The second window's last two positions are padding.
+        let bias: Vec<f32> = (0..b * t).map(|i| if i >= b * t - 2 { -1e9 } else { 0.0 }).collect();
+        let mask: Vec<f32> =
+            (0..b * heads * t * t).map(|i| if i % 7 == 3 { 0.0 } else { 1.0 / 0.9 }).collect();
+        let weights = Tensor::<3>::from_data(TensorData::new(fill(n, 0.37), [b, t, h]), &dev);
+        let reference = |q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, drop: Option<&[f32]>| {
+            let device = q.device();
+            let split = |y: Tensor<3>| y.reshape([b, t, heads, d]).swap_dims(1, 2);
+            let bias4 =
+                Tensor::<4>::from_data(TensorData::new(bias.clone(), [b, 1, 1, t]), &device);
+            let scores = split(q).matmul(split(k).swap_dims(2, 3)) / (d as f64).sqrt() + bias4;
+            let mut att = activation::softmax(scores, 3);
+            if let Some(m) = drop {
+                att = att
+                    * Tensor::<4>::from_data(
+                        TensorData::new(m.to_vec(), [b, heads, t, t]),
+                        &device,
+                    );
+            }
+            att.matmul(split(v)).swap_dims(1, 2).reshape([b, t, h])
+        };
+        for drop in [None, Some(&mask[..])] {
+            let inputs = |device: &Device| {
+                [0.53f32, 0.71, 0.29].map(|f| {
+                    let x = Tensor::<3>::from_data(TensorData::new(fill(n, f), [b, t, h]), device);
+                    if device.is_autodiff() {
+                        x.require_grad()
+                    } else {
+                        x
+                    }
+                })
+            };
+            let [qa, ka, va] = inputs(&dev);
+            let [qb, kb, vb] = inputs(&dev);
+            let ours = super::attention(
+                qa.clone(),
+                ka.clone(),
+                va.clone(),
+                bias.clone(),
+                heads,
+                drop.map(<[f32]>::to_vec),
+            );
+            let theirs = reference(qb.clone(), kb.clone(), vb.clone(), drop);
+            close(values(ours.clone()), values(theirs.clone()), "context");
+            let ga = (ours * weights.clone()).sum().backward();
+            let gb = (theirs * weights.clone()).sum().backward();
+            for (name, (x, y)) in ["dq", "dk", "dv"].iter().zip([(qa, qb), (ka, kb), (va, vb)]) {
+                close(values(x.grad(&ga).unwrap()), values(y.grad(&gb).unwrap()), name);
+            }
+            let [qp, kp, vp] = inputs(&Device::flex());
+            let plain = super::attention(
+                qp.clone(),
+                kp.clone(),
+                vp.clone(),
+                bias.clone(),
+                heads,
+                drop.map(<[f32]>::to_vec),
+            );
+            close(values(plain), values(reference(qp, kp, vp, drop)), "context without autodiff");
         }
     }
 

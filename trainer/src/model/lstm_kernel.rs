@@ -14,9 +14,8 @@
 //! reverse within its own length (padding stays where it is), as `MaskedBiLstm` does by
 //! reversing its input, so padding never reaches a real word's state.
 
-use gemm::{gemm, Parallelism};
-
 use super::fast_math::{sigmoid, tanh};
+use super::host_matmul::matmul;
 
 /// The sizes of one recurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,62 +51,6 @@ fn position(dir: usize, len: usize, s: usize) -> usize {
         s
     } else {
         len - 1 - s
-    }
-}
-
-/// `dst[m, n] (+)= lhs[m, k] * rhs[k, n]` with explicit strides (column, row) for each operand,
-/// on the calling thread: the two directions already use both cores.
-#[allow(clippy::too_many_arguments)]
-fn matmul(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [f32],
-    dst_rs: usize,
-    accumulate: bool,
-    lhs: &[f32],
-    lhs_strides: (usize, usize),
-    rhs: &[f32],
-    rhs_strides: (usize, usize),
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    // The largest element each operand's strides reach must lie inside its slice.
-    let reach =
-        |rows: usize, cols: usize, (cs, rs): (usize, usize)| (rows - 1) * rs + (cols - 1) * cs;
-    assert!(dst.len() > reach(m, n, (1, dst_rs)));
-    if k == 0 {
-        if !accumulate {
-            (0..m).for_each(|i| dst[i * dst_rs..i * dst_rs + n].fill(0.0));
-        }
-        return;
-    }
-    assert!(lhs.len() > reach(m, k, lhs_strides) && rhs.len() > reach(k, n, rhs_strides));
-    // SAFETY: every index the strides reach is inside its slice (checked above), `dst` is borrowed
-    // mutably and does not alias `lhs` or `rhs`.
-    unsafe {
-        gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_strides.0 as isize,
-            lhs_strides.1 as isize,
-            rhs.as_ptr(),
-            rhs_strides.0 as isize,
-            rhs_strides.1 as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
     }
 }
 
@@ -161,7 +104,7 @@ fn direction_forward(
         }
         let (done, now) = hidden.split_at_mut(s * b * h);
         if s > 0 {
-            matmul(b, g4, h, z, g4, true, &done[(s - 1) * b * h..], (1, h), w, (1, g4));
+            matmul(b, g4, h, z, g4, true, &done[(s - 1) * b * h..], (1, h), w, (1, g4), 1.0);
         }
         let (cells_done, cells_now) = cells.split_at_mut(s * b * h);
         for r in 0..b {
@@ -306,7 +249,7 @@ fn direction_backward(
         }
         if s > 0 {
             // dh_{s-1} = dz_s @ w^T: w^T's element (k, n) is w[n, k].
-            matmul(b, h, g4, &mut dh_next, h, false, dzs, (1, g4), w, (g4, 1));
+            matmul(b, h, g4, &mut dh_next, h, false, dzs, (1, g4), w, (g4, 1), 1.0);
         }
     }
     // dw = sum over s >= 1 of h_{s-1}^T dz_s: one product over all steps and rows.
@@ -322,6 +265,7 @@ fn direction_backward(
         (h, 1),
         &dz[b * g4..],
         (1, g4),
+        1.0,
     );
     (dz, dw)
 }

@@ -1,5 +1,6 @@
 //! The EnRel-G model in Burn, one module per layer.
 
+pub mod attention_kernel;
 pub mod bert;
 pub mod bilstm;
 pub mod char_cnn;
@@ -9,6 +10,7 @@ pub mod enrelg;
 pub mod fast_math;
 pub mod fused;
 pub mod gat;
+pub mod host_matmul;
 pub mod linear;
 pub mod lstm_kernel;
 pub mod mix;
