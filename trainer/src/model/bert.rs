@@ -231,15 +231,17 @@ mod tests {
             max_position_embeddings: 16,
             type_vocab_size: 2,
             layer_norm_eps: 1e-12,
-            hidden_dropout_prob: 0.1,
-            attention_probs_dropout_prob: 0.1,
+            // No dropout: the device's generator is shared by tests running at once, so two
+            // forward passes cannot count on drawing the same masks (the fused kernel's masks are
+            // `dropout`'s own, and the kernel with a mask is tested in `fused`).
+            hidden_dropout_prob: 0.0,
+            attention_probs_dropout_prob: 0.0,
         };
         config.init(device)
     }
 
     /// A layer's fused attention (the host key bias) and its composition (the bias tensor) give
-    /// the same hidden states, padding included, in inference and in training, where both draw
-    /// the same dropout masks from the same generator state.
+    /// the same hidden states, padding included, with and without autodiff.
     #[test]
     fn fused_and_composed_attention_give_the_same_layer_outputs() {
         for device in [Device::flex(), Device::flex().autodiff()] {
@@ -259,10 +261,8 @@ mod tests {
             let tensor =
                 KeyBias::Tensor(Box::new(mask.bool_not().float().reshape([2, 1, 1, 3]) * -1e9f64));
             let layer = &encoder.layers[0];
-            device.seed(11);
             let fused: Vec<f32> =
                 layer.forward(x.clone(), &host).into_data().try_to_vec::<f32>().unwrap();
-            device.seed(11);
             let composed: Vec<f32> =
                 layer.forward(x, &tensor).into_data().try_to_vec::<f32>().unwrap();
             for (a, b) in fused.iter().zip(&composed) {

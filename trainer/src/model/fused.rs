@@ -25,6 +25,7 @@ use burn::tensor::{activation, DType, Device, Tensor, TensorData};
 
 use super::attention_kernel;
 use super::fast_math;
+use super::host_matmul;
 use super::lstm_kernel::{self, Dims, Tape};
 
 /// Operations over whole sequences with a kernel of their own.
@@ -54,6 +55,14 @@ pub trait FusedOps: Backend {
         bias: Vec<f32>,
         drop: Option<Vec<f32>>,
         dims: attention_kernel::Dims,
+    ) -> FloatTensor<Self>;
+    /// A linear layer: `x` `[M, D]` times `w` `[D, N]` plus `b` `[N]` on every row, `[M, N]`
+    /// ([`host_matmul::affine`]); `sizes` is `(M, D, N)`.
+    fn linear(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        sizes: (usize, usize, usize),
     ) -> FloatTensor<Self>;
 }
 
@@ -118,6 +127,19 @@ pub fn attention(
         bias,
         drop,
         dims,
+    ))
+}
+
+/// A linear layer with a bias as one operation; only for devices that [`supports`] accepts.
+///
+/// `x`: `[M, D]`; `w`: `[D, N]`; `b`: `[N]`. Returns `x w + b`, `[M, N]`.
+pub fn linear(x: Tensor<2>, w: Tensor<2>, b: Tensor<1>) -> Tensor<2> {
+    let ([m, d], n) = (x.dims(), w.dims()[1]);
+    Tensor::from_dispatch(<Dispatch as FusedOps>::linear(
+        x.into_dispatch(),
+        w.into_dispatch(),
+        b.into_dispatch(),
+        (m, d, n),
     ))
 }
 
@@ -202,6 +224,16 @@ impl FusedOps for Flex {
         let (out, _) = attention_kernel::forward(&q, &k, &v, &bias, drop.as_deref(), dims, false);
         flex_tensor(out, [dims.batch, dims.tokens, dims.hidden])
     }
+
+    fn linear(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        sizes: (usize, usize, usize),
+    ) -> FloatTensor<Self> {
+        let out = host_matmul::affine(&values(&x), &values(&w), &values(&b), sizes);
+        flex_tensor(out, [sizes.0, sizes.2])
+    }
 }
 
 /// Backpropagation through time from the tape the forward pass kept.
@@ -254,6 +286,33 @@ impl Backward<Flex, 3> for AttentionBackward {
         for (node, g) in ops.parents.into_iter().zip(dqkv) {
             if let Some(node) = node {
                 grads.register::<Flex>(node.id, flex_tensor(g, [d.batch, d.tokens, d.hidden]));
+            }
+        }
+    }
+}
+
+/// A linear layer's backward pass from its input and weights.
+#[derive(Debug)]
+struct LinearBackward;
+
+impl Backward<Flex, 3> for LinearBackward {
+    /// The input, the weights and the sizes `(M, D, N)`.
+    type State = (FloatTensor<Flex>, FloatTensor<Flex>, (usize, usize, usize));
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, w, sizes) = &ops.state;
+        let (m, d, n) = *sizes;
+        let dxwb = host_matmul::affine_backward(&values(x), &values(w), &values(&grad), *sizes);
+        let shapes = [vec![m, d], vec![d, n], vec![n]];
+        for ((node, g), shape) in ops.parents.into_iter().zip(dxwb).zip(shapes) {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, flex_tensor(g, shape));
             }
         }
     }
@@ -391,6 +450,28 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
             )),
         }
     }
+
+    fn linear(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        sizes: (usize, usize, usize),
+    ) -> FloatTensor<Self> {
+        match LinearBackward.prepare::<C>([x.node(), w.node(), b.node()]).compute_bound().stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (x, w) = (x.primitive().clone(), w.primitive().clone());
+                let out = Flex::linear(x.clone(), w.clone(), b.into_primitive(), sizes);
+                prep.finish((x, w, sizes), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::linear(
+                x.into_primitive(),
+                w.into_primitive(),
+                b.into_primitive(),
+                sizes,
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -479,6 +560,52 @@ mod tests {
                 drop.map(<[f32]>::to_vec),
             );
             close(values(plain), values(reference(qp, kp, vp, drop)), "context without autodiff");
+        }
+    }
+
+    /// A linear layer against Burn's `Linear`: outputs, and the gradients of the input, the
+    /// weights and the bias under autodiff, on more rows than one task takes (several blocks and a
+    /// remainder) and more weight rows than one backward task takes; the output without autodiff.
+    #[test]
+    fn linear_equals_burns_linear_in_outputs_and_gradients() {
+        use burn::module::Param;
+        use burn::nn::LinearConfig;
+        let (m, d, n) = (150, 40, 9);
+        let fill = |k: usize, f: f32| (0..k).map(|i| (i as f32 * f).sin()).collect::<Vec<f32>>();
+        for dev in [Device::flex().autodiff(), Device::flex()] {
+            let mut layer = LinearConfig::new(d, n).init(&dev);
+            let t = |v: Vec<f32>, shape: [usize; 2]| {
+                Tensor::<2>::from_data(TensorData::new(v, shape), &dev)
+            };
+            layer.weight = Param::from_tensor(t(fill(d * n, 0.13), [d, n]));
+            layer.bias = Some(Param::from_tensor(Tensor::from_data(
+                TensorData::new(fill(n, 0.7), [n]),
+                &dev,
+            )));
+            let x = || {
+                let x = t(fill(m * d, 0.31), [m, d]);
+                if dev.is_autodiff() {
+                    x.require_grad()
+                } else {
+                    x
+                }
+            };
+            let (xa, xb) = (x(), x());
+            let bias = layer.bias.as_ref().unwrap().val();
+            let ours = super::linear(xa.clone(), layer.weight.val(), bias);
+            let theirs = layer.forward(xb.clone());
+            close(values(ours.clone()), values(theirs.clone()), "linear");
+            if !dev.is_autodiff() {
+                continue;
+            }
+            let weights = t(fill(m * n, 0.23), [m, n]);
+            let ga = (ours * weights.clone()).sum().backward();
+            let gb = (theirs * weights).sum().backward();
+            close(values(xa.grad(&ga).unwrap()), values(xb.grad(&gb).unwrap()), "dx");
+            let (w, b) = (layer.weight.val(), layer.bias.as_ref().unwrap().val());
+            let (dwa, dwb) = (w.grad(&ga).unwrap(), w.grad(&gb).unwrap());
+            close(values(dwa), values(dwb), "dw");
+            close(values(b.grad(&ga).unwrap()), values(b.grad(&gb).unwrap()), "db");
         }
     }
 
