@@ -2,7 +2,8 @@
 # Dev sweep of fine-tuning recipes on Mars as a second stage: each RECIPE.toml here fine-tunes the
 # encoder and the head of make train's frozen Mars run of the same seed (runs/speed-r2, dev
 # 87.91 ± 0.51 over seeds 1-3) with --init-from. Arguments: RECIPE:SEED. Resumable: a run with
-# eval-test.json is skipped, a killed one resumes from its last epoch.
+# eval-test.json is skipped, a killed one resumes from its last epoch. BIN: a copy of the release
+# binary, so that rebuilds do not change a sweep under way.
 set -euo pipefail
 BIN=${BIN:-/tmp/enrelg-ft}
 cd /work/main
@@ -16,4 +17,7 @@ for spec in "$@"; do
     --seed $seed --shape-dim 32 --char-dim 50 --layer-mix --word-pool mean --coref-scope window \
     --fine-tune --config results/finetune/$recipe.toml --out $out --test $start \
     >> runs/finetune/mars-ft-$recipe-seed$seed.log 2>&1
+  # The run's records, committed beside this script.
+  mkdir -p results/finetune/$(basename $out)
+  cp $out/run.json $out/metrics.jsonl $out/eval-test.json results/finetune/$(basename $out)/
 done
