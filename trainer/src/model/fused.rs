@@ -25,6 +25,7 @@ use burn::tensor::{activation, DType, Device, Tensor, TensorData};
 
 use super::attention_kernel;
 use super::fast_math;
+use super::gat_kernel;
 use super::host_matmul;
 use super::lstm_kernel::{self, Dims, Tape};
 
@@ -63,6 +64,17 @@ pub trait FusedOps: Backend {
         w: FloatTensor<Self>,
         b: FloatTensor<Self>,
         sizes: (usize, usize, usize),
+    ) -> FloatTensor<Self>;
+    /// Graph attention over dense window graphs: `wh` `[B, L, K*F]`, `a_src` and `a_dst`
+    /// `[K, F]`, `adjacency` `[B, L, L]`, the scaled dropout mask `[B, K, L, L]` when training;
+    /// returns `[B, L, K*F]` ([`gat_kernel::forward`]).
+    fn graph_attention(
+        wh: FloatTensor<Self>,
+        a_src: FloatTensor<Self>,
+        a_dst: FloatTensor<Self>,
+        adjacency: Vec<bool>,
+        drop: Option<Vec<f32>>,
+        dims: gat_kernel::Dims,
     ) -> FloatTensor<Self>;
 }
 
@@ -140,6 +152,30 @@ pub fn linear(x: Tensor<2>, w: Tensor<2>, b: Tensor<1>) -> Tensor<2> {
         w.into_dispatch(),
         b.into_dispatch(),
         (m, d, n),
+    ))
+}
+
+/// Graph attention over dense window graphs as one operation; only for devices that
+/// [`supports`] accepts.
+///
+/// `wh`: `[B, L, K*F]`; `a_src`, `a_dst`: `[K, F]`; `adjacency`: `[B, L, L]` (self loops are
+/// added); `drop`: the scaled dropout mask of the attention `[B, K, L, L]` when training.
+/// Returns `[B, L, K*F]` after the ELU.
+pub fn graph_attention(
+    wh: Tensor<3>,
+    a_src: Tensor<2>,
+    a_dst: Tensor<2>,
+    adjacency: Vec<bool>,
+    drop: Option<Vec<f32>>,
+    dims: gat_kernel::Dims,
+) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as FusedOps>::graph_attention(
+        wh.into_dispatch(),
+        a_src.into_dispatch(),
+        a_dst.into_dispatch(),
+        adjacency,
+        drop,
+        dims,
     ))
 }
 
@@ -234,6 +270,26 @@ impl FusedOps for Flex {
         let out = host_matmul::affine(&values(&x), &values(&w), &values(&b), sizes);
         flex_tensor(out, [sizes.0, sizes.2])
     }
+
+    fn graph_attention(
+        wh: FloatTensor<Self>,
+        a_src: FloatTensor<Self>,
+        a_dst: FloatTensor<Self>,
+        adjacency: Vec<bool>,
+        drop: Option<Vec<f32>>,
+        dims: gat_kernel::Dims,
+    ) -> FloatTensor<Self> {
+        let (wh, a_src, a_dst) = (values(&wh), values(&a_src), values(&a_dst));
+        let inputs = gat_kernel::Inputs {
+            wh: &wh,
+            a_src: &a_src,
+            a_dst: &a_dst,
+            adjacency: &adjacency,
+            drop: drop.as_deref(),
+        };
+        let (out, _) = gat_kernel::forward(inputs, dims, false);
+        flex_tensor(out, [dims.batch, dims.nodes, dims.heads * dims.head_dim])
+    }
 }
 
 /// Backpropagation through time from the tape the forward pass kept.
@@ -311,6 +367,61 @@ impl Backward<Flex, 3> for LinearBackward {
         let dxwb = host_matmul::affine_backward(&values(x), &values(w), &values(&grad), *sizes);
         let shapes = [vec![m, d], vec![d, n], vec![n]];
         for ((node, g), shape) in ops.parents.into_iter().zip(dxwb).zip(shapes) {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, flex_tensor(g, shape));
+            }
+        }
+    }
+}
+
+/// Graph attention's backward pass from its inputs, output and probabilities.
+#[derive(Debug)]
+struct GraphAttentionBackward;
+
+/// What graph attention's backward pass reads (host copies).
+#[derive(Debug)]
+struct GraphAttentionState {
+    /// `wh`, `a_src`, `a_dst`.
+    inputs: [Vec<f32>; 3],
+    adjacency: Vec<bool>,
+    drop: Option<Vec<f32>>,
+    out: Vec<f32>,
+    probs: Vec<f32>,
+    dims: gat_kernel::Dims,
+}
+
+impl GraphAttentionState {
+    fn inputs(&self) -> gat_kernel::Inputs<'_> {
+        let [wh, a_src, a_dst] = &self.inputs;
+        gat_kernel::Inputs {
+            wh,
+            a_src,
+            a_dst,
+            adjacency: &self.adjacency,
+            drop: self.drop.as_deref(),
+        }
+    }
+}
+
+impl Backward<Flex, 3> for GraphAttentionBackward {
+    type State = Arc<GraphAttentionState>;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let st = &*ops.state;
+        let d = st.dims;
+        let g = gat_kernel::backward(st.inputs(), d, &st.out, &st.probs, &values(&grad));
+        let shapes = [
+            vec![d.batch, d.nodes, d.heads * d.head_dim],
+            vec![d.heads, d.head_dim],
+            vec![d.heads, d.head_dim],
+        ];
+        for ((node, g), shape) in ops.parents.into_iter().zip(g).zip(shapes) {
             if let Some(node) = node {
                 grads.register::<Flex>(node.id, flex_tensor(g, shape));
             }
@@ -469,6 +580,42 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
                 w.into_primitive(),
                 b.into_primitive(),
                 sizes,
+            )),
+        }
+    }
+
+    fn graph_attention(
+        wh: FloatTensor<Self>,
+        a_src: FloatTensor<Self>,
+        a_dst: FloatTensor<Self>,
+        adjacency: Vec<bool>,
+        drop: Option<Vec<f32>>,
+        dims: gat_kernel::Dims,
+    ) -> FloatTensor<Self> {
+        let nodes = [wh.node(), a_src.node(), a_dst.node()];
+        match GraphAttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let inputs = [wh, a_src, a_dst].map(|t| host(t.into_primitive()));
+                let mut state = GraphAttentionState {
+                    inputs,
+                    adjacency,
+                    drop,
+                    out: vec![],
+                    probs: vec![],
+                    dims,
+                };
+                (state.out, state.probs) = gat_kernel::forward(state.inputs(), dims, true);
+                let shape = [dims.batch, dims.nodes, dims.heads * dims.head_dim];
+                let out = flex_tensor(state.out.clone(), shape);
+                prep.finish(Arc::new(state), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::graph_attention(
+                wh.into_primitive(),
+                a_src.into_primitive(),
+                a_dst.into_primitive(),
+                adjacency,
+                drop,
+                dims,
             )),
         }
     }

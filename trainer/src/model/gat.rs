@@ -13,8 +13,9 @@
 //! batch (the document-scope coreference graph, whose edges join windows
 //! and would make a dense document adjacency quadratic in its length).
 
-use super::dropout::dropout;
+use super::dropout::{self, dropout};
 use super::fused;
+use super::gat_kernel;
 use super::linear::forward_rows;
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -80,9 +81,30 @@ impl GraphAttention {
     pub fn forward(&self, x: Tensor<3>, adjacency: Tensor<3, Bool>) -> Tensor<3> {
         let [b, l, _] = x.dims();
         let (k, f) = (self.heads, self.d_head);
-        let wh = forward_rows(&self.linear, dropout(&self.dropout, x))
-            .reshape([b, l, k, f])
-            .swap_dims(1, 2); // [B, K, L, F]
+        let wh = forward_rows(&self.linear, dropout(&self.dropout, x)); // [B, L, K*F]
+        let device = wh.device();
+        if !fused::supports(&device) {
+            return self.composed(wh, adjacency);
+        }
+        let dims = gat_kernel::Dims {
+            batch: b,
+            nodes: l,
+            heads: k,
+            head_dim: f,
+            alpha: self.alpha as f32,
+        };
+        let adjacency: Vec<bool> = adjacency.into_data().iter::<bool>().collect();
+        let drop = dropout::host_mask(&self.dropout, b * k * l * l, &device);
+        fused::graph_attention(wh, self.a_src.val(), self.a_dst.val(), adjacency, drop, dims)
+    }
+
+    /// [`Self::forward`] after the projection `wh` `[B, L, K*F]`, as Burn tensor operations: the
+    /// reference the fused kernel ([`fused::graph_attention`]) is tested against, and the path of
+    /// other backends.
+    fn composed(&self, wh: Tensor<3>, adjacency: Tensor<3, Bool>) -> Tensor<3> {
+        let [b, l, _] = wh.dims();
+        let (k, f) = (self.heads, self.d_head);
+        let wh = wh.reshape([b, l, k, f]).swap_dims(1, 2); // [B, K, L, F]
         let src = (wh.clone() * self.a_src.val().reshape([1, k, 1, f])).sum_dim(3); // [B, K, L, 1]
         let dst = (wh.clone() * self.a_dst.val().reshape([1, k, 1, f])).sum_dim(3).swap_dims(2, 3); // [B, K, 1, L]
         let scores = leaky_relu(src + dst, self.alpha); // [B, K, L, L]
@@ -197,6 +219,77 @@ mod tests {
 
     fn values(t: Tensor<3>) -> Vec<f32> {
         t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+    }
+
+    /// The fused kernel against the composition: outputs, and the gradients of the input, the
+    /// projection and both score vectors under autodiff (a loss weighing every output
+    /// differently), on two windows with edges, padding-like isolated nodes and large scores
+    /// (both LeakyReLU slopes); then the kernel with a dropout mask against the composition's
+    /// steps with the same mask.
+    #[test]
+    fn the_fused_kernel_equals_the_composition_in_outputs_and_gradients() {
+        let dev = Device::flex().autodiff();
+        let gat =
+            GraphAttentionConfig::new(6).with_heads(2).with_d_head(3).with_dropout(0.0).init(&dev);
+        let (b, l, n) = (2, 4, 2 * 4 * 6);
+        let edges = [(0, 0, 1), (0, 1, 3), (1, 2, 3), (1, 0, 2)];
+        let x = || {
+            let data: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32) * 0.8 - 4.0).collect();
+            Tensor::<3>::from_data(TensorData::new(data, [b, l, 6]), &dev).require_grad()
+        };
+        let weights: Vec<f32> = (0..b * l * 6).map(|i| (i as f32 * 0.37).sin()).collect();
+        let weights = Tensor::<3>::from_data(TensorData::new(weights, [b, l, 6]), &dev);
+        let (xa, xb) = (x(), x());
+        let fused = gat.forward(xa.clone(), adjacency(&edges, b, l, &dev));
+        let wh = forward_rows(&gat.linear, xb.clone());
+        let composed = gat.composed(wh, adjacency(&edges, b, l, &dev));
+        let close = |a: Vec<f32>, r: Vec<f32>, what: &str| {
+            assert_eq!(a.len(), r.len());
+            for (k, (p, q)) in a.iter().zip(&r).enumerate() {
+                assert!((p - q).abs() < 1e-5 * (1.0 + q.abs()), "{what}[{k}]: {p} vs {q}");
+            }
+        };
+        close(values(fused.clone()), values(composed.clone()), "output");
+        let ga = (fused * weights.clone()).sum().backward();
+        let gb = (composed * weights).sum().backward();
+        close(values(xa.grad(&ga).unwrap()), values(xb.grad(&gb).unwrap()), "dx");
+        let flat = |t: Tensor<2>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let w = gat.linear.weight.val();
+        close(flat(w.grad(&ga).unwrap()), flat(w.grad(&gb).unwrap()), "dW");
+        for (name, a) in [("da_src", gat.a_src.val()), ("da_dst", gat.a_dst.val())] {
+            close(flat(a.grad(&ga).unwrap()), flat(a.grad(&gb).unwrap()), name);
+        }
+        // A dropout mask: the kernel against the composition's steps with the same mask.
+        let mask: Vec<f32> =
+            (0..b * 2 * l * l).map(|i| if i % 5 == 2 { 0.0 } else { 2.5 }).collect();
+        let plain = Device::flex();
+        let gat = gat.valid();
+        let x = Tensor::<3>::from_data(xa.inner().into_data(), &plain);
+        let wh = forward_rows(&gat.linear, x);
+        let dims = gat_kernel::Dims { batch: b, nodes: l, heads: 2, head_dim: 3, alpha: 0.2 };
+        let adj: Vec<bool> = adjacency(&edges, b, l, &plain).into_data().iter::<bool>().collect();
+        let ours = fused::graph_attention(
+            wh.clone(),
+            gat.a_src.val(),
+            gat.a_dst.val(),
+            adj,
+            Some(mask.clone()),
+            dims,
+        );
+        let whk = wh.reshape([b, l, 2, 3]).swap_dims(1, 2);
+        let src = (whk.clone() * gat.a_src.val().reshape([1, 2, 1, 3])).sum_dim(3);
+        let dst = (whk.clone() * gat.a_dst.val().reshape([1, 2, 1, 3])).sum_dim(3).swap_dims(2, 3);
+        let eye: Vec<bool> = (0..l * l).map(|i| i / l == i % l).collect();
+        let eye = Tensor::<2, Bool>::from_data(TensorData::new(eye, [l, l]), &plain);
+        let allowed = adjacency(&edges, b, l, &plain)
+            .bool_or(eye.unsqueeze_dim::<3>(0).expand([b, l, l]))
+            .unsqueeze_dim::<4>(1)
+            .expand([b, 2, l, l]);
+        let scores = leaky_relu(src + dst, 0.2).mask_fill(allowed.bool_not(), -1e9);
+        let mask = Tensor::<4>::from_data(TensorData::new(mask, [b, 2, l, l]), &plain);
+        let att = burn::tensor::activation::softmax(scores, 3) * mask;
+        let theirs = elu(att.matmul(whk), 1.0).swap_dims(1, 2).reshape([b, l, 6]);
+        close(values(ours), values(theirs), "output with a dropout mask");
     }
 
     #[test]

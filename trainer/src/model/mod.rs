@@ -10,6 +10,7 @@ pub mod enrelg;
 pub mod fast_math;
 pub mod fused;
 pub mod gat;
+pub mod gat_kernel;
 pub mod host_matmul;
 pub mod linear;
 pub mod lstm_kernel;
