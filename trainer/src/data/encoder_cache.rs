@@ -40,6 +40,12 @@ pub fn windows_sha256(records: &[WindowRecord]) -> String {
     format!("{:x}", h.finalize())
 }
 
+/// The version of the encoder's numerics in cache file names, raised whenever a change to the
+/// encoder's kernels moves its outputs, even by rounding, so that a cache an older build wrote is
+/// not read as this build's (a frozen run trains and scores on the cache, `predict` runs the
+/// encoder live, and the two must agree). 2: the fused attention (`model::attention_kernel`).
+const ENCODER_NUMERICS: u32 = 2;
+
 /// The cache file of one split's windows for these weights: the layer mix
 /// caches every hidden state and mean pooling other vectors, so each has its own file.
 pub fn cache_file(
@@ -55,7 +61,7 @@ pub fn cache_file(
         WordPool::Mean => "-mean",
     };
     cache_dir.join(format!(
-        "{}-{}{mix}{pool}-{split}.bin",
+        "{}-{}-e{ENCODER_NUMERICS}{mix}{pool}-{split}.bin",
         &windows_sha256(records)[..16],
         &model_sha[..16]
     ))
