@@ -270,7 +270,12 @@ fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
         "{}",
         String::from_utf8_lossy(&none.stderr)
     );
-    real_folders(tmp, &run, python, &text0, &text1);
+    // The folder checks read document paths from entities.jsonl, so each file there holds the
+    // text the small test model tags more entities in (which one depends on float rounding).
+    let found = |t: &serde_json::Value| t["entities"].as_array().unwrap().len();
+    let rich = if found(&tagged[0]) >= found(&tagged[1]) { &text0 } else { &text1 };
+    assert!(found(&tagged[0]).max(found(&tagged[1])) > 0, "the test model tags no entity");
+    real_folders(tmp, &run, python, rich, rich);
     let _ = setup.model;
     std::fs::remove_dir_all(tmp).unwrap();
 }
