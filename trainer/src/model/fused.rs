@@ -235,7 +235,7 @@ impl FusedOps for Flex {
         hidden: usize,
     ) -> FloatTensor<Self> {
         let (out, _) =
-            lstm_kernel::forward(&host(xw), &host(w_hh), dims(&lens, steps, hidden), &lens);
+            lstm_kernel::forward(&values(&xw), &values(&w_hh), dims(&lens, steps, hidden), &lens);
         flex_tensor(out, [lens.len(), steps, 2 * hidden])
     }
 
@@ -514,9 +514,11 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     ) -> FloatTensor<Self> {
         match RecurrenceBackward.prepare::<C>([xw.node(), w_hh.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let w = host(w_hh.primitive().clone());
+                // The input projection is read in place ([B, L, 8H]: a copy would be the size
+                // of the whole step's activations); the tape keeps its own copy of the weights.
+                let w = values(w_hh.primitive()).into_owned();
                 let (out, tape) = lstm_kernel::forward(
-                    &host(xw.primitive().clone()),
+                    &values(xw.primitive()),
                     &w,
                     dims(&lens, steps, hidden),
                     &lens,
