@@ -42,7 +42,7 @@ pub fn host_mask(layer: &Dropout, n: usize, device: &Device) -> Option<Vec<f32>>
 }
 
 /// Whether `layer` drops anything on `device`: training, on an autodiff device, `prob > 0`.
-pub fn active(layer: &Dropout, device: &Device) -> bool {
+fn active(layer: &Dropout, device: &Device) -> bool {
     layer.training.is_enabled() && device.is_autodiff() && layer.prob > 0.0
 }
 
