@@ -10,6 +10,13 @@
 //! dimension run as one parallel host pass each ([`super::fast_math`]) where flex would evaluate
 //! a scalar library `erf` per element on one thread and softmax as four tensor passes. On other
 //! backends they are Burn's own activations.
+//!
+//! Whole layers take it too: BERT's multi-head attention ([`attention`],
+//! [`super::attention_kernel`]), graph attention over window graphs ([`graph_attention`],
+//! [`super::gat_kernel`]) and linear layers with a bias ([`linear`], [`super::host_matmul`]).
+//! Each reads its inputs in place and writes its output once, where Burn's composition allocates
+//! (zeroed, then copied into an aligned buffer) for every intermediate; their callers keep the
+//! composition for other backends, and the tests compare the two in outputs and gradients.
 
 use std::sync::Arc;
 
