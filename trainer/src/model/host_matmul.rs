@@ -1,6 +1,7 @@
 //! Matrix products on host buffers, for the kernels that run on plain slices
-//! ([`super::lstm_kernel`], [`super::attention_kernel`]): any strides, so that a head's columns
-//! or a transposed operand are read in place rather than copied out first.
+//! ([`super::lstm_kernel`], [`super::attention_kernel`], [`super::gat_kernel`]) and the fused
+//! linear layer ([`affine`]): any strides, so that a head's columns or a transposed operand are
+//! read in place rather than copied out first.
 
 use gemm::{gemm, Parallelism};
 
@@ -27,7 +28,8 @@ pub fn matmul(
 /// One strided product: `(lhs, lhs_strides, rhs, rhs_strides)`.
 type Operands<'a> = (&'a [f32], (usize, usize), &'a [f32], (usize, usize));
 
-/// [`matmul`] with gemm's own threads (every core), for a product that is the whole work.
+/// [`matmul`] on the given threads: none for the kernels' per-window tasks, gemm's own (every
+/// core) for a product that is the whole work ([`affine`]).
 fn product(
     parallelism: Parallelism,
     (m, n, k): (usize, usize, usize),
