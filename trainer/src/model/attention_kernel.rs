@@ -10,6 +10,7 @@
 
 use rayon::prelude::*;
 
+use super::dropout::masked;
 use super::fast_math::{softmax_rows_backward_serial, softmax_rows_serial};
 use super::host_matmul::matmul;
 
@@ -126,14 +127,7 @@ fn window_forward(
         p.chunks_exact_mut(t).for_each(|row| row.copy_from_slice(bias));
         matmul(t, t, hd, p, t, true, &w.q[c..], (1, h), &w.k[c..], (h, 1), scale);
         softmax_rows_serial(p, t);
-        let used: &[f32] = match w.drop {
-            Some(m) => {
-                scratch.clear();
-                scratch.extend(p.iter().zip(&m[head * t * t..]).map(|(p, m)| p * m));
-                scratch
-            }
-            None => p,
-        };
+        let used = masked(p, w.drop.map(|m| &m[head * t * t..(head + 1) * t * t]), scratch);
         matmul(t, hd, t, &mut out[c..], h, false, used, (1, t), &w.v[c..], (1, h), 1.0);
     }
 }
@@ -192,11 +186,7 @@ fn window_backward(
     let scale = 1.0 / (hd as f32).sqrt();
     for (head, p) in probs.chunks_exact(t * t).enumerate() {
         let (c, m) = (head * hd, w.drop.map(|m| &m[head * t * t..(head + 1) * t * t]));
-        used.clear();
-        match m {
-            Some(m) => used.extend(p.iter().zip(m).map(|(p, m)| p * m)),
-            None => used.extend_from_slice(p),
-        }
+        let used = masked(p, m, used);
         // dV = P^T dC, dP = dC V^T (through the dropout mask), dS = softmax'(dP).
         matmul(t, hd, t, &mut out.dv[c..], h, false, used, (t, 1), &grad[c..], (1, h), 1.0);
         matmul(t, t, hd, dp, t, false, &grad[c..], (1, h), &w.v[c..], (h, 1), 1.0);

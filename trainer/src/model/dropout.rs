@@ -59,6 +59,19 @@ fn draw_seed(device: &Device) -> Option<u64> {
     Some(((high.to_bits() as u64) << 32) | low.to_bits() as u64)
 }
 
+/// `values` times a scaled mask from [`host_mask`] (into `scratch`), or `values` themselves without
+/// one: the host kernels' dropout on their own buffers.
+pub fn masked<'a>(values: &'a [f32], mask: Option<&[f32]>, scratch: &'a mut Vec<f32>) -> &'a [f32] {
+    match mask {
+        Some(m) => {
+            scratch.clear();
+            scratch.extend(values.iter().zip(m).map(|(v, m)| v * m));
+            scratch
+        }
+        None => values,
+    }
+}
+
 /// SplitMix64: a tiny generator with good statistics, enough for dropout masks.
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -10,6 +10,7 @@
 
 use rayon::prelude::*;
 
+use super::dropout::masked;
 use super::fast_math::{exp, softmax_rows_backward_serial, softmax_rows_serial};
 use super::host_matmul::matmul;
 
@@ -125,7 +126,7 @@ fn window_forward(
             }
         }
         softmax_rows_serial(p, l);
-        let att = dropped(p, x.drop.map(|m| &m[(b * d.heads + k) * l * l..][..l * l]), used);
+        let att = masked(p, x.drop.map(|m| &m[(b * d.heads + k) * l * l..][..l * l]), used);
         matmul(l, f, l, &mut out[k * f..], w, false, att, (1, l), &wh[k * f..], (1, w), 1.0);
     }
     out.iter_mut().for_each(|v| {
@@ -133,18 +134,6 @@ fn window_forward(
             *v = exp(*v) - 1.0;
         }
     });
-}
-
-/// The probabilities after the dropout mask (into `used`), or as they are without one.
-fn dropped<'a>(p: &'a [f32], mask: Option<&[f32]>, used: &'a mut Vec<f32>) -> &'a [f32] {
-    match mask {
-        Some(m) => {
-            used.clear();
-            used.extend(p.iter().zip(m).map(|(p, m)| p * m));
-            used
-        }
-        None => p,
-    }
 }
 
 /// The gradients of `wh` `[B, L, K*F]`, `a_src` and `a_dst` `[K, F]` from the output's gradient
@@ -191,7 +180,7 @@ fn window_backward(
     let mut da = [vec![0.0f32; w], vec![0.0f32; w]];
     for (k, p) in probs.chunks_exact(l * l).enumerate() {
         let (c, mask) = (k * f, x.drop.map(|m| &m[(b * d.heads + k) * l * l..][..l * l]));
-        let att = dropped(p, mask, &mut used);
+        let att = masked(p, mask, &mut used);
         // dWh (aggregation) = att^T dPre; dAtt = dPre Wh^T, through the mask and the softmax.
         matmul(l, f, l, &mut dwh[c..], w, false, att, (l, 1), &dpre[c..], (1, w), 1.0);
         matmul(l, l, f, &mut de, l, false, &dpre[c..], (1, w), &wh[c..], (w, 1), 1.0);
