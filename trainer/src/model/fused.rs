@@ -18,6 +18,7 @@
 //! (zeroed, then copied into an aligned buffer) for every intermediate; their callers keep the
 //! composition for other backends, and the tests compare the two in outputs and gradients.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -215,12 +216,12 @@ fn map_in_place(
 }
 
 /// A flex tensor's values as a slice when it is a contiguous `f32` tensor, else as a copy.
-fn values(t: &FloatTensor<Flex>) -> std::borrow::Cow<'_, [f32]> {
+fn values(t: &FloatTensor<Flex>) -> Cow<'_, [f32]> {
     let n = t.layout().num_elements();
     if t.dtype() == DType::F32 && t.is_contiguous() && t.layout().start_offset() == 0 {
-        std::borrow::Cow::Borrowed(&t.storage::<f32>()[..n])
+        Cow::Borrowed(&t.storage::<f32>()[..n])
     } else {
-        std::borrow::Cow::Owned(host(t.clone()))
+        Cow::Owned(host(t.clone()))
     }
 }
 
@@ -263,9 +264,7 @@ impl FusedOps for Flex {
         drop: Option<Vec<f32>>,
         dims: attention_kernel::Dims,
     ) -> FloatTensor<Self> {
-        let (q, k, v) = (values(&q), values(&k), values(&v));
-        let (out, _) = attention_kernel::forward(&q, &k, &v, &bias, drop.as_deref(), dims, false);
-        flex_tensor(out, [dims.batch, dims.tokens, dims.hidden])
+        attention_on(&[q, k, v], &bias, drop.as_deref(), dims, false).0
     }
 
     fn linear(
@@ -286,17 +285,46 @@ impl FusedOps for Flex {
         drop: Option<Vec<f32>>,
         dims: gat_kernel::Dims,
     ) -> FloatTensor<Self> {
-        let (wh, a_src, a_dst) = (values(&wh), values(&a_src), values(&a_dst));
-        let inputs = gat_kernel::Inputs {
-            wh: &wh,
-            a_src: &a_src,
-            a_dst: &a_dst,
-            adjacency: &adjacency,
-            drop: drop.as_deref(),
-        };
-        let (out, _) = gat_kernel::forward(inputs, dims, false);
-        flex_tensor(out, [dims.batch, dims.nodes, dims.heads * dims.head_dim])
+        graph_attention_on(&[wh, a_src, a_dst], &adjacency, drop.as_deref(), dims, false).0
     }
+}
+
+/// [`attention_kernel::forward`] on flex tensors `[q, k, v]` (read in place): the context and,
+/// with `keep`, the probabilities.
+fn attention_on(
+    qkv: &[FloatTensor<Flex>; 3],
+    bias: &[f32],
+    drop: Option<&[f32]>,
+    dims: attention_kernel::Dims,
+    keep: bool,
+) -> (FloatTensor<Flex>, Vec<f32>) {
+    let [q, k, v] = qkv.each_ref().map(values);
+    let (out, probs) = attention_kernel::forward(&q, &k, &v, bias, drop, dims, keep);
+    (flex_tensor(out, [dims.batch, dims.tokens, dims.hidden]), probs)
+}
+
+/// The kernel's view of graph attention's inputs: the values of `[wh, a_src, a_dst]`.
+fn gat_inputs<'a>(
+    values: &'a [Cow<'a, [f32]>; 3],
+    adjacency: &'a [bool],
+    drop: Option<&'a [f32]>,
+) -> gat_kernel::Inputs<'a> {
+    let [wh, a_src, a_dst] = values;
+    gat_kernel::Inputs { wh, a_src, a_dst, adjacency, drop }
+}
+
+/// [`gat_kernel::forward`] on flex tensors `[wh, a_src, a_dst]` (read in place): the output and,
+/// with `keep`, the probabilities.
+fn graph_attention_on(
+    inputs: &[FloatTensor<Flex>; 3],
+    adjacency: &[bool],
+    drop: Option<&[f32]>,
+    dims: gat_kernel::Dims,
+    keep: bool,
+) -> (FloatTensor<Flex>, Vec<f32>) {
+    let values = inputs.each_ref().map(values);
+    let (out, probs) = gat_kernel::forward(gat_inputs(&values, adjacency, drop), dims, keep);
+    (flex_tensor(out, [dims.batch, dims.nodes, dims.heads * dims.head_dim]), probs)
 }
 
 /// Backpropagation through time from the tape the forward pass kept.
@@ -332,7 +360,8 @@ impl Backward<Flex, 2> for RecurrenceBackward {
 struct AttentionBackward;
 
 /// What attention's backward pass reads: Q, K and V, the dropout mask, the probabilities.
-type AttentionState = Arc<([Vec<f32>; 3], Option<Vec<f32>>, Vec<f32>, attention_kernel::Dims)>;
+type AttentionState =
+    Arc<([FloatTensor<Flex>; 3], Option<Vec<f32>>, Vec<f32>, attention_kernel::Dims)>;
 
 impl Backward<Flex, 3> for AttentionBackward {
     type State = AttentionState;
@@ -344,8 +373,10 @@ impl Backward<Flex, 3> for AttentionBackward {
         _checkpointer: &mut Checkpointer,
     ) {
         let grad = grads.consume::<Flex>(&ops.node);
-        let ([q, k, v], drop, probs, d) = &*ops.state;
-        let dqkv = attention_kernel::backward(q, k, v, drop.as_deref(), probs, &values(&grad), *d);
+        let (qkv, drop, probs, d) = &*ops.state;
+        let [q, k, v] = qkv.each_ref().map(values);
+        let dqkv =
+            attention_kernel::backward(&q, &k, &v, drop.as_deref(), probs, &values(&grad), *d);
         for (node, g) in ops.parents.into_iter().zip(dqkv) {
             if let Some(node) = node {
                 grads.register::<Flex>(node.id, flex_tensor(g, [d.batch, d.tokens, d.hidden]));
@@ -385,29 +416,16 @@ impl Backward<Flex, 3> for LinearBackward {
 #[derive(Debug)]
 struct GraphAttentionBackward;
 
-/// What graph attention's backward pass reads (host copies).
+/// What graph attention's backward pass reads.
 #[derive(Debug)]
 struct GraphAttentionState {
     /// `wh`, `a_src`, `a_dst`.
-    inputs: [Vec<f32>; 3],
+    inputs: [FloatTensor<Flex>; 3],
     adjacency: Vec<bool>,
     drop: Option<Vec<f32>>,
-    out: Vec<f32>,
+    out: FloatTensor<Flex>,
     probs: Vec<f32>,
     dims: gat_kernel::Dims,
-}
-
-impl GraphAttentionState {
-    fn inputs(&self) -> gat_kernel::Inputs<'_> {
-        let [wh, a_src, a_dst] = &self.inputs;
-        gat_kernel::Inputs {
-            wh,
-            a_src,
-            a_dst,
-            adjacency: &self.adjacency,
-            drop: self.drop.as_deref(),
-        }
-    }
 }
 
 impl Backward<Flex, 3> for GraphAttentionBackward {
@@ -422,7 +440,9 @@ impl Backward<Flex, 3> for GraphAttentionBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let st = &*ops.state;
         let d = st.dims;
-        let g = gat_kernel::backward(st.inputs(), d, &st.out, &st.probs, &values(&grad));
+        let inputs = st.inputs.each_ref().map(values);
+        let inputs = gat_inputs(&inputs, &st.adjacency, st.drop.as_deref());
+        let g = gat_kernel::backward(inputs, d, &values(&st.out), &st.probs, &values(&grad));
         let shapes = [
             vec![d.batch, d.nodes, d.heads * d.head_dim],
             vec![d.heads, d.head_dim],
@@ -553,11 +573,8 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         let nodes = [q.node(), k.node(), v.node()];
         match AttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let qkv = [q, k, v].map(|t| host(t.into_primitive()));
-                let [q, k, v] = &qkv;
-                let (out, probs) =
-                    attention_kernel::forward(q, k, v, &bias, drop.as_deref(), dims, true);
-                let out = flex_tensor(out, [dims.batch, dims.tokens, dims.hidden]);
+                let qkv = [q, k, v].map(|t| t.into_primitive());
+                let (out, probs) = attention_on(&qkv, &bias, drop.as_deref(), dims, true);
                 prep.finish(Arc::new((qkv, drop, probs, dims)), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(Flex::attention(
@@ -604,18 +621,11 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         let nodes = [wh.node(), a_src.node(), a_dst.node()];
         match GraphAttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let inputs = [wh, a_src, a_dst].map(|t| host(t.into_primitive()));
-                let mut state = GraphAttentionState {
-                    inputs,
-                    adjacency,
-                    drop,
-                    out: vec![],
-                    probs: vec![],
-                    dims,
-                };
-                (state.out, state.probs) = gat_kernel::forward(state.inputs(), dims, true);
-                let shape = [dims.batch, dims.nodes, dims.heads * dims.head_dim];
-                let out = flex_tensor(state.out.clone(), shape);
+                let inputs = [wh, a_src, a_dst].map(|t| t.into_primitive());
+                let (out, probs) =
+                    graph_attention_on(&inputs, &adjacency, drop.as_deref(), dims, true);
+                let state =
+                    GraphAttentionState { inputs, adjacency, drop, out: out.clone(), probs, dims };
                 prep.finish(Arc::new(state), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(Flex::graph_attention(
