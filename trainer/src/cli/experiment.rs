@@ -37,12 +37,14 @@ pub struct ExperimentArgs {
     pub shards: PathBuf,
     #[arg(long, default_value = "models/minilm")]
     pub model: PathBuf,
-    /// Run folders with their checkpoints (`RUNS/CELL`).
-    #[arg(long, default_value = "runs/experiments")]
-    pub runs: PathBuf,
-    /// Kept records and tables (`RESULTS/cells/CELL`, `RESULTS/NAME/table.*`).
-    #[arg(long, default_value = "results/experiments")]
-    pub results: PathBuf,
+    /// Run folders with their checkpoints (`RUNS/CELL`) [default: runs/experiments, or
+    /// runs/F for a spec with `records = "F"`].
+    #[arg(long)]
+    pub runs: Option<PathBuf>,
+    /// Kept records and tables (`RESULTS/cells/CELL`, `RESULTS/NAME/table.*`) [default:
+    /// results/experiments, or results/F for a spec with `records = "F"`].
+    #[arg(long)]
+    pub results: Option<PathBuf>,
     #[arg(long, default_value = "cache/encoder")]
     pub cache_dir: PathBuf,
 }
@@ -61,11 +63,12 @@ pub fn run_experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
         .and_then(|s| s.to_str())
         .context("--spec needs a file name")?
         .to_string();
+    let (runs_root, results_root) = Layout::folders(&spec, args.runs, args.results);
     let layout = Layout {
         shards_root: args.shards,
         model: args.model,
-        runs_root: args.runs,
-        results_root: args.results,
+        runs_root,
+        results_root,
         cache_dir: args.cache_dir,
     };
     if args.dry_run {

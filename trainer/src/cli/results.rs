@@ -24,10 +24,12 @@ pub struct ResultsArgs {
     /// Where the figures go (SVG and PNG), linked from the page.
     #[arg(long, default_value = "docs/figures")]
     pub figures: PathBuf,
-    #[arg(long, default_value = "runs/experiments")]
-    pub runs: PathBuf,
-    #[arg(long, default_value = "results/experiments")]
-    pub results: PathBuf,
+    /// Run folders [default: runs/experiments, or runs/F for a spec with `records = "F"`].
+    #[arg(long)]
+    pub runs: Option<PathBuf>,
+    /// Kept records [default: results/experiments, or results/F for a spec with `records = "F"`].
+    #[arg(long)]
+    pub results: Option<PathBuf>,
 }
 
 /// `path` relative to `base` when it lies under it (figures beside the page), else as given.
@@ -52,14 +54,7 @@ fn machines_line(machines: &std::collections::BTreeMap<String, usize>) -> String
 }
 
 pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
-    let layout = Layout {
-        shards_root: "shards".into(),
-        model: "models/minilm".into(),
-        runs_root: args.runs,
-        results_root: args.results,
-        cache_dir: "cache/encoder".into(),
-    };
-    let mut page = String::from("# Results\n\nProduced by `make results` (`enrelg results`) from the records of `make experiments` under `results/experiments/`; ");
+    let mut page = String::from("# Results\n\nProduced by `make results` (`enrelg results`) from the records of `make experiments` (under `results/experiments/`, or the folder a spec names after its tables); ");
     page += &format!(
         "do not edit by hand (the reading below comes from `{}`). Encoder: all-MiniLM-L6-v2 (uncased, 6 layers, 384 dimensions), frozen; its outputs cached, the layers after it trained on the CPU, flex backend. This page was written on {}; which machine trained which records, and how many cells shared it, is in the notes.\n\n",
         args.notes.display(),
@@ -71,6 +66,15 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
     for path in &args.specs {
         let spec = Spec::read(path)?;
         let name = path.file_stem().and_then(|s| s.to_str()).context("a spec needs a file name")?;
+        let (runs_root, results_root) =
+            Layout::folders(&spec, args.runs.clone(), args.results.clone());
+        let layout = Layout {
+            shards_root: "shards".into(),
+            model: "models/minilm".into(),
+            runs_root,
+            results_root,
+            cache_dir: "cache/encoder".into(),
+        };
         let cells = plan(&layout, &spec, &[])?;
         let finished = cells.iter().filter(|c| c.1 == Status::Finished).count();
         let left: f64 = cells.iter().filter(|c| c.1 != Status::Finished).filter_map(|c| c.2).sum();
@@ -106,11 +110,12 @@ pub fn run(args: ResultsArgs) -> anyhow::Result<ExitCode> {
             );
         }
         page += &format!(
-            "{finished} of {} cells finished; left: about {:.1} h of training at one cell at a time{}. Command: `make experiments SPECS={name}` (spec `{}`).\n\n",
+            "{finished} of {} cells finished; left: about {:.1} h of training at one cell at a time{}. Command: `make experiments SPECS={name}` (spec `{}`, records `{}`).\n\n",
             cells.len(),
             left / 3600.0 + 0.0, // an empty sum is -0.0
             if unknown > 0 { format!(" plus {unknown} cells of a dataset with no finished cell to estimate from") } else { String::new() },
-            path.display()
+            path.display(),
+            layout.results_root.display()
         );
     }
     page += &format!("Training time of all finished cells: {:.1} h (sum of epoch seconds; encoder caching and evaluation not counted).\n\n", cpu_seconds / 3600.0);

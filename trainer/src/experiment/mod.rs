@@ -152,6 +152,25 @@ mod tests {
     }
 
     #[test]
+    fn a_spec_with_its_own_records_folder_shares_no_folder_and_the_command_line_wins() {
+        use std::path::{Path, PathBuf};
+        let grid = "[[grid]]\ndataset = [\"mars\"]\n";
+        let shared = spec(&format!("description = \"t\"\n{grid}"));
+        let own = spec(&format!("description = \"t\"\nrecords = \"ten-seeds\"\n{grid}"));
+        let paths = |r: &str, s: &str| (PathBuf::from(r), PathBuf::from(s));
+        assert_eq!(
+            Layout::folders(&shared, None, None),
+            paths("runs/experiments", "results/experiments")
+        );
+        assert_eq!(Layout::folders(&own, None, None), paths("runs/ten-seeds", "results/ten-seeds"));
+        assert_eq!(Layout::folders(&own, Some("r".into()), None), paths("r", "results/ten-seeds"));
+        assert_eq!(
+            Layout::folders(&own, None, Some(Path::new("x").into())),
+            paths("runs/ten-seeds", "x")
+        );
+    }
+
+    #[test]
     fn a_bad_value_or_field_names_its_grid() {
         let s = spec("description = \"t\"\n[[grid]]\ndataset = [\"mars\"]\nvariant = [\"cdx\"]\n");
         let err = format!("{:#}", s.cells().unwrap_err());

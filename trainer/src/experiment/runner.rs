@@ -35,7 +35,24 @@ pub fn record_files(spec: &Spec) -> Vec<String> {
     files
 }
 
+/// The runs and records folder of specs that do not name their own (`Spec::records`).
+pub const SHARED_RECORDS: &str = "experiments";
+
 impl Layout {
+    /// The runs and records roots for `spec`: `runs/F` and `results/F`, F its `records` folder
+    /// or [`SHARED_RECORDS`]; a root given on the command line wins.
+    pub fn folders(
+        spec: &Spec,
+        runs: Option<PathBuf>,
+        results: Option<PathBuf>,
+    ) -> (PathBuf, PathBuf) {
+        let folder = spec.records.as_deref().unwrap_or(SHARED_RECORDS);
+        (
+            runs.unwrap_or_else(|| Path::new("runs").join(folder)),
+            results.unwrap_or_else(|| Path::new("results").join(folder)),
+        )
+    }
+
     pub fn run_dir(&self, cell: &Cell) -> PathBuf {
         self.runs_root.join(&cell.name)
     }

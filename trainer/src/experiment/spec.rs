@@ -31,6 +31,11 @@ pub struct Spec {
     pub reference: Option<toml::Table>,
     /// Grids, each axis with its values: `dataset` and TrainConfig fields.
     pub grid: Vec<BTreeMap<String, Vec<toml::Value>>>,
+    /// The folder name of this spec's runs and records (`runs/F`, `results/F`) when its cells
+    /// must not share records with the other specs' (which share `experiments`), e.g. every seed
+    /// trained again by the current code; [`crate::experiment::Layout::folders`].
+    #[serde(default)]
+    pub records: Option<String>,
 }
 
 fn test_split() -> String {
