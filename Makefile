@@ -168,8 +168,9 @@ eval: build
 
 # The paper's tables and figures with our encoder (experiments/*.toml; README,
 # Experiments): resumable, finished cells are skipped, records and tables land
-# in results/experiments. E.g. make experiments SPECS=table1 WHERE=dataset=mars
-SPECS ?= table1 table2 figure3 figure4 document
+# in results/experiments (ten-seeds: its own records folder, results/ten-seeds).
+# E.g. make experiments SPECS=table1 WHERE=dataset=mars
+SPECS ?= table1 table2 figure3 figure4 document ten-seeds
 JOBS ?= 2
 WHERE ?=
 experiments: data
