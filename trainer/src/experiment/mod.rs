@@ -168,6 +168,22 @@ mod tests {
             Layout::folders(&own, None, Some(Path::new("x").into())),
             paths("runs/ten-seeds", "x")
         );
+        let dir = std::env::temp_dir().join(format!("enrelg-records-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for bad in ["../x", "a/b", "", "/abs"] {
+            let file = dir.join("bad.toml");
+            std::fs::write(&file, format!("description = \"t\"\nrecords = {bad:?}\n{grid}"))
+                .unwrap();
+            let err = format!("{:#}", Spec::read(&file).unwrap_err());
+            assert!(err.contains("bad.toml") && err.contains("one folder name"), "{bad}: {err}");
+        }
+        std::fs::write(
+            dir.join("ok.toml"),
+            format!("description = \"t\"\nrecords = \"f\"\n{grid}"),
+        )
+        .unwrap();
+        assert_eq!(Spec::read(&dir.join("ok.toml")).unwrap().records.as_deref(), Some("f"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

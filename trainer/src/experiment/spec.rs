@@ -68,6 +68,18 @@ impl Spec {
         let spec: Spec =
             toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         anyhow::ensure!(!spec.grid.is_empty(), "{}: no [[grid]]", path.display());
+        if let Some(folder) = &spec.records {
+            // One folder name: runs/F and results/F stay under runs/ and results/.
+            let mut parts = Path::new(folder).components();
+            anyhow::ensure!(
+                matches!(
+                    (parts.next(), parts.next()),
+                    (Some(std::path::Component::Normal(_)), None)
+                ),
+                "{}: records = {folder:?} is not one folder name (runs/F, results/F)",
+                path.display()
+            );
+        }
         for (i, grid) in spec.grid.iter().enumerate() {
             anyhow::ensure!(
                 grid.get(DATASET).is_some_and(|d| !d.is_empty()),
