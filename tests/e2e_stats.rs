@@ -235,7 +235,7 @@ fn a_corrupted_annotation_is_reported_with_file_and_line() {
     lines[2] = format!("{}\t{}\t{}", fields[0], parts.join(" "), fields[2]);
     std::fs::write(standoff.join("1029.ann"), lines.join("\n") + "\n").unwrap();
 
-    // By default the document is skipped and the summary names the place ...
+    // By default the annotation is skipped and the summary names the place ...
     let out = enrelg(&["stats", "--corpus", tmp.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");

@@ -75,7 +75,10 @@ impl BratError {
 pub struct Annotations {
     pub entities: Vec<Entity>,
     pub annotation_lines: BTreeMap<String, usize>,
-    /// Lines of an unknown kind ([`BratError::UnknownKind`]), not read.
+    /// Lines left out, each with its reason and place: of an unknown kind
+    /// ([`BratError::UnknownKind`]), or a flawed annotation (a span outside the text or
+    /// reversed, a surface that differs from the text, a second line with one id, a malformed
+    /// line). The rest of the file is read.
     pub skipped: Vec<BratError>,
 }
 
@@ -87,7 +90,7 @@ pub struct Standoff {
     pub entities: Vec<Entity>,
     /// Lines per annotation kind (`T`, `R`, `E`, `A`, `M`, `N`, `#`, `*`).
     pub annotation_lines: BTreeMap<String, usize>,
-    /// Lines of an unknown kind, left out.
+    /// Lines left out ([`Annotations::skipped`]).
     pub skipped: Vec<BratError>,
 }
 
@@ -138,17 +141,71 @@ fn line_kind(id: &str) -> Option<&'static str> {
     })
 }
 
-/// One entity line of an `.ann` file, `T{n}\tTYPE START END\tSURFACE\n`. A
-/// surface character that would end the line for brat's reader (Python's
-/// line breaks, [`crate::text::is_line_break`]) or split its fields (a tab)
-/// is written as a space, as brat writes it; [`parse_ann`] reads the line
-/// back to the same span.
+/// One entity line of an `.ann` file, `T{n}\tTYPE START END\tSURFACE\n`, for the entity over
+/// characters `start..end` whose text is `surface`. Where the text holds a tab or a line break
+/// between two words ([`crate::text::is_line_break`], which would end the line for brat's
+/// reader), the entity is written as brat writes such a span: cut at each of those whitespace
+/// runs into fragments `S1 E1;S2 E2`, its surface the fragments' texts joined by single spaces,
+/// so that every fragment slices to its part of the surface. [`parse_ann`] reads the line back
+/// as the one entity over `start..end`; an entity without them is one span, as before.
 pub fn entity_line(n: usize, ty: &str, start: usize, end: usize, surface: &str) -> String {
-    let surface: String = surface
-        .chars()
-        .map(|c| if c == '\t' || crate::text::is_line_break(c) { ' ' } else { c })
+    let chars: Vec<char> = surface.chars().collect();
+    debug_assert_eq!(chars.len(), end - start, "surface of {start}..{end}");
+    let frags = fragments(&chars);
+    let spans: Vec<String> =
+        frags.iter().map(|&(s, e)| format!("{} {}", start + s, start + e)).collect();
+    // A break left inside a fragment (one at the entity's edge) still becomes a space.
+    let texts: Vec<String> = frags
+        .iter()
+        .map(|&(s, e)| {
+            chars[s..e]
+                .iter()
+                .map(|&c| if c == '\t' || crate::text::is_line_break(c) { ' ' } else { c })
+                .collect()
+        })
         .collect();
-    format!("T{n}\t{ty} {start} {end}\t{surface}\n")
+    format!("T{n}\t{ty} {}\t{}\n", spans.join(";"), texts.join(" "))
+}
+
+/// The fragments (relative character ranges) of an entity's text: cut at every run of
+/// whitespace between two words that holds a tab or a line break.
+fn fragments(chars: &[char]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let (mut frag_start, mut i) = (0, 0);
+    while i < chars.len() {
+        if !is_space(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let run_start = i;
+        while i < chars.len() && is_space(chars[i]) {
+            i += 1;
+        }
+        let breaks =
+            chars[run_start..i].iter().any(|&c| c == '\t' || crate::text::is_line_break(c));
+        if breaks && run_start > 0 && i < chars.len() {
+            out.push((frag_start, run_start));
+            frag_start = i;
+        }
+    }
+    out.push((frag_start, chars.len()));
+    out
+}
+
+/// Fragments separated only by whitespace are one continuous entity (brat cuts a span at line
+/// breaks, and [`entity_line`] at tabs too): merge them into their cover.
+fn join_whitespace_gaps(spans: Vec<(usize, usize)>, text: &Text) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        if let Some(last) = out.last_mut() {
+            if last.1 <= s && text.slice(last.1, s).is_some_and(|gap| gap.chars().all(is_space)) {
+                last.1 = e;
+                continue;
+            }
+        }
+        out.push((s, e));
+    }
+    out
 }
 
 /// Parse the content of an `.ann` file against its text.
@@ -179,30 +236,45 @@ pub fn parse_ann(
             });
             continue;
         };
-        let body = fields.next().ok_or_else(|| {
-            at.syntax(id.chars().count() + 1, "missing tab after the annotation id".into())
-        })?;
+        // A flawed line costs that annotation only: it is left out with its reason and place,
+        // and the rest of the document is read (the caller counts it, or stops with --strict).
+        let Some(body) = fields.next() else {
+            skipped.push(
+                at.syntax(id.chars().count() + 1, "missing tab after the annotation id".into()),
+            );
+            continue;
+        };
         if kind != "*" {
             if let Some(first) = seen.insert(id.to_string(), line_no) {
-                return Err(BratError::DuplicateId {
+                skipped.push(BratError::DuplicateId {
                     path: ann_path.to_path_buf(),
                     line: line_no,
                     id: id.into(),
                     first,
                 });
+                continue;
             }
         }
-        *kinds.entry(kind.to_string()).or_default() += 1;
         if kind != "T" {
             if body.split_whitespace().next().is_none() {
-                return Err(at.syntax(
-                    id.chars().count() + 2,
-                    format!("{kind} annotation {id} has no type"),
-                ));
+                skipped.push(
+                    at.syntax(
+                        id.chars().count() + 2,
+                        format!("{kind} annotation {id} has no type"),
+                    ),
+                );
+                continue;
             }
+            *kinds.entry(kind.to_string()).or_default() += 1;
             continue;
         }
-        entities.push(parse_entity(&at, body, fields.next(), text)?);
+        match parse_entity(&at, body, fields.next(), text) {
+            Ok(entity) => {
+                *kinds.entry(kind.to_string()).or_default() += 1;
+                entities.push(entity);
+            }
+            Err(e) => skipped.push(e),
+        }
     }
     Ok(Annotations { entities, annotation_lines: kinds, skipped })
 }
@@ -262,6 +334,7 @@ fn parse_entity(
             spans: spans_desc,
         });
     }
+    let spans = join_whitespace_gaps(spans, text);
     Ok(Entity { id: id.into(), ty: ty.into(), spans, line: line_no })
 }
 
@@ -331,6 +404,15 @@ mod tests {
             .map(|a| (a.entities, a.annotation_lines))
     }
 
+    /// The one annotation a flawed `.ann` loses, and why.
+    fn flaw(txt: &str, ann: &str) -> BratError {
+        let mut a =
+            parse_ann(ann, &Text::new(txt.to_string()), Path::new("d.ann"), Path::new("d.txt"))
+                .unwrap();
+        assert_eq!(a.skipped.len(), 1, "{:?}", a.skipped);
+        a.skipped.pop().unwrap()
+    }
+
     #[test]
     fn multibyte_characters_before_an_entity() {
         let (e, _) =
@@ -368,8 +450,10 @@ mod tests {
         assert_eq!(doc.entities[0].spans, vec![(1, 3)]);
         assert_eq!(doc.id, "d");
         std::fs::write(dir.join("d.ann"), b"T1\tElement 0 2\tFe\n").unwrap();
+        let early = read(&dir.join("d.txt"), &dir.join("d.ann")).unwrap();
         assert!(
-            read(&dir.join("d.txt"), &dir.join("d.ann")).is_err(),
+            early.entities.is_empty()
+                && matches!(early.skipped[..], [BratError::SurfaceMismatch { .. }]),
             "offsets that skip the mark point one character early"
         );
         std::fs::remove_dir_all(&dir).unwrap();
@@ -379,9 +463,57 @@ mod tests {
     fn entity_lines_stay_one_line_for_brat_and_read_back() {
         let text = Text::new("Fe\u{2028}oxide\u{1c}x\tMg".to_string());
         let line = entity_line(1, "Mineral", 0, 12, text.slice(0, 12).unwrap());
-        assert_eq!(line, "T1\tMineral 0 12\tFe oxide x M\n");
+        assert_eq!(line, "T1\tMineral 0 2;3 8;9 10;11 12\tFe oxide x M\n");
         let read = parse_ann(&line, &text, Path::new("f.ann"), Path::new("f.txt")).unwrap();
         assert_eq!(read.entities[0].spans, vec![(0, 12)]);
+    }
+
+    /// Each kind of break inside an entity: fragments that slice to the surface, read back as
+    /// the one entity; without a break the line is one span, as it always was.
+    #[test]
+    fn entities_over_breaks_are_fragments_that_slice_to_their_surface() {
+        let cases = [
+            ("Serpentine\t Epidote\tN", "0 10;12 19;20 21", "Serpentine Epidote N"),
+            ("Gale\u{2028}crater", "0 4;5 11", "Gale crater"),
+            ("Gale\u{85}crater", "0 4;5 11", "Gale crater"),
+            ("Gale\r\ncrater", "0 4;6 12", "Gale crater"),
+            ("Gale\rcrater", "0 4;5 11", "Gale crater"),
+            ("Gale\u{b}crater", "0 4;5 11", "Gale crater"),
+            ("Gale  crater", "0 12", "Gale  crater"),
+        ];
+        for (raw, spans, surface) in cases {
+            let text = Text::new(format!("x {raw} y"));
+            let n = raw.chars().count();
+            let line = entity_line(3, "Target", 2, 2 + n, text.slice(2, 2 + n).unwrap());
+            let shifted: Vec<String> = spans
+                .split(';')
+                .map(|f| {
+                    let (s, e) = f.split_once(' ').unwrap();
+                    format!(
+                        "{} {}",
+                        s.parse::<usize>().unwrap() + 2,
+                        e.parse::<usize>().unwrap() + 2
+                    )
+                })
+                .collect();
+            assert_eq!(line, format!("T3\tTarget {}\t{surface}\n", shifted.join(";")), "{raw:?}");
+            let parts: Vec<&str> = shifted
+                .iter()
+                .map(|f| {
+                    let (s, e) = f.split_once(' ').unwrap();
+                    text.slice(s.parse().unwrap(), e.parse().unwrap()).unwrap()
+                })
+                .collect();
+            assert_eq!(parts.join(" "), surface, "{raw:?}: fragments slice to the surface");
+            let read = parse_ann(&line, &text, Path::new("f.ann"), Path::new("f.txt")).unwrap();
+            assert_eq!(read.entities[0].spans, vec![(2, 2 + n)], "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn fragments_with_words_between_stay_discontinuous() {
+        let (e, _) = parse("left\nand\tright", "T1\tOrgan 0 4;9 14\tleft right\n").unwrap();
+        assert_eq!(e[0].spans, vec![(0, 4), (9, 14)]);
     }
 
     #[test]
@@ -392,7 +524,7 @@ mod tests {
 
     #[test]
     fn mismatching_surface_names_both_texts() {
-        let err = parse("Fe and Mg", "T1\tElement 0 2\tMg\n").unwrap_err().to_string();
+        let err = flaw("Fe and Mg", "T1\tElement 0 2\tMg\n").to_string();
         assert!(err.contains("d.ann:1"), "{err}");
         assert!(err.contains("\"Mg\"") && err.contains("\"Fe\""), "{err}");
         assert!(err.contains("d.txt"), "{err}");
@@ -400,14 +532,14 @@ mod tests {
 
     #[test]
     fn out_of_range_offsets() {
-        let err = parse("Fe", "T1\tElement 0 5\tFe and\n").unwrap_err();
+        let err = flaw("Fe", "T1\tElement 0 5\tFe and\n");
         assert!(matches!(err, BratError::OutOfRange { end: 5, len: 2, .. }), "{err}");
         assert!(err.to_string().contains("d.ann:1"));
     }
 
     #[test]
     fn reversed_span() {
-        let err = parse("Fe and Mg", "T1\tElement 5 2\tx\n").unwrap_err();
+        let err = flaw("Fe and Mg", "T1\tElement 5 2\tx\n");
         assert!(matches!(err, BratError::Reversed { start: 5, end: 2, .. }));
     }
 
@@ -465,19 +597,43 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_line_and_column() {
-        let err = parse("Fe", "T1\tElement 0 2\n").unwrap_err().to_string();
+        let err = flaw("Fe", "T1\tElement 0 2\n").to_string();
         assert!(
             err.starts_with("d.ann:1:") && err.contains("missing tab-separated surface text"),
             "{err}"
         );
-        let err = parse("Fe", "T1\n").unwrap_err().to_string();
+        let err = flaw("Fe", "T1\n").to_string();
         assert!(err.starts_with("d.ann:1:3:"), "{err}");
-        let err = parse("Fe", "T1\tElement -1 2\tFe\n").unwrap_err().to_string();
+        let err = flaw("Fe", "T1\tElement -1 2\tFe\n").to_string();
         assert!(err.starts_with("d.ann:1:12:"), "{err}");
-        let err = parse("Fe", "T1\tElement zero 2\tFe\n").unwrap_err().to_string();
+        let err = flaw("Fe", "T1\tElement zero 2\tFe\n").to_string();
         assert!(err.starts_with("d.ann:1:12:"), "{err}");
-        let err = parse("Fe", "T1\tElement 0 2\tFe\nT1\tElement 0 2\tFe\n").unwrap_err();
+        let err = flaw("Fe", "T1\tElement 0 2\tFe\nT1\tElement 0 2\tFe\n");
         assert!(matches!(err, BratError::DuplicateId { line: 2, first: 1, .. }));
+    }
+
+    /// A flawed line costs its annotation only: the lines around it are read.
+    #[test]
+    fn a_flawed_annotation_leaves_the_others_in_place() {
+        let ann = "T1\tElement 0 2\tFe\nT2\tElement 0 99\tFe\nT3\tElement 7 9\tMg\nT3\tElement 0 2\tFe\nT4\tMineral 0 2\tMg\nR1\t\n";
+        let a =
+            parse_ann(ann, &Text::new("Fe and Mg".into()), Path::new("d.ann"), Path::new("d.txt"))
+                .unwrap();
+        let kept: Vec<&str> = a.entities.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(kept, ["T1", "T3"]);
+        let lines: Vec<usize> = a
+            .skipped
+            .iter()
+            .map(|e| match e {
+                BratError::OutOfRange { line, .. }
+                | BratError::DuplicateId { line, .. }
+                | BratError::SurfaceMismatch { line, .. }
+                | BratError::Syntax { line, .. } => *line,
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(lines, [2, 4, 5, 6]);
+        assert_eq!(a.annotation_lines.get("T"), Some(&2));
     }
 
     #[test]

@@ -532,7 +532,12 @@ mod tests {
         let f = broken_corpus("skipped");
         let loaded = load_split(&f.0, "train", false).unwrap();
         let ids: Vec<&str> = loaded.documents.iter().map(|d| d.id.as_str()).collect();
-        assert_eq!(ids, ["a_good", "b_unknown_line", "c_crlf_bom"]);
+        // A flawed annotation costs that annotation, not its document.
+        assert_eq!(
+            ids,
+            ["a_good", "b_unknown_line", "c_crlf_bom", "d_past_end", "e_reversed", "f_surface"]
+        );
+        assert!(loaded.documents[3..].iter().all(|d| d.entities.is_empty()));
         assert_eq!(loaded.documents[2].entities[0].spans, vec![(5, 7)]);
         let r = &loaded.skipped;
         let counts: Vec<(&str, usize)> =
@@ -554,7 +559,7 @@ mod tests {
                 ("unknown .ann line kind", 1),
             ]
         );
-        assert_eq!((r.documents, r.lines), (14, 1));
+        assert_eq!((r.documents, r.lines), (11, 4));
         // Every message names its file; line-level ones their line too.
         let all: Vec<&String> = r.reasons.values().flat_map(|c| &c.first).collect();
         assert!(all.iter().any(|m| m.contains("d_past_end.ann:1:")), "{all:?}");

@@ -35,6 +35,8 @@ pub enum ImportError {
     UnknownType { path: PathBuf, line: usize, ty: String, conf: PathBuf, known: Vec<String> },
     #[error("{}: the {split} split has no documents{}", dir.display(), hint)]
     EmptySplit { dir: PathBuf, split: String, hint: String },
+    #[error("{}: none of its {files} .ann files holds an entity (a T line), so there is nothing to learn; annotate entities in brat first", dir.display())]
+    NoEntities { dir: PathBuf, files: usize },
     #[error("{}: a .txt without its .ann (--strict refuses unannotated documents)", path.display())]
     Unannotated { path: PathBuf },
     #[error("--types {wanted}: {missing:?} not among the corpus's entity types ({})", found.join(", "))]
@@ -133,6 +135,38 @@ pub struct ImportPlan {
     pub skipped: SkipReport,
 }
 
+impl ImportPlan {
+    /// Each laid-out copy (under `dst`, as [`write`] lays it out) with the user's file it was
+    /// copied from (under `src`), byte for byte, so that a line number in one is the line in
+    /// the other.
+    pub fn source_paths(&self, src: &Path, dst: &Path) -> Vec<(PathBuf, PathBuf)> {
+        let mut out = Vec::new();
+        for (split, docs) in &self.splits {
+            for d in docs {
+                for ext in ["txt", "ann"] {
+                    out.push((
+                        dst.join("standoff").join(split).join(format!("{}.{ext}", d.id)),
+                        src.join(d.txt.with_extension(ext)),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Rewrite a message naming laid-out copies to name the user's files ([`ImportPlan::source_paths`]).
+pub fn name_sources(message: &str, sources: &[(PathBuf, PathBuf)]) -> String {
+    let mut out = message.to_string();
+    for (copy, source) in sources {
+        let copy = copy.display().to_string();
+        if out.contains(&copy) {
+            out = out.replace(&copy, &source.display().to_string());
+        }
+    }
+    out
+}
+
 /// Decide types and split for the brat folder `dir`.
 pub fn plan(dir: &Path, opts: &ImportOptions) -> Result<ImportPlan, ImportError> {
     let mut skipped = SkipReport::default();
@@ -156,6 +190,9 @@ pub fn plan(dir: &Path, opts: &ImportOptions) -> Result<ImportPlan, ImportError>
         }
     }
     let (type_counts, label_types) = choose_types(dir, &docs, opts)?;
+    if type_counts.values().sum::<usize>() == 0 {
+        return Err(ImportError::NoEntities { dir: dir.to_path_buf(), files: anns.len() });
+    }
     let (splits, split_rule) = split(dir, &docs, opts)?;
     let name = dir
         .canonicalize()
@@ -483,6 +520,23 @@ mod tests {
         write(&other, &dir, &dst).unwrap();
         let still = other.splits[1].1.iter().any(|d| d.id == first.id);
         assert_eq!(stale.exists(), still);
+    }
+
+    #[test]
+    fn a_folder_without_any_entity_says_so_in_one_sentence() {
+        let dir = scratch("no-entities");
+        for i in 0..3 {
+            doc(&dir, &format!("d{i}"), "#1\tAnnotatorNotes T1\tnothing yet\n");
+        }
+        std::fs::write(dir.join("annotation.conf"), "[entities]\nElement\n").unwrap();
+        let err = plan(&dir, &ImportOptions::default()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: none of its 3 .ann files holds an entity (a T line), so there is nothing to learn; annotate entities in brat first",
+                dir.display()
+            )
+        );
     }
 
     #[test]

@@ -8,14 +8,16 @@
 //!
 //! **Skipped with a counted warning**, by default:
 //! - a document whose files are missing or broken: no `.ann` or `.conllu` for a
-//!   `.txt` (or the reverse), invalid UTF-8, a malformed `.ann` line, a span
-//!   past the end of the text or reversed, a surface text that differs from the
-//!   `.txt`, a malformed CoNLL-U line or a sentence that is not one tree, a
-//!   parse whose tokens do not match the `.txt` or leave part of it uncovered,
-//!   a document without tokens. The whole document is left out: half a
-//!   document would train on wrong labels or a wrong graph.
-//! - an `.ann` line of an unknown kind (not T, R, E, A, M, N, # or *): the line
-//!   is left out; it carries no entity.
+//!   `.txt` (or the reverse), invalid UTF-8, a malformed CoNLL-U line or a
+//!   sentence that is not one tree, a parse whose tokens do not match the `.txt`
+//!   or leave part of it uncovered, a document without tokens. The whole
+//!   document is left out: without its text or its parse there is nothing to
+//!   train on.
+//! - one flawed `.ann` line: a span past the end of the text or reversed, a
+//!   surface text that differs from the `.txt`, a second line with the same id,
+//!   a malformed line, or a line of an unknown kind (not T, R, E, A, M, N, # or
+//!   *). That annotation is left out and the rest of the document is kept: one
+//!   slip of an annotator costs one annotation, not the document.
 //!
 //! `--strict` turns every such warning into an error that stops the run at the
 //! first problem. Changes that the alignment policy makes by design (nested,
@@ -95,6 +97,15 @@ impl SkipReport {
     }
 
     /// Fold another report into this one (splits into a corpus total).
+    /// Rewrite every message with `rename` (the import names the user's own files in place of
+    /// the copies it laid out).
+    pub fn rename_paths(&mut self, rename: impl Fn(&str) -> String) {
+        for c in self.reasons.values_mut() {
+            c.first.iter_mut().for_each(|m| *m = rename(m));
+        }
+        self.all.iter_mut().for_each(|(_, m)| *m = rename(m));
+    }
+
     pub fn merge(&mut self, other: &SkipReport) {
         self.documents += other.documents;
         self.lines += other.lines;

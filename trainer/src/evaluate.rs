@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use crate::decode::consistency::{self, ConsistencyRecord};
 use crate::decode::emissions::decode;
 use crate::metrics::conlleval::{score_predictions, Score};
-use crate::run::{LoadedRun, RunDir};
+use crate::run::{Decoding, LoadedRun, RunDir};
 
 /// What an evaluation found and wrote.
 pub struct Evaluation {
@@ -23,7 +23,8 @@ pub struct Evaluation {
 
 /// Score `run` on `split`; write `eval-SPLIT.json` and `predictions-SPLIT.conll`
 /// into the run folder and, with `consistency`, the consistent decoding's
-/// score, predictions and record (threshold chosen on the shards' dev split).
+/// score, predictions and record (threshold chosen on the shards' dev split),
+/// and the chosen threshold as the run's default decoding (`decoding.json`).
 pub fn evaluate_run(
     run: &Path,
     split: &str,
@@ -40,6 +41,12 @@ pub fn evaluate_run(
         let (score, conll, record) =
             consistency::evaluate(&loaded, (split, &records, &pred), cache_dir, device)?;
         writer.write_consistency(split, &score, &conll, &record)?;
+        // The threshold chosen on dev becomes how the run tags new text.
+        writer.write_decoding(&Decoding {
+            consistency_threshold: record.choice.threshold,
+            chosen_on: record.dev_split.clone(),
+            dev_f1: record.choice.dev_f1.clone(),
+        })?;
         Some((score, record))
     } else {
         None

@@ -71,14 +71,18 @@ pub struct DataArgs {
 
 pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
+    // An imported folder's messages name the user's files, not the copies laid out here.
+    let mut sources: Vec<(PathBuf, PathBuf)> = Vec::new();
     let manifest_path = match args.manifest.clone() {
         Some(path) => path,
         None => {
-            let (corpus, manifest) = import_brat_folder(&args)?;
+            let (corpus, manifest, copies) = import_brat_folder(&args)?;
             args.corpus = corpus;
+            sources = copies;
             manifest
         }
     };
+    let name_sources = |m: &str| import::name_sources(m, &sources);
     let manifest = Manifest::read(&manifest_path)?;
     let tokenizer = WordPieceTokenizer::from_model_dir(&args.model)?;
     let splits = corpus::splits(&args.corpus)?;
@@ -100,10 +104,20 @@ pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
         splits,
         strict: args.policy.strict,
     };
-    let (shards, times) = build(&args.corpus, &args.out, &opts, &|n| bar.inc(n))?;
+    let (shards, times) = build(&args.corpus, &args.out, &opts, &|n| bar.inc(n))
+        .map_err(|e| anyhow::anyhow!(name_sources(&format!("{e:#}"))))?;
     bar.finish_and_clear();
     print_statistics(&args, &shards, &times, start);
-    super::report_skips(shards.statistics.values().map(|s| &s.skipped));
+    let skipped: Vec<_> = shards
+        .statistics
+        .values()
+        .map(|s| {
+            let mut s = s.skipped.clone();
+            s.rename_paths(name_sources);
+            s
+        })
+        .collect();
+    super::report_skips(skipped.iter());
     warn_unused_auxiliary(&args, &shards)?;
     let found = serde_json::to_value(&shards.statistics)?;
     if let Some(path) = &args.write_stats {
@@ -210,8 +224,10 @@ pub fn imported_corpus_dir(out: &Path) -> PathBuf {
 
 /// Lay the brat folder `--corpus` out as a corpus beside the shards, parse
 /// what has no up-to-date parse, and say what was decided: (corpus folder,
-/// generated manifest).
-fn import_brat_folder(args: &DataArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
+/// generated manifest, each laid-out copy with the user's file).
+fn import_brat_folder(
+    args: &DataArgs,
+) -> anyhow::Result<(PathBuf, PathBuf, Vec<(PathBuf, PathBuf)>)> {
     anyhow::ensure!(
         !args.corpus.join("standoff").is_dir(),
         "{}: a corpus with standoff/ needs its --manifest (a brat folder without one has no standoff/ folder)",
@@ -260,7 +276,8 @@ fn import_brat_folder(args: &DataArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
         std::fs::create_dir_all(staged.join("conllu").join(split))?;
     }
     eprintln!("corpus laid out in {} (manifest.json records the split)", staged.display());
-    Ok((staged.clone(), staged.join("manifest.json")))
+    let sources = plan.source_paths(&args.corpus, &staged);
+    Ok((staged.clone(), staged.join("manifest.json"), sources))
 }
 
 /// An auxiliary type that labels no word in any split is most likely a typo:

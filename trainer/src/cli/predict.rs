@@ -35,8 +35,9 @@ pub struct PredictArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// Decode with document-level label consistency at this threshold: the
-    /// one `enrelg eval --consistency` chose on dev (consistency-SPLIT.json, choice.threshold).
+    /// Decode with document-level label consistency at this threshold instead of
+    /// the run's own (`decoding.json`, chosen on dev by `train --consistency` or
+    /// `eval --consistency`); 1.0 decodes plainly.
     #[arg(long, value_name = "THRESHOLD")]
     pub consistency: Option<f64>,
     /// Stop at the first document that cannot be read instead of skipping it
@@ -62,6 +63,9 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     check_threshold(args.consistency)?;
     let (runs, tokenizer) = open_runs(&args.runs, &device)?;
     let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
+    if let Some(t) = tagger.consistency() {
+        eprintln!("consistency decoding at threshold {t}");
+    }
     let mut walked = SkipReport::default();
     let inputs =
         find_inputs(&args.input, args.parses.as_deref(), links(args.no_follow_links), &mut walked)?;
@@ -111,6 +115,12 @@ fn read_tree(gold: &Path, ann_root: &Path, rels: &[PathBuf]) -> anyhow::Result<B
     let mut out = BTreeSet::new();
     for rel in rels {
         let doc = brat::read(&with_ext(gold, rel, "txt"), &with_ext(ann_root, rel, "ann"))?;
+        // A score must read every entity: a flawed line is an error here, not a skip.
+        if let Some(e) =
+            doc.skipped.iter().find(|e| !matches!(e, brat::BratError::UnknownKind { .. }))
+        {
+            anyhow::bail!("{e}");
+        }
         for e in doc.entities {
             let (s, t) = e.cover();
             out.insert((rel.display().to_string(), e.ty, s, t));

@@ -45,7 +45,8 @@ pub struct TagArgs {
     /// Refuse (report and skip) documents longer than this many characters.
     #[arg(long, default_value_t = DEFAULT_MAX_CHARS)]
     pub max_chars: usize,
-    /// Consistency decoding at this threshold (as `enrelg predict --consistency`).
+    /// Consistency decoding at this threshold instead of the run's own (as
+    /// `enrelg predict --consistency`; 1.0 decodes plainly).
     #[arg(long, value_name = "THRESHOLD")]
     pub consistency: Option<f64>,
     /// Do not follow symbolic links to folders in --input (links to files are followed).
@@ -115,6 +116,9 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     let names: Vec<String> = run_dirs.iter().map(|d| d.display().to_string()).collect();
     eprintln!("tagging with {}", names.join(", "));
     let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
+    if let Some(t) = tagger.consistency() {
+        eprintln!("consistency decoding at threshold {t}");
+    }
     let ann_root = if inputs.records.is_some() { out.work().join("ann") } else { args.out.clone() };
     let docs = &inputs.docs;
     let to_tag: Vec<_> = docs

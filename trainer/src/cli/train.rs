@@ -69,6 +69,11 @@ pub struct TrainArgs {
     /// Evaluate the best checkpoint on test after training.
     #[arg(long)]
     pub test: bool,
+    /// Choose consistency decoding's threshold on dev after training and make it the run's
+    /// default decoding (`decoding.json`, read by eval --consistency, predict, tag and the
+    /// Python Tagger); with --test, test is also scored with it.
+    #[arg(long)]
+    pub consistency: bool,
     /// Continue the run in --out from its last complete epoch (model, optimizer, schedule, RNG, epoch).
     #[arg(long)]
     pub resume: bool,
@@ -153,7 +158,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     if args.test {
-        super::eval::evaluate_run(&args.out, "test", &args.device, false)?;
+        super::eval::evaluate_run(&args.out, "test", &args.device, args.consistency)?;
+    } else if args.consistency {
+        let dev = enrelg::decode::consistency::dev_split(&RunInfo::read(&args.out)?)?;
+        super::eval::evaluate_run(&args.out, &dev, &args.device, true)?;
     }
     Ok(ExitCode::SUCCESS)
 }

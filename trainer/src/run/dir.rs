@@ -11,8 +11,8 @@ use serde::Serialize;
 use super::lock::RunLock;
 use super::progress::Progress;
 use super::{
-    consistency_file, consistent_split, eval_file, predictions_file, RunInfo, HEAD_CHECKPOINT,
-    LAST, LOCK, METRICS, MODEL_CHECKPOINT, RUN_JSON, STATE_JSON,
+    consistency_file, consistent_split, eval_file, predictions_file, Decoding, RunInfo, DECODING,
+    HEAD_CHECKPOINT, LAST, LOCK, METRICS, MODEL_CHECKPOINT, RUN_JSON, STATE_JSON,
 };
 
 /// The one writer of a run folder: holds its [`RunLock`] for as long as it lives.
@@ -187,6 +187,15 @@ impl RunDir {
         write_atomic(
             &self.dir.join(consistency_file(split)),
             (serde_json::to_string_pretty(record)? + "\n").as_bytes(),
+        )?;
+        Ok(())
+    }
+
+    /// Write `decoding.json`: how the run decodes new text by default.
+    pub fn write_decoding(&self, decoding: &Decoding) -> anyhow::Result<()> {
+        write_atomic(
+            &self.dir.join(DECODING),
+            (serde_json::to_string_pretty(decoding)? + "\n").as_bytes(),
         )?;
         Ok(())
     }

@@ -68,6 +68,36 @@ pub fn consistent_split(split: &str) -> String {
     format!("{split}-consistency")
 }
 
+/// `decoding.json`: how the run decodes new text by default ([`Decoding`]), chosen on dev.
+pub const DECODING: &str = "decoding.json";
+
+/// How a run decodes by default (`predict`, `tag`, the Python `Tagger`), written when training
+/// or evaluation chose consistency decoding's threshold on the shards' dev split. Without the
+/// file a run decodes plainly (Viterbi per window).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decoding {
+    /// The consistency threshold (1.0: never changes a label, plain decoding).
+    pub consistency_threshold: f64,
+    /// The split it was chosen on.
+    pub chosen_on: String,
+    /// Dev F1 under each threshold tried.
+    pub dev_f1: Vec<(f64, f64)>,
+}
+
+impl Decoding {
+    /// The run's `decoding.json`, if it has one.
+    pub fn read(run: &Path) -> anyhow::Result<Option<Self>> {
+        let path = run.join(DECODING);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(
+                serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+}
+
 /// `ensemble-SPLIT.json`: the members of an ensemble and their own scores.
 pub fn ensemble_file(split: &str) -> String {
     format!("ensemble-{split}.json")
@@ -382,6 +412,23 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_run_without_decoding_json_decodes_plainly_and_one_written_reads_back() {
+        let out = scratch("decoding");
+        assert_eq!(Decoding::read(&out).unwrap(), None);
+        let chosen = Decoding {
+            consistency_threshold: 0.7,
+            chosen_on: "dev".into(),
+            dev_f1: vec![(0.5, 88.1), (0.7, 89.0), (1.0, 88.4)],
+        };
+        RunDir::lock(&out).unwrap().write_decoding(&chosen).unwrap();
+        assert_eq!(Decoding::read(&out).unwrap(), Some(chosen));
+        std::fs::write(out.join(DECODING), "{").unwrap();
+        let err = format!("{:#}", Decoding::read(&out).unwrap_err());
+        assert!(err.contains(DECODING), "{err}");
+        let _ = std::fs::remove_dir_all(&out);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use anyhow::Context;
 use burn::module::Module;
 use burn::tensor::Device;
 
-use super::{RunInfo, RUN_JSON};
+use super::{Decoding, RunInfo, RUN_JSON};
 use crate::data::vocab::WordVocab;
 use crate::model::{BertEncoder, Enrelg};
 
@@ -53,6 +53,8 @@ pub struct LoadedRun {
     pub checkpoint_sha256: String,
     /// Where the encoder was found ([`RunInfo::model_dir`]).
     pub model_dir: PathBuf,
+    /// How the run decodes new text by default (`decoding.json`; plain without it).
+    pub decoding: Option<Decoding>,
 }
 
 impl LoadedRun {
@@ -81,6 +83,7 @@ impl LoadedRun {
                 .try_load_file(&checkpoint)
                 .map_err(load_err)?
         };
-        Ok(Self { info, model, vocab, checkpoint_sha256, model_dir })
+        let decoding = Decoding::read(run)?;
+        Ok(Self { info, model, vocab, checkpoint_sha256, model_dir, decoding })
     }
 }

@@ -117,14 +117,27 @@ impl<'a> Tagger<'a> {
         let potentials =
             runs.iter().map(|r| r.model.head.crf.potentials()).collect::<Result<Vec<_>, _>>()?;
         let crf = CrfPotentials::mean(&potentials).context("no run to tag with")?;
-        Ok(Self { runs, opts, crf, scored_tags: first.info.scored_tags(), consistency: None })
+        // One run decodes as it was chosen on dev (`decoding.json`); an ensemble's members
+        // chose alone, so it decodes plainly unless told a threshold.
+        let consistency = match runs {
+            [run] => run.decoding.as_ref().map(|d| d.consistency_threshold),
+            _ => None,
+        };
+        Ok(Self { runs, opts, crf, scored_tags: first.info.scored_tags(), consistency })
     }
 
-    /// Decode each document with label consistency at `threshold` (the one
-    /// `eval --consistency` chose on dev, in `consistency-SPLIT.json`).
+    /// Decode each document with label consistency at `threshold` instead of the run's
+    /// own choice (`None` keeps it; 1.0 never changes a label: plain decoding).
     pub fn with_consistency(mut self, threshold: Option<f64>) -> Self {
-        self.consistency = threshold;
+        if threshold.is_some() {
+            self.consistency = threshold;
+        }
         self
+    }
+
+    /// The consistency threshold this tagger decodes with (`None`: plain decoding).
+    pub fn consistency(&self) -> Option<f64> {
+        self.consistency
     }
 
     /// Tag one document.
