@@ -137,11 +137,11 @@ TRAIN_SHARDS := $(SHARDS_DIR)/$(DATASET)$(if $(AUX_TYPES),-aux)
 run_of = runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)$(if $(filter window,$(COREF_SCOPE)),-window)$(if $(filter-out 0,$(CONTEXT)),-ctx$(CONTEXT))$(if $(filter 1,$(FINE_TUNE)),-ft)-seed$(1)
 RUN ?= $(call run_of,$(SEED))
 
-# Train the CD variant and evaluate it on test: the run lives in $(RUN), its test
-# scores in $(RUN)/eval-test.json. Default: frozen MiniLM encoder (cached outputs),
-# up to 30 epochs with early stopping. Mars: 30 epochs of 73-129 s each on 2
-# cores shared with one or two other runs (63 min in all with two others; a
-# baseline run alone took 47 s per epoch), plus ~4 min to cache the encoder.
+# Train the CD variant (document-scope coreference graph) and evaluate it on test: the run
+# lives in $(RUN), its test scores in $(RUN)/eval-test.json, with consistency decoding (its
+# threshold chosen on dev, the run's decoding.json) in eval-test-consistency.json. Default:
+# frozen MiniLM encoder (cached outputs), up to 30 epochs with early stopping; Mars: 40-50 s per
+# epoch on 2 cores (README, Quick start), plus ~4 min to cache the encoder.
 train: build model $(TRAIN_DEPS)
 	$(RUN_BIN) data $(DATA_ARGS) --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
 	$(RUN_BIN) train --device $(DEVICE) --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --coref-scope $(COREF_SCOPE) --context $(CONTEXT) $(if $(filter 1,$(FINE_TUNE)),--fine-tune) $(if $(CONFIG),--config $(CONFIG)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(filter 1,$(CONSISTENCY)),--consistency) --out $(RUN) --test
@@ -178,7 +178,7 @@ print-run:
 # exists under results/peers/NAME/ is skipped. make peers-report rewrites docs/peers.md.
 PEERS_VENV ?= .venv-peers
 PEERS_PYTHON := $(PEERS_VENV)/bin/python
-PEERS ?= crf,spacy,hf,enrelg
+PEERS ?= crf,spacy,hf,enrelg,enrelg-parsed
 peers-venv: $(PEERS_PYTHON)
 $(PEERS_PYTHON): peers/requirements.txt
 	python3 -m venv $(PEERS_VENV)

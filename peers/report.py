@@ -17,9 +17,10 @@ NAMES = {
     "crf": "feature CRF (sklearn-crfsuite)",
     "spacy": "spaCy NER (`spacy train`, CPU config)",
     "hf": "fine-tuned token classifier (transformers, MiniLM)",
-    "enrelg": "enrelg, `make train` default",
+    "enrelg": "enrelg, `make train` default, `make tag` on raw text",
+    "enrelg-parsed": "enrelg, `make train` default, on the corpus's parse",
 }
-ORDER = ["enrelg", "crf", "spacy", "hf"]
+ORDER = ["enrelg", "enrelg-parsed", "crf", "spacy", "hf"]
 
 
 def mean_std(xs: list[float]) -> dict:
@@ -61,7 +62,12 @@ def main() -> None:
     ]
     for dataset in sorted(records):
         summary[dataset] = {}
-        md += [f"## {dataset}", "", "| system | seeds | brat P | brat R | brat F1 | conlleval F1 | dev F1 (conlleval) | train s | words/s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        md += [f"## {dataset}", ""]
+        # What a records folder is, from its own README (the one place that says it).
+        notes = args.records / dataset / "README.md"
+        if notes.exists():
+            md += [notes.read_text(encoding="utf-8").strip(), ""]
+        md += [ "| system | seeds | brat P | brat R | brat F1 | conlleval F1 | dev F1 (conlleval) | train s | words/s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         systems = sorted(records[dataset], key=lambda s: ORDER.index(s) if s in ORDER else 99)
         for system in systems:
             rs = records[dataset][system]
@@ -108,7 +114,9 @@ def main() -> None:
             md.append(
                 f"- **{NAMES.get(system, system)}**: {r.get('library', 'enrelg')}; chosen on dev: "
                 f"`{json.dumps(r.get('chosen_on_dev'), sort_keys=True)[:300]}`; tagging includes {r['tag_includes']}; "
-                f"machine {r['machine']['cpu']} ({r['machine']['cores']} cores); command `{r['command']}`."
+                f"machine {r['machine']['cpu']} ({r['machine']['cores']} cores, load average "
+                f"{r['machine'].get('load_average', float('nan')):.1f} when it finished: other jobs ran beside it, so seconds "
+                f"compare only roughly); command `{r['command']}`."
             )
         md.append("")
     write_json_atomic(args.out / "peers.json", summary)

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from common import Doc, bio_to_spans, write_json_atomic  # noqa: E402
 
-SYSTEMS = ["crf", "spacy", "hf", "enrelg"]
+SYSTEMS = ["crf", "spacy", "hf", "enrelg", "enrelg-parsed"]
 
 
 def log(msg: str) -> None:
@@ -68,37 +68,69 @@ def read_ann_spans(path: Path) -> list[tuple[str, int, int]]:
     return out
 
 
-def run_enrelg(args, test: list[Doc], work: Path) -> dict:
-    """enrelg's default: `make train` (skipped when its run has been evaluated) and `make tag`
-    on the raw test texts (parsed by the pinned spaCy, as a user's texts are)."""
+def enrelg_run(args) -> tuple[list[str], Path]:
+    """`make` with the corpus and seed, and the run `make train` writes for them (trained here
+    unless it has been evaluated)."""
     make = ["make", "--no-print-directory", f"SEED={args.seed}"]
     make += [f"CORPUS={args.corpus_dir}"] if args.corpus_dir else [f"DATASET={args.dataset}"]
     run = Path(subprocess.run(make + ["-s", "print-run"], check=True, capture_output=True, text=True).stdout.strip())
     if not (run / "eval-test.json").exists():
         log(f"enrelg: make train -> {run}")
         subprocess.run(make + ["train"], check=True)
-    metrics = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
-    train_seconds = sum(m.get("seconds", 0.0) for m in metrics)
+    # Not timed: an out-of-date binary is rebuilt here, not inside the tagging below.
+    subprocess.run(make + ["-s", "build"], check=True)
+    return make, run
+
+
+def test_texts(test: list[Doc], work: Path) -> Path:
+    """The raw test texts alone (no .ann beside them), as a user's folder holds them."""
     inputs = work / "input"
     shutil.rmtree(inputs, ignore_errors=True)
     for d in test:
         dst = inputs / f"{d.rel}.txt"
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_text(d.text, encoding="utf-8")
+    return inputs
+
+
+def run_enrelg(args, test: list[Doc], work: Path, parsed: bool) -> dict:
+    """enrelg's default: `make train` and then either `make tag` on the raw test texts (parsed
+    by the pinned spaCy, as a user's texts are) or, `parsed`, `enrelg predict` on the corpus's
+    own parses of them (the tokens and parse the CRF and the token classifier read)."""
+    make, run = enrelg_run(args)
+    metrics = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
+    train_seconds = sum(m.get("seconds", 0.0) for m in metrics)
+    inputs = test_texts(test, work)
     out = work / "tagged"
     shutil.rmtree(out, ignore_errors=True)
     clock = time.time()
-    subprocess.run(make + ["tag", f"INPUT={inputs}", f"OUT={out}", f"RUN={run}"], check=True)
+    if parsed:
+        parses = args.corpus / "conllu" / "test"
+        subprocess.run(
+            [common.enrelg_bin(), "predict", "--run", str(run), "--input", str(inputs), "--parses", str(parses), "--out", str(out)],
+            check=True,
+        )
+        includes = "enrelg predict: model load, windows, graphs and decoding over the corpus's own parses"
+    else:
+        subprocess.run(make + ["tag", f"INPUT={inputs}", f"OUT={out}", f"RUN={run}"], check=True)
+        includes = "make tag: model load, spaCy parse of the raw texts, windows, graphs, decoding"
     tag_seconds = time.time() - clock
     spans = {d.id: read_ann_spans(out / f"{d.rel}.ann") for d in test}
     info = json.loads((run / "run.json").read_text())
+    decoding = run / "decoding.json"
     return {
         "spans": spans,
         "train_seconds": train_seconds,
         "tag_seconds": tag_seconds,
-        "tag_includes": "make tag: model load, spaCy parse of the raw texts, windows, graphs, decoding",
-        "chosen": {"run": str(run), "best_epoch": info.get("best_epoch"), "config": info.get("config")},
+        "tag_includes": includes,
+        "chosen": {
+            "run": str(run),
+            "best_epoch": info.get("best_epoch"),
+            "consistency_threshold": json.loads(decoding.read_text())["consistency_threshold"] if decoding.exists() else None,
+        },
+        "decoding": json.loads(decoding.read_text()) if decoding.exists() else None,
         "dev_f1": info.get("best_dev_f1"),
+        "config": info.get("config"),
     }
 
 
@@ -165,9 +197,10 @@ def main() -> None:
             extra = {"sweep": fit["sweep"], "sweep_seconds": fit["sweep_seconds"], "threads": torch.get_num_threads(),
                      "library": "transformers " + _version("transformers") + ", torch " + torch.__version__}
             tag_includes = "subword encoding and the forward pass over the project's tokens"
-        elif system == "enrelg":
-            fit = run_enrelg(args, test, work)
+        elif system in ("enrelg", "enrelg-parsed"):
+            fit = run_enrelg(args, test, work, parsed=system == "enrelg-parsed")
             spans, tag_seconds, tag_includes = fit["spans"], fit["tag_seconds"], fit["tag_includes"]
+            extra = {"config": fit["config"], "decoding": fit["decoding"], "library": "enrelg"}
         else:
             raise SystemExit(f"unknown system {system!r}; known: {SYSTEMS}")
         scores = common.score(test, spans, args.corpus, te_name, types, work)

@@ -479,3 +479,139 @@ fn data_train_tag(
     assert!(ok && report.contains("6 documents"), "{report}");
     (shards, run)
 }
+
+/// A user's brat folder with one flaw per document (issue: a flawed annotation costs that
+/// annotation): an entity past the end of its text, a surface that differs from the text and a
+/// duplicated id each lose their line only, the document and its other entities stay; a file
+/// that cannot be decoded is skipped whole; every message names the user's own file and line;
+/// a folder without any entity says so in one sentence.
+#[test]
+fn a_flawed_annotation_costs_that_annotation_and_names_the_users_file() {
+    let data = std::env::var_os("ENRELG_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("datasets"));
+    let model = std::env::var_os("ENRELG_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("models/minilm"));
+    let python = std::env::var_os("ENRELG_PARSE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
+    let required = std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1");
+    if !data.join("anatem").exists()
+        || !model.join("model.safetensors").exists()
+        || !python.exists()
+    {
+        assert!(!required, "need the corpora, the model and the spaCy environment");
+        eprintln!("skipping: corpora, model or spaCy environment missing");
+        return;
+    }
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let tmp = std::env::temp_dir().join(format!("enrelg-e2e-flawed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let flat = tmp.join("flawed");
+    std::fs::create_dir_all(&flat).unwrap();
+    let mut stems: Vec<PathBuf> = std::fs::read_dir(data.join("anatem/standoff/train"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    stems.sort();
+    let mut t_lines = 0;
+    let mut names = Vec::new();
+    for txt in stems.iter().take(10) {
+        let name = txt.file_stem().unwrap().to_string_lossy().into_owned();
+        std::fs::copy(txt, flat.join(format!("{name}.txt"))).unwrap();
+        let ann = std::fs::read_to_string(txt.with_extension("ann")).unwrap();
+        let mut lines: Vec<String> = ann.lines().map(String::from).collect();
+        assert!(lines.len() >= 2 && lines.iter().all(|l| l.starts_with('T')), "{name}");
+        match names.len() {
+            // The first T line's end moved past the text.
+            0 => {
+                let f: Vec<&str> = lines[0].split('\t').collect();
+                let ty = f[1].split(' ').next().unwrap();
+                lines[0] = format!("{}\t{ty} 0 999999\t{}", f[0], f[2]);
+            }
+            // The first T line's surface no longer matches the text.
+            1 => {
+                let f: Vec<&str> = lines[0].split('\t').collect();
+                lines[0] = format!("{}\t{}\tnot the text", f[0], f[1]);
+            }
+            // The first line again, with the same id.
+            2 => lines.push(lines[0].clone()),
+            _ => {}
+        }
+        t_lines += lines.len() - usize::from(names.len() < 3);
+        let mut bytes = (lines.join("\n") + "\n").into_bytes();
+        if names.len() == 3 {
+            // A note line with a Latin-1 byte: the file cannot be decoded at all.
+            bytes.extend_from_slice(b"#1\tAnnotatorNotes T1\tSchr\xf6der\n");
+            t_lines -= lines.len();
+        }
+        std::fs::write(flat.join(format!("{name}.ann")), bytes).unwrap();
+        names.push(name);
+    }
+    let shards = tmp.join("shards/flawed");
+    let (ok, report) = enrelg(&[
+        "data",
+        "--corpus",
+        &s(&flat),
+        "--model",
+        &s(&model),
+        "--out",
+        &s(&shards),
+        "--python",
+        &s(&python),
+    ]);
+    assert!(ok, "{report}");
+    for (i, reason) in [
+        (0, ".ann span past the end of the text"),
+        (1, ".ann surface text differs from the .txt"),
+        (2, "duplicate .ann id"),
+    ] {
+        let at = format!("{}:", flat.join(format!("{}.ann", names[i])).display());
+        assert!(report.contains(reason) && report.contains(&at), "{reason} at {at}: {report}");
+    }
+    assert!(
+        report.contains(&format!("{}:", flat.join(format!("{}.ann", names[3])).display())),
+        "the undecodable file is named: {report}"
+    );
+    assert!(!report.contains(".corpus/standoff"), "messages name the user's files: {report}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(shards.join("manifest.json")).unwrap())
+            .unwrap();
+    let stats = manifest["statistics"].as_object().unwrap();
+    let docs: u64 = stats.values().map(|s| s["documents"].as_u64().unwrap()).sum();
+    let entities: u64 =
+        stats.values().map(|s| s["alignment"]["entities_in"].as_u64().unwrap()).sum();
+    assert_eq!(docs, 9, "only the undecodable document is left out");
+    assert_eq!(entities as usize, t_lines, "every other entity is in the shards");
+    let skipped_lines: u64 =
+        stats.values().map(|s| s["skipped"]["lines"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(skipped_lines, 3);
+
+    // No entity anywhere: one sentence that says so and what to do.
+    let empty = tmp.join("no-entities");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("a.txt"), "Nothing annotated here.").unwrap();
+    std::fs::write(empty.join("a.ann"), "").unwrap();
+    let (ok, report) = enrelg(&[
+        "data",
+        "--corpus",
+        &s(&empty),
+        "--model",
+        &s(&model),
+        "--out",
+        &s(&tmp.join("shards/no-entities")),
+        "--python",
+        &s(&python),
+    ]);
+    assert!(!ok);
+    assert!(
+        report.contains(&format!(
+            "{}: none of its 1 .ann files holds an entity (a T line), so there is nothing to learn; annotate entities in brat first",
+            empty.display()
+        )) && report.matches("holds an entity").count() == 1,
+        "{report}"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
