@@ -179,6 +179,8 @@ print-run:
 PEERS_VENV ?= .venv-peers
 PEERS_PYTHON := $(PEERS_VENV)/bin/python
 PEERS ?= crf,spacy,hf,enrelg,enrelg-parsed
+# PEERS_ARGS: e.g. --crf-c1 0.1 --hf-lrs 5e-5 --hf-epochs 4 (smaller grids for a large corpus).
+PEERS_ARGS ?=
 peers-venv: $(PEERS_PYTHON)
 $(PEERS_PYTHON): peers/requirements.txt
 	python3 -m venv $(PEERS_VENV)
@@ -191,7 +193,7 @@ PEERS_GOLD := $(DATA_DIR)/$(DATASET)
 endif
 peers: build model peers-venv parse-venv $(TRAIN_DEPS)
 	$(RUN_BIN) data $(DATA_ARGS) --model $(MODEL_DIR) --out $(TRAIN_SHARDS)
-	ENRELG=$(abspath $(BIN)) $(PEERS_PYTHON) peers/run.py --dataset $(DATASET) --corpus $(PEERS_GOLD) $(if $(CORPUS),--corpus-dir $(CORPUS)) --shards $(TRAIN_SHARDS) --model $(MODEL_DIR) --systems $(PEERS) --seed $(SEED)
+	ENRELG=$(abspath $(BIN)) $(PEERS_PYTHON) peers/run.py --dataset $(DATASET) --corpus $(PEERS_GOLD) $(if $(CORPUS),--corpus-dir $(CORPUS)) --shards $(TRAIN_SHARDS) --model $(MODEL_DIR) --systems $(PEERS) --seed $(SEED) $(PEERS_ARGS)
 	$(MAKE) --no-print-directory peers-report
 peers-report: peers-venv
 	$(PEERS_PYTHON) peers/report.py

@@ -86,13 +86,13 @@ def tags_by_doc(docs: list[Doc], where, pred) -> dict[str, list[str]]:
     return out
 
 
-def train(train_docs: list[Doc], dev_docs: list[Doc], dev_f1, log) -> dict:
+def train(train_docs: list[Doc], dev_docs: list[Doc], dev_f1, log, c1s=C1, c2s=C2) -> dict:
     """Fit one CRF per (c1, c2), keep the best on dev (`dev_f1(tags_by_doc) -> F1`)."""
     xs, ys, _ = sequences(train_docs)
     dxs, _, dwhere = sequences(dev_docs)
     sweep = []
     best = None
-    for c1, c2 in itertools.product(C1, C2):
+    for c1, c2 in itertools.product(c1s, c2s):
         clock = time.time()
         crf = sklearn_crfsuite.CRF(
             algorithm="lbfgs", c1=c1, c2=c2, max_iterations=MAX_ITERATIONS, all_possible_transitions=True

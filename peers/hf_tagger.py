@@ -99,14 +99,14 @@ def tag(model, examples, docs: list[Doc], id2label) -> dict[str, list[str]]:
     return out
 
 
-def train(model_dir: Path, train_docs, dev_docs, tags: list[str], seed: int, dev_f1, log) -> dict:
+def train(model_dir: Path, train_docs, dev_docs, tags: list[str], seed: int, dev_f1, log, lrs=LRS, epochs=EPOCHS) -> dict:
     tok = AutoTokenizer.from_pretrained(model_dir)
     label_ids = {t: i for i, t in enumerate(tags)}
     id2label = dict(enumerate(tags))
     tr, dv = encode(train_docs, tok, label_ids), encode(dev_docs, tok, label_ids)
     sweep, best = [], None
     clock_all = time.time()
-    for lr in LRS:
+    for lr in lrs:
         torch.manual_seed(seed)
         random.seed(seed)
         np.random.seed(seed)
@@ -114,11 +114,11 @@ def train(model_dir: Path, train_docs, dev_docs, tags: list[str], seed: int, dev
             model_dir, num_labels=len(tags), id2label=id2label, label2id=label_ids
         )
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-        steps = EPOCHS * ((len(tr) + BATCH - 1) // BATCH)
+        steps = epochs * ((len(tr) + BATCH - 1) // BATCH)
         sched = get_linear_schedule_with_warmup(opt, int(WARMUP * steps), steps)
         rng = random.Random(seed)
         clock = time.time()
-        for epoch in range(1, EPOCHS + 1):
+        for epoch in range(1, epochs + 1):
             model.train()
             for _, ids, mask, labels in batches(tr, BATCH, rng):
                 loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss

@@ -146,6 +146,10 @@ def main() -> None:
     ap.add_argument("--records", type=Path, default=Path("results/peers"))
     ap.add_argument("--work", type=Path, default=Path("runs/peers"))
     ap.add_argument("--force", action="store_true", help="rerun systems whose record exists")
+    ap.add_argument("--crf-c1", default="", help="the CRF's c1 grid, comma-separated (default: crf.C1)")
+    ap.add_argument("--crf-c2", default="", help="the CRF's c2 grid (default: crf.C2)")
+    ap.add_argument("--hf-lrs", default="", help="the token classifier's learning rates (default: hf_tagger.LRS)")
+    ap.add_argument("--hf-epochs", type=int, default=0, help="its epochs per rate (default: hf_tagger.EPOCHS)")
     args = ap.parse_args()
 
     tr_name, dev_name, te_name = splits(args.shards)
@@ -168,7 +172,8 @@ def main() -> None:
         if system == "crf":
             import crf
 
-            fit = crf.train(train, dev, dev_f1, log)
+            grid = {k: [float(x) for x in v.split(",")] for k, v in (("c1s", args.crf_c1), ("c2s", args.crf_c2)) if v}
+            fit = crf.train(train, dev, dev_f1, log, **grid)
             clock = time.time()
             tags = crf.predict(fit["model"], test)
             tag_seconds = time.time() - clock
@@ -191,7 +196,9 @@ def main() -> None:
 
             torch.set_num_threads(int(os.environ.get("PEERS_THREADS", "1")))
             tags_all = json.loads((args.shards / "manifest.json").read_text())["tags"]
-            fit = hf_tagger.train(args.model, train, dev, tags_all, args.seed, dev_f1, log)
+            grid = {"lrs": [float(x) for x in args.hf_lrs.split(",")]} if args.hf_lrs else {}
+            grid |= {"epochs": args.hf_epochs} if args.hf_epochs else {}
+            fit = hf_tagger.train(args.model, train, dev, tags_all, args.seed, dev_f1, log, **grid)
             tags, tag_seconds = hf_tagger.predict(fit["model"], test)
             spans = {d.id: bio_to_spans(d, tags[d.id]) for d in test}
             extra = {"sweep": fit["sweep"], "sweep_seconds": fit["sweep_seconds"], "threads": torch.get_num_threads(),

@@ -99,17 +99,35 @@ fn enrelg(args: &[&str]) -> String {
     stdout + &String::from_utf8_lossy(&out.stderr)
 }
 
-/// Brat `T` lines of an `.ann` file: (type, start, end, surface).
+/// Brat `T` lines of an `.ann` file: (type, start, end, surface), start and end those of the
+/// whole entity; each line's fragments (`S1 E1;S2 E2`, an entity over a tab or a line break)
+/// are checked to be in order.
 fn ann_spans(path: &Path) -> Vec<(String, usize, usize, String)> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
-            let t: Vec<&str> = cols[1].split(' ').collect();
-            (t[0].to_string(), t[1].parse().unwrap(), t[2].parse().unwrap(), cols[2].to_string())
+            let (ty, spans) = cols[1].split_once(' ').unwrap();
+            let frags: Vec<(usize, usize)> = spans
+                .split(';')
+                .map(|f| {
+                    let (s, e) = f.split_once(' ').unwrap();
+                    (s.parse().unwrap(), e.parse().unwrap())
+                })
+                .collect();
+            assert!(frags.windows(2).all(|w| w[0].1 < w[1].0), "{l}");
+            (ty.to_string(), frags[0].0, frags[frags.len() - 1].1, cols[2].to_string())
         })
         .collect()
+}
+
+/// The surface brat's `.ann` line gives the entity over `text` (its fragments' texts joined by
+/// spaces), from the library's writer.
+fn brat_surface(text: &str) -> String {
+    let n = text.chars().count();
+    let line = enrelg_pipeline::brat::entity_line(1, "T", 0, n, text);
+    line.trim_end_matches('\n').splitn(3, '\t').nth(2).unwrap().to_string()
 }
 
 fn slice(text: &str, s: usize, e: usize) -> String {
@@ -171,7 +189,7 @@ fn tag_parses_raw_text_names_bad_input_and_tags_the_rest() {
         let text = std::fs::read_to_string(raw.join(format!("{rel}.txt"))).unwrap();
         let spans = ann_spans(&out.join(format!("{rel}.ann")));
         for (_, s, e, surface) in &spans {
-            assert_eq!(&slice(&text, *s, *e).replace('\n', " "), surface, "{rel}: span {s}-{e}");
+            assert_eq!(&brat_surface(&slice(&text, *s, *e)), surface, "{rel}: span {s}-{e}");
         }
         assert!(out
             .join(format!("{}/parses/{rel}.conllu", enrelg::tag::output::WORK_DIR))
@@ -402,8 +420,9 @@ for root, _, files in os.walk(out):
         text = open(os.path.join(raw, rel), encoding="utf-8", newline="").read()
         for line in open(os.path.join(root, name), encoding="utf-8"):
             _, span, surface = line.rstrip("\n").split("\t")
-            _, s, e = span.split(" ")
-            assert " ".join(text[int(s):int(e)].split()) == " ".join(surface.split()), (rel, s, e, surface)
+            frags = [f.split(" ") for f in span.split(" ", 1)[1].split(";")]
+            # brat's fragments: each slices to its part of the surface.
+            assert " ".join(text[int(s):int(e)] for s, e in frags).split() == surface.split(), (rel, frags, surface)
             n += 1
 print(n)
 "#;
