@@ -74,8 +74,8 @@ class Tagger:
 
     `run_dir`: a run folder of `make train`, or a list of them. `device`: "cpu" (Burn's flex
     backend) or another device built into the module. `threads`: the threads inference runs on
-    (default: all cores). `consistency`: consistency decoding at this threshold, as
-    `enrelg tag --consistency`.
+    (default: all cores). `consistency`: consistency decoding at this threshold instead of the
+    run's own (its `decoding.json`, chosen on dev), as `enrelg tag --consistency`; 1.0 decodes plainly.
     """
 
     def __init__(self, run_dir, device: str = "cpu", threads: int | None = None, *, consistency: float | None = None,

@@ -225,7 +225,7 @@ def arguments(argv=None):
     ap.add_argument("--run", action="append", required=True, help="trained run folder (repeat for a seed ensemble)")
     ap.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_LINES, help="records per chunk (JSONL lines, Parquet rows)")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--consistency", type=float, help="consistency decoding at this threshold")
+    ap.add_argument("--consistency", type=float, help="consistency decoding at this threshold instead of the run's own (1.0: plain)")
     ap.add_argument("--spacy-model", default=DEFAULT_SPACY_MODEL)
     ap.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS)
     ap.add_argument("--parse-actors", type=int, default=1)
