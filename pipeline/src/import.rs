@@ -135,11 +135,14 @@ pub struct ImportPlan {
     pub skipped: SkipReport,
 }
 
+/// Each laid-out copy of an imported document's file with the user's file it came from.
+pub type SourcePaths = Vec<(PathBuf, PathBuf)>;
+
 impl ImportPlan {
     /// Each laid-out copy (under `dst`, as [`write`] lays it out) with the user's file it was
     /// copied from (under `src`), byte for byte, so that a line number in one is the line in
     /// the other.
-    pub fn source_paths(&self, src: &Path, dst: &Path) -> Vec<(PathBuf, PathBuf)> {
+    pub fn source_paths(&self, src: &Path, dst: &Path) -> SourcePaths {
         let mut out = Vec::new();
         for (split, docs) in &self.splits {
             for d in docs {

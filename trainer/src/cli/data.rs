@@ -72,7 +72,7 @@ pub struct DataArgs {
 pub fn run(mut args: DataArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     // An imported folder's messages name the user's files, not the copies laid out here.
-    let mut sources: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut sources: import::SourcePaths = Vec::new();
     let manifest_path = match args.manifest.clone() {
         Some(path) => path,
         None => {
@@ -225,9 +225,7 @@ pub fn imported_corpus_dir(out: &Path) -> PathBuf {
 /// Lay the brat folder `--corpus` out as a corpus beside the shards, parse
 /// what has no up-to-date parse, and say what was decided: (corpus folder,
 /// generated manifest, each laid-out copy with the user's file).
-fn import_brat_folder(
-    args: &DataArgs,
-) -> anyhow::Result<(PathBuf, PathBuf, Vec<(PathBuf, PathBuf)>)> {
+fn import_brat_folder(args: &DataArgs) -> anyhow::Result<(PathBuf, PathBuf, import::SourcePaths)> {
     anyhow::ensure!(
         !args.corpus.join("standoff").is_dir(),
         "{}: a corpus with standoff/ needs its --manifest (a brat folder without one has no standoff/ folder)",
