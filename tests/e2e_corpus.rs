@@ -518,12 +518,18 @@ fn a_flawed_annotation_costs_that_annotation_and_names_the_users_file() {
     stems.sort();
     let mut t_lines = 0;
     let mut names = Vec::new();
-    for txt in stems.iter().take(10) {
+    for txt in &stems {
+        if names.len() == 10 {
+            break;
+        }
         let name = txt.file_stem().unwrap().to_string_lossy().into_owned();
-        std::fs::copy(txt, flat.join(format!("{name}.txt"))).unwrap();
         let ann = std::fs::read_to_string(txt.with_extension("ann")).unwrap();
         let mut lines: Vec<String> = ann.lines().map(String::from).collect();
-        assert!(lines.len() >= 2 && lines.iter().all(|l| l.starts_with('T')), "{name}");
+        // Documents with at least two entities and nothing else, so that one can be lost.
+        if lines.len() < 2 || !lines.iter().all(|l| l.starts_with('T')) {
+            continue;
+        }
+        std::fs::copy(txt, flat.join(format!("{name}.txt"))).unwrap();
         match names.len() {
             // The first T line's end moved past the text.
             0 => {
