@@ -117,7 +117,8 @@ def run_enrelg(args, test: list[Doc], work: Path, parsed: bool) -> dict:
     tag_seconds = time.time() - clock
     spans = {d.id: read_ann_spans(out / f"{d.rel}.ann") for d in test}
     info = json.loads((run / "run.json").read_text())
-    decoding = run / "decoding.json"
+    decoding_file = run / "decoding.json"
+    decoding = json.loads(decoding_file.read_text()) if decoding_file.exists() else None
     return {
         "spans": spans,
         "train_seconds": train_seconds,
@@ -126,9 +127,9 @@ def run_enrelg(args, test: list[Doc], work: Path, parsed: bool) -> dict:
         "chosen": {
             "run": str(run),
             "best_epoch": info.get("best_epoch"),
-            "consistency_threshold": json.loads(decoding.read_text())["consistency_threshold"] if decoding.exists() else None,
+            "consistency_threshold": decoding["consistency_threshold"] if decoding else None,
         },
-        "decoding": json.loads(decoding.read_text()) if decoding.exists() else None,
+        "decoding": decoding,
         "dev_f1": info.get("best_dev_f1"),
         "config": info.get("config"),
     }

@@ -24,8 +24,10 @@ fn enrelg(args: &[&str]) -> (bool, String) {
     )
 }
 
-#[test]
-fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
+/// The corpora, the model and the spaCy environment both tests need, from the variables `make
+/// test` sets (the workspace's own folders otherwise); `None` (the test skips) when one is
+/// missing, which `ENRELG_REQUIRE_DATA=1` makes a failure.
+fn inputs() -> Option<(PathBuf, PathBuf, PathBuf)> {
     let data = std::env::var_os("ENRELG_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("datasets"));
@@ -45,8 +47,16 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
             "need the corpora, the model (make model) and the spaCy environment (make parse-venv)"
         );
         eprintln!("skipping: corpora, model or spaCy environment missing");
-        return;
+        return None;
     }
+    Some((data, model, python))
+}
+
+#[test]
+fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
+    let Some((data, model, python)) = inputs() else {
+        return;
+    };
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let tmp = std::env::temp_dir().join(format!("enrelg-e2e-corpus-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -487,24 +497,9 @@ fn data_train_tag(
 /// a folder without any entity says so in one sentence.
 #[test]
 fn a_flawed_annotation_costs_that_annotation_and_names_the_users_file() {
-    let data = std::env::var_os("ENRELG_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("datasets"));
-    let model = std::env::var_os("ENRELG_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("models/minilm"));
-    let python = std::env::var_os("ENRELG_PARSE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
-    let required = std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1");
-    if !data.join("anatem").exists()
-        || !model.join("model.safetensors").exists()
-        || !python.exists()
-    {
-        assert!(!required, "need the corpora, the model and the spaCy environment");
-        eprintln!("skipping: corpora, model or spaCy environment missing");
+    let Some((data, model, python)) = inputs() else {
         return;
-    }
+    };
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let tmp = std::env::temp_dir().join(format!("enrelg-e2e-flawed-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
