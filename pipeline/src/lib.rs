@@ -15,6 +15,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod acronym;
+pub mod affix;
 pub mod align;
 pub mod brat;
 pub mod chars;

@@ -85,15 +85,22 @@ impl TrainConfig {
     }
 
     /// The model for this config; `hidden_states` is the encoder's count (for
-    /// the layer mix), `word_vocab` the rows of the word embedding.
+    /// the layer mix), `(word_vocab, affix_vocab)` the rows of the word and affix embeddings.
     pub fn model_config(
         &self,
         num_tags: usize,
         d_encoder: usize,
         hidden_states: usize,
-        word_vocab: usize,
+        (word_vocab, affix_vocab): (usize, usize),
     ) -> EnrelgConfig {
-        EnrelgConfig { model: self.model.clone(), num_tags, d_encoder, hidden_states, word_vocab }
+        EnrelgConfig {
+            model: self.model.clone(),
+            num_tags,
+            d_encoder,
+            hidden_states,
+            word_vocab,
+            affix_vocab,
+        }
     }
 }
 

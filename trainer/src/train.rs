@@ -22,7 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::TrainConfig;
 use crate::data::context::check_fits;
 use crate::data::encoder_cache::{cache_file, embed, Embedded, PaddedWords};
-use crate::data::vocab::WordVocab;
+use crate::data::vocab::Lexicon;
 use crate::data::{
     first_documents, load_split, pad_for, plan_batches, prefetched, PaddedBatch, WindowRecord,
 };
@@ -340,7 +340,7 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
     let run = RunDir::lock(inp.out)?;
     let manifest = ShardManifest::read(inp.shards)?;
     let dev_split = manifest.dev_split().context("shards have no dev split")?.to_string();
-    let (mut train, mut dev, keep, vocab) = splits(cfg, inp.shards, &dev_split)?;
+    let (mut train, mut dev, keep, lexicon) = splits(cfg, inp.shards, &dev_split)?;
     let plain = inp.device.clone();
     plain.seed(cfg.seed);
     let encoder = BertEncoder::from_pretrained(inp.model_dir, &plain)?;
@@ -351,9 +351,9 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
         manifest.tags.len(),
         encoder.d_model(),
         encoder.num_hidden_states(),
-        vocab.as_ref().map_or(0, WordVocab::size),
+        lexicon.rows(),
     );
-    let mut info = new_info(cfg, inp, &manifest, &encoder, vocab)?;
+    let mut info = new_info(cfg, inp, &manifest, &encoder, lexicon)?;
     let (progress, init_file) =
         begin(&run, inp.start, &mut info, &mcfg, encoder.num_hidden_states())?;
     // run.json from the start, so a killed run can be resumed.
@@ -408,12 +408,13 @@ pub fn train(cfg: &TrainConfig, inp: &TrainInputs) -> anyhow::Result<RunInfo> {
 }
 
 /// The training split (all of it, and how many windows the training fraction keeps) and the
-/// dev split, with word ids from the vocabulary of the kept windows when the model uses words.
+/// dev split, with lexical ids from the vocabularies of the kept windows for the lexical
+/// embeddings the model uses.
 fn splits(
     cfg: &TrainConfig,
     shards: &Path,
     dev_split: &str,
-) -> anyhow::Result<(SplitData, SplitData, usize, Option<WordVocab>)> {
+) -> anyhow::Result<(SplitData, SplitData, usize, Lexicon)> {
     let kinds = cfg.dependency_variant.kinds();
     let split = |name: &str| -> anyhow::Result<SplitData> {
         Ok(SplitData {
@@ -427,21 +428,27 @@ fn splits(
     // Encoded whole (one cache for every fraction), then cut to the fraction's windows.
     let keep = first_documents(&train.records, cfg.train_fraction)?;
     // Built from the training windows trained on alone, the same on every (re)run.
-    let vocab: Option<WordVocab> = (cfg.model.word_dim > 0).then(|| {
-        WordVocab::from_forms(
-            train.records[..keep].iter().flat_map(|r| r.forms.iter().map(String::as_str)),
-            cfg.word_min_count,
-        )
-    });
-    if let Some(v) = &vocab {
-        tracing::info!(
-            "word vocabulary: {} words seen at least {} times in train",
-            v.words().len(),
-            cfg.word_min_count
-        );
-        train.records.iter_mut().chain(dev.records.iter_mut()).for_each(|r| r.set_word_ids(v));
+    let lexicon = Lexicon::from_forms(
+        train.records[..keep].iter().flat_map(|r| r.forms.iter().map(String::as_str)),
+        cfg.model.word_dim > 0,
+        cfg.model.affix_dim > 0,
+        cfg.word_min_count,
+    );
+    for (what, v) in [("words", &lexicon.words), ("affixes", &lexicon.affixes)] {
+        if let Some(v) = v {
+            tracing::info!(
+                "{what} vocabulary: {} keys seen at least {} times in train",
+                v.words().len(),
+                cfg.word_min_count
+            );
+        }
     }
-    Ok((train, dev, keep, vocab))
+    train
+        .records
+        .iter_mut()
+        .chain(dev.records.iter_mut())
+        .for_each(|r| r.set_lexical_ids(&lexicon));
+    Ok((train, dev, keep, lexicon))
 }
 
 /// A new run's record, before training.
@@ -450,7 +457,7 @@ fn new_info(
     inp: &TrainInputs,
     manifest: &ShardManifest,
     encoder: &BertEncoder,
-    vocab: Option<WordVocab>,
+    lexicon: Lexicon,
 ) -> anyhow::Result<RunInfo> {
     Ok(RunInfo {
         format_version: RUN_FORMAT_VERSION,
@@ -466,7 +473,8 @@ fn new_info(
         best_epoch: 0,
         best_dev_f1: -1.0,
         checkpoint_sha256: None,
-        word_vocab: vocab.map(|v| v.words().to_vec()).unwrap_or_default(),
+        word_vocab: lexicon.words.map(|v| v.words().to_vec()).unwrap_or_default(),
+        affix_vocab: lexicon.affixes.map(|v| v.words().to_vec()).unwrap_or_default(),
         warm_start: None,
     })
 }
@@ -759,7 +767,7 @@ mod tests {
         };
         let model = Enrelg {
             encoder: config.init(&auto),
-            head: cfg.model_config(3, 8, 3, 0).init_head(&auto),
+            head: cfg.model_config(3, 8, 3, (0, 0)).init_head(&auto),
         };
         let before = model.clone();
         let learner = FineTuned::new(&cfg, model, auto, plain);

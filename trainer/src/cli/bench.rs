@@ -172,7 +172,7 @@ fn frozen(args: &BenchArgs, num_tags: usize, records: &[WindowRecord]) -> anyhow
     let cache = cache_file(&cfg, &args.device.cache_dir, records, &model_sha, &args.split);
     let embedded = embed(&encoder, &cfg, records, &cache, &plain, &args.split)?;
     let head = cfg
-        .model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0)
+        .model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), (0, 0))
         .init_head(&auto);
     let mut learner = FrozenHead::new(&cfg, head, auto, plain.clone());
     let data = SplitData {
@@ -280,7 +280,7 @@ fn fine_tune(
     let auto = plain.clone().autodiff();
     let encoder = BertEncoder::from_pretrained(&args.model, &auto)?;
     let head = cfg
-        .model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), 0)
+        .model_config(num_tags, encoder.d_model(), encoder.num_hidden_states(), (0, 0))
         .init_head(&auto);
     let mut learner = FineTuned::new(&cfg, Enrelg { head, encoder }, auto, plain.clone());
     let data = SplitData {

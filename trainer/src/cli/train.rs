@@ -47,6 +47,12 @@ pub struct TrainArgs {
     /// Word-identity embedding size, vocabulary from the training split (0 = off, the paper's model).
     #[arg(long)]
     pub word_dim: Option<usize>,
+    /// Share of known words replaced by the unknown word in training (word dropout; 0 = none).
+    #[arg(long)]
+    pub word_dropout: Option<f64>,
+    /// Embedding size of each of a word's prefixes and suffixes of 2-4 characters (0 = off).
+    #[arg(long)]
+    pub affix_dim: Option<usize>,
     /// How a word's vector is pooled from its subtokens (the paper: first).
     #[arg(long, value_enum)]
     pub word_pool: Option<WordPool>,
@@ -114,6 +120,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(d) = args.word_dim {
         cfg.model.word_dim = d;
+    }
+    if let Some(p) = args.word_dropout {
+        anyhow::ensure!((0.0..1.0).contains(&p), "--word-dropout {p}: a share in [0, 1)");
+        cfg.model.word_dropout = p;
+    }
+    if let Some(d) = args.affix_dim {
+        cfg.model.affix_dim = d;
     }
     if let Some(p) = args.word_pool {
         cfg.model.word_pool = p;

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use enrelg_pipeline::affix::AFFIXES;
 use enrelg_pipeline::graph::{Edge, EdgeKind};
 use enrelg_pipeline::shard::{read_table, strings, u32_list, u32s, ShardManifest};
 use enrelg_pipeline::syntax::{deprel_id, upos_id, NUM_DEPRELS, NUM_UPOS};
@@ -45,6 +46,8 @@ pub struct WindowRecord {
     pub deprel: Vec<u32>,
     /// Word-identity ids ([`crate::data::vocab`]); empty unless a run uses them.
     pub word_ids: Vec<u32>,
+    /// [`AFFIXES`] affix ids per word, word after word; empty unless a run uses them.
+    pub affix_ids: Vec<u32>,
     /// Undirected edges between word positions, `src < dst`.
     pub coref: Vec<(u32, u32)>,
     pub dep: Vec<(u32, u32)>,
@@ -259,6 +262,7 @@ impl WindowRecord {
             upos: words.upos,
             deprel: words.deprel,
             word_ids: Vec::new(),
+            affix_ids: Vec::new(),
             coref: pairs(&|k| k.graph() == Graph::Coref),
             dep: pairs(&|k| dep_kinds.contains(&k)),
             doc_coref,
@@ -292,9 +296,10 @@ impl WindowRecord {
         Self::new(0, window, words, &[], &[], Vec::new())
     }
 
-    /// Look each word up in a run's word vocabulary.
-    pub fn set_word_ids(&mut self, vocab: &crate::data::vocab::WordVocab) {
-        self.word_ids = self.forms.iter().map(|f| vocab.id(f)).collect();
+    /// Look each word up in a run's lexical vocabularies.
+    pub fn set_lexical_ids(&mut self, lexicon: &vocab::Lexicon) {
+        self.word_ids = lexicon.word_ids(&self.forms);
+        self.affix_ids = lexicon.affix_ids(&self.forms);
     }
 
     /// Indices the model will use must be in range: a shard that passes its
@@ -383,6 +388,8 @@ pub struct PaddedBatch {
     upos: Vec<i64>,
     deprel: Vec<i64>,
     word_ids: Vec<i64>,
+    /// `[B, L * AFFIXES]` affix ids.
+    affix_ids: Vec<i64>,
     /// `[B, L, C]` character ids, 0-padded.
     chars: Vec<i64>,
     max_chars: usize,
@@ -410,7 +417,8 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         shapes: vec![0; b * l],
         upos: vec![0; b * l],
         deprel: vec![0; b * l],
-        word_ids: vec![crate::data::vocab::PAD as i64; b * l],
+        word_ids: vec![vocab::PAD as i64; b * l],
+        affix_ids: vec![vocab::PAD as i64; b * l * AFFIXES],
         chars: vec![0; b * l * c],
         max_chars: c,
         coref: vec![false; b * l * l],
@@ -446,6 +454,10 @@ pub fn pad(records: &[&WindowRecord]) -> PaddedBatch {
         }
         for (w, &id) in rec.word_ids.iter().enumerate().take(l) {
             p.word_ids[r * l + w] = id as i64;
+        }
+        let k = AFFIXES;
+        for (i, &id) in rec.affix_ids.iter().enumerate().take(l * k) {
+            p.affix_ids[r * l * k + i] = id as i64;
         }
         for (w, ids) in rec.chars.iter().enumerate().take(l) {
             for (k, &id) in ids.iter().enumerate() {
@@ -529,6 +541,10 @@ impl PaddedBatch {
             upos: Tensor::<2, Int>::from_data(TensorData::new(self.upos, [b, l]), device),
             deprel: Tensor::<2, Int>::from_data(TensorData::new(self.deprel, [b, l]), device),
             word_ids: Tensor::<2, Int>::from_data(TensorData::new(self.word_ids, [b, l]), device),
+            affix_ids: Tensor::<2, Int>::from_data(
+                TensorData::new(self.affix_ids, [b, l * AFFIXES]),
+                device,
+            ),
             chars: Tensor::<3, Int>::from_data(
                 TensorData::new(self.chars, [b, l, self.max_chars]),
                 device,

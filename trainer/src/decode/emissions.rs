@@ -94,9 +94,7 @@ pub fn split_records(run: &LoadedRun, split: &str) -> anyhow::Result<Vec<WindowR
         run.info.config.dependency_variant.kinds(),
         run.info.config.model.context,
     )?;
-    if let Some(v) = &run.vocab {
-        records.iter_mut().for_each(|r| r.set_word_ids(v));
-    }
+    records.iter_mut().for_each(|r| r.set_lexical_ids(&run.lexicon));
     Ok(records)
 }
 

@@ -8,7 +8,7 @@
 //! in fixed chunks, in parallel, the same whatever the number of threads.
 
 use burn::nn::Dropout;
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// Elements per independently seeded chunk of a mask.
@@ -57,6 +57,26 @@ fn draw_seed(device: &Device) -> Option<u64> {
         return None;
     };
     Some(((high.to_bits() as u64) << 32) | low.to_bits() as u64)
+}
+
+/// Word dropout: `ids` `[B, L]` with each id above `unk` (a known word) replaced by `unk` with
+/// probability `prob`, when `layer` (the model's dropout, for its training switch) is active on
+/// the device; else `ids`. The draw comes from the device's generator like [`dropout`]'s, and only
+/// when `prob > 0`, so a model without word dropout draws exactly what it drew before.
+pub fn drop_ids(layer: &Dropout, prob: f64, ids: Tensor<2, Int>, unk: u32) -> Tensor<2, Int> {
+    let device = ids.device();
+    if prob <= 0.0 || !active(layer, &device) {
+        return ids;
+    }
+    let Some(seed) = draw_seed(&device) else {
+        return ids;
+    };
+    let shape = ids.dims();
+    let dropped: Vec<bool> =
+        mask(shape.iter().product(), 1.0 - prob, seed).into_iter().map(|m| m == 0.0).collect();
+    let dropped = Tensor::<2, Bool>::from_data(TensorData::new(dropped, shape), &device)
+        .bool_and(ids.clone().greater_elem(unk as i64));
+    ids.mask_fill(dropped, unk as i64)
 }
 
 /// `values` times a scaled mask from [`host_mask`] (into `scratch`), or `values` themselves without
@@ -113,6 +133,34 @@ mod tests {
         assert_ne!(m, mask(300_001, 0.4, 8));
         // Chunks are seeded apart: the second chunk does not repeat the first.
         assert_ne!(m[..CHUNK], m[CHUNK..2 * CHUNK]);
+    }
+
+    #[test]
+    fn word_dropout_replaces_known_words_only_and_only_in_training() {
+        let plain = crate::device::test_device();
+        let auto = plain.clone().autodiff();
+        let layer = DropoutConfig::new(0.5).init();
+        let n = 4000;
+        let ids: Vec<i64> = (0..n as i64).map(|i| i % 5).collect();
+        let ids_on =
+            |d: &Device| Tensor::<2, Int>::from_data(TensorData::new(ids.clone(), [4, n / 4]), d);
+        let out: Vec<i64> = drop_ids(&layer, 0.25, ids_on(&auto), 1).into_data().to_vec().unwrap();
+        let known = ids.iter().filter(|&&i| i > 1).count();
+        let replaced = ids.iter().zip(&out).filter(|(a, b)| a != b).count();
+        assert!(
+            ids.iter().zip(&out).all(|(&a, &b)| b == a || (a > 1 && b == 1)),
+            "pad and unk stay"
+        );
+        let share = replaced as f64 / known as f64;
+        assert!((share - 0.25).abs() < 0.03, "replaced {share}");
+        let plain_out: Vec<i64> =
+            drop_ids(&layer, 0.25, ids_on(&plain), 1).into_data().to_vec().unwrap();
+        assert_eq!(plain_out, ids, "not without autodiff (evaluation)");
+        let frozen: Vec<i64> =
+            drop_ids(&layer.clone().freeze(), 0.25, ids_on(&auto), 1).into_data().to_vec().unwrap();
+        assert_eq!(frozen, ids, "not with the layer switched off");
+        let off: Vec<i64> = drop_ids(&layer, 0.0, ids_on(&auto), 1).into_data().to_vec().unwrap();
+        assert_eq!(off, ids);
     }
 
     #[test]

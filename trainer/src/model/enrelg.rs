@@ -5,13 +5,14 @@
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
+use enrelg_pipeline::affix::AFFIXES;
 use serde::{Deserialize, Serialize};
 
 use super::bert::BertEncoder;
 use super::bilstm::{MaskedBiLstm, MaskedBiLstmConfig};
 use super::char_cnn::{CharCnn, CharCnnConfig};
 use super::crf::{Crf, CrfConfig};
-use super::dropout::dropout;
+use super::dropout::{drop_ids, dropout};
 use super::gat::{GraphAttention, GraphAttentionConfig, NodeEdges};
 use super::linear::forward_rows;
 use super::mix::{ScalarMix, ScalarMixConfig};
@@ -103,6 +104,13 @@ pub struct ModelConfig {
     /// Size of a word-identity embedding concatenated to the encoder output
     /// (0 = off, the paper's model); its vocabulary is the run's.
     pub word_dim: usize,
+    /// Share of the word-identity ids replaced by the unknown id in training (word dropout,
+    /// Lample et al. 2016), so that unseen words at test time meet an unknown id trained on
+    /// entity words too, not only on rare function words (0 = none).
+    pub word_dropout: f64,
+    /// Size of the embedding of each of a word's prefixes and suffixes
+    /// (`enrelg_pipeline::affix`), concatenated to the encoder output (0 = off, the paper's model).
+    pub affix_dim: usize,
     /// Size of each of two embeddings, of the word's UPOS and of its
     /// dependency relation, concatenated to the encoder output (0 = off,
     /// the paper's model).
@@ -129,6 +137,8 @@ impl Default for ModelConfig {
             char_dim: 0,
             word_pool: WordPool::First,
             word_dim: 0,
+            word_dropout: 0.0,
+            affix_dim: 0,
             pos_dim: 0,
             coref_scope: CorefScope::Window,
             context: 0,
@@ -148,7 +158,13 @@ pub struct EnrelgConfig {
     pub hidden_states: usize,
     /// Rows of the word-identity embedding (the run's vocabulary).
     pub word_vocab: usize,
+    /// Rows of the affix embedding (the run's affix vocabulary).
+    pub affix_vocab: usize,
 }
+
+/// The row of the word embedding every unknown word reads, and the one word dropout substitutes
+/// (its vocabulary, `crate::data::vocab`, numbers words from here).
+pub const UNK_ID: u32 = 1;
 
 /// Everything after the encoder; trained alone in frozen-encoder mode.
 #[derive(Module, Debug)]
@@ -159,6 +175,7 @@ pub struct EnrelgHead {
     pub shape: Option<Embedding>,
     pub chars: Option<CharCnn>,
     pub word: Option<Embedding>,
+    pub affix: Option<Embedding>,
     pub upos: Option<Embedding>,
     pub deprel: Option<Embedding>,
     pub lstm: MaskedBiLstm,
@@ -182,6 +199,9 @@ pub struct EnrelgHead {
     /// How batches are built for this head ([`crate::data::plan_batches`]).
     #[module(skip)]
     pub coref_scope: CorefScope,
+    /// [`ModelConfig::word_dropout`].
+    #[module(skip)]
+    pub word_dropout: f64,
 }
 
 impl EnrelgConfig {
@@ -222,6 +242,8 @@ impl EnrelgConfig {
             chars: (m.char_dim > 0).then(|| CharCnnConfig::new(m.char_dim).init(device)),
             word: (m.word_dim > 0)
                 .then(|| EmbeddingConfig::new(self.word_vocab, m.word_dim).init(device)),
+            affix: (m.affix_dim > 0)
+                .then(|| EmbeddingConfig::new(self.affix_vocab, m.affix_dim).init(device)),
             upos: (m.pos_dim > 0).then(|| {
                 EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_UPOS, m.pos_dim).init(device)
             }),
@@ -229,7 +251,12 @@ impl EnrelgConfig {
                 EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_DEPRELS, m.pos_dim).init(device)
             }),
             lstm: MaskedBiLstmConfig::new(
-                d_encoder + m.shape_dim + m.char_dim + m.word_dim + 2 * m.pos_dim,
+                d_encoder
+                    + m.shape_dim
+                    + m.char_dim
+                    + m.word_dim
+                    + AFFIXES * m.affix_dim
+                    + 2 * m.pos_dim,
             )
             .with_d_hidden(m.lstm_hidden)
             .init(device),
@@ -248,6 +275,7 @@ impl EnrelgConfig {
             fusion: m.fusion,
             word_pool: m.word_pool,
             coref_scope: m.coref_scope,
+            word_dropout: m.word_dropout,
         }
     }
 }
@@ -271,6 +299,8 @@ pub struct Batch {
     pub deprel: Tensor<2, Int>,
     /// `[B, L]` word-identity ids (`crate::data::vocab`; padding when a run has no vocabulary).
     pub word_ids: Tensor<2, Int>,
+    /// `[B, L * AFFIXES]` affix ids of each word (`crate::data::vocab`; padding without affixes).
+    pub affix_ids: Tensor<2, Int>,
     /// `[B, L, C]` character ids of each word, 0-padded.
     pub chars: Tensor<3, Int>,
     /// Words per window.
@@ -353,7 +383,14 @@ impl EnrelgHead {
             inputs.push(cnn.forward(batch.chars.clone()));
         }
         if let Some(emb) = &self.word {
-            inputs.push(emb.forward(batch.word_ids.clone()));
+            let ids = drop_ids(&self.dropout, self.word_dropout, batch.word_ids.clone(), UNK_ID);
+            inputs.push(emb.forward(ids));
+        }
+        if let Some(emb) = &self.affix {
+            // [B, L * AFFIXES] ids -> [B, L * AFFIXES, D] -> one [AFFIXES * D] vector per word.
+            let [b, l] = batch.word_ids.dims();
+            let d = emb.weight.dims()[1];
+            inputs.push(emb.forward(batch.affix_ids.clone()).reshape([b, l, AFFIXES * d]));
         }
         if let (Some(upos), Some(deprel)) = (&self.upos, &self.deprel) {
             inputs.push(upos.forward(batch.upos.clone()));
@@ -441,7 +478,14 @@ mod tests {
     }
 
     fn tiny_config(model: ModelConfig, word_vocab: usize) -> EnrelgConfig {
-        EnrelgConfig { model, num_tags: 3, d_encoder: 8, hidden_states: 1, word_vocab }
+        EnrelgConfig {
+            model,
+            num_tags: 3,
+            d_encoder: 8,
+            hidden_states: 1,
+            word_vocab,
+            affix_vocab: 7,
+        }
     }
 
     fn record(n: usize, shift: u32) -> WindowRecord {
@@ -461,6 +505,7 @@ mod tests {
             upos: (0..n as u32).map(|i| (i + shift) % 18).collect(),
             deprel: (0..n as u32).map(|i| (i * 3 + shift) % 60).collect(),
             word_ids: (0..n as u32).map(|i| (i + shift) % 6).collect(),
+            affix_ids: (0..(n * AFFIXES) as u32).map(|i| (i * 5 + shift) % 7).collect(),
             coref: vec![(0, 2)],
             dep: vec![(1, 2), (0, 1)],
             doc_coref: Vec::new(),

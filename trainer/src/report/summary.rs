@@ -240,6 +240,12 @@ pub fn additions(config: &TrainConfig, auxiliary_types: &[String]) -> String {
     if config.model.word_dim > 0 {
         parts.push(format!("words {}", config.model.word_dim));
     }
+    if config.model.word_dropout > 0.0 {
+        parts.push(format!("word dropout {}", config.model.word_dropout));
+    }
+    if config.model.affix_dim > 0 {
+        parts.push(format!("affixes {}", config.model.affix_dim));
+    }
     if config.model.word_pool == crate::model::WordPool::Mean {
         parts.push("mean pool".to_string());
     }

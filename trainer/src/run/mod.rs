@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::TrainConfig;
-use crate::data::vocab::WordVocab;
+use crate::data::vocab::{Lexicon, WordVocab};
 use crate::model::EnrelgConfig;
 
 /// The run folder layout this build writes. Version 1 folders (the label
@@ -135,6 +135,9 @@ pub struct RunInfo {
     /// The word-identity vocabulary in id order, when the run embeds words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub word_vocab: Vec<String>,
+    /// The affix vocabulary in id order, when the run embeds affixes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub affix_vocab: Vec<String>,
     /// The run whose weights this one started from (`--init-from`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_start: Option<WarmStart>,
@@ -178,19 +181,29 @@ impl WarmStart {
             info.labels.tags()
         );
         anyhow::ensure!(
-            prev.word_vocab == info.word_vocab,
-            "--init-from {name}: its word vocabulary ({} words) differs from this run's ({} words)",
+            prev.word_vocab == info.word_vocab && prev.affix_vocab == info.affix_vocab,
+            "--init-from {name}: its word or affix vocabulary ({} words, {} affixes) differs from this run's ({} words, {} affixes)",
             prev.word_vocab.len(),
-            info.word_vocab.len()
+            prev.affix_vocab.len(),
+            info.word_vocab.len(),
+            info.affix_vocab.len()
         );
         let shape = |c: &EnrelgConfig| {
             serde_json::to_value(c).map(|mut v| {
-                // The word vocabulary was compared above, dropout rates may
+                // The vocabularies were compared above, dropout rates may
                 // change, the coreference scope only changes which edges the
                 // same GAT sees and the document context what the same encoder
                 // reads; the rest fixes every parameter's shape and meaning.
                 if let Some(m) = v.as_object_mut() {
-                    for key in ["word_vocab", "dropout", "gat_dropout", "coref_scope", "context"] {
+                    for key in [
+                        "word_vocab",
+                        "affix_vocab",
+                        "dropout",
+                        "gat_dropout",
+                        "word_dropout",
+                        "coref_scope",
+                        "context",
+                    ] {
                         m.remove(key);
                     }
                 }
@@ -201,7 +214,7 @@ impl WarmStart {
             prev.labels.num_tags(),
             prev.d_encoder,
             hidden_states,
-            mcfg.word_vocab,
+            (mcfg.word_vocab, mcfg.affix_vocab),
         );
         anyhow::ensure!(
             shape(&prev_mcfg)? == shape(mcfg)?,
@@ -271,9 +284,13 @@ impl RunInfo {
         Ok(())
     }
 
-    /// The run's word vocabulary, when its model embeds word identities.
-    pub fn vocab(&self) -> Option<WordVocab> {
-        (self.config.model.word_dim > 0).then(|| WordVocab::from_words(self.word_vocab.clone()))
+    /// The run's lexical vocabularies, those its model embeds.
+    pub fn lexicon(&self) -> Lexicon {
+        let m = &self.config.model;
+        Lexicon {
+            words: (m.word_dim > 0).then(|| WordVocab::from_words(self.word_vocab.clone())),
+            affixes: (m.affix_dim > 0).then(|| WordVocab::from_words(self.affix_vocab.clone())),
+        }
     }
 
     /// The best checkpoint's file name in the run folder.

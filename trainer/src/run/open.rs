@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 
 use super::{Decoding, RunInfo, RUN_JSON};
-use crate::data::vocab::WordVocab;
+use crate::data::vocab::Lexicon;
 use crate::model::{BertEncoder, Enrelg};
 
 /// The newest `make train` run of `dataset` under `runs_dir` (folders
@@ -47,8 +47,8 @@ pub struct LoadedRun {
     pub info: RunInfo,
     /// The encoder (pretrained for a frozen run) and the trained head.
     pub model: Enrelg,
-    /// The word vocabulary, built once from `info` when the model embeds words.
-    pub vocab: Option<WordVocab>,
+    /// The lexical vocabularies, built once from `info`, those the model embeds.
+    pub lexicon: Lexicon,
     /// SHA-256 of the checkpoint loaded (checked against run.json).
     pub checkpoint_sha256: String,
     /// Where the encoder was found ([`RunInfo::model_dir`]).
@@ -66,12 +66,12 @@ impl LoadedRun {
             |e: burn::store::RecordError| anyhow::anyhow!("{}: {e:?}", checkpoint.display());
         let model_dir = info.model_dir(run)?;
         let encoder = BertEncoder::from_pretrained(&model_dir, device)?;
-        let vocab = info.vocab();
+        let lexicon = info.lexicon();
         let mcfg = info.config.model_config(
             info.labels.num_tags(),
             info.d_encoder,
             encoder.num_hidden_states(),
-            vocab.as_ref().map_or(0, WordVocab::size),
+            lexicon.rows(),
         );
         let model = if info.config.freeze_encoder {
             Enrelg {
@@ -84,6 +84,6 @@ impl LoadedRun {
                 .map_err(load_err)?
         };
         let decoding = Decoding::read(run)?;
-        Ok(Self { info, model, vocab, checkpoint_sha256, model_dir, decoding })
+        Ok(Self { info, model, lexicon, checkpoint_sha256, model_dir, decoding })
     }
 }

@@ -333,9 +333,7 @@ fn run_records(
             WindowRecord::new(id, window, words, edges, dep_kinds, links)
         })
         .collect();
-    if let Some(v) = &run.vocab {
-        records.iter_mut().for_each(|r| r.set_word_ids(v));
-    }
+    records.iter_mut().for_each(|r| r.set_lexical_ids(&run.lexicon));
     crate::data::context::add_context(&mut records, run.info.config.model.context);
     records
 }
