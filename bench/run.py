@@ -187,12 +187,23 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+def portable(arg):
+    """A command-line argument as a reader can repeat it: paths under the repository relative to
+    it, under the home folder from `~`, so no page prints this machine's absolute paths."""
+    root, home = os.getcwd() + os.sep, os.path.expanduser("~") + os.sep
+    if arg.startswith(root):
+        return arg[len(root):]
+    if arg.startswith(home):
+        return "~/" + arg[len(home):]
+    return arg
+
+
 def markdown(args, pipe, crit, train, pred):
     today = datetime.date.today().isoformat()
     lines = [
         "# Performance",
         "",
-        f"Measured by `make bench` ({' '.join(sys.argv[1:]) or 'defaults'}) on {today}: {os.cpu_count()} cores ({cpu_model()}),",
+        f"Measured by `make bench` ({' '.join(map(portable, sys.argv[1:])) or 'defaults'}) on {today}: {os.cpu_count()} cores ({cpu_model()}),",
         "flex backend (Burn's pure-Rust CPU backend)"
         + (" and, in the rows marked tch, the libtorch build (`make bench BENCH_TCH=1`)" if any("tch" in r for r in train) else "")
         + ", all-MiniLM-L6-v2, the corpora in datasets/. Every ratio is against a",
@@ -350,7 +361,7 @@ def main():
     if args.json and os.path.exists(args.json):
         with open(args.json) as f:
             previous = json.load(f)
-    measured = {"date": datetime.date.today().isoformat(), "cpu": cpu_model(), "cores": os.cpu_count(), "command": " ".join(sys.argv[1:])}
+    measured = {"date": datetime.date.today().isoformat(), "cpu": cpu_model(), "cores": os.cpu_count(), "command": " ".join(map(portable, sys.argv[1:]))}
     with tempfile.TemporaryDirectory(prefix="enrelg-bench-") as tmp:
         # The shards (and the encoder cache) every trainer section reads.
         pipe = pipeline(args, tmp)
