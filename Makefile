@@ -116,6 +116,11 @@ SHAPE_DIM ?= 32
 CHAR_DIM ?= 50
 LAYER_MIX ?= 1
 WORD_POOL ?= mean
+# Lexical inputs (docs/model.md; dev sweep experiments/lexical.toml): AFFIX_DIM=N embeds each
+# prefix and suffix of 2-4 characters (N each), WORD_DIM=N word identities with WORD_DROPOUT=P.
+AFFIX_DIM ?= 0
+WORD_DIM ?= 0
+WORD_DROPOUT ?= 0
 # Brat types to learn beside the scored ones, never scored (README, Shards),
 # e.g. AUX_TYPES=Locality,Site,Formation,Member,Unit,Region,Material on Mars.
 AUX_TYPES ?=
@@ -134,7 +139,7 @@ CONTEXT ?= 0
 FINE_TUNE ?= 0
 CONFIG ?=
 TRAIN_SHARDS := $(SHARDS_DIR)/$(DATASET)$(if $(AUX_TYPES),-aux)
-run_of = runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)$(if $(filter window,$(COREF_SCOPE)),-window)$(if $(filter-out 0,$(CONTEXT)),-ctx$(CONTEXT))$(if $(filter 1,$(FINE_TUNE)),-ft)-seed$(1)
+run_of = runs/$(DATASET)$(if $(AUX_TYPES),-aux)-$(VARIANT)$(if $(filter window,$(COREF_SCOPE)),-window)$(if $(filter-out 0,$(CONTEXT)),-ctx$(CONTEXT))$(if $(filter-out 0,$(AFFIX_DIM)),-affix$(AFFIX_DIM))$(if $(filter-out 0,$(WORD_DIM)),-words$(WORD_DIM))$(if $(filter 1,$(FINE_TUNE)),-ft)-seed$(1)
 RUN ?= $(call run_of,$(SEED))
 
 # Train the CD variant (document-scope coreference graph) and evaluate it on test: the run
@@ -144,7 +149,7 @@ RUN ?= $(call run_of,$(SEED))
 # epoch on 2 cores (README, Quick start), plus ~4 min to cache the encoder.
 train: build model $(TRAIN_DEPS)
 	$(RUN_BIN) data $(DATA_ARGS) --model $(MODEL_DIR) --out $(TRAIN_SHARDS) $(if $(AUX_TYPES),--auxiliary-types $(AUX_TYPES))
-	$(RUN_BIN) train --device $(DEVICE) --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --coref-scope $(COREF_SCOPE) --context $(CONTEXT) $(if $(filter 1,$(FINE_TUNE)),--fine-tune) $(if $(CONFIG),--config $(CONFIG)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(filter 1,$(CONSISTENCY)),--consistency) --out $(RUN) --test
+	$(RUN_BIN) train --device $(DEVICE) --data $(TRAIN_SHARDS) --model $(MODEL_DIR) --variant $(VARIANT) --seed $(SEED) --shape-dim $(SHAPE_DIM) --char-dim $(CHAR_DIM) $(if $(filter 1,$(LAYER_MIX)),--layer-mix) --word-pool $(WORD_POOL) --affix-dim $(AFFIX_DIM) --word-dim $(WORD_DIM) --word-dropout $(WORD_DROPOUT) --coref-scope $(COREF_SCOPE) --context $(CONTEXT) $(if $(filter 1,$(FINE_TUNE)),--fine-tune) $(if $(CONFIG),--config $(CONFIG)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(filter 1,$(CONSISTENCY)),--consistency) --out $(RUN) --test
 
 # A seed ensemble: train each of SEEDS as `make train SEED=N` (a seed whose run
 # already has eval-test.json is kept), then decode test with the mean scores of

@@ -10,7 +10,7 @@ use std::process::Command;
 use enrelg_pipeline::window::WordPieceTokenizer;
 
 mod common;
-use common::workspace;
+use common::{data_dir, have, model_dir, parse_python, workspace};
 
 fn enrelg(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_enrelg"))
@@ -28,28 +28,12 @@ fn enrelg(args: &[&str]) -> (bool, String) {
 /// test` sets (the workspace's own folders otherwise); `None` (the test skips) when one is
 /// missing, which `ENRELG_REQUIRE_DATA=1` makes a failure.
 fn inputs() -> Option<(PathBuf, PathBuf, PathBuf)> {
-    let data = std::env::var_os("ENRELG_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("datasets"));
-    let model = std::env::var_os("ENRELG_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("models/minilm"));
-    let python = std::env::var_os("ENRELG_PARSE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
-    let required = std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1");
-    if !data.join("anatem").exists()
-        || !model.join("model.safetensors").exists()
-        || !python.exists()
-    {
-        assert!(
-            !required,
-            "need the corpora, the model (make model) and the spaCy environment (make parse-venv)"
-        );
-        eprintln!("skipping: corpora, model or spaCy environment missing");
-        return None;
-    }
-    Some((data, model, python))
+    let (data, model, python) = (data_dir(), model_dir(), parse_python());
+    have(
+        &[&data.join("anatem"), &model.join("model.safetensors"), &python],
+        "make model, make parse-venv",
+    )
+    .then_some((data, model, python))
 }
 
 #[test]
@@ -372,9 +356,7 @@ fn tiny_tokenizer_json(
     cased: &WordPieceTokenizer,
     lower: &WordPieceTokenizer,
 ) {
-    let python = std::env::var_os("ENRELG_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    let python = common::python();
     let mut files: Vec<PathBuf> = std::fs::read_dir(flat)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -6,28 +6,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{small_corpus, workspace};
+use common::{data_dir, have, model_dir, python, required, small_corpus, workspace};
 use enrelg_schemas::tables::{self, windows};
 
 use enrelg_pipeline::shard::{read_table, ShardManifest};
 
-fn required() -> bool {
-    std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1")
-}
-
 /// (data dir, model dir), or None when absent and not required.
 fn inputs() -> Option<(PathBuf, PathBuf)> {
-    let data = std::env::var_os("ENRELG_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("datasets"));
-    let model = std::env::var_os("ENRELG_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("models/minilm"));
-    if data.join("mars").exists() && model.join("tokenizer.json").exists() {
+    let (data, model) = (data_dir(), model_dir());
+    if have(&[&data.join("mars"), &model.join("tokenizer.json")], "make model") {
         return Some((data, model));
     }
-    assert!(!required(), "need {} and {} (make model)", data.display(), model.display());
-    eprintln!("skipping: corpora or model missing (make model)");
     None
 }
 
@@ -124,9 +113,7 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
         assert_eq!(manifest.statistics[split].tokens, tokens.height());
     }
 
-    let python = std::env::var_os("ENRELG_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    let python = python();
     if !python.exists() {
         assert!(!required(), "no Python with polars at {} (make venv)", python.display());
         eprintln!("skipping the independent graph check: no {}", python.display());

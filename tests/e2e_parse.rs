@@ -3,24 +3,15 @@
 //! TokenRange must slice the text to its FORM and every sentence must be one
 //! valid tree (both are checked by the CoNLL-U reader, which errors otherwise).
 
-use std::path::PathBuf;
 use std::process::Command;
 
 mod common;
-use common::workspace;
+use common::{data_dir, have, parse_python, workspace};
 
 #[test]
 fn spacy_export_is_read_back_by_the_rust_readers() {
-    let data = std::env::var_os("ENRELG_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("datasets"));
-    let python = std::env::var_os("ENRELG_PARSE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
-    let required = std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1");
-    if !data.join("mars").exists() || !python.exists() {
-        assert!(!required, "need {} and {} (make parse-venv)", data.display(), python.display());
-        eprintln!("skipping: no corpus or no spaCy environment");
+    let (data, python) = (data_dir(), parse_python());
+    if !have(&[&data.join("mars"), &python], "make parse-venv") {
         return;
     }
     let tmp = std::env::temp_dir().join(format!("enrelg-e2e-parse-{}", std::process::id()));

@@ -10,20 +10,11 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 mod common;
-use common::workspace;
+use common::{have, workspace};
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("ENRELG_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("datasets"));
-    if dir.join("stats.json").exists() {
-        return Some(dir);
-    }
-    if std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1") {
-        panic!("corpora not found at {} and ENRELG_REQUIRE_DATA=1", dir.display());
-    }
-    eprintln!("skipping: corpora not found at {}", dir.display());
-    None
+    let dir = common::data_dir();
+    have(&[&dir.join("stats.json")], "the corpora in datasets/").then_some(dir)
 }
 
 fn enrelg(args: &[&str]) -> Output {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{small_corpus, workspace};
+use common::{data_dir, have, model_dir, parse_python, required, small_corpus, workspace};
 use enrelg_schemas::tables::{self, edges, windows};
 
 struct Setup {
@@ -21,22 +21,11 @@ struct Setup {
 }
 
 fn setup(name: &str) -> Option<Setup> {
-    let data = std::env::var_os("ENRELG_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("datasets"));
-    let model = std::env::var_os("ENRELG_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("models/minilm"));
-    let python = std::env::var_os("ENRELG_PARSE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv-parse/bin/python"));
-    let required = std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1");
-    if !data.join("mars").exists() || !model.join("model.safetensors").exists() {
-        assert!(!required, "need the corpora and the model (make model)");
-        eprintln!("skipping: corpora or model missing");
+    let (data, model, python) = (data_dir(), model_dir(), parse_python());
+    if !have(&[&data.join("mars"), &model.join("model.safetensors")], "make model") {
         return None;
     }
-    assert!(!required || python.exists(), "need {} (make parse-venv)", python.display());
+    assert!(!required() || python.exists(), "need {} (make parse-venv)", python.display());
     let tmp = std::env::temp_dir().join(format!("enrelg-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     small_corpus(&data.join("mars"), &tmp.join("corpus"), 3);
@@ -726,10 +715,7 @@ fn show_pages_match_the_text_and_the_edges_and_render_in_chromium() {
         .into_iter()
         .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
     let Some(chromium) = chromium else {
-        assert!(
-            !std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1"),
-            "need chromium (apt-get install chromium) for the browser check"
-        );
+        assert!(!required(), "need chromium (apt-get install chromium) for the browser check");
         eprintln!("skipping the browser check: no chromium");
         return;
     };

@@ -13,6 +13,50 @@ pub fn workspace() -> PathBuf {
     manifest.parent().expect("workspace").to_path_buf()
 }
 
+/// What a test reads from outside the repository's sources: the variable `make test` sets
+/// (`ENRELG_DATA_DIR`, ...), else the workspace's own folder or file.
+pub fn input(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var).map_or_else(|| workspace().join(default), PathBuf::from)
+}
+
+/// The corpora (`ENRELG_DATA_DIR`, else `datasets/`).
+pub fn data_dir() -> PathBuf {
+    input("ENRELG_DATA_DIR", "datasets")
+}
+
+/// The encoder's folder (`ENRELG_MODEL_DIR`, else `models/minilm`, from `make model`).
+pub fn model_dir() -> PathBuf {
+    input("ENRELG_MODEL_DIR", "models/minilm")
+}
+
+/// The pinned spaCy environment's Python (`ENRELG_PARSE_PYTHON`, else `make parse-venv`'s).
+pub fn parse_python() -> PathBuf {
+    input("ENRELG_PARSE_PYTHON", ".venv-parse/bin/python")
+}
+
+/// The tools' Python with polars (`ENRELG_PYTHON`, else `make venv`'s).
+pub fn python() -> PathBuf {
+    input("ENRELG_PYTHON", ".venv/bin/python")
+}
+
+/// Whether a missing input fails the test instead of skipping it (CI: `ENRELG_REQUIRE_DATA=1`).
+pub fn required() -> bool {
+    std::env::var("ENRELG_REQUIRE_DATA").is_ok_and(|v| v == "1")
+}
+
+/// Whether every path of `needs` exists; when one does not, the test skips (saying why) unless
+/// inputs are [`required`], where it fails naming what is missing and `hint` (how to get it).
+pub fn have(needs: &[&Path], hint: &str) -> bool {
+    let missing: Vec<String> =
+        needs.iter().filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(!required(), "missing {} ({hint})", missing.join(", "));
+    eprintln!("skipping: missing {} ({hint})", missing.join(", "));
+    false
+}
+
 /// Copy the first `n` documents of each Mars split into `dst`.
 pub fn small_corpus(src: &Path, dst: &Path, n: usize) {
     for split in ["train", "dev", "test"] {

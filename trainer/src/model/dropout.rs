@@ -121,6 +121,7 @@ fn mask(n: usize, keep: f64, seed: u64) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::module::Module;
     use burn::nn::DropoutConfig;
 
     #[test]
@@ -144,7 +145,11 @@ mod tests {
         let ids: Vec<i64> = (0..n as i64).map(|i| i % 5).collect();
         let ids_on =
             |d: &Device| Tensor::<2, Int>::from_data(TensorData::new(ids.clone(), [4, n / 4]), d);
-        let out: Vec<i64> = drop_ids(&layer, 0.25, ids_on(&auto), 1).into_data().to_vec().unwrap();
+        let out: Vec<i64> = drop_ids(&layer, 0.25, ids_on(&auto), 1)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .unwrap();
         let known = ids.iter().filter(|&&i| i > 1).count();
         let replaced = ids.iter().zip(&out).filter(|(a, b)| a != b).count();
         assert!(
@@ -153,13 +158,23 @@ mod tests {
         );
         let share = replaced as f64 / known as f64;
         assert!((share - 0.25).abs() < 0.03, "replaced {share}");
-        let plain_out: Vec<i64> =
-            drop_ids(&layer, 0.25, ids_on(&plain), 1).into_data().to_vec().unwrap();
+        let plain_out: Vec<i64> = drop_ids(&layer, 0.25, ids_on(&plain), 1)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .unwrap();
         assert_eq!(plain_out, ids, "not without autodiff (evaluation)");
-        let frozen: Vec<i64> =
-            drop_ids(&layer.clone().freeze(), 0.25, ids_on(&auto), 1).into_data().to_vec().unwrap();
+        let frozen: Vec<i64> = drop_ids(&layer.clone().freeze(), 0.25, ids_on(&auto), 1)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .unwrap();
         assert_eq!(frozen, ids, "not with the layer switched off");
-        let off: Vec<i64> = drop_ids(&layer, 0.0, ids_on(&auto), 1).into_data().to_vec().unwrap();
+        let off: Vec<i64> = drop_ids(&layer, 0.0, ids_on(&auto), 1)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .unwrap();
         assert_eq!(off, ids);
     }
 

@@ -619,13 +619,14 @@ mod tests {
         );
         for variant in [Variant::Baseline, Variant::C, Variant::D, Variant::Cd] {
             for fusion in [Fusion::Linear, Fusion::Vector, Fusion::Concat] {
-                for (shape_dim, char_dim, word_dim, pos_dim) in [
-                    (0, 0, 0, 0),
-                    (4, 0, 0, 0),
-                    (0, 5, 0, 0),
-                    (0, 0, 3, 0),
-                    (0, 0, 0, 2),
-                    (4, 5, 3, 2),
+                for (shape_dim, char_dim, word_dim, affix_dim, pos_dim) in [
+                    (0, 0, 0, 0, 0),
+                    (4, 0, 0, 0, 0),
+                    (0, 5, 0, 0, 0),
+                    (0, 0, 3, 0, 0),
+                    (0, 0, 0, 2, 0),
+                    (0, 0, 0, 0, 2),
+                    (4, 5, 3, 2, 2),
                 ] {
                     let model = ModelConfig {
                         variant,
@@ -633,12 +634,14 @@ mod tests {
                         shape_dim,
                         char_dim,
                         word_dim,
+                        word_dropout: 0.5,
+                        affix_dim,
                         pos_dim,
                         ..tiny()
                     };
                     let head = tiny_config(model, 6).init_head(&device);
                     let loss: f32 = head.loss(words.clone(), &batch).into_scalar::<f32>();
-                    assert!(loss.is_finite() && loss > 0.0, "{variant:?} {fusion:?} {shape_dim} {char_dim} {word_dim} {pos_dim}: {loss}");
+                    assert!(loss.is_finite() && loss > 0.0, "{variant:?} {fusion:?} {shape_dim} {char_dim} {word_dim} {affix_dim} {pos_dim}: {loss}");
                     let paths = head.decode(words.clone(), &batch);
                     assert_eq!(paths.iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 3]);
                 }
