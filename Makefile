@@ -117,7 +117,7 @@ CHAR_DIM ?= 50
 LAYER_MIX ?= 1
 WORD_POOL ?= mean
 # Lexical inputs (docs/model.md), on by default since the dev sweep of experiments/lexical.toml
-# (results/lexical/README.md: Mars dev +0.90 over three paired seeds, AnatEM +2.06 at seed 1):
+# (results/lexical/README.md: Mars dev +0.82 over five paired seeds, AnatEM +2.06 at seed 1):
 # AFFIX_DIM=N embeds each prefix and suffix of 2-4 characters (N each), WORD_DIM=N word identities
 # with WORD_DROPOUT=P. AFFIX_DIM=0 WORD_DIM=0 WORD_DROPOUT=0 trains the model without them.
 AFFIX_DIM ?= 16
