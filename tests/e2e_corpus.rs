@@ -36,6 +36,17 @@ fn inputs() -> Option<(PathBuf, PathBuf, PathBuf)> {
     .then_some((data, model, python))
 }
 
+/// AnatEM's training texts (`.txt` paths, their `.ann` beside them) in name order.
+fn anatem_train_texts(data: &Path) -> Vec<PathBuf> {
+    let mut texts: Vec<PathBuf> = std::fs::read_dir(data.join("anatem/standoff/train"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    texts.sort();
+    texts
+}
+
 #[test]
 fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
     let Some((data, model, python)) = inputs() else {
@@ -46,14 +57,7 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
     let _ = std::fs::remove_dir_all(&tmp);
     let flat = tmp.join("my-anatomy");
     std::fs::create_dir_all(&flat).unwrap();
-    let train = data.join("anatem/standoff/train");
-    let mut stems: Vec<PathBuf> = std::fs::read_dir(&train)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    stems.sort();
-    for txt in stems.iter().take(30) {
+    for txt in anatem_train_texts(&data).iter().take(30) {
         std::fs::copy(txt, flat.join(txt.file_name().unwrap())).unwrap();
         std::fs::copy(
             txt.with_extension("ann"),
@@ -487,12 +491,7 @@ fn a_flawed_annotation_costs_that_annotation_and_names_the_users_file() {
     let _ = std::fs::remove_dir_all(&tmp);
     let flat = tmp.join("flawed");
     std::fs::create_dir_all(&flat).unwrap();
-    let mut stems: Vec<PathBuf> = std::fs::read_dir(data.join("anatem/standoff/train"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    stems.sort();
+    let stems = anatem_train_texts(&data);
     let mut t_lines = 0;
     let mut names = Vec::new();
     for txt in &stems {
