@@ -33,7 +33,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: peers peers-report peers-venv print-run python test-python bench-scale check-layers torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
+.PHONY: figures check-figures peers peers-report peers-venv print-run python test-python bench-scale check-layers torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
 
 all: data
 
@@ -204,6 +204,7 @@ peers: build model peers-venv parse-venv $(TRAIN_DEPS)
 	$(MAKE) --no-print-directory peers-report
 peers-report: peers-venv
 	$(PEERS_PYTHON) peers/report.py
+	$(MAKE) --no-print-directory figures
 
 eval: build
 	$(RUN_BIN) eval --device $(DEVICE) --run $(RUN) --split test
@@ -223,6 +224,15 @@ experiments: data
 # docs/results.md from the records (tables, what ran, what remains) and experiments/NOTES.md.
 results: build
 	$(RUN_BIN) results $(foreach s,$(SPECS),experiments/$(s).toml)
+	$(MAKE) --no-print-directory figures
+
+# Every figure the README and results/README.md quote, rewritten from the records that
+# docs/figures.toml names (results/*/table.json, docs/peers.json, docs/performance.json);
+# check-figures (CI) fails when a page and its records disagree.
+figures:
+	python3 scripts/figures.py
+check-figures:
+	python3 scripts/figures.py --check
 
 # Benchmarks against references measured in the same run (docs/performance.md).
 # Run on an otherwise idle machine: a training beside it halves every figure.
@@ -242,6 +252,7 @@ TCH_BIN := $(CARGO_TARGET_DIR)-tch/release/enrelg
 bench: build model bench-venv
 	$(if $(filter 1,$(BENCH_TCH)),$(MAKE) --no-print-directory BACKEND=tch build)
 	$(RUN_ENV) $(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --device $(DEVICE) $(BENCH_ARGS) $(if $(filter 1,$(BENCH_TCH)),--tch-enrelg $(TCH_BIN) --tch-lib $$($(TORCH_VENV)/bin/python -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
+	$(MAKE) --no-print-directory figures
 
 # Corpus-scale tagging throughput for docs/scale.md: `enrelg tag` against `python -m enrelg.ray`
 # with 1 and 2 tagger actors on the same real texts, and each actor's memory (RUN=a trained run).
@@ -303,7 +314,7 @@ python: $(PYTHON_REQUIREMENTS)
 # with 2 CPUs that the tests start; each test has a timeout.
 test-python: python build model parse-venv
 	ENRELG_BIN=$(abspath $(BIN)) ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) ENRELG_MODEL_DIR=$(abspath $(MODEL_DIR)) ENRELG_PARSE_PYTHON=$(abspath $(PARSE_PYTHON)) \
-	  $(VENV)/bin/pytest -q -p no:cacheprovider python/tests peers/test_common.py
+	  $(VENV)/bin/pytest -q -p no:cacheprovider python/tests peers/test_common.py scripts/test_figures.py
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
