@@ -154,6 +154,8 @@ def resolve(name: str, spec: dict, cache: dict, figures: dict) -> tuple[float | 
         if isinstance(node, dict) and "mean" in node:
             n = node.get("n", 1)
             return node["mean"], stat_text(node["mean"], node.get("std"), n, spec)
+        if isinstance(node, list) and node and all(isinstance(x, int) for x in node):
+            return None, seeds_text(node)
         if isinstance(node, bool) or not isinstance(node, (int, float)):
             return None, str(node)
         if "over" in spec:  # a ratio of two fields of one record, measured in one run
