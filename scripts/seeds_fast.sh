@@ -13,7 +13,7 @@ for seed in "$@"; do
   run=runs/$NAME/mars-cd-seed$seed
   resume=""
   [ -f "$run/run.json" ] && resume="--resume"
-  RAYON_NUM_THREADS=${THREADS:-1} "$BIN" train --data shards/mars --model models/minilm --variant cd --seed "$seed" \
+  RAYON_NUM_THREADS=${THREADS:-1} "$BIN" train --shards shards/mars --model models/minilm --variant cd --seed "$seed" \
     --shape-dim 32 --char-dim 50 --layer-mix --word-pool mean --coref-scope window --out "$run" --test $resume
   mkdir -p "$rec"
   cp "$run/run.json" "$run/metrics.jsonl" "$run/eval-test.json" "$rec/"

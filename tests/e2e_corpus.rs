@@ -115,7 +115,7 @@ fn a_brat_folder_trains_and_tags_without_a_manifest_or_parses() {
     let run = tmp.join("run");
     let (ok, trained) = enrelg(&[
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &s(&model),
@@ -336,7 +336,7 @@ fn tiny_cased_bert(tmp: &Path, flat: &Path, python: &Path) {
     std::fs::write(model.join("config.json"), roberta.to_string()).unwrap();
     let (ok, refused) = enrelg(&[
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &s(&model),
@@ -445,7 +445,7 @@ fn data_train_tag(
     let cache = tmp.join(format!("cache-{name}"));
     let (ok, trained) = enrelg(&[
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &s(model),

@@ -74,7 +74,7 @@ fn mars_shards_are_valid_deterministic_and_agree_with_the_independent_check() {
         &std::fs::read(workspace().join("datasets/mars/expected-shards.json")).unwrap(),
     )
     .unwrap();
-    let drift = enrelg_pipeline::stats::drift(
+    let drift = enrelg_pipeline::report::stats::drift(
         &expected,
         &serde_json::to_value(&manifest.statistics).unwrap(),
     );

@@ -81,7 +81,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
 
     enrelg(&[
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &model,
@@ -149,7 +149,7 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     let (full, split) = (tmp.join("run-full"), tmp.join("run-split"));
     let common = [
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &model,
@@ -456,7 +456,7 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let train = [
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &model,
@@ -589,7 +589,7 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     ];
     let stage2 = [
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &model,
@@ -643,7 +643,7 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     assert!(err.contains("another shape") && err.contains("\"shape_dim\":16"), "{err}");
     let frozen = [
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &model,
@@ -697,7 +697,7 @@ fn a_run_with_every_addition_caches_every_layer_and_predict_agrees_with_eval() {
     // Resuming the second stage after its epochs needs only its own
     // checkpoint, not the run it started from.
     std::fs::rename(&run, tmp.join("run-moved")).unwrap();
-    enrelg(&["train", "--data", &s(&shards), "--model", &model, "--out", &s(&warm), "--resume"]);
+    enrelg(&["train", "--shards", &s(&shards), "--model", &model, "--out", &s(&warm), "--resume"]);
     let resumed: serde_json::Value =
         serde_json::from_slice(&std::fs::read(warm.join("run.json")).unwrap()).unwrap();
     assert_eq!(resumed["warm_start"], warm_info["warm_start"]);
@@ -744,7 +744,7 @@ fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let common = [
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &model,
@@ -842,7 +842,7 @@ fn a_training_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
     let early = tmp.join("early");
     let args = [
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &model,
@@ -994,7 +994,7 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
 
     enrelg(&[
         "train",
-        "--data",
+        "--shards",
         &s(&aux),
         "--model",
         &model,
@@ -1032,7 +1032,7 @@ fn auxiliary_types_are_learned_but_never_scored_or_written() {
     let plain_run = tmp.join("plain-run");
     enrelg(&[
         "train",
-        "--data",
+        "--shards",
         &s(&plain),
         "--model",
         &model,
@@ -1097,7 +1097,7 @@ fn a_second_writer_is_refused_and_a_killed_writers_lock_does_not_block_resume() 
     let train = |seed: &str| -> Vec<String> {
         [
             "train",
-            "--data",
+            "--shards",
             &s(&shards),
             "--model",
             &model,

@@ -48,7 +48,7 @@ fn setup(name: &str) -> Option<Setup> {
     std::fs::write(&config, common::FAST_TRAIN_TOML).unwrap();
     let train = [
         "train",
-        "--data",
+        "--shards",
         &s(&shards),
         "--model",
         &model,
@@ -115,7 +115,7 @@ fn ann_spans(path: &Path) -> Vec<(String, usize, usize, String)> {
 /// spaces), from the library's writer.
 fn brat_surface(text: &str) -> String {
     let n = text.chars().count();
-    let line = enrelg_pipeline::brat::entity_line(1, "T", 0, n, text);
+    let line = enrelg_pipeline::read::brat::entity_line(1, "T", 0, n, text);
     line.trim_end_matches('\n').splitn(3, '\t').nth(2).unwrap().to_string()
 }
 

@@ -11,14 +11,14 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use enrelg_pipeline::acronym;
 use enrelg_pipeline::align::{align, AlignConfig};
-use enrelg_pipeline::corpus::{load_document, load_split, splits};
 use enrelg_pipeline::graph::{document_graphs, DependencyVariant};
-use enrelg_pipeline::lemma::Lemmatizer;
-use enrelg_pipeline::manifest::Manifest;
+use enrelg_pipeline::read::corpus::{load_document, load_split, splits};
+use enrelg_pipeline::read::manifest::Manifest;
 use enrelg_pipeline::shard::{build, process, BuildOptions};
 use enrelg_pipeline::window::{windows, WindowConfig, WordPieceTokenizer};
+use enrelg_pipeline::words::acronym;
+use enrelg_pipeline::words::lemma::Lemmatizer;
 use enrelg_pipeline::Document;
 
 const CORPUS: &str = "mars";

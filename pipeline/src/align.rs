@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use enrelg_schemas::LabelSet;
 use serde::{Deserialize, Serialize};
 
-use crate::document::Document;
+use crate::read::document::Document;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -346,8 +346,8 @@ fn example_of(doc: &Document, k: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::{Entity, Sentence, Token};
-    use crate::text::Text;
+    use crate::read::document::{Entity, Sentence, Token};
+    use crate::read::text::Text;
 
     /// A document whose tokens are the whitespace-separated words of `text`,
     /// one sentence per line.

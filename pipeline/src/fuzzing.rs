@@ -11,11 +11,11 @@ use std::path::Path;
 use enrelg_schemas::LabelSet;
 
 use crate::align::{align, AlignConfig};
-use crate::document::Document;
-use crate::input::{check_text, parse_jsonl, TextCheck};
+use crate::read::document::Document;
+use crate::read::input::{check_text, parse_jsonl, TextCheck};
+use crate::read::text::{decode_document, decode_utf8, is_blank, Text};
 use crate::skips::SkipReport;
-use crate::text::{decode_document, decode_utf8, is_blank, Text};
-use crate::{acronym, brat, conllu, enrelg_conll, graph, lemma};
+use crate::{graph, read::brat, read::conllu, read::enrelg_conll, words::acronym, words::lemma};
 
 /// Split fuzz input into `n` parts at NUL bytes (missing parts are empty).
 fn parts(data: &[u8], n: usize) -> Vec<Vec<u8>> {
@@ -173,7 +173,7 @@ pub fn tag_input(data: &[u8]) {
     }
     let line = brat::entity_line(1, "T", start, end, surface);
     assert_eq!(
-        line.matches(crate::text::is_line_break).count(),
+        line.matches(crate::read::text::is_line_break).count(),
         1,
         "{line:?} is more than one line for brat"
     );
@@ -185,12 +185,12 @@ pub fn tag_input(data: &[u8]) {
         let (s, e) = frag.split_once(' ').expect("START END");
         let (s, e): (usize, usize) = (s.parse().unwrap(), e.parse().unwrap());
         let part = text.slice(s, e).expect("fragment inside the text");
-        let inner = part.trim_matches(crate::text::is_space);
+        let inner = part.trim_matches(crate::read::text::is_space);
         assert!(
-            !inner.contains(|c: char| c == '\t' || crate::text::is_line_break(c)),
+            !inner.contains(|c: char| c == '\t' || crate::read::text::is_line_break(c)),
             "{line:?}: fragment {s}-{e} spans a break"
         );
-        parts.push(part.replace(|c: char| c == '\t' || crate::text::is_line_break(c), " "));
+        parts.push(part.replace(|c: char| c == '\t' || crate::read::text::is_line_break(c), " "));
     }
     assert_eq!(parts.join(" "), fields[2], "{line:?}: fragments slice to the surface");
     let read = brat::parse_ann(&line, &text, Path::new("f.ann"), Path::new("f.txt"))

@@ -20,10 +20,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use enrelg_schemas::Graph;
 use serde::{Deserialize, Serialize};
 
-use crate::acronym::Acronym;
-use crate::document::{Document, Token};
-use crate::lemma::{is_number, is_punctuation, is_stop_word};
+use crate::read::document::{Document, Token};
 use crate::window::Window;
+use crate::words::acronym::Acronym;
+use crate::words::lemma::{is_number, is_punctuation, is_stop_word};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -517,8 +517,8 @@ impl DependencyGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::Sentence;
-    use crate::text::Text;
+    use crate::read::document::Sentence;
+    use crate::read::text::Text;
 
     /// (form, upos, deprel, head as 1-based position or 0) in one sentence.
     fn doc(rows: &[(&str, &str, &str, usize)]) -> Document {
@@ -601,7 +601,7 @@ mod tests {
             ("Gale", "PROPN", "dep", 0),
         ]);
         let lemmas: Vec<String> =
-            d.tokens.iter().map(|t| crate::lemma::Lemmatizer::default().lemma(t)).collect();
+            d.tokens.iter().map(|t| crate::words::lemma::Lemmatizer::default().lemma(t)).collect();
         // Three windows: words 0-2, 3-5, 6-7.
         let windows = [(0, 3), (3, 6), (6, 8)];
         let edges = DocumentCorefGraph::edges(&d, &windows, &lemmas, &[], &[], 1);
@@ -720,8 +720,8 @@ mod tests {
             ("2", "NUM", "nummod", 4),
         ]);
         let lemmas: Vec<String> =
-            d.tokens.iter().map(|t| crate::lemma::Lemmatizer::default().lemma(t)).collect();
-        let acr = crate::acronym::detect(&d);
+            d.tokens.iter().map(|t| crate::words::lemma::Lemmatizer::default().lemma(t)).collect();
+        let acr = crate::words::acronym::detect(&d);
         assert_eq!(acr.len(), 1);
         let long = long_form_occurrences(&d, &acr);
         let edges = CorefGraph::edges(&d, 0, d.tokens.len(), &lemmas, &acr, &long);

@@ -1,12 +1,18 @@
 //! The enrelg data pipeline: brat standoff and CoNLL-U in, training data out.
 //!
-//! Stages, each one module with one public entry:
-//! readers ([`brat`], [`conllu`], [`enrelg_conll`]) -> [`corpus`] (one
-//! [`Document`] per file pair) -> [`align`] (BIO labels) -> [`lemma`] and
-//! [`acronym`] -> [`window`] (128-subtoken windows) -> [`graph`]
-//! (`CorefGraph`, `DependencyGraph`) -> [`shard`] (Arrow files). Statistics
-//! over the way: [`stats`], [`compare`]. Raw text to tag enters through
-//! [`input`] (JSONL records, text checks) and [`tree`] (input folders).
+//! One folder or file per stage of the paper, in the order data flows:
+//! 1. [`read`]: brat, CoNLL-U and the EnRel-G release into one [`Document`]
+//!    model; a corpus folder with its manifest, or a user's brat folder imported;
+//! 2. [`align`]: entities onto parse tokens, BIO labels, every change counted;
+//! 3. [`words`]: lemmas and acronyms (what the coreference graph links), and the
+//!    per-word inputs the model may embed (affixes, shape, characters, syntax);
+//! 4. [`window`]: 128-subtoken windows of whole sentences;
+//! 5. [`graph`]: `CorefGraph` and `DependencyGraph`;
+//! 6. [`shard`]: the Arrow files and their manifest.
+//!
+//! Beside them: [`report`] (statistics, the Mars comparison), [`skips`] (every
+//! dropped or changed item, counted with its file and line), [`fs`] (atomic
+//! writes), [`fuzzing`] (the fuzz harnesses' checks).
 
 // Errors carry file, line and both texts so they can say what is wrong; they
 // are the cold path, so their size does not matter.
@@ -14,32 +20,17 @@
 // Library code reports bad input as errors: no unwrap/expect outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod acronym;
-pub mod affix;
 pub mod align;
-pub mod brat;
-pub mod chars;
-pub mod compare;
-pub mod conllu;
-pub mod corpus;
-pub mod document;
-pub mod enrelg_conll;
 pub mod fs;
 // Fuzz harnesses assert on purpose: a failed check is a finding.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod fuzzing;
 pub mod graph;
-pub mod import;
-pub mod input;
-pub mod lemma;
-pub mod manifest;
-pub mod shape;
+pub mod read;
+pub mod report;
 pub mod shard;
 pub mod skips;
-pub mod stats;
-pub mod syntax;
-pub mod text;
-pub mod tree;
 pub mod window;
+pub mod words;
 
-pub use document::{Document, Entity, Sentence, Token};
+pub use read::document::{Document, Entity, Sentence, Token};

@@ -29,14 +29,14 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::acronym::{self, Acronym};
 use crate::align::{align, AlignConfig, AlignReport};
-use crate::corpus::{self, CorpusError};
-use crate::document::Document;
 use crate::graph::{document_graphs, DependencyVariant, DocEdge, Edge, DOC_COREF_NEIGHBOURS};
-use crate::lemma::Lemmatizer;
+use crate::read::corpus::{self, CorpusError};
+use crate::read::document::Document;
 use crate::skips::SkipReport;
 use crate::window::{windows, Window, WindowConfig, WindowError, WindowReport, WordPieceTokenizer};
+use crate::words::acronym::{self, Acronym};
+use crate::words::lemma::Lemmatizer;
 
 #[derive(Debug, Error)]
 pub enum ShardError {
@@ -139,10 +139,13 @@ impl ShardManifest {
         Ok(m)
     }
 
-    /// The split that picks models and settings (`dev`, AnatEM's `devel`: [`crate::corpus::split_role`]), if
+    /// The split that picks models and settings (`dev`, AnatEM's `devel`: [`crate::read::corpus::split_role`]), if
     /// the shards have one.
     pub fn dev_split(&self) -> Option<&str> {
-        self.splits.iter().map(String::as_str).find(|s| crate::corpus::split_role(s) == Some("dev"))
+        self.splits
+            .iter()
+            .map(String::as_str)
+            .find(|s| crate::read::corpus::split_role(s) == Some("dev"))
     }
 
     /// The label set the shards were labelled with (their `tags`, the
@@ -376,7 +379,7 @@ fn windows_tables(
             w_shapes.push(
                 d.doc.tokens[w.word_start..w.word_end]
                     .iter()
-                    .map(|t| crate::shape::shape(&t.form))
+                    .map(|t| crate::words::shape::shape(&t.form))
                     .collect::<Vec<u32>>(),
             );
             words += w.word_end - w.word_start;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokenizers::Tokenizer;
 
-use crate::document::Document;
+use crate::read::document::Document;
 
 #[derive(Debug, Error)]
 pub enum WindowError {

@@ -12,7 +12,7 @@ use enrelg::run::LoadedRun;
 use enrelg::tag::chunk;
 use enrelg::tag::predict::{check_threshold, open_runs, Tagger as RunTagger};
 use enrelg::tag::{tag_parsed, ParsedText};
-use enrelg_pipeline::input::{check_text, parse_jsonl, TextCheck, DEFAULT_MAX_CHARS};
+use enrelg_pipeline::read::input::{check_text, parse_jsonl, TextCheck, DEFAULT_MAX_CHARS};
 use enrelg_pipeline::skips::SkipReport;
 use enrelg_pipeline::window::WordPieceTokenizer;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};

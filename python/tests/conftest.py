@@ -46,7 +46,7 @@ def run_dir(tmp_path_factory) -> Path:
     small_corpus(DATA / "mars", tmp / "corpus", 3)
     enrelg("data", "--corpus", tmp / "corpus", "--manifest", "datasets/mars/manifest.json", "--model", MODEL, "--out", tmp / "shards")
     (tmp / "train.toml").write_text(FAST_TRAIN_TOML)
-    enrelg("train", "--data", tmp / "shards", "--model", MODEL, "--config", tmp / "train.toml", "--variant", "cd", "--epochs", "8",
+    enrelg("train", "--shards", tmp / "shards", "--model", MODEL, "--config", tmp / "train.toml", "--variant", "cd", "--epochs", "8",
            "--freeze-encoder", "--out", tmp / "run", "--cache-dir", tmp / "cache")
     return tmp / "run"
 

@@ -92,3 +92,29 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command names the shard folder `--shards`; `train` still accepts `--data`, its
+    /// old name, so the commands in older records run as written.
+    #[test]
+    fn train_reads_shards_under_both_names() {
+        for flag in ["--shards", "--data"] {
+            let cli = Cli::try_parse_from([
+                "enrelg",
+                "train",
+                flag,
+                "shards/mars",
+                "--model",
+                "m",
+                "--out",
+                "o",
+            ])
+            .unwrap_or_else(|e| panic!("{flag}: {e}"));
+            let Command::Train(args) = cli.command else { panic!("not train") };
+            assert_eq!(args.shards, std::path::PathBuf::from("shards/mars"), "{flag}");
+        }
+    }
+}

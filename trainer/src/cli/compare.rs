@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg_pipeline::compare::{compare, Comparison};
-use enrelg_pipeline::corpus::{load_enrelg_dir, load_split};
-use enrelg_pipeline::manifest::Manifest;
+use enrelg_pipeline::read::corpus::{load_enrelg_dir, load_split};
+use enrelg_pipeline::read::manifest::Manifest;
+use enrelg_pipeline::report::compare::{compare, Comparison};
 
 #[derive(Args)]
 pub struct CompareArgs {

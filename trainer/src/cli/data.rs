@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use enrelg_pipeline::corpus;
 use enrelg_pipeline::graph::DependencyVariant;
-use enrelg_pipeline::import::{self, ImportOptions, SplitShares};
-use enrelg_pipeline::manifest::Manifest;
+use enrelg_pipeline::read::corpus;
+use enrelg_pipeline::read::import::{self, ImportOptions, SplitShares};
+use enrelg_pipeline::read::manifest::Manifest;
+use enrelg_pipeline::read::tree::{Depth, Links};
 use enrelg_pipeline::shard::{build, BuildOptions, ShardManifest, StageTimes};
-use enrelg_pipeline::tree::{Depth, Links};
 use enrelg_pipeline::window::{WindowConfig, WordPieceTokenizer};
 use enrelg_schemas::LabelSet;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -140,7 +140,7 @@ fn progress_bar(corpus: &Path, splits: &[String]) -> anyhow::Result<ProgressBar>
     let total: usize = splits
         .iter()
         .map(|s| {
-            enrelg_pipeline::tree::walk(
+            enrelg_pipeline::read::tree::walk(
                 &corpus.join("standoff").join(s),
                 "txt",
                 Depth::Flat,

@@ -18,7 +18,7 @@ pub mod train;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use enrelg_pipeline::manifest::Manifest;
+use enrelg_pipeline::read::manifest::Manifest;
 use enrelg_pipeline::skips::SkipReport;
 use enrelg_schemas::LabelSet;
 
@@ -96,7 +96,7 @@ pub fn matches_expected(
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let expected: serde_json::Value =
         serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
-    let diffs = enrelg_pipeline::stats::drift(&expected, found);
+    let diffs = enrelg_pipeline::report::stats::drift(&expected, found);
     if diffs.is_empty() {
         eprintln!("{what} match {}", path.display());
         return Ok(true);

@@ -12,9 +12,9 @@ use enrelg::tag::output::OutputDir;
 use enrelg::tag::predict::{
     check_threshold, find_inputs, open_runs, tag_documents, txt_files, Tagger, SKIPPED_TSV,
 };
-use enrelg_pipeline::brat;
+use enrelg_pipeline::read::brat;
+use enrelg_pipeline::read::tree::{with_ext, Links};
 use enrelg_pipeline::skips::SkipReport;
-use enrelg_pipeline::tree::{with_ext, Links};
 
 use super::DeviceArgs;
 

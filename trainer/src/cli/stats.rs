@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use enrelg_pipeline::align::{AlignConfig, DiscontinuousPolicy, NestedPolicy, PartialTokenPolicy};
-use enrelg_pipeline::corpus::split_rank;
-use enrelg_pipeline::stats::{enrelg_stats, standoff_stats, CorpusStats, SplitStats};
+use enrelg_pipeline::read::corpus::split_rank;
+use enrelg_pipeline::report::stats::{enrelg_stats, standoff_stats, CorpusStats, SplitStats};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {

@@ -14,9 +14,11 @@ use enrelg::tag::predict::{
     check_threshold, open_runs, tag_documents, txt_files, PredictedEntity, Tagger, SKIPPED_TSV,
 };
 use enrelg::tag::{up_to_date, TaggedRecord};
-use enrelg_pipeline::input::{read_checked, read_jsonl, JsonlRecord, TextCheck, DEFAULT_MAX_CHARS};
+use enrelg_pipeline::read::input::{
+    read_checked, read_jsonl, JsonlRecord, TextCheck, DEFAULT_MAX_CHARS,
+};
+use enrelg_pipeline::read::tree::with_ext;
 use enrelg_pipeline::skips::{SkipReport, Unit};
-use enrelg_pipeline::tree::with_ext;
 
 use super::predict::{links, report_removed};
 use super::{DeviceArgs, ParserArgs};

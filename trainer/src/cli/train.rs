@@ -14,9 +14,10 @@ use super::DeviceArgs;
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Shard folder (make data).
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Shard folder (`enrelg data --out`; `make data` writes `shards/DATASET`). `--data`, its
+    /// name before, is accepted too.
+    #[arg(long, alias = "data")]
+    pub shards: PathBuf,
     /// Hugging Face BERT checkpoint folder.
     #[arg(long, default_value = "models/minilm")]
     pub model: PathBuf,
@@ -153,7 +154,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let clock = std::time::Instant::now();
     let inputs = TrainInputs {
-        shards: &args.data,
+        shards: &args.shards,
         model_dir: &args.model,
         out: &args.out,
         cache_dir: &args.device.cache_dir,

@@ -43,7 +43,7 @@ pub fn windows_sha256(records: &[WindowRecord]) -> String {
 /// The version of the encoder's numerics in cache file names, raised whenever a change to the
 /// encoder's kernels moves its outputs, even by rounding, so that a cache an older build wrote is
 /// not read as this build's (a frozen run trains and scores on the cache, `predict` runs the
-/// encoder live, and the two must agree). 2: the fused attention (`model::attention_kernel`).
+/// encoder live, and the two must agree). 2: the fused attention (`model::kernels::attention`).
 const ENCODER_NUMERICS: u32 = 2;
 
 /// The cache file of one split's windows for these weights: the layer mix

@@ -10,11 +10,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
-use enrelg_pipeline::affix::AFFIXES;
 use enrelg_pipeline::graph::{Edge, EdgeKind};
 use enrelg_pipeline::shard::{read_table, strings, u32_list, u32s, ShardManifest};
-use enrelg_pipeline::syntax::{deprel_id, upos_id, NUM_DEPRELS, NUM_UPOS};
 use enrelg_pipeline::window::Window;
+use enrelg_pipeline::words::affix::AFFIXES;
+use enrelg_pipeline::words::syntax::{deprel_id, upos_id, NUM_DEPRELS, NUM_UPOS};
 use enrelg_schemas::tables::{self, doc_edges, edges, tokens, windows};
 use enrelg_schemas::Graph;
 use polars::prelude::*;
@@ -35,13 +35,13 @@ pub struct WindowRecord {
     /// Subtokens of document context after the window's own ([`context`]).
     pub right_context: u32,
     pub tags: Vec<u32>,
-    /// Word shape class of each word (`enrelg_pipeline::shape`).
+    /// Word shape class of each word (`enrelg_pipeline::words::shape`).
     pub shapes: Vec<u32>,
-    /// Character ids of each word (`enrelg_pipeline::chars`).
+    /// Character ids of each word (`enrelg_pipeline::words::chars`).
     pub chars: Vec<Vec<u32>>,
     /// The words themselves.
     pub forms: Vec<String>,
-    /// UPOS and dependency-relation ids of each word (`enrelg_pipeline::syntax`).
+    /// UPOS and dependency-relation ids of each word (`enrelg_pipeline::words::syntax`).
     pub upos: Vec<u32>,
     pub deprel: Vec<u32>,
     /// Word-identity ids ([`crate::data::vocab`]); empty unless a run uses them.
@@ -61,9 +61,9 @@ pub struct WindowWords<'a> {
     pub forms: &'a [String],
     /// Tag indices of the label set (all 0 for new documents).
     pub tags: Vec<u32>,
-    /// Word shape classes (`enrelg_pipeline::shape`).
+    /// Word shape classes (`enrelg_pipeline::words::shape`).
     pub shapes: Vec<u32>,
-    /// UPOS and dependency-relation ids (`enrelg_pipeline::syntax`).
+    /// UPOS and dependency-relation ids (`enrelg_pipeline::words::syntax`).
     pub upos: Vec<u32>,
     pub deprel: Vec<u32>,
 }
@@ -257,7 +257,7 @@ impl WindowRecord {
             right_context: 0,
             tags: words.tags,
             shapes: words.shapes,
-            chars: words.forms.iter().map(|f| enrelg_pipeline::chars::char_ids(f)).collect(),
+            chars: words.forms.iter().map(|f| enrelg_pipeline::words::chars::char_ids(f)).collect(),
             forms: words.forms.to_vec(),
             upos: words.upos,
             deprel: words.deprel,
@@ -328,7 +328,7 @@ impl WindowRecord {
         {
             anyhow::bail!("a UPOS or relation id outside the syntax classes");
         }
-        use enrelg_pipeline::chars::{MAX_CHARS, NUM_CHARS};
+        use enrelg_pipeline::words::chars::{MAX_CHARS, NUM_CHARS};
         if let Some(c) = self.chars.iter().find(|c| {
             c.is_empty() || c.len() > MAX_CHARS || c.iter().any(|&id| id as usize >= NUM_CHARS)
         }) {
@@ -346,11 +346,11 @@ impl WindowRecord {
             anyhow::bail!("tag index {t} but the manifest has {num_tags} tags");
         }
         if let Some(s) =
-            self.shapes.iter().find(|&&s| s as usize >= enrelg_pipeline::shape::NUM_SHAPES)
+            self.shapes.iter().find(|&&s| s as usize >= enrelg_pipeline::words::shape::NUM_SHAPES)
         {
             anyhow::bail!(
                 "word shape {s} is not one of the {} shape classes",
-                enrelg_pipeline::shape::NUM_SHAPES
+                enrelg_pipeline::words::shape::NUM_SHAPES
             );
         }
         if let Some(e) = self

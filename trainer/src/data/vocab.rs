@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use enrelg_pipeline::affix::affixes;
+use enrelg_pipeline::words::affix::affixes;
 
 /// Id of padding positions.
 pub const PAD: u32 = 0;
@@ -104,7 +104,7 @@ impl Lexicon {
         self.words.as_ref().map_or_else(Vec::new, |v| forms.iter().map(|f| v.id(f)).collect())
     }
 
-    /// [`enrelg_pipeline::affix::AFFIXES`] affix ids per word of `forms`, word after word (empty without affixes).
+    /// [`enrelg_pipeline::words::affix::AFFIXES`] affix ids per word of `forms`, word after word (empty without affixes).
     pub fn affix_ids(&self, forms: &[String]) -> Vec<u32> {
         self.affixes.as_ref().map_or_else(Vec::new, |v| {
             forms.iter().flat_map(|f| affixes(f).map(|k| v.id(&k))).collect()
@@ -115,7 +115,7 @@ impl Lexicon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use enrelg_pipeline::affix::AFFIXES;
+    use enrelg_pipeline::words::affix::AFFIXES;
 
     #[test]
     fn a_lexicon_builds_only_the_vocabularies_asked_for() {

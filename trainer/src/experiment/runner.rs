@@ -98,7 +98,7 @@ fn commands(exe: &Path, layout: &Layout, spec: &Spec, cell: &Cell) -> anyhow::Re
     let mut train = Command::new(exe);
     train
         .arg("train")
-        .arg("--data")
+        .arg("--shards")
         .arg(layout.shards_root.join(&cell.dataset))
         .arg("--model")
         .arg(&layout.model)

@@ -30,7 +30,7 @@ impl CharCnnConfig {
     pub fn init(&self, device: &Device) -> CharCnn {
         let half = self.kernel / 2;
         CharCnn {
-            embedding: EmbeddingConfig::new(enrelg_pipeline::chars::NUM_CHARS, self.d_char)
+            embedding: EmbeddingConfig::new(enrelg_pipeline::words::chars::NUM_CHARS, self.d_char)
                 .init(device),
             conv: Conv1dConfig::new(self.d_char, self.filters, self.kernel)
                 .with_padding(PaddingConfig1d::Explicit(half, self.kernel - 1 - half))

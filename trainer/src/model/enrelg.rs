@@ -5,7 +5,7 @@
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
-use enrelg_pipeline::affix::AFFIXES;
+use enrelg_pipeline::words::affix::AFFIXES;
 use serde::{Deserialize, Serialize};
 
 use super::bert::BertEncoder;
@@ -109,7 +109,7 @@ pub struct ModelConfig {
     /// entity words too, not only on rare function words (0 = none).
     pub word_dropout: f64,
     /// Size of the embedding of each of a word's prefixes and suffixes
-    /// (`enrelg_pipeline::affix`), concatenated to the encoder output (0 = off, the paper's model).
+    /// (`enrelg_pipeline::words::affix`), concatenated to the encoder output (0 = off, the paper's model).
     pub affix_dim: usize,
     /// Size of each of two embeddings, of the word's UPOS and of its
     /// dependency relation, concatenated to the encoder output (0 = off,
@@ -237,7 +237,8 @@ impl EnrelgConfig {
                 .then(|| ScalarMixConfig::new(self.hidden_states, d_encoder).init(device)),
             dropout: DropoutConfig::new(m.dropout).init(),
             shape: (m.shape_dim > 0).then(|| {
-                EmbeddingConfig::new(enrelg_pipeline::shape::NUM_SHAPES, m.shape_dim).init(device)
+                EmbeddingConfig::new(enrelg_pipeline::words::shape::NUM_SHAPES, m.shape_dim)
+                    .init(device)
             }),
             chars: (m.char_dim > 0).then(|| CharCnnConfig::new(m.char_dim).init(device)),
             word: (m.word_dim > 0)
@@ -245,10 +246,12 @@ impl EnrelgConfig {
             affix: (m.affix_dim > 0)
                 .then(|| EmbeddingConfig::new(self.affix_vocab, m.affix_dim).init(device)),
             upos: (m.pos_dim > 0).then(|| {
-                EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_UPOS, m.pos_dim).init(device)
+                EmbeddingConfig::new(enrelg_pipeline::words::syntax::NUM_UPOS, m.pos_dim)
+                    .init(device)
             }),
             deprel: (m.pos_dim > 0).then(|| {
-                EmbeddingConfig::new(enrelg_pipeline::syntax::NUM_DEPRELS, m.pos_dim).init(device)
+                EmbeddingConfig::new(enrelg_pipeline::words::syntax::NUM_DEPRELS, m.pos_dim)
+                    .init(device)
             }),
             lstm: MaskedBiLstmConfig::new(
                 d_encoder
@@ -294,7 +297,7 @@ pub struct Batch {
     pub tags: Tensor<2, Int>,
     /// `[B, L]` word shape classes.
     pub shapes: Tensor<2, Int>,
-    /// `[B, L]` UPOS and dependency-relation ids (`enrelg_pipeline::syntax`).
+    /// `[B, L]` UPOS and dependency-relation ids (`enrelg_pipeline::words::syntax`).
     pub upos: Tensor<2, Int>,
     pub deprel: Tensor<2, Int>,
     /// `[B, L]` word-identity ids (`crate::data::vocab`; padding when a run has no vocabulary).

@@ -1,19 +1,19 @@
 //! Whole-sequence operations with their own backward pass, as a Burn backend extension.
 //!
 //! On the flex backend (and autodiff over it) the BiLSTM recurrence runs as one operation
-//! ([`bilstm_recurrence`]) computed by [`super::lstm_kernel`] on the host, with a hand-written
+//! ([`bilstm_recurrence`]) computed by [`super::kernels::lstm`] on the host, with a hand-written
 //! backward pass; under autodiff it is one graph node instead of several per time step. Other
 //! backends keep the generic composition ([`super::bilstm::run`]), which stays the reference the
 //! kernel is tested against: [`supports`] says which path a device takes.
 //!
 //! The encoder's element-wise work takes the same route: [`gelu`] and [`softmax`] over the last
-//! dimension run as one parallel host pass each ([`super::fast_math`]) where flex would evaluate
+//! dimension run as one parallel host pass each ([`super::kernels::fast_math`]) where flex would evaluate
 //! a scalar library `erf` per element on one thread and softmax as four tensor passes. On other
 //! backends they are Burn's own activations.
 //!
 //! Whole layers take it too: BERT's multi-head attention ([`attention`],
-//! [`super::attention_kernel`]), graph attention over window graphs ([`graph_attention`],
-//! [`super::gat_kernel`]) and linear layers with a bias ([`linear`], [`super::host_matmul`]).
+//! [`super::kernels::attention`]), graph attention over window graphs ([`graph_attention`],
+//! [`super::kernels::gat`]) and linear layers with a bias ([`linear`], [`super::kernels::host_matmul`]).
 //! Each reads its inputs in place and writes its output once, where Burn's composition allocates
 //! (zeroed, then copied into an aligned buffer) for every intermediate; their callers keep the
 //! composition for other backends, and the tests compare the two in outputs and gradients.
@@ -31,18 +31,15 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch, DispatchDevice, Flex};
 use burn::tensor::{activation, DType, Device, Tensor, TensorData};
 
-use super::attention_kernel;
-use super::fast_math;
-use super::gat_kernel;
-use super::host_matmul;
-use super::lstm_kernel::{self, Dims, Tape};
+use super::kernels;
+use super::kernels::lstm::{Dims, Tape};
 
 /// Operations over whole sequences with a kernel of their own.
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedOps: Backend {
     /// Both directions of a BiLSTM from zero states: `xw` `[B, L, 8H]` (input projections plus
     /// biases, left-to-right gates first), `w_hh` `[2, H, 4H]`, `lens` words per row. Returns
-    /// `[B, L, 2H]` ([`lstm_kernel::forward`]).
+    /// `[B, L, 2H]` ([`kernels::lstm::forward`]).
     fn bilstm_recurrence(
         xw: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
@@ -50,23 +47,23 @@ pub trait FusedOps: Backend {
         steps: usize,
         hidden: usize,
     ) -> FloatTensor<Self>;
-    /// GELU (the erf form) of every element of a tensor of dims `shape` ([`fast_math::gelu`]).
+    /// GELU (the erf form) of every element of a tensor of dims `shape` ([`kernels::fast_math::gelu`]).
     fn gelu(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self>;
     /// Softmax over the last of the dims `shape`.
     fn softmax_last(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self>;
     /// Multi-head attention over `q`, `k`, `v` `[B, T, H]` with the additive key bias `[B, T]`
     /// and, when training, the scaled dropout mask of the probabilities `[B, K, T, T]`; returns
-    /// the context `[B, T, H]` ([`attention_kernel::forward`]).
+    /// the context `[B, T, H]` ([`kernels::attention::forward`]).
     fn attention(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
         v: FloatTensor<Self>,
         bias: Vec<f32>,
         drop: Option<Vec<f32>>,
-        dims: attention_kernel::Dims,
+        dims: kernels::attention::Dims,
     ) -> FloatTensor<Self>;
     /// A linear layer: `x` `[M, D]` times `w` `[D, N]` plus `b` `[N]` on every row, `[M, N]`
-    /// ([`host_matmul::affine`]); `sizes` is `(M, D, N)`.
+    /// ([`kernels::host_matmul::affine`]); `sizes` is `(M, D, N)`.
     fn linear(
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
@@ -75,14 +72,14 @@ pub trait FusedOps: Backend {
     ) -> FloatTensor<Self>;
     /// Graph attention over dense window graphs: `wh` `[B, L, K*F]`, `a_src` and `a_dst`
     /// `[K, F]`, `adjacency` `[B, L, L]`, the scaled dropout mask `[B, K, L, L]` when training;
-    /// returns `[B, L, K*F]` ([`gat_kernel::forward`]).
+    /// returns `[B, L, K*F]` ([`kernels::gat::forward`]).
     fn graph_attention(
         wh: FloatTensor<Self>,
         a_src: FloatTensor<Self>,
         a_dst: FloatTensor<Self>,
         adjacency: Vec<bool>,
         drop: Option<Vec<f32>>,
-        dims: gat_kernel::Dims,
+        dims: kernels::gat::Dims,
     ) -> FloatTensor<Self>;
 }
 
@@ -139,7 +136,7 @@ pub fn attention(
     drop: Option<Vec<f32>>,
 ) -> Tensor<3> {
     let [batch, tokens, hidden] = q.dims();
-    let dims = attention_kernel::Dims { batch, tokens, hidden, heads };
+    let dims = kernels::attention::Dims { batch, tokens, hidden, heads };
     Tensor::from_dispatch(<Dispatch as FusedOps>::attention(
         q.into_dispatch(),
         k.into_dispatch(),
@@ -175,7 +172,7 @@ pub fn graph_attention(
     a_dst: Tensor<2>,
     adjacency: Vec<bool>,
     drop: Option<Vec<f32>>,
-    dims: gat_kernel::Dims,
+    dims: kernels::gat::Dims,
 ) -> Tensor<3> {
     Tensor::from_dispatch(<Dispatch as FusedOps>::graph_attention(
         wh.into_dispatch(),
@@ -243,17 +240,17 @@ impl FusedOps for Flex {
         hidden: usize,
     ) -> FloatTensor<Self> {
         let (out, _) =
-            lstm_kernel::forward(&values(&xw), &values(&w_hh), dims(&lens, steps, hidden), &lens);
+            kernels::lstm::forward(&values(&xw), &values(&w_hh), dims(&lens, steps, hidden), &lens);
         flex_tensor(out, [lens.len(), steps, 2 * hidden])
     }
 
     fn gelu(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self> {
-        map_in_place(x, shape, fast_math::gelu_in_place)
+        map_in_place(x, shape, kernels::fast_math::gelu_in_place)
     }
 
     fn softmax_last(x: FloatTensor<Self>, shape: Vec<usize>) -> FloatTensor<Self> {
         let width = last(&shape);
-        map_in_place(x, shape, |values| fast_math::softmax_rows(values, width))
+        map_in_place(x, shape, |values| kernels::fast_math::softmax_rows(values, width))
     }
 
     fn attention(
@@ -262,7 +259,7 @@ impl FusedOps for Flex {
         v: FloatTensor<Self>,
         bias: Vec<f32>,
         drop: Option<Vec<f32>>,
-        dims: attention_kernel::Dims,
+        dims: kernels::attention::Dims,
     ) -> FloatTensor<Self> {
         attention_on(&[q, k, v], &bias, drop.as_deref(), dims, false).0
     }
@@ -273,7 +270,7 @@ impl FusedOps for Flex {
         b: FloatTensor<Self>,
         sizes: (usize, usize, usize),
     ) -> FloatTensor<Self> {
-        let out = host_matmul::affine(&values(&x), &values(&w), &values(&b), sizes);
+        let out = kernels::host_matmul::affine(&values(&x), &values(&w), &values(&b), sizes);
         flex_tensor(out, [sizes.0, sizes.2])
     }
 
@@ -283,23 +280,23 @@ impl FusedOps for Flex {
         a_dst: FloatTensor<Self>,
         adjacency: Vec<bool>,
         drop: Option<Vec<f32>>,
-        dims: gat_kernel::Dims,
+        dims: kernels::gat::Dims,
     ) -> FloatTensor<Self> {
         graph_attention_on(&[wh, a_src, a_dst], &adjacency, drop.as_deref(), dims, false).0
     }
 }
 
-/// [`attention_kernel::forward`] on flex tensors `[q, k, v]` (read in place): the context and,
+/// [`kernels::attention::forward`] on flex tensors `[q, k, v]` (read in place): the context and,
 /// with `keep`, the probabilities.
 fn attention_on(
     qkv: &[FloatTensor<Flex>; 3],
     bias: &[f32],
     drop: Option<&[f32]>,
-    dims: attention_kernel::Dims,
+    dims: kernels::attention::Dims,
     keep: bool,
 ) -> (FloatTensor<Flex>, Vec<f32>) {
     let [q, k, v] = qkv.each_ref().map(values);
-    let (out, probs) = attention_kernel::forward(&q, &k, &v, bias, drop, dims, keep);
+    let (out, probs) = kernels::attention::forward(&q, &k, &v, bias, drop, dims, keep);
     (flex_tensor(out, [dims.batch, dims.tokens, dims.hidden]), probs)
 }
 
@@ -308,22 +305,22 @@ fn gat_inputs<'a>(
     values: &'a [Cow<'a, [f32]>; 3],
     adjacency: &'a [bool],
     drop: Option<&'a [f32]>,
-) -> gat_kernel::Inputs<'a> {
+) -> kernels::gat::Inputs<'a> {
     let [wh, a_src, a_dst] = values;
-    gat_kernel::Inputs { wh, a_src, a_dst, adjacency, drop }
+    kernels::gat::Inputs { wh, a_src, a_dst, adjacency, drop }
 }
 
-/// [`gat_kernel::forward`] on flex tensors `[wh, a_src, a_dst]` (read in place): the output and,
+/// [`kernels::gat::forward`] on flex tensors `[wh, a_src, a_dst]` (read in place): the output and,
 /// with `keep`, the probabilities.
 fn graph_attention_on(
     inputs: &[FloatTensor<Flex>; 3],
     adjacency: &[bool],
     drop: Option<&[f32]>,
-    dims: gat_kernel::Dims,
+    dims: kernels::gat::Dims,
     keep: bool,
 ) -> (FloatTensor<Flex>, Vec<f32>) {
     let values = inputs.each_ref().map(values);
-    let (out, probs) = gat_kernel::forward(gat_inputs(&values, adjacency, drop), dims, keep);
+    let (out, probs) = kernels::gat::forward(gat_inputs(&values, adjacency, drop), dims, keep);
     (flex_tensor(out, [dims.batch, dims.nodes, dims.heads * dims.head_dim]), probs)
 }
 
@@ -344,7 +341,7 @@ impl Backward<Flex, 2> for RecurrenceBackward {
         let [node_xw, node_w] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let (tape, w_hh) = &*ops.state;
-        let (d_xw, d_w) = lstm_kernel::backward(tape, w_hh, &host(grad));
+        let (d_xw, d_w) = kernels::lstm::backward(tape, w_hh, &host(grad));
         let Dims { batch, steps, hidden } = tape.dims;
         if let Some(node) = node_xw {
             grads.register::<Flex>(node.id, flex_tensor(d_xw, [batch, steps, 8 * hidden]));
@@ -361,7 +358,7 @@ struct AttentionBackward;
 
 /// What attention's backward pass reads: Q, K and V, the dropout mask, the probabilities.
 type AttentionState =
-    Arc<([FloatTensor<Flex>; 3], Option<Vec<f32>>, Vec<f32>, attention_kernel::Dims)>;
+    Arc<([FloatTensor<Flex>; 3], Option<Vec<f32>>, Vec<f32>, kernels::attention::Dims)>;
 
 impl Backward<Flex, 3> for AttentionBackward {
     type State = AttentionState;
@@ -376,7 +373,7 @@ impl Backward<Flex, 3> for AttentionBackward {
         let (qkv, drop, probs, d) = &*ops.state;
         let [q, k, v] = qkv.each_ref().map(values);
         let dqkv =
-            attention_kernel::backward(&q, &k, &v, drop.as_deref(), probs, &values(&grad), *d);
+            kernels::attention::backward(&q, &k, &v, drop.as_deref(), probs, &values(&grad), *d);
         for (node, g) in ops.parents.into_iter().zip(dqkv) {
             if let Some(node) = node {
                 grads.register::<Flex>(node.id, flex_tensor(g, [d.batch, d.tokens, d.hidden]));
@@ -402,7 +399,8 @@ impl Backward<Flex, 3> for LinearBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, w, sizes) = &ops.state;
         let (m, d, n) = *sizes;
-        let dxwb = host_matmul::affine_backward(&values(x), &values(w), &values(&grad), *sizes);
+        let dxwb =
+            kernels::host_matmul::affine_backward(&values(x), &values(w), &values(&grad), *sizes);
         let shapes = [vec![m, d], vec![d, n], vec![n]];
         for ((node, g), shape) in ops.parents.into_iter().zip(dxwb).zip(shapes) {
             if let Some(node) = node {
@@ -425,7 +423,7 @@ struct GraphAttentionState {
     drop: Option<Vec<f32>>,
     out: FloatTensor<Flex>,
     probs: Vec<f32>,
-    dims: gat_kernel::Dims,
+    dims: kernels::gat::Dims,
 }
 
 impl Backward<Flex, 3> for GraphAttentionBackward {
@@ -442,7 +440,7 @@ impl Backward<Flex, 3> for GraphAttentionBackward {
         let d = st.dims;
         let inputs = st.inputs.each_ref().map(values);
         let inputs = gat_inputs(&inputs, &st.adjacency, st.drop.as_deref());
-        let g = gat_kernel::backward(inputs, d, &values(&st.out), &st.probs, &values(&grad));
+        let g = kernels::gat::backward(inputs, d, &values(&st.out), &st.probs, &values(&grad));
         let shapes = [
             vec![d.batch, d.nodes, d.heads * d.head_dim],
             vec![d.heads, d.head_dim],
@@ -474,8 +472,9 @@ impl Backward<Flex, 1> for GeluBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         if let Some(node) = node {
             let (x, shape) = ops.state;
-            let g =
-                map_in_place(grad, shape, |g| fast_math::gelu_backward_in_place(&values(&x), g));
+            let g = map_in_place(grad, shape, |g| {
+                kernels::fast_math::gelu_backward_in_place(&values(&x), g)
+            });
             grads.register::<Flex>(node.id, g);
         }
     }
@@ -501,7 +500,7 @@ impl Backward<Flex, 1> for SoftmaxBackward {
             let (y, shape) = ops.state;
             let width = last(&shape);
             let g = map_in_place(grad, shape, |g| {
-                fast_math::softmax_rows_backward(&values(&y), g, width)
+                kernels::fast_math::softmax_rows_backward(&values(&y), g, width)
             });
             grads.register::<Flex>(node.id, g);
         }
@@ -544,7 +543,7 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
                 // The input projection is read in place ([B, L, 8H]: a copy would be the size
                 // of the whole step's activations); the tape keeps its own copy of the weights.
                 let w = values(w_hh.primitive()).into_owned();
-                let (out, tape) = lstm_kernel::forward(
+                let (out, tape) = kernels::lstm::forward(
                     &values(xw.primitive()),
                     &w,
                     dims(&lens, steps, hidden),
@@ -568,7 +567,7 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         v: FloatTensor<Self>,
         bias: Vec<f32>,
         drop: Option<Vec<f32>>,
-        dims: attention_kernel::Dims,
+        dims: kernels::attention::Dims,
     ) -> FloatTensor<Self> {
         let nodes = [q.node(), k.node(), v.node()];
         match AttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
@@ -616,7 +615,7 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         a_dst: FloatTensor<Self>,
         adjacency: Vec<bool>,
         drop: Option<Vec<f32>>,
-        dims: gat_kernel::Dims,
+        dims: kernels::gat::Dims,
     ) -> FloatTensor<Self> {
         let nodes = [wh.node(), a_src.node(), a_dst.node()];
         match GraphAttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {

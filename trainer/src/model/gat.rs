@@ -15,7 +15,7 @@
 
 use super::dropout::{self, dropout};
 use super::fused;
-use super::gat_kernel;
+use super::kernels;
 use super::linear::forward_rows;
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -86,7 +86,7 @@ impl GraphAttention {
         if !fused::supports(&device) {
             return self.composed(wh, adjacency);
         }
-        let dims = gat_kernel::Dims {
+        let dims = kernels::gat::Dims {
             batch: b,
             nodes: l,
             heads: k,
@@ -266,7 +266,7 @@ mod tests {
         let gat = gat.valid();
         let x = Tensor::<3>::from_data(xa.inner().into_data(), &plain);
         let wh = forward_rows(&gat.linear, x);
-        let dims = gat_kernel::Dims { batch: b, nodes: l, heads: 2, head_dim: 3, alpha: 0.2 };
+        let dims = kernels::gat::Dims { batch: b, nodes: l, heads: 2, head_dim: 3, alpha: 0.2 };
         let adj: Vec<bool> = adjacency(&edges, b, l, &plain).into_data().iter::<bool>().collect();
         let ours = fused::graph_attention(
             wh.clone(),

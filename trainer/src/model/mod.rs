@@ -1,19 +1,15 @@
 //! The EnRel-G model in Burn, one module per layer.
 
-pub mod attention_kernel;
 pub mod bert;
 pub mod bilstm;
 pub mod char_cnn;
 pub mod crf;
 pub mod dropout;
 pub mod enrelg;
-pub mod fast_math;
 pub mod fused;
 pub mod gat;
-pub mod gat_kernel;
-pub mod host_matmul;
+pub mod kernels;
 pub mod linear;
-pub mod lstm_kernel;
 pub mod mix;
 pub mod pretrained;
 

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use enrelg_pipeline::graph::EdgeKind;
-use enrelg_pipeline::shape::{shape, SHAPE_NAMES};
+use enrelg_pipeline::words::shape::{shape, SHAPE_NAMES};
 use enrelg_schemas::Graph;
 
 use super::{ErrorSummary, Mention, Outcome, ShowDoc, ShowWindow};

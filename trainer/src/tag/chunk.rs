@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use enrelg_pipeline::tree::{walk, Depth, Links};
+use enrelg_pipeline::read::tree::{walk, Depth, Links};
 
 /// Records per chunk by default: about a minute of tagging on one core.
 pub const DEFAULT_CHUNK_LINES: usize = 1000;

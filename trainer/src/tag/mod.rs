@@ -2,7 +2,7 @@
 //!
 //! The input is a folder tree of `.txt` files or one JSONL file of
 //! `{"id", "text"}` records. Each document is checked first
-//! ([`enrelg_pipeline::input`]: UTF-8, not empty, not longer than a limit);
+//! ([`enrelg_pipeline::read::input`]: UTF-8, not empty, not longer than a limit);
 //! what fails a check is reported with its
 //! file or line and left out, the rest is parsed with spaCy where no
 //! up-to-date `.conllu` exists (the same `scripts/parse_conllu.py` as `make
@@ -20,9 +20,9 @@ use std::process::Command;
 
 use anyhow::Context;
 use burn::tensor::Device;
-use enrelg_pipeline::corpus::unannotated;
-use enrelg_pipeline::text::is_blank;
-use enrelg_pipeline::tree::with_ext;
+use enrelg_pipeline::read::corpus::unannotated;
+use enrelg_pipeline::read::text::is_blank;
+use enrelg_pipeline::read::tree::with_ext;
 use serde::Serialize;
 
 use crate::tag::predict::{Batcher, PredictedEntity, Tagger};

@@ -13,15 +13,15 @@ use std::time::Instant;
 use anyhow::Context;
 use burn::tensor::Device;
 use enrelg_pipeline::align::AlignConfig;
-use enrelg_pipeline::brat;
-use enrelg_pipeline::corpus::load_unannotated;
-use enrelg_pipeline::document::Document;
 use enrelg_pipeline::graph::EdgeKind;
+use enrelg_pipeline::read::brat;
+use enrelg_pipeline::read::corpus::load_unannotated;
+use enrelg_pipeline::read::document::Document;
+use enrelg_pipeline::read::tree::{strip_ext, walk, with_ext, Depth, Links};
 use enrelg_pipeline::shard::{process, BuildOptions, DocumentData};
 use enrelg_pipeline::skips::{SkipReport, Unit};
-use enrelg_pipeline::syntax::{deprel_id, upos_id};
-use enrelg_pipeline::tree::{strip_ext, walk, with_ext, Depth, Links};
 use enrelg_pipeline::window::{Window, WordPieceTokenizer};
+use enrelg_pipeline::words::syntax::{deprel_id, upos_id};
 use enrelg_schemas::chunks;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -49,7 +49,7 @@ pub struct PredictedEntity {
 }
 
 /// Relative paths, without extension, of the `.txt` files under `root`
-/// (the input rules of [`enrelg_pipeline::tree`]), sorted; what the walk
+/// (the input rules of [`enrelg_pipeline::read::tree`]), sorted; what the walk
 /// passes over (FIFOs, broken links, second ways into a folder) goes into
 /// `skipped`.
 pub fn txt_files(
@@ -324,7 +324,10 @@ fn run_records(
             let words = WindowWords {
                 forms: &forms,
                 tags: vec![0; tokens.len()],
-                shapes: tokens.iter().map(|t| enrelg_pipeline::shape::shape(&t.form)).collect(),
+                shapes: tokens
+                    .iter()
+                    .map(|t| enrelg_pipeline::words::shape::shape(&t.form))
+                    .collect(),
                 upos: tokens.iter().map(|t| upos_id(&t.upos)).collect(),
                 deprel: tokens.iter().map(|t| deprel_id(&t.deprel)).collect(),
             };

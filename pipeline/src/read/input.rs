@@ -11,8 +11,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::fs::{io_err, FsError};
+use crate::read::text::{is_blank, read_document_file, ReadError, BOM};
 use crate::skips::{SkipReport, Unit};
-use crate::text::{is_blank, read_document_file, ReadError, BOM};
 
 /// Longest document tagged by default, in characters (about 30k words; a
 /// Mars abstract has 3-10k characters). Longer input is almost always a

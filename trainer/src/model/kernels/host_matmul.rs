@@ -1,5 +1,5 @@
 //! Matrix products on host buffers, for the kernels that run on plain slices
-//! ([`super::lstm_kernel`], [`super::attention_kernel`], [`super::gat_kernel`]) and the fused
+//! ([`super::lstm`], [`super::attention`], [`super::gat`]) and the fused
 //! linear layer ([`affine`]): any strides, so that a head's columns or a transposed operand are
 //! read in place rather than copied out first.
 

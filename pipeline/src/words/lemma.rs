@@ -3,7 +3,7 @@
 
 use rust_stemmers::{Algorithm, Stemmer};
 
-use crate::document::Token;
+use crate::read::document::Token;
 
 pub struct Lemmatizer {
     stemmer: Stemmer,

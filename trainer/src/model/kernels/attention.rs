@@ -10,9 +10,9 @@
 
 use rayon::prelude::*;
 
-use super::dropout::masked;
 use super::fast_math::{softmax_rows_backward_serial, softmax_rows_serial};
 use super::host_matmul::matmul;
+use crate::model::dropout::masked;
 
 /// The sizes of one attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use enrelg_schemas::chunks;
 use thiserror::Error;
 
-use crate::document::{Document, Entity, Sentence, Token};
-use crate::text::{read_utf8_file, ReadError, Text};
+use crate::read::document::{Document, Entity, Sentence, Token};
+use crate::read::text::{read_utf8_file, ReadError, Text};
 
 #[derive(Debug, Error)]
 pub enum EnrelgError {

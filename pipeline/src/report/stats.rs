@@ -8,9 +8,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::align::{align, AlignConfig, AlignReport};
-use crate::corpus::{self, CorpusError};
-use crate::document::Document;
-use crate::enrelg_conll::EnrelgFile;
+use crate::read::corpus::{self, CorpusError};
+use crate::read::document::Document;
+use crate::read::enrelg_conll::EnrelgFile;
 use crate::skips::SkipReport;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

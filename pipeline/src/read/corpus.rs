@@ -14,13 +14,13 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::brat::{self, BratError};
-use crate::conllu::{self, ConlluError};
-use crate::document::Document;
-use crate::enrelg_conll::{self, EnrelgError, EnrelgFile};
+use crate::read::brat::{self, BratError};
+use crate::read::conllu::{self, ConlluError};
+use crate::read::document::Document;
+use crate::read::enrelg_conll::{self, EnrelgError, EnrelgFile};
+use crate::read::text::Text;
+use crate::read::tree::{Depth, Links};
 use crate::skips::{SkipReport, Unit};
-use crate::text::Text;
-use crate::tree::{Depth, Links};
 
 #[derive(Debug, Error)]
 pub enum CorpusError {
@@ -114,7 +114,7 @@ pub fn splits(dir: &Path) -> Result<Vec<String>, CorpusError> {
 }
 
 /// File stems with the given extension in a split folder, sorted, by the
-/// input rules of [`crate::tree`] (regular files only, links followed). What
+/// input rules of [`crate::read::tree`] (regular files only, links followed). What
 /// is passed over goes into `skipped` (a document for `.txt`, an entry for
 /// its partners, which the missing partner counts); with `strict` it is the
 /// error instead.
@@ -124,7 +124,7 @@ fn stems(
     strict: bool,
     skipped: &mut SkipReport,
 ) -> Result<BTreeSet<String>, CorpusError> {
-    let tree = crate::tree::walk(dir, ext, Depth::Flat, Links::Follow)
+    let tree = crate::read::tree::walk(dir, ext, Depth::Flat, Links::Follow)
         .map_err(|e| CorpusError::Io { path: e.path, source: e.source })?;
     let mut passed = tree.skipped;
     let mut out = BTreeSet::new();

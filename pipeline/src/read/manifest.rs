@@ -37,7 +37,7 @@ pub struct SplitSpec {
     #[serde(default)]
     pub enrelg_file: Option<String>,
     pub documents: usize,
-    /// For a corpus imported from a brat folder ([`crate::import`]): the
+    /// For a corpus imported from a brat folder ([`crate::read::import`]): the
     /// source `.txt` of each document, relative to that folder, in id order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
@@ -62,7 +62,7 @@ pub struct Manifest {
     pub license: String,
     #[serde(default)]
     pub attribution: String,
-    /// How an imported corpus was split ([`crate::import`]), to repeat it.
+    /// How an imported corpus was split ([`crate::read::import`]), to repeat it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_rule: Option<String>,
 }

@@ -12,7 +12,7 @@ use enrelg_schemas::LabelSet;
 use serde::{Deserialize, Serialize};
 
 use crate::align::tokens_overlapping;
-use crate::document::Document;
+use crate::read::document::Document;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comparison {

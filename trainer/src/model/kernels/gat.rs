@@ -10,9 +10,9 @@
 
 use rayon::prelude::*;
 
-use super::dropout::masked;
 use super::fast_math::{exp, softmax_rows_backward_serial, softmax_rows_serial};
 use super::host_matmul::matmul;
+use crate::model::dropout::masked;
 
 /// The sizes of one graph attention and its LeakyReLU slope.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -8,7 +8,7 @@
 //! character must start a word. Pairs are found once per document and then
 //! apply to every later mention of the short form.
 
-use crate::document::Document;
+use crate::read::document::Document;
 
 /// A definition: the short form at token `short` and its long form on tokens
 /// `long_start..long_end`.
@@ -128,8 +128,8 @@ fn match_long(doc: &Document, sf: &str, short: usize, from: usize, to: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::{Sentence, Token};
-    use crate::text::Text;
+    use crate::read::document::{Sentence, Token};
+    use crate::read::text::Text;
     use std::collections::BTreeMap;
 
     /// Tokenise on spaces, one sentence.

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::document::{Sentence, Token};
-use crate::text::{read_utf8_file, ReadError, Text};
+use crate::read::document::{Sentence, Token};
+use crate::read::text::{read_utf8_file, ReadError, Text};
 
 #[derive(Debug, Error)]
 pub enum ConlluError {
@@ -439,7 +439,7 @@ fn check_coverage(
     let mut first = None;
     let mut count = 0;
     for (i, (c, &cov)) in text.as_str().chars().zip(&covered).enumerate() {
-        if !cov && !crate::text::is_blank_at(i, c) {
+        if !cov && !crate::read::text::is_blank_at(i, c) {
             count += 1;
             first.get_or_insert(i);
         }
@@ -448,7 +448,7 @@ fn check_coverage(
         None => Ok(()),
         Some(at) => {
             let byte = text.as_str().char_indices().nth(at).map_or(0, |(b, _)| b);
-            let (line, column) = crate::text::line_col(text.as_str(), byte);
+            let (line, column) = crate::read::text::line_col(text.as_str(), byte);
             Err(ConlluError::Uncovered {
                 path: path.to_path_buf(),
                 txt: txt.to_path_buf(),
@@ -464,7 +464,7 @@ fn check_coverage(
 /// Find `form` at `cursor` after skipping whitespace.
 fn align_form(text: &Text, cursor: usize, form: &str) -> Option<(usize, usize)> {
     let mut at = cursor;
-    while text.char_at(at).is_some_and(|c| crate::text::is_blank_at(at, c)) {
+    while text.char_at(at).is_some_and(|c| crate::read::text::is_blank_at(at, c)) {
         at += 1;
     }
     let len = form.chars().count();

@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::corpus::{split_rank, split_role};
 use crate::fs::{io_err, write_atomic, FsError};
-use crate::manifest::{Manifest, SplitSpec};
+use crate::read::corpus::{split_rank, split_role};
+use crate::read::manifest::{Manifest, SplitSpec};
+use crate::read::tree::{walk_exts, Depth, Links};
 use crate::skips::SkipReport;
-use crate::tree::{walk_exts, Depth, Links};
 
 #[derive(Debug, Error)]
 pub enum ImportError {

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::document::Entity;
-use crate::text::{is_space, read_document_file, read_utf8_file, ReadError, Text};
+use crate::read::document::Entity;
+use crate::read::text::{is_space, read_document_file, read_utf8_file, ReadError, Text};
 
 #[derive(Debug, Error)]
 pub enum BratError {
@@ -143,7 +143,7 @@ fn line_kind(id: &str) -> Option<&'static str> {
 
 /// One entity line of an `.ann` file, `T{n}\tTYPE START END\tSURFACE\n`, for the entity over
 /// characters `start..end` whose text is `surface`. Where the text holds a tab or a line break
-/// between two words ([`crate::text::is_line_break`], which would end the line for brat's
+/// between two words ([`crate::read::text::is_line_break`], which would end the line for brat's
 /// reader), the entity is written as brat writes such a span: cut at each of those whitespace
 /// runs into fragments `S1 E1;S2 E2`, its surface the fragments' texts joined by single spaces,
 /// so that every fragment slices to its part of the surface. [`parse_ann`] reads the line back
@@ -160,7 +160,7 @@ pub fn entity_line(n: usize, ty: &str, start: usize, end: usize, surface: &str) 
         .map(|&(s, e)| {
             chars[s..e]
                 .iter()
-                .map(|&c| if c == '\t' || crate::text::is_line_break(c) { ' ' } else { c })
+                .map(|&c| if c == '\t' || crate::read::text::is_line_break(c) { ' ' } else { c })
                 .collect()
         })
         .collect();
@@ -182,7 +182,7 @@ fn fragments(chars: &[char]) -> Vec<(usize, usize)> {
             i += 1;
         }
         let breaks =
-            chars[run_start..i].iter().any(|&c| c == '\t' || crate::text::is_line_break(c));
+            chars[run_start..i].iter().any(|&c| c == '\t' || crate::read::text::is_line_break(c));
         if breaks && run_start > 0 && i < chars.len() {
             out.push((frag_start, run_start));
             frag_start = i;

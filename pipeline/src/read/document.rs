@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::text::Text;
+use crate::read::text::Text;
 
 #[derive(Debug, Clone)]
 pub struct Document {
