@@ -5,11 +5,14 @@ set -uo pipefail
 OLD=/tmp/enrelg-house-before
 NEW=$HOME/.cache/enrelg-target-wt/release/enrelg
 W=/tmp/identical-stages
-rm -rf $W && mkdir -p $W
+# KEEP_OLD=1 keeps the old build's outputs of an earlier run and reruns the new build only.
+if [ "${KEEP_OLD:-0}" = 1 ]; then rm -rf $W/new-*; else rm -rf $W; fi
+mkdir -p $W
 cd /work/main
 same() { if cmp -s "$1" "$2"; then echo "SAME  $3"; else echo "DIFF  $3 ($1 vs $2)"; fi; }
 for b in old new; do
   BIN=$OLD; [ $b = new ] && BIN=$NEW
+  [ $b = old ] && [ "${KEEP_OLD:-0}" = 1 ] && continue
   for s in 1 2; do cp -r runs/lexical/mars-cd-66fe4f0b-seed-$s $W/$b-run$s; rm -f $W/$b-run$s/eval-*.json $W/$b-run$s/predictions-*; done
   $BIN eval --run $W/$b-run1 --split test > $W/$b-eval.log 2>&1
   $BIN ensemble --run $W/$b-run1 --run $W/$b-run2 --split test --out $W/$b-ens > $W/$b-ens.log 2>&1
