@@ -18,7 +18,8 @@ use super::linear::forward_rows;
 use super::mix::{ScalarMix, ScalarMixConfig};
 
 /// Which graphs the model uses (the paper's ablation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Variant {
     /// BERT + BiLSTM + CRF, no graph.
@@ -41,7 +42,8 @@ impl Variant {
 }
 
 /// Which words the coreference graph links.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum CorefScope {
     /// Words of one 128-subtoken window (the paper).
@@ -53,7 +55,8 @@ pub enum CorefScope {
 }
 
 /// How the BiLSTM output `E` and the graph outputs `G_C`, `G_D` are combined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Fusion {
     /// The paper: `W_N E + W_C G_C + W_D G_D`.
@@ -65,7 +68,8 @@ pub enum Fusion {
 }
 
 /// How a word's vector is taken from its subtokens' vectors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum WordPool {
     /// The first subtoken (the paper).
