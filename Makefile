@@ -226,7 +226,7 @@ results: build
 	$(RUN_BIN) results $(foreach s,$(SPECS),experiments/$(s).toml)
 	$(MAKE) --no-print-directory figures
 
-# Every figure the README and results/README.md quote, rewritten from the records that
+# Every figure the pages of docs/figures.toml quote (the README, results/README.md, ...), rewritten from the records that
 # docs/figures.toml names (results/*/table.json, docs/peers.json, docs/performance.json);
 # check-figures (CI) fails when a page and its records disagree.
 figures:
