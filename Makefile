@@ -226,9 +226,9 @@ results: build
 	$(RUN_BIN) results $(foreach s,$(SPECS),experiments/$(s).toml)
 	$(MAKE) --no-print-directory figures
 
-# Every figure the pages of docs/figures.toml quote (the README, results/README.md, ...), rewritten from the records that
-# docs/figures.toml names (results/*/table.json, docs/peers.json, docs/performance.json);
-# check-figures (CI) fails when a page and its records disagree.
+# Every figure the pages listed in docs/figures.toml quote (the README, results/README.md, ...),
+# rewritten from the records it names (results/*/table.json, docs/peers.json,
+# docs/performance.json); check-figures (CI) fails when a page and its records disagree.
 figures:
 	python3 scripts/figures.py
 check-figures:
