@@ -47,14 +47,20 @@ class FigureError(Exception):
     """A registry entry that does not resolve against the records."""
 
 
-def load_json(rel: str, cache: dict[str, object]) -> object:
-    if rel not in cache:
-        path = cache["__root__"] / rel
-        try:
-            cache[rel] = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise FigureError(f"record {rel} does not exist") from None
-    return cache[rel]
+class Records:
+    """The JSON records under a repository, each read once however many figures cite it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.loaded: dict[str, object] = {}
+
+    def json(self, rel: str) -> object:
+        if rel not in self.loaded:
+            try:
+                self.loaded[rel] = json.loads((self.root / rel).read_text())
+            except FileNotFoundError:
+                raise FigureError(f"record {rel} does not exist") from None
+        return self.loaded[rel]
 
 
 def seeds_text(seeds: list[int]) -> str:
@@ -86,8 +92,8 @@ def stat_text(mean: float, std: float | None, n: int, spec: dict) -> str:
     return f"{text} ± {number_text(std, {**spec, 'sign': False})}"
 
 
-def table_row(spec: dict, cache: dict) -> tuple[dict, dict]:
-    table = load_json(spec["table"], cache)
+def table_row(spec: dict, records: Records) -> tuple[dict, dict]:
+    table = records.json(spec["table"])
     split = spec.get("split", "test")
     rows = table["rows"].get(split)
     if rows is None:
@@ -109,7 +115,7 @@ def table_row(spec: dict, cache: dict) -> tuple[dict, dict]:
     return table, found[0]
 
 
-def resolve(name: str, spec: dict, cache: dict, figures: dict) -> tuple[float | None, str]:
+def resolve(spec: dict, records: Records, figures: dict) -> tuple[float | None, str]:
     """The figure's number (for differences) and its text."""
     if "diff" in spec:
         a, b = spec["diff"]
@@ -117,14 +123,14 @@ def resolve(name: str, spec: dict, cache: dict, figures: dict) -> tuple[float | 
         for other in (a, b):
             if other not in figures:
                 raise FigureError(f"diff names unknown figure {other!r}")
-            value, _ = resolve(other, figures[other], cache, figures)
+            value, _ = resolve(figures[other], records, figures)
             if value is None:
                 raise FigureError(f"{other!r} has no number to subtract")
             values.append(value)
         x = values[0] - values[1]
         return x, number_text(x, {"sign": True, **spec})
     if "table" in spec:
-        table, row = table_row(spec, cache)
+        table, row = table_row(spec, records)
         value = spec.get("value", "f1")
         if value == "seeds":
             return None, seeds_text(row["seeds"])
@@ -149,7 +155,7 @@ def resolve(name: str, spec: dict, cache: dict, figures: dict) -> tuple[float | 
             return x, number_text(x, spec)
         raise FigureError(f"unknown table value {value!r}")
     if "json" in spec:
-        record = load_json(spec["json"], cache)
+        record = records.json(spec["json"])
         node = field(record, spec["json"], spec["path"])
         if isinstance(node, dict) and "mean" in node:
             n = node.get("n", 1)
@@ -183,12 +189,12 @@ def run(root: Path, check: bool = False, listing: bool = False) -> int:
     # The pages whose figures come from the registry; a page not listed may still quote
     # history, dated, in its own words (experiments/NOTES.md, docs/experiments.md).
     pages = [root / p for p in registry["pages"]]
-    cache: dict[str, object] = {"__root__": root}
+    records = Records(root)
     texts: dict[str, str] = {}
     problems: list[str] = []
     for name, spec in figures.items():
         try:
-            texts[name] = resolve(name, spec, cache, figures)[1]
+            texts[name] = resolve(spec, records, figures)[1]
         except FigureError as e:
             problems.append(f"docs/figures.toml: figure {name}: {e}")
         except KeyError as e:
