@@ -76,12 +76,13 @@ class Tagger:
     backend) or another device built into the module. `threads`: the threads inference runs on
     (default: all cores). `consistency`: consistency decoding at this threshold instead of the
     run's own (its `decoding.json`, chosen on dev), as `enrelg tag --consistency`; 1.0 decodes plainly.
+    `quantize`: "f32" (as trained) or "int8" (8-bit encoder, as `enrelg tag --quantize int8`).
     """
 
     def __init__(self, run_dir, device: str = "cpu", threads: int | None = None, *, consistency: float | None = None,
-                 spacy_model: str = DEFAULT_SPACY_MODEL, max_chars: int = DEFAULT_MAX_CHARS):
+                 quantize: str = "f32", spacy_model: str = DEFAULT_SPACY_MODEL, max_chars: int = DEFAULT_MAX_CHARS):
         runs = [run_dir] if isinstance(run_dir, (str, os.PathLike)) else list(run_dir)
-        self._tagger = _enrelg.Tagger([os.fspath(r) for r in runs], device, threads, consistency)
+        self._tagger = _enrelg.Tagger([os.fspath(r) for r in runs], device, threads, consistency, quantize)
         self._parser = Parser(spacy_model)
         self.max_chars = max_chars
 

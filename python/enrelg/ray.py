@@ -151,8 +151,9 @@ class TagStage:
     JSON lines out. `crash_once`: a marker file; the first actor to find it missing creates it
     and exits, to test that a killed actor's chunk is redone (`--crash-once`)."""
 
-    def __init__(self, runs: list[str], device: str, threads: int, consistency: float | None, crash_once: str | None):
-        self.tagger = _enrelg.Tagger(runs, device, threads, consistency)
+    def __init__(self, runs: list[str], device: str, threads: int, consistency: float | None, quantize: str,
+                 crash_once: str | None):
+        self.tagger = _enrelg.Tagger(runs, device, threads, consistency, quantize)
         self.crash_once = crash_once
 
     def __call__(self, batch: dict) -> dict:
@@ -226,6 +227,7 @@ def arguments(argv=None):
     ap.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_LINES, help="records per chunk (JSONL lines, Parquet rows)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--consistency", type=float, help="consistency decoding at this threshold instead of the run's own (1.0: plain)")
+    ap.add_argument("--quantize", choices=["f32", "int8"], default="f32", help="the encoder's arithmetic (as enrelg tag --quantize)")
     ap.add_argument("--spacy-model", default=DEFAULT_SPACY_MODEL)
     ap.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS)
     ap.add_argument("--parse-actors", type=int, default=1)
@@ -265,7 +267,7 @@ def main(argv=None) -> int:
     runs = [os.path.abspath(r) for r in args.run]
     # Ray Data restarts a dead actor and retries its batch (max_restarts and max_task_retries
     # default to -1 for actor pools), so a killed tagger's chunk is tagged again, not lost.
-    ds = ds.map_batches(TagStage, fn_constructor_kwargs={"runs": runs, "device": args.device, "threads": args.tag_cpus, "consistency": args.consistency, "crash_once": args.crash_once},
+    ds = ds.map_batches(TagStage, fn_constructor_kwargs={"runs": runs, "device": args.device, "threads": args.tag_cpus, "consistency": args.consistency, "quantize": args.quantize, "crash_once": args.crash_once},
                         batch_size=1, compute=ray.data.ActorPoolStrategy(size=args.tag_actors), num_cpus=args.tag_cpus, memory=args.tag_memory_gb * gb)
     done, docs = 0, 0
     for row in ds.iter_rows():

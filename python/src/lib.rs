@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use enrelg::model::inference::Precision;
 use enrelg::run::LoadedRun;
 use enrelg::tag::chunk;
 use enrelg::tag::predict::{check_threshold, open_runs, Tagger as RunTagger};
@@ -33,6 +34,8 @@ struct Tagger {
     tokenizer: WordPieceTokenizer,
     device: burn::tensor::Device,
     consistency: Option<f64>,
+    /// The encoder's arithmetic (`"f32"` or `"int8"`).
+    precision: Precision,
     /// The threads inference runs on (Burn's flex kernels and the pipeline use rayon).
     pool: rayon::ThreadPool,
     run_dirs: Vec<PathBuf>,
@@ -41,15 +44,25 @@ struct Tagger {
 #[pymethods]
 impl Tagger {
     #[new]
-    #[pyo3(signature = (runs, device = "cpu", threads = None, consistency = None))]
+    #[pyo3(signature = (runs, device = "cpu", threads = None, consistency = None, quantize = "f32"))]
     fn new(
         py: Python<'_>,
         runs: Vec<PathBuf>,
         device: &str,
         threads: Option<usize>,
         consistency: Option<f64>,
+        quantize: &str,
     ) -> PyResult<Self> {
         check_threshold(consistency).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
+        let precision = match quantize {
+            "f32" => Precision::F32,
+            "int8" => Precision::Int8,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "quantize: \"f32\" or \"int8\", not {other:?}"
+                )))
+            }
+        };
         let threads =
             threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if threads == 0 {
@@ -63,7 +76,11 @@ impl Tagger {
             enrelg::device::by_name(device).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
         let (loaded, tokenizer) =
             py.detach(|| pool.install(|| open_runs(&runs, &device))).map_err(runtime)?;
-        Ok(Self { runs: loaded, tokenizer, device, consistency, pool, run_dirs: runs })
+        // Refused here rather than at the first text: int8 needs the flex backend.
+        RunTagger::new(&loaded, &tokenizer)
+            .and_then(|t| t.with_precision(precision, &device))
+            .map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
+        Ok(Self { runs: loaded, tokenizer, device, consistency, precision, pool, run_dirs: runs })
     }
 
     /// The run folders, in the order given.
@@ -140,7 +157,8 @@ impl Tagger {
             .detach(|| {
                 self.pool.install(|| {
                     let tagger = RunTagger::new(&self.runs, &self.tokenizer)?
-                        .with_consistency(self.consistency);
+                        .with_consistency(self.consistency)
+                        .with_precision(self.precision, &self.device)?;
                     tag_parsed(&tagger, texts, &self.device)
                 })
             })

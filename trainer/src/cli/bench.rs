@@ -18,6 +18,7 @@ use enrelg::data::{load_split, pad_for, PaddedBatch, WindowRecord};
 use enrelg::decode::emissions::INFERENCE_WINDOWS;
 use enrelg::device::peak_rss_mib;
 use enrelg::model::crf::host_rows;
+use enrelg::model::inference::{HostEncoder, Precision};
 use enrelg::model::pretrained::weights_path;
 use enrelg::model::{BertEncoder, Enrelg, Fusion, Variant};
 use enrelg::train::{FineTuned, FrozenHead, SplitData, TrainStep};
@@ -307,13 +308,15 @@ fn fine_tune(
     }
     // Inference as predict runs it: the whole model without autodiff, on the same batches.
     let valid = learner.model().valid();
+    let host = HostEncoder::for_inference(&valid.encoder, Precision::F32, &plain);
     let mut inference = 0.0;
     for step in 1..=args.steps {
         let refs: Vec<&WindowRecord> =
             step_windows(step, args.batch, records).iter().map(|&i| &records[i]).collect();
         let batch = pad_for(&refs, cfg.model.coref_scope).into_device(&plain);
         let clock = Instant::now();
-        host_rows(valid.head.emissions(valid.words(&batch), &batch), batch.word_mask.clone())?;
+        let words = valid.words_with(host.as_ref(), &batch);
+        host_rows(valid.head.emissions(words, &batch), batch.word_mask.clone())?;
         inference += clock.elapsed().as_secs_f64();
     }
     phases.report(&format!("fine-tuned {:?}", cfg.model.variant), args, inference);

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use enrelg::metrics::conlleval::{score_spans, Span};
+use enrelg::model::inference::Precision;
 use enrelg::tag::output::OutputDir;
 use enrelg::tag::predict::{
     check_threshold, find_inputs, open_runs, tag_documents, txt_files, Tagger, SKIPPED_TSV,
@@ -40,6 +41,11 @@ pub struct PredictArgs {
     /// `eval --consistency`); 1.0 decodes plainly.
     #[arg(long, value_name = "THRESHOLD")]
     pub consistency: Option<f64>,
+    /// The encoder's arithmetic: f32 as trained, or int8 (8-bit weights per output channel and
+    /// activations per subtoken, on the flex backend; docs/performance.md measures what it
+    /// changes).
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub quantize: Precision,
     /// Stop at the first document that cannot be read instead of skipping it
     /// with a counted warning.
     #[arg(long)]
@@ -62,7 +68,9 @@ pub fn run_predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let device = args.device.device()?;
     check_threshold(args.consistency)?;
     let (runs, tokenizer) = open_runs(&args.runs, &device)?;
-    let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
+    let tagger = Tagger::new(&runs, &tokenizer)?
+        .with_consistency(args.consistency)
+        .with_precision(args.quantize, &device)?;
     if let Some(t) = tagger.consistency() {
         eprintln!("consistency decoding at threshold {t}");
     }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use enrelg::model::inference::Precision;
 use enrelg::run::newest_run;
 use enrelg::tag::chunk::{self, Task, DEFAULT_CHUNK_LINES};
 use enrelg::tag::output::{OutputDir, WORK_DIR};
@@ -51,6 +52,11 @@ pub struct TagArgs {
     /// `enrelg predict --consistency`; 1.0 decodes plainly).
     #[arg(long, value_name = "THRESHOLD")]
     pub consistency: Option<f64>,
+    /// The encoder's arithmetic: f32 as trained, or int8 (8-bit weights per output channel and
+    /// activations per subtoken, on the flex backend; docs/performance.md measures what it
+    /// changes).
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub quantize: Precision,
     /// Do not follow symbolic links to folders in --input (links to files are followed).
     #[arg(long)]
     pub no_follow_links: bool,
@@ -117,7 +123,9 @@ pub fn run(args: TagArgs) -> anyhow::Result<ExitCode> {
     let (runs, tokenizer) = open_runs(&run_dirs, &device)?;
     let names: Vec<String> = run_dirs.iter().map(|d| d.display().to_string()).collect();
     eprintln!("tagging with {}", names.join(", "));
-    let tagger = Tagger::new(&runs, &tokenizer)?.with_consistency(args.consistency);
+    let tagger = Tagger::new(&runs, &tokenizer)?
+        .with_consistency(args.consistency)
+        .with_precision(args.quantize, &device)?;
     if let Some(t) = tagger.consistency() {
         eprintln!("consistency decoding at threshold {t}");
     }

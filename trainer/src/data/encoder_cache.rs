@@ -11,6 +11,8 @@ use sha2::Digest;
 
 use crate::config::TrainConfig;
 use crate::data::{make_batch, WindowRecord};
+use crate::model::enrelg::encoder_words;
+use crate::model::inference::{HostEncoder, Precision, HOST_PASS_WINDOWS};
 use crate::model::{BertEncoder, WordPool};
 
 /// Encoder word vectors of each window, `[words, width]` row-major.
@@ -43,8 +45,9 @@ pub fn windows_sha256(records: &[WindowRecord]) -> String {
 /// The version of the encoder's numerics in cache file names, raised whenever a change to the
 /// encoder's kernels moves its outputs, even by rounding, so that a cache an older build wrote is
 /// not read as this build's (a frozen run trains and scores on the cache, `predict` runs the
-/// encoder live, and the two must agree). 2: the fused attention (`model::kernels::attention`).
-const ENCODER_NUMERICS: u32 = 2;
+/// encoder live, and the two must agree). 2: the fused attention (`model::kernels::attention`); 3: the host encoder
+/// (`model::inference`).
+const ENCODER_NUMERICS: u32 = 3;
 
 /// The cache file of one split's windows for these weights: the layer mix
 /// caches every hidden state and mean pooling other vectors, so each has its own file.
@@ -96,11 +99,13 @@ pub fn embed(
     );
     bar.set_message(label.to_string());
     let mut words = Vec::with_capacity(records.len());
-    for chunk in records.chunks(16) {
+    let host = HostEncoder::for_inference(encoder, Precision::F32, device);
+    // The host encoder packs windows without padding, so more per pass only fills its products.
+    let per_pass = if host.is_some() { HOST_PASS_WINDOWS } else { 16 };
+    for chunk in records.chunks(per_pass) {
         let refs: Vec<&WindowRecord> = chunk.iter().collect();
         let batch = make_batch(&refs, device);
-        let pooled =
-            crate::model::enrelg::encoder_words(encoder, &batch, all_layers, cfg.model.word_pool);
+        let pooled = encoder_words(encoder, host.as_ref(), &batch, all_layers, cfg.model.word_pool);
         let l = pooled.dims()[1];
         let flat: Vec<f32> = pooled
             .into_data()

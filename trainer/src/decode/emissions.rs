@@ -10,6 +10,7 @@ use enrelg_schemas::tables::MANIFEST;
 use crate::data::encoder_cache::{cache_file, embed, Embedded};
 use crate::data::{load_split, pad_for, plan_batches, WindowRecord};
 use crate::model::crf::{host_rows, CrfPotentials};
+use crate::model::inference::{HostEncoder, Precision};
 use crate::model::{CorefScope, Enrelg, EnrelgHead};
 use crate::run::LoadedRun;
 
@@ -38,9 +39,11 @@ pub fn cached_emissions(
     })
 }
 
-/// Emission scores of every window through the full model (encoder included).
+/// Emission scores of every window through the full model (encoder included), the encoder
+/// through `host` when given ([`crate::run::LoadedRun::host_encoder`]).
 pub fn full_emissions(
     model: &Enrelg,
+    host: Option<&HostEncoder>,
     records: &[WindowRecord],
     device: &Device,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
@@ -50,7 +53,8 @@ pub fn full_emissions(
             model.head.coref_scope,
         )
         .into_device(device);
-        Ok(host_rows(model.head.emissions(model.words(&batch), &batch), batch.word_mask.clone())?)
+        let words = model.words_with(host, &batch);
+        Ok(host_rows(model.head.emissions(words, &batch), batch.word_mask.clone())?)
     })
 }
 
@@ -113,7 +117,7 @@ pub fn window_emissions(
         let e = embed(&run.model.encoder, cfg, records, &cache, device, split)?;
         cached_emissions(&run.model.head, &e, records, device)
     } else {
-        full_emissions(&run.model, records, device)
+        full_emissions(&run.model, run.host_encoder(Precision::F32, device), records, device)
     }
 }
 

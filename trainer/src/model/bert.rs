@@ -58,6 +58,7 @@ impl BertConfig {
             position_embeddings: EmbeddingConfig::new(self.max_position_embeddings, h).init(device),
             token_type_embeddings: EmbeddingConfig::new(self.type_vocab_size, h).init(device),
             embeddings_norm: ln(),
+            layer_norm_eps: self.layer_norm_eps,
             dropout: DropoutConfig::new(self.hidden_dropout_prob).init(),
             layers: (0..self.num_hidden_layers)
                 .map(|_| BertLayer {
@@ -163,6 +164,10 @@ pub struct BertEncoder {
     pub position_embeddings: Embedding,
     pub token_type_embeddings: Embedding,
     pub embeddings_norm: LayerNorm,
+    /// The layer norms' epsilon (Burn keeps its own private), for the host copy
+    /// ([`super::inference::HostEncoder`]).
+    #[module(skip)]
+    pub layer_norm_eps: f64,
     pub dropout: Dropout,
     pub layers: Vec<BertLayer>,
 }

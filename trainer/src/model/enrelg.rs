@@ -14,6 +14,7 @@ use super::char_cnn::{CharCnn, CharCnnConfig};
 use super::crf::{Crf, CrfConfig};
 use super::dropout::{drop_ids, dropout};
 use super::gat::{GraphAttention, GraphAttentionConfig, NodeEdges};
+use super::inference::HostEncoder;
 use super::linear::forward_rows;
 use super::mix::{ScalarMix, ScalarMixConfig};
 
@@ -337,14 +338,31 @@ pub const ENCODER_WINDOWS: usize = 32;
 /// Word embeddings from the encoder: `[B, L, H]` from the last layer, or with
 /// `all_layers` every hidden state side by side, `[B, L, K*H]`, for a [`ScalarMix`].
 /// Each hidden state is pooled to words before they are put side by side, so the subtoken-level
-/// concatenation (`[B, T, K*H]`) never exists.
+/// concatenation (`[B, T, K*H]`) never exists. With `host` (inference on flex) the host copy of
+/// the encoder runs instead of the module, on the whole batch at once (it packs the windows
+/// without padding, so a larger batch costs no attention memory).
 pub fn encoder_words(
     encoder: &BertEncoder,
+    host: Option<&HostEncoder>,
     batch: &Batch,
     all_layers: bool,
     pool: WordPool,
 ) -> Tensor<3> {
     let b = batch.input_ids.dims()[0];
+    let pooled = |hidden: Vec<Tensor<3>>, rows: std::ops::Range<usize>| {
+        let pooled = hidden.into_iter().map(|h| match pool {
+            WordPool::First => pool_first_subtoken(h, batch.word_index.clone().slice(rows.clone())),
+            WordPool::Mean => batch.word_mean.clone().slice(rows.clone()).matmul(h),
+        });
+        Tensor::cat(pooled.collect(), 2)
+    };
+    if let Some(host) = host {
+        let mut hidden = host_hidden(host, batch);
+        if !all_layers {
+            hidden.drain(..hidden.len() - 1);
+        }
+        return pooled(hidden, 0..b);
+    }
     let slices: Vec<Tensor<3>> = (0..b)
         .step_by(ENCODER_WINDOWS)
         .map(|start| {
@@ -358,13 +376,7 @@ pub fn encoder_words(
             } else {
                 vec![encoder.forward(ids, mask)]
             };
-            let pooled = hidden.into_iter().map(|h| match pool {
-                WordPool::First => {
-                    pool_first_subtoken(h, batch.word_index.clone().slice(rows.clone()))
-                }
-                WordPool::Mean => batch.word_mean.clone().slice(rows.clone()).matmul(h),
-            });
-            Tensor::cat(pooled.collect(), 2)
+            pooled(hidden, rows)
         })
         .collect();
     if slices.len() == 1 {
@@ -372,6 +384,28 @@ pub fn encoder_words(
     } else {
         Tensor::cat(slices, 0)
     }
+}
+
+/// Every hidden state of a batch's windows from the host encoder, `[B, T, H]` each. A window's
+/// subtokens are the leading positions its attention mask marks.
+fn host_hidden(host: &HostEncoder, batch: &Batch) -> Vec<Tensor<3>> {
+    let [b, t] = batch.input_ids.dims();
+    let ids: Vec<u32> =
+        batch.input_ids.clone().into_data().iter::<i64>().map(|v| v as u32).collect();
+    let mask: Vec<bool> = batch.attention_mask.clone().into_data().iter::<bool>().collect();
+    let lens: Vec<usize> = mask
+        .chunks_exact(t.max(1))
+        .map(|row| {
+            let n = row.iter().take_while(|&&m| m).count();
+            assert!(
+                row[n..].iter().all(|&m| !m),
+                "a window's subtokens are not its leading positions"
+            );
+            n
+        })
+        .collect();
+    debug_assert_eq!(lens.len(), b);
+    host.forward_all_padded(&ids, &lens, t, &batch.input_ids.device())
 }
 
 impl EnrelgHead {
@@ -465,7 +499,12 @@ pub struct Enrelg {
 impl Enrelg {
     /// Word embeddings from the encoder, as the head takes them.
     pub fn words(&self, batch: &Batch) -> Tensor<3> {
-        encoder_words(&self.encoder, batch, self.head.mix.is_some(), self.head.word_pool)
+        self.words_with(None, batch)
+    }
+
+    /// [`Enrelg::words`] through `host`, the encoder's host copy, when given (inference on flex).
+    pub fn words_with(&self, host: Option<&HostEncoder>, batch: &Batch) -> Tensor<3> {
+        encoder_words(&self.encoder, host, batch, self.head.mix.is_some(), self.head.word_pool)
     }
 
     pub fn loss(&self, batch: &Batch) -> Tensor<1> {
@@ -675,11 +714,11 @@ mod tests {
             a.into_data()
                 .assert_approx_eq::<f32>(&b.into_data(), burn::tensor::Tolerance::absolute(1e-5))
         };
-        let mean = encoder_words(&encoder, &batch, false, WordPool::Mean);
+        let mean = encoder_words(&encoder, None, &batch, false, WordPool::Mean);
         close(mean.clone().slice([0..1, 0..1, 0..8]), sub(1));
         close(mean.clone().slice([0..1, 1..2, 0..8]), (sub(2) + sub(3)) / 2.0);
         close(mean.slice([0..1, 2..3, 0..8]), sub(4));
-        let first = encoder_words(&encoder, &batch, false, WordPool::First);
+        let first = encoder_words(&encoder, None, &batch, false, WordPool::First);
         close(first.slice([0..1, 1..2, 0..8]), sub(2));
     }
 

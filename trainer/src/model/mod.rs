@@ -8,6 +8,7 @@ pub mod dropout;
 pub mod enrelg;
 pub mod fused;
 pub mod gat;
+pub mod inference;
 pub mod kernels;
 pub mod linear;
 pub mod mix;

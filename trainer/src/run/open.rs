@@ -1,6 +1,7 @@
 //! Opening a trained run: the newest of a dataset, and its model loaded ([`LoadedRun`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::Context;
 use burn::module::Module;
@@ -8,6 +9,7 @@ use burn::tensor::Device;
 
 use super::{Decoding, RunInfo, RUN_JSON};
 use crate::data::vocab::Lexicon;
+use crate::model::inference::{HostEncoder, Precision};
 use crate::model::{BertEncoder, Enrelg};
 
 /// The newest `make train` run of `dataset` under `runs_dir` (folders
@@ -55,6 +57,8 @@ pub struct LoadedRun {
     pub model_dir: PathBuf,
     /// How the run decodes new text by default (`decoding.json`; plain without it).
     pub decoding: Option<Decoding>,
+    /// The encoder's host copies for inference, one per [`Precision`], made on first use.
+    hosts: [OnceLock<Option<HostEncoder>>; 2],
 }
 
 impl LoadedRun {
@@ -84,6 +88,19 @@ impl LoadedRun {
                 .map_err(load_err)?
         };
         let decoding = Decoding::read(run)?;
-        Ok(Self { info, model, lexicon, checkpoint_sha256, model_dir, decoding })
+        let hosts = Default::default();
+        Ok(Self { info, model, lexicon, checkpoint_sha256, model_dir, decoding, hosts })
+    }
+
+    /// The encoder as inference on `device` runs it in `precision`: its host copy where the device
+    /// takes one ([`HostEncoder::for_inference`], made once per run and precision), else `None`
+    /// (the module runs, in f32).
+    pub fn host_encoder(&self, precision: Precision, device: &Device) -> Option<&HostEncoder> {
+        let slot = match precision {
+            Precision::F32 => &self.hosts[0],
+            Precision::Int8 => &self.hosts[1],
+        };
+        slot.get_or_init(|| HostEncoder::for_inference(&self.model.encoder, precision, device))
+            .as_ref()
     }
 }

@@ -29,6 +29,7 @@ use serde::Serialize;
 use crate::data::{DocLink, WindowRecord, WindowWords};
 use crate::decode::emissions::{full_emissions, INFERENCE_WINDOWS};
 use crate::model::crf::CrfPotentials;
+use crate::model::inference::{HostEncoder, Precision};
 use crate::model::CorefScope;
 use crate::run::LoadedRun;
 use crate::tag::output::OutputDir;
@@ -90,6 +91,8 @@ pub struct Tagger<'a> {
     scored_tags: Vec<String>,
     /// Consistency decoding within each document at this threshold ([`crate::decode::consistency`]).
     consistency: Option<f64>,
+    /// The encoder's arithmetic ([`Precision::Int8`]: quantized inference).
+    precision: Precision,
 }
 
 impl<'a> Tagger<'a> {
@@ -123,7 +126,8 @@ impl<'a> Tagger<'a> {
             [run] => run.decoding.as_ref().map(|d| d.consistency_threshold),
             _ => None,
         };
-        Ok(Self { runs, opts, crf, scored_tags: first.info.scored_tags(), consistency })
+        let scored_tags = first.info.scored_tags();
+        Ok(Self { runs, opts, crf, scored_tags, consistency, precision: Precision::F32 })
     }
 
     /// Decode each document with label consistency at `threshold` instead of the run's
@@ -133,6 +137,17 @@ impl<'a> Tagger<'a> {
             self.consistency = threshold;
         }
         self
+    }
+
+    /// Run the encoder in `precision` (f32 as trained, or int8 weights and activations). Where the
+    /// device has no host encoder (libtorch), int8 is refused.
+    pub fn with_precision(mut self, precision: Precision, device: &Device) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            precision == Precision::F32 || HostEncoder::supports(device),
+            "--quantize {precision}: quantized inference runs on the flex backend only (device {device:?})"
+        );
+        self.precision = precision;
+        Ok(self)
     }
 
     /// The consistency threshold this tagger decodes with (`None`: plain decoding).
@@ -173,7 +188,8 @@ impl<'a> Tagger<'a> {
             for (k, data) in docs.iter().enumerate() {
                 records.extend(run_records(run, data, k, records.len()));
             }
-            emissions.push(full_emissions(&run.model, &records, device)?);
+            let host = run.host_encoder(self.precision, device);
+            emissions.push(full_emissions(&run.model, host, &records, device)?);
             first_records.get_or_insert(records);
         }
         let mean =

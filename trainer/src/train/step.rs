@@ -2,6 +2,7 @@
 //! ([`FrozenHead`], over cached word vectors) and the fine-tuned model ([`FineTuned`]).
 
 use super::*;
+use crate::model::inference::{HostEncoder, Precision};
 
 /// What the epoch loop needs of a model under training (as burn-train's
 /// `TrainStep` and `ValidStep`): the frozen-encoder head and the fine-tuned
@@ -175,8 +176,9 @@ impl TrainStep for FineTuned {
 
     fn dev_predictions(&self, dev: &SplitData) -> anyhow::Result<Vec<Vec<usize>>> {
         let valid = self.model.valid();
+        let host = HostEncoder::for_inference(&valid.encoder, Precision::F32, &self.plain);
         Ok(viterbi_all(
-            &full_emissions(&valid, &dev.records, &self.plain)?,
+            &full_emissions(&valid, host.as_ref(), &dev.records, &self.plain)?,
             &valid.head.crf.potentials()?,
         ))
     }

@@ -8,4 +8,5 @@ pub mod attention;
 pub mod fast_math;
 pub mod gat;
 pub mod host_matmul;
+pub mod int8;
 pub mod lstm;

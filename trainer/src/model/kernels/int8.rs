@@ -1,0 +1,291 @@
+//! Linear layers in 8-bit integers, for quantized inference (`--quantize int8`).
+//!
+//! A weight matrix is stored per output channel: `w[n, k] ≈ scale[n] * q[n, k]` with `q` in
+//! `[-127, 127]` (symmetric, so that no zero point enters the product). Activations are
+//! quantized the same way per row at run time (`x[m, k] ≈ s[m] * q[m, k]`, the scale from the
+//! row's largest magnitude), so an outlier in one token costs that token's precision only. The
+//! product `sum_k qx qw` is exact in `i32` and scaled back to `f32` once per output.
+//!
+//! With AVX2 the inner product takes 32 pairs per step: `|qx|` times `qw` with `qx`'s sign
+//! (`vpsignb`), two neighbouring products summed to `i16` (`vpmaddubsw`, which cannot saturate
+//! here: `2 * 127 * 127 < 2^15`), then pairs of those to `i32` (`vpmaddwd`). Elsewhere a scalar
+//! loop computes the same integers, so both paths give identical outputs.
+
+use rayon::prelude::*;
+
+/// `k` is padded with zeros to a multiple of this (one AVX2 register of `i8`).
+const LANES: usize = 32;
+
+/// Output channels per tile: the inner loop reads one block of weights this tall per row pair.
+const TILE_N: usize = 4;
+
+/// Rows of weights per block: a block (`BLOCK_N * k` bytes, 96 KiB at `k = 384`) stays in L2
+/// while every row of a task passes over it.
+const BLOCK_N: usize = 256;
+
+fn padded(k: usize) -> usize {
+    k.div_ceil(LANES) * LANES
+}
+
+/// One value in `[-127, 127]` at `scale` (`x / scale`, rounded to nearest).
+fn quantize(x: f32, inv_scale: f32) -> i8 {
+    (x * inv_scale).round().clamp(-127.0, 127.0) as i8
+}
+
+/// The symmetric scale of a row whose largest magnitude is `max`: `max / 127`, or 1 for an all-zero
+/// row (whose values are all quantized to 0 whatever the scale).
+fn scale_of(max: f32) -> f32 {
+    if max > 0.0 {
+        max / 127.0
+    } else {
+        1.0
+    }
+}
+
+/// `rows` of `k` values each, quantized row by row into `[rows, padded(k)]` with one scale per row.
+fn quantize_rows(values: &[f32], rows: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
+    assert_eq!(values.len(), rows * k, "quantize_rows: not [rows, k]");
+    let kp = padded(k);
+    let mut q = vec![0i8; rows * kp];
+    let mut scales = vec![0.0f32; rows];
+    q.par_chunks_mut(kp).zip(scales.par_iter_mut()).enumerate().for_each(|(r, (q, s))| {
+        let row = &values[r * k..(r + 1) * k];
+        *s = scale_of(row.iter().fold(0.0f32, |m, v| m.max(v.abs())));
+        let inv = 1.0 / *s;
+        q.iter_mut().zip(row).for_each(|(q, &v)| *q = quantize(v, inv));
+    });
+    (q, scales)
+}
+
+/// A linear layer's weights and bias in 8 bits: `y = x w^T + bias` for `w` `[N, K]`.
+#[derive(Debug, Clone)]
+pub struct QuantizedLinear {
+    /// Output channels (`N`).
+    pub n: usize,
+    /// Inputs (`K`).
+    pub k: usize,
+    /// `[N, padded(K)]`, each output channel's weights contiguous.
+    q: Vec<i8>,
+    /// `[N]`: each channel's scale.
+    scales: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl QuantizedLinear {
+    /// From Burn's layout, `w` `[K, N]` row-major (inputs by outputs), and the bias `[N]`.
+    pub fn from_inputs_by_outputs(w: &[f32], bias: Vec<f32>, k: usize, n: usize) -> Self {
+        assert_eq!(w.len(), k * n, "weights are not [K, N]");
+        assert_eq!(bias.len(), n, "bias is not [N]");
+        let mut by_output = vec![0.0f32; n * k];
+        for (i, row) in w.chunks_exact(n).enumerate() {
+            row.iter().enumerate().for_each(|(j, &v)| by_output[j * k + i] = v);
+        }
+        let (q, scales) = quantize_rows(&by_output, n, k);
+        Self { n, k, q, scales, bias }
+    }
+
+    /// The weights this layer multiplies with, `[K, N]` row-major, dequantized: what the
+    /// quantization kept of the original.
+    pub fn dequantized(&self) -> Vec<f32> {
+        let kp = padded(self.k);
+        let mut w = vec![0.0f32; self.k * self.n];
+        for j in 0..self.n {
+            for i in 0..self.k {
+                w[i * self.n + j] = self.q[j * kp + i] as f32 * self.scales[j];
+            }
+        }
+        w
+    }
+
+    /// `x` `[M, K]` row-major through the layer: `[M, N]`. The rows are quantized on the fly.
+    pub fn forward(&self, x: &[f32], m: usize) -> Vec<f32> {
+        assert_eq!(x.len(), m * self.k, "input is not [M, K]");
+        let (xq, xs) = quantize_rows(x, m, self.k);
+        let mut out = vec![0.0f32; m * self.n];
+        // Two rows per task step (the kernel's tile), tasks of 32 rows for the threads.
+        const ROWS: usize = 32;
+        out.par_chunks_mut(ROWS * self.n).enumerate().for_each(|(task, out)| {
+            let first = task * ROWS;
+            let rows = out.len() / self.n;
+            self.rows(&xq, &xs, first, rows, out);
+        });
+        out
+    }
+
+    /// Rows `first .. first + rows` of the output into `out` `[rows, N]`.
+    fn rows(&self, xq: &[i8], xs: &[f32], first: usize, rows: usize, out: &mut [f32]) {
+        let (kp, n) = (padded(self.k), self.n);
+        for block in (0..n).step_by(BLOCK_N) {
+            let block_end = (block + BLOCK_N).min(n);
+            let mut r = 0;
+            while r < rows {
+                let pair = (rows - r).min(2);
+                let x0 = &xq[(first + r) * kp..(first + r + 1) * kp];
+                let x1 =
+                    if pair == 2 { &xq[(first + r + 1) * kp..(first + r + 2) * kp] } else { x0 };
+                let mut j = block;
+                while j < block_end {
+                    let tile = (block_end - j).min(TILE_N);
+                    let mut w: [&[i8]; TILE_N] = [&[]; TILE_N];
+                    for (c, w) in w.iter_mut().enumerate() {
+                        let jj = j + c.min(tile - 1);
+                        *w = &self.q[jj * kp..(jj + 1) * kp];
+                    }
+                    let dots = dot_tile(x0, x1, &w);
+                    for (rr, row_dots) in dots.iter().enumerate().take(pair) {
+                        let s = xs[first + r + rr];
+                        let o = &mut out[(r + rr) * n..(r + rr + 1) * n];
+                        for c in 0..tile {
+                            o[j + c] =
+                                row_dots[c] as f32 * s * self.scales[j + c] + self.bias[j + c];
+                        }
+                    }
+                    j += tile;
+                }
+                r += pair;
+            }
+        }
+    }
+}
+
+/// The `i32` dot products of two rows `x0`, `x1` with four rows `w` (all of one padded length).
+fn dot_tile(x0: &[i8], x1: &[i8], w: &[&[i8]; TILE_N]) -> [[i32; TILE_N]; 2] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present (checked above); the slices have one padded length, a
+            // multiple of 32, which `dot_tile_avx2` reads in whole registers.
+            return unsafe { dot_tile_avx2(x0, x1, w) };
+        }
+    }
+    dot_tile_scalar(x0, x1, w)
+}
+
+fn dot_tile_scalar(x0: &[i8], x1: &[i8], w: &[&[i8]; TILE_N]) -> [[i32; TILE_N]; 2] {
+    let dot = |a: &[i8], b: &[i8]| a.iter().zip(b).map(|(&a, &b)| a as i32 * b as i32).sum();
+    let mut out = [[0i32; TILE_N]; 2];
+    for c in 0..TILE_N {
+        out[0][c] = dot(x0, w[c]);
+        out[1][c] = dot(x1, w[c]);
+    }
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_tile_avx2(x0: &[i8], x1: &[i8], w: &[&[i8]; TILE_N]) -> [[i32; TILE_N]; 2] {
+    use std::arch::x86_64::*;
+    let len = x0.len();
+    debug_assert!(len.is_multiple_of(LANES) && x1.len() == len && w.iter().all(|w| w.len() == len));
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [[_mm256_setzero_si256(); TILE_N]; 2];
+    let mut i = 0;
+    while i < len {
+        let a0 = _mm256_loadu_si256(x0.as_ptr().add(i) as *const __m256i);
+        let a1 = _mm256_loadu_si256(x1.as_ptr().add(i) as *const __m256i);
+        let (u0, u1) = (_mm256_abs_epi8(a0), _mm256_abs_epi8(a1));
+        for c in 0..TILE_N {
+            let b = _mm256_loadu_si256(w[c].as_ptr().add(i) as *const __m256i);
+            let p0 = _mm256_maddubs_epi16(u0, _mm256_sign_epi8(b, a0));
+            let p1 = _mm256_maddubs_epi16(u1, _mm256_sign_epi8(b, a1));
+            acc[0][c] = _mm256_add_epi32(acc[0][c], _mm256_madd_epi16(p0, ones));
+            acc[1][c] = _mm256_add_epi32(acc[1][c], _mm256_madd_epi16(p1, ones));
+        }
+        i += LANES;
+    }
+    let sum = |v: __m256i| {
+        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+        _mm_cvtsi128_si32(s)
+    };
+    let mut out = [[0i32; TILE_N]; 2];
+    for r in 0..2 {
+        for c in 0..TILE_N {
+            out[r][c] = sum(acc[r][c]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: f32) -> Vec<f32> {
+        (0..n).map(|i| ((i as f32 * 0.37 + seed).sin() * 1.7 + (i as f32 * 0.011).cos())).collect()
+    }
+
+    fn f32_linear(
+        x: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        (m, k, n): (usize, usize, usize),
+    ) -> Vec<f32> {
+        let mut y = vec![0.0f32; m * n];
+        for r in 0..m {
+            for j in 0..n {
+                y[r * n + j] = bias[j] + (0..k).map(|i| x[r * k + i] * w[i * n + j]).sum::<f32>();
+            }
+        }
+        y
+    }
+
+    /// The int8 layer is within the quantization's error of the f32 layer, on sizes that leave
+    /// remainders everywhere (rows not a multiple of 2 or 32, outputs not of 4, inputs not of 32).
+    #[test]
+    fn int8_linear_is_close_to_f32() {
+        for (m, k, n) in [(1, 1, 1), (3, 40, 5), (67, 384, 131), (33, 100, 259)] {
+            let (x, w, bias) = (values(m * k, 0.3), values(k * n, 1.1), values(n, 2.0));
+            let layer = QuantizedLinear::from_inputs_by_outputs(&w, bias.clone(), k, n);
+            let got = layer.forward(&x, m);
+            let want = f32_linear(&x, &w, &bias, (m, k, n));
+            // Each product carries two roundings of at most half a step (max / 127 / 2) of its
+            // operands; over `k` terms such errors grow as sqrt(k). Three times that bound.
+            let max = |v: &[f32]| v.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            let tol = 3.0 * (k as f32).sqrt() * max(&x) * max(&w) / 127.0;
+            for (g, e) in got.iter().zip(&want) {
+                assert!(
+                    (g - e).abs() <= tol,
+                    "({m}, {k}, {n}): int8 {g} f32 {e} (tolerance {tol})"
+                );
+            }
+        }
+    }
+
+    /// The AVX2 kernel and the scalar loop give the same integers, extremes included.
+    #[test]
+    fn avx2_and_scalar_dot_products_agree() {
+        let len = 96;
+        let row = |f: &dyn Fn(usize) -> i32| {
+            (0..len).map(|i| f(i).clamp(-127, 127) as i8).collect::<Vec<i8>>()
+        };
+        let x0 = row(&|i| if i % 2 == 0 { 127 } else { -127 });
+        let x1 = row(&|i| (i as i32 * 37) % 255 - 127);
+        let ws: Vec<Vec<i8>> = vec![
+            row(&|i| if i % 2 == 0 { 127 } else { -127 }),
+            row(&|i| if i % 2 == 0 { -127 } else { 127 }),
+            row(&|i| (i as i32 * 91) % 255 - 127),
+            row(&|_| 0),
+        ];
+        let w = [&ws[0][..], &ws[1][..], &ws[2][..], &ws[3][..]];
+        let scalar = dot_tile_scalar(&x0, &x1, &w);
+        assert_eq!(scalar[0][0], 127 * 127 * len as i32, "the extreme product");
+        assert_eq!(dot_tile(&x0, &x1, &w), scalar);
+    }
+
+    /// Exactly representable rows and weights give exactly the f32 product.
+    #[test]
+    fn representable_values_give_exact_products() {
+        let (m, k, n) = (5, 70, 9);
+        // Every row and column holds a 127 (its largest magnitude), so each scale is 1.
+        let x: Vec<f32> =
+            (0..m * k).map(|i| if i % k == 0 { 127.0 } else { (i % 7) as f32 - 3.0 }).collect();
+        let w: Vec<f32> =
+            (0..k * n).map(|i| if i < n { -127.0 } else { (i % 5) as f32 - 2.0 }).collect();
+        let bias = vec![0.5f32; n];
+        let layer = QuantizedLinear::from_inputs_by_outputs(&w, bias.clone(), k, n);
+        assert_eq!(layer.dequantized(), w);
+        assert_eq!(layer.forward(&x, m), f32_linear(&x, &w, &bias, (m, k, n)));
+    }
+}
