@@ -11,8 +11,8 @@ use sha2::Digest;
 
 use crate::config::TrainConfig;
 use crate::data::{make_batch, WindowRecord};
-use crate::model::enrelg::encoder_words;
 use crate::model::inference::{HostEncoder, Precision, HOST_PASS_WINDOWS};
+use crate::model::pooling::encoder_words;
 use crate::model::{BertEncoder, WordPool};
 
 /// Encoder word vectors of each window, `[words, width]` row-major.

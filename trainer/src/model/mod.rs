@@ -12,6 +12,7 @@ pub mod inference;
 pub mod kernels;
 pub mod linear;
 pub mod mix;
+pub mod pooling;
 pub mod pretrained;
 
 pub use bert::{BertConfig, BertEncoder};

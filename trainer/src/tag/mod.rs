@@ -10,6 +10,7 @@
 //! Work files (JSONL texts, parses) live under `OUT/.enrelg` and are reused by
 //! a rerun; the output folder itself is [`crate::tag::output::OutputDir`].
 
+pub mod batcher;
 pub mod chunk;
 pub mod output;
 pub mod predict;
@@ -25,7 +26,8 @@ use enrelg_pipeline::read::text::is_blank;
 use enrelg_pipeline::read::tree::with_ext;
 use serde::Serialize;
 
-use crate::tag::predict::{Batcher, PredictedEntity, Tagger};
+use crate::tag::batcher::Batcher;
+use crate::tag::predict::{PredictedEntity, Tagger};
 
 /// The parse export, so that the binary parses without the repository beside it.
 pub const PARSE_SCRIPT: &str = include_str!("../../../scripts/parse_conllu.py");

@@ -91,8 +91,10 @@ pub enum Phase {
     Optimizer,
 }
 
+mod schedule;
 mod step;
 
+pub use schedule::schedule;
 pub use step::{FineTuned, FrozenHead, TrainStep};
 
 fn record_err(what: String) -> impl FnOnce(burn::store::RecordError) -> anyhow::Error {
@@ -468,17 +470,6 @@ impl Epochs<'_> {
         )?;
         bar.finish_and_clear();
         Ok((slot.context("model lost by a failed step")?, loss_sum, plan.batches.len()))
-    }
-}
-
-/// Linear warm-up then linear decay, as a factor of the base rate.
-pub fn schedule(step: usize, total: usize, warmup: f64) -> f64 {
-    let warm = ((total as f64) * warmup).ceil().max(1.0);
-    let s = step as f64 + 1.0;
-    if s <= warm {
-        s / warm
-    } else {
-        ((total as f64 - s) / (total as f64 - warm).max(1.0)).max(0.0)
     }
 }
 

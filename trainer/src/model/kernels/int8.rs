@@ -213,7 +213,7 @@ mod tests {
     use super::*;
 
     fn values(n: usize, seed: f32) -> Vec<f32> {
-        (0..n).map(|i| ((i as f32 * 0.37 + seed).sin() * 1.7 + (i as f32 * 0.011).cos())).collect()
+        (0..n).map(|i| (i as f32 * 0.37 + seed).sin() * 1.7 + (i as f32 * 0.011).cos()).collect()
     }
 
     fn f32_linear(
