@@ -21,17 +21,18 @@ use crate::run::LoadedRun;
 pub const INFERENCE_WINDOWS: usize = 64;
 
 /// Emission scores of every window (`[words, N]` row-major, on the host)
-/// from a head on cached encoder outputs.
+/// from a head on cached encoder outputs, in batches of the run's coreference `scope` (the data's
+/// setting: which edges a batch carries, and whether a document's windows share one).
 pub fn cached_emissions(
     head: &EnrelgHead,
     e: &Embedded,
     records: &[WindowRecord],
+    scope: CorefScope,
     device: &Device,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
-    by_batches(records, head.coref_scope, INFERENCE_WINDOWS, |chunk| {
-        let batch =
-            pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), head.coref_scope)
-                .into_device(device);
+    by_batches(records, scope, INFERENCE_WINDOWS, |chunk| {
+        let batch = pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), scope)
+            .into_device(device);
         Ok(host_rows(
             head.emissions(e.pad(chunk, records).into_device(device), &batch),
             batch.word_mask.clone(),
@@ -45,14 +46,12 @@ pub fn full_emissions(
     model: &Enrelg,
     host: Option<&HostEncoder>,
     records: &[WindowRecord],
+    scope: CorefScope,
     device: &Device,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
-    by_batches(records, model.head.coref_scope, INFERENCE_WINDOWS, |chunk| {
-        let batch = pad_for(
-            &chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(),
-            model.head.coref_scope,
-        )
-        .into_device(device);
+    by_batches(records, scope, INFERENCE_WINDOWS, |chunk| {
+        let batch = pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), scope)
+            .into_device(device);
         let words = model.words_with(host, &batch);
         Ok(host_rows(model.head.emissions(words, &batch), batch.word_mask.clone())?)
     })
@@ -115,9 +114,10 @@ pub fn window_emissions(
     if cfg.freeze_encoder {
         let cache = cache_file(cfg, cache_dir, records, &run.info.model_sha256, split);
         let e = embed(&run.model.encoder, cfg, records, &cache, device, split)?;
-        cached_emissions(&run.model.head, &e, records, device)
+        cached_emissions(&run.model.head, &e, records, cfg.model.coref_scope, device)
     } else {
-        full_emissions(&run.model, run.host_encoder(Precision::F32, device), records, device)
+        let host = run.host_encoder(Precision::F32, device);
+        full_emissions(&run.model, host, records, cfg.model.coref_scope, device)
     }
 }
 

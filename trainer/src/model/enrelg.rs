@@ -202,9 +202,6 @@ pub struct EnrelgHead {
     /// How the encoder's subtokens become the words this head reads.
     #[module(skip)]
     pub word_pool: WordPool,
-    /// How batches are built for this head ([`crate::data::plan_batches`]).
-    #[module(skip)]
-    pub coref_scope: CorefScope,
     /// [`ModelConfig::word_dropout`].
     #[module(skip)]
     pub word_dropout: f64,
@@ -283,7 +280,6 @@ impl EnrelgConfig {
             crf: CrfConfig::new(num_tags).init(device),
             fusion: m.fusion,
             word_pool: m.word_pool,
-            coref_scope: m.coref_scope,
             word_dropout: m.word_dropout,
         }
     }

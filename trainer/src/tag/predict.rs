@@ -190,7 +190,8 @@ impl<'a> Tagger<'a> {
                 records.extend(run_records(run, data, k, records.len()));
             }
             let host = run.host_encoder(self.precision, device);
-            emissions.push(full_emissions(&run.model, host, &records, device)?);
+            let scope = run.info.config.model.coref_scope;
+            emissions.push(full_emissions(&run.model, host, &records, scope, device)?);
             first_records.get_or_insert(records);
         }
         let mean =

@@ -79,7 +79,7 @@ impl TrainStep for FrozenHead {
     fn dev_predictions(&self, dev: &SplitData) -> anyhow::Result<Vec<Vec<usize>>> {
         let valid = self.head.valid();
         Ok(viterbi_all(
-            &cached_emissions(&valid, &dev.embedded, &dev.records, &self.plain)?,
+            &cached_emissions(&valid, &dev.embedded, &dev.records, dev.scope, &self.plain)?,
             &valid.crf.potentials()?,
         ))
     }
@@ -178,7 +178,7 @@ impl TrainStep for FineTuned {
         let valid = self.model.valid();
         let host = HostEncoder::for_inference(&valid.encoder, Precision::F32, &self.plain);
         Ok(viterbi_all(
-            &full_emissions(&valid, host.as_ref(), &dev.records, &self.plain)?,
+            &full_emissions(&valid, host.as_ref(), &dev.records, dev.scope, &self.plain)?,
             &valid.head.crf.potentials()?,
         ))
     }
