@@ -33,7 +33,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: figures check-figures peers peers-report peers-venv print-run python test-python bench-scale check-layers torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
+.PHONY: quantize figures check-figures peers peers-report peers-venv print-run python test-python bench-scale check-layers torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
 
 all: data
 
@@ -253,6 +253,12 @@ bench: build model bench-venv
 	$(if $(filter 1,$(BENCH_TCH)),$(MAKE) --no-print-directory BACKEND=tch build)
 	$(RUN_ENV) $(BENCH_PYTHON) bench/run.py --enrelg $(BIN) --device $(DEVICE) $(BENCH_ARGS) $(if $(filter 1,$(BENCH_TCH)),--tch-enrelg $(TCH_BIN) --tch-lib $$($(TORCH_VENV)/bin/python -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')) --model $(MODEL_DIR) --data $(DATA_DIR) --python $(abspath $(BENCH_PYTHON)) --out docs/performance.md --json docs/performance.json
 	$(MAKE) --no-print-directory figures
+
+# What --quantize int8 changes in trained runs' test output (F1 and shared entities against f32):
+# results/quantize (QUANTIZE_RUNS: CORPUS=RUN pairs, default the seed-1 runs of make train).
+QUANTIZE_RUNS ?= mars=runs/mars-cd-seed1 anatem=runs/anatem-cd-seed1
+quantize: build
+	python3 bench/quantize.py --enrelg $(BIN) --data $(DATA_DIR) $(foreach p,$(QUANTIZE_RUNS),--pair $(p)) --out results/quantize
 
 # Corpus-scale tagging throughput for docs/scale.md: `enrelg tag` against `python -m enrelg.ray`
 # with 1 and 2 tagger actors on the same real texts, and each actor's memory (RUN=a trained run).

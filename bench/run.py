@@ -152,20 +152,20 @@ def predict(args, tmp):
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
         epoch = json.loads(f.readline())
     out = {"make_train": {"mars_seconds_per_epoch": epoch["seconds"], "peak_rss_mib": epoch.get("peak_rss_mib")}, "predict": {}}
-    builds = [("this build", args.enrelg, common, None)]
+    builds = [("this build", args.enrelg, common, [], None), ("this build, int8", args.enrelg, common, ["--quantize", "int8"], None)]
     if args.before:
-        builds.append(("before", args.before, common, None))
+        builds.append(("before", args.before, common, [], None))
     if args.tch_enrelg:
-        builds.append(("this build, tch", args.tch_enrelg, ["--device", "tch"], tch_env(args)))
-    for name, binary, device, env in builds:
+        builds.append(("this build, tch", args.tch_enrelg, ["--device", "tch"], [], tch_env(args)))
+    for name, binary, device, extra, env in builds:
         target = os.path.join(tmp, f"predict-{len(out['predict'])}")
-        text = run([binary, "predict", *device, "--run", run_dir, "--input", os.path.join(args.data, "mars", "standoff", "test"), "--parses", os.path.join(args.data, "mars", "conllu", "test"), "--out", target], env=env)
+        text = run([binary, "predict", *device, *extra, "--run", run_dir, "--input", os.path.join(args.data, "mars", "standoff", "test"), "--parses", os.path.join(args.data, "mars", "conllu", "test"), "--out", target], env=env)
         m = re.search(r"(\d+) documents, (\d+) words, (\d+) entities in ([\d.]+) s \(([\d.]+) words/s", text)
         docs, words, entities, seconds, _ = m.groups()
         entities_path = os.path.join(target, "entities.jsonl")
         # The entities without their file path and score (older builds write neither), one canonical line each.
         entity_lines = sorted(json.dumps({k: v for k, v in json.loads(line).items() if k not in ("path", "score")}, sort_keys=True) for line in open(entities_path)) if os.path.exists(entities_path) else []
-        out["predict"][name] = {"backend": device[-1], "documents": int(docs), "words": int(words), "entities": int(entities), "seconds": float(seconds), "words_per_second": int(words) / float(seconds), "entities_sha": hash_lines(entity_lines)}
+        out["predict"][name] = {"backend": device[-1] + ("-int8" if extra else ""), "documents": int(docs), "words": int(words), "entities": int(entities), "seconds": float(seconds), "words_per_second": int(words) / float(seconds), "entities_sha": hash_lines(entity_lines)}
     # PyTorch over the same windows in the same batches: encoder, head and Viterbi in eval mode.
     windows = os.path.join(tmp, "inference-mars-test")
     run([args.enrelg, "bench-model", "--shards", shards, "--split", "test", "--config", "bench/make-train.toml", "--export-inference", windows])
@@ -331,7 +331,8 @@ def markdown(args, pipe, crit, train, pred):
                 "The PyTorch reference is `bench/torch_reference.py --predict` over the same Mars test windows in the batches",
                 "`predict` runs (`enrelg bench-model --export-inference`): transformers' `BertModel` with the MiniLM weights, the",
                 "same head and a Viterbi decode, in eval mode, without reading or writing files. "
-                f"Burn / PyTorch (words/s): {this['words_per_second'] / t['words_per_second']:.2f}.",
+                f"Burn / PyTorch (words/s): {this['words_per_second'] / t['words_per_second']:.2f} in f32"
+                + (f", {pred['predict']['this build, int8']['words_per_second'] / t['words_per_second']:.2f} with `--quantize int8` (the encoder's linear layers in 8-bit integers; results/quantize gives what it changes in trained runs' F1)." if "this build, int8" in pred["predict"] else "."),
             ]
         lines.append("")
     return "\n".join(lines) + "\n"

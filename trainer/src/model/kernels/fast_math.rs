@@ -43,6 +43,8 @@ macro_rules! vectorised {
     };
 }
 
+pub(crate) use vectorised;
+
 /// Elements per parallel task: large enough that scheduling costs nothing, small enough that both
 /// cores get work on one encoder layer's activations.
 const CHUNK: usize = 1 << 14;

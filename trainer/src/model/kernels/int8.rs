@@ -13,23 +13,21 @@
 
 use rayon::prelude::*;
 
+use super::fast_math::vectorised;
+
 /// `k` is padded with zeros to a multiple of this (one AVX2 register of `i8`).
 const LANES: usize = 32;
 
-/// Output channels per tile: the inner loop reads one block of weights this tall per row pair.
-const TILE_N: usize = 4;
+/// The kernel's tile: this many rows of activations against [`TILE_N`] output channels, every
+/// loaded register of weights used for each row (the weights come from L2, the rows from L1).
+const TILE_M: usize = 4;
+const TILE_N: usize = 2;
 
-/// Rows of weights per block: a block (`BLOCK_N * k` bytes, 96 KiB at `k = 384`) stays in L2
-/// while every row of a task passes over it.
-const BLOCK_N: usize = 256;
+/// Bytes of quantized rows one task keeps in L1 while it passes every output channel over them.
+const PANEL_BYTES: usize = 16 << 10;
 
 fn padded(k: usize) -> usize {
     k.div_ceil(LANES) * LANES
-}
-
-/// One value in `[-127, 127]` at `scale` (`x / scale`, rounded to nearest).
-fn quantize(x: f32, inv_scale: f32) -> i8 {
-    (x * inv_scale).round().clamp(-127.0, 127.0) as i8
 }
 
 /// The symmetric scale of a row whose largest magnitude is `max`: `max / 127`, or 1 for an all-zero
@@ -42,18 +40,32 @@ fn scale_of(max: f32) -> f32 {
     }
 }
 
+vectorised! {
+    /// One row into `q` (as long or longer; the rest is left as it is) at its own scale, written
+    /// into `scale`: each value `v / scale` rounded half away from zero, so within `[-127, 127]`.
+    /// Rounding by adding a signed half and truncating, not `f32::round` (a library call per
+    /// value on baseline x86-64), so that the loop vectorises.
+    fn quantize_row(row: &[f32], q: &mut [i8], scale: &mut f32) {
+        let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        *scale = scale_of(max);
+        let inv = 1.0 / *scale;
+        for (q, &v) in q.iter_mut().zip(row) {
+            let x = v * inv;
+            *q = (x + 0.5f32.copysign(x)).clamp(-127.0, 127.0) as i8;
+        }
+    }
+}
+
 /// `rows` of `k` values each, quantized row by row into `[rows, padded(k)]` with one scale per row.
 fn quantize_rows(values: &[f32], rows: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
     assert_eq!(values.len(), rows * k, "quantize_rows: not [rows, k]");
     let kp = padded(k);
     let mut q = vec![0i8; rows * kp];
     let mut scales = vec![0.0f32; rows];
-    q.par_chunks_mut(kp).zip(scales.par_iter_mut()).enumerate().for_each(|(r, (q, s))| {
-        let row = &values[r * k..(r + 1) * k];
-        *s = scale_of(row.iter().fold(0.0f32, |m, v| m.max(v.abs())));
-        let inv = 1.0 / *s;
-        q.iter_mut().zip(row).for_each(|(q, &v)| *q = quantize(v, inv));
-    });
+    q.par_chunks_mut(kp)
+        .zip(scales.par_iter_mut())
+        .enumerate()
+        .for_each(|(r, (q, s))| quantize_row(&values[r * k..(r + 1) * k], q, s));
     (q, scales)
 }
 
@@ -102,94 +114,83 @@ impl QuantizedLinear {
         assert_eq!(x.len(), m * self.k, "input is not [M, K]");
         let (xq, xs) = quantize_rows(x, m, self.k);
         let mut out = vec![0.0f32; m * self.n];
-        // Two rows per task step (the kernel's tile), tasks of 32 rows for the threads.
-        const ROWS: usize = 32;
-        out.par_chunks_mut(ROWS * self.n).enumerate().for_each(|(task, out)| {
-            let first = task * ROWS;
+        // Each task a panel of rows that fits L1 (a multiple of the tile's rows).
+        let panel = (PANEL_BYTES / padded(self.k)).max(TILE_M) / TILE_M * TILE_M;
+        out.par_chunks_mut(panel * self.n).enumerate().for_each(|(task, out)| {
+            let first = task * panel;
             let rows = out.len() / self.n;
-            self.rows(&xq, &xs, first, rows, out);
+            self.panel(&xq, &xs, first..first + rows, out);
         });
         out
     }
 
-    /// Rows `first .. first + rows` of the output into `out` `[rows, N]`.
-    fn rows(&self, xq: &[i8], xs: &[f32], first: usize, rows: usize, out: &mut [f32]) {
+    /// Rows `rows` of the output into `out` `[rows, N]`: each pair of output channels over every
+    /// tile of rows. A tile at an edge repeats its last row or channel and keeps only the real ones.
+    fn panel(&self, xq: &[i8], xs: &[f32], rows: std::ops::Range<usize>, out: &mut [f32]) {
         let (kp, n) = (padded(self.k), self.n);
-        for block in (0..n).step_by(BLOCK_N) {
-            let block_end = (block + BLOCK_N).min(n);
-            let mut r = 0;
-            while r < rows {
-                let pair = (rows - r).min(2);
-                let x0 = &xq[(first + r) * kp..(first + r + 1) * kp];
-                let x1 =
-                    if pair == 2 { &xq[(first + r + 1) * kp..(first + r + 2) * kp] } else { x0 };
-                let mut j = block;
-                while j < block_end {
-                    let tile = (block_end - j).min(TILE_N);
-                    let mut w: [&[i8]; TILE_N] = [&[]; TILE_N];
-                    for (c, w) in w.iter_mut().enumerate() {
-                        let jj = j + c.min(tile - 1);
-                        *w = &self.q[jj * kp..(jj + 1) * kp];
+        let row = |r: usize| &xq[r * kp..(r + 1) * kp];
+        let channel = |j: usize| &self.q[j * kp..(j + 1) * kp];
+        for j in (0..n).step_by(TILE_N) {
+            let cols = (n - j).min(TILE_N);
+            let w: [&[i8]; TILE_N] = std::array::from_fn(|c| channel(j + c.min(cols - 1)));
+            for r in rows.clone().step_by(TILE_M) {
+                let tile_rows = (rows.end - r).min(TILE_M);
+                let x: [&[i8]; TILE_M] = std::array::from_fn(|i| row(r + i.min(tile_rows - 1)));
+                let dots = dot_tile(&x, &w);
+                for (i, dots) in dots.iter().enumerate().take(tile_rows) {
+                    let o = (r - rows.start + i) * n + j;
+                    let s = xs[r + i];
+                    for c in 0..cols {
+                        out[o + c] = dots[c] as f32 * s * self.scales[j + c] + self.bias[j + c];
                     }
-                    let dots = dot_tile(x0, x1, &w);
-                    for (rr, row_dots) in dots.iter().enumerate().take(pair) {
-                        let s = xs[first + r + rr];
-                        let o = &mut out[(r + rr) * n..(r + rr + 1) * n];
-                        for c in 0..tile {
-                            o[j + c] =
-                                row_dots[c] as f32 * s * self.scales[j + c] + self.bias[j + c];
-                        }
-                    }
-                    j += tile;
                 }
-                r += pair;
             }
         }
     }
 }
 
-/// The `i32` dot products of two rows `x0`, `x1` with four rows `w` (all of one padded length).
-fn dot_tile(x0: &[i8], x1: &[i8], w: &[&[i8]; TILE_N]) -> [[i32; TILE_N]; 2] {
+/// The `i32` dot products of [`TILE_M`] rows `x` with [`TILE_N`] rows `w` (all of one padded
+/// length).
+fn dot_tile(x: &[&[i8]; TILE_M], w: &[&[i8]; TILE_N]) -> [[i32; TILE_N]; TILE_M] {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: AVX2 is present (checked above); the slices have one padded length, a
             // multiple of 32, which `dot_tile_avx2` reads in whole registers.
-            return unsafe { dot_tile_avx2(x0, x1, w) };
+            return unsafe { dot_tile_avx2(x, w) };
         }
     }
-    dot_tile_scalar(x0, x1, w)
+    dot_tile_scalar(x, w)
 }
 
-fn dot_tile_scalar(x0: &[i8], x1: &[i8], w: &[&[i8]; TILE_N]) -> [[i32; TILE_N]; 2] {
+fn dot_tile_scalar(x: &[&[i8]; TILE_M], w: &[&[i8]; TILE_N]) -> [[i32; TILE_N]; TILE_M] {
     let dot = |a: &[i8], b: &[i8]| a.iter().zip(b).map(|(&a, &b)| a as i32 * b as i32).sum();
-    let mut out = [[0i32; TILE_N]; 2];
-    for c in 0..TILE_N {
-        out[0][c] = dot(x0, w[c]);
-        out[1][c] = dot(x1, w[c]);
-    }
-    out
+    std::array::from_fn(|i| std::array::from_fn(|c| dot(x[i], w[c])))
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn dot_tile_avx2(x0: &[i8], x1: &[i8], w: &[&[i8]; TILE_N]) -> [[i32; TILE_N]; 2] {
+fn dot_tile_avx2(x: &[&[i8]; TILE_M], w: &[&[i8]; TILE_N]) -> [[i32; TILE_N]; TILE_M] {
     use std::arch::x86_64::*;
-    let len = x0.len();
-    debug_assert!(len.is_multiple_of(LANES) && x1.len() == len && w.iter().all(|w| w.len() == len));
+    let len = x[0].len();
+    assert!(len.is_multiple_of(LANES), "rows are padded to whole registers");
+    assert!(x.iter().all(|r| r.len() == len) && w.iter().all(|r| r.len() == len));
     let ones = _mm256_set1_epi16(1);
-    let mut acc = [[_mm256_setzero_si256(); TILE_N]; 2];
+    let mut acc = [[_mm256_setzero_si256(); TILE_N]; TILE_M];
+    let load = |s: &[i8], i: usize| {
+        // SAFETY: `i + LANES <= len == s.len()` (the loop's bound), an unaligned load.
+        unsafe { _mm256_loadu_si256(s.as_ptr().add(i) as *const __m256i) }
+    };
     let mut i = 0;
     while i < len {
-        let a0 = _mm256_loadu_si256(x0.as_ptr().add(i) as *const __m256i);
-        let a1 = _mm256_loadu_si256(x1.as_ptr().add(i) as *const __m256i);
-        let (u0, u1) = (_mm256_abs_epi8(a0), _mm256_abs_epi8(a1));
-        for c in 0..TILE_N {
-            let b = _mm256_loadu_si256(w[c].as_ptr().add(i) as *const __m256i);
-            let p0 = _mm256_maddubs_epi16(u0, _mm256_sign_epi8(b, a0));
-            let p1 = _mm256_maddubs_epi16(u1, _mm256_sign_epi8(b, a1));
-            acc[0][c] = _mm256_add_epi32(acc[0][c], _mm256_madd_epi16(p0, ones));
-            acc[1][c] = _mm256_add_epi32(acc[1][c], _mm256_madd_epi16(p1, ones));
+        let b: [__m256i; TILE_N] = std::array::from_fn(|c| load(w[c], i));
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let a = load(x[r], i);
+            let u = _mm256_abs_epi8(a);
+            for c in 0..TILE_N {
+                let p = _mm256_maddubs_epi16(u, _mm256_sign_epi8(b[c], a));
+                acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(p, ones));
+            }
         }
         i += LANES;
     }
@@ -199,13 +200,7 @@ unsafe fn dot_tile_avx2(x0: &[i8], x1: &[i8], w: &[&[i8]; TILE_N]) -> [[i32; TIL
         let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
         _mm_cvtsi128_si32(s)
     };
-    let mut out = [[0i32; TILE_N]; 2];
-    for r in 0..2 {
-        for c in 0..TILE_N {
-            out[r][c] = sum(acc[r][c]);
-        }
-    }
-    out
+    std::array::from_fn(|r| std::array::from_fn(|c| sum(acc[r][c])))
 }
 
 #[cfg(test)]
@@ -260,18 +255,22 @@ mod tests {
         let row = |f: &dyn Fn(usize) -> i32| {
             (0..len).map(|i| f(i).clamp(-127, 127) as i8).collect::<Vec<i8>>()
         };
-        let x0 = row(&|i| if i % 2 == 0 { 127 } else { -127 });
-        let x1 = row(&|i| (i as i32 * 37) % 255 - 127);
-        let ws: Vec<Vec<i8>> = vec![
+        let xs: Vec<Vec<i8>> = vec![
             row(&|i| if i % 2 == 0 { 127 } else { -127 }),
-            row(&|i| if i % 2 == 0 { -127 } else { 127 }),
-            row(&|i| (i as i32 * 91) % 255 - 127),
+            row(&|i| (i as i32 * 37) % 255 - 127),
+            row(&|_| -127),
             row(&|_| 0),
         ];
-        let w = [&ws[0][..], &ws[1][..], &ws[2][..], &ws[3][..]];
-        let scalar = dot_tile_scalar(&x0, &x1, &w);
+        let ws: Vec<Vec<i8>> = vec![
+            row(&|i| if i % 2 == 0 { 127 } else { -127 }),
+            row(&|i| (i as i32 * 91) % 255 - 127),
+        ];
+        let x = std::array::from_fn(|i| &xs[i][..]);
+        let w = std::array::from_fn(|c| &ws[c][..]);
+        let scalar = dot_tile_scalar(&x, &w);
         assert_eq!(scalar[0][0], 127 * 127 * len as i32, "the extreme product");
-        assert_eq!(dot_tile(&x0, &x1, &w), scalar);
+        assert_eq!(scalar[3], [0, 0]);
+        assert_eq!(dot_tile(&x, &w), scalar);
     }
 
     /// Exactly representable rows and weights give exactly the f32 product.
