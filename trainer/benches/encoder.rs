@@ -53,7 +53,8 @@ fn encoder(c: &mut Criterion) {
             )
         })
     });
-    let packed: Vec<&[u32]> = lens.iter().enumerate().map(|(w, &n)| &ids[w * t..w * t + n]).collect();
+    let packed: Vec<&[u32]> =
+        lens.iter().enumerate().map(|(w, &n)| &ids[w * t..w * t + n]).collect();
     for precision in [Precision::F32, Precision::Int8] {
         let host = HostEncoder::new(&module, precision);
         group.bench_function(BenchmarkId::new("host", precision), |b| {
