@@ -50,7 +50,7 @@ def measure(args, corpus, run_dir, tmp):
         found[precision] = entities(out)
     a, b = found["f32"], found["int8"]
     row["shared_entities"] = len(a & b)
-    row["agreement"] = len(a & b) / max(1, len(a | b))
+    row["agreement_percent"] = 100 * len(a & b) / max(1, len(a | b))
     row["delta_f1"] = row["int8"]["f1"] - row["f32"]["f1"]
     return row
 
@@ -68,7 +68,7 @@ def markdown(record):
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in record["rows"]:
-        lines.append(f"| {r['corpus']} | `{r['run']}` | {r['f32']['f1']:.2f} | {r['int8']['f1']:.2f} | {r['delta_f1']:+.2f} | {r['f32']['entities']} | {r['int8']['entities']} | {r['shared_entities']} | {100 * r['agreement']:.1f} % |")
+        lines.append(f"| {r['corpus']} | `{r['run']}` | {r['f32']['f1']:.2f} | {r['int8']['f1']:.2f} | {r['delta_f1']:+.2f} | {r['f32']['entities']} | {r['int8']['entities']} | {r['shared_entities']} | {r['agreement_percent']:.1f} % |")
     return "\n".join(lines) + "\n"
 
 

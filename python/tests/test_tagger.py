@@ -100,3 +100,16 @@ def test_several_runs_tag_as_an_ensemble_like_enrelg_tag(run_dir, documents, tmp
     expected = (tmp_path / "out" / "tagged.jsonl").read_text(encoding="utf-8").splitlines()
     tagger = enrelg.Tagger([run_dir, run_dir], threads=2)
     assert tagger.tag_jsonl([t for _, t in docs], [i for i, _ in docs]) == expected
+
+
+def test_int8_tagger_equals_enrelg_tag_quantize_int8(run_dir, documents, tmp_path):
+    """`Tagger(..., quantize="int8")` runs the same quantized encoder as `enrelg tag --quantize
+    int8`: the same lines, byte for byte; an unknown precision is refused when loading."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": t} for i, t in documents[:8]])
+    run_enrelg("tag", "--input", source, "--out", tmp_path / "out", "--run", run_dir, "--python", PARSE_PYTHON,
+               "--quantize", "int8")
+    cli = (tmp_path / "out" / "tagged.jsonl").read_text(encoding="utf-8").splitlines()
+    ids, texts = zip(*documents[:8])
+    assert enrelg.Tagger(run_dir, threads=2, quantize="int8").tag_jsonl(texts, ids) == cli
+    with pytest.raises(ValueError, match="int8"):
+        enrelg.Tagger(run_dir, threads=2, quantize="int4")
