@@ -5,8 +5,9 @@
 //! for a leading UTF-8 byte order mark, which is removed before counting;
 //! a `\r` of a CRLF line ending is a character like any other, so offsets
 //! written by brat on CRLF files stay valid. Text-bound (`T`) lines become
-//! [`Entity`] values, checked against the text; every other line kind
-//! (`R`, `E`, `A`/`M`, `N`, `#`, `*`) is syntax-checked and counted. A line
+//! [`Entity`] values, checked against the text; relations (`R`) and events (`E`)
+//! become [`Relation`] values, their arguments checked to name annotations of the
+//! file; every other line kind (`A`/`M`, `N`, `#`, `*`) is syntax-checked and counted. A line
 //! of an unknown kind is returned as a warning ([`BratError::UnknownKind`])
 //! and left out; every other problem is an error (see [`crate::skips`]).
 
@@ -52,6 +53,8 @@ pub enum BratError {
     DuplicateId { path: PathBuf, line: usize, id: String, first: usize },
     #[error("{}:{line}:1: unknown annotation id {id:?}: expected T, R, E, A, M, N, # or * followed by a number", path.display())]
     UnknownKind { path: PathBuf, line: usize, id: String },
+    #[error("{}:{line}: {id}'s argument {role}:{argument} names no annotation of the file", path.display())]
+    DanglingArgument { path: PathBuf, line: usize, id: String, role: String, argument: String },
 }
 
 impl BratError {
@@ -66,14 +69,35 @@ impl BratError {
             BratError::SurfaceMismatch { .. } => ".ann surface text differs from the .txt",
             BratError::DuplicateId { .. } => "duplicate .ann id",
             BratError::UnknownKind { .. } => "unknown .ann line kind",
+            BratError::DanglingArgument { .. } => ".ann relation argument names no annotation",
         }
     }
 }
 
-/// What an `.ann` file holds: entities, lines per kind, and the lines left out.
+/// A relation (`R` line) or an event (`E` line) as its `.ann` line writes it: the arguments are
+/// annotation ids of the same file (each checked to exist), resolved to entities by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// `R3` or `E2`.
+    pub id: String,
+    /// The relation's type (`Shows`) or the event's (`Contains`).
+    pub ty: String,
+    /// An event's trigger (a `T` id); `None` for a relation.
+    pub trigger: Option<String>,
+    /// `(role, annotation id)` in the line's order: `Arg1`, `Arg2` for a relation, the event's
+    /// roles (`Targ`, `Cont`, `Cont2`, ...) for an event. An event may name another event.
+    pub arguments: Vec<(String, String)>,
+    /// Its line in the `.ann` (1-based).
+    pub line: usize,
+}
+
+/// What an `.ann` file holds: entities, relations and events, lines per kind, and the lines
+/// left out.
 #[derive(Debug, Default)]
 pub struct Annotations {
     pub entities: Vec<Entity>,
+    /// `R` and `E` lines whose arguments all name annotations of the file.
+    pub relations: Vec<Relation>,
     pub annotation_lines: BTreeMap<String, usize>,
     /// Lines left out, each with its reason and place: of an unknown kind
     /// ([`BratError::UnknownKind`]), or a flawed annotation (a span outside the text or
@@ -88,6 +112,8 @@ pub struct Standoff {
     pub id: String,
     pub text: Text,
     pub entities: Vec<Entity>,
+    /// Relations and events ([`Annotations::relations`]).
+    pub relations: Vec<Relation>,
     /// Lines per annotation kind (`T`, `R`, `E`, `A`, `M`, `N`, `#`, `*`).
     pub annotation_lines: BTreeMap<String, usize>,
     /// Lines left out ([`Annotations::skipped`]).
@@ -98,10 +124,10 @@ pub struct Standoff {
 pub fn read(txt_path: &Path, ann_path: &Path) -> Result<Standoff, BratError> {
     let text = read_text(txt_path)?;
     let ann = read_utf8(ann_path)?;
-    let Annotations { entities, annotation_lines, skipped } =
+    let Annotations { entities, relations, annotation_lines, skipped } =
         parse_ann(&ann, &text, ann_path, txt_path)?;
     let id = txt_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Standoff { id, text, entities, annotation_lines, skipped })
+    Ok(Standoff { id, text, entities, relations, annotation_lines, skipped })
 }
 
 /// Read a `.txt` file as document text: UTF-8, a byte order mark kept as its
@@ -217,6 +243,7 @@ pub fn parse_ann(
 ) -> Result<Annotations, BratError> {
     let mut skipped = Vec::new();
     let mut entities = Vec::new();
+    let mut relations = Vec::new();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, raw) in ann.split('\n').enumerate() {
@@ -266,6 +293,12 @@ pub fn parse_ann(
                 continue;
             }
             *kinds.entry(kind.to_string()).or_default() += 1;
+            if kind == "R" || kind == "E" {
+                match parse_relation(&at, kind, body) {
+                    Ok(relation) => relations.push(relation),
+                    Err(e) => skipped.push(e),
+                }
+            }
             continue;
         }
         match parse_entity(&at, body, fields.next(), text) {
@@ -276,7 +309,74 @@ pub fn parse_ann(
             Err(e) => skipped.push(e),
         }
     }
-    Ok(Annotations { entities, annotation_lines: kinds, skipped })
+    // Arguments may name annotations further down the file: checked once every id is known.
+    let (relations, dangling) = check_arguments(relations, &seen, ann_path);
+    skipped.extend(dangling);
+    Ok(Annotations { entities, relations, annotation_lines: kinds, skipped })
+}
+
+/// An `R` body, `TYPE Arg1:ID Arg2:ID`, or an `E` body, `TYPE:TRIGGER ROLE:ID ...`.
+fn parse_relation(at: &AnnLine, kind: &str, body: &str) -> Result<Relation, BratError> {
+    let mut words = body.split_whitespace();
+    let head = words.next().unwrap_or_default();
+    let pair = |word: &str| {
+        word.split_once(':')
+            .filter(|(role, id)| !role.is_empty() && !id.is_empty())
+            .map(|(role, id)| (role.to_string(), id.to_string()))
+    };
+    let (ty, trigger) = if kind == "E" {
+        let (ty, trigger) = pair(head).ok_or_else(|| {
+            at.syntax(
+                at.id.chars().count() + 2,
+                format!("event {} needs TYPE:TRIGGER first, not {head:?}", at.id),
+            )
+        })?;
+        (ty, Some(trigger))
+    } else {
+        (head.to_string(), None)
+    };
+    let arguments = words
+        .map(|w| {
+            pair(w).ok_or_else(|| {
+                at.syntax(
+                    at.id.chars().count() + 2,
+                    format!("{} argument {w:?} is not ROLE:ID", at.id),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if kind == "R" && arguments.len() != 2 {
+        let message = format!("relation {} has {} arguments, not 2", at.id, arguments.len());
+        return Err(at.syntax(at.id.chars().count() + 2, message));
+    }
+    Ok(Relation { id: at.id.to_string(), ty, trigger, arguments, line: at.line_no })
+}
+
+/// The relations whose trigger and arguments all name annotations of the file, and an error for
+/// each one that names an id the file lacks.
+fn check_arguments(
+    relations: Vec<Relation>,
+    ids: &HashMap<String, usize>,
+    path: &Path,
+) -> (Vec<Relation>, Vec<BratError>) {
+    let mut kept = Vec::with_capacity(relations.len());
+    let mut dangling = Vec::new();
+    for r in relations {
+        let trigger = r.trigger.iter().map(|t| ("trigger".to_string(), t.clone()));
+        let missing =
+            r.arguments.iter().cloned().chain(trigger).find(|(_, id)| !ids.contains_key(id));
+        match missing {
+            None => kept.push(r),
+            Some((role, argument)) => dangling.push(BratError::DanglingArgument {
+                path: path.to_path_buf(),
+                line: r.line,
+                id: r.id.clone(),
+                role,
+                argument,
+            }),
+        }
+    }
+    (kept, dangling)
 }
 
 /// One `.ann` line being read, for its errors.
@@ -553,6 +653,60 @@ mod tests {
             kinds,
             vec![("#", 1), ("*", 1), ("A", 1), ("E", 1), ("N", 1), ("R", 1), ("T", 2)]
         );
+    }
+
+    #[test]
+    fn relations_and_events_keep_their_types_and_arguments() {
+        let ann = "T1\tTarget 0 4\tJohn\nE1\tContains:T2 Targ:T1 Cont:T3 Cont2:T4\nT2\tContains 5 13\tcontains\nT3\tElement 14 16\tFe\nT4\tElement 21 23\tMg\nR1\tShows Arg1:T1 Arg2:T3\n";
+        let a = parse_ann(
+            ann,
+            &Text::new("John contains Fe and Mg".into()),
+            Path::new("d.ann"),
+            Path::new("d.txt"),
+        )
+        .unwrap();
+        assert!(a.skipped.is_empty(), "{:?}", a.skipped);
+        let pairs = |v: &[(&str, &str)]| {
+            v.iter().map(|(r, i)| (r.to_string(), i.to_string())).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            a.relations,
+            vec![
+                Relation {
+                    id: "E1".into(),
+                    ty: "Contains".into(),
+                    trigger: Some("T2".into()),
+                    arguments: pairs(&[("Targ", "T1"), ("Cont", "T3"), ("Cont2", "T4")]),
+                    line: 2
+                },
+                Relation {
+                    id: "R1".into(),
+                    ty: "Shows".into(),
+                    trigger: None,
+                    arguments: pairs(&[("Arg1", "T1"), ("Arg2", "T3")]),
+                    line: 6
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn flawed_relations_are_left_out_naming_file_line_and_argument() {
+        let ann = "T1\tElement 0 2\tFe\nR1\tShows Arg1:T1 Arg2:T9\nR2\tShows Arg1:T1\nE1\tContains Targ:T1\nR3\tShows Arg1:T1 Arg2\n";
+        let a = parse_ann(ann, &Text::new("Fe".into()), Path::new("d.ann"), Path::new("d.txt"))
+            .unwrap();
+        assert!(a.relations.is_empty());
+        let lines: Vec<String> = a.skipped.iter().map(|e| e.to_string()).collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(
+            lines[0].starts_with("d.ann:3:") && lines[0].contains("1 arguments, not 2"),
+            "{lines:?}"
+        );
+        assert!(lines[1].starts_with("d.ann:4:") && lines[1].contains("TYPE:TRIGGER"), "{lines:?}");
+        assert!(lines[2].starts_with("d.ann:5:") && lines[2].contains("not ROLE:ID"), "{lines:?}");
+        assert_eq!(lines[3], "d.ann:2: R1's argument Arg2:T9 names no annotation of the file");
+        // Counted as lines of their kind, as before; left out as relations.
+        assert_eq!(a.annotation_lines["R"], 3);
     }
 
     #[test]
