@@ -102,14 +102,22 @@ def test_several_runs_tag_as_an_ensemble_like_enrelg_tag(run_dir, documents, tmp
     assert tagger.tag_jsonl([t for _, t in docs], [i for i, _ in docs]) == expected
 
 
-def test_int8_tagger_equals_enrelg_tag_quantize_int8(run_dir, documents, tmp_path):
+def test_int8_tagger_equals_enrelg_tag_quantize_int8(run_dir, documents, cli_tagged, tmp_path):
     """`Tagger(..., quantize="int8")` runs the same quantized encoder as `enrelg tag --quantize
-    int8`: the same lines, byte for byte; an unknown precision is refused when loading."""
-    source = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": t} for i, t in documents[:8]])
+    int8`: the same lines, byte for byte; on these documents it finds the entities f32 finds
+    (span and type; the scores move with the rounding); an unknown precision is refused."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": t} for i, t in documents])
     run_enrelg("tag", "--input", source, "--out", tmp_path / "out", "--run", run_dir, "--python", PARSE_PYTHON,
                "--quantize", "int8")
     cli = (tmp_path / "out" / "tagged.jsonl").read_text(encoding="utf-8").splitlines()
-    ids, texts = zip(*documents[:8])
+    ids, texts = zip(*documents)
     assert enrelg.Tagger(run_dir, threads=2, quantize="int8").tag_jsonl(texts, ids) == cli
+
+    def spans(lines):
+        return sorted((r["id"], e["type"], e["start"], e["end"]) for r in map(json.loads, lines) for e in r["entities"])
+
+    f32 = spans(cli_tagged[i] for i in ids)
+    assert f32, "the small run finds entities in these documents"
+    assert spans(cli) == f32
     with pytest.raises(ValueError, match="int8"):
         enrelg.Tagger(run_dir, threads=2, quantize="int4")
