@@ -221,14 +221,18 @@ impl BertEncoder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use burn::module::Module;
     use burn::tensor::TensorData;
 
-    fn tiny(device: &Device) -> BertEncoder {
-        let config = BertConfig {
-            vocab_size: 20,
+    /// A two-layer encoder of width 8 over a vocabulary of 30, without dropout: the device's
+    /// generator is shared by tests running at once, so two forward passes cannot count on
+    /// drawing the same masks (the fused kernel's masks are `dropout`'s own, and the kernel with a
+    /// mask is tested in `fused`). Shared with [`crate::model::inference`]'s tests.
+    pub(crate) fn tiny(device: &Device) -> BertEncoder {
+        BertConfig {
+            vocab_size: 30,
             hidden_size: 8,
             num_hidden_layers: 2,
             num_attention_heads: 2,
@@ -236,13 +240,10 @@ mod tests {
             max_position_embeddings: 16,
             type_vocab_size: 2,
             layer_norm_eps: 1e-12,
-            // No dropout: the device's generator is shared by tests running at once, so two
-            // forward passes cannot count on drawing the same masks (the fused kernel's masks are
-            // `dropout`'s own, and the kernel with a mask is tested in `fused`).
             hidden_dropout_prob: 0.0,
             attention_probs_dropout_prob: 0.0,
-        };
-        config.init(device)
+        }
+        .init(device)
     }
 
     /// A layer's fused attention (the host key bias) and its composition (the bias tensor) give
