@@ -15,18 +15,12 @@ import datetime
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 
+# make bench's command runner (stdout; stops on failure) and CPU name, from the same folder.
+from run import cpu_model, run
+
 PRECISIONS = ["f32", "int8"]
-
-
-def run(cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
-    return out.stdout + out.stderr
 
 
 def entities(folder):
@@ -43,9 +37,8 @@ def measure(args, corpus, run_dir, tmp):
         out = os.path.join(tmp, f"{corpus}-{precision}")
         text = run([args.enrelg, "predict", "--run", run_dir, "--input", test, "--parses", parses, "--out", out, "--quantize", precision])
         m = re.search(r"(\d+) documents, (\d+) words, (\d+) entities in ([\d.]+) s", text)
-        # The scores on stdout; stderr lists the gold types the run does not predict.
-        scored = subprocess.run([args.enrelg, "score", "--gold", test, "--pred", out, "--json"], capture_output=True, text=True, check=True)
-        micro = json.loads(scored.stdout)["micro"]
+        # The scores are stdout; stderr lists the gold types the run does not predict.
+        micro = json.loads(run([args.enrelg, "score", "--gold", test, "--pred", out, "--json"]))["micro"]
         row[precision] = {"words": int(m.group(2)), "entities": int(m.group(3)), "seconds": float(m.group(4)), **{k: micro[k] for k in ("precision", "recall", "f1")}}
         found[precision] = entities(out)
     a, b = found["f32"], found["int8"]
@@ -79,7 +72,7 @@ def main():
     ap.add_argument("--pair", action="append", required=True, help="CORPUS=RUN: a corpus under --data and a run trained on it")
     ap.add_argument("--out", default="results/quantize")
     args = ap.parse_args()
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+    cpu = cpu_model()
     command = "make quantize " + " ".join(f"--pair {p}" for p in args.pair)
     record = {"measured": {"date": datetime.date.today().isoformat(), "cpu": cpu, "command": command}, "rows": []}
     with tempfile.TemporaryDirectory(prefix="enrelg-quantize-") as tmp:

@@ -91,21 +91,15 @@ fn host_encoder_matches_transformers_and_int8_stays_close() {
     let Some(dir) = model_dir() else { return };
     let fixture = fixture();
     let Rows { ids, t, lens, .. } = rows(&fixture);
-    let encoder = BertEncoder::from_pretrained(&dir, &Device::flex()).expect("load MiniLM");
+    let device = Device::flex();
+    let encoder = BertEncoder::from_pretrained(&dir, &device).expect("load MiniLM");
     let ids: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
-    let windows: Vec<&[u32]> =
-        lens.iter().enumerate().map(|(i, &n)| &ids[i * t..i * t + n]).collect();
     let h = encoder.d_model();
-    let last = |precision: Precision| {
-        let packed = HostEncoder::new(&encoder, precision).forward_all(&windows).pop().unwrap();
-        // Back to the fixture's padded layout.
-        let mut padded = vec![0.0f32; lens.len() * t * h];
-        let mut row = 0;
-        for (i, &n) in lens.iter().enumerate() {
-            padded[i * t * h..(i * t + n) * h].copy_from_slice(&packed[row * h..(row + n) * h]);
-            row += n;
-        }
-        padded
+    // The last hidden state in the fixture's padded layout.
+    let last = |precision: Precision| -> Vec<f32> {
+        let host = HostEncoder::new(&encoder, precision);
+        let hidden = host.forward_all_padded(&ids, &lens, t, &device).pop().unwrap();
+        hidden.into_data().iter::<f32>().collect()
     };
     let worst = worst_difference(&fixture, &last(Precision::F32), t, h);
     eprintln!("host encoder, f32: max abs difference to transformers {worst:e}");

@@ -49,11 +49,8 @@ impl std::fmt::Display for Precision {
     }
 }
 
-fn values(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().iter::<f32>().collect()
-}
-
-fn values2(t: Tensor<2>) -> Vec<f32> {
+/// A tensor's values on the host, row-major.
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().iter::<f32>().collect()
 }
 
@@ -81,7 +78,7 @@ impl HostLinear {
         let mut col = 0;
         for (layer, &width) in layers.iter().zip(&widths) {
             assert_eq!(layer.weight.dims()[0], k, "side by side layers read one input width");
-            let lw = values2(layer.weight.val());
+            let lw = values(layer.weight.val());
             for (i, row) in lw.chunks_exact(width).enumerate() {
                 w[i * n + col..i * n + col + width].copy_from_slice(row);
             }
@@ -206,7 +203,7 @@ impl HostEncoder {
     pub fn new(encoder: &BertEncoder, precision: Precision) -> Self {
         let eps = encoder.layer_norm_eps;
         let hidden = encoder.d_model();
-        let table = |p: &Param<Tensor<2>>| values2(p.val());
+        let table = |p: &Param<Tensor<2>>| values(p.val());
         let token_types = table(&encoder.token_type_embeddings.weight);
         let layers = encoder
             .layers
@@ -388,7 +385,7 @@ mod tests {
             HostEncoder::new(&encoder, Precision::F32).forward_all_padded(&ids, &lens, t, &device);
         assert_eq!(module.len(), host.len());
         for (m, h) in module.into_iter().zip(host) {
-            let (m, h): (Vec<f32>, Vec<f32>) = (values3(m), values3(h));
+            let (m, h): (Vec<f32>, Vec<f32>) = (values(m), values(h));
             for (i, (a, b)) in m.iter().zip(&h).enumerate() {
                 if i / 8 % t < lens[i / 8 / t] {
                     assert!((a - b).abs() < 1e-5, "element {i}: module {a} host {b}");
@@ -412,9 +409,5 @@ mod tests {
         let worst = last(&f).iter().zip(&last(&q)).fold(0.0f32, |w, (a, b)| w.max((a - b).abs()));
         assert!(worst < 0.1, "largest difference {worst}");
         assert!(worst > 0.0, "int8 took the f32 path");
-    }
-
-    fn values3(t: Tensor<3>) -> Vec<f32> {
-        t.into_data().iter::<f32>().collect()
     }
 }
