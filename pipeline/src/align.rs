@@ -384,6 +384,7 @@ mod tests {
             tokens,
             sentences,
             entities,
+            relations: vec![],
             annotation_lines: BTreeMap::new(),
         }
     }

@@ -113,6 +113,7 @@ pub fn document(data: &[u8]) {
         tokens,
         sentences,
         entities: a.entities,
+        relations: a.relations,
         annotation_lines: a.annotation_lines,
     };
     let Ok(labels) = LabelSet::new(types) else {

@@ -8,7 +8,8 @@
 //!    per-word inputs the model may embed (affixes, shape, characters, syntax);
 //! 4. [`window`]: 128-subtoken windows of whole sentences;
 //! 5. [`graph`]: `CorefGraph` and `DependencyGraph`;
-//! 6. [`shard`]: the Arrow files and their manifest.
+//! 6. [`relation`]: entities on words and relations as head–tail pairs;
+//! 7. [`shard`]: the Arrow files and their manifest.
 //!
 //! Beside them: [`report`] (statistics, the Mars comparison), [`skips`] (every
 //! dropped or changed item, counted with its file and line), [`fs`] (atomic
@@ -27,6 +28,7 @@ pub mod fs;
 pub mod fuzzing;
 pub mod graph;
 pub mod read;
+pub mod relation;
 pub mod report;
 pub mod shard;
 pub mod skips;

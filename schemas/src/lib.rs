@@ -20,4 +20,4 @@ pub use tables::Graph;
 
 /// Version of the shard layout written by the pipeline and read by the
 /// trainer. Bump on any change to a table's columns or their meaning.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;

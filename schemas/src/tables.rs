@@ -19,8 +19,13 @@ pub const EDGES: &str = "edges";
 pub const ACRONYMS: &str = "acronyms";
 /// One row per coreference edge between words of two windows of one document.
 pub const DOC_EDGES: &str = "doc_edges";
+/// One row per text-bound annotation (entities, event triggers), every type.
+pub const ENTITIES: &str = "entities";
+/// One row per head–tail pair of a relation or event.
+pub const RELATIONS: &str = "relations";
 /// Every table of a split, in the order they are written.
-pub const ALL: [&str; 6] = [DOCUMENTS, TOKENS, WINDOWS, EDGES, ACRONYMS, DOC_EDGES];
+pub const ALL: [&str; 8] =
+    [DOCUMENTS, TOKENS, WINDOWS, EDGES, ACRONYMS, DOC_EDGES, ENTITIES, RELATIONS];
 
 /// A table's file inside the shard folder, relative to it (`SPLIT/TABLE.arrow`).
 pub fn table_file(split: &str, table: &str) -> String {
@@ -89,6 +94,36 @@ pub mod acronyms {
     pub const LONG_START: &str = "long_start";
     pub const LONG_END: &str = "long_end";
     pub const LONG_FORM: &str = "long_form";
+}
+
+pub mod entities {
+    pub const DOC_ID: &str = "doc_id";
+    /// The annotation id (`T3`), unique in its document.
+    pub const ENTITY_ID: &str = "entity_id";
+    pub const TYPE: &str = "type";
+    /// The character range covering every span, end exclusive.
+    pub const START: &str = "start";
+    pub const END: &str = "end";
+    /// The tokens it overlaps (`tokens.idx`), end exclusive; null when none does.
+    pub const WORD_START: &str = "word_start";
+    pub const WORD_END: &str = "word_end";
+    /// The sentence of its first word; null without words.
+    pub const SENTENCE: &str = "sentence";
+}
+
+pub mod relations {
+    pub const DOC_ID: &str = "doc_id";
+    /// The `R` or `E` annotation the pair comes from.
+    pub const RELATION_ID: &str = "relation_id";
+    pub const TYPE: &str = "type";
+    /// The tail's role (`Arg2`, `Cont`, `Cont2`, ...).
+    pub const ROLE: &str = "role";
+    /// Head and tail as `entities.entity_id`.
+    pub const HEAD: &str = "head";
+    pub const TAIL: &str = "tail";
+    /// The sentences their first words are in.
+    pub const HEAD_SENTENCE: &str = "head_sentence";
+    pub const TAIL_SENTENCE: &str = "tail_sentence";
 }
 
 /// The two entity relation graphs of the paper.

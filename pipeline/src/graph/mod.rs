@@ -170,6 +170,7 @@ mod tests {
             tokens,
             sentences: vec![Sentence { id: None, start: 0, end: n }],
             entities: vec![],
+            relations: vec![],
             annotation_lines: Default::default(),
         }
     }

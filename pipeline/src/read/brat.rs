@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::read::document::Entity;
+use crate::read::document::{Entity, Relation};
 use crate::read::text::{is_space, read_document_file, read_utf8_file, ReadError, Text};
 
 #[derive(Debug, Error)]
@@ -72,23 +72,6 @@ impl BratError {
             BratError::DanglingArgument { .. } => ".ann relation argument names no annotation",
         }
     }
-}
-
-/// A relation (`R` line) or an event (`E` line) as its `.ann` line writes it: the arguments are
-/// annotation ids of the same file (each checked to exist), resolved to entities by the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Relation {
-    /// `R3` or `E2`.
-    pub id: String,
-    /// The relation's type (`Shows`) or the event's (`Contains`).
-    pub ty: String,
-    /// An event's trigger (a `T` id); `None` for a relation.
-    pub trigger: Option<String>,
-    /// `(role, annotation id)` in the line's order: `Arg1`, `Arg2` for a relation, the event's
-    /// roles (`Targ`, `Cont`, `Cont2`, ...) for an event. An event may name another event.
-    pub arguments: Vec<(String, String)>,
-    /// Its line in the `.ann` (1-based).
-    pub line: usize,
 }
 
 /// What an `.ann` file holds: entities, relations and events, lines per kind, and the lines

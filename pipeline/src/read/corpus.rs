@@ -273,6 +273,7 @@ pub fn load_document(txt: &Path, ann: &Path, parse: &Path) -> DocumentResult {
         tokens,
         sentences,
         entities: standoff.entities,
+        relations: standoff.relations,
         annotation_lines: standoff.annotation_lines,
     };
     Ok((doc, standoff.skipped))
@@ -322,6 +323,7 @@ fn unannotated_from(
         tokens,
         sentences,
         entities: Vec::new(),
+        relations: Vec::new(),
         annotation_lines: Default::default(),
     })
 }

@@ -21,6 +21,8 @@ pub struct Document {
     pub sentences: Vec<Sentence>,
     /// Text-bound annotations, in file order.
     pub entities: Vec<Entity>,
+    /// Relations (`R`) and events (`E`) between the entities, in file order.
+    pub relations: Vec<Relation>,
     /// How many annotation lines of each kind the source held (`T`, `R`,
     /// `E`, `A`, `N`, `#`, ...): what we do not model is still accounted for.
     pub annotation_lines: BTreeMap<String, usize>,
@@ -90,6 +92,23 @@ pub struct Entity {
     pub line: usize,
 }
 
+/// A relation (`R` line) or an event (`E` line) as its `.ann` line writes it: the arguments are
+/// annotation ids of the same file (each checked to exist), resolved to entities by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// `R3` or `E2`.
+    pub id: String,
+    /// The relation's type (`Shows`) or the event's (`Contains`).
+    pub ty: String,
+    /// An event's trigger (a `T` id); `None` for a relation.
+    pub trigger: Option<String>,
+    /// `(role, annotation id)` in the line's order: `Arg1`, `Arg2` for a relation, the event's
+    /// roles (`Targ`, `Cont`, `Cont2`, ...) for an event. An event may name another event.
+    pub arguments: Vec<(String, String)>,
+    /// Its line in the `.ann` (1-based).
+    pub line: usize,
+}
+
 impl Entity {
     pub fn is_discontinuous(&self) -> bool {
         self.spans.len() > 1
@@ -119,6 +138,7 @@ impl Document {
             tokens: Vec::with_capacity(k * self.tokens.len()),
             sentences: Vec::with_capacity(k * self.sentences.len()),
             entities: Vec::with_capacity(k * self.entities.len()),
+            relations: Vec::with_capacity(k * self.relations.len()),
             annotation_lines: self
                 .annotation_lines
                 .iter()
@@ -146,6 +166,13 @@ impl Document {
                 id: if copy == 0 { e.id.clone() } else { format!("{}.{copy}", e.id) },
                 spans: e.spans.iter().map(|&(s, e)| (s + c, e + c)).collect(),
                 ..e.clone()
+            }));
+            let id = |id: &str| if copy == 0 { id.to_string() } else { format!("{id}.{copy}") };
+            doc.relations.extend(self.relations.iter().map(|r| Relation {
+                id: id(&r.id),
+                trigger: r.trigger.as_deref().map(id),
+                arguments: r.arguments.iter().map(|(role, a)| (role.clone(), id(a))).collect(),
+                ..r.clone()
             }));
         }
         doc.text = Text::new(text);
@@ -188,6 +215,7 @@ mod tests {
                 spans: vec![(0, 7)],
                 line: 1,
             }],
+            relations: vec![],
             annotation_lines: [("T".to_string(), 1)].into(),
         };
         let three = doc.repeated(3);

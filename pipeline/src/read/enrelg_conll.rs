@@ -189,7 +189,16 @@ fn build_document(id: String, segments: &[Vec<Row>], out: &mut EnrelgFile) -> Do
         })
         .collect();
     let annotation_lines = BTreeMap::from([("T".to_string(), entities.len())]);
-    Document { id, text: Text::new(text), tokens, sentences, entities, annotation_lines }
+    // The release has no relations: its rows are tokens and BIO tags.
+    Document {
+        id,
+        text: Text::new(text),
+        tokens,
+        sentences,
+        entities,
+        relations: Vec::new(),
+        annotation_lines,
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use enrelg_schemas::tables::{self, acronyms, doc_edges, documents, edges, tokens, windows};
+use enrelg_schemas::tables::{
+    self, acronyms, doc_edges, documents, edges, entities, relations, tokens, windows,
+};
 use enrelg_schemas::{LabelSet, FORMAT_VERSION};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -33,6 +35,7 @@ use crate::align::{align, AlignConfig, AlignReport};
 use crate::graph::{document_graphs, DependencyVariant, DocEdge, Edge, DOC_COREF_NEIGHBOURS};
 use crate::read::corpus::{self, CorpusError};
 use crate::read::document::Document;
+use crate::relation::{self, EntityWords, EventHeads, Pair, RelationReport};
 use crate::skips::SkipReport;
 use crate::window::{windows, Window, WindowConfig, WindowError, WindowReport, WordPieceTokenizer};
 use crate::words::acronym::{self, Acronym};
@@ -41,7 +44,7 @@ use crate::words::lemma::Lemmatizer;
 mod read;
 mod write;
 
-pub use read::{read_table, strings, u32_list, u32s};
+pub use read::{optional_u32s, read_table, strings, u32_list, u32s};
 use write::write_split;
 
 #[derive(Debug, Error)]
@@ -75,6 +78,9 @@ pub struct SplitSummary {
     /// Coreference edges between windows of a document, per kind.
     pub doc_edges: BTreeMap<String, usize>,
     pub acronym_pairs: usize,
+    /// Relation and event pairs per type, and those dropped (absent without relations).
+    #[serde(default, skip_serializing_if = "RelationReport::is_empty")]
+    pub relations: RelationReport,
     pub alignment: AlignReport,
     pub windowing: WindowReport,
     /// Documents and lines the readers left out (absent when none).
@@ -196,6 +202,11 @@ pub struct DocumentData {
     pub windows: Vec<(Window, Vec<Edge>)>,
     /// Coreference edges between words of different windows.
     pub doc_edges: Vec<DocEdge>,
+    /// Each of `doc.entities` on words, and the relations as head–tail pairs (filled by
+    /// [`DocumentData::place_relations`] for shards; empty when tagging).
+    pub entity_words: Vec<EntityWords>,
+    pub pairs: Vec<Pair>,
+    pub relation_report: RelationReport,
     pub align: AlignReport,
     pub windowing: WindowReport,
 }
@@ -232,9 +243,30 @@ pub fn process(
         acronyms,
         windows,
         doc_edges,
+        entity_words: Vec::new(),
+        pairs: Vec::new(),
+        relation_report: RelationReport::default(),
         align: align_report,
         windowing,
     })
+}
+
+impl DocumentData {
+    /// The entities on words and the relations as pairs ([`crate::relation`]).
+    pub fn place_relations(&mut self, heads: &EventHeads) {
+        self.entity_words = relation::entity_words(&self.doc, &self.sentence_of);
+        (self.pairs, self.relation_report) = relation::pairs(&self.doc, &self.entity_words, heads);
+    }
+}
+
+/// The event head roles of a corpus folder's `standoff/annotation.conf` (none without one).
+fn event_heads(corpus_dir: &Path) -> Result<EventHeads, ShardError> {
+    let path = corpus_dir.join("standoff").join("annotation.conf");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(EventHeads::parse(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(EventHeads::default()),
+        Err(source) => Err(ShardError::Io { path, source }),
+    }
 }
 
 fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ShardError + '_ {
@@ -270,6 +302,7 @@ fn build_into(
     let clocks = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
     let mut files = BTreeMap::new();
     let mut statistics = BTreeMap::new();
+    let heads = event_heads(corpus_dir)?;
     for split in &opts.splits {
         let t = Instant::now();
         let loaded = corpus::load_split(corpus_dir, split, opts.strict)?;
@@ -280,7 +313,10 @@ fn build_into(
             .documents
             .into_par_iter()
             .map(|d| {
-                let r = process(d, opts, &clocks);
+                let r = process(d, opts, &clocks).map(|mut data| {
+                    data.place_relations(&heads);
+                    data
+                });
                 progress(1);
                 r
             })

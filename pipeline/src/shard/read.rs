@@ -35,6 +35,12 @@ pub fn u32s(df: &DataFrame, column: &str) -> Result<Vec<u32>, ShardError> {
     Ok(col.into_no_null_iter().collect())
 }
 
+/// A `u32` column whose nulls mean "none" (an entity without words).
+pub fn optional_u32s(df: &DataFrame, column: &str) -> Result<Vec<Option<u32>>, ShardError> {
+    let col = df.column(column).and_then(|c| c.u32()).map_err(column_err(column))?;
+    Ok(col.iter().collect())
+}
+
 /// A string column; a null reads as the empty string.
 pub fn strings(df: &DataFrame, column: &str) -> Result<Vec<String>, ShardError> {
     let col = df.column(column).and_then(|c| c.str()).map_err(column_err(column))?;

@@ -32,6 +32,8 @@ pub(super) fn write_split(
     let [window_cols, edge_cols] = windows_tables(data, tags, &mut summary);
     let acronym_cols = acronyms_table(data, &mut summary);
     let doc_edge_cols = doc_edges_table(data, &mut summary);
+    let entity_cols = entities_table(data);
+    let relation_cols = relations_table(data, &mut summary);
     for (name, cols) in tables::ALL.into_iter().zip([
         docs_cols,
         token_cols,
@@ -39,6 +41,8 @@ pub(super) fn write_split(
         edge_cols,
         acronym_cols,
         doc_edge_cols,
+        entity_cols,
+        relation_cols,
     ]) {
         let rel = tables::table_file(split, name);
         let sha = write_ipc(&root.join(&rel), cols)?;
@@ -253,6 +257,66 @@ fn doc_edges_table(data: &[DocumentData], summary: &mut SplitSummary) -> Vec<Col
         Column::new(doc_edges::DST_WINDOW.into(), d_dst_win),
         Column::new(doc_edges::DST.into(), d_dst),
         Column::new(doc_edges::KIND.into(), d_kind),
+    ]
+}
+
+/// The `entities` table: every text-bound annotation with its words.
+fn entities_table(data: &[DocumentData]) -> Vec<Column> {
+    let (mut doc, mut id, mut ty, mut start, mut end) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut w_start, mut w_end, mut sentence) = (Vec::new(), Vec::new(), Vec::new());
+    for d in data {
+        for (e, w) in d.doc.entities.iter().zip(&d.entity_words) {
+            let (s, t) = e.cover();
+            doc.push(d.doc.id.as_str());
+            id.push(e.id.as_str());
+            ty.push(e.ty.as_str());
+            start.push(s as u32);
+            end.push(t as u32);
+            w_start.push(w.words.map(|(a, _)| a as u32));
+            w_end.push(w.words.map(|(_, b)| b as u32));
+            sentence.push(w.sentence);
+        }
+    }
+    vec![
+        Column::new(entities::DOC_ID.into(), doc),
+        Column::new(entities::ENTITY_ID.into(), id),
+        Column::new(entities::TYPE.into(), ty),
+        Column::new(entities::START.into(), start),
+        Column::new(entities::END.into(), end),
+        Column::new(entities::WORD_START.into(), w_start),
+        Column::new(entities::WORD_END.into(), w_end),
+        Column::new(entities::SENTENCE.into(), sentence),
+    ]
+}
+
+/// The `relations` table: one row per head–tail pair ([`crate::relation`]).
+fn relations_table(data: &[DocumentData], summary: &mut SplitSummary) -> Vec<Column> {
+    let (mut doc, mut id, mut ty, mut role) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut head, mut tail, mut head_s, mut tail_s) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for d in data {
+        summary.relations.merge(&d.relation_report);
+        for p in &d.pairs {
+            doc.push(d.doc.id.as_str());
+            id.push(p.id.as_str());
+            ty.push(p.ty.as_str());
+            role.push(p.role.as_str());
+            head.push(d.doc.entities[p.head].id.as_str());
+            tail.push(d.doc.entities[p.tail].id.as_str());
+            head_s.push(d.entity_words[p.head].sentence);
+            tail_s.push(d.entity_words[p.tail].sentence);
+        }
+    }
+    vec![
+        Column::new(relations::DOC_ID.into(), doc),
+        Column::new(relations::RELATION_ID.into(), id),
+        Column::new(relations::TYPE.into(), ty),
+        Column::new(relations::ROLE.into(), role),
+        Column::new(relations::HEAD.into(), head),
+        Column::new(relations::TAIL.into(), tail),
+        Column::new(relations::HEAD_SENTENCE.into(), head_s),
+        Column::new(relations::TAIL_SENTENCE.into(), tail_s),
     ]
 }
 

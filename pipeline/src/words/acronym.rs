@@ -148,6 +148,7 @@ mod tests {
             tokens,
             sentences: vec![Sentence { id: None, start: 0, end }],
             entities: vec![],
+            relations: vec![],
             annotation_lines: BTreeMap::new(),
         }
     }
