@@ -33,7 +33,7 @@ CORPORA := mars anatem
 ENRELG_mars := Mars
 ENRELG_anatem := AnatEM
 
-.PHONY: quantize figures check-figures peers peers-report peers-venv print-run python test-python bench-scale check-layers torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval bench fuzz
+.PHONY: quantize figures check-figures peers peers-report peers-venv print-run python test-python bench-scale check-layers torch-venv test-tch model-tests check-data tag experiments results all build model data venv parse-venv bench-venv parses stats check-stats bless-stats compare test clippy fmt train ensemble eval relations encyclopedia bench fuzz
 
 all: data
 
@@ -208,6 +208,19 @@ peers-report: peers-venv
 
 eval: build
 	$(RUN_BIN) eval --device $(DEVICE) --run $(RUN) --split test
+
+# The relation head (Contains and the corpus's other relation types) on $(RUN), trained once per
+# seed of RELATION_SEEDS and scored on test with gold entities and end to end
+# (results/relations/: the record, the first seed's test relations; README, Relations).
+RELATION_SEEDS ?= 1,2,3,4,5
+relations: build model
+	@test -f $(RUN)/eval-test.json || $(MAKE) --no-print-directory train
+	$(RUN_BIN) relations --device $(DEVICE) --run $(RUN) --seeds $(RELATION_SEEDS) --out results/relations/$(DATASET).json --predictions results/relations/$(DATASET)-test.jsonl --gold results/relations/$(DATASET)-test-gold.jsonl
+
+# The encyclopedia of the test documents from make relations' output: per target, the elements
+# and minerals it contains with their sentences (Parquet + HTML), checked against the gold events.
+encyclopedia: venv
+	$(PYTHON) scripts/encyclopedia.py --relations results/relations/$(DATASET)-test.jsonl --gold results/relations/$(DATASET)-test-gold.jsonl --out results/relations/encyclopedia
 
 # The paper's tables and figures with our encoder (experiments/*.toml; README,
 # Experiments): resumable, finished cells are skipped, records and tables land

@@ -144,6 +144,57 @@ fn model_trains_evaluates_and_scores_like_seqeval() {
     assert_eq!(consistent["micro"]["f1"], record["f1_consistent"]);
     assert_eq!(consistent["micro"]["gold"], eval["micro"]["gold"]);
 
+    // Relations on top of the run: the record holds each seed's scores, the gold relations
+    // written carry their documents' text, and a rerun with the same seed gives the same scores.
+    let relations = |out: &Path, seeds: &str| {
+        enrelg(&[
+            "relations",
+            "--run",
+            &s(&run),
+            "--seeds",
+            seeds,
+            "--epochs",
+            "2",
+            "--out",
+            &s(out),
+            "--gold",
+            &s(&tmp.join("gold.jsonl")),
+            "--predictions",
+            &s(&tmp.join("pred.jsonl")),
+            "--cache-dir",
+            &s(&cache),
+        ])
+    };
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    relations(&tmp.join("rel.json"), "1,2");
+    let rel = read(&tmp.join("rel.json"));
+    assert_eq!(rel["seeds"].as_array().unwrap().len(), 2);
+    for seed in rel["seeds"].as_array().unwrap() {
+        for kind in ["gold_entities", "end_to_end"] {
+            let f1 = seed[kind]["all"]["f1"].as_f64().unwrap();
+            assert!((0.0..=100.0).contains(&f1), "{seed}");
+        }
+    }
+    let gold = std::fs::read_to_string(tmp.join("gold.jsonl")).unwrap();
+    let pairs: u64 =
+        rel["gold_pairs"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert!(pairs > 0 && gold.lines().count() as u64 == pairs, "{pairs} pairs, gold:\n{gold}");
+    for line in gold.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (head, sentence) =
+            (v["head"]["text"].as_str().unwrap(), v["sentence"].as_str().unwrap());
+        assert!(!head.is_empty() && sentence.contains(head), "{line}");
+    }
+    // Asserting every candidate finds at least what the nearest head finds.
+    let base = &rel["baselines"];
+    assert!(
+        base["every_candidate"]["all"]["tp"].as_u64() >= base["nearest_head"]["all"]["tp"].as_u64()
+    );
+    relations(&tmp.join("rel-again.json"), "1");
+    assert_eq!(read(&tmp.join("rel-again.json"))["seeds"][0], rel["seeds"][0]);
+
     // Resume: a run stopped after epoch 1 and resumed ends exactly where an
     // uninterrupted run with the same seed ends.
     let (full, split) = (tmp.join("run-full"), tmp.join("run-split"));

@@ -4,7 +4,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 // Layers, each using only those above it: model, config, data, run, metrics, decode, then
-// train / evaluate / tag, then report, experiment and show (docs/architecture.md).
+// train / evaluate / tag / relation, then report, experiment and show (docs/architecture.md).
 pub mod device;
 pub mod rng;
 
@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod decode;
 
 pub mod evaluate;
+pub mod relation;
 pub mod tag;
 pub mod train;
 

@@ -46,6 +46,8 @@ enum Command {
     Results(cli::results::ResultsArgs),
     /// Score a CoNLL file (token gold predicted) exactly as conlleval does.
     Conlleval(cli::conlleval::ConllevalArgs),
+    /// Train the relation head (Contains, ...) on a tagger run and score it, gold entities and end to end.
+    Relations(cli::relations::RelationsArgs),
     /// Tag new documents (.txt + .conllu) with a trained run; writes brat .ann and entities.jsonl.
     Predict(cli::predict::PredictArgs),
     /// Static HTML pages of a split: text, gold and predicted entities, errors, both graphs as arcs.
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Results(args) => cli::results::run(args),
         Command::Plot(args) => cli::plot::run(args),
         Command::Conlleval(args) => cli::conlleval::run(args),
+        Command::Relations(args) => cli::relations::run(args),
         Command::Predict(args) => cli::predict::run_predict(args),
         Command::Show(args) => cli::show::run(args),
         Command::Tag(args) => cli::tag::run(args),

@@ -427,6 +427,13 @@ pub fn write(plan: &ImportPlan, src: &Path, dst: &Path) -> Result<Manifest, Impo
             keep.insert(dst.join("conllu").join(split).join(format!("{}.conllu", d.id)));
         }
     }
+    // brat's configuration names each event type's roles, the first its head's
+    // (`crate::relation::EventHeads`): it travels with the documents.
+    let conf = src.join("annotation.conf");
+    if conf.is_file() {
+        let bytes = std::fs::read(&conf).map_err(io_err(&conf))?;
+        write_atomic(&dst.join("standoff").join("annotation.conf"), &bytes)?;
+    }
     for (top, exts) in [("standoff", &["txt", "ann"][..]), ("conllu", &["conllu"][..])] {
         let root = dst.join(top);
         if !root.is_dir() {

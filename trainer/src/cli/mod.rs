@@ -8,6 +8,7 @@ pub mod experiment;
 pub mod inspect;
 pub mod plot;
 pub mod predict;
+pub mod relations;
 pub mod results;
 pub mod show;
 pub mod stats;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use enrelg_pipeline::fs::sha256_file;
 use enrelg_schemas::tables::MANIFEST;
 
@@ -11,7 +11,7 @@ use crate::data::encoder_cache::{cache_file, embed, Embedded};
 use crate::data::{load_split, pad_for, plan_batches, WindowRecord};
 use crate::model::crf::{host_rows, CrfPotentials};
 use crate::model::inference::{HostEncoder, Precision};
-use crate::model::{CorefScope, Enrelg, EnrelgHead};
+use crate::model::{Batch, CorefScope, Enrelg, EnrelgHead};
 use crate::run::LoadedRun;
 
 /// Windows per forward pass, on cached encoder outputs or through the
@@ -19,6 +19,29 @@ use crate::run::LoadedRun;
 /// longest group of a document's windows that share one graph, and the
 /// scores must not depend on how they were computed.
 pub const INFERENCE_WINDOWS: usize = 64;
+
+/// What inference reads off the head for every word: the emission scores (`[words, N]`) or the
+/// word representations before the output layer (`[words, D]`, [`EnrelgHead::features`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadOutput {
+    Emissions,
+    Features,
+}
+
+impl HeadOutput {
+    fn rows(
+        self,
+        head: &EnrelgHead,
+        words: Tensor<3>,
+        batch: &Batch,
+    ) -> anyhow::Result<Vec<Vec<f32>>> {
+        let out = match self {
+            Self::Emissions => head.emissions(words, batch),
+            Self::Features => head.features(words, batch),
+        };
+        Ok(host_rows(out, batch.word_mask.clone())?)
+    }
+}
 
 /// Emission scores of every window (`[words, N]` row-major, on the host)
 /// from a head on cached encoder outputs, in batches of the run's coreference `scope` (the data's
@@ -30,13 +53,22 @@ pub fn cached_emissions(
     scope: CorefScope,
     device: &Device,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
+    cached_rows(head, e, records, scope, device, HeadOutput::Emissions)
+}
+
+/// [`cached_emissions`], or the word representations with [`HeadOutput::Features`].
+pub fn cached_rows(
+    head: &EnrelgHead,
+    e: &Embedded,
+    records: &[WindowRecord],
+    scope: CorefScope,
+    device: &Device,
+    out: HeadOutput,
+) -> anyhow::Result<Vec<Vec<f32>>> {
     by_batches(records, scope, INFERENCE_WINDOWS, |chunk| {
         let batch = pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), scope)
             .into_device(device);
-        Ok(host_rows(
-            head.emissions(e.pad(chunk, records).into_device(device), &batch),
-            batch.word_mask.clone(),
-        )?)
+        out.rows(head, e.pad(chunk, records).into_device(device), &batch)
     })
 }
 
@@ -49,11 +81,22 @@ pub fn full_emissions(
     scope: CorefScope,
     device: &Device,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
+    full_rows(model, host, records, scope, device, HeadOutput::Emissions)
+}
+
+/// [`full_emissions`], or the word representations with [`HeadOutput::Features`].
+pub fn full_rows(
+    model: &Enrelg,
+    host: Option<&HostEncoder>,
+    records: &[WindowRecord],
+    scope: CorefScope,
+    device: &Device,
+    out: HeadOutput,
+) -> anyhow::Result<Vec<Vec<f32>>> {
     by_batches(records, scope, INFERENCE_WINDOWS, |chunk| {
         let batch = pad_for(&chunk.iter().map(|&i| &records[i]).collect::<Vec<_>>(), scope)
             .into_device(device);
-        let words = model.words_with(host, &batch);
-        Ok(host_rows(model.head.emissions(words, &batch), batch.word_mask.clone())?)
+        out.rows(&model.head, model.words_with(host, &batch), &batch)
     })
 }
 
@@ -110,14 +153,26 @@ pub fn window_emissions(
     cache_dir: &Path,
     device: &Device,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
+    window_rows(run, records, split, cache_dir, device, HeadOutput::Emissions)
+}
+
+/// [`window_emissions`], or the word representations with [`HeadOutput::Features`].
+pub fn window_rows(
+    run: &LoadedRun,
+    records: &[WindowRecord],
+    split: &str,
+    cache_dir: &Path,
+    device: &Device,
+    out: HeadOutput,
+) -> anyhow::Result<Vec<Vec<f32>>> {
     let cfg = &run.info.config;
     if cfg.freeze_encoder {
         let cache = cache_file(cfg, cache_dir, records, &run.info.model_sha256, split);
         let e = embed(&run.model.encoder, cfg, records, &cache, device, split)?;
-        cached_emissions(&run.model.head, &e, records, cfg.model.coref_scope, device)
+        cached_rows(&run.model.head, &e, records, cfg.model.coref_scope, device, out)
     } else {
         let host = run.host_encoder(Precision::F32, device);
-        full_emissions(&run.model, host, records, cfg.model.coref_scope, device)
+        full_rows(&run.model, host, records, cfg.model.coref_scope, device, out)
     }
 }
 

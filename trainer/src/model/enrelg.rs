@@ -323,6 +323,13 @@ impl EnrelgHead {
     /// Emission scores `[B, L, N]` from word embeddings: `[B, L, H]`, or
     /// `[B, L, K*H]` (every hidden state) when the head mixes layers.
     pub fn emissions(&self, words: Tensor<3>, batch: &Batch) -> Tensor<3> {
+        let fused = self.features(words, batch);
+        forward_rows(&self.output, dropout(&self.dropout, fused))
+    }
+
+    /// The word representations the output layer reads, `[B, L, D]`: the BiLSTM's states
+    /// enriched by the graphs ([`Fusion`]). The relation head reads these too.
+    pub fn features(&self, words: Tensor<3>, batch: &Batch) -> Tensor<3> {
         let words = match &self.mix {
             Some(mix) => mix.forward(words),
             None => words,
@@ -358,7 +365,7 @@ impl EnrelgHead {
             None => g.forward(e.clone(), batch.coref.clone()),
         });
         let gd = self.dep.as_ref().map(|g| g.forward(e.clone(), batch.dep.clone()));
-        let fused = match self.fusion {
+        match self.fusion {
             Fusion::Linear => {
                 let mut out =
                     self.fuse_lstm.as_ref().map_or(e.clone(), |l| forward_rows(l, e.clone()));
@@ -384,8 +391,7 @@ impl EnrelgHead {
                 out
             }
             Fusion::Concat => Tensor::cat([Some(e), gc, gd].into_iter().flatten().collect(), 2),
-        };
-        forward_rows(&self.output, dropout(&self.dropout, fused))
+        }
     }
 
     pub fn loss(&self, words: Tensor<3>, batch: &Batch) -> Tensor<1> {
