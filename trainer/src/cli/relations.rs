@@ -34,8 +34,8 @@ pub struct RelationsArgs {
     pub hidden: usize,
     #[arg(long, default_value_t = RelationConfig::default().weight_decay)]
     pub weight_decay: f64,
-    /// What a pair's vector holds (an ablation: words or evidence alone).
-    #[arg(long, value_enum, default_value = "all")]
+    /// What a pair's vector holds: the evidence (the default), or the tagger's word representations too.
+    #[arg(long, value_enum, default_value_t = PairInput::default())]
     pub input: PairInput,
     /// The JSON record.
     #[arg(long)]

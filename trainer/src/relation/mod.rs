@@ -46,7 +46,7 @@ pub struct RelationConfig {
 impl Default for RelationConfig {
     fn default() -> Self {
         Self {
-            input: PairInput::All,
+            input: PairInput::default(),
             epochs: 30,
             batch_size: 32,
             lr: 1e-3,

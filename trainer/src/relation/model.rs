@@ -36,14 +36,16 @@ fn bucket(x: usize, bounds: &[usize]) -> usize {
 #[serde(rename_all = "snake_case")]
 pub enum PairInput {
     /// Word representations and evidence.
-    #[default]
     All,
     /// The word representations alone (`[head; tail; head * tail; between]`).
     Words,
     /// The words between the mentions (`between`) and the evidence: what the context says,
     /// without the mentions' own representations.
     Between,
-    /// The one-hot evidence alone (distance, order, dependency path, mentions between, types).
+    /// The one-hot evidence alone (distance, order, sentence, dependency path, mentions between,
+    /// types): the default, best on Mars dev (69.95 ± 0.88 F1 over five seeds, against 61.72 ±
+    /// 1.13 with the word representations too; results/relations/ablation).
+    #[default]
     Evidence,
 }
 
