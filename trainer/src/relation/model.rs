@@ -198,10 +198,8 @@ fn path_length(doc: &RelDocument, a: &Mention, b: &Mention) -> Option<usize> {
     }
     let mut dist = vec![usize::MAX; n];
     let mut queue = std::collections::VecDeque::new();
-    for w in a.start..a.end {
-        dist[w] = 0;
-        queue.push_back(w);
-    }
+    dist[a.start..a.end].fill(0);
+    queue.extend(a.start..a.end);
     while let Some(w) = queue.pop_front() {
         if (b.start..b.end).contains(&w) {
             return Some(dist[w]);
