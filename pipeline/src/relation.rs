@@ -8,8 +8,10 @@
 //! argument's, and every argument of another role is a tail, so a `Contains` event with two
 //! targets and three components is six Target–component pairs, each with its role (`Cont2`). The
 //! order of an event's arguments in the `.ann` says nothing (Mars writes `Cont` first in 223 of
-//! its 367 events). Pairs that cannot be placed on words are dropped and counted by
-//! reason: an argument that is another event or relation, or an entity that no token overlaps.
+//! its 367 events). An argument naming another event stands for that event's trigger (counted:
+//! MSPT's `Next_Operation Arg1:E2 Arg2:E3` joins two operations). Pairs that cannot be placed
+//! on words are dropped and counted by reason: an argument naming neither an entity nor an event
+//! with a trigger, or an entity that no token overlaps.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -48,12 +50,19 @@ pub struct RelationReport {
     pub pairs: BTreeMap<String, usize>,
     /// Pairs whose head and tail start in different sentences.
     pub cross_sentence: usize,
+    /// Arguments that name another event, placed at that event's trigger (absent when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub event_arguments: usize,
     /// Pairs left out, per reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped: BTreeMap<String, usize>,
     /// Up to three `doc:line ID` per reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub examples: BTreeMap<String, Vec<String>>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl RelationReport {
@@ -64,6 +73,7 @@ impl RelationReport {
     pub fn merge(&mut self, other: &RelationReport) {
         self.relations_in += other.relations_in;
         self.cross_sentence += other.cross_sentence;
+        self.event_arguments += other.event_arguments;
         for (k, v) in &other.pairs {
             *self.pairs.entry(k.clone()).or_default() += v;
         }
@@ -146,8 +156,18 @@ pub fn pairs(
     words: &[EntityWords],
     heads: &EventHeads,
 ) -> (Vec<Pair>, RelationReport) {
-    let index: HashMap<&str, usize> =
+    let mut index: HashMap<&str, usize> =
         doc.entities.iter().enumerate().map(|(i, e)| (e.id.as_str(), i)).collect();
+    // An event stands where its trigger is: a relation between two events (MSPT's
+    // `Next_Operation Arg1:E2 Arg2:E3`) joins their triggers.
+    let events: HashMap<&str, usize> = doc
+        .relations
+        .iter()
+        .filter_map(|r| Some((r.id.as_str(), *index.get(r.trigger.as_deref()?)?)))
+        .collect();
+    let entities = index.len();
+    index.extend(events.iter().map(|(id, i)| (*id, *i)));
+    debug_assert!(index.len() >= entities);
     let mut report = RelationReport { relations_in: doc.relations.len(), ..Default::default() };
     let mut out = Vec::new();
     for r in &doc.relations {
@@ -176,6 +196,8 @@ pub fn pairs(
                 if words[h].sentence != words[t].sentence {
                     report.cross_sentence += 1;
                 }
+                report.event_arguments +=
+                    [head, tail].into_iter().filter(|id| events.contains_key(id.as_str())).count();
                 *report.pairs.entry(r.ty.clone()).or_default() += 1;
                 out.push(Pair {
                     id: r.id.clone(),
@@ -247,6 +269,7 @@ mod tests {
                 relation("R1", "Shows", &[("Arg1", "T5"), ("Arg2", "T6")]),
                 relation("R2", "Shows", &[("Arg1", "E1"), ("Arg2", "T6")]),
                 relation("R3", "Shows", &[("Arg1", "T5"), ("Arg2", "T7")]),
+                relation("R4", "Shows", &[("Arg1", "R1"), ("Arg2", "T6")]),
             ],
             annotation_lines: BTreeMap::new(),
         }
@@ -279,17 +302,21 @@ mod tests {
                 ("E1", "Cont", 4, 2),
                 ("E1", "Cont2", 4, 3),
                 ("R1", "Arg2", 4, 5),
+                // The event E1 stands at its trigger, T2.
+                ("R2", "Arg2", 1, 5),
             ]
         );
-        assert_eq!(report.relations_in, 4);
-        assert_eq!(report.pairs, BTreeMap::from([("Contains".into(), 4), ("Shows".into(), 1)]));
-        // Ithaca (sentence 1) with Fe and Mg (sentence 0).
-        assert_eq!(report.cross_sentence, 2);
+        assert_eq!(report.relations_in, 5);
+        assert_eq!(report.pairs, BTreeMap::from([("Contains".into(), 4), ("Shows".into(), 2)]));
+        assert_eq!(report.event_arguments, 1);
+        // Ithaca (sentence 1) with Fe and Mg (sentence 0); "contains" (0) with veins (1).
+        assert_eq!(report.cross_sentence, 3);
         assert_eq!(
             report.dropped,
             BTreeMap::from([(ARGUMENT_NOT_ENTITY.into(), 1), (ENTITY_WITHOUT_WORDS.into(), 1)])
         );
-        assert_eq!(report.examples[ARGUMENT_NOT_ENTITY], ["d:9 R2 E1"]);
+        // A relation is not an argument.
+        assert_eq!(report.examples[ARGUMENT_NOT_ENTITY], ["d:9 R4 R1"]);
         // Without the configuration the first argument's role is the head's.
         let (pairs, _) = super::pairs(&d, &w, &EventHeads::default());
         assert_eq!((pairs[0].head, pairs[0].tail, pairs[0].role.as_str()), (2, 0, "Targ"));
