@@ -2,12 +2,14 @@
 //! `Contains` (a target and the elements and minerals it contains) and whatever relation types a
 //! corpus's brat `R` and `E` lines hold.
 //!
-//! The tagger stays as trained, so its entity scores do not move. Its word representations
-//! (after the BiLSTM and the two entity relation graphs, [`crate::model::EnrelgHead::features`])
-//! feed a pair classifier ([`model`]) over candidate pairs: typed mentions of one sentence whose
-//! types some relation type joins in the training split ([`data`]). It is trained on the gold
-//! entities of the training split, its epoch chosen on the dev split's F1, and scored on a split
-//! with gold entities and end to end on the tagger's own entities ([`score`]).
+//! The tagger stays as trained, so its entity scores do not move. A pair classifier ([`model`])
+//! scores candidate pairs: typed mentions at most one sentence apart whose types some relation
+//! type joins in the training split ([`data`]), each a vector of evidence from the text and the
+//! graphs, and optionally the tagger's word representations (after the BiLSTM and the two entity
+//! relation graphs, [`crate::model::EnrelgHead::features`]). It is trained on the gold entities of
+//! the training split, its epoch and decision threshold chosen on the dev split's F1, and scored
+//! on a split with gold entities and end to end on the tagger's own (plain Viterbi) entities
+//! ([`score`]).
 
 pub mod data;
 pub mod model;
