@@ -4,9 +4,11 @@
 //! A relation `TYPE Arg1:A Arg2:B` is one pair, `A` -> `B`. An event (a line with a trigger) names
 //! its arguments by role, numbered when repeated (`Targ`, `Targ2`, `Cont`, `Cont2`, ...): the
 //! head's role is the first role the corpus's `annotation.conf` defines for the event type
-//! (`Contains Targ+:Target, Cont+:<CMP>`: `Targ`; [`EventHeads`]), or without one the first
-//! argument's, and every argument of another role is a tail, so a `Contains` event with two
-//! targets and three components is six Target–component pairs, each with its role (`Cont2`). The
+//! (`Contains Targ+:Target, Cont+:<CMP>`: `Targ`; [`EventHeads`]), and every argument of another
+//! role is a tail, so a `Contains` event with two targets and three components is six
+//! Target–component pairs, each with its role (`Cont2`). An event type the configuration does
+//! not define (or a corpus without one) has its trigger as the head of every argument (MSPT's
+//! `Operation:T3 Recipe_Precursor:T15 ...`: the operation word and each material). The
 //! order of an event's arguments in the `.ann` says nothing (Mars writes `Cont` first in 223 of
 //! its 367 events). An argument naming another event stands for that event's trigger (counted:
 //! MSPT's `Next_Operation Arg1:E2 Arg2:E3` joins two operations). Pairs that cannot be placed
@@ -172,12 +174,15 @@ pub fn pairs(
     let mut out = Vec::new();
     for r in &doc.relations {
         let Some((first_role, _)) = r.arguments.first() else { continue };
-        let head_role = heads.0.get(&r.ty).map_or(role_base(first_role), String::as_str);
+        let trigger = r.trigger.as_ref().map(|t| ("trigger".to_string(), t.clone()));
         // A relation's `Arg1` and `Arg2` share their base, so only an event groups by role.
-        let (heads, tails): (Vec<_>, Vec<_>) = if r.trigger.is_some() {
-            r.arguments.iter().partition(|(role, _)| role_base(role) == head_role)
-        } else {
-            r.arguments.iter().partition(|(role, _)| role == first_role)
+        let (heads, tails): (Vec<_>, Vec<_>) = match (&trigger, heads.0.get(&r.ty)) {
+            (Some(_), Some(head_role)) => {
+                r.arguments.iter().partition(|(role, _)| role_base(role) == head_role)
+            }
+            // An event type the configuration does not define: its trigger heads every argument.
+            (Some(trigger), None) => (vec![trigger], r.arguments.iter().collect()),
+            (None, _) => r.arguments.iter().partition(|(role, _)| role == first_role),
         };
         let example = |id: &str| format!("{}:{} {} {id}", doc.id, r.line, r.id);
         for (_, head) in &heads {
@@ -317,8 +322,10 @@ mod tests {
         );
         // A relation is not an argument.
         assert_eq!(report.examples[ARGUMENT_NOT_ENTITY], ["d:9 R4 R1"]);
-        // Without the configuration the first argument's role is the head's.
+        // Without the configuration the trigger ("contains", T2) heads every argument.
         let (pairs, _) = super::pairs(&d, &w, &EventHeads::default());
-        assert_eq!((pairs[0].head, pairs[0].tail, pairs[0].role.as_str()), (2, 0, "Targ"));
+        let got: Vec<(usize, usize, &str)> =
+            pairs.iter().take(4).map(|p| (p.head, p.tail, p.role.as_str())).collect();
+        assert_eq!(got, [(1, 2, "Cont"), (1, 0, "Targ"), (1, 3, "Cont2"), (1, 4, "Targ2")]);
     }
 }
