@@ -333,7 +333,7 @@ python: $(PYTHON_REQUIREMENTS)
 # with 2 CPUs that the tests start; each test has a timeout.
 test-python: python build model parse-venv
 	ENRELG_BIN=$(abspath $(BIN)) ENRELG_DATA_DIR=$(abspath $(DATA_DIR)) ENRELG_MODEL_DIR=$(abspath $(MODEL_DIR)) ENRELG_PARSE_PYTHON=$(abspath $(PARSE_PYTHON)) \
-	  $(VENV)/bin/pytest -q -p no:cacheprovider python/tests peers/test_common.py scripts/test_figures.py scripts/test_check_layers.py
+	  $(VENV)/bin/pytest -q -p no:cacheprovider python/tests peers/test_common.py scripts/test_figures.py scripts/test_check_layers.py scripts/test_encyclopedia.py
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
