@@ -167,16 +167,14 @@ pub fn pairs(
         .iter()
         .filter_map(|r| Some((r.id.as_str(), *index.get(r.trigger.as_deref()?)?)))
         .collect();
-    let entities = index.len();
     index.extend(events.iter().map(|(id, i)| (*id, *i)));
-    debug_assert!(index.len() >= entities);
     let mut report = RelationReport { relations_in: doc.relations.len(), ..Default::default() };
     let mut out = Vec::new();
     for r in &doc.relations {
         let Some((first_role, _)) = r.arguments.first() else { continue };
         let trigger = r.trigger.as_ref().map(|t| ("trigger".to_string(), t.clone()));
         // A relation's `Arg1` and `Arg2` share their base, so only an event groups by role.
-        let (heads, tails): (Vec<_>, Vec<_>) = match (&trigger, heads.0.get(&r.ty)) {
+        let (head_args, tail_args): (Vec<_>, Vec<_>) = match (&trigger, heads.0.get(&r.ty)) {
             (Some(_), Some(head_role)) => {
                 r.arguments.iter().partition(|(role, _)| role_base(role) == head_role)
             }
@@ -185,8 +183,8 @@ pub fn pairs(
             (None, _) => r.arguments.iter().partition(|(role, _)| role == first_role),
         };
         let example = |id: &str| format!("{}:{} {} {id}", doc.id, r.line, r.id);
-        for (_, head) in &heads {
-            for (role, tail) in &tails {
+        for (_, head) in &head_args {
+            for (role, tail) in &tail_args {
                 let (Some(&h), Some(&t)) = (index.get(head.as_str()), index.get(tail.as_str()))
                 else {
                     let missing = if index.contains_key(head.as_str()) { tail } else { head };
