@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 use enrelg::relation::score::{Prf, ALL};
 use enrelg::relation::{self, PairInput, RelationConfig, RelationTask, SeedScores, COMPOSITION};
+use enrelg::report::summary::MeanStd;
 use enrelg::run::LoadedRun;
 use serde::Serialize;
 
@@ -50,24 +51,17 @@ pub struct RelationsArgs {
     pub device: DeviceArgs,
 }
 
-/// Mean and sample standard deviation of F1 over seeds.
+/// Mean and sample standard deviation over seeds, with their number (what `make figures` reads).
 #[derive(Debug, Serialize)]
-struct MeanStd {
-    mean: f64,
-    std: f64,
+struct OverSeeds {
+    #[serde(flatten)]
+    stat: MeanStd,
     /// Seeds.
     n: usize,
 }
 
-fn mean_std(xs: &[f64]) -> MeanStd {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = if xs.len() > 1 {
-        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    MeanStd { mean, std: var.sqrt(), n: xs.len() }
+fn over_seeds(xs: &[f64]) -> OverSeeds {
+    OverSeeds { stat: MeanStd::of(xs), n: xs.len() }
 }
 
 #[derive(Serialize)]
@@ -81,11 +75,11 @@ struct Record {
     gold_cross_sentence: usize,
     seeds: Vec<SeedScores>,
     /// Over seeds: `gold_entities` and `end_to_end`, for `all` and `composition`.
-    f1: BTreeMap<String, MeanStd>,
-    precision: BTreeMap<String, MeanStd>,
-    recall: BTreeMap<String, MeanStd>,
+    f1: BTreeMap<String, OverSeeds>,
+    precision: BTreeMap<String, OverSeeds>,
+    recall: BTreeMap<String, OverSeeds>,
     /// The dev F1 that chose each seed's epoch and threshold (gold entities, every type).
-    dev_f1: MeanStd,
+    dev_f1: OverSeeds,
     baselines: BTreeMap<String, BTreeMap<String, Prf>>,
 }
 
@@ -105,17 +99,12 @@ pub fn run(args: RelationsArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("{}: no dev split to choose the epoch on", run.info.shards.display())
     })?;
     let cache = &args.device.cache_dir;
+    let with_words = args.input != PairInput::Evidence;
     let views = ["train", dev, args.split.as_str()]
-        .map(|split| relation::view(&run, split, cache, &device));
+        .map(|split| relation::view(&run, split, cache, &device, with_words));
     let [train, dev, eval] = views;
     let (train, dev, eval) = (train?, dev?, eval?);
-    let d = train
-        .words
-        .iter()
-        .zip(&train.split.documents)
-        .find(|(_, doc)| !doc.sentence_of.is_empty())
-        .map_or(0, |(w, doc)| w.len() / doc.sentence_of.len());
-    let task = RelationTask::from_train(&train.split, d, args.input);
+    let task = RelationTask::from_train(&train.split, train.d, args.input);
     let cfg = RelationConfig {
         epochs: args.epochs,
         input: args.input,
@@ -161,14 +150,14 @@ pub fn run(args: RelationsArgs) -> anyhow::Result<ExitCode> {
             let of = |value: fn(&Prf) -> f64| {
                 let xs: Vec<f64> =
                     seeds.iter().map(|s| pick(s).get(key).map_or(0.0, value)).collect();
-                mean_std(&xs)
+                over_seeds(&xs)
             };
             f1.insert(format!("{name}.{key}"), of(|p| p.f1));
             precision.insert(format!("{name}.{key}"), of(|p| p.precision));
             recall.insert(format!("{name}.{key}"), of(|p| p.recall));
         }
     }
-    let dev_f1 = mean_std(&seeds.iter().map(|s| s.dev_f1).collect::<Vec<_>>());
+    let dev_f1 = over_seeds(&seeds.iter().map(|s| s.dev_f1).collect::<Vec<_>>());
     let mut gold_pairs: BTreeMap<String, usize> = BTreeMap::new();
     for t in &eval.split.gold {
         *gold_pairs.entry(t.ty.clone()).or_default() += 1;
@@ -188,7 +177,7 @@ pub fn run(args: RelationsArgs) -> anyhow::Result<ExitCode> {
         dev_f1,
     };
     for (k, v) in &record.f1 {
-        println!("{k}: F1 {:.2} ± {:.2} over {} seeds", v.mean, v.std, record.seeds.len());
+        println!("{k}: F1 {:.2} ± {:.2} over {} seeds", v.stat.mean, v.stat.std, v.n);
     }
     let json = serde_json::to_string_pretty(&record)? + "\n";
     enrelg_pipeline::fs::write_atomic(&args.out, json.as_bytes())?;

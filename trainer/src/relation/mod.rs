@@ -79,23 +79,31 @@ fn scored(pred: &BTreeSet<Triple>, gold: &BTreeSet<Triple>) -> BTreeMap<String, 
 pub struct SplitView {
     pub name: String,
     pub split: RelSplit,
+    /// Width of a word representation (0 when they were not computed).
+    pub d: usize,
     pub words: Vec<Vec<f32>>,
     pub predicted: Vec<Vec<Mention>>,
 }
 
-/// Read `split` of the run's shards and run the tagger over it once: word representations and
-/// its Viterbi entities, by document.
+/// Read `split` of the run's shards and run the tagger over it: its Viterbi entities by document
+/// and, `with_words`, each document's word representations (none, `d` 0, without: the default
+/// pair input does not read them).
 pub fn view(
     run: &LoadedRun,
     split: &str,
     cache_dir: &Path,
     device: &Device,
+    with_words: bool,
 ) -> anyhow::Result<SplitView> {
     let rel = data::load(&run.info.shards, split)?;
     let records = split_records(run, split)?;
-    let features = window_rows(run, &records, split, cache_dir, device, HeadOutput::Features)?;
     let emissions = window_rows(run, &records, split, cache_dir, device, HeadOutput::Emissions)?;
     let paths = viterbi_all(&emissions, &run.model.head.crf.potentials()?);
+    let features = if with_words {
+        window_rows(run, &records, split, cache_dir, device, HeadOutput::Features)?
+    } else {
+        vec![Vec::new(); records.len()]
+    };
     let index: HashMap<&str, usize> =
         rel.documents.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
     let d = records
@@ -127,7 +135,7 @@ pub fn view(
                 .collect()
         })
         .collect();
-    Ok(SplitView { name: split.to_string(), split: rel, words, predicted })
+    Ok(SplitView { name: split.to_string(), split: rel, d, words, predicted })
 }
 
 /// Candidate pairs of a split, with their vectors and (for gold mentions) their classes.

@@ -76,7 +76,8 @@ impl PairFeatures {
         }
     }
 
-    /// The vector of `c` in `doc` as [`PairInput`] selects from [`Self::full`].
+    /// The vector of `c` in `doc`, whose words' representations are `words` (`[n, d]`
+    /// row-major; read only when [`PairInput`] asks for them).
     pub fn pair(
         &self,
         doc: &RelDocument,
@@ -84,75 +85,66 @@ impl PairFeatures {
         mentions: &[Mention],
         c: &Candidate,
     ) -> Vec<f32> {
-        let mut v = self.full(doc, words, mentions, c);
+        let (h, t) = (&mentions[c.head], &mentions[c.tail]);
+        let (first, second) = if h.start <= t.start { (h, t) } else { (t, h) };
+        let gap = (first.end.min(second.start), second.start.max(first.end));
+        let mut v = Vec::with_capacity(self.width());
+        // Each block at unit length: the representations' scale varies between the training
+        // split (which the tagger fitted) and the others, and drowns the one-hot evidence
+        // (Mars dev, three seeds: 54.3 F1 raw, 61.7 at unit length; docs/relations.md).
         match self.input {
-            PairInput::All => {}
-            PairInput::Words => v.truncate(4 * self.d),
-            PairInput::Between => {
-                v.drain(..3 * self.d);
+            PairInput::All | PairInput::Words => {
+                let (head, tail) =
+                    (self.mean(words, h.start, h.end), self.mean(words, t.start, t.end));
+                let product: Vec<f32> = head.iter().zip(&tail).map(|(a, b)| a * b).collect();
+                for block in [head, tail, product, self.mean(words, gap.0, gap.1)] {
+                    v.extend(unit_length(block));
+                }
             }
-            PairInput::Evidence => {
-                v.drain(..4 * self.d);
-            }
+            PairInput::Between => v.extend(unit_length(self.mean(words, gap.0, gap.1))),
+            PairInput::Evidence => {}
+        }
+        if self.input != PairInput::Words {
+            self.evidence(doc, mentions, (h, t), gap, &mut v);
         }
         debug_assert_eq!(v.len(), self.width());
         v
     }
 
-    /// Both parts of the vector of `c` in `doc`, whose words' representations are `words`
-    /// (`[n, d]` row-major).
-    fn full(
+    /// The mean representation of words `start..end` (zeros when empty).
+    fn mean(&self, words: &[f32], start: usize, end: usize) -> Vec<f32> {
+        let mut out = vec![0.0; self.d];
+        if end > start {
+            for row in words[start * self.d..end * self.d].chunks_exact(self.d) {
+                out.iter_mut().zip(row).for_each(|(o, x)| *o += x);
+            }
+            let n = (end - start) as f32;
+            out.iter_mut().for_each(|o| *o /= n);
+        }
+        out
+    }
+
+    /// The one-hot evidence of head `h` and tail `t` with the words `gap` between them,
+    /// appended to `v`.
+    fn evidence(
         &self,
         doc: &RelDocument,
-        words: &[f32],
         mentions: &[Mention],
-        c: &Candidate,
-    ) -> Vec<f32> {
-        let (h, t) = (&mentions[c.head], &mentions[c.tail]);
-        let mut v = Vec::with_capacity(4 * self.d + 64);
-        let mean = |start: usize, end: usize, out: &mut Vec<f32>| {
-            let at = out.len();
-            out.resize(at + self.d, 0.0);
-            if end > start {
-                for w in start..end {
-                    for (o, x) in out[at..].iter_mut().zip(&words[w * self.d..(w + 1) * self.d]) {
-                        *o += x;
-                    }
-                }
-                let n = (end - start) as f32;
-                out[at..].iter_mut().for_each(|o| *o /= n);
-            }
-        };
-        mean(h.start, h.end, &mut v);
-        mean(t.start, t.end, &mut v);
-        let at = v.len();
-        for i in 0..self.d {
-            v.push(v[i] * v[self.d + i]);
-        }
-        debug_assert_eq!(v.len(), at + self.d);
-        let (first, second) = if h.start <= t.start { (h, t) } else { (t, h) };
-        let (gap_start, gap_end) = (first.end.min(second.start), second.start.max(first.end));
-        mean(gap_start, gap_end, &mut v);
-        // Each block at unit length: the representations' scale varies between the training
-        // split (which the tagger fitted) and the others, and drowns the one-hot evidence
-        // (Mars dev, three seeds: 54.3 F1 raw, 61.7 at unit length; docs/relations.md).
-        for block in v.chunks_mut(self.d) {
-            let norm = block.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                block.iter_mut().for_each(|x| *x /= norm);
-            }
-        }
+        (h, t): (&Mention, &Mention),
+        (gap_start, gap_end): (usize, usize),
+        v: &mut Vec<f32>,
+    ) {
         let distance = bucket(gap_end - gap_start, &DISTANCE_BUCKETS);
-        one_hot(&mut v, distance, DISTANCE_BUCKETS.len() + 1);
+        one_hot(v, distance, DISTANCE_BUCKETS.len() + 1);
         v.push(if h.start > t.start { 1.0 } else { 0.0 });
         // The tail's sentence against the head's: before, same, after.
         let (sh, st) = (doc.sentence_of[h.start], doc.sentence_of[t.start]);
-        one_hot(&mut v, (st.cmp(&sh) as i8 + 1) as usize, 3);
+        one_hot(v, (st.cmp(&sh) as i8 + 1) as usize, 3);
         let path_slot = match path_length(doc, h, t) {
             Some(p) => bucket(p, &PATH_BUCKETS),
             None => PATH_BUCKETS.len() + 1,
         };
-        one_hot(&mut v, path_slot, PATH_BUCKETS.len() + 2);
+        one_hot(v, path_slot, PATH_BUCKETS.len() + 2);
         let between = |ty: &str| {
             mentions
                 .iter()
@@ -160,8 +152,8 @@ impl PairFeatures {
                 .filter(|m| *m != h && *m != t)
                 .count()
         };
-        one_hot(&mut v, between(&h.ty).min(2), 3);
-        one_hot(&mut v, between(&t.ty).min(2), 3);
+        one_hot(v, between(&h.ty).min(2), 3);
+        one_hot(v, between(&t.ty).min(2), 3);
         let n = self.types.len();
         let ty = |m: &Mention| self.types.iter().position(|t| *t == m.ty);
         let at = v.len();
@@ -172,8 +164,16 @@ impl PairFeatures {
         if let Some(i) = ty(t) {
             v[at + n + i] = 1.0;
         }
-        v
     }
+}
+
+/// `block` scaled to unit length (a zero block stays zero).
+fn unit_length(mut block: Vec<f32>) -> Vec<f32> {
+    let norm = block.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        block.iter_mut().for_each(|x| *x /= norm);
+    }
+    block
 }
 
 /// `slots` zeros with a one at `slot`, appended to `v`.
